@@ -1,0 +1,227 @@
+import { ProtocolEncodeError } from './errors.js';
+import type { TaggedField } from './reader.js';
+import { uuidToBytes } from './uuid.js';
+import { zigzag32, zigzag64 } from './varint.js';
+
+/** Byte strings at least this long are referenced, not copied (record sets in Fetch responses). */
+const REFERENCE_BYTES_MIN = 4096;
+const INITIAL_BYTES = 256;
+
+/**
+ * A growable big-endian writer. Small values are copied into a scratch buffer that doubles as it
+ * fills; large byte strings (records) are kept by reference, so a Fetch response that carries
+ * megabytes of batches costs no copy until the socket writes the chunks (`toChunks`).
+ */
+export class Writer {
+  /** Field being encoded, for error messages. */
+  at = '?';
+  private buf: Buffer;
+  private pos = 0;
+  private readonly chunks: Buffer[] = [];
+  private chunkedBytes = 0;
+
+  constructor(initialBytes = INITIAL_BYTES) {
+    this.buf = Buffer.allocUnsafe(initialBytes);
+  }
+
+  /** Total bytes written so far. */
+  get length(): number {
+    return this.chunkedBytes + this.pos;
+  }
+
+  private ensure(n: number): number {
+    if (this.pos + n > this.buf.length) {
+      let size = this.buf.length * 2;
+      while (size < this.pos + n) size *= 2;
+      const next = Buffer.allocUnsafe(size);
+      this.buf.copy(next, 0, 0, this.pos);
+      this.buf = next;
+    }
+    const p = this.pos;
+    this.pos += n;
+    return p;
+  }
+
+  bool(v: boolean): void {
+    this.buf[this.ensure(1)] = v ? 1 : 0;
+  }
+
+  int8(v: number): void {
+    this.buf.writeInt8(v, this.ensure(1));
+  }
+
+  int16(v: number): void {
+    this.buf.writeInt16BE(v, this.ensure(2));
+  }
+
+  uint16(v: number): void {
+    this.buf.writeUInt16BE(v, this.ensure(2));
+  }
+
+  int32(v: number): void {
+    this.buf.writeInt32BE(v, this.ensure(4));
+  }
+
+  uint32(v: number): void {
+    this.buf.writeUInt32BE(v, this.ensure(4));
+  }
+
+  int64(v: bigint): void {
+    this.buf.writeBigInt64BE(v, this.ensure(8));
+  }
+
+  float64(v: number): void {
+    this.buf.writeDoubleBE(v, this.ensure(8));
+  }
+
+  uuid(v: string): void {
+    const p = this.ensure(16);
+    if (!uuidToBytes(v, this.buf, p)) throw new ProtocolEncodeError(`invalid uuid ${v}`, this.at);
+  }
+
+  uvarint(v: number): void {
+    if (!Number.isInteger(v) || v < 0 || v > 0xffffffff) {
+      throw new ProtocolEncodeError(`uvarint out of range: ${v}`, this.at);
+    }
+    while (v >= 0x80) {
+      this.buf[this.ensure(1)] = (v & 0x7f) | 0x80;
+      v = Math.floor(v / 128);
+    }
+    this.buf[this.ensure(1)] = v;
+  }
+
+  varint(v: number): void {
+    this.uvarint(zigzag32(v));
+  }
+
+  varlong(v: bigint): void {
+    let u = zigzag64(v);
+    while (u >= 0x80n) {
+      this.buf[this.ensure(1)] = Number(u & 0x7fn) | 0x80;
+      u >>= 7n;
+    }
+    this.buf[this.ensure(1)] = Number(u);
+  }
+
+  /** Appends bytes; large ones by reference (the caller must not mutate them afterwards). */
+  raw(v: Buffer): void {
+    if (v.length >= REFERENCE_BYTES_MIN) {
+      this.cut();
+      this.chunks.push(v);
+      this.chunkedBytes += v.length;
+      return;
+    }
+    v.copy(this.buf, this.ensure(v.length));
+  }
+
+  private utf8(v: string, lengthPrefix: (n: number) => void): void {
+    const n = Buffer.byteLength(v, 'utf8');
+    lengthPrefix(n);
+    this.buf.write(v, this.ensure(n), n, 'utf8');
+  }
+
+  string(v: string): void {
+    this.utf8(v, (n) => {
+      if (n > 0x7fff) throw new ProtocolEncodeError(`string of ${n} bytes too long`, this.at);
+      this.int16(n);
+    });
+  }
+
+  nullableString(v: string | null): void {
+    if (v === null) this.int16(-1);
+    else this.string(v);
+  }
+
+  compactString(v: string): void {
+    this.utf8(v, (n) => this.uvarint(n + 1));
+  }
+
+  compactNullableString(v: string | null): void {
+    if (v === null) this.uvarint(0);
+    else this.compactString(v);
+  }
+
+  bytes(v: Buffer): void {
+    this.int32(v.length);
+    this.raw(v);
+  }
+
+  nullableBytes(v: Buffer | null): void {
+    if (v === null) this.int32(-1);
+    else this.bytes(v);
+  }
+
+  compactBytes(v: Buffer): void {
+    this.uvarint(v.length + 1);
+    this.raw(v);
+  }
+
+  compactNullableBytes(v: Buffer | null): void {
+    if (v === null) this.uvarint(0);
+    else this.compactBytes(v);
+  }
+
+  arrayLength(n: number): void {
+    this.int32(n);
+  }
+
+  compactArrayLength(n: number): void {
+    this.uvarint(n + 1);
+  }
+
+  /**
+   * Writes a tagged-field section: `known` are the fields the generated code encodes (already
+   * serialized, in tag order), merged with preserved unknown fields in ascending tag order.
+   */
+  taggedFields(known: TaggedField[] | undefined, unknown: TaggedField[] | undefined): void {
+    const fields = mergeTags(known, unknown);
+    this.uvarint(fields.length);
+    for (const f of fields) {
+      this.uvarint(f.tag);
+      this.uvarint(f.data.length);
+      this.raw(f.data);
+    }
+  }
+
+  /** Overwrites an int32 written earlier (size prefixes); `offset` must lie in the first chunk. */
+  patchInt32(offset: number, v: number): void {
+    const first = this.chunks[0] ?? this.buf;
+    if (offset + 4 > (this.chunks.length > 0 ? first.length : this.pos)) {
+      throw new ProtocolEncodeError('patch outside first chunk', this.at);
+    }
+    first.writeInt32BE(v, offset);
+  }
+
+  private cut(): void {
+    if (this.pos === 0) return;
+    const head = this.buf.subarray(0, this.pos);
+    this.chunks.push(head);
+    this.chunkedBytes += this.pos;
+    this.buf = Buffer.allocUnsafe(Math.max(INITIAL_BYTES, this.buf.length - this.pos));
+    this.pos = 0;
+  }
+
+  /** The encoded bytes as a list of chunks, for `socket.cork(); write(...)` without a copy. */
+  toChunks(): Buffer[] {
+    this.cut();
+    return this.chunks.slice();
+  }
+
+  /** The encoded bytes as one Buffer (copies when large values were referenced). */
+  toBuffer(): Buffer {
+    if (this.chunks.length === 0) return this.buf.subarray(0, this.pos);
+    return Buffer.concat(this.toChunks(), this.length);
+  }
+}
+
+function mergeTags(a: TaggedField[] | undefined, b: TaggedField[] | undefined): TaggedField[] {
+  if (a === undefined || a.length === 0) return b ?? [];
+  if (b === undefined || b.length === 0) return a;
+  const all = [...a, ...b].sort((x, y) => x.tag - y.tag);
+  for (let i = 1; i < all.length; i++) {
+    if (all[i]!.tag === all[i - 1]!.tag) {
+      throw new ProtocolEncodeError(`duplicate tagged field ${all[i]!.tag}`, 'taggedFields');
+    }
+  }
+  return all;
+}
