@@ -22,7 +22,7 @@ export class Reader {
   /** Field being decoded; generated decoders set it before each read so errors name the field. */
   at = '?';
   pos: number;
-  readonly end: number;
+  end: number;
 
   constructor(
     readonly buf: Buffer,
@@ -212,34 +212,32 @@ export class Reader {
     }
   }
 
-  /**
-   * Reads a tagged-field section. Tags the caller knows are handed to `onKnown`, which returns
-   * true if it consumed the field; the rest are returned raw so re-encoding preserves them.
-   * Each field is read inside its own window, so a known-field decoder cannot overrun it.
-   */
-  taggedFields(onKnown?: (tag: number, r: Reader) => boolean): TaggedField[] | undefined {
+  /** Number of fields in a tagged-field section (each takes at least two bytes). */
+  tagCount(): number {
+    const start = this.pos;
     const count = this.uvarint();
-    this.checkCount(count, 2, this.pos);
-    let unknown: TaggedField[] | undefined;
-    let lastTag = -1;
-    for (let i = 0; i < count; i++) {
-      const tagStart = this.pos;
-      const tag = this.uvarint();
-      if (tag <= lastTag) this.fail(`tagged field ${tag} out of order`, tagStart);
-      lastTag = tag;
-      const size = this.uvarint();
-      const dataStart = this.pos;
-      const data = this.raw(size);
-      if (onKnown !== undefined) {
-        const sub = new Reader(this.buf, dataStart, this.pos);
-        sub.at = `${this.at}[tag ${tag}]`;
-        if (onKnown(tag, sub)) {
-          if (sub.remaining() !== 0) this.fail(`tagged field ${tag} has trailing bytes`, tagStart);
-          continue;
-        }
-      }
-      (unknown ??= []).push({ tag, data });
-    }
-    return unknown;
+    this.checkCount(count, 2, start);
+    return count;
+  }
+
+  /**
+   * Limits the reader to the next `size` bytes (one tagged field) and returns the old end, which
+   * `widen` restores. Decoding a known tagged field inside the window cannot overrun it.
+   */
+  narrow(size: number): number {
+    if (size > this.end - this.pos) this.fail(`tagged field of ${size} bytes overruns frame`);
+    const savedEnd = this.end;
+    this.end = this.pos + size;
+    return savedEnd;
+  }
+
+  widen(savedEnd: number): void {
+    if (this.pos !== this.end) this.fail(`${this.end - this.pos} trailing bytes in tagged field`);
+    this.end = savedEnd;
+  }
+
+  /** The rest of a narrowed window as an unknown tagged field, kept raw for re-encoding. */
+  unknownTag(tag: number): TaggedField {
+    return { tag, data: this.raw(this.end - this.pos) };
   }
 }

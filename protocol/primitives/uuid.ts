@@ -20,3 +20,6 @@ export function uuidToBytes(uuid: string, out: Buffer, offset: number): boolean 
 export function isUuid(value: string): boolean {
   return uuidToBytes(value, Buffer.allocUnsafe(16), 0);
 }
+
+/** Shared empty byte string used as the default of `bytes` fields; never written into. */
+export const EMPTY_BYTES: Buffer = Buffer.alloc(0);

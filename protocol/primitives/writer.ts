@@ -29,6 +29,10 @@ export class Writer {
     return this.chunkedBytes + this.pos;
   }
 
+  /**
+   * Reserves n bytes and returns where they start. It may replace `this.buf`, so callers must
+   * call it before reading `this.buf` (`this.buf[this.ensure(1)] = x` would write the old one).
+   */
   private ensure(n: number): number {
     if (this.pos + n > this.buf.length) {
       let size = this.buf.length * 2;
@@ -43,35 +47,43 @@ export class Writer {
   }
 
   bool(v: boolean): void {
-    this.buf[this.ensure(1)] = v ? 1 : 0;
+    const p = this.ensure(1);
+    this.buf[p] = v ? 1 : 0;
   }
 
   int8(v: number): void {
-    this.buf.writeInt8(v, this.ensure(1));
+    const p = this.ensure(1);
+    this.buf.writeInt8(v, p);
   }
 
   int16(v: number): void {
-    this.buf.writeInt16BE(v, this.ensure(2));
+    const p = this.ensure(2);
+    this.buf.writeInt16BE(v, p);
   }
 
   uint16(v: number): void {
-    this.buf.writeUInt16BE(v, this.ensure(2));
+    const p = this.ensure(2);
+    this.buf.writeUInt16BE(v, p);
   }
 
   int32(v: number): void {
-    this.buf.writeInt32BE(v, this.ensure(4));
+    const p = this.ensure(4);
+    this.buf.writeInt32BE(v, p);
   }
 
   uint32(v: number): void {
-    this.buf.writeUInt32BE(v, this.ensure(4));
+    const p = this.ensure(4);
+    this.buf.writeUInt32BE(v, p);
   }
 
   int64(v: bigint): void {
-    this.buf.writeBigInt64BE(v, this.ensure(8));
+    const p = this.ensure(8);
+    this.buf.writeBigInt64BE(v, p);
   }
 
   float64(v: number): void {
-    this.buf.writeDoubleBE(v, this.ensure(8));
+    const p = this.ensure(8);
+    this.buf.writeDoubleBE(v, p);
   }
 
   uuid(v: string): void {
@@ -84,10 +96,11 @@ export class Writer {
       throw new ProtocolEncodeError(`uvarint out of range: ${v}`, this.at);
     }
     while (v >= 0x80) {
-      this.buf[this.ensure(1)] = (v & 0x7f) | 0x80;
+      { const p = this.ensure(1); this.buf[p] = (v & 0x7f) | 0x80; }
       v = Math.floor(v / 128);
     }
-    this.buf[this.ensure(1)] = v;
+    const p = this.ensure(1);
+    this.buf[p] = v;
   }
 
   varint(v: number): void {
@@ -97,10 +110,11 @@ export class Writer {
   varlong(v: bigint): void {
     let u = zigzag64(v);
     while (u >= 0x80n) {
-      this.buf[this.ensure(1)] = Number(u & 0x7fn) | 0x80;
+      { const p = this.ensure(1); this.buf[p] = Number(u & 0x7fn) | 0x80; }
       u >>= 7n;
     }
-    this.buf[this.ensure(1)] = Number(u);
+    const p = this.ensure(1);
+    this.buf[p] = Number(u);
   }
 
   /** Appends bytes; large ones by reference (the caller must not mutate them afterwards). */
@@ -111,13 +125,15 @@ export class Writer {
       this.chunkedBytes += v.length;
       return;
     }
-    v.copy(this.buf, this.ensure(v.length));
+    const p = this.ensure(v.length);
+    v.copy(this.buf, p);
   }
 
   private utf8(v: string, lengthPrefix: (n: number) => void): void {
     const n = Buffer.byteLength(v, 'utf8');
     lengthPrefix(n);
-    this.buf.write(v, this.ensure(n), n, 'utf8');
+    const p = this.ensure(n);
+    this.buf.write(v, p, n, 'utf8');
   }
 
   string(v: string): void {

@@ -1,0 +1,88 @@
+/**
+ * Every storage limit in one place (TigerBeetle style), with the relations between them asserted
+ * once at load time. Code that needs a limit takes it from here, or from an options object whose
+ * defaults come from here and which is checked by the same assertions.
+ *
+ * Names carry their unit before the qualifier: `segmentBytesMax`, `flushIntervalMs`.
+ */
+import assert from 'node:assert/strict';
+
+const KiB = 1024;
+const MiB = 1024 * KiB;
+
+export const limits = Object.freeze({
+  /** A WAL segment rolls before it would exceed this; bounds one file and one recovery scan. */
+  walSegmentBytesMax: 64 * MiB,
+  /**
+   * One encoded WAL entry (frame + header + payload). A Kafka batch is one entry, so this is the
+   * largest batch a broker can accept; Kafka's default message.max.bytes is ~1 MiB.
+   */
+  walEntryBytesMax: 8 * MiB,
+  /** The caller-defined typed header inside an entry (length is a u16 on disk). */
+  walHeaderBytesMax: 1 * KiB,
+  /** Bytes admitted but not yet fsynced; appends beyond this wait (backpressure). */
+  walPendingBytesMax: 32 * MiB,
+  /** Entries written by one writev + fdatasync; bounds iovec count and the cost of one group. */
+  walGroupEntriesMax: 4096,
+  /** Read buffer for recovery and replay scans; grows to one entry if an entry is larger. */
+  walReadChunkBytes: 1 * MiB,
+});
+
+export type Limits = typeof limits;
+
+/** The subset of limits one WAL instance runs with; tests shrink these to exercise edges. */
+export interface WalLimits {
+  segmentBytesMax: number;
+  entryBytesMax: number;
+  headerBytesMax: number;
+  pendingBytesMax: number;
+  groupEntriesMax: number;
+  readChunkBytes: number;
+}
+
+export function walLimitsDefault(): WalLimits {
+  return {
+    segmentBytesMax: limits.walSegmentBytesMax,
+    entryBytesMax: limits.walEntryBytesMax,
+    headerBytesMax: limits.walHeaderBytesMax,
+    pendingBytesMax: limits.walPendingBytesMax,
+    groupEntriesMax: limits.walGroupEntriesMax,
+    readChunkBytes: limits.walReadChunkBytes,
+  };
+}
+
+/**
+ * Entry frame bytes that precede the caller's header: length u32, crc32c u32, version u8, lsn u64,
+ * headerBytes u16. Lives here (not in wal/entry.ts) so the relations below can use it.
+ */
+export const walEntryFrameBytes = 4 + 4 + 1 + 8 + 2;
+
+export function assertWalLimits(l: WalLimits): void {
+  for (const [name, value] of Object.entries(l)) {
+    assert.ok(Number.isSafeInteger(value) && value > 0, `wal limit ${name} must be a positive int`);
+  }
+  // An entry must fit in an empty segment, or rolling could never make room for it.
+  assert.ok(l.entryBytesMax < l.segmentBytesMax, 'entryBytesMax < segmentBytesMax');
+  // One entry must always be admissible when nothing is pending, or append could wait forever.
+  assert.ok(l.entryBytesMax <= l.pendingBytesMax, 'entryBytesMax <= pendingBytesMax');
+  // The header must leave room for a frame and at least an empty payload.
+  assert.ok(walEntryFrameBytes + l.headerBytesMax <= l.entryBytesMax, 'header fits in an entry');
+  assert.ok(l.headerBytesMax <= 0xffff, 'headerBytes is a u16 on disk');
+  // The length field is a u32; file positions must stay exact in a double.
+  assert.ok(l.entryBytesMax <= 0xffff_ffff, 'entry length is a u32 on disk');
+  assert.ok(l.segmentBytesMax <= Number.MAX_SAFE_INTEGER, 'segment positions are exact');
+  assert.ok(l.readChunkBytes >= walEntryFrameBytes, 'a read chunk holds at least one frame');
+}
+
+export function assertLimits(l: Limits): void {
+  assertWalLimits({
+    segmentBytesMax: l.walSegmentBytesMax,
+    entryBytesMax: l.walEntryBytesMax,
+    headerBytesMax: l.walHeaderBytesMax,
+    pendingBytesMax: l.walPendingBytesMax,
+    groupEntriesMax: l.walGroupEntriesMax,
+    readChunkBytes: l.walReadChunkBytes,
+  });
+}
+
+assertLimits(limits);

@@ -1,0 +1,116 @@
+/**
+ * The one segment file being appended to. It writes whole groups at explicit positions, fdatasyncs
+ * them, and rolls to a new file when the next group would not fit.
+ *
+ * Crash-safety rules this file keeps (recovery.ts relies on them):
+ * - A group goes into exactly one segment; a roll happens only between groups, after the previous
+ *   group's fdatasync. So every segment but the last is completely durable at any crash.
+ * - A new segment's directory entry is fsynced before any entry in it can be acknowledged;
+ *   otherwise a crash could forget the file along with acknowledged entries.
+ * - The file is opened 'wx' (O_EXCL): a roll never reuses or overwrites an existing segment.
+ */
+import assert from 'node:assert/strict';
+import type { FileHandle } from 'node:fs/promises';
+import { join } from 'node:path';
+import { performance } from 'node:perf_hooks';
+import type { WalIo } from './io.js';
+import { writeAll } from './io.js';
+import type { WalMetrics } from './metrics.js';
+import type { SegmentRecovered } from './recovery.js';
+import { segmentFileName, type SegmentSet } from './segments.js';
+
+export interface ActiveSegmentDeps {
+  dir: string;
+  io: WalIo;
+  segmentBytesMax: number;
+  segments: SegmentSet;
+  metrics: WalMetrics;
+}
+
+export interface GroupTiming {
+  writeMs: number;
+  fsyncMs: number;
+}
+
+/** Creates an empty segment file and makes its directory entry durable. */
+export async function createSegmentFile(
+  dir: string,
+  baseLsn: number,
+  io: WalIo,
+): Promise<{ path: string; file: FileHandle }> {
+  const path = join(dir, segmentFileName(baseLsn));
+  const file = await io.open(path, 'wx');
+  try {
+    await io.syncDir(dir);
+  } catch (err) {
+    await file.close();
+    throw err;
+  }
+  return { path, file };
+}
+
+export class ActiveSegment {
+  private constructor(
+    private readonly deps: ActiveSegmentDeps,
+    private file: FileHandle,
+    private baseLsn: number,
+    /** Durable bytes: everything before this offset has been fdatasynced. */
+    private sizeBytes: number,
+    /** LSN the next entry written to this segment must carry. */
+    private lsnNext: number,
+  ) {}
+
+  static async resume(
+    deps: ActiveSegmentDeps,
+    recovered: SegmentRecovered,
+  ): Promise<ActiveSegment> {
+    assert.equal(deps.segments.active().path, recovered.path, 'resume the last segment');
+    assert.ok(recovered.sizeBytes <= deps.segmentBytesMax, 'recovered segment within bounds');
+    const file = await deps.io.open(recovered.path, 'r+');
+    const lsnNext = recovered.baseLsn + recovered.entryCount;
+    return new ActiveSegment(deps, file, recovered.baseLsn, recovered.sizeBytes, lsnNext);
+  }
+
+  /**
+   * Makes room for a group starting with an entry of `entryBytes` at `lsnFirst`, rolling if that
+   * entry does not fit. Returns the bytes the group may use in the (possibly new) segment.
+   */
+  async prepareGroup(lsnFirst: number, entryBytes: number): Promise<number> {
+    assert.equal(lsnFirst, this.lsnNext, 'groups arrive in LSN order without gaps');
+    assert.ok(entryBytes < this.deps.segmentBytesMax, 'limits keep an entry below a segment');
+    if (this.sizeBytes + entryBytes > this.deps.segmentBytesMax) await this.roll(lsnFirst);
+    return this.deps.segmentBytesMax - this.sizeBytes;
+  }
+
+  async writeGroup(buffers: Buffer[], bytes: number): Promise<GroupTiming> {
+    assert.ok(buffers.length >= 1 && bytes >= buffers.length, 'a group is not empty');
+    assert.ok(this.sizeBytes + bytes <= this.deps.segmentBytesMax, 'prepareGroup made room');
+    // Timing is for metrics only, so reading the clock here does not affect any decision.
+    const startMs = performance.now();
+    await writeAll(this.deps.io, this.file, buffers, this.sizeBytes);
+    const writtenMs = performance.now();
+    await this.deps.io.datasync(this.file);
+    const syncedMs = performance.now();
+    this.sizeBytes += bytes;
+    this.lsnNext += buffers.length;
+    return { writeMs: writtenMs - startMs, fsyncMs: syncedMs - writtenMs };
+  }
+
+  async close(): Promise<void> {
+    await this.file.close();
+  }
+
+  private async roll(baseLsn: number): Promise<void> {
+    assert.ok(this.sizeBytes > 0, 'never roll an empty segment (recovery rejects those)');
+    assert.ok(baseLsn > this.baseLsn, 'the new segment starts after the old one');
+    // The old file's bytes were all fdatasynced by writeGroup; closing it loses nothing.
+    const created = await createSegmentFile(this.deps.dir, baseLsn, this.deps.io);
+    const old = this.file;
+    this.file = created.file;
+    this.baseLsn = baseLsn;
+    this.sizeBytes = 0;
+    this.deps.segments.add({ baseLsn, path: created.path });
+    this.deps.metrics.segmentsRolled += 1;
+    await old.close();
+  }
+}

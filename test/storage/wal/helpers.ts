@@ -1,0 +1,110 @@
+/** Shared test fixtures for the WAL: temp folders, small limits, deterministic payloads, fault io. */
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { WalLimits } from '../../../storage/limits.js';
+import { bufferHeaderCodec } from '../../../storage/wal/header-codec.js';
+import { nodeWalIo, type WalIo } from '../../../storage/wal/io.js';
+import type { WalEntry } from '../../../storage/wal/reader.js';
+import { Wal, type WalOptions } from '../../../storage/wal/wal.js';
+
+/** Small enough that tests roll segments and refill read buffers often. */
+export const smallLimits: WalLimits = {
+  segmentBytesMax: 16 * 1024,
+  entryBytesMax: 4 * 1024,
+  headerBytesMax: 64,
+  pendingBytesMax: 8 * 1024,
+  groupEntriesMax: 64,
+  readChunkBytes: 100,
+};
+
+export async function makeTempDir(label: string): Promise<{ dir: string; cleanup: () => Promise<void> }> {
+  const dir = await mkdtemp(join(tmpdir(), `ledgerstream-wal-${label}-`));
+  return { dir, cleanup: () => rm(dir, { recursive: true, force: true }) };
+}
+
+export function openTestWal(
+  dir: string,
+  extra: Partial<WalOptions<Buffer>> = {},
+): Promise<Wal<Buffer>> {
+  const limits = { ...smallLimits, ...extra.limits };
+  return Wal.open({ dir, headerCodec: bufferHeaderCodec, ...extra, limits });
+}
+
+/** Header: the entry's number as 8 bytes. */
+export function headerFor(n: number): Buffer {
+  const header = Buffer.alloc(8);
+  header.writeBigUInt64BE(BigInt(n));
+  return header;
+}
+
+export function numberOf(header: Buffer): number {
+  return Number(header.readBigUInt64BE(0));
+}
+
+/** Deterministic payload for entry `n`, of `sizeBytes` bytes, so content can be checked later. */
+export function payloadFor(n: number, sizeBytes: number): Buffer {
+  const payload = Buffer.alloc(sizeBytes);
+  let x = (n * 2654435761) >>> 0;
+  for (let i = 0; i < sizeBytes; i++) {
+    x = (x * 1103515245 + 12345) >>> 0;
+    payload[i] = x >>> 24;
+  }
+  return payload;
+}
+
+export function payloadSizeFor(n: number, sizeBytesMax: number): number {
+  return (n * 7919) % (sizeBytesMax + 1);
+}
+
+export async function collect<T>(iterable: AsyncIterable<T>): Promise<T[]> {
+  const out: T[] = [];
+  for await (const item of iterable) out.push(item);
+  return out;
+}
+
+export async function readAll(wal: Wal<Buffer>): Promise<WalEntry<Buffer>[]> {
+  return collect(wal.readFrom(wal.recovery.lsnFirst ?? 1));
+}
+
+/** Appends entries 1..count one after another; returns their LSNs. */
+export async function appendNumbered(wal: Wal<Buffer>, from: number, count: number, sizeBytes = 100) {
+  const lsns: number[] = [];
+  for (let n = from; n < from + count; n++) lsns.push(await wal.append(headerFor(n), payloadFor(n, sizeBytes)));
+  return lsns;
+}
+
+/** A gate that holds callers until opened: to keep an fsync "in flight" for as long as a test wants. */
+export class Gate {
+  private waiters: Array<() => void> = [];
+  private isOpen = false;
+  entered = 0;
+
+  wait(): Promise<void> {
+    this.entered += 1;
+    if (this.isOpen) return Promise.resolve();
+    return new Promise((resolve) => this.waiters.push(resolve));
+  }
+
+  open(): void {
+    this.isOpen = true;
+    for (const resolve of this.waiters.splice(0)) resolve();
+  }
+
+  close(): void {
+    this.isOpen = false;
+  }
+}
+
+export function faultIo(overrides: Partial<WalIo>): WalIo {
+  return { ...nodeWalIo, ...overrides };
+}
+
+/** Waits until `predicate` holds, polling the event loop. */
+export async function until(predicate: () => boolean, timeoutMs = 5000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!predicate()) {
+    if (Date.now() > deadline) throw new Error('until: timed out');
+    await new Promise((resolve) => setTimeout(resolve, 1));
+  }
+}
