@@ -341,7 +341,8 @@ export function splitBatches(
   while (offset < end) {
     const availableBytes = end - offset;
     if (availableBytes < LOG_OVERHEAD_BYTES) {
-      return { batches, trailing: { kind: 'partial', offset, availableBytes, declaredBytes: null } };
+      const trailing = { kind: 'partial' as const, offset, availableBytes, declaredBytes: null };
+      return { batches, trailing };
     }
     const batchLength = buf.readInt32BE(offset + BATCH_LENGTH_OFFSET);
     const sizeBytes = LOG_OVERHEAD_BYTES + batchLength;
@@ -350,8 +351,8 @@ export function splitBatches(
       return { batches, trailing: { kind: 'corrupt', offset, reason: corruption } };
     }
     if (sizeBytes > availableBytes) {
-      const trailing = { kind: 'partial' as const, offset, availableBytes, declaredBytes: sizeBytes };
-      return { batches, trailing };
+      const declaredBytes = sizeBytes;
+      return { batches, trailing: { kind: 'partial', offset, availableBytes, declaredBytes } };
     }
     batches.push({ offset, sizeBytes });
     offset += sizeBytes;

@@ -2,8 +2,9 @@
  * CRC-32C (Castagnoli), the checksum of record batch v2 (it covers attributes..end of batch).
  *
  * Backed by @node-rs/crc32: a napi-rs binding that uses the SSE4.2 / ARMv8 CRC instructions and
- * ships prebuilt binaries as optional dependencies (no install script). It measures about 5-6 GB/s
- * here, against well under 1 GB/s for table-driven JavaScript, and CRC runs on every produced batch.
+ * ships prebuilt binaries as optional dependencies (no install script). It measures 4-6 GB/s
+ * here, against well under 1 GB/s for table-driven JavaScript, and CRC runs on every produced
+ * batch.
  */
 import { crc32c as nativeCrc32c } from '@node-rs/crc32';
 

@@ -17,7 +17,7 @@
  * each observation lives in recovery.ts as a decision table, not here.
  */
 import assert from 'node:assert/strict';
-import { crc32c } from '@node-rs/crc32';
+import { crc32c } from '../../protocol/records/crc32c.js';
 import { walEntryFrameBytes } from '../limits.js';
 import type { WalHeaderCodec } from './header-codec.js';
 
@@ -34,6 +34,15 @@ const offsetVersion = 8;
 const offsetLsn = 9;
 const offsetHeaderBytes = 17;
 const twoPow32 = 2 ** 32;
+
+/**
+ * The largest entry the format can express (the length field is a u32). Scans validate lengths
+ * against this, not against the configured entryBytesMax: if that limit were lowered between
+ * versions, older, larger entries would look invalid and recovery would cut acknowledged data
+ * from the last segment. A garbage length is still caught: past the end of the file it is
+ * `short-body`, inside the file the checksum fails; reads stay bounded by the file's size.
+ */
+export const entryBytesFormatMax = prefixBytes + 0xffff_ffff;
 
 /**
  * Encodes an entry with LSN 0 and no checksum: the LSN is only known when group commit admits the
@@ -77,7 +86,7 @@ export type EntryObservation =
   | 'valid'
   | 'end'
   | 'short-frame' // fewer bytes remain than a frame needs
-  | 'length-invalid' // length field below the minimum or above entryBytesMax (zeros land here)
+  | 'length-invalid' // length field below the minimum or above the maximum (zeros land here)
   | 'short-body' // length field points past the end of the file
   | 'checksum-mismatch'
   | 'version-unknown' // checksum matched: written by a newer format

@@ -2,13 +2,13 @@
  * Reads one segment file forward, entry by entry, through a bounded buffer. It only observes; it
  * never decides what a bad entry means (recovery.ts does) and never writes.
  *
- * Memory: the buffer is `readChunkBytes`, or one entry if an entry is larger, both bounded by
- * limits. Each refill allocates a fresh buffer, so the views returned by earlier steps stay valid.
+ * Memory: the buffer is `readChunkBytes`, or one entry if an entry is larger; never more than the
+ * file's size. Each refill allocates a fresh buffer, so views returned by earlier steps stay valid.
  */
 import assert from 'node:assert/strict';
 import type { FileHandle } from 'node:fs/promises';
 import type { WalLimits } from '../limits.js';
-import { inspectEntry, type EntryObservation } from './entry.js';
+import { entryBytesFormatMax, inspectEntry, type EntryObservation } from './entry.js';
 
 export type ScanStep =
   | {
@@ -35,7 +35,7 @@ export class SegmentScanner {
     /** Bytes to scan: the file size, or less for a live segment whose tail is still in flight. */
     private readonly fileBytes: number,
     baseLsn: number,
-    private readonly limits: Pick<WalLimits, 'entryBytesMax' | 'readChunkBytes'>,
+    private readonly limits: Pick<WalLimits, 'readChunkBytes'>,
   ) {
     assert.ok(Number.isSafeInteger(fileBytes) && fileBytes >= 0, 'file size is an integer');
     assert.ok(Number.isSafeInteger(baseLsn) && baseLsn >= 1, 'base lsn is valid');
@@ -47,8 +47,8 @@ export class SegmentScanner {
     for (;;) {
       const window = this.chunk.subarray(this.offsetBytes - this.chunkStartBytes);
       const bytesRemaining = this.fileBytes - this.offsetBytes;
-      const { entryBytesMax } = this.limits;
-      const inspection = inspectEntry(window, bytesRemaining, this.lsnExpected, entryBytesMax);
+      const lsn = this.lsnExpected;
+      const inspection = inspectEntry(window, bytesRemaining, lsn, entryBytesFormatMax);
       if (inspection.kind === 'need-bytes') {
         await this.refill(inspection.bytes);
         continue;

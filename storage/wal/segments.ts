@@ -63,6 +63,10 @@ export class SegmentSet {
     return [...this.list];
   }
 
+  oldest(): SegmentRef {
+    return this.list[0]!;
+  }
+
   active(): SegmentRef {
     return this.list[this.list.length - 1]!;
   }

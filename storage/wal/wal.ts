@@ -87,6 +87,11 @@ export class Wal<H> {
     return this.groupCommit.lsnDurable;
   }
 
+  /** The oldest LSN still readable (the oldest segment's base); > lsnDurable if none is. */
+  get lsnOldest(): number {
+    return this.segments.oldest().baseLsn;
+  }
+
   /**
    * Appends one entry; resolves with its LSN once it is fdatasynced (group commit). Waits first if
    * pendingBytesMax is reached. Rejects with RangeError for an oversized entry (the caller's input,

@@ -15,8 +15,8 @@ export type CodecName = 'gzip' | 'snappy' | 'lz4' | 'zstd';
  */
 export type DecompressionFailure = 'output-limit' | 'corrupt' | 'unsupported';
 
+/** Keeps ProtocolDecodeError's `name` (a literal type there); test with `instanceof`. */
 export class DecompressionError extends ProtocolDecodeError {
-  override readonly name = 'DecompressionError';
   constructor(
     readonly kind: DecompressionFailure,
     readonly codec: CodecName,

@@ -81,8 +81,10 @@ function readDescriptor(input: Buffer): FrameDescriptor {
   }
   const flags = input[4]!;
   const bd = input[5]!;
-  if ((flags & FLG_VERSION_MASK) !== FLG_VERSION_01) throw corrupt(`frame version flags ${flags}`, 4);
-  if ((flags & FLG_RESERVED) !== 0 || (bd & BD_RESERVED) !== 0) throw corrupt('reserved bits set', 4);
+  if ((flags & FLG_VERSION_MASK) !== FLG_VERSION_01) throw corrupt(`version flags ${flags}`, 4);
+  if ((flags & FLG_RESERVED) !== 0 || (bd & BD_RESERVED) !== 0) {
+    throw corrupt('reserved bits set', 4);
+  }
   if ((flags & FLG_DICT_ID) !== 0) {
     throw new DecompressionError('unsupported', 'lz4', 'frames with a dictionary id', 4);
   }
@@ -112,36 +114,43 @@ export async function lz4Decompress(input: Buffer, maxOutputBytes: number): Prom
   if (frame.contentSizeBytes !== null && frame.contentSizeBytes > maxOutputBytes) {
     throw outputLimitError('lz4', frame.contentSizeBytes, maxOutputBytes);
   }
-  const hasBlockChecksum = (frame.flags & FLG_BLOCK_CHECKSUM) !== 0;
   const contentHash = (frame.flags & FLG_CONTENT_CHECKSUM) !== 0 ? new Xxh32(0) : null;
   const blocks: Buffer[] = [];
   let totalBytes = 0;
   let pos = frame.dataOffset;
   for (;;) {
-    if (input.length - pos < 4) throw corrupt('block size cut short', pos);
-    const word = input.readUInt32LE(pos);
-    pos += 4;
-    if (word === 0) break; // end mark
-    const sizeBytes = (word & ~BLOCK_UNCOMPRESSED) >>> 0;
-    if (sizeBytes > frame.blockMaxBytes) throw corrupt(`block of ${sizeBytes} bytes`, pos - 4);
-    const trailerBytes = hasBlockChecksum ? 4 : 0;
-    if (input.length - pos < sizeBytes + trailerBytes) throw corrupt('block cut short', pos);
-    const data = input.subarray(pos, pos + sizeBytes);
-    pos += sizeBytes;
-    if (hasBlockChecksum) {
-      if (xxh32(data, 0) !== input.readUInt32LE(pos)) throw corrupt('block checksum', pos);
-      pos += 4;
-    }
     const budgetBytes = maxOutputBytes - totalBytes;
-    const block =
-      (word & BLOCK_UNCOMPRESSED) !== 0 ? data : inflateBlock(data, frame.blockMaxBytes, budgetBytes, pos);
-    if (block.length > budgetBytes) throw outputLimitError('lz4', totalBytes + block.length, maxOutputBytes);
-    contentHash?.update(block);
-    blocks.push(block);
-    totalBytes += block.length;
+    const next = readBlock(input, pos, frame, budgetBytes);
+    pos = next.end;
+    if (next.block === null) break; // end mark
+    if (next.block.length > budgetBytes) {
+      throw outputLimitError('lz4', totalBytes + next.block.length, maxOutputBytes);
+    }
+    contentHash?.update(next.block);
+    blocks.push(next.block);
+    totalBytes += next.block.length;
   }
   checkContent(input, pos, frame, totalBytes, contentHash);
   return Buffer.concat(blocks, totalBytes);
+}
+
+/** The block at `pos`, inflated (null for the end mark), and where the next one starts. */
+function readBlock(input: Buffer, pos: number, frame: FrameDescriptor, budgetBytes: number) {
+  if (input.length - pos < 4) throw corrupt('block size cut short', pos);
+  const word = input.readUInt32LE(pos);
+  if (word === 0) return { block: null, end: pos + 4 };
+  const sizeBytes = (word & ~BLOCK_UNCOMPRESSED) >>> 0;
+  if (sizeBytes > frame.blockMaxBytes) throw corrupt(`block of ${sizeBytes} bytes`, pos);
+  const checksumBytes = (frame.flags & FLG_BLOCK_CHECKSUM) !== 0 ? 4 : 0;
+  if (input.length - pos - 4 < sizeBytes + checksumBytes) throw corrupt('block cut short', pos);
+  const data = input.subarray(pos + 4, pos + 4 + sizeBytes);
+  const end = pos + 4 + sizeBytes + checksumBytes;
+  if (checksumBytes !== 0 && xxh32(data, 0) !== input.readUInt32LE(end - 4)) {
+    throw corrupt('block checksum', pos);
+  }
+  const stored = (word & BLOCK_UNCOMPRESSED) !== 0;
+  const block = stored ? data : inflateBlock(data, frame.blockMaxBytes, budgetBytes, pos);
+  return { block, end };
 }
 
 function checkContent(

@@ -34,7 +34,8 @@ export async function zstdDecompress(input: Buffer, maxOutputBytes: number): Pro
     throw outputLimitError('zstd', bound.exactBytes, maxOutputBytes);
   }
   if (bound.upperBytes > maxOutputBytes + BLOCK_BYTES_MAX) {
-    throw outputLimitError('zstd', bound.upperBytes - BLOCK_BYTES_MAX, maxOutputBytes);
+    const detail = `block headers allow ${bound.upperBytes} bytes, limit is ${maxOutputBytes}`;
+    throw new DecompressionError('output-limit', 'zstd', detail);
   }
   let output: Buffer;
   try {
@@ -129,10 +130,11 @@ function boundFrame(input: Buffer, pos: number, bound: OutputBound): number {
     const contentBytes = type === BLOCK_RLE ? 1 : sizeBytes;
     if (type > BLOCK_COMPRESSED) throw corrupt('reserved block type', pos);
     if (input.length - pos - 3 < contentBytes) throw corrupt('block cut short', pos);
-    if (type === BLOCK_COMPRESSED) upperBytes += header.blockMaxBytes;
-    else {
+    if (type === BLOCK_RAW || type === BLOCK_RLE) {
       exactBytes += sizeBytes;
       upperBytes += sizeBytes;
+    } else {
+      upperBytes += header.blockMaxBytes;
     }
     pos += 3 + contentBytes;
   }

@@ -79,7 +79,9 @@ describe('WAL group commit', () => {
     const wal = await openTestWal(dir, { io });
     for (let n = 0; n < 5; n++) await wal.append(headerFor(n), payloadFor(n, 50));
     failSync = true;
-    const failed = Array.from({ length: 5 }, (_, i) => wal.append(headerFor(i + 5), Buffer.alloc(1)));
+    const failed = Array.from({ length: 5 }, (_, i) =>
+      wal.append(headerFor(i + 5), Buffer.alloc(1)),
+    );
     for (const append of failed) await expect(append).rejects.toThrow(WalFailedError);
     failSync = false; // even if the disk "recovers", the WAL stays failed: no fsync retry
     await expect(wal.append(headerFor(99), Buffer.alloc(1))).rejects.toThrow(WalFailedError);
@@ -103,7 +105,9 @@ describe('WAL group commit', () => {
       },
     });
     const wal = await openTestWal(dir, { io });
-    await Promise.all(Array.from({ length: 10 }, (_, n) => wal.append(headerFor(n), payloadFor(n, 77))));
+    await Promise.all(
+      Array.from({ length: 10 }, (_, n) => wal.append(headerFor(n), payloadFor(n, 77))),
+    );
     await wal.close();
     const reopened = await openTestWal(dir);
     const entries = await readAll(reopened);

@@ -1,4 +1,4 @@
-/** Shared test fixtures for the WAL: temp folders, small limits, deterministic payloads, fault io. */
+/** WAL test fixtures: temp folders, small limits, deterministic payloads, fault-injecting io. */
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -18,7 +18,20 @@ export const smallLimits: WalLimits = {
   readChunkBytes: 100,
 };
 
-export async function makeTempDir(label: string): Promise<{ dir: string; cleanup: () => Promise<void> }> {
+/** For the crash test's child: segments roll every few dozen entries, so kills hit rolls too. */
+export const crashLimits: WalLimits = {
+  segmentBytesMax: 64 * 1024,
+  entryBytesMax: 8 * 1024,
+  headerBytesMax: 64,
+  pendingBytesMax: 32 * 1024,
+  groupEntriesMax: 64,
+  readChunkBytes: 4096,
+};
+export const crashPayloadBytesMax = 3000;
+
+export async function makeTempDir(
+  label: string,
+): Promise<{ dir: string; cleanup: () => Promise<void> }> {
   const dir = await mkdtemp(join(tmpdir(), `ledgerstream-wal-${label}-`));
   return { dir, cleanup: () => rm(dir, { recursive: true, force: true }) };
 }
@@ -64,17 +77,24 @@ export async function collect<T>(iterable: AsyncIterable<T>): Promise<T[]> {
 }
 
 export async function readAll(wal: Wal<Buffer>): Promise<WalEntry<Buffer>[]> {
-  return collect(wal.readFrom(wal.recovery.lsnFirst ?? 1));
+  return collect(wal.readFrom(wal.lsnOldest));
 }
 
-/** Appends entries 1..count one after another; returns their LSNs. */
-export async function appendNumbered(wal: Wal<Buffer>, from: number, count: number, sizeBytes = 100) {
+/** Appends entries from..from+count-1 one after another; returns their LSNs. */
+export async function appendNumbered(
+  wal: Wal<Buffer>,
+  from: number,
+  count: number,
+  sizeBytes = 100,
+): Promise<number[]> {
   const lsns: number[] = [];
-  for (let n = from; n < from + count; n++) lsns.push(await wal.append(headerFor(n), payloadFor(n, sizeBytes)));
+  for (let n = from; n < from + count; n++) {
+    lsns.push(await wal.append(headerFor(n), payloadFor(n, sizeBytes)));
+  }
   return lsns;
 }
 
-/** A gate that holds callers until opened: to keep an fsync "in flight" for as long as a test wants. */
+/** Holds callers until opened: keeps an fsync "in flight" for as long as a test wants. */
 export class Gate {
   private waiters: Array<() => void> = [];
   private isOpen = false;

@@ -1,6 +1,9 @@
 import { readdir } from 'node:fs/promises';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { partitionHeaderCodec, type PartitionEntryHeader } from '../../../storage/wal/partition-header.js';
+import {
+  partitionHeaderCodec,
+  type PartitionEntryHeader,
+} from '../../../storage/wal/partition-header.js';
 import { WalClosedError } from '../../../storage/wal/errors.js';
 import { Wal } from '../../../storage/wal/wal.js';
 import {
@@ -40,7 +43,8 @@ describe('WAL append / recover round trip', () => {
     await wal.close();
 
     const reopened = await openTestWal(dir);
-    expect(reopened.recovery).toMatchObject({ lsnFirst: 1, lsnLast: 5, lsnNext: 6, tornTail: null });
+    const expected = { lsnFirst: 1, lsnLast: 5, lsnNext: 6, tornTail: null };
+    expect(reopened.recovery).toMatchObject(expected);
     const entries = await readAll(reopened);
     expect(entries.map((e) => e.lsn)).toEqual(lsns);
     for (const [i, entry] of entries.entries()) {
@@ -73,7 +77,8 @@ describe('WAL append / recover round trip', () => {
   });
 
   it('round-trips the broker partition header', async () => {
-    const wal = await Wal.open({ dir, headerCodec: partitionHeaderCodec, limits: smallLimits });
+    const options = { dir, headerCodec: partitionHeaderCodec, limits: smallLimits };
+    const wal = await Wal.open(options);
     const header: PartitionEntryHeader = {
       topicId: 'AAECAwQFBgcICQoLDA0ODw',
       partition: 7,
@@ -81,7 +86,7 @@ describe('WAL append / recover round trip', () => {
     };
     await wal.append(header, Buffer.from('batch bytes'));
     await wal.close();
-    const reopened = await Wal.open({ dir, headerCodec: partitionHeaderCodec, limits: smallLimits });
+    const reopened = await Wal.open({ ...options, dir });
     const [entry] = await collect(reopened.readFrom(1));
     expect(entry?.header).toEqual(header);
     expect(entry?.payload.toString()).toBe('batch bytes');
@@ -90,12 +95,10 @@ describe('WAL append / recover round trip', () => {
 
   it('rejects oversized entries and appends after close', async () => {
     const wal = await openTestWal(dir);
-    await expect(wal.append(headerFor(1), Buffer.alloc(smallLimits.entryBytesMax))).rejects.toThrow(
-      RangeError,
-    );
-    await expect(wal.append(Buffer.alloc(smallLimits.headerBytesMax + 1), Buffer.alloc(0))).rejects.toThrow(
-      RangeError,
-    );
+    const payloadTooBig = Buffer.alloc(smallLimits.entryBytesMax);
+    await expect(wal.append(headerFor(1), payloadTooBig)).rejects.toThrow(RangeError);
+    const headerTooBig = Buffer.alloc(smallLimits.headerBytesMax + 1);
+    await expect(wal.append(headerTooBig, Buffer.alloc(0))).rejects.toThrow(RangeError);
     await wal.close();
     await expect(wal.append(headerFor(1), Buffer.alloc(1))).rejects.toThrow(WalClosedError);
   });

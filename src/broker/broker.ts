@@ -1,0 +1,191 @@
+/**
+ * A broker process: opens storage (coordinator, object store, WAL), recovers, serves, and shuts
+ * down gracefully. Start-up order matters for durability:
+ *
+ *   1. coordinator — topics, partition states, segment index;
+ *   2. WAL — recovery truncates a torn tail; its entries not yet in the index are replayed into
+ *      the partitions' tails (and uploaded by the uploader's first pass);
+ *   3. only then the listener opens.
+ *
+ * Shutdown (SIGTERM): stop accepting, stop reading, answer what is in flight, upload everything
+ * the WAL holds, close the WAL and the coordinator, exit 0.
+ */
+import { mkdir } from 'node:fs/promises';
+import { join } from 'node:path';
+import type { Server as HttpServer } from 'node:http';
+import type { Logger } from 'pino';
+import type { BrokerConfig } from '../config/config.js';
+import { GroupCoordinator } from '../group/group-coordinator.js';
+import { createLogger } from '../log.js';
+import type { MetadataCoordinator } from '../metadata/coordinator.js';
+import { EmbeddedCoordinator } from '../metadata/embedded.js';
+import { type Metrics, createMetrics, serveMetrics } from '../metrics.js';
+import { ObjectHistoryReader } from '../partition/history-reader.js';
+import type { WalPort } from '../partition/partition-log.js';
+import { PartitionManager } from '../partition/partition-manager.js';
+import { enforceRetention } from '../partition/retention.js';
+import { TailMemory } from '../partition/tail-memory.js';
+import { Uploader } from '../partition/uploader.js';
+import { ReadCache } from '../../storage/cache/read-cache.js';
+import type { ObjectStore } from '../../storage/object-store/object-store.js';
+import { LocalFolderStore } from '../../storage/object-store/local-folder.js';
+import { S3Store } from '../../storage/object-store/s3.js';
+import { Wal, WalFailedError, partitionHeaderCodec, type PartitionEntryHeader } from '../../storage/wal/index.js';
+import { Dispatcher } from './dispatch.js';
+import { HANDLERS } from './handlers/index.js';
+import { BrokerServer } from './server.js';
+import type { BrokerServices } from './services.js';
+
+export class Broker {
+  private retentionTimer: NodeJS.Timeout | undefined;
+  private metricsServer: HttpServer | undefined;
+  private stopping: Promise<void> | null = null;
+
+  private constructor(
+    readonly config: BrokerConfig,
+    readonly log: Logger,
+    readonly metrics: Metrics,
+    readonly services: BrokerServices,
+    readonly store: ObjectStore,
+    private readonly wal: Wal<PartitionEntryHeader>,
+    private readonly server: BrokerServer,
+  ) {}
+
+  get port(): number {
+    return this.server.port;
+  }
+
+  static async start(config: BrokerConfig): Promise<Broker> {
+    const log = createLogger(config.logLevel, config.nodeId);
+    const metrics = createMetrics();
+    await mkdir(config.dataDir, { recursive: true });
+    const metadata = new EmbeddedCoordinator(join(config.dataDir, 'metadata.db'));
+    const store = await openObjectStore(config);
+    const wal = await Wal.open<PartitionEntryHeader>({
+      dir: join(config.dataDir, 'wal'), headerCodec: partitionHeaderCodec,
+      limits: { segmentBytesMax: config.walSegmentBytesMax },
+      onFsync: (sample) => {
+        metrics.walFsyncLatency.observe(sample.fsyncMs / 1000);
+        metrics.walEntriesPerFsync.observe(sample.entries);
+        metrics.walBytesPerFsync.observe(sample.bytes);
+      },
+    });
+    const cache = new ReadCache(store, { cacheBytesMax: config.readCacheBytesMax,
+      onHit: () => metrics.cacheHits.inc(), onMiss: () => metrics.cacheMisses.inc() });
+    const history = new ObjectHistoryReader(metadata, cache, metrics);
+    const partitions = new PartitionManager(metadata, config, walPort(wal, log), history, config.nodeId, log);
+    await partitions.load();
+    const replayed = await replayWal(wal, partitions);
+    log.info({ replayed, topics: partitions.topics().length }, 'recovered');
+    const tailMemory = new TailMemory(config.tailBytesMax);
+    const uploader = new Uploader(partitions, wal, store, metadata, tailMemory,
+      { nodeId: config.nodeId, uploadIntervalMs: config.uploadIntervalMs, uploadBytesMax: config.uploadBytesMax },
+      metrics, log);
+    const groups = new GroupCoordinator({ metadata, config, log, nowMs: Date.now,
+      onGroupCount: (n: number) => metrics.groups.set(n) });
+    const handlerRanges = HANDLERS.map((h) => ({ apiKey: h.apiKey, minVersion: h.minVersion, maxVersion: h.maxVersion }));
+    const services: BrokerServices = {
+      config, nodeId: config.nodeId, clusterId: metadata.clusterId(),
+      advertised: { host: config.advertisedHost, port: config.advertisedPort },
+      metadata, partitions, groups, uploader, history, metrics,
+      apiVersions: () => handlerRanges,
+      deleteObjects: (keys) => deleteQuietly(store, keys, log),
+      nowMs: Date.now,
+    };
+    const dispatcher = new Dispatcher(HANDLERS, services, log);
+    const server = new BrokerServer(dispatcher, config, metrics, log);
+    await server.listen(config.host, config.port);
+    if (services.advertised.port === 0) services.advertised.port = server.port;
+    uploader.start();
+    const broker = new Broker(config, log, metrics, services, store, wal, server);
+    broker.scheduleRetention();
+    if (config.metricsPort > 0) broker.metricsServer = await serveMetrics(metrics, config.metricsHost, config.metricsPort);
+    metrics.partitions.set(partitions.partitionCount);
+    log.info({ host: config.host, port: server.port, dataDir: config.dataDir }, 'broker started');
+    return broker;
+  }
+
+  private scheduleRetention(): void {
+    this.retentionTimer = setTimeout(() => {
+      const s = this.services;
+      enforceRetention(s.partitions, s.metadata, Date.now())
+        .then((keys) => s.deleteObjects(keys))
+        .catch((err: unknown) => this.log.warn({ err }, 'retention pass failed'))
+        .finally(() => { if (this.stopping === null) this.scheduleRetention(); });
+    }, this.config.retentionCheckIntervalMs);
+  }
+
+  /** Graceful shutdown; idempotent. */
+  stop(): Promise<void> {
+    this.stopping ??= this.shutdown();
+    return this.stopping;
+  }
+
+  private async shutdown(): Promise<void> {
+    this.log.info('shutting down');
+    clearTimeout(this.retentionTimer);
+    await this.server.drain(this.config.shutdownTimeoutMs);
+    const s = this.services;
+    try {
+      await s.uploader.flush();
+    } catch (err) {
+      // The WAL still holds everything; the next start replays and uploads it.
+      this.log.warn({ err }, 'final upload failed; data stays in the WAL');
+    }
+    await s.uploader.stop();
+    s.groups.close();
+    await this.wal.close();
+    await s.metadata.close();
+    this.metricsServer?.close();
+    this.log.info('stopped');
+  }
+}
+
+async function openObjectStore(config: BrokerConfig): Promise<ObjectStore> {
+  if (config.objectStore === 'local') return LocalFolderStore.open({ rootDir: config.objectStoreDir });
+  const store = new S3Store({
+    bucket: config.s3Bucket, accessKeyId: config.s3AccessKeyId, secretAccessKey: config.s3SecretAccessKey,
+    region: config.s3Region, forcePathStyle: config.s3ForcePathStyle, keyPrefix: config.s3Prefix,
+    requestTimeoutMs: config.s3RequestTimeoutMs,
+    ...(config.s3Endpoint !== '' ? { endpoint: config.s3Endpoint } : {}),
+  });
+  if (config.s3CreateBucket) await store.ensureBucket();
+  return store;
+}
+
+/** A WAL failure (a failed fsync) leaves nothing safe to do but stop: restart recovers. */
+function walPort(wal: Wal<PartitionEntryHeader>, log: Logger): WalPort {
+  return {
+    submit(topicId, partition, baseOffset, batch) {
+      return wal.append({ topicId, partition, baseOffset: BigInt(baseOffset) }, batch).catch((err: unknown) => {
+        if (err instanceof WalFailedError) {
+          log.fatal({ err }, 'WAL write failed; exiting so recovery can run');
+          process.exit(70);
+        }
+        throw err;
+      });
+    },
+    get lsnDurable() {
+      return wal.lsnDurable;
+    },
+  };
+}
+
+async function replayWal(wal: Wal<PartitionEntryHeader>, partitions: PartitionManager): Promise<number> {
+  let replayed = 0;
+  const nowMs = Date.now();
+  for await (const e of wal.readFrom(wal.lsnOldest)) {
+    if (partitions.replay(e.header.topicId, e.header.partition, e.payload, e.lsn, nowMs)) replayed++;
+  }
+  return replayed;
+}
+
+function deleteQuietly(store: ObjectStore, keys: string[], log: Logger): void {
+  if (keys.length === 0) return;
+  store.deleteMany(keys).catch((err: unknown) => {
+    // Left behind, they are orphans: harmless, and the collector removes them later.
+    log.warn({ err, keys: keys.length }, 'object delete failed');
+  });
+}
+
+export type { MetadataCoordinator };

@@ -1,0 +1,105 @@
+/**
+ * Turns one request frame into one response frame. The only place that decodes requests, checks
+ * versions, and catches handler exceptions. Outcomes:
+ *  - a response frame (chunks) to send;
+ *  - `null`: no response (acks=0 Produce);
+ *  - a `CloseConnection`: the request is unanswerable (undecodable header or body, unknown API,
+ *    unsupported version of an API other than ApiVersions), which is what Kafka's broker does.
+ */
+import type { Logger } from 'pino';
+import assert from 'node:assert/strict';
+import { API_SPECS, ApiKey } from '../../protocol/generated/api-keys.js';
+import { ErrorCode } from '../../protocol/generated/errors.js';
+import { decodeRequestFrame, encodeResponseFrame } from '../../protocol/frame.js';
+import { ProtocolDecodeError } from '../../protocol/primitives/errors.js';
+import type { ApiHandler, RequestContext } from './handler.js';
+import { apiVersionsResponse } from './handlers/18-api-versions.js';
+import type { BrokerServices } from './services.js';
+
+export class CloseConnection {
+  constructor(readonly reason: string) {}
+}
+
+export type DispatchResult = Buffer[] | null | CloseConnection;
+
+export interface RequestInfo {
+  apiKey: number;
+  apiVersion: number;
+  correlationId: number;
+}
+
+export class Dispatcher {
+  private readonly handlers = new Map<number, ApiHandler>();
+
+  constructor(handlers: readonly ApiHandler[], private readonly services: BrokerServices,
+    private readonly log: Logger) {
+    for (const h of handlers) {
+      assert(!this.handlers.has(h.apiKey), `duplicate handler for api ${h.apiKey}`);
+      const spec = API_SPECS.get(h.apiKey);
+      assert(spec !== undefined, `handler for unknown api ${h.apiKey}`);
+      assert(h.minVersion >= spec.minVersion && h.maxVersion <= spec.maxVersion
+        && h.minVersion <= h.maxVersion, `${h.name}: v${h.minVersion}-${h.maxVersion} outside spec`);
+      this.handlers.set(h.apiKey, h);
+    }
+  }
+
+  /** The registered handlers, in key order (ApiVersions answers from these). */
+  registered(): ApiHandler[] {
+    return [...this.handlers.values()].sort((a, b) => a.apiKey - b.apiKey);
+  }
+
+  async dispatch(frame: Buffer, clientHost: string, onInfo?: (info: RequestInfo) => void):
+    Promise<DispatchResult> {
+    let decoded;
+    try {
+      decoded = decodeRequestFrame(frame);
+    } catch (err) {
+      return this.undecodable('request header', err);
+    }
+    const { header, body } = decoded;
+    const { requestApiKey: apiKey, requestApiVersion: version, correlationId } = header;
+    onInfo?.({ apiKey, apiVersion: version, correlationId });
+    const handler = this.handlers.get(apiKey);
+    if (handler === undefined) return new CloseConnection(`unsupported api key ${apiKey}`);
+    if (version < handler.minVersion || version > handler.maxVersion) {
+      if (apiKey !== ApiKey.ApiVersions) {
+        return new CloseConnection(`${handler.name} v${version} not supported`);
+      }
+      // A client newer than us asks ApiVersions at its own version: answer at v0, as Kafka does,
+      // with UNSUPPORTED_VERSION and our ranges, so it can retry at a version we know.
+      const res = apiVersionsResponse(this.registered(), ErrorCode.UNSUPPORTED_VERSION);
+      return encodeResponseFrame(apiKey, 0, correlationId,
+        (w) => handler.encodeResponse(w, 0, res));
+    }
+    let request: unknown;
+    try {
+      // Trailing bytes after the body are ignored, as Kafka's broker ignores them.
+      request = handler.decodeRequest(body, version);
+    } catch (err) {
+      return this.undecodable(`${handler.name} v${version}`, err);
+    }
+    const ctx: RequestContext = {
+      services: this.services, clientId: header.clientId, clientHost, correlationId, log: this.log,
+    };
+    try {
+      const response = await handler.handle(ctx, request, version);
+      if (response === null) return null;
+      return encodeResponseFrame(apiKey, version, correlationId,
+        (w) => handler.encodeResponse(w, version, response));
+    } catch (err) {
+      // Operating errors travel as error codes; an exception here is a bug. Closing the
+      // connection makes the client reconnect and retry rather than trust a half-made answer.
+      this.log.error({ err, api: handler.name, version }, 'handler failed');
+      return new CloseConnection(`${handler.name} handler failed`);
+    }
+  }
+
+  private undecodable(what: string, err: unknown): CloseConnection {
+    if (!(err instanceof ProtocolDecodeError)) {
+      this.log.error({ err }, `decoder bug on ${what}`);
+    }
+    const reason = `malformed ${what}: ${err instanceof Error ? err.message : String(err)}`;
+    this.log.warn(reason);
+    return new CloseConnection(reason);
+  }
+}

@@ -1,0 +1,77 @@
+/**
+ * Fetch, one pass over the requested partitions: reads each from its log within the per-partition
+ * and the response-wide byte budgets. Kafka's rule (KIP-74): the first partition that has data
+ * returns at least one whole batch even if it is larger than both budgets, so a consumer can
+ * never get stuck behind a large batch.
+ */
+import { ErrorCode } from '../../../protocol/generated/errors.js';
+import {
+  type FetchRequest, type FetchResponseFetchableTopicResponse as TopicOut,
+  type FetchResponsePartitionData as PartitionOut, defaultFetchResponseFetchableTopicResponse,
+  defaultFetchResponsePartitionData,
+} from '../../../protocol/generated/messages/fetch.js';
+import type { PartitionLog } from '../../partition/partition-log.js';
+import type { TopicEntry } from '../../partition/partition-manager.js';
+import type { BrokerServices } from '../services.js';
+
+export interface FetchPass {
+  topics: TopicOut[];
+  sizeBytes: number;
+  /** Logs read, to wait on for new data when the pass returned too little. */
+  logs: PartitionLog[];
+  /** A partition reported an error: answer at once rather than wait. */
+  hasError: boolean;
+}
+
+function partitionError(partitionIndex: number, errorCode: number, log?: PartitionLog): PartitionOut {
+  return { ...defaultFetchResponsePartitionData(), partitionIndex, errorCode,
+    highWatermark: BigInt(log?.highWatermark ?? -1), lastStableOffset: BigInt(log?.highWatermark ?? -1),
+    logStartOffset: BigInt(log?.logStartOffset ?? -1), records: null };
+}
+
+function lookupTopic(s: BrokerServices, t: FetchRequest['topics'][number], version: number):
+  TopicEntry | undefined {
+  return version >= 13 ? s.partitions.topicById(t.topicId) : s.partitions.topic(t.topic);
+}
+
+export async function readPartitions(s: BrokerServices, req: FetchRequest, version: number):
+  Promise<FetchPass> {
+  const pass: FetchPass = { topics: [], sizeBytes: 0, logs: [], hasError: false };
+  const responseBytesMax = version >= 3 ? req.maxBytes : Number.MAX_SAFE_INTEGER;
+  for (const t of req.topics) {
+    const entry = lookupTopic(s, t, version);
+    const out: TopicOut = { ...defaultFetchResponseFetchableTopicResponse(), topic: t.topic,
+      topicId: t.topicId, partitions: [] };
+    pass.topics.push(out);
+    for (const p of t.partitions) {
+      const log = entry?.logs[p.partition];
+      if (log === undefined) {
+        pass.hasError = true;
+        out.partitions.push(partitionError(p.partition, entry === undefined && version >= 13
+          ? ErrorCode.UNKNOWN_TOPIC_ID : ErrorCode.UNKNOWN_TOPIC_OR_PARTITION));
+        continue;
+      }
+      pass.logs.push(log);
+      if (p.currentLeaderEpoch >= 0 && p.currentLeaderEpoch !== log.leaderEpoch) {
+        pass.hasError = true;
+        out.partitions.push(partitionError(p.partition, p.currentLeaderEpoch < log.leaderEpoch
+          ? ErrorCode.FENCED_LEADER_EPOCH : ErrorCode.UNKNOWN_LEADER_EPOCH, log));
+        continue;
+      }
+      const maxBytes = Math.max(0, Math.min(p.partitionMaxBytes, responseBytesMax - pass.sizeBytes));
+      const read = await log.read(Number(p.fetchOffset), maxBytes, pass.sizeBytes === 0);
+      if (read.kind === 'offset-out-of-range') {
+        pass.hasError = true;
+        out.partitions.push(partitionError(p.partition, ErrorCode.OFFSET_OUT_OF_RANGE, log));
+        continue;
+      }
+      pass.sizeBytes += read.sizeBytes;
+      out.partitions.push({ ...defaultFetchResponsePartitionData(), partitionIndex: p.partition,
+        highWatermark: BigInt(read.highWatermark), lastStableOffset: BigInt(read.highWatermark),
+        logStartOffset: BigInt(read.logStartOffset), abortedTransactions: version >= 4 ? [] : null,
+        records: read.batches.length === 1 ? read.batches[0]! : Buffer.concat(read.batches, read.sizeBytes) });
+    }
+  }
+  s.metrics.bytesFetched.inc({ source: 'any' }, pass.sizeBytes);
+  return pass;
+}

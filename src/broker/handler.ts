@@ -1,0 +1,35 @@
+/**
+ * The contract every API handler file fulfils. A handler translates wire ↔ domain only: it
+ * validates, calls the services in the context, and maps outcomes to error codes. Decoding,
+ * version checks and framing happen once, in dispatch.ts.
+ */
+import type { Reader } from '../../protocol/primitives/reader.js';
+import type { Writer } from '../../protocol/primitives/writer.js';
+import type { Logger } from 'pino';
+import type { BrokerServices } from './services.js';
+
+export interface RequestContext {
+  services: BrokerServices;
+  clientId: string | null;
+  /** Remote address of the connection, for logs and DescribeGroups' clientHost. */
+  clientHost: string;
+  correlationId: number;
+  log: Logger;
+}
+
+export interface ApiHandler<Req = any, Res = any> {
+  apiKey: number;
+  name: string;
+  /** The version range we implement and test; advertised by ApiVersions. */
+  minVersion: number;
+  maxVersion: number;
+  decodeRequest(r: Reader, version: number): Req;
+  encodeResponse(w: Writer, version: number, response: Res): void;
+  /** Returns the response, or null when none is sent (Produce with acks=0). */
+  handle(ctx: RequestContext, request: Req, version: number): Promise<Res | null> | Res | null;
+}
+
+/** Helps a handler file declare itself with its generated codec types inferred. */
+export function defineHandler<Req, Res>(handler: ApiHandler<Req, Res>): ApiHandler<Req, Res> {
+  return handler;
+}

@@ -1,0 +1,54 @@
+/**
+ * Produce: v3-11.
+ * Behavior: one record batch per partition, validated by header and CRC32C and never decoded;
+ * offsets are assigned by patching the batch in place. acks=1 and acks=-1 are answered only once
+ * the batch is fsynced in the WAL (a single node has no replicas to wait for, so they mean the
+ * same); acks=0 gets no response. Idempotent producers: duplicates are answered with their
+ * original offsets, sequence gaps with OUT_OF_ORDER_SEQUENCE_NUMBER.
+ * Version notes: v0-2 carry the old message format (magic 0/1) and are not offered.
+ * Not implemented: transactions (transactional batches get INVALID_RECORD), quotas.
+ */
+import { ErrorCode } from '../../../protocol/generated/errors.js';
+import {
+  type ProduceResponsePartitionProduceResponse as PartitionOut, decodeProduceRequest,
+  defaultProduceResponse, defaultProduceResponsePartitionProduceResponse,
+  defaultProduceResponseTopicProduceResponse, encodeProduceResponse,
+} from '../../../protocol/generated/messages/produce.js';
+import { defineHandler } from '../handler.js';
+import { appendPartition } from '../produce/append-partition.js';
+
+export const handler = defineHandler({
+  apiKey: 0,
+  name: 'Produce',
+  minVersion: 3,
+  maxVersion: 11,
+  decodeRequest: decodeProduceRequest,
+  encodeResponse: encodeProduceResponse,
+  async handle(ctx, req) {
+    const s = ctx.services;
+    const nowMs = s.nowMs();
+    const res = defaultProduceResponse();
+    const durable: Promise<void>[] = [];
+    for (const t of req.topicData) {
+      const topic = s.partitions.topic(t.name);
+      const out = { ...defaultProduceResponseTopicProduceResponse(), name: t.name,
+        partitionResponses: [] as PartitionOut[] };
+      for (const p of t.partitionData) {
+        const r = appendPartition(s, topic, p.index, p.records, nowMs);
+        if (r.durable !== undefined) durable.push(r.durable);
+        out.partitionResponses.push({
+          ...defaultProduceResponsePartitionProduceResponse(),
+          index: p.index, errorCode: r.errorCode, errorMessage: r.errorMessage,
+          baseOffset: BigInt(r.baseOffset), logAppendTimeMs: BigInt(r.logAppendTimeMs),
+          logStartOffset: BigInt(r.logStartOffset),
+        });
+        if (r.errorCode !== ErrorCode.NONE) ctx.log.debug({ topic: t.name, partition: p.index, error: r.errorMessage }, 'produce refused');
+      }
+      res.responses.push(out);
+    }
+    if (req.acks === 0) return null;
+    // One await for every partition: their WAL entries share the same group commit.
+    await Promise.all(durable);
+    return res;
+  },
+});

@@ -1,0 +1,43 @@
+/**
+ * Fetch: v4-17.
+ * Behavior: reads each partition from its in-memory tail or, below it, from object storage; only
+ * offsets below the high watermark (durable data) are visible. Long polling: with fewer than
+ * minBytes available the request waits up to maxWaitMs, woken by appends. A fetch offset inside a
+ * batch returns that whole batch (clients skip the records before their offset).
+ * Version notes: v13+ names topics by id. READ_COMMITTED sees the same as READ_UNCOMMITTED,
+ * because there are no transactions (last stable offset = high watermark).
+ * Not implemented: incremental fetch sessions (every response has sessionId 0, which tells
+ * clients to keep sending full requests, as Kafka does when its session cache is full),
+ * follower fetching, preferred read replicas.
+ */
+import {
+  decodeFetchRequest, defaultFetchResponse, encodeFetchResponse,
+} from '../../../protocol/generated/messages/fetch.js';
+import { waitForAppend } from '../fetch/long-poll.js';
+import { readPartitions } from '../fetch/read-partitions.js';
+import { defineHandler } from '../handler.js';
+
+/** Longest long poll we honour, whatever the client asks (Kafka clients default to 500 ms). */
+const FETCH_WAIT_MS_MAX = 30_000;
+
+export const handler = defineHandler({
+  apiKey: 1,
+  name: 'Fetch',
+  minVersion: 4,
+  maxVersion: 17,
+  decodeRequest: decodeFetchRequest,
+  encodeResponse: encodeFetchResponse,
+  async handle(ctx, req, version) {
+    const s = ctx.services;
+    const deadlineMs = s.nowMs() + Math.min(Math.max(req.maxWaitMs, 0), FETCH_WAIT_MS_MAX);
+    let pass = await readPartitions(s, req, version);
+    while (pass.sizeBytes < req.minBytes && !pass.hasError) {
+      const woken = await waitForAppend(pass.logs, deadlineMs - s.nowMs());
+      if (!woken) break;
+      pass = await readPartitions(s, req, version);
+    }
+    const res = defaultFetchResponse();
+    res.responses = pass.topics;
+    return res;
+  },
+});

@@ -1,0 +1,65 @@
+/**
+ * ListOffsets: v1-6.
+ * Behavior: timestamp -2 → log start offset, -1 → high watermark (READ_UNCOMMITTED and
+ * READ_COMMITTED alike: no transactions), any other → first offset of the first batch whose max
+ * timestamp reaches it (partition/offset-lookup.ts), or -1 when none does.
+ * Version notes: v0 (several offsets per partition) is not offered; v4+ checks currentLeaderEpoch.
+ * Not implemented: v7+ (max-timestamp and tiered-storage lookups).
+ */
+import { ErrorCode } from '../../../protocol/generated/errors.js';
+import {
+  type ListOffsetsResponseListOffsetsPartitionResponse as PartitionOut, decodeListOffsetsRequest,
+  defaultListOffsetsResponse, defaultListOffsetsResponseListOffsetsPartitionResponse,
+  defaultListOffsetsResponseListOffsetsTopicResponse, encodeListOffsetsResponse,
+} from '../../../protocol/generated/messages/list-offsets.js';
+import { offsetForTimestamp } from '../../partition/offset-lookup.js';
+import type { PartitionLog } from '../../partition/partition-log.js';
+import { defineHandler } from '../handler.js';
+import type { BrokerServices } from '../services.js';
+
+const EARLIEST = -2n;
+const LATEST = -1n;
+
+async function lookup(s: BrokerServices, log: PartitionLog, timestamp: bigint):
+  Promise<Partial<PartitionOut>> {
+  if (timestamp === EARLIEST) return { offset: BigInt(log.logStartOffset), leaderEpoch: log.leaderEpoch };
+  if (timestamp === LATEST) return { offset: BigInt(log.highWatermark), leaderEpoch: log.leaderEpoch };
+  if (timestamp < 0n) return { errorCode: ErrorCode.INVALID_REQUEST };
+  const found = await offsetForTimestamp(log, Number(timestamp), s.metadata, s.history);
+  if (found === null) return { offset: -1n, timestamp: -1n };
+  return { offset: BigInt(found.offset), timestamp: BigInt(found.timestampMs), leaderEpoch: found.leaderEpoch };
+}
+
+export const handler = defineHandler({
+  apiKey: 2,
+  name: 'ListOffsets',
+  minVersion: 1,
+  maxVersion: 6,
+  decodeRequest: decodeListOffsetsRequest,
+  encodeResponse: encodeListOffsetsResponse,
+  async handle(ctx, req, version) {
+    const s = ctx.services;
+    const res = defaultListOffsetsResponse();
+    for (const t of req.topics) {
+      const topic = s.partitions.topic(t.name);
+      const out = { ...defaultListOffsetsResponseListOffsetsTopicResponse(), name: t.name,
+        partitions: [] as PartitionOut[] };
+      for (const p of t.partitions) {
+        const base = { ...defaultListOffsetsResponseListOffsetsPartitionResponse(), partitionIndex: p.partitionIndex };
+        const log = topic?.logs[p.partitionIndex];
+        if (log === undefined) {
+          out.partitions.push({ ...base, errorCode: ErrorCode.UNKNOWN_TOPIC_OR_PARTITION });
+        } else if (version >= 4 && p.currentLeaderEpoch >= 0 && p.currentLeaderEpoch !== log.leaderEpoch) {
+          out.partitions.push({ ...base, errorCode: p.currentLeaderEpoch < log.leaderEpoch
+            ? ErrorCode.FENCED_LEADER_EPOCH : ErrorCode.UNKNOWN_LEADER_EPOCH });
+        } else {
+          const found = await lookup(s, log, p.timestamp);
+          // LeaderEpoch exists from v4 and may not be dropped silently below it.
+          out.partitions.push({ ...base, ...found, ...(version < 4 ? { leaderEpoch: -1 } : {}) });
+        }
+      }
+      res.topics.push(out);
+    }
+    return res;
+  },
+});

@@ -1,0 +1,78 @@
+/**
+ * Metadata: v0-12.
+ * Behavior: lists this broker and the requested topics (all when the list is null, or empty at
+ * v0). Unknown topics are created when autoCreateTopics is on and the request allows it (always
+ * below v4), with defaultPartitions partitions; otherwise UNKNOWN_TOPIC_OR_PARTITION.
+ * Version notes: v10+ carries topic ids; v12 may ask by id alone.
+ * Not implemented: authorized operations (reported as -2147483648, "not requested"), racks.
+ */
+import { ErrorCode } from '../../../protocol/generated/errors.js';
+import {
+  type MetadataResponseMetadataResponseTopic as TopicOut, decodeMetadataRequest,
+  defaultMetadataResponse, defaultMetadataResponseMetadataResponseBroker,
+  defaultMetadataResponseMetadataResponsePartition, defaultMetadataResponseMetadataResponseTopic,
+  encodeMetadataResponse,
+} from '../../../protocol/generated/messages/metadata.js';
+import { ZERO_UUID } from '../../../protocol/primitives/uuid.js';
+import type { TopicEntry } from '../../partition/partition-manager.js';
+import { defineHandler } from '../handler.js';
+import type { BrokerServices } from '../services.js';
+import { autoCreateTopic } from '../topic-admin.js';
+
+function describeTopic(s: BrokerServices, entry: TopicEntry): TopicOut {
+  return {
+    ...defaultMetadataResponseMetadataResponseTopic(),
+    name: entry.record.name,
+    topicId: entry.record.topicId,
+    partitions: entry.logs.map((log) => ({
+      ...defaultMetadataResponseMetadataResponsePartition(),
+      partitionIndex: log.partition, leaderId: s.nodeId, leaderEpoch: log.leaderEpoch,
+      replicaNodes: [s.nodeId], isrNodes: [s.nodeId],
+    })),
+  };
+}
+
+function topicError(name: string | null, topicId: string, errorCode: number): TopicOut {
+  return { ...defaultMetadataResponseMetadataResponseTopic(), name, topicId, errorCode };
+}
+
+export const handler = defineHandler({
+  apiKey: 3,
+  name: 'Metadata',
+  minVersion: 0,
+  maxVersion: 12,
+  decodeRequest: decodeMetadataRequest,
+  encodeResponse: encodeMetadataResponse,
+  async handle(ctx, req, version) {
+    const s = ctx.services;
+    const res = defaultMetadataResponse();
+    res.brokers = [{ ...defaultMetadataResponseMetadataResponseBroker(), nodeId: s.nodeId,
+      host: s.advertised.host, port: s.advertised.port }];
+    res.clusterId = s.clusterId;
+    res.controllerId = s.nodeId;
+    const all = req.topics === null || (version === 0 && req.topics.length === 0);
+    if (all) {
+      res.topics = s.partitions.topics().map((t) => describeTopic(s, t));
+      return res;
+    }
+    const allowCreate = s.config.autoCreateTopics && (version < 4 || req.allowAutoTopicCreation);
+    for (const t of req.topics ?? []) {
+      if (t.name === null) {
+        const entry = s.partitions.topicById(t.topicId);
+        res.topics.push(entry ? describeTopic(s, entry)
+          : topicError(null, t.topicId, ErrorCode.UNKNOWN_TOPIC_ID));
+        continue;
+      }
+      const entry = s.partitions.topic(t.name)
+        ?? (allowCreate ? await autoCreateTopic(s, t.name) : undefined);
+      if (entry === undefined) {
+        res.topics.push(topicError(t.name, ZERO_UUID, ErrorCode.UNKNOWN_TOPIC_OR_PARTITION));
+      } else if (typeof entry === 'number') {
+        res.topics.push(topicError(t.name, ZERO_UUID, entry));
+      } else {
+        res.topics.push(describeTopic(s, entry));
+      }
+    }
+    return res;
+  },
+});

@@ -1,0 +1,68 @@
+/**
+ * CreateTopics: v0-7.
+ * Behavior: validates names, partition counts and configs as Kafka does (INVALID_TOPIC_EXCEPTION,
+ * TOPIC_ALREADY_EXISTS, INVALID_PARTITIONS, INVALID_CONFIG), then creates each topic atomically in
+ * the coordinator. validateOnly checks without creating. numPartitions -1 means the default.
+ * Version notes: v5+ returns the topic's id, partition count and effective configs.
+ * Not implemented: replica assignments and replication factors are accepted and ignored —
+ * durability comes from object storage, not replicas — and reported back as 1.
+ */
+import { ErrorCode } from '../../../protocol/generated/errors.js';
+import {
+  type CreateTopicsRequestCreatableTopic, type CreateTopicsResponseCreatableTopicResult as Result,
+  decodeCreateTopicsRequest, defaultCreateTopicsResponse,
+  defaultCreateTopicsResponseCreatableTopicConfigs, defaultCreateTopicsResponseCreatableTopicResult,
+  encodeCreateTopicsResponse,
+} from '../../../protocol/generated/messages/create-topics.js';
+import { defaultTopicConfigs } from '../../metadata/topic-configs.js';
+import { defineHandler } from '../handler.js';
+import type { BrokerServices } from '../services.js';
+import { checkNewTopic } from '../topic-admin.js';
+
+const CONFIG_SOURCE_TOPIC = 1;
+const CONFIG_SOURCE_DEFAULT = 5;
+
+async function createOne(s: BrokerServices, t: CreateTopicsRequestCreatableTopic, validateOnly: boolean,
+  version: number): Promise<Result> {
+  const partitions = t.numPartitions === -1
+    ? (t.assignments.length > 0 ? t.assignments.length : s.config.defaultPartitions) : t.numPartitions;
+  const configs: Record<string, string> = {};
+  for (const c of t.configs) if (c.value !== null) configs[c.name] = c.value;
+  const result: Result = { ...defaultCreateTopicsResponseCreatableTopicResult(), name: t.name };
+  const check = checkNewTopic(s, t.name, partitions, Object.fromEntries(t.configs.map((c) => [c.name, c.value])));
+  if (check.errorCode !== ErrorCode.NONE) {
+    return { ...result, errorCode: check.errorCode, errorMessage: version >= 1 ? check.message : null };
+  }
+  let topicId = result.topicId;
+  if (!validateOnly) topicId = (await s.partitions.createTopic(t.name, partitions, configs)).record.topicId;
+  if (version < 5) return result;
+  const all = { ...defaultTopicConfigs(s.config), ...configs };
+  return { ...result, topicId: version >= 7 ? topicId : result.topicId, numPartitions: partitions,
+    replicationFactor: 1,
+    configs: Object.entries(all).map(([name, value]) => ({
+      ...defaultCreateTopicsResponseCreatableTopicConfigs(), name, value,
+      configSource: name in configs ? CONFIG_SOURCE_TOPIC : CONFIG_SOURCE_DEFAULT })) };
+}
+
+export const handler = defineHandler({
+  apiKey: 19,
+  name: 'CreateTopics',
+  minVersion: 0,
+  maxVersion: 7,
+  decodeRequest: decodeCreateTopicsRequest,
+  encodeResponse: encodeCreateTopicsResponse,
+  async handle(ctx, req, version) {
+    const res = defaultCreateTopicsResponse();
+    const seen = new Set<string>();
+    for (const t of req.topics) {
+      if (seen.has(t.name)) {
+        res.topics.push({ ...defaultCreateTopicsResponseCreatableTopicResult(), name: t.name,
+          errorCode: ErrorCode.INVALID_REQUEST, errorMessage: version >= 1 ? 'duplicate topic in request' : null });
+        continue;
+      }
+      seen.add(t.name);
+      res.topics.push(await createOne(ctx.services, t, req.validateOnly, version));
+    }
+    return res;
+  },
+});

@@ -1,0 +1,59 @@
+/**
+ * Produce, one partition: validate the batch without decoding its records (header + CRC32C),
+ * take a private copy of it, and hand it to the partition log, which assigns offsets and
+ * submits it to the WAL. Maps every outcome to the error code Kafka's broker returns.
+ */
+import { ErrorCode } from '../../../protocol/generated/errors.js';
+import { validateBatch } from '../../../protocol/records/batch-header.js';
+import type { TopicEntry } from '../../partition/partition-manager.js';
+import type { BrokerServices } from '../services.js';
+
+export interface PartitionAppendResult {
+  errorCode: number;
+  errorMessage: string | null;
+  baseOffset: number;
+  logAppendTimeMs: number;
+  logStartOffset: number;
+  /** Resolves once the batch is durable; absent when nothing was appended. */
+  durable?: Promise<void>;
+}
+
+function failed(errorCode: number, errorMessage: string | null): PartitionAppendResult {
+  return { errorCode, errorMessage, baseOffset: -1, logAppendTimeMs: -1, logStartOffset: -1 };
+}
+
+export function appendPartition(s: BrokerServices, topic: TopicEntry | undefined, partition: number,
+  records: Buffer | null, nowMs: number): PartitionAppendResult {
+  const log = topic?.logs[partition];
+  if (topic === undefined || log === undefined) {
+    return failed(ErrorCode.UNKNOWN_TOPIC_OR_PARTITION, null);
+  }
+  if (records === null || records.length === 0) {
+    return failed(ErrorCode.INVALID_RECORD, 'produce request carries no record batch');
+  }
+  const check = validateBatch(records, 0, 'client');
+  if (!check.ok) return failed(ErrorCode[check.errorName], check.detail);
+  if (check.sizeBytes !== records.length) {
+    // As Kafka: v3+ requests must hold exactly one batch per partition.
+    return failed(ErrorCode.INVALID_RECORD, 'produce request must contain exactly one record batch');
+  }
+  if (check.header.isTransactional) {
+    return failed(ErrorCode.INVALID_RECORD, 'transactional batches are not supported');
+  }
+  // Our own copy: the request buffer may be shared with other frames, and the log patches it.
+  const batch = Buffer.from(records);
+  const outcome = log.append(batch, check.header, topic.config, nowMs);
+  switch (outcome.kind) {
+    case 'error':
+      return failed(ErrorCode[outcome.error], outcome.detail);
+    case 'duplicate':
+      return { errorCode: ErrorCode.NONE, errorMessage: null, baseOffset: outcome.baseOffset,
+        logAppendTimeMs: -1, logStartOffset: log.logStartOffset };
+    case 'appended':
+      s.metrics.bytesProduced.inc(batch.length);
+      s.uploader.noteAppended(batch.length);
+      return { errorCode: ErrorCode.NONE, errorMessage: null, baseOffset: outcome.baseOffset,
+        logAppendTimeMs: outcome.logAppendTimeMs, logStartOffset: log.logStartOffset,
+        durable: outcome.durable };
+  }
+}

@@ -1,0 +1,31 @@
+/**
+ * What handlers may call: the broker's services, assembled once in broker.ts. Handlers translate
+ * wire ↔ domain; the logic lives behind these.
+ */
+import type { BrokerConfig } from '../config/config.js';
+import type { GroupCoordinator } from '../group/group-coordinator.js';
+import type { MetadataCoordinator } from '../metadata/coordinator.js';
+import type { Metrics } from '../metrics.js';
+import type { HistoryReader } from '../partition/partition-log.js';
+import type { PartitionManager } from '../partition/partition-manager.js';
+import type { Uploader } from '../partition/uploader.js';
+
+export interface BrokerServices {
+  config: BrokerConfig;
+  nodeId: number;
+  clusterId: string;
+  /** Host and port clients are told to connect to. */
+  advertised: { host: string; port: number };
+  metadata: MetadataCoordinator;
+  partitions: PartitionManager;
+  groups: GroupCoordinator;
+  uploader: Uploader;
+  /** Reads of data that left the in-memory tail (object storage through the read cache). */
+  history: HistoryReader;
+  metrics: Metrics;
+  /** The handlers' version ranges, for ApiVersions. */
+  apiVersions(): { apiKey: number; minVersion: number; maxVersion: number }[];
+  /** Deletes objects that no longer hold live data (best effort; orphans are collected later). */
+  deleteObjects(keys: string[]): void;
+  nowMs(): number;
+}

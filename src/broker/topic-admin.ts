@@ -1,0 +1,49 @@
+/**
+ * Topic creation with Kafka's validation and error codes, shared by CreateTopics and the
+ * auto-creation in Metadata.
+ */
+import { ErrorCode } from '../../protocol/generated/errors.js';
+import { TopicExistsError } from '../metadata/coordinator.js';
+import { validateTopicConfig, validateTopicName } from '../metadata/topic-configs.js';
+import type { TopicEntry } from '../partition/partition-manager.js';
+import type { BrokerServices } from './services.js';
+
+/** Partitions per topic we allow; Kafka has no hard cap, but every limit is explicit here. */
+export const PARTITIONS_PER_TOPIC_MAX = 10_000;
+
+export interface TopicCheck {
+  errorCode: number;
+  message: string | null;
+}
+
+export function checkNewTopic(s: BrokerServices, name: string, partitionCount: number,
+  configs: Record<string, string | null>): TopicCheck {
+  const nameError = validateTopicName(name);
+  if (nameError !== null) return { errorCode: ErrorCode.INVALID_TOPIC_EXCEPTION, message: nameError };
+  if (s.partitions.topic(name) !== undefined) {
+    return { errorCode: ErrorCode.TOPIC_ALREADY_EXISTS, message: `Topic '${name}' already exists.` };
+  }
+  if (!Number.isInteger(partitionCount) || partitionCount < 1 || partitionCount > PARTITIONS_PER_TOPIC_MAX) {
+    return { errorCode: ErrorCode.INVALID_PARTITIONS,
+      message: `partition count must be 1..${PARTITIONS_PER_TOPIC_MAX}, got ${partitionCount}` };
+  }
+  for (const [key, value] of Object.entries(configs)) {
+    const error = validateTopicConfig(key, value);
+    if (error !== null) return { errorCode: ErrorCode.INVALID_CONFIG, message: error };
+  }
+  return { errorCode: ErrorCode.NONE, message: null };
+}
+
+/** Creates a topic with default settings; returns its entry or an error code. */
+export async function autoCreateTopic(s: BrokerServices, name: string): Promise<TopicEntry | number> {
+  const check = checkNewTopic(s, name, s.config.defaultPartitions, {});
+  if (check.errorCode === ErrorCode.TOPIC_ALREADY_EXISTS) return s.partitions.topic(name)!;
+  if (check.errorCode !== ErrorCode.NONE) return check.errorCode;
+  try {
+    return await s.partitions.createTopic(name, s.config.defaultPartitions, {});
+  } catch (err) {
+    // Two requests raced to create it: the other one won, which is just as good.
+    if (err instanceof TopicExistsError) return s.partitions.topic(name) ?? ErrorCode.UNKNOWN_TOPIC_OR_PARTITION;
+    throw err;
+  }
+}

@@ -1,0 +1,55 @@
+/**
+ * `ledgerstream start [--setting value ...]`: starts a broker with embedded defaults (local
+ * object folder and coordinator under ./data, 127.0.0.1:9092). A bad setting stops start-up with
+ * one line naming it. SIGTERM or SIGINT shut down gracefully (exit 0).
+ */
+import { Broker } from './broker/broker.js';
+import { ConfigError, describeSettings, loadConfig } from './config/config.js';
+
+const USAGE = `usage: ledgerstream start [--setting value ...]
+
+Settings (flags, LEDGERSTREAM_* environment variables, or a JSON file given with --config):
+${describeSettings()}`;
+
+async function main(argv: string[]): Promise<number> {
+  const [command, ...rest] = argv;
+  if (command === undefined || command === 'help' || command === '--help' || command === '-h') {
+    console.log(USAGE);
+    return command === undefined ? 1 : 0;
+  }
+  if (command !== 'start') {
+    console.error(`ledgerstream: unknown command "${command}" (try: ledgerstream start)`);
+    return 2;
+  }
+  let config;
+  try {
+    config = loadConfig(rest);
+  } catch (err) {
+    if (err instanceof ConfigError) {
+      console.error(`ledgerstream: ${err.message}`);
+      return 2;
+    }
+    throw err;
+  }
+  const broker = await Broker.start(config);
+  // Supervisors and tests wait for this line to know the port is open.
+  console.log(`ledgerstream broker ${config.nodeId} listening on ${config.advertisedHost}:${broker.port}`);
+  await new Promise<void>((resolve) => {
+    const onSignal = (signal: string) => {
+      broker.log.info({ signal }, 'signal received');
+      broker.stop().then(resolve, (err: unknown) => {
+        broker.log.error({ err }, 'shutdown failed');
+        process.exitCode = 1;
+        resolve();
+      });
+    };
+    process.once('SIGTERM', onSignal);
+    process.once('SIGINT', onSignal);
+  });
+  return process.exitCode === 1 ? 1 : 0;
+}
+
+main(process.argv.slice(2)).then((code) => process.exit(code), (err: unknown) => {
+  console.error('ledgerstream: failed to start:', err instanceof Error ? err.message : err);
+  process.exit(1);
+});

@@ -1,0 +1,186 @@
+/**
+ * Broker configuration from, in rising precedence: defaults, a JSON file (`--config FILE`), the
+ * environment (`LEDGERSTREAM_<SETTING_IN_SNAKE_CASE>`), and flags (`--setting-name value`).
+ * Every setting is validated at start-up; a bad one stops the broker with a single line naming
+ * it (ConfigError), before anything is opened.
+ */
+import { readFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+
+export class ConfigError extends Error {
+  override readonly name = 'ConfigError';
+  constructor(readonly setting: string, reason: string) {
+    super(`invalid setting ${setting}: ${reason}`);
+  }
+}
+
+type Kind = 'int' | 'string' | 'bool' | 'enum' | 'list';
+
+interface SettingSpec {
+  kind: Kind;
+  default: unknown;
+  min?: number;
+  max?: number;
+  values?: readonly string[];
+  help: string;
+}
+
+const MIB = 1024 * 1024;
+
+/** All settings, their defaults and bounds. Names with units say the unit. */
+export const SETTINGS = {
+  nodeId: { kind: 'int', default: 1, min: 0, max: 2 ** 31 - 1, help: 'Broker id' },
+  host: { kind: 'string', default: '127.0.0.1', help: 'Address to listen on' },
+  port: { kind: 'int', default: 9092, min: 0, max: 65535, help: 'Port to listen on (0 = any free port)' },
+  advertisedHost: { kind: 'string', default: '', help: 'Host clients are told to connect to (default: host)' },
+  advertisedPort: { kind: 'int', default: 0, min: 0, max: 65535, help: 'Port clients are told (default: the bound port)' },
+  dataDir: { kind: 'string', default: './data', help: 'Folder for the WAL, the embedded coordinator and the local object store' },
+  objectStore: { kind: 'enum', default: 'local', values: ['local', 's3'], help: 'Object store engine' },
+  objectStoreDir: { kind: 'string', default: '', help: 'Local object store folder (default: <dataDir>/objects)' },
+  s3Endpoint: { kind: 'string', default: '', help: 'S3 endpoint URL (empty: AWS default)' },
+  s3Region: { kind: 'string', default: 'us-east-1', help: 'S3 region' },
+  s3Bucket: { kind: 'string', default: '', help: 'S3 bucket (required with objectStore=s3)' },
+  s3AccessKeyId: { kind: 'string', default: '', help: 'S3 access key id (empty: SDK default chain)' },
+  s3SecretAccessKey: { kind: 'string', default: '', help: 'S3 secret access key' },
+  s3ForcePathStyle: { kind: 'bool', default: true, help: 'Path-style S3 URLs (MinIO needs this)' },
+  s3Prefix: { kind: 'string', default: '', help: 'Key prefix inside the bucket' },
+  s3RequestTimeoutMs: { kind: 'int', default: 30_000, min: 100, max: 600_000, help: 'Timeout of one S3 request' },
+  s3CreateBucket: { kind: 'bool', default: false, help: 'Create the bucket at start-up if missing' },
+  coordinator: { kind: 'enum', default: 'embedded', values: ['embedded', 'etcd'], help: 'Metadata coordinator' },
+  etcdEndpoints: { kind: 'list', default: ['http://127.0.0.1:2379'], help: 'etcd endpoints, comma separated' },
+  requestBytesMax: { kind: 'int', default: 100 * MIB, min: 1024, max: 1024 * MIB, help: 'Largest request accepted (socket.request.max.bytes)' },
+  inFlightRequestsMax: { kind: 'int', default: 128, min: 1, max: 10_000, help: 'Unanswered requests per connection before reading pauses' },
+  unsentBytesMax: { kind: 'int', default: 64 * MIB, min: 64 * 1024, max: 4096 * MIB, help: 'Unsent response bytes per connection before reading pauses' },
+  connectionsMaxIdleMs: { kind: 'int', default: 600_000, min: 1000, max: 2 ** 31 - 1, help: 'Idle connections are closed after this' },
+  walSegmentBytesMax: { kind: 'int', default: 64 * MIB, min: MIB, max: 4096 * MIB, help: 'WAL segment file size' },
+  uploadIntervalMs: { kind: 'int', default: 250, min: 10, max: 600_000, help: 'Upload WAL data to object storage at least this often' },
+  uploadBytesMax: { kind: 'int', default: 8 * MIB, min: 64 * 1024, max: 1024 * MIB, help: 'Upload as soon as this much is waiting' },
+  tailBytesMax: { kind: 'int', default: 256 * MIB, min: MIB, max: 65536 * MIB, help: 'Recent batches kept in memory for fetches' },
+  readCacheBytesMax: { kind: 'int', default: 256 * MIB, min: MIB, max: 65536 * MIB, help: 'Block cache for reads from object storage' },
+  autoCreateTopics: { kind: 'bool', default: true, help: 'Create unknown topics on Metadata requests (auto.create.topics.enable)' },
+  defaultPartitions: { kind: 'int', default: 1, min: 1, max: 10_000, help: 'Partitions of auto-created topics (num.partitions)' },
+  retentionMs: { kind: 'int', default: 7 * 24 * 3600 * 1000, min: -1, max: Number.MAX_SAFE_INTEGER, help: 'Default retention.ms' },
+  retentionBytes: { kind: 'int', default: -1, min: -1, max: Number.MAX_SAFE_INTEGER, help: 'Default retention.bytes per partition' },
+  messageBytesMax: { kind: 'int', default: 1_048_588, min: 1024, max: 1024 * MIB, help: 'Default max.message.bytes (largest batch)' },
+  retentionCheckIntervalMs: { kind: 'int', default: 60_000, min: 100, max: 86_400_000, help: 'How often retention runs' },
+  groupInitialRebalanceDelayMs: { kind: 'int', default: 3000, min: 0, max: 300_000, help: 'group.initial.rebalance.delay.ms' },
+  groupSessionTimeoutMsMin: { kind: 'int', default: 6000, min: 1, max: 3_600_000, help: 'group.min.session.timeout.ms' },
+  groupSessionTimeoutMsMax: { kind: 'int', default: 1_800_000, min: 1, max: 3_600_000, help: 'group.max.session.timeout.ms' },
+  metricsPort: { kind: 'int', default: 0, min: 0, max: 65535, help: 'Prometheus endpoint port (0 = off)' },
+  metricsHost: { kind: 'string', default: '127.0.0.1', help: 'Prometheus endpoint address' },
+  logLevel: { kind: 'enum', default: 'info', values: ['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'], help: 'Log level' },
+  shutdownTimeoutMs: { kind: 'int', default: 30_000, min: 100, max: 600_000, help: 'Longest graceful shutdown before exit' },
+} as const satisfies Record<string, SettingSpec>;
+
+type Settings = typeof SETTINGS;
+type ValueOf<S> = S extends { kind: 'int' } ? number : S extends { kind: 'bool' } ? boolean
+  : S extends { kind: 'list' } ? string[] : string;
+
+export type BrokerConfig = { -readonly [K in keyof Settings]: ValueOf<Settings[K]> };
+
+export function kebabCase(name: string): string {
+  return name.replace(/[A-Z0-9]+/g, (m) => `-${m.toLowerCase()}`);
+}
+
+export function envName(name: string): string {
+  return `LEDGERSTREAM_${name.replace(/[A-Z]+/g, (m) => `_${m}`).toUpperCase()}`;
+}
+
+function parseValue(name: string, spec: SettingSpec, raw: unknown): unknown {
+  const text = typeof raw === 'string' ? raw.trim() : raw;
+  switch (spec.kind) {
+    case 'int': {
+      const n = typeof text === 'number' ? text : /^-?\d+$/.test(String(text)) ? Number(text) : NaN;
+      if (!Number.isSafeInteger(n)) throw new ConfigError(name, `expected an integer, got "${String(raw)}"`);
+      if ((spec.min !== undefined && n < spec.min) || (spec.max !== undefined && n > spec.max)) {
+        throw new ConfigError(name, `${n} is outside [${spec.min}, ${spec.max}]`);
+      }
+      return n;
+    }
+    case 'bool':
+      if (text === true || text === 'true' || text === '1') return true;
+      if (text === false || text === 'false' || text === '0') return false;
+      throw new ConfigError(name, `expected true or false, got "${String(raw)}"`);
+    case 'enum':
+      if (typeof text !== 'string' || !spec.values!.includes(text)) {
+        throw new ConfigError(name, `expected one of ${spec.values!.join(', ')}, got "${String(raw)}"`);
+      }
+      return text;
+    case 'list': {
+      const items = Array.isArray(text) ? text.map(String) : String(text).split(',');
+      return items.map((s) => s.trim()).filter((s) => s !== '');
+    }
+    default:
+      if (typeof text !== 'string' && typeof text !== 'number') {
+        throw new ConfigError(name, `expected a string, got ${typeof raw}`);
+      }
+      return String(text);
+  }
+}
+
+/** Parses `--name value` / `--name=value` flags (kebab or camel case) into raw values. */
+export function parseFlags(argv: readonly string[]): Record<string, string> {
+  const byFlag = new Map(Object.keys(SETTINGS).flatMap((k) => [[kebabCase(k), k], [k, k]]));
+  byFlag.set('config', 'config');
+  const out: Record<string, string> = {};
+  for (let i = 0; i < argv.length; i++) {
+    const arg = argv[i]!;
+    if (!arg.startsWith('--')) throw new ConfigError(arg, 'unexpected argument (flags look like --port 9092)');
+    const eq = arg.indexOf('=');
+    const flag = arg.slice(2, eq < 0 ? undefined : eq);
+    const name = byFlag.get(flag);
+    if (name === undefined) throw new ConfigError(flag, 'unknown setting');
+    let value: string | undefined = eq < 0 ? argv[++i] : arg.slice(eq + 1);
+    if (value === undefined) throw new ConfigError(name, 'missing value');
+    out[name] = value;
+  }
+  return out;
+}
+
+export function loadConfig(argv: readonly string[], env: NodeJS.ProcessEnv = process.env): BrokerConfig {
+  const flags = parseFlags(argv);
+  let file: Record<string, unknown> = {};
+  const configPath = flags.config ?? env.LEDGERSTREAM_CONFIG;
+  if (configPath !== undefined) {
+    try {
+      file = JSON.parse(readFileSync(configPath, 'utf8')) as Record<string, unknown>;
+    } catch (err) {
+      throw new ConfigError('config', `cannot read ${configPath}: ${(err as Error).message}`);
+    }
+    for (const key of Object.keys(file)) {
+      if (!(key in SETTINGS)) throw new ConfigError(key, `unknown setting in ${configPath}`);
+    }
+  }
+  const config: Record<string, unknown> = {};
+  for (const [name, spec] of Object.entries(SETTINGS) as [string, SettingSpec][]) {
+    const raw = flags[name] ?? env[envName(name)] ?? file[name];
+    config[name] = raw === undefined ? spec.default : parseValue(name, spec, raw);
+  }
+  return finish(config as BrokerConfig);
+}
+
+/** Cross-setting checks and derived defaults. */
+function finish(c: BrokerConfig): BrokerConfig {
+  c.dataDir = resolve(c.dataDir);
+  if (c.objectStoreDir === '') c.objectStoreDir = join(c.dataDir, 'objects');
+  if (c.advertisedHost === '') c.advertisedHost = c.host === '0.0.0.0' ? '127.0.0.1' : c.host;
+  if (c.objectStore === 's3' && c.s3Bucket === '') {
+    throw new ConfigError('s3Bucket', 'required when objectStore is s3');
+  }
+  if (c.groupSessionTimeoutMsMin > c.groupSessionTimeoutMsMax) {
+    throw new ConfigError('groupSessionTimeoutMsMin', 'must not exceed groupSessionTimeoutMsMax');
+  }
+  if (c.messageBytesMax > c.requestBytesMax) {
+    throw new ConfigError('messageBytesMax', 'must not exceed requestBytesMax');
+  }
+  if (c.coordinator === 'etcd' && c.etcdEndpoints.length === 0) {
+    throw new ConfigError('etcdEndpoints', 'required when coordinator is etcd');
+  }
+  return c;
+}
+
+export function describeSettings(): string {
+  return Object.entries(SETTINGS).map(([name, s]) =>
+    `  --${kebabCase(name).padEnd(34)} ${s.help} (default: ${JSON.stringify(s.default)}; env ${envName(name)})`)
+    .join('\n');
+}

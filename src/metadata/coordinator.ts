@@ -1,0 +1,157 @@
+/**
+ * The metadata coordinator: the one durable home of everything a broker must not keep alone —
+ * topics and their configs, partition state (leader, epoch, log start), the segment index that
+ * says which object holds which offsets, committed group offsets, and producer state.
+ *
+ * Two implementations satisfy it: `embedded.ts` (SQLite in the data folder, the single-node
+ * default) and `etcd.ts` (cluster mode). Every method is a single atomic change; methods that
+ * touch several partitions (`commitSegments`) are one transaction, so one upload costs one commit.
+ *
+ * Offsets are `number`: JavaScript numbers are exact to 2^53, which at a million records a second
+ * lasts 285 years; the wire codec's bigint values are converted at the edge with a range check.
+ */
+
+export interface TopicRecord {
+  name: string;
+  /** base64url UUID, as Kafka's Uuid.toString() prints it */
+  topicId: string;
+  partitionCount: number;
+  /** Topic-level config overrides only (defaults are applied by the broker). */
+  configs: Record<string, string>;
+  createdAtMs: number;
+}
+
+export interface PartitionState {
+  topicId: string;
+  partition: number;
+  /** Broker id of the leader, -1 if none. */
+  leaderId: number;
+  /** Bumped on every leadership change; fences writes of former leaders. */
+  leaderEpoch: number;
+  /** Offsets below this are deleted (retention, DeleteRecords). */
+  logStartOffset: number;
+  /** One past the last offset recorded in the segment index (0 for an empty partition). */
+  indexedEndOffset: number;
+}
+
+/** Where one partition's contiguous range of batches sits inside one object. */
+export interface SegmentEntry {
+  topicId: string;
+  partition: number;
+  /** First offset of the first batch in the range. */
+  baseOffset: number;
+  /** Last offset of the last batch in the range (inclusive). */
+  lastOffset: number;
+  objectKey: string;
+  /** Byte position of the range inside the object. */
+  position: number;
+  sizeBytes: number;
+  /** Largest record timestamp in the range (for retention and ListOffsets by time). */
+  maxTimestampMs: number;
+  /** Leader epoch that wrote the range (for OffsetForLeaderEpoch). */
+  leaderEpoch: number;
+}
+
+/** Idempotent-producer state of one producer on one partition. */
+export interface ProducerPartitionState {
+  producerId: number;
+  producerEpoch: number;
+  /** Sequence numbers and offsets of the last few batches, oldest first (Kafka keeps 5). */
+  recentBatches: { firstSequence: number; lastSequence: number; baseOffset: number;
+    lastOffset: number }[];
+  lastTimestampMs: number;
+}
+
+export interface CommittedOffset {
+  topic: string;
+  partition: number;
+  offset: number;
+  leaderEpoch: number;
+  metadata: string | null;
+  commitTimestampMs: number;
+}
+
+/** A commit of one uploaded object: index entries for many partitions, in one transaction. */
+export interface SegmentCommit {
+  objectKey: string;
+  objectSizeBytes: number;
+  entries: SegmentEntry[];
+  /** Producer state as of the end of each partition's range, keyed `${topicId}:${partition}`. */
+  producerStates: Map<string, ProducerPartitionState[]>;
+  /**
+   * The leader epoch the committing broker holds per partition, keyed `${topicId}:${partition}`.
+   * The commit fails with FencedError if any partition's epoch has moved on.
+   */
+  leaderEpochs: Map<string, number>;
+}
+
+export class FencedError extends Error {
+  override readonly name = 'FencedError';
+  constructor(readonly topicId: string, readonly partition: number, readonly heldEpoch: number,
+    readonly currentEpoch: number) {
+    super(`partition ${topicId}:${partition} epoch ${heldEpoch} fenced by ${currentEpoch}`);
+  }
+}
+
+export class TopicExistsError extends Error {
+  override readonly name = 'TopicExistsError';
+}
+
+export class UnknownTopicError extends Error {
+  override readonly name = 'UnknownTopicError';
+}
+
+export interface MetadataCoordinator {
+  clusterId(): string;
+
+  // Topics
+  listTopics(): Promise<TopicRecord[]>;
+  getTopic(name: string): Promise<TopicRecord | null>;
+  getTopicById(topicId: string): Promise<TopicRecord | null>;
+  /** Creates the topic and its partition states atomically; throws TopicExistsError. */
+  createTopic(topic: TopicRecord, leaderId: number): Promise<void>;
+  /** Deletes topic, partition states, segment entries, committed offsets of it. Returns the
+   *  object keys that no longer hold any live data (for the caller to delete). */
+  deleteTopic(name: string): Promise<string[]>;
+  /** Raises the partition count; new partitions start empty, led by `leaderId`. */
+  createPartitions(name: string, partitionCount: number, leaderId: number): Promise<void>;
+  /** Replaces the topic's config overrides. */
+  setTopicConfigs(name: string, configs: Record<string, string>): Promise<void>;
+
+  // Partition state
+  getPartitionStates(topicId: string): Promise<PartitionState[]>;
+  /** Sets leader and bumps the leader epoch; returns the new state. */
+  setPartitionLeader(topicId: string, partition: number, leaderId: number): Promise<PartitionState>;
+  /** Advances the log start offset (never backwards) and drops entries wholly below it. Returns
+   *  object keys that no longer hold any live data. */
+  advanceLogStartOffset(topicId: string, partition: number, offset: number): Promise<string[]>;
+
+  // Segment index
+  commitSegments(commit: SegmentCommit): Promise<void>;
+  /** Entries whose lastOffset >= fromOffset, ascending, at most `limit`. */
+  listSegments(topicId: string, partition: number, fromOffset: number, limit: number):
+    Promise<SegmentEntry[]>;
+  /** First entry with maxTimestampMs >= timestampMs, or null. */
+  findSegmentByTimestamp(topicId: string, partition: number, timestampMs: number):
+    Promise<SegmentEntry | null>;
+  /** Total bytes and oldest entries, for retention by size and time. */
+  partitionSizeBytes(topicId: string, partition: number): Promise<number>;
+  /** Every object key the index references, for orphan collection. */
+  listReferencedObjects(): Promise<Set<string>>;
+
+  // Producers
+  /** Allocates a new producer id, unique forever in this cluster. */
+  allocateProducerId(): Promise<number>;
+  loadProducerStates(topicId: string, partition: number): Promise<ProducerPartitionState[]>;
+
+  // Consumer group offsets
+  commitOffsets(groupId: string, offsets: CommittedOffset[]): Promise<void>;
+  fetchOffsets(groupId: string): Promise<CommittedOffset[]>;
+  deleteOffsets(groupId: string, partitions: { topic: string; partition: number }[]): Promise<void>;
+  /** Deletes all committed offsets of the group. */
+  deleteGroupOffsets(groupId: string): Promise<void>;
+  /** Groups that have committed offsets (ListGroups shows them even when empty). */
+  listOffsetGroups(): Promise<string[]>;
+
+  close(): Promise<void>;
+}

@@ -1,0 +1,72 @@
+/**
+ * Prometheus metrics (prom-client), one registry per broker so tests can run several brokers in
+ * one process. Served at http://<metricsHost>:<metricsPort>/metrics by `serveMetrics`.
+ */
+import { createServer, type Server } from 'node:http';
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+
+const LATENCY_BUCKETS_S = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5];
+
+export function createMetrics() {
+  const registry = new Registry();
+  collectDefaultMetrics({ register: registry });
+  const m = {
+    registry,
+    requests: new Counter({ name: 'ledgerstream_requests_total', help: 'Requests by API and outcome',
+      labelNames: ['api', 'outcome'], registers: [registry] }),
+    requestLatency: new Histogram({ name: 'ledgerstream_request_seconds', help: 'Request latency by API',
+      labelNames: ['api'], buckets: LATENCY_BUCKETS_S, registers: [registry] }),
+    bytesIn: new Counter({ name: 'ledgerstream_network_in_bytes_total', help: 'Bytes read from clients',
+      registers: [registry] }),
+    bytesOut: new Counter({ name: 'ledgerstream_network_out_bytes_total', help: 'Bytes written to clients',
+      registers: [registry] }),
+    connections: new Gauge({ name: 'ledgerstream_connections', help: 'Open client connections',
+      registers: [registry] }),
+    walFsyncLatency: new Histogram({ name: 'ledgerstream_wal_fsync_seconds', help: 'WAL fsync latency',
+      buckets: LATENCY_BUCKETS_S, registers: [registry] }),
+    walEntriesPerFsync: new Histogram({ name: 'ledgerstream_wal_entries_per_fsync',
+      help: 'Entries made durable by one fsync (group commit)', buckets: [1, 2, 4, 8, 16, 32, 64, 128, 256, 512],
+      registers: [registry] }),
+    walBytesPerFsync: new Histogram({ name: 'ledgerstream_wal_bytes_per_fsync', help: 'Bytes per WAL fsync',
+      buckets: [1024, 16384, 65536, 262144, 1048576, 4194304, 16777216], registers: [registry] }),
+    uploadLatency: new Histogram({ name: 'ledgerstream_upload_seconds', help: 'Segment upload (PUT + commit) latency',
+      buckets: LATENCY_BUCKETS_S, registers: [registry] }),
+    uploadBytes: new Counter({ name: 'ledgerstream_upload_bytes_total', help: 'Bytes uploaded to object storage',
+      registers: [registry] }),
+    uploadErrors: new Counter({ name: 'ledgerstream_upload_errors_total', help: 'Failed segment uploads',
+      registers: [registry] }),
+    cacheHits: new Counter({ name: 'ledgerstream_read_cache_hits_total', help: 'Read cache hits',
+      registers: [registry] }),
+    cacheMisses: new Counter({ name: 'ledgerstream_read_cache_misses_total', help: 'Read cache misses',
+      registers: [registry] }),
+    groups: new Gauge({ name: 'ledgerstream_groups', help: 'Consumer groups coordinated here',
+      registers: [registry] }),
+    partitions: new Gauge({ name: 'ledgerstream_partitions', help: 'Partitions led here',
+      registers: [registry] }),
+    bytesProduced: new Counter({ name: 'ledgerstream_produced_bytes_total', help: 'Record batch bytes appended',
+      registers: [registry] }),
+    bytesFetched: new Counter({ name: 'ledgerstream_fetched_bytes_total', help: 'Record batch bytes served',
+      labelNames: ['source'], registers: [registry] }),
+  };
+  return m;
+}
+
+export type Metrics = ReturnType<typeof createMetrics>;
+
+export function serveMetrics(metrics: Metrics, host: string, port: number): Promise<Server> {
+  const server = createServer((req, res) => {
+    if (req.url !== '/metrics') {
+      res.writeHead(404).end();
+      return;
+    }
+    metrics.registry.metrics().then((text) => {
+      res.writeHead(200, { 'content-type': metrics.registry.contentType }).end(text);
+    }, (err: unknown) => {
+      res.writeHead(500).end(String(err));
+    });
+  });
+  return new Promise((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(port, host, () => resolve(server));
+  });
+}

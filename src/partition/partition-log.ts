@@ -1,0 +1,332 @@
+/**
+ * The log of one partition led by this broker.
+ *
+ * Offsets: the leader assigns them by patching each batch's base offset in place (the CRC does
+ * not cover it). `nextOffset` is the next one to assign; `highWatermark` is one past the last
+ * offset that is durable (fsynced in the WAL or in object storage) — only below it may consumers
+ * read, so nothing a consumer saw can be lost; `uploadedEndOffset` is one past the last offset in
+ * the segment index; `logStartOffset` is the first offset retention and DeleteRecords kept.
+ *
+ *   logStartOffset <= uploadedEndOffset <= highWatermark <= nextOffset
+ *
+ * Reads come from the in-memory tail (recent batches, uploaded or not) and, below it, from object
+ * storage through the history reader.
+ *
+ * Appends are synchronous from validation to WAL submission — no `await` between the sequence
+ * check and the offset assignment — so the event loop itself serialises them; the awaits come
+ * after (durability) and re-check nothing that could have changed.
+ */
+import assert from 'node:assert/strict';
+import type { BatchHeaderView } from '../../protocol/records/batch-header.js';
+import {
+  ATTR_LOG_APPEND_TIME, ATTRIBUTES_OFFSET, CRC_OFFSET, MAX_TIMESTAMP_OFFSET, patchBaseOffset,
+  patchPartitionLeaderEpoch, readBatchHeader,
+} from '../../protocol/records/batch-header.js';
+import { crc32c } from '../../protocol/records/crc32c.js';
+import { ProducerStates, type SequenceCheck } from './producer-state.js';
+import type { ProducerPartitionState } from '../metadata/coordinator.js';
+
+export interface TailBatch {
+  baseOffset: number;
+  lastOffset: number;
+  bytes: Buffer;
+  maxTimestampMs: number;
+  leaderEpoch: number;
+  /** WAL sequence number once durable, -1 before. */
+  lsn: number;
+  /**
+   * A lower bound of the batch's LSN, known at submission (the WAL's durable LSN + 1 then), so
+   * the uploader can tell how far the WAL may be trimmed even before `lsn` is known.
+   */
+  lsnFloor: number;
+}
+
+/** Reads batches that have left the in-memory tail, from object storage. */
+export interface HistoryReader {
+  /**
+   * Batches of the partition starting with the one holding `offset`, ending before `endOffset`,
+   * about `maxBytes` in total (at least one batch if `minOneBatch`).
+   */
+  read(topicId: string, partition: number, offset: number, endOffset: number, maxBytes: number,
+    minOneBatch: boolean): Promise<HistoryChunk>;
+}
+
+export interface HistoryChunk {
+  /** Whole batches, concatenated per chunk. */
+  chunks: Buffer[];
+  sizeBytes: number;
+  /** One past the last offset returned (`offset` if nothing was). */
+  nextOffset: number;
+}
+
+/** The WAL as a partition log uses it. */
+export interface WalPort {
+  /** Submits a batch; resolves with its LSN once durable. */
+  submit(topicId: string, partition: number, baseOffset: number, batch: Buffer): Promise<number>;
+  /** Every LSN up to this one is durable. */
+  readonly lsnDurable: number;
+}
+
+export interface TopicSettings {
+  messageBytesMax: number;
+  logAppendTime: boolean;
+}
+
+export type AppendOutcome =
+  | { kind: 'appended'; baseOffset: number; logAppendTimeMs: number; durable: Promise<void> }
+  | { kind: 'duplicate'; baseOffset: number }
+  | { kind: 'error'; error: 'OUT_OF_ORDER_SEQUENCE_NUMBER' | 'INVALID_PRODUCER_EPOCH'
+      | 'MESSAGE_TOO_LARGE'; detail: string };
+
+export type ReadResult =
+  | { kind: 'ok'; batches: Buffer[]; sizeBytes: number; highWatermark: number;
+      logStartOffset: number }
+  | { kind: 'offset-out-of-range'; highWatermark: number; logStartOffset: number };
+
+export class PartitionLog {
+  nextOffset: number;
+  highWatermark: number;
+  uploadedEndOffset: number;
+  logStartOffset: number;
+  private readonly tail: TailBatch[] = [];
+  private tailBytes = 0;
+  private readonly waiters = new Set<() => void>();
+  readonly producers: ProducerStates;
+
+  constructor(
+    readonly topicId: string,
+    readonly topicName: string,
+    readonly partition: number,
+    public leaderEpoch: number,
+    state: { logStartOffset: number; indexedEndOffset: number; producers: ProducerPartitionState[] },
+    private readonly wal: WalPort,
+    private readonly history: HistoryReader,
+  ) {
+    this.logStartOffset = state.logStartOffset;
+    this.uploadedEndOffset = Math.max(state.indexedEndOffset, state.logStartOffset);
+    this.nextOffset = this.uploadedEndOffset;
+    this.highWatermark = this.uploadedEndOffset;
+    this.producers = new ProducerStates(state.producers);
+    this.assertOffsets();
+  }
+
+  private assertOffsets(): void {
+    assert.ok(this.logStartOffset <= Math.max(this.uploadedEndOffset, this.logStartOffset));
+    assert.ok(this.uploadedEndOffset <= this.highWatermark, 'uploaded data is durable');
+    assert.ok(this.highWatermark <= this.nextOffset, 'durable data was assigned offsets');
+  }
+
+  /** Bytes held in the tail (uploaded or not). */
+  get tailSizeBytes(): number {
+    return this.tailBytes;
+  }
+
+  /**
+   * Appends one validated client batch (`batch` is this log's own copy: it is patched in place).
+   * The returned `durable` promise resolves once the WAL has fsynced it and the high watermark
+   * has moved past it.
+   */
+  append(batch: Buffer, header: BatchHeaderView, settings: TopicSettings, nowMs: number): AppendOutcome {
+    if (batch.length > settings.messageBytesMax) {
+      return { kind: 'error', error: 'MESSAGE_TOO_LARGE',
+        detail: `batch of ${batch.length} bytes > max.message.bytes ${settings.messageBytesMax}` };
+    }
+    const recordCount = header.recordCount;
+    const identity = header.hasProducerId ? {
+      producerId: Number(header.producerId), producerEpoch: header.producerEpoch,
+      firstSequence: header.baseSequence, lastSequence: header.baseSequence + recordCount - 1,
+    } : null;
+    if (identity !== null) {
+      const check: SequenceCheck = this.producers.check(identity);
+      if (check.kind === 'duplicate') return { kind: 'duplicate', baseOffset: check.baseOffset };
+      if (check.kind === 'error') return { kind: 'error', error: check.error, detail: check.detail };
+    }
+    const baseOffset = this.nextOffset;
+    const lastOffset = baseOffset + recordCount - 1;
+    patchBaseOffset(batch, 0, baseOffset);
+    patchPartitionLeaderEpoch(batch, 0, this.leaderEpoch);
+    let logAppendTimeMs = -1;
+    if (settings.logAppendTime) {
+      stampLogAppendTime(batch, nowMs);
+      logAppendTimeMs = nowMs;
+    }
+    this.nextOffset = lastOffset + 1;
+    if (identity !== null) this.producers.record(identity, baseOffset, lastOffset, nowMs);
+    const entry: TailBatch = { baseOffset, lastOffset, bytes: batch,
+      maxTimestampMs: readBatchHeader(batch, 0).maxTimestamp, leaderEpoch: this.leaderEpoch, lsn: -1,
+      lsnFloor: this.wal.lsnDurable + 1 };
+    this.tail.push(entry);
+    this.tailBytes += batch.length;
+    const durable = this.wal.submit(this.topicId, this.partition, baseOffset, batch).then((lsn) => {
+      entry.lsn = lsn;
+      this.advanceHighWatermark(lastOffset + 1);
+    });
+    this.assertOffsets();
+    return { kind: 'appended', baseOffset, logAppendTimeMs, durable };
+  }
+
+  /** Re-adds a batch recovered from the WAL at start-up (already durable, offsets assigned). */
+  replay(batch: Buffer, lsn: number, nowMs: number): void {
+    const h = readBatchHeader(batch, 0);
+    const baseOffset = h.baseOffset;
+    if (h.lastOffset < this.nextOffset) return; // already indexed in object storage
+    assert.equal(baseOffset, this.nextOffset,
+      `${this.topicName}-${this.partition}: WAL replay gap at ${this.nextOffset}, next batch ${baseOffset}`);
+    if (h.hasProducerId) {
+      this.producers.record({ producerId: Number(h.producerId), producerEpoch: h.producerEpoch,
+        firstSequence: h.baseSequence, lastSequence: h.baseSequence + h.recordCount - 1 },
+      baseOffset, h.lastOffset, nowMs);
+    }
+    this.tail.push({ baseOffset, lastOffset: h.lastOffset, bytes: batch, maxTimestampMs: h.maxTimestamp,
+      leaderEpoch: h.partitionLeaderEpoch, lsn, lsnFloor: lsn });
+    this.tailBytes += batch.length;
+    this.nextOffset = h.lastOffset + 1;
+    this.highWatermark = this.nextOffset;
+    this.assertOffsets();
+  }
+
+  private advanceHighWatermark(offset: number): void {
+    if (offset <= this.highWatermark) return;
+    this.highWatermark = offset;
+    this.assertOffsets();
+    for (const wake of this.waiters) wake();
+  }
+
+  /** Calls `wake` when the high watermark next advances; returns a function that cancels. */
+  onAppend(wake: () => void): () => void {
+    this.waiters.add(wake);
+    return () => this.waiters.delete(wake);
+  }
+
+  async read(offset: number, maxBytes: number, minOneBatch: boolean): Promise<ReadResult> {
+    const hw = this.highWatermark;
+    if (offset < this.logStartOffset || offset > hw) {
+      return { kind: 'offset-out-of-range', highWatermark: hw, logStartOffset: this.logStartOffset };
+    }
+    const batches: Buffer[] = [];
+    let sizeBytes = 0;
+    let next = offset;
+    const tailStart = this.tail[0]?.baseOffset ?? hw;
+    if (next < tailStart) {
+      const older = await this.history.read(this.topicId, this.partition, next, tailStart, maxBytes,
+        minOneBatch);
+      batches.push(...older.chunks);
+      sizeBytes += older.sizeBytes;
+      next = older.nextOffset;
+      if (sizeBytes >= maxBytes) {
+        return { kind: 'ok', batches, sizeBytes, highWatermark: this.highWatermark,
+          logStartOffset: this.logStartOffset };
+      }
+    }
+    // After the await the tail may have moved on; only continue where it still joins up.
+    let i = this.tailIndexOf(next);
+    const limit = this.highWatermark;
+    if (older(next, this.tail[0]?.baseOffset)) i = this.tail.length;
+    for (; i < this.tail.length; i++) {
+      const b = this.tail[i]!;
+      if (b.lastOffset >= limit) break;
+      const first = batches.length === 0 && minOneBatch;
+      if (!first && sizeBytes + b.bytes.length > maxBytes) break;
+      batches.push(b.bytes);
+      sizeBytes += b.bytes.length;
+    }
+    return { kind: 'ok', batches, sizeBytes, highWatermark: limit, logStartOffset: this.logStartOffset };
+  }
+
+  /** Index of the first tail batch with lastOffset >= offset (binary search). */
+  private tailIndexOf(offset: number): number {
+    let lo = 0;
+    let hi = this.tail.length;
+    while (lo < hi) {
+      const mid = (lo + hi) >>> 1;
+      if (this.tail[mid]!.lastOffset < offset) lo = mid + 1;
+      else hi = mid;
+    }
+    return lo;
+  }
+
+  /** Durable batches not yet in object storage, oldest first, all with LSN <= lsnMax. */
+  uploadable(lsnMax: number): TailBatch[] {
+    const out: TailBatch[] = [];
+    for (let i = this.tailIndexOf(this.uploadedEndOffset); i < this.tail.length; i++) {
+      const b = this.tail[i]!;
+      if (b.lsn < 0 || b.lsn > lsnMax) break;
+      out.push(b);
+    }
+    return out;
+  }
+
+  /**
+   * The lowest LSN the WAL must keep for this partition: that of its first batch not yet in
+   * object storage (or a lower bound of it), or Infinity if everything is uploaded.
+   */
+  lsnNeeded(): number {
+    const b = this.tail[this.tailIndexOf(this.uploadedEndOffset)];
+    if (b === undefined) return Infinity;
+    return b.lsn >= 0 ? b.lsn : b.lsnFloor;
+  }
+
+  /** Records that offsets below `endOffset` are in the segment index. */
+  markUploaded(endOffset: number): void {
+    assert.ok(endOffset <= this.highWatermark, 'only durable data is uploaded');
+    if (endOffset > this.uploadedEndOffset) this.uploadedEndOffset = endOffset;
+    this.assertOffsets();
+  }
+
+  /** Drops uploaded batches below `endOffset` from memory; returns bytes freed. */
+  evictUploaded(endOffset: number): number {
+    let freed = 0;
+    const bound = Math.min(endOffset, this.uploadedEndOffset);
+    while (this.tail.length > 0 && this.tail[0]!.lastOffset < bound) {
+      freed += this.tail.shift()!.bytes.length;
+    }
+    this.tailBytes -= freed;
+    return freed;
+  }
+
+  /** Moves the log start offset forward (retention, DeleteRecords). */
+  advanceLogStart(offset: number): void {
+    assert.ok(offset <= this.highWatermark, 'log start stays within durable data');
+    if (offset <= this.logStartOffset) return;
+    this.logStartOffset = offset;
+    if (this.uploadedEndOffset < offset) this.uploadedEndOffset = offset;
+    this.evictUploaded(offset);
+  }
+
+  /** Offset of the first batch whose max timestamp is >= ts, if it is in the tail. */
+  findInTailByTimestamp(timestampMs: number): { offset: number; timestampMs: number } | null {
+    for (const b of this.tail) {
+      if (b.lastOffset >= this.highWatermark) break;
+      if (b.maxTimestampMs >= timestampMs) return { offset: b.baseOffset, timestampMs: b.maxTimestampMs };
+    }
+    return null;
+  }
+
+  /** Epoch of the batch holding the last offset below the high watermark, or -1. */
+  latestEpochBefore(offset: number): number {
+    const i = this.tailIndexOf(offset - 1);
+    return this.tail[i]?.leaderEpoch ?? this.leaderEpoch;
+  }
+
+  /** For OffsetForLeaderEpoch: the end offset of `epoch` as seen in the tail, or null if unknown. */
+  tailEpochEnd(epoch: number): number | null {
+    for (const b of this.tail) if (b.leaderEpoch > epoch) return b.baseOffset;
+    return null;
+  }
+
+  get tailStartOffset(): number {
+    return this.tail[0]?.baseOffset ?? this.highWatermark;
+  }
+}
+
+function older(offset: number, tailStart: number | undefined): boolean {
+  return tailStart !== undefined && offset < tailStart;
+}
+
+/** LogAppendTime: the broker's clock replaces maxTimestamp; the CRC covers it, so recompute. */
+function stampLogAppendTime(batch: Buffer, nowMs: number): void {
+  const attributes = batch.readInt16BE(ATTRIBUTES_OFFSET) | ATTR_LOG_APPEND_TIME;
+  batch.writeInt16BE(attributes, ATTRIBUTES_OFFSET);
+  batch.writeBigInt64BE(BigInt(nowMs), MAX_TIMESTAMP_OFFSET);
+  batch.writeUInt32BE(crc32c(batch.subarray(ATTRIBUTES_OFFSET)), CRC_OFFSET);
+}

@@ -1,0 +1,136 @@
+/**
+ * The topics and partition logs this broker serves: an in-memory view of the coordinator's topics
+ * with a PartitionLog per partition. Changes go to the coordinator first and reach memory only
+ * once committed, so a failed commit leaves both as they were.
+ */
+import assert from 'node:assert/strict';
+import { randomBytes } from 'node:crypto';
+import type { Logger } from 'pino';
+import type { BrokerConfig } from '../config/config.js';
+import type { MetadataCoordinator, TopicRecord } from '../metadata/coordinator.js';
+import { UnknownTopicError } from '../metadata/coordinator.js';
+import { type EffectiveTopicConfig, effectiveConfig } from '../metadata/topic-configs.js';
+import { type HistoryReader, PartitionLog, type WalPort } from './partition-log.js';
+
+export interface TopicEntry {
+  record: TopicRecord;
+  config: EffectiveTopicConfig;
+  logs: PartitionLog[];
+}
+
+export class PartitionManager {
+  private readonly byName = new Map<string, TopicEntry>();
+  private readonly byId = new Map<string, TopicEntry>();
+
+  constructor(
+    private readonly metadata: MetadataCoordinator,
+    private readonly config: BrokerConfig,
+    private readonly wal: WalPort,
+    private readonly history: HistoryReader,
+    private readonly nodeId: number,
+    private readonly log: Logger,
+  ) {}
+
+  /** Loads every topic and its partitions' state from the coordinator. */
+  async load(): Promise<void> {
+    for (const record of await this.metadata.listTopics()) await this.install(record);
+  }
+
+  private async install(record: TopicRecord): Promise<TopicEntry> {
+    const states = await this.metadata.getPartitionStates(record.topicId);
+    assert.equal(states.length, record.partitionCount, `${record.name}: one state per partition`);
+    const logs: PartitionLog[] = [];
+    for (const s of states.sort((a, b) => a.partition - b.partition)) {
+      const producers = await this.metadata.loadProducerStates(record.topicId, s.partition);
+      logs.push(new PartitionLog(record.topicId, record.name, s.partition, s.leaderEpoch,
+        { logStartOffset: s.logStartOffset, indexedEndOffset: s.indexedEndOffset, producers },
+        this.wal, this.history));
+    }
+    const entry: TopicEntry = { record, config: effectiveConfig(this.config, record.configs), logs };
+    this.byName.set(record.name, entry);
+    this.byId.set(record.topicId, entry);
+    return entry;
+  }
+
+  topic(name: string): TopicEntry | undefined {
+    return this.byName.get(name);
+  }
+
+  topicById(topicId: string): TopicEntry | undefined {
+    return this.byId.get(topicId);
+  }
+
+  topics(): TopicEntry[] {
+    return [...this.byName.values()].sort((a, b) => a.record.name.localeCompare(b.record.name));
+  }
+
+  partitionLog(topic: string, partition: number): PartitionLog | undefined {
+    return this.byName.get(topic)?.logs[partition];
+  }
+
+  /** Every partition log, for the uploader and retention. */
+  *allLogs(): Iterable<PartitionLog> {
+    for (const t of this.byName.values()) yield* t.logs;
+  }
+
+  get partitionCount(): number {
+    let n = 0;
+    for (const t of this.byName.values()) n += t.logs.length;
+    return n;
+  }
+
+  async createTopic(name: string, partitionCount: number, configs: Record<string, string>):
+    Promise<TopicEntry> {
+    assert.ok(partitionCount >= 1, 'a topic has at least one partition');
+    const record: TopicRecord = { name, topicId: newTopicId(), partitionCount, configs,
+      createdAtMs: Date.now() };
+    await this.metadata.createTopic(record, this.nodeId);
+    this.log.info({ topic: name, partitions: partitionCount }, 'topic created');
+    return this.install(record);
+  }
+
+  /** Deletes the topic; returns object keys that no longer hold live data. */
+  async deleteTopic(name: string): Promise<string[]> {
+    const entry = this.byName.get(name);
+    if (entry === undefined) throw new UnknownTopicError(name);
+    const orphaned = await this.metadata.deleteTopic(name);
+    this.byName.delete(name);
+    this.byId.delete(entry.record.topicId);
+    this.log.info({ topic: name }, 'topic deleted');
+    return orphaned;
+  }
+
+  async createPartitions(name: string, partitionCount: number): Promise<void> {
+    const entry = this.byName.get(name);
+    if (entry === undefined) throw new UnknownTopicError(name);
+    await this.metadata.createPartitions(name, partitionCount, this.nodeId);
+    const record = { ...entry.record, partitionCount };
+    this.byName.delete(name);
+    this.byId.delete(record.topicId);
+    // Existing logs keep their in-memory tails; only the new partitions are loaded.
+    const fresh = await this.install(record);
+    fresh.logs.splice(0, entry.logs.length, ...entry.logs);
+  }
+
+  async setConfigs(name: string, configs: Record<string, string>): Promise<void> {
+    const entry = this.byName.get(name);
+    if (entry === undefined) throw new UnknownTopicError(name);
+    await this.metadata.setTopicConfigs(name, configs);
+    entry.record = { ...entry.record, configs };
+    entry.config = effectiveConfig(this.config, configs);
+  }
+
+  /** Re-adds batches the WAL holds that object storage does not (start-up recovery). */
+  replay(topicId: string, partition: number, batch: Buffer, lsn: number, nowMs: number): boolean {
+    const log = this.byId.get(topicId)?.logs[partition];
+    if (log === undefined) return false; // topic deleted since: its data goes with it
+    log.replay(batch, lsn, nowMs);
+    return true;
+  }
+}
+
+function newTopicId(): string {
+  const bytes = randomBytes(16);
+  // Kafka reserves the all-zero and the "metadata topic" UUIDs; a random one colliding is moot.
+  return bytes.toString('base64url');
+}

@@ -1,0 +1,170 @@
+/**
+ * Moves durable data from the WAL to object storage: every `uploadIntervalMs`, or as soon as
+ * `uploadBytesMax` is waiting, it packs the pending batches of all partitions into ONE object,
+ * PUTs it, commits the index of that object to the coordinator in ONE transaction, then trims the
+ * WAL. The order is what makes every crash window safe:
+ *
+ *   crash before the PUT completes     → WAL still has everything; replay re-uploads.
+ *   crash after PUT, before the commit → the object is an orphan (collected later); replay
+ *                                        re-uploads into a new object.
+ *   crash after commit, before trim    → replay skips what the index already holds.
+ */
+import assert from 'node:assert/strict';
+import type { Logger } from 'pino';
+import type { MetadataCoordinator, ProducerPartitionState, SegmentEntry } from '../metadata/coordinator.js';
+import { FencedError } from '../metadata/coordinator.js';
+import type { Metrics } from '../metrics.js';
+import type { ObjectStore } from '../../storage/object-store/object-store.js';
+import { buildSegmentObject } from '../../storage/segment/writer.js';
+import { SegmentKeyAllocator } from '../../storage/segment/naming.js';
+import type { PartitionLog, TailBatch } from './partition-log.js';
+import type { PartitionManager } from './partition-manager.js';
+import type { TailMemory } from './tail-memory.js';
+
+export interface UploaderOptions {
+  nodeId: number;
+  uploadIntervalMs: number;
+  uploadBytesMax: number;
+}
+
+export interface WalTrim {
+  readonly lsnDurable: number;
+  truncateBefore(lsn: number): Promise<number>;
+}
+
+interface Part {
+  log: PartitionLog;
+  batches: TailBatch[];
+}
+
+export class Uploader {
+  private timer: NodeJS.Timeout | undefined;
+  private running: Promise<void> | null = null;
+  private pendingBytes = 0;
+  private stopped = false;
+  /** Consecutive failures, for backoff. */
+  private failures = 0;
+  private readonly keys: SegmentKeyAllocator;
+
+  constructor(
+    private readonly partitions: PartitionManager,
+    private readonly wal: WalTrim,
+    private readonly store: ObjectStore,
+    private readonly metadata: MetadataCoordinator,
+    private readonly tailMemory: TailMemory,
+    private readonly options: UploaderOptions,
+    private readonly metrics: Metrics,
+    private readonly log: Logger,
+  ) {
+    this.keys = new SegmentKeyAllocator(options.nodeId);
+  }
+
+  start(): void {
+    this.schedule(this.options.uploadIntervalMs);
+  }
+
+  private schedule(delayMs: number): void {
+    if (this.stopped) return;
+    clearTimeout(this.timer);
+    this.timer = setTimeout(() => void this.tick(), delayMs);
+  }
+
+  /** Called after each append; uploads early once enough is waiting. */
+  noteAppended(sizeBytes: number): void {
+    this.pendingBytes += sizeBytes;
+    if (this.pendingBytes >= this.options.uploadBytesMax && this.running === null) this.schedule(0);
+  }
+
+  /** Runs one upload now (or waits for the running one) — for shutdown and tests. */
+  async flush(): Promise<void> {
+    while (this.running !== null) await this.running;
+    await this.uploadOnce();
+  }
+
+  async stop(): Promise<void> {
+    this.stopped = true;
+    clearTimeout(this.timer);
+    while (this.running !== null) await this.running;
+  }
+
+  private async tick(): Promise<void> {
+    if (this.running !== null) return;
+    try {
+      await this.uploadOnce();
+      this.failures = 0;
+    } catch (err) {
+      this.failures++;
+      this.metrics.uploadErrors.inc();
+      this.log.warn({ err, failures: this.failures }, 'upload failed; will retry');
+    }
+    const backoffMs = Math.min(30_000, this.options.uploadIntervalMs * 2 ** Math.min(this.failures, 8));
+    this.schedule(this.failures > 0 ? backoffMs : this.options.uploadIntervalMs);
+  }
+
+  private uploadOnce(): Promise<void> {
+    const run = this.upload().finally(() => { this.running = null; });
+    this.running = run;
+    return run;
+  }
+
+  private async upload(): Promise<void> {
+    // The cut is taken synchronously: every batch durable up to lsnMax is in `parts`.
+    const lsnMax = this.wal.lsnDurable;
+    const parts: Part[] = [];
+    let sizeBytes = 0;
+    for (const log of this.partitions.allLogs()) {
+      const batches = log.uploadable(lsnMax);
+      if (batches.length === 0) continue;
+      parts.push({ log, batches });
+      for (const b of batches) sizeBytes += b.bytes.length;
+    }
+    this.pendingBytes = Math.max(0, this.pendingBytes - sizeBytes);
+    if (parts.length > 0) await this.uploadParts(parts, sizeBytes);
+    await this.trimWal();
+  }
+
+  private async uploadParts(parts: Part[], sizeBytes: number): Promise<void> {
+    const startMs = performance.now();
+    const built = buildSegmentObject(parts.map((p) => ({
+      topicId: p.log.topicId, partition: p.log.partition, batches: p.batches.map((b) => b.bytes),
+    })));
+    let key = this.keys.next(Date.now());
+    // Keys embed node id, time and a nonce; a collision is near impossible, but overwriting
+    // another broker's object would lose data, so the create is conditional.
+    while (!(await this.store.putIfAbsent(key, built.body))) key = this.keys.next(Date.now());
+    const entries: SegmentEntry[] = built.ranges.map((r) => ({ topicId: r.topicId, partition: r.partition,
+      baseOffset: r.baseOffset, lastOffset: r.lastOffset, objectKey: key, position: r.position,
+      sizeBytes: r.sizeBytes, maxTimestampMs: r.maxTimestampMs, leaderEpoch: r.leaderEpoch }));
+    const producerStates = new Map<string, ProducerPartitionState[]>();
+    const leaderEpochs = new Map<string, number>();
+    for (const p of parts) {
+      const id = `${p.log.topicId}:${p.log.partition}`;
+      const endOffset = p.batches.at(-1)!.lastOffset + 1;
+      producerStates.set(id, p.log.producers.snapshot(endOffset));
+      leaderEpochs.set(id, p.log.leaderEpoch);
+    }
+    try {
+      await this.metadata.commitSegments({ objectKey: key, objectSizeBytes: built.body.length,
+        entries, producerStates, leaderEpochs });
+    } catch (err) {
+      if (err instanceof FencedError) this.log.error({ err }, 'segment commit fenced');
+      throw err;
+    }
+    for (const p of parts) {
+      const endOffset = p.batches.at(-1)!.lastOffset + 1;
+      p.log.markUploaded(endOffset);
+      this.tailMemory.uploaded(p.log, endOffset, p.batches.reduce((n, b) => n + b.bytes.length, 0));
+    }
+    this.metrics.uploadBytes.inc(built.body.length);
+    this.metrics.uploadLatency.observe((performance.now() - startMs) / 1000);
+    this.log.debug({ key, partitions: parts.length, sizeBytes }, 'segment uploaded');
+  }
+
+  /** Trims the WAL below the oldest LSN some partition still needs. */
+  private async trimWal(): Promise<void> {
+    let keepFrom = this.wal.lsnDurable + 1;
+    for (const log of this.partitions.allLogs()) keepFrom = Math.min(keepFrom, log.lsnNeeded());
+    assert.ok(Number.isFinite(keepFrom));
+    await this.wal.truncateBefore(keepFrom);
+  }
+}

@@ -1,0 +1,72 @@
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import {
+  encodeEntry,
+  entryFrameBytes,
+  inspectEntry,
+  stampEntry,
+} from '../../../storage/wal/entry.js';
+import { bufferHeaderCodec } from '../../../storage/wal/header-codec.js';
+
+const entryBytesMax = 4096;
+
+function stamped(lsn: number, header: Buffer, payload: Buffer): Buffer {
+  const entry = encodeEntry(bufferHeaderCodec, header, payload);
+  stampEntry(entry, lsn);
+  return entry;
+}
+
+describe('WAL entry format', () => {
+  it('round-trips header, payload and an LSN above 2^32', () => {
+    const lsn = 2 ** 40 + 7;
+    const entry = stamped(lsn, Buffer.from('hdr'), Buffer.from('payload'));
+    expect(entry.length).toBe(entryFrameBytes + 3 + 7);
+    expect(entry.readUInt32BE(0)).toBe(entry.length - 8); // length counts version..payload
+    const inspection = inspectEntry(entry, entry.length, lsn, entryBytesMax);
+    expect(inspection).toMatchObject({ kind: 'entry', lsn, entryBytes: entry.length });
+    if (inspection.kind !== 'entry') throw new Error('unreachable');
+    expect(inspection.header.toString()).toBe('hdr');
+    expect(inspection.payload.toString()).toBe('payload');
+  });
+
+  it('asks for more bytes when the window is short but the file is not', () => {
+    const entry = stamped(1, Buffer.alloc(0), Buffer.alloc(100));
+    expect(inspectEntry(entry.subarray(0, 5), entry.length, 1, entryBytesMax)).toEqual({
+      kind: 'need-bytes',
+      bytes: entryFrameBytes,
+    });
+    expect(inspectEntry(entry.subarray(0, 50), entry.length, 1, entryBytesMax)).toEqual({
+      kind: 'need-bytes',
+      bytes: entry.length,
+    });
+  });
+
+  it('classifies each kind of damage', () => {
+    const entry = stamped(5, Buffer.alloc(0), Buffer.alloc(100, 1));
+    const observe = (bytes: Buffer, lsn = 5) => {
+      const inspection = inspectEntry(bytes, bytes.length, lsn, entryBytesMax);
+      return inspection.kind === 'observed' ? inspection.observation : inspection.kind;
+    };
+    expect(observe(Buffer.alloc(0))).toBe('end');
+    expect(observe(entry.subarray(0, entryFrameBytes - 1))).toBe('short-frame');
+    expect(observe(Buffer.alloc(200))).toBe('length-invalid');
+    expect(observe(entry.subarray(0, entry.length - 1))).toBe('short-body');
+    const flipped = Buffer.from(entry);
+    flipped[entry.length - 1]! ^= 1;
+    expect(observe(flipped)).toBe('checksum-mismatch');
+    expect(observe(entry, 6)).toBe('lsn-unexpected');
+    const huge = Buffer.from(entry);
+    huge.writeUInt32BE(entryBytesMax, 0);
+    expect(observe(huge)).toBe('length-invalid');
+  });
+
+  it('never throws and never accepts random bytes', () => {
+    fc.assert(
+      fc.property(fc.uint8Array({ maxLength: 300 }), fc.nat(300), (bytes, extra) => {
+        const window = Buffer.from(bytes);
+        const inspection = inspectEntry(window, window.length + extra, 1, entryBytesMax);
+        expect(inspection.kind).not.toBe('entry');
+      }),
+    );
+  });
+});
