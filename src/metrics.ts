@@ -53,6 +53,17 @@ export function createMetrics() {
 
 export type Metrics = ReturnType<typeof createMetrics>;
 
+/** Exposes an object store's own request counters (read at scrape time). */
+export function exportStoreStats(metrics: Metrics, stats: () => Record<string, number>): void {
+  new Gauge({
+    name: 'ledgerstream_object_store_requests', help: 'Object store requests and bytes since start, by kind',
+    labelNames: ['kind'], registers: [metrics.registry],
+    collect() {
+      for (const [kind, value] of Object.entries(stats())) this.set({ kind }, value);
+    },
+  });
+}
+
 export function serveMetrics(metrics: Metrics, host: string, port: number): Promise<Server> {
   const server = createServer((req, res) => {
     if (req.url !== '/metrics') {

@@ -19,7 +19,7 @@ import { GroupCoordinator } from '../group/group-coordinator.js';
 import { createLogger } from '../log.js';
 import type { MetadataCoordinator } from '../metadata/coordinator.js';
 import { EmbeddedCoordinator } from '../metadata/embedded.js';
-import { type Metrics, createMetrics, serveMetrics } from '../metrics.js';
+import { type Metrics, createMetrics, exportStoreStats, serveMetrics } from '../metrics.js';
 import { ObjectHistoryReader } from '../partition/history-reader.js';
 import type { WalPort } from '../partition/partition-log.js';
 import { PartitionManager } from '../partition/partition-manager.js';
@@ -61,6 +61,7 @@ export class Broker {
     await mkdir(config.dataDir, { recursive: true });
     const metadata = new EmbeddedCoordinator(join(config.dataDir, 'metadata.db'));
     const store = await openObjectStore(config);
+    exportStoreStats(metrics, () => ({ ...store.stats() }));
     const wal = await Wal.open<PartitionEntryHeader>({
       dir: join(config.dataDir, 'wal'), headerCodec: partitionHeaderCodec,
       limits: { segmentBytesMax: config.walSegmentBytesMax },

@@ -42,6 +42,11 @@ export class ProducerStates {
     return this.states.size;
   }
 
+  /** Every producer known here, in no particular order (DescribeProducers); read-only views. */
+  list(): readonly Readonly<ProducerPartitionState>[] {
+    return [...this.states.values()];
+  }
+
   /** Decides what to do with a batch, without changing any state. */
   check(batch: BatchIdentity): SequenceCheck {
     const state = this.states.get(batch.producerId);

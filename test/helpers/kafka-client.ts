@@ -1,0 +1,37 @@
+/** kafkajs clients for tests: quiet logs, short retries, one broker list. */
+import { Kafka, logLevel } from 'kafkajs';
+
+export function kafkaClient(bootstrap: string | string[], clientId = 'ledgerstream-test'): Kafka {
+  return new Kafka({
+    clientId,
+    brokers: Array.isArray(bootstrap) ? bootstrap : [bootstrap],
+    logLevel: logLevel.NOTHING,
+    retry: { retries: 8, initialRetryTime: 100, maxRetryTime: 2000 },
+  });
+}
+
+/** Waits until `check` returns true, polling; throws with `what` on timeout. */
+export async function waitFor(what: string, check: () => boolean | Promise<boolean>, timeoutMs = 30_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    if (await check()) return;
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  throw new Error(`timed out waiting for ${what}`);
+}
+
+/** Reads a topic from the beginning with a fresh group until `expected` records arrived. */
+export async function consumeAll(kafka: Kafka, topic: string, expected: number):
+  Promise<{ partition: number; offset: number; value: string }[]> {
+  const consumer = kafka.consumer({ groupId: `reader-${topic}-${Date.now()}` });
+  const out: { partition: number; offset: number; value: string }[] = [];
+  await consumer.connect();
+  await consumer.subscribe({ topic, fromBeginning: true });
+  await consumer.run({ eachMessage: async ({ partition, message }) => {
+    out.push({ partition, offset: Number(message.offset), value: message.value!.toString() });
+  } });
+  await waitFor(`${expected} records from ${topic}`, () => out.length >= expected, 30_000);
+  await new Promise((r) => setTimeout(r, 300)); // anything beyond `expected` would be a duplicate
+  await consumer.disconnect();
+  return out;
+}
