@@ -35,6 +35,7 @@ interface Pending {
 export interface GroupCommitLimits {
   pendingBytesMax: number;
   groupEntriesMax: number;
+  groupBytesMax: number;
 }
 
 export class GroupCommit {
@@ -59,7 +60,8 @@ export class GroupCommit {
     lsnNext: number,
   ) {
     assert.ok(Number.isSafeInteger(lsnNext) && lsnNext >= 1, 'lsnNext is valid');
-    assert.ok(limits.pendingBytesMax > 0 && limits.groupEntriesMax > 0, 'limits are positive');
+    const { pendingBytesMax, groupEntriesMax, groupBytesMax } = limits;
+    assert.ok(pendingBytesMax > 0 && groupEntriesMax > 0 && groupBytesMax > 0, 'limits positive');
     this.lsnNext = lsnNext;
     this.lsnDurable = lsnNext - 1;
   }
@@ -139,13 +141,18 @@ export class GroupCommit {
     this.admitWaiting();
   }
 
-  /** Takes entries from the queue head while they fit in `roomBytes` and the entry bound. */
+  /**
+   * Takes entries from the queue head while they fit in the segment's `roomBytes` and the group
+   * bounds. The head entry is always taken (prepareGroup made room for it), even if it alone is
+   * larger than groupBytesMax.
+   */
   private takeGroup(roomBytes: number): Pending[] {
+    const { groupEntriesMax, groupBytesMax } = this.limits;
     let count = 0;
     let bytes = 0;
-    while (count < this.queue.length && count < this.limits.groupEntriesMax) {
+    while (count < this.queue.length && count < groupEntriesMax) {
       const next = this.queue[count]!.entry.length;
-      if (bytes + next > roomBytes) break;
+      if (bytes + next > roomBytes || (count > 0 && bytes + next > groupBytesMax)) break;
       bytes += next;
       count += 1;
     }

@@ -103,11 +103,11 @@ export interface SegmentRecovered extends SegmentRef {
 }
 
 export interface WalRecoveryReport {
-  /** In LSN order; empty only for a read-only open of a folder with no segments. */
+  /** In LSN order; empty if the folder had none (a writable open then creates the first). */
   segments: SegmentRecovered[];
   /** LSN of the oldest entry, or null if the WAL holds no entries. */
   lsnFirst: number | null;
-  /** LSN of the newest valid entry; lsnNext - 1 (0 for a WAL that never held an entry). */
+  /** lsnNext - 1: the newest valid entry's LSN if the WAL holds any (0 for a new WAL). */
   lsnLast: number;
   /** The LSN the next append receives. */
   lsnNext: number;

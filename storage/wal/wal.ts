@@ -77,7 +77,8 @@ export class Wal<H> {
       const parts = [lock, segments, active, groupCommit, recovery, metrics] as const;
       return new Wal(dir, codec, limits, io, ...parts);
     } catch (err) {
-      await lock.release();
+      // The open failed: free the folder, but report the failure, not a release error.
+      await lock.release().catch(() => undefined);
       throw err;
     }
   }

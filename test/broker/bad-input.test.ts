@@ -21,7 +21,7 @@ import { type BrokerProcess, startBroker } from '../helpers/broker-process.js';
 import { RawClient } from '../helpers/raw-client.js';
 
 let broker: BrokerProcess;
-beforeAll(async () => { broker = await startBroker({ settings: { requestBytesMax: 1024 * 1024 } }); });
+beforeAll(async () => { broker = await startBroker({ settings: { requestBytesMax: 2 * 1024 * 1024 } }); });
 afterAll(async () => broker?.destroy());
 
 /** ApiVersions on a fresh connection: proves the broker still serves. */
@@ -95,13 +95,15 @@ describe('unknown APIs and versions', () => {
 
   it('ApiVersions above our range gets a v0 answer with UNSUPPORTED_VERSION and our ranges', async () => {
     const c = await RawClient.connect(broker.port);
-    // A future v9 request: only the header matters, and v0 of the response is what we answer.
-    const frame = Buffer.alloc(4 + 10);
-    frame.writeInt32BE(10, 0);
+    // A future v9 request (flexible, so header v2: null client id, then no tagged fields). Only
+    // the header matters: the answer is v0 of the response.
+    const frame = Buffer.alloc(4 + 11);
+    frame.writeInt32BE(11, 0);
     frame.writeInt16BE(18, 4);
     frame.writeInt16BE(9, 6);
     frame.writeInt32BE(42, 8);
     frame.writeInt16BE(-1, 12);
+    frame.writeUInt8(0, 14);
     c.write(frame);
     const res = await c.readFrame();
     expect(res).not.toBeNull();

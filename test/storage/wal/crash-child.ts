@@ -5,12 +5,12 @@
  * With argv[3] = 'chunked', each group is written in small pieces (separate writev calls), so a
  * kill often lands mid-group and leaves a torn tail on disk, as a power cut would.
  *
- * Protocol on stdout (written with writeSync, so a line is in the pipe before the next step):
+ * Protocol on stdout (a pipe, which Node writes synchronously on Linux, so a line is in the pipe
+ * before the next step; not fs.writeSync, which fails with EAGAIN when the pipe is full):
  *   ready <lsnDurable>        recovery done
  *   ack <n> <lsn>             append of entry n resolved: it is acknowledged
  *   truncating <lsn>          about to call truncateBefore(lsn): entries below may vanish
  */
-import { writeSync } from 'node:fs';
 import { bufferHeaderCodec } from '../../../storage/wal/header-codec.js';
 import { Wal } from '../../../storage/wal/wal.js';
 import {
@@ -29,7 +29,7 @@ const truncateLagEntries = 1000;
 const chunkBytes = 700;
 
 function say(line: string): void {
-  writeSync(1, line + '\n');
+  process.stdout.write(line + '\n');
 }
 
 const dir = process.argv[2];

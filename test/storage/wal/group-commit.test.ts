@@ -22,7 +22,12 @@ describe('WAL group commit', () => {
   it('concurrent appends share one write and one fsync', async () => {
     const samples: WalFsyncSample[] = [];
     const wal = await openTestWal(dir, {
-      limits: { segmentBytesMax: 1024 * 1024, pendingBytesMax: 512 * 1024, groupEntriesMax: 1000 },
+      limits: {
+        segmentBytesMax: 1024 * 1024,
+        pendingBytesMax: 512 * 1024,
+        groupEntriesMax: 1000,
+        groupBytesMax: 512 * 1024,
+      },
       onFsync: (sample) => samples.push(sample),
     });
     const count = 200;
@@ -58,6 +63,17 @@ describe('WAL group commit', () => {
     expect(await first).toBe(1);
     expect(await Promise.all(later)).toEqual(Array.from({ length: 30 }, (_, i) => i + 2));
     expect(wal.metrics.snapshot()).toMatchObject({ fsyncCount: 2, entriesPerFsyncMax: 30 });
+    await wal.close();
+  });
+
+  it('splits a burst into groups of at most groupBytesMax; a big entry goes alone', async () => {
+    const limits = { groupBytesMax: 2000, pendingBytesMax: 8 * 1024, groupEntriesMax: 64 };
+    const wal = await openTestWal(dir, { limits });
+    // 19 frame + 8 header + 473 payload = 500-byte entries: 4 per group; then one 3000-byte entry.
+    const small = Array.from({ length: 8 }, (_, n) => wal.append(headerFor(n), payloadFor(n, 473)));
+    const big = wal.append(headerFor(8), payloadFor(8, 2973));
+    expect(await Promise.all([...small, big])).toEqual([1, 2, 3, 4, 5, 6, 7, 8, 9]);
+    expect(wal.metrics.snapshot()).toMatchObject({ fsyncCount: 3, entriesPerFsyncMax: 4 });
     await wal.close();
   });
 

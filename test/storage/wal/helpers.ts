@@ -15,6 +15,7 @@ export const smallLimits: WalLimits = {
   headerBytesMax: 64,
   pendingBytesMax: 8 * 1024,
   groupEntriesMax: 64,
+  groupBytesMax: 8 * 1024,
   readChunkBytes: 100,
 };
 
@@ -25,6 +26,7 @@ export const crashLimits: WalLimits = {
   headerBytesMax: 64,
   pendingBytesMax: 32 * 1024,
   groupEntriesMax: 64,
+  groupBytesMax: 16 * 1024,
   readChunkBytes: 4096,
 };
 export const crashPayloadBytesMax = 3000;

@@ -43,7 +43,8 @@ describe('WAL segments', () => {
   });
 
   it('a group commit never spans two segments', async () => {
-    const wal = await openTestWal(dir, { limits: { pendingBytesMax: 64 * 1024 } });
+    const limits = { pendingBytesMax: 64 * 1024, groupBytesMax: 64 * 1024 };
+    const wal = await openTestWal(dir, { limits });
     const count = perSegment * 2 + 5;
     await Promise.all(
       Array.from({ length: count }, (_, n) =>
@@ -95,7 +96,7 @@ describe('WAL segments', () => {
     await wal.close();
   });
 
-  it('reopening with smaller limits keeps larger old entries and rolls before appending', async () => {
+  it('reopening with smaller limits keeps larger old entries, rolls before appending', async () => {
     const wal = await openTestWal(dir);
     await appendNumbered(wal, 1, 10, 3000); // 10 entries of ~3 KiB: segments 1 and 6
     await wal.close();

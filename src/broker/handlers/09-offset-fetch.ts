@@ -1,0 +1,65 @@
+/**
+ * OffsetFetch: v0-9.
+ * Behavior: the group's committed offsets for the listed partitions (uncommitted ones get
+ * offset -1, metadata "", no error), or for every partition it committed when topics is null.
+ * Works for any group id, known or not, as Kafka does.
+ * Version notes: v0-1 have no top-level error (a group error goes on every partition); v2+ may
+ * ask for all topics (null) and have a top-level error; v5+ return the leader epoch; v7's
+ * requireStable needs no waiting (no transactions, so no pending offsets); v8+ ask for several
+ * groups at once; v9's member id and epoch belong to KIP-848 groups and are ignored.
+ * Not implemented: UNSTABLE_OFFSET_COMMIT (no transactional offset commits exist here).
+ */
+import { ApiKey } from '../../../protocol/generated/api-keys.js';
+import { ErrorCode } from '../../../protocol/generated/errors.js';
+import {
+  decodeOffsetFetchRequest, defaultOffsetFetchResponse,
+  defaultOffsetFetchResponseOffsetFetchResponseGroup as defaultGroup,
+  defaultOffsetFetchResponseOffsetFetchResponsePartition as defaultPartition,
+  defaultOffsetFetchResponseOffsetFetchResponseTopic as defaultTopic, encodeOffsetFetchResponse,
+} from '../../../protocol/generated/messages/offset-fetch.js';
+import type { FetchOffsetsResult, FetchedOffset } from '../../group/group-coordinator.js';
+import { defineHandler } from '../handler.js';
+
+type Wanted = { name: string; partitionIndexes: number[] }[] | null;
+
+const toDomain = (topics: Wanted) => topics === null ? null
+  : topics.map((t) => ({ topic: t.name, partitions: t.partitionIndexes }));
+
+const toWire = (p: FetchedOffset) => ({
+  ...defaultPartition(), partitionIndex: p.partition, committedOffset: BigInt(p.offset),
+  committedLeaderEpoch: p.leaderEpoch, metadata: p.metadata, errorCode: p.errorCode });
+
+function topicsOf(result: FetchOffsetsResult, wanted: Wanted, partitionError: boolean) {
+  // Before v2 a group-level error can only be told per partition.
+  if (partitionError && result.errorCode !== ErrorCode.NONE && wanted !== null) {
+    return wanted.map((t) => ({ ...defaultTopic(), name: t.name,
+      partitions: t.partitionIndexes.map((partition) => toWire({ partition, offset: -1,
+        leaderEpoch: -1, metadata: '', errorCode: result.errorCode })) }));
+  }
+  return result.topics.map((t) => ({ ...defaultTopic(), name: t.topic,
+    partitions: t.partitions.map(toWire) }));
+}
+
+export const handler = defineHandler({
+  apiKey: ApiKey.OffsetFetch,
+  name: 'OffsetFetch',
+  minVersion: 0,
+  maxVersion: 9,
+  decodeRequest: decodeOffsetFetchRequest,
+  encodeResponse: encodeOffsetFetchResponse,
+  async handle(ctx, req, version) {
+    const groups = ctx.services.groups;
+    if (version >= 8) {
+      const out = [];
+      for (const g of req.groups) {
+        const result = await groups.fetchOffsets(g.groupId, toDomain(g.topics));
+        out.push({ ...defaultGroup(), groupId: g.groupId, errorCode: result.errorCode,
+          topics: topicsOf(result, g.topics, false) });
+      }
+      return { ...defaultOffsetFetchResponse(), groups: out };
+    }
+    const result = await groups.fetchOffsets(req.groupId, toDomain(req.topics));
+    return { ...defaultOffsetFetchResponse(), topics: topicsOf(result, req.topics, version < 2),
+      errorCode: version >= 2 ? result.errorCode : ErrorCode.NONE };
+  },
+});

@@ -1,0 +1,32 @@
+/**
+ * ListGroups: v0-5.
+ * Behavior: every group this node coordinates (all of them), with its protocol type; groups
+ * that only have committed offsets are listed as Empty with protocol type "".
+ * Version notes: v3 flexible; v4+ filter by state (case-insensitive) and report the state; v5+
+ * filter by type and report it: every group here is "classic".
+ * Not implemented: KIP-848 "consumer" and KIP-932 "share" groups.
+ */
+import { ApiKey } from '../../../protocol/generated/api-keys.js';
+import {
+  decodeListGroupsRequest, defaultListGroupsResponse,
+  defaultListGroupsResponseListedGroup as defaultGroup, encodeListGroupsResponse,
+} from '../../../protocol/generated/messages/list-groups.js';
+import { defineHandler } from '../handler.js';
+
+export const handler = defineHandler({
+  apiKey: ApiKey.ListGroups,
+  name: 'ListGroups',
+  minVersion: 0,
+  maxVersion: 5,
+  decodeRequest: decodeListGroupsRequest,
+  encodeResponse: encodeListGroupsResponse,
+  async handle(ctx, req, version) {
+    const result = await ctx.services.groups.listGroups(
+      version >= 4 ? req.statesFilter : [], version >= 5 ? req.typesFilter : []);
+    const groups = result.groups.map((g) => ({
+      ...defaultGroup(), groupId: g.groupId, protocolType: g.protocolType,
+      groupState: version >= 4 ? g.state : '', groupType: version >= 5 ? g.groupType : '',
+    }));
+    return { ...defaultListGroupsResponse(), errorCode: result.errorCode, groups };
+  },
+});

@@ -1,0 +1,65 @@
+/**
+ * CreatePartitions: v0-3.
+ * Behavior: raises a topic's partition count; the new partitions start empty, led by this broker.
+ * A count not above the current one, or above PARTITIONS_PER_TOPIC_MAX → INVALID_PARTITIONS (with
+ * Kafka's messages); unknown topic → UNKNOWN_TOPIC_OR_PARTITION; a topic named twice →
+ * INVALID_REQUEST; validateOnly checks only. The partitions gauge follows.
+ * Version notes: v2+ is the flexible encoding; v3 is v2.
+ * Not implemented: assignments are ignored (no replicas: durability comes from object storage).
+ */
+import { ErrorCode } from '../../../protocol/generated/errors.js';
+import {
+  type CreatePartitionsRequestCreatePartitionsTopic as TopicIn, decodeCreatePartitionsRequest,
+  defaultCreatePartitionsResponse, encodeCreatePartitionsResponse,
+  defaultCreatePartitionsResponseCreatePartitionsTopicResult as defaultResult,
+} from '../../../protocol/generated/messages/create-partitions.js';
+import { UnknownTopicError } from '../../metadata/coordinator.js';
+import { defineHandler } from '../handler.js';
+import type { BrokerServices } from '../services.js';
+import { PARTITIONS_PER_TOPIC_MAX } from '../topic-admin.js';
+
+const { INVALID_PARTITIONS, UNKNOWN_TOPIC_OR_PARTITION: UNKNOWN_TOPIC } = ErrorCode;
+type Outcome = { errorCode: number; errorMessage: string | null };
+const fail = (errorCode: number, errorMessage: string): Outcome => ({ errorCode, errorMessage });
+
+async function raise(s: BrokerServices, t: TopicIn, validateOnly: boolean): Promise<Outcome> {
+  const { name, count } = t;
+  const current = s.partitions.topic(name)?.logs.length;
+  if (current === undefined) return fail(UNKNOWN_TOPIC, `The topic '${name}' does not exist.`);
+  if (count <= current) {
+    return fail(INVALID_PARTITIONS, count === current ? `Topic already has ${current} partitions.`
+      : `Topic currently has ${current} partitions, which is higher than the requested ${count}.`);
+  }
+  if (count > PARTITIONS_PER_TOPIC_MAX) {
+    return fail(INVALID_PARTITIONS, `partition count must be at most ${PARTITIONS_PER_TOPIC_MAX}`);
+  }
+  if (validateOnly) return { errorCode: ErrorCode.NONE, errorMessage: null };
+  try {
+    await s.partitions.createPartitions(name, count);
+  } catch (err) {
+    if (!(err instanceof UnknownTopicError)) throw err;
+    return fail(UNKNOWN_TOPIC, `The topic '${name}' does not exist.`); // deleted meanwhile
+  }
+  s.metrics.partitions.set(s.partitions.partitionCount);
+  return { errorCode: ErrorCode.NONE, errorMessage: null };
+}
+
+export const handler = defineHandler({
+  apiKey: 37,
+  name: 'CreatePartitions',
+  minVersion: 0,
+  maxVersion: 3,
+  decodeRequest: decodeCreatePartitionsRequest,
+  encodeResponse: encodeCreatePartitionsResponse,
+  async handle(ctx, req) {
+    const res = defaultCreatePartitionsResponse();
+    const names = req.topics.map((t) => t.name);
+    for (const t of req.topics) {
+      const duplicate = names.indexOf(t.name) !== names.lastIndexOf(t.name);
+      const outcome = duplicate ? fail(ErrorCode.INVALID_REQUEST, 'Duplicate topic in request.')
+        : await raise(ctx.services, t, req.validateOnly);
+      res.results.push({ ...defaultResult(), name: t.name, ...outcome });
+    }
+    return res;
+  },
+});

@@ -1,0 +1,31 @@
+/**
+ * DeleteGroups: v0-2.
+ * Behavior: deletes groups that have no members, with their committed offsets. Per group:
+ * NON_EMPTY_GROUP while it has members (or is rebalancing), GROUP_ID_NOT_FOUND if it has
+ * neither members nor committed offsets.
+ * Version notes: v2 is flexible.
+ * Not implemented: ACLs.
+ */
+import { ApiKey } from '../../../protocol/generated/api-keys.js';
+import {
+  decodeDeleteGroupsRequest, defaultDeleteGroupsResponse,
+  defaultDeleteGroupsResponseDeletableGroupResult as defaultResult, encodeDeleteGroupsResponse,
+} from '../../../protocol/generated/messages/delete-groups.js';
+import { defineHandler } from '../handler.js';
+
+export const handler = defineHandler({
+  apiKey: ApiKey.DeleteGroups,
+  name: 'DeleteGroups',
+  minVersion: 0,
+  maxVersion: 2,
+  decodeRequest: decodeDeleteGroupsRequest,
+  encodeResponse: encodeDeleteGroupsResponse,
+  async handle(ctx, req) {
+    const results = await ctx.services.groups.deleteGroups(req.groupsNames);
+    return {
+      ...defaultDeleteGroupsResponse(),
+      results: results.map((r) => ({ ...defaultResult(), groupId: r.groupId,
+        errorCode: r.errorCode })),
+    };
+  },
+});

@@ -1,0 +1,51 @@
+/**
+ * OffsetDelete: v0.
+ * Behavior: deletes a group's committed offsets for some partitions. Partitions of topics that
+ * do not exist (or beyond the partition count) get UNKNOWN_TOPIC_OR_PARTITION, as in Kafka. A
+ * group-level error leaves out the partitions: GROUP_ID_NOT_FOUND (no members, no offsets),
+ * NON_EMPTY_GROUP (an active group whose protocol type is not "consumer"). An active consumer
+ * group keeps the offsets of topics it subscribes to: GROUP_SUBSCRIBED_TO_TOPIC.
+ * Version notes: only v0 exists.
+ * Not implemented: ACLs.
+ */
+import { ApiKey } from '../../../protocol/generated/api-keys.js';
+import { ErrorCode } from '../../../protocol/generated/errors.js';
+import {
+  decodeOffsetDeleteRequest, defaultOffsetDeleteResponse,
+  defaultOffsetDeleteResponseOffsetDeleteResponsePartition as defaultPartition,
+  defaultOffsetDeleteResponseOffsetDeleteResponseTopic as defaultTopic, encodeOffsetDeleteResponse,
+} from '../../../protocol/generated/messages/offset-delete.js';
+import { defineHandler } from '../handler.js';
+
+export const handler = defineHandler({
+  apiKey: ApiKey.OffsetDelete,
+  name: 'OffsetDelete',
+  minVersion: 0,
+  maxVersion: 0,
+  decodeRequest: decodeOffsetDeleteRequest,
+  encodeResponse: encodeOffsetDeleteResponse,
+  async handle(ctx, req) {
+    const errors = new Map<string, number>();
+    const known: { topic: string; partition: number }[] = [];
+    for (const t of req.topics) {
+      const topic = await ctx.services.metadata.getTopic(t.name);
+      for (const { partitionIndex: partition } of t.partitions) {
+        if (topic !== null && partition >= 0 && partition < topic.partitionCount) {
+          known.push({ topic: t.name, partition });
+        } else {
+          errors.set(`${t.name}:${partition}`, ErrorCode.UNKNOWN_TOPIC_OR_PARTITION);
+        }
+      }
+    }
+    const result = await ctx.services.groups.deleteOffsets(req.groupId, known);
+    if (result.errorCode !== ErrorCode.NONE) {
+      return { ...defaultOffsetDeleteResponse(), errorCode: result.errorCode };
+    }
+    known.forEach((p, i) => errors.set(`${p.topic}:${p.partition}`, result.partitionErrors[i]!));
+    const topics = req.topics.map((t) => ({ ...defaultTopic(), name: t.name,
+      partitions: t.partitions.map((p) => ({
+        ...defaultPartition(), partitionIndex: p.partitionIndex,
+        errorCode: errors.get(`${t.name}:${p.partitionIndex}`) ?? ErrorCode.NONE })) }));
+    return { ...defaultOffsetDeleteResponse(), topics };
+  },
+});
