@@ -43,7 +43,9 @@ import { handler as deleteAcls } from '../../src/broker/handlers/31-delete-acls.
 import { handler as describeConfigs } from '../../src/broker/handlers/32-describe-configs.js';
 import { handler as alterConfigs } from '../../src/broker/handlers/33-alter-configs.js';
 import { handler as createPartitions } from '../../src/broker/handlers/37-create-partitions.js';
-import { handler as incrementalAlterConfigs } from '../../src/broker/handlers/44-incremental-alter-configs.js';
+import {
+  handler as incrementalAlterConfigs,
+} from '../../src/broker/handlers/44-incremental-alter-configs.js';
 import { handler as describeCluster } from '../../src/broker/handlers/60-describe-cluster.js';
 import { handler as describeProducers } from '../../src/broker/handlers/61-describe-producers.js';
 import { adminHandlers } from '../../src/broker/handlers/admin-handlers.js';
@@ -188,7 +190,9 @@ describe('registry', () => {
 });
 
 describe('SaslHandshake', () => {
-  const codec = { encodeRequest: SH.encodeSaslHandshakeRequest, decodeResponse: SH.decodeSaslHandshakeResponse };
+  const codec = {
+    encodeRequest: SH.encodeSaslHandshakeRequest, decodeResponse: SH.decodeSaslHandshakeResponse,
+  };
 
   /**
    * SaslHandshake is not flexible at any version ("flexibleVersions": "none"), so Kafka clients
@@ -212,18 +216,22 @@ describe('SaslHandshake', () => {
     expect(out).not.toBeInstanceOf(CloseConnection);
     const bytes = Buffer.concat(out as Buffer[]);
     // size, correlationId (header v0), errorCode, empty mechanisms array
-    expect([...bytes]).toEqual([0, 0, 0, 10, 0, 0, 0, 42, 0, ErrorCode.UNSUPPORTED_SASL_MECHANISM, 0, 0, 0, 0]);
+    expect([...bytes]).toEqual(
+      [0, 0, 0, 10, 0, 0, 0, 42, 0, ErrorCode.UNSUPPORTED_SASL_MECHANISM, 0, 0, 0, 0]);
   });
 
   it.each(versions(saslHandshake))('refuses every mechanism at v%i', async (v) => {
-    const res = await call(saslHandshake, codec, { ...SH.defaultSaslHandshakeRequest(), mechanism: 'PLAIN' }, v);
+    const request = { ...SH.defaultSaslHandshakeRequest(), mechanism: 'PLAIN' };
+    const res = await call(saslHandshake, codec, request, v);
     expect(res.errorCode).toBe(ErrorCode.UNSUPPORTED_SASL_MECHANISM);
     expect(res.mechanisms).toEqual([]);
   });
 });
 
 describe('DeleteRecords', () => {
-  const codec = { encodeRequest: DR.encodeDeleteRecordsRequest, decodeResponse: DR.decodeDeleteRecordsResponse };
+  const codec = {
+    encodeRequest: DR.encodeDeleteRecordsRequest, decodeResponse: DR.decodeDeleteRecordsResponse,
+  };
   const request = (topics: [string, [number, bigint][]][]) => ({
     ...DR.defaultDeleteRecordsRequest(), timeoutMs: 1000,
     topics: topics.map(([name, parts]) => ({ ...DR.defaultDeleteRecordsRequestDeleteRecordsTopic(), name,
@@ -231,7 +239,8 @@ describe('DeleteRecords', () => {
         ...DR.defaultDeleteRecordsRequestDeleteRecordsPartition(), partitionIndex, offset })) })),
   });
   const results = (res: DR.DeleteRecordsResponse) =>
-    res.topics.flatMap((t) => t.partitions.map((p) => [t.name, p.partitionIndex, p.errorCode, p.lowWatermark]));
+    res.topics.flatMap((t) => t.partitions.map((p) =>
+      [t.name, p.partitionIndex, p.errorCode, p.lowWatermark]));
 
   it('flushes data that is only in the WAL, then advances the log start (mid-batch too)', async () => {
     const [p0] = await createTopic('dr');
@@ -301,7 +310,8 @@ describe('DeleteRecords', () => {
 
 describe('OffsetForLeaderEpoch', () => {
   const codec = {
-    encodeRequest: OLE.encodeOffsetForLeaderEpochRequest, decodeResponse: OLE.decodeOffsetForLeaderEpochResponse,
+    encodeRequest: OLE.encodeOffsetForLeaderEpochRequest,
+    decodeResponse: OLE.decodeOffsetForLeaderEpochResponse,
   };
   const request = (topic: string, parts: [partition: number, epoch: number, current?: number][]) => ({
     ...OLE.defaultOffsetForLeaderEpochRequest(), replicaId: -1,
@@ -420,8 +430,10 @@ describe('ACLs without an authorizer', () => {
   it.each(versions(describeAcls))('DescribeAcls v%i: SECURITY_DISABLED', async (v) => {
     const res = await call(describeAcls, { encodeRequest: DSA.encodeDescribeAclsRequest,
       decodeResponse: DSA.decodeDescribeAclsResponse }, { ...DSA.defaultDescribeAclsRequest(),
-      resourceTypeFilter: 1, operation: 1, permissionType: 1, ...(v >= 1 ? { patternTypeFilter: 1 } : {}) }, v);
-    expect(res).toMatchObject({ errorCode: ErrorCode.SECURITY_DISABLED, errorMessage: message, resources: [] });
+      resourceTypeFilter: 1, operation: 1, permissionType: 1,
+      ...(v >= 1 ? { patternTypeFilter: 1 } : {}) }, v);
+    expect(res).toMatchObject(
+      { errorCode: ErrorCode.SECURITY_DISABLED, errorMessage: message, resources: [] });
   });
 
   it.each(versions(createAcls))('CreateAcls v%i: SECURITY_DISABLED for each creation', async (v) => {
@@ -445,8 +457,11 @@ describe('ACLs without an authorizer', () => {
 });
 
 describe('DescribeConfigs', () => {
-  const codec = { encodeRequest: DCF.encodeDescribeConfigsRequest, decodeResponse: DCF.decodeDescribeConfigsResponse };
-  const request = (v: number, resources: [type: number, name: string, keys?: string[]][], synonyms = false) => ({
+  const codec = {
+    encodeRequest: DCF.encodeDescribeConfigsRequest, decodeResponse: DCF.decodeDescribeConfigsResponse,
+  };
+  const request = (v: number, resources: [type: number, name: string, keys?: string[]][],
+    synonyms = false) => ({
     ...DCF.defaultDescribeConfigsRequest(), includeSynonyms: v >= 1 && synonyms,
     resources: resources.map(([resourceType, resourceName, keys]) => ({
       ...DCF.defaultDescribeConfigsRequestDescribeConfigsResource(), resourceType, resourceName,
@@ -513,13 +528,16 @@ describe('DescribeConfigs', () => {
 });
 
 describe('AlterConfigs', () => {
-  const codec = { encodeRequest: AC.encodeAlterConfigsRequest, decodeResponse: AC.decodeAlterConfigsResponse };
+  const codec = {
+    encodeRequest: AC.encodeAlterConfigsRequest, decodeResponse: AC.decodeAlterConfigsResponse,
+  };
   const request = (resources: [type: number, name: string, configs: [string, string | null][]][],
     validateOnly = false) => ({
     ...AC.defaultAlterConfigsRequest(), validateOnly,
     resources: resources.map(([resourceType, resourceName, configs]) => ({
       ...AC.defaultAlterConfigsRequestAlterConfigsResource(), resourceType, resourceName,
-      configs: configs.map(([name, value]) => ({ ...AC.defaultAlterConfigsRequestAlterableConfig(), name, value })),
+      configs: configs.map(([name, value]) => ({
+        ...AC.defaultAlterConfigsRequestAlterableConfig(), name, value })),
     })),
   });
   const outcomes = (res: AC.AlterConfigsResponse) =>
@@ -567,7 +585,8 @@ describe('AlterConfigs', () => {
 describe('IncrementalAlterConfigs', () => {
   const [SET, DELETE, APPEND, SUBTRACT] = [0, 1, 2, 3];
   const codec = {
-    encodeRequest: IAC.encodeIncrementalAlterConfigsRequest, decodeResponse: IAC.decodeIncrementalAlterConfigsResponse,
+    encodeRequest: IAC.encodeIncrementalAlterConfigsRequest,
+    decodeResponse: IAC.decodeIncrementalAlterConfigsResponse,
   };
   const request = (resources: [type: number, name: string, ops: [string, number, string | null][]][],
     validateOnly = false) => ({
@@ -602,7 +621,8 @@ describe('IncrementalAlterConfigs', () => {
     ]), 0);
     expect(codes(res)).toEqual([0, ErrorCode.INVALID_CONFIG, ErrorCode.INVALID_CONFIG,
       ErrorCode.INVALID_CONFIG, 0]);
-    expect(res.responses[3]!.errorMessage).toBe('Config value append is not allowed for config key: retention.ms');
+    expect(res.responses[3]!.errorMessage)
+      .toBe('Config value append is not allowed for config key: retention.ms');
     expect(fx.partitions.topic('iac')!.record.configs).toEqual({
       'cleanup.policy': 'delete', 'leader.replication.throttled.replicas': '0:1,1:1' });
   });
@@ -643,11 +663,13 @@ describe('IncrementalAlterConfigs', () => {
 });
 
 describe('CreatePartitions', () => {
-  const codec = { encodeRequest: CP.encodeCreatePartitionsRequest, decodeResponse: CP.decodeCreatePartitionsResponse };
+  const codec = {
+    encodeRequest: CP.encodeCreatePartitionsRequest, decodeResponse: CP.decodeCreatePartitionsResponse,
+  };
   const request = (topics: [string, number][], validateOnly = false) => ({
     ...CP.defaultCreatePartitionsRequest(), timeoutMs: 1000, validateOnly,
-    topics: topics.map(([name, count]) => ({ ...CP.defaultCreatePartitionsRequestCreatePartitionsTopic(), name,
-      count, assignments: null })),
+    topics: topics.map(([name, count]) => ({
+      ...CP.defaultCreatePartitionsRequestCreatePartitionsTopic(), name, count, assignments: null })),
   });
   const outcomes = (res: CP.CreatePartitionsResponse) =>
     res.results.map((r) => [r.name, r.errorCode, r.errorMessage]);
@@ -674,7 +696,8 @@ describe('CreatePartitions', () => {
       ['cp', ErrorCode.INVALID_REQUEST, 'Duplicate topic in request.'],
     ]);
     const single = await call(createPartitions, codec, request([['cp', 2]]), 0);
-    expect(outcomes(single)).toEqual([['cp', ErrorCode.INVALID_PARTITIONS, 'Topic already has 2 partitions.']]);
+    expect(outcomes(single))
+      .toEqual([['cp', ErrorCode.INVALID_PARTITIONS, 'Topic already has 2 partitions.']]);
     const lower = await call(createPartitions, codec, request([['cp', 1]]), 0);
     expect(outcomes(lower)).toEqual([['cp', ErrorCode.INVALID_PARTITIONS,
       'Topic currently has 2 partitions, which is higher than the requested 1.']]);
@@ -694,7 +717,9 @@ describe('CreatePartitions', () => {
 });
 
 describe('DescribeCluster', () => {
-  const codec = { encodeRequest: DC.encodeDescribeClusterRequest, decodeResponse: DC.decodeDescribeClusterResponse };
+  const codec = {
+    encodeRequest: DC.encodeDescribeClusterRequest, decodeResponse: DC.decodeDescribeClusterResponse,
+  };
 
   it.each(versions(describeCluster))('describes this broker as the cluster at v%i', async (v) => {
     const res = await call(describeCluster, codec, DC.defaultDescribeClusterRequest(), v);
@@ -711,9 +736,10 @@ describe('DescribeCluster', () => {
   });
 
   it('refuses the controllers endpoint type and unknown ones at v1', async () => {
-    const controllers = await call(describeCluster, codec, { ...DC.defaultDescribeClusterRequest(), endpointType: 2 }, 1);
+    const endpoint = (endpointType: number) => ({ ...DC.defaultDescribeClusterRequest(), endpointType });
+    const controllers = await call(describeCluster, codec, endpoint(2), 1);
     expect(controllers).toMatchObject({ errorCode: ErrorCode.MISMATCHED_ENDPOINT_TYPE, brokers: [] });
-    const unknown = await call(describeCluster, codec, { ...DC.defaultDescribeClusterRequest(), endpointType: 5 }, 1);
+    const unknown = await call(describeCluster, codec, endpoint(5), 1);
     expect(unknown.errorCode).toBe(ErrorCode.UNSUPPORTED_ENDPOINT_TYPE);
   });
 });
@@ -727,7 +753,7 @@ describe('DescribeProducers', () => {
     topics: [{ ...DP.defaultDescribeProducersRequestTopicRequest(), name, partitionIndexes }],
   });
 
-  it.each(versions(describeProducers))('lists the idempotent producers of each partition at v%i', async (v) => {
+  it.each(versions(describeProducers))('lists the idempotent producers at v%i', async (v) => {
     const [p0] = await createTopic('dp', 2);
     await produce(p0!, 5, { producerId: 42n, producerEpoch: 3, baseSequence: 0 });
     await produce(p0!, 5, { producerId: 42n, producerEpoch: 3, baseSequence: 5 });
