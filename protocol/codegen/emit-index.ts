@@ -2,7 +2,13 @@
  * Emits the API table (keys, names, supported version ranges, flexible versions), the header
  * version rules, and a registry of codecs by API key for the broker's dispatcher and the tests.
  */
-import type { MessageSpec } from './spec.js';
+import { type MessageSpec, type VersionRange, intersect, isEmpty } from './spec.js';
+
+/** First flexible version within the valid range, or -1 when there is none ("none"). */
+export function firstFlexible(flexible: VersionRange, valid: VersionRange): number {
+  const r = intersect(flexible, valid);
+  return isEmpty(r) ? -1 : r.min;
+}
 
 export interface ApiPair {
   apiKey: number;
@@ -34,8 +40,8 @@ export function emitApiKeys(apis: ApiPair[]): string[] {
   );
   for (const a of apis) {
     const { min, max } = a.request.validVersions;
-    const reqFlex = a.request.flexibleVersions.min > max ? -1 : a.request.flexibleVersions.min;
-    const resFlex = a.response.flexibleVersions.min > max ? -1 : a.response.flexibleVersions.min;
+    const reqFlex = firstFlexible(a.request.flexibleVersions, a.request.validVersions);
+    const resFlex = firstFlexible(a.response.flexibleVersions, a.response.validVersions);
     lines.push(`  [${a.apiKey}, { apiKey: ${a.apiKey}, name: '${a.name}', minVersion: ${min}, maxVersion: ${max}, requestFlexibleMin: ${reqFlex}, responseFlexibleMin: ${resFlex} }],`);
   }
   lines.push(']);', '');

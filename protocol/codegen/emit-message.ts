@@ -7,6 +7,7 @@ import {
   type FieldSpec, type FieldType, type MessageSpec, type StructSpec, type VersionRange,
   intersect, isEmpty,
 } from './spec.js';
+import { firstFlexible } from './emit-index.js';
 
 /** A condition on the runtime version `v`, simplified against the versions where it is asked. */
 function cond(range: VersionRange, within: VersionRange): string {
@@ -391,7 +392,7 @@ export function emitMessage(msg: MessageSpec, lines: string[]): void {
   }
   const { min, max } = msg.validVersions;
   lines.push(
-    `export const ${msg.name}Versions = { min: ${min}, max: ${max}, flexibleMin: ${msg.flexibleVersions.min > max ? -1 : msg.flexibleVersions.min} } as const;`,
+    `export const ${msg.name}Versions = { min: ${min}, max: ${max}, flexibleMin: ${firstFlexible(msg.flexibleVersions, msg.validVersions)} } as const;`,
     '',
     `export function decode${msg.name}(r: Reader, version: number): ${msg.name} {`,
     `  if (version < ${min} || version > ${max}) r.fail(\`unsupported ${msg.name} version \${version}\`);`,

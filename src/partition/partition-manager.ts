@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import type { Logger } from 'pino';
 import type { BrokerConfig } from '../config/config.js';
-import type { MetadataCoordinator, TopicRecord } from '../metadata/coordinator.js';
+import type { MetadataCoordinator, PartitionState, TopicRecord } from '../metadata/coordinator.js';
 import { UnknownTopicError } from '../metadata/coordinator.js';
 import { type EffectiveTopicConfig, effectiveConfig } from '../metadata/topic-configs.js';
 import { type HistoryReader, PartitionLog, type WalPort } from './partition-log.js';
@@ -40,16 +40,18 @@ export class PartitionManager {
     const states = await this.metadata.getPartitionStates(record.topicId);
     assert.equal(states.length, record.partitionCount, `${record.name}: one state per partition`);
     const logs: PartitionLog[] = [];
-    for (const s of states.sort((a, b) => a.partition - b.partition)) {
-      const producers = await this.metadata.loadProducerStates(record.topicId, s.partition);
-      logs.push(new PartitionLog(record.topicId, record.name, s.partition, s.leaderEpoch,
-        { logStartOffset: s.logStartOffset, indexedEndOffset: s.indexedEndOffset, producers },
-        this.wal, this.history));
-    }
+    for (const s of states.sort((a, b) => a.partition - b.partition)) logs.push(await this.openLog(record, s));
     const entry: TopicEntry = { record, config: effectiveConfig(this.config, record.configs), logs };
     this.byName.set(record.name, entry);
     this.byId.set(record.topicId, entry);
     return entry;
+  }
+
+  private async openLog(record: TopicRecord, s: PartitionState): Promise<PartitionLog> {
+    const producers = await this.metadata.loadProducerStates(record.topicId, s.partition);
+    return new PartitionLog(record.topicId, record.name, s.partition, s.leaderEpoch,
+      { logStartOffset: s.logStartOffset, indexedEndOffset: s.indexedEndOffset, producers },
+      this.wal, this.history);
   }
 
   topic(name: string): TopicEntry | undefined {
@@ -104,12 +106,17 @@ export class PartitionManager {
     const entry = this.byName.get(name);
     if (entry === undefined) throw new UnknownTopicError(name);
     await this.metadata.createPartitions(name, partitionCount, this.nodeId);
-    const record = { ...entry.record, partitionCount };
-    this.byName.delete(name);
-    this.byId.delete(record.topicId);
-    // Existing logs keep their in-memory tails; only the new partitions are loaded.
-    const fresh = await this.install(record);
-    fresh.logs.splice(0, entry.logs.length, ...entry.logs);
+    // Existing logs keep their in-memory tails; the topic stays visible throughout, and the new
+    // partitions appear all at once when their logs are built.
+    const states = await this.metadata.getPartitionStates(entry.record.topicId);
+    const added: PartitionLog[] = [];
+    for (const s of states.sort((a, b) => a.partition - b.partition)) {
+      if (s.partition < entry.logs.length) continue;
+      added.push(await this.openLog(entry.record, s));
+    }
+    entry.logs.push(...added.filter((log) => log.partition >= entry.logs.length));
+    entry.record = { ...entry.record, partitionCount: Math.max(partitionCount, entry.logs.length) };
+    assert.equal(entry.logs.length, entry.record.partitionCount, `${name}: one log per partition`);
   }
 
   async setConfigs(name: string, configs: Record<string, string>): Promise<void> {

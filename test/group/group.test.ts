@@ -529,8 +529,10 @@ describe('handlers on the wire', () => {
   }
 
   const ctx = (): RequestContext => ({
-    services: { groups, metadata, nodeId: 7, advertised: { host: 'broker', port: 9092 } } as
-      unknown as BrokerServices,
+    // OffsetCommit asks the partition manager whether a partition exists: topic 't' has 8.
+    services: { groups, metadata, nodeId: 7, advertised: { host: 'broker', port: 9092 },
+      partitions: { partitionLog: (topic: string, p: number) => (topic === 't' && p < 8 ? {} : undefined) },
+    } as unknown as BrokerServices,
     clientId: 'wire', clientHost: '10.0.0.1', correlationId: 1, log,
   });
 

@@ -123,7 +123,7 @@ function writeOffsetDeleteRequest(w: Writer, v: number, o: OffsetDeleteRequest):
   }
 }
 
-export const OffsetDeleteRequestVersions = { min: 0, max: 0, flexibleMin: 0 } as const;
+export const OffsetDeleteRequestVersions = { min: 0, max: 0, flexibleMin: -1 } as const;
 
 export function decodeOffsetDeleteRequest(r: Reader, version: number): OffsetDeleteRequest {
   if (version < 0 || version > 0) r.fail(`unsupported OffsetDeleteRequest version ${version}`);
@@ -267,7 +267,7 @@ function writeOffsetDeleteResponse(w: Writer, v: number, o: OffsetDeleteResponse
   }
 }
 
-export const OffsetDeleteResponseVersions = { min: 0, max: 0, flexibleMin: 0 } as const;
+export const OffsetDeleteResponseVersions = { min: 0, max: 0, flexibleMin: -1 } as const;
 
 export function decodeOffsetDeleteResponse(r: Reader, version: number): OffsetDeleteResponse {
   if (version < 0 || version > 0) r.fail(`unsupported OffsetDeleteResponse version ${version}`);

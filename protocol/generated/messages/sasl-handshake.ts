@@ -31,7 +31,7 @@ function writeSaslHandshakeRequest(w: Writer, v: number, o: SaslHandshakeRequest
   w.string(o.mechanism);
 }
 
-export const SaslHandshakeRequestVersions = { min: 0, max: 1, flexibleMin: 0 } as const;
+export const SaslHandshakeRequestVersions = { min: 0, max: 1, flexibleMin: -1 } as const;
 
 export function decodeSaslHandshakeRequest(r: Reader, version: number): SaslHandshakeRequest {
   if (version < 0 || version > 1) r.fail(`unsupported SaslHandshakeRequest version ${version}`);
@@ -89,7 +89,7 @@ function writeSaslHandshakeResponse(w: Writer, v: number, o: SaslHandshakeRespon
   }
 }
 
-export const SaslHandshakeResponseVersions = { min: 0, max: 1, flexibleMin: 0 } as const;
+export const SaslHandshakeResponseVersions = { min: 0, max: 1, flexibleMin: -1 } as const;
 
 export function decodeSaslHandshakeResponse(r: Reader, version: number): SaslHandshakeResponse {
   if (version < 0 || version > 1) r.fail(`unsupported SaslHandshakeResponse version ${version}`);

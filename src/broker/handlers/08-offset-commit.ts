@@ -4,8 +4,8 @@
  * accepts the committer: a member of the current generation (else UNKNOWN_MEMBER_ID,
  * ILLEGAL_GENERATION, FENCED_INSTANCE_ID, or REBALANCE_IN_PROGRESS while the group awaits
  * SyncGroup), or a "simple" commit (generation -1, no member id) while the group has no members.
- * Topics are not checked to exist (Kafka's broker, unlike its group coordinator, answers
- * UNKNOWN_TOPIC_OR_PARTITION for partitions it does not know). Metadata longer than 4096
+ * Partitions of unknown topics get UNKNOWN_TOPIC_OR_PARTITION and are not stored, as Kafka's
+ * broker answers before its group coordinator sees them. Metadata longer than 4096
  * characters gets OFFSET_METADATA_TOO_LARGE; null metadata is stored as "".
  * Version notes: v0 has no generation or member (always a simple commit); v1's commit timestamp
  * and v2-4's retention time are ignored (the broker's clock stamps each commit); v6+ carries the
@@ -13,6 +13,7 @@
  * Not implemented: offset expiry (offsets.retention.minutes); v9, which only KIP-848 groups use.
  */
 import { ApiKey } from '../../../protocol/generated/api-keys.js';
+import { ErrorCode } from '../../../protocol/generated/errors.js';
 import {
   decodeOffsetCommitRequest, defaultOffsetCommitResponse,
   defaultOffsetCommitResponseOffsetCommitResponsePartition as defaultPartition,
@@ -28,8 +29,10 @@ export const handler = defineHandler({
   decodeRequest: decodeOffsetCommitRequest,
   encodeResponse: encodeOffsetCommitResponse,
   async handle(ctx, req) {
+    const known = (topic: string, partition: number) =>
+      ctx.services.partitions.partitionLog(topic, partition) !== undefined;
     // Number() of an int64 beyond 2^53 is not a safe integer; the coordinator refuses it.
-    const offsets = req.topics.flatMap((t) => t.partitions.map((p) => ({
+    const offsets = req.topics.flatMap((t) => t.partitions.filter((p) => known(t.name, p.partitionIndex)).map((p) => ({
       topic: t.name, partition: p.partitionIndex, offset: Number(p.committedOffset),
       leaderEpoch: p.committedLeaderEpoch, metadata: p.committedMetadata })));
     const errors = await ctx.services.groups.commitOffsets(req.groupId, {
@@ -39,7 +42,8 @@ export const handler = defineHandler({
     const topics = req.topics.map((t) => ({
       ...defaultTopic(), name: t.name,
       partitions: t.partitions.map((p) => ({
-        ...defaultPartition(), partitionIndex: p.partitionIndex, errorCode: errors[i++]! })),
+        ...defaultPartition(), partitionIndex: p.partitionIndex,
+        errorCode: known(t.name, p.partitionIndex) ? errors[i++]! : ErrorCode.UNKNOWN_TOPIC_OR_PARTITION })),
     }));
     return { ...defaultOffsetCommitResponse(), topics };
   },
