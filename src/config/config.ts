@@ -79,7 +79,7 @@ type ValueOf<S> = S extends { kind: 'int' } ? number : S extends { kind: 'bool' 
 export type BrokerConfig = { -readonly [K in keyof Settings]: ValueOf<Settings[K]> };
 
 export function kebabCase(name: string): string {
-  return name.replace(/[A-Z0-9]+/g, (m) => `-${m.toLowerCase()}`);
+  return name.replace(/[A-Z]/g, (m) => `-${m.toLowerCase()}`);
 }
 
 export function envName(name: string): string {
@@ -166,6 +166,9 @@ function finish(c: BrokerConfig): BrokerConfig {
   if (c.advertisedHost === '') c.advertisedHost = c.host === '0.0.0.0' ? '127.0.0.1' : c.host;
   if (c.objectStore === 's3' && c.s3Bucket === '') {
     throw new ConfigError('s3Bucket', 'required when objectStore is s3');
+  }
+  if (c.s3Prefix !== '' && !c.s3Prefix.endsWith('/')) {
+    throw new ConfigError('s3Prefix', `must be empty or end with "/", got "${c.s3Prefix}"`);
   }
   if (c.groupSessionTimeoutMsMin > c.groupSessionTimeoutMsMax) {
     throw new ConfigError('groupSessionTimeoutMsMin', 'must not exceed groupSessionTimeoutMsMax');

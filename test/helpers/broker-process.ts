@@ -39,7 +39,7 @@ export interface BrokerOptions {
 }
 
 function kebab(name: string): string {
-  return name.replace(/[A-Z0-9]+/g, (m) => `-${m.toLowerCase()}`);
+  return name.replace(/[A-Z]/g, (m) => `-${m.toLowerCase()}`);
 }
 
 export async function startBroker(options: BrokerOptions = {}): Promise<BrokerProcess> {
