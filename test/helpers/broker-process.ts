@@ -19,6 +19,8 @@ export interface BrokerProcess {
   port: number;
   dataDir: string;
   bootstrap: string;
+  /** OS process id of the running broker (changes on restart; undefined before the first launch). */
+  readonly pid: number | undefined;
   /** stderr (pino logs), last OUTPUT_BYTES_MAX bytes. */
   output(): string;
   /** SIGTERM and wait; resolves with the exit code. */
@@ -79,6 +81,7 @@ export async function startBroker(options: BrokerOptions = {}): Promise<BrokerPr
     get port() { return port; },
     dataDir,
     get bootstrap() { return `127.0.0.1:${port}`; },
+    get pid() { return child?.pid; },
     output: () => output,
     async stop() {
       if (!running()) return exited;
