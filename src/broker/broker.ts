@@ -15,6 +15,7 @@ import { join } from 'node:path';
 import type { Server as HttpServer } from 'node:http';
 import type { Logger } from 'pino';
 import type { BrokerConfig } from '../config/config.js';
+import { SingleNodeView } from '../cluster/cluster-view.js';
 import { GroupCoordinator } from '../group/group-coordinator.js';
 import { createLogger } from '../log.js';
 import type { MetadataCoordinator } from '../metadata/coordinator.js';
@@ -85,9 +86,12 @@ export class Broker {
     const groups = new GroupCoordinator({ metadata, config, log, nowMs: Date.now,
       onGroupCount: (n: number) => metrics.groups.set(n) });
     const handlerRanges = HANDLERS.map((h) => ({ apiKey: h.apiKey, minVersion: h.minVersion, maxVersion: h.maxVersion }));
+    const advertised = { host: config.advertisedHost, port: config.advertisedPort };
     const services: BrokerServices = {
-      config, nodeId: config.nodeId, clusterId: metadata.clusterId(),
-      advertised: { host: config.advertisedHost, port: config.advertisedPort },
+      config, nodeId: config.nodeId, clusterId: metadata.clusterId(), advertised,
+      // The port may be 0 until the listener is bound: the view reads `advertised` when asked.
+      cluster: new SingleNodeView({ nodeId: config.nodeId, rack: null,
+        get host() { return advertised.host; }, get port() { return advertised.port; } }),
       metadata, partitions, groups, uploader, history, metrics,
       apiVersions: () => handlerRanges,
       deleteObjects: (keys) => deleteQuietly(store, keys, log),

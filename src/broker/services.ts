@@ -2,6 +2,7 @@
  * What handlers may call: the broker's services, assembled once in broker.ts. Handlers translate
  * wire ↔ domain; the logic lives behind these.
  */
+import type { ClusterView } from '../cluster/cluster-view.js';
 import type { BrokerConfig } from '../config/config.js';
 import type { GroupCoordinator } from '../group/group-coordinator.js';
 import type { MetadataCoordinator } from '../metadata/coordinator.js';
@@ -16,6 +17,8 @@ export interface BrokerServices {
   clusterId: string;
   /** Host and port clients are told to connect to. */
   advertised: { host: string; port: number };
+  /** Brokers, controller, partition leaders and group coordinators, as this broker knows them. */
+  cluster: ClusterView;
   metadata: MetadataCoordinator;
   partitions: PartitionManager;
   groups: GroupCoordinator;

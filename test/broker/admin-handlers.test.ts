@@ -9,6 +9,7 @@
  * exist at a version and is not ignorable fails the test. Each handler is also swept over every
  * version it registers.
  */
+import { SingleNodeView } from '../../src/cluster/cluster-view.js';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -102,6 +103,7 @@ async function setUp(): Promise<Fixture> {
   const services: BrokerServices = {
     config, nodeId: NODE_ID, clusterId: metadata.clusterId(),
     advertised: { host: 'broker.example', port: 19092 },
+    cluster: new SingleNodeView({ nodeId: NODE_ID, host: 'broker.example', port: 19092, rack: null }),
     metadata, partitions, uploader, metrics, history: emptyHistory,
     groups: {} as BrokerServices['groups'], // not used by these handlers
     apiVersions: () => [],

@@ -3,6 +3,7 @@
  * coordinator, with vitest's fake timers driving session, rebalance and delay timeouts. The
  * last part runs the group handlers through their wire codecs at every registered version.
  */
+import { SingleNodeView } from '../../src/cluster/cluster-view.js';
 import { pino } from 'pino';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { ErrorCode } from '../../protocol/generated/errors.js';
@@ -532,6 +533,7 @@ describe('handlers on the wire', () => {
     // OffsetCommit asks the partition manager whether a partition exists: topic 't' has 8.
     services: { groups, metadata, nodeId: 7, advertised: { host: 'broker', port: 9092 },
       partitions: { partitionLog: (topic: string, p: number) => (topic === 't' && p < 8 ? {} : undefined) },
+      cluster: new SingleNodeView({ nodeId: 7, host: 'broker', port: 9092, rack: null }),
     } as unknown as BrokerServices,
     clientId: 'wire', clientHost: '10.0.0.1', correlationId: 1, log,
   });

@@ -1,6 +1,6 @@
 /**
  * Metadata: v0-12.
- * Behavior: lists this broker and the requested topics (all when the list is null, or empty at
+ * Behavior: lists the live brokers and the requested topics (all when the list is null, or empty at
  * v0). Unknown topics are created when autoCreateTopics is on and the request allows it (always
  * below v4), with defaultPartitions partitions; otherwise UNKNOWN_TOPIC_OR_PARTITION.
  * Version notes: v10+ carries topic ids; v12 may ask by id alone.
@@ -24,11 +24,11 @@ function describeTopic(s: BrokerServices, entry: TopicEntry): TopicOut {
     ...defaultMetadataResponseMetadataResponseTopic(),
     name: entry.record.name,
     topicId: entry.record.topicId,
-    partitions: entry.logs.map((log) => ({
-      ...defaultMetadataResponseMetadataResponsePartition(),
-      partitionIndex: log.partition, leaderId: s.nodeId, leaderEpoch: log.leaderEpoch,
-      replicaNodes: [s.nodeId], isrNodes: [s.nodeId],
-    })),
+    partitions: entry.logs.map((log) => {
+      const { leaderId, leaderEpoch } = s.cluster.leader(entry.record.topicId, log.partition, log.leaderEpoch);
+      return { ...defaultMetadataResponseMetadataResponsePartition(), partitionIndex: log.partition,
+        leaderId, leaderEpoch, replicaNodes: [leaderId], isrNodes: [leaderId] };
+    }),
   };
 }
 
@@ -46,10 +46,10 @@ export const handler = defineHandler({
   async handle(ctx, req, version) {
     const s = ctx.services;
     const res = defaultMetadataResponse();
-    res.brokers = [{ ...defaultMetadataResponseMetadataResponseBroker(), nodeId: s.nodeId,
-      host: s.advertised.host, port: s.advertised.port }];
+    res.brokers = s.cluster.brokers().map((b) => ({ ...defaultMetadataResponseMetadataResponseBroker(),
+      nodeId: b.nodeId, host: b.host, port: b.port, rack: b.rack }));
     res.clusterId = s.clusterId;
-    res.controllerId = s.nodeId;
+    res.controllerId = s.cluster.controllerId();
     const all = req.topics === null || (version === 0 && req.topics.length === 0);
     if (all) {
       res.topics = s.partitions.topics().map((t) => describeTopic(s, t));

@@ -22,13 +22,18 @@ import { defineHandler, type RequestContext } from '../handler.js';
 const keyTypeGroup = 0;
 const keyTypeTransaction = 1;
 
-function coordinatorFor(ctx: RequestContext, keyType: number) {
+function coordinatorFor(ctx: RequestContext, keyType: number, key: string) {
   if (keyType !== keyTypeGroup && keyType !== keyTypeTransaction) {
     return { errorCode: ErrorCode.INVALID_REQUEST, errorMessage: `unknown key type ${keyType}`,
       nodeId: -1, host: '', port: -1 };
   }
-  const { host, port } = ctx.services.advertised;
-  return { errorCode: ErrorCode.NONE, errorMessage: null, nodeId: ctx.services.nodeId, host, port };
+  const coordinator = ctx.services.cluster.groupCoordinator(key);
+  if (coordinator === null) {
+    return { errorCode: ErrorCode.COORDINATOR_NOT_AVAILABLE, errorMessage: 'no live broker',
+      nodeId: -1, host: '', port: -1 };
+  }
+  const { nodeId, host, port } = coordinator;
+  return { errorCode: ErrorCode.NONE, errorMessage: null, nodeId, host, port };
 }
 
 export const handler = defineHandler({
@@ -40,10 +45,10 @@ export const handler = defineHandler({
   encodeResponse: encodeFindCoordinatorResponse,
   handle(ctx, req, version) {
     if (version < 4) {
-      return { ...defaultFindCoordinatorResponse(), ...coordinatorFor(ctx, req.keyType) };
+      return { ...defaultFindCoordinatorResponse(), ...coordinatorFor(ctx, req.keyType, req.key) };
     }
     const coordinators = req.coordinatorKeys.map((key) => ({
-      ...defaultFindCoordinatorResponseCoordinator(), key, ...coordinatorFor(ctx, req.keyType) }));
+      ...defaultFindCoordinatorResponseCoordinator(), key, ...coordinatorFor(ctx, req.keyType, key) }));
     return { ...defaultFindCoordinatorResponse(), coordinators };
   },
 });

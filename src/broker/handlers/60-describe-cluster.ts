@@ -34,9 +34,9 @@ export const handler = defineHandler({
         errorCode: req.endpointType === ENDPOINT_CONTROLLERS ? ErrorCode.MISMATCHED_ENDPOINT_TYPE
           : ErrorCode.UNSUPPORTED_ENDPOINT_TYPE };
     }
-    const broker = { ...defaultDescribeClusterResponseDescribeClusterBroker(), brokerId: s.nodeId,
-      host: s.advertised.host, port: s.advertised.port };
-    return { ...res, clusterId: s.clusterId, controllerId: s.nodeId, brokers: [broker],
+    const brokers = s.cluster.brokers().map((b) => ({ ...defaultDescribeClusterResponseDescribeClusterBroker(),
+      brokerId: b.nodeId, host: b.host, port: b.port, rack: b.rack }));
+    return { ...res, clusterId: s.clusterId, controllerId: s.cluster.controllerId(), brokers,
       clusterAuthorizedOperations: req.includeClusterAuthorizedOperations ? CLUSTER_OPERATIONS
         : res.clusterAuthorizedOperations };
   },
