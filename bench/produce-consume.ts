@@ -461,6 +461,21 @@ interface ProducePhase {
   peakRssKiB: number;
   entriesPerFsync: number;
   fsyncMs: number;
+  /** Broker-side mean time of a Produce request (decode to response), from its metrics. */
+  brokerProduceMs: number;
+  uploads: number;
+  uploadMs: number;
+}
+
+function sumMatching(run: PhaseRun<WorkerMessage>, pattern: RegExp): number {
+  let total = 0;
+  for (const key of run.after.keys()) if (pattern.test(key)) total += delta(run.after, run.before, key);
+  return total;
+}
+
+/** Mean of a Prometheus histogram (in seconds) over a phase, in ms. */
+function meanMs(run: PhaseRun<WorkerMessage>, name: string, labels: string): number {
+  return (1000 * delta(run.after, run.before, `${name}_sum${labels}`)) / delta(run.after, run.before, `${name}_count${labels}`);
 }
 
 function percentile(sorted: Float64Array, q: number): number {
@@ -495,6 +510,9 @@ async function producePhase(s: Settings, broker: BrokerProcess, metricsPort: num
     peakRssKiB: run.meter.peakRssKiB,
     entriesPerFsync: delta(run.after, run.before, 'ledgerstream_wal_entries_per_fsync_sum') / fsyncs,
     fsyncMs: (delta(run.after, run.before, 'ledgerstream_wal_fsync_seconds_sum') * 1000) / fsyncs,
+    brokerProduceMs: meanMs(run, 'ledgerstream_request_seconds', '{api="Produce"}'),
+    uploads: delta(run.after, run.before, 'ledgerstream_upload_seconds_count'),
+    uploadMs: meanMs(run, 'ledgerstream_upload_seconds', ''),
   };
 }
 
@@ -513,6 +531,8 @@ interface ConsumePhase {
   /** Share of the fetched bytes that came from object storage. */
   objectStoreShare: number;
   objectGets: number;
+  fetches: number;
+  offsetCommits: number;
 }
 
 async function highWatermarkSum(bootstrap: string, topic: string): Promise<number> {
@@ -531,12 +551,12 @@ async function consumePhase(broker: BrokerProcess, metricsPort: number, topic: s
     topic, expectedRecords: expected, timeoutMs: 120_000 }]);
   const r = run.results[0]!;
   const any = delta(run.after, run.before, FETCHED_ANY);
-  let gets = 0;
-  for (const [k] of run.after) if (/object_store_requests\{kind="get[^"]*"\}/.test(k)) gets += delta(run.after, run.before, k);
+  const gets = sumMatching(run, /^ledgerstream_object_store_requests\{kind="(gets|rangeGets)"\}$/);
   return { records: r.records, bytes: r.bytes, expected, elapsedS: r.elapsedMs / 1000, startupS: r.startupMs / 1000,
     timedOut: r.timedOut, wallS: run.meter.wallS, brokerCpuS: run.meter.brokerCpuS, clientCpuS: run.meter.clientCpuS,
     peakRssKiB: run.meter.peakRssKiB, objectStoreShare: any > 0 ? delta(run.after, run.before, FETCHED_OBJECTS) / any : NaN,
-    objectGets: gets };
+    objectGets: gets, fetches: sumMatching(run, /^ledgerstream_requests_total\{api="Fetch"/),
+    offsetCommits: sumMatching(run, /^ledgerstream_requests_total\{api="OffsetCommit"/) };
 }
 
 function sum(xs: number[]): number {

@@ -120,8 +120,13 @@ export interface MetadataCoordinator {
 
   // Partition state
   getPartitionStates(topicId: string): Promise<PartitionState[]>;
-  /** Sets leader and bumps the leader epoch; returns the new state. */
-  setPartitionLeader(topicId: string, partition: number, leaderId: number): Promise<PartitionState>;
+  /**
+   * Sets leader and bumps the leader epoch; returns the new state. With `expectedEpoch`, it is a
+   * compare-and-set: it fails with FencedError (heldEpoch = expectedEpoch) and changes nothing if
+   * the current epoch differs, so two controllers electing at once cannot both win.
+   */
+  setPartitionLeader(topicId: string, partition: number, leaderId: number,
+    expectedEpoch?: number): Promise<PartitionState>;
   /** Advances the log start offset (never backwards) and drops entries wholly below it. Returns
    *  object keys that no longer hold any live data. */
   advanceLogStartOffset(topicId: string, partition: number, offset: number): Promise<string[]>;

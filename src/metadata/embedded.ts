@@ -553,12 +553,18 @@ export class EmbeddedCoordinator implements MetadataCoordinator {
     })();
   }
 
-  async setPartitionLeader(topicId: string, partition: number, leaderId: number):
-    Promise<PartitionState> {
+  async setPartitionLeader(topicId: string, partition: number, leaderId: number,
+    expectedEpoch?: number): Promise<PartitionState> {
     assert.ok(Number.isSafeInteger(leaderId) && leaderId >= -1, `leaderId ${leaderId}`);
-    const state = this.s.updateLeader.get(leaderId, topicId, partition);
-    if (state === undefined) throw unknownPartition(topicId, partition);
-    return state;
+    return this.db.transaction(() => {
+      const current = this.requirePartition(topicId, partition);
+      if (expectedEpoch !== undefined && current.leaderEpoch !== expectedEpoch) {
+        throw new FencedError(topicId, partition, expectedEpoch, current.leaderEpoch);
+      }
+      const state = this.s.updateLeader.get(leaderId, topicId, partition);
+      assert.ok(state !== undefined && state.leaderEpoch === current.leaderEpoch + 1);
+      return state;
+    })();
   }
 
   async advanceLogStartOffset(topicId: string, partition: number, offset: number):

@@ -280,6 +280,25 @@ function describePartitionState(current: Current): void {
       UnknownTopicError);
   });
 
+  it('fences setPartitionLeader on an expected epoch that moved on, changing nothing',
+    async () => {
+      const { c } = current();
+      const topicId = await createTopic(c, 'elect', 1);
+      expect(await c.setPartitionLeader(topicId, 0, 2, 0)).toMatchObject(
+        { leaderId: 2, leaderEpoch: 1 });
+      // A second controller that also saw epoch 0 loses: its election is stale.
+      const error = await rejectionOf(c.setPartitionLeader(topicId, 0, 3, 0));
+      expect(error).toBeInstanceOf(FencedError);
+      expect(error).toMatchObject({ topicId, partition: 0, heldEpoch: 0, currentEpoch: 1 });
+      expect(await rejectionOf(c.setPartitionLeader(topicId, 0, 3, 7))).toBeInstanceOf(
+        FencedError); // ahead is as wrong as behind
+      expect((await c.getPartitionStates(topicId)).map((s) => [s.leaderId, s.leaderEpoch]))
+        .toEqual([[2, 1]]);
+      expect((await c.setPartitionLeader(topicId, 0, 3, 1)).leaderEpoch).toBe(2);
+      expect(await rejectionOf(c.setPartitionLeader(topicId, 1, 3, 0))).toBeInstanceOf(
+        UnknownTopicError);
+    });
+
   it('advances the log start, drops entries wholly below it, returns emptied objects',
     async () => {
       const { c } = current();

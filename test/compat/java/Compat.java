@@ -6,7 +6,7 @@
  * stderr, an `error=` line on stdout) when a client call throws unexpectedly.
  *
  *   java -cp '<kafka libs>/*:<classes>' Compat admin <bootstrap> <topic>
- *   java -cp '<kafka libs>/*:<classes>' Compat idempotent <bootstrap> <topic> <count>
+ *   java -cp '<kafka libs>/*:<classes>' Compat idempotent <bootstrap> <topic> <count> <partitions>
  */
 import java.time.Duration;
 import java.util.ArrayList;
@@ -52,13 +52,13 @@ public final class Compat {
 
   public static void main(String[] args) throws Exception {
     if (args.length < 3) {
-      System.err.println("usage: Compat admin <bootstrap> <topic> | idempotent <bootstrap> <topic> <count>");
+      System.err.println("usage: Compat admin <bootstrap> <topic> | idempotent <bootstrap> <topic> <count> <partitions>");
       System.exit(64);
     }
     try {
       switch (args[0]) {
         case "admin" -> admin(args[1], args[2]);
-        case "idempotent" -> idempotent(args[1], args[2], Integer.parseInt(args[3]));
+        case "idempotent" -> idempotent(args[1], args[2], Integer.parseInt(args[3]), Integer.parseInt(args[4]));
         default -> {
           System.err.println("unknown subcommand " + args[0]);
           System.exit(64);
@@ -206,11 +206,14 @@ public final class Compat {
   }
 
   /**
-   * An idempotent producer (acks=all, 5 requests in flight, small batches) sends `count` keyed
-   * records; then every partition is read back and checked: each record exactly once, per
-   * partition in send order, at the offsets the producer was told.
+   * Creates the topic, then an idempotent producer (acks=all, 5 requests in flight, small zstd
+   * batches) sends `count` keyed records; then every partition is read back and checked: each
+   * record exactly once, per partition in send order, at the offsets the producer was told.
    */
-  private static void idempotent(String bootstrap, String topic, int count) throws Exception {
+  private static void idempotent(String bootstrap, String topic, int count, int partitions) throws Exception {
+    try (Admin admin = Admin.create(common(bootstrap))) {
+      admin.createTopics(List.of(new NewTopic(topic, partitions, (short) 1))).all().get();
+    }
     Properties pp = new Properties();
     pp.put(ProducerConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrap);
     pp.put(ProducerConfig.ENABLE_IDEMPOTENCE_CONFIG, "true");
