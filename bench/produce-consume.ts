@@ -25,13 +25,13 @@
  * Flags (or environment variables BENCH_<NAME>, e.g. BENCH_DURATION_S=10):
  *   --duration-s 20          seconds of each max-throughput produce phase
  *   --max-mb 200             MB cap of each max-throughput phase (must fit the 256 MiB tail)
- *   --latency-duration-s 10  seconds of each fixed-rate phase
+ *   --latency-duration-s 15  seconds of each fixed-rate phase
  *   --rate 2000              records/s of the fixed-rate phases
  *   --warmup-s 3             seconds of warm-up
  *   --partitions 8           partitions per topic
  *   --workers 2              load-generator child processes
- *   --producers 4            kafkajs producers in total (spread over the workers)
- *   --in-flight 4            concurrent send() calls per producer in the max-throughput phases
+ *   --producers 8            kafkajs producers in total (spread over the workers)
+ *   --in-flight 8            concurrent send() calls per producer in the max-throughput phases
  *   --records-per-send 16    records per send() call (one batch, one partition)
  *   --record-bytes 1024      value size
  *   --cpu-prof               run the broker under --cpu-prof; prints its top functions
@@ -75,8 +75,8 @@ interface Settings {
 }
 
 const NUMERIC: Record<Exclude<keyof Settings, 'cpuProf'>, number> = {
-  durationS: 20, maxMb: 200, latencyDurationS: 10, rate: 2000, warmupS: 3, partitions: 8,
-  workers: 2, producers: 4, inFlight: 4, recordsPerSend: 16, recordBytes: 1024,
+  durationS: 20, maxMb: 200, latencyDurationS: 15, rate: 2000, warmupS: 3, partitions: 8,
+  workers: 2, producers: 8, inFlight: 8, recordsPerSend: 16, recordBytes: 1024,
 };
 
 function kebab(name: string): string {
@@ -146,6 +146,8 @@ interface ProduceResult {
   /** Per send(): milliseconds from the call to its resolution. */
   latenciesMs: Float64Array;
   firstError: string | null;
+  /** This child's own CPU time (user + system) over the measured window. */
+  cpuS: number;
 }
 
 interface ConsumeResult {
@@ -157,6 +159,7 @@ interface ConsumeResult {
   /** From consumer.run() to the first batch: group join, sync, first fetch. */
   startupMs: number;
   timedOut: boolean;
+  cpuS: number;
 }
 
 type WorkerMessage = { kind: 'ready' } | ProduceResult | ConsumeResult | { kind: 'error'; message: string };
@@ -183,6 +186,11 @@ async function workerMain(): Promise<void> {
     await send({ kind: 'error', message: err instanceof Error ? err.stack ?? err.message : String(err) });
   }
   process.disconnect();
+}
+
+function cpuSince(start: NodeJS.CpuUsage): number {
+  const used = process.cpuUsage(start);
+  return (used.user + used.system) / 1e6;
 }
 
 type Send = (m: WorkerMessage) => Promise<void>;
@@ -227,6 +235,7 @@ async function runProduce(job: ProduceJob, send: Send, go: () => Promise<void>):
 
   await send({ kind: 'ready' });
   await go();
+  const cpu0 = process.cpuUsage();
   const start = performance.now();
   const deadline = start + job.durationMs;
   if (job.ratePerS === null) {
@@ -255,7 +264,7 @@ async function runProduce(job: ProduceJob, send: Send, go: () => Promise<void>):
   }
   const elapsedMs = performance.now() - start;
   await send({ kind: 'produce-result', records, bytes: records * job.recordBytes, sends, errors, elapsedMs,
-    latenciesMs: Float64Array.from(latencies), firstError });
+    latenciesMs: Float64Array.from(latencies), firstError, cpuS: cpuSince(cpu0) });
   await Promise.all(producers.map((p) => p.disconnect()));
 }
 
@@ -274,6 +283,7 @@ async function runConsume(job: ConsumeJob, send: Send, go: () => Promise<void>):
   const done = new Promise<void>((r) => { resolveDone = r; });
   await send({ kind: 'ready' });
   await go();
+  const cpu0 = process.cpuUsage();
   const runAt = performance.now();
   await consumer.run({
     eachBatchAutoResolve: true,
@@ -293,7 +303,7 @@ async function runConsume(job: ConsumeJob, send: Send, go: () => Promise<void>):
   const timedOut = last === 0;
   if (timedOut) last = performance.now();
   await send({ kind: 'consume-result', records, bytes, elapsedMs: last - (first || last), startupMs: (first || last) - runAt,
-    timedOut });
+    timedOut, cpuS: cpuSince(cpu0) });
   await consumer.disconnect();
 }
 
@@ -330,27 +340,39 @@ function statusKiB(pid: number, field: 'VmRSS' | 'VmHWM'): number {
   }
 }
 
-/** Samples the broker's RSS every 100 ms over a phase; CPU is read at both ends. */
+/** Busy and total jiffies of the whole machine (all cores), from /proc/stat. */
+function machineJiffies(): { busy: number; total: number } {
+  try {
+    const line = readFileSync('/proc/stat', 'utf8').split('\n', 1)[0]!;
+    const v = line.trim().split(/\s+/).slice(1).map(Number);
+    const total = v.slice(0, 8).reduce((a, b) => a + b, 0); // user..steal; guest is inside user
+    const idle = (v[3] ?? 0) + (v[4] ?? 0); // idle + iowait
+    return { busy: total - idle, total };
+  } catch {
+    return { busy: 0, total: 0 };
+  }
+}
+
+/** Samples the broker's RSS every 100 ms over a phase; its CPU time is read at both ends. */
 class PhaseMeter {
   private readonly cpu0: number;
-  private readonly clientCpu0: number[];
+  private readonly machine0 = machineJiffies();
   private readonly t0 = performance.now();
   private peakRssKiB: number;
   private readonly timer: NodeJS.Timeout;
 
-  constructor(private readonly pid: number, private readonly clientPids: number[]) {
+  constructor(private readonly pid: number) {
     this.cpu0 = cpuSeconds(pid);
-    this.clientCpu0 = clientPids.map(cpuSeconds);
     this.peakRssKiB = statusKiB(pid, 'VmRSS');
     this.timer = setInterval(() => { this.peakRssKiB = Math.max(this.peakRssKiB, statusKiB(pid, 'VmRSS')); }, 100);
   }
 
-  stop(): { wallS: number; brokerCpuS: number; clientCpuS: number; peakRssKiB: number } {
+  stop(): { wallS: number; brokerCpuS: number; peakRssKiB: number; machineBusy: number } {
     clearInterval(this.timer);
     this.peakRssKiB = Math.max(this.peakRssKiB, statusKiB(this.pid, 'VmRSS'));
-    const clientCpuS = this.clientPids.reduce((sum, pid, i) => sum + cpuSeconds(pid) - this.clientCpu0[i]!, 0);
+    const m = machineJiffies();
     return { wallS: (performance.now() - this.t0) / 1000, brokerCpuS: cpuSeconds(this.pid) - this.cpu0,
-      clientCpuS, peakRssKiB: this.peakRssKiB };
+      peakRssKiB: this.peakRssKiB, machineBusy: (m.busy - this.machine0.busy) / (m.total - this.machine0.total) };
   }
 }
 
@@ -432,7 +454,7 @@ async function runPhase<R extends WorkerMessage>(broker: BrokerProcess, metricsP
     for (const r of await Promise.all(ready)) if (r.kind !== 'ready') throw new Error(`unexpected ${r.kind}`);
     const before = await scrape(metricsPort);
     const results = children.map((c) => nextMessage(c) as Promise<R>);
-    const meter = new PhaseMeter(broker.pid!, children.map((c) => c.pid!));
+    const meter = new PhaseMeter(broker.pid!);
     for (const c of children) c.send('go');
     const done = await Promise.all(results);
     const measured = meter.stop();
@@ -447,7 +469,14 @@ async function runPhase<R extends WorkerMessage>(broker: BrokerProcess, metricsP
 // ---------------------------------------------------------------------------------------------
 // Orchestrator side: phases
 
-interface ProducePhase {
+interface CpuUse {
+  wallS: number;
+  brokerCpuS: number;
+  clientCpuS: number;
+  machineBusy: number;
+}
+
+interface ProducePhase extends CpuUse {
   records: number;
   bytes: number;
   sends: number;
@@ -458,6 +487,8 @@ interface ProducePhase {
   p99: number;
   brokerCpuS: number;
   clientCpuS: number;
+  /** Share of all the machine's cores busy over the phase (any process). */
+  machineBusy: number;
   peakRssKiB: number;
   entriesPerFsync: number;
   fsyncMs: number;
@@ -505,8 +536,10 @@ async function producePhase(s: Settings, broker: BrokerProcess, metricsPort: num
     elapsedS: Math.max(...run.results.map((r) => r.elapsedMs)) / 1000,
     p50: percentile(latencies, 0.5),
     p99: percentile(latencies, 0.99),
+    wallS: run.meter.wallS,
     brokerCpuS: run.meter.brokerCpuS,
-    clientCpuS: run.meter.clientCpuS,
+    clientCpuS: sum(run.results.map((r) => r.cpuS)),
+    machineBusy: run.meter.machineBusy,
     peakRssKiB: run.meter.peakRssKiB,
     entriesPerFsync: delta(run.after, run.before, 'ledgerstream_wal_entries_per_fsync_sum') / fsyncs,
     fsyncMs: (delta(run.after, run.before, 'ledgerstream_wal_fsync_seconds_sum') * 1000) / fsyncs,
@@ -516,7 +549,7 @@ async function producePhase(s: Settings, broker: BrokerProcess, metricsPort: num
   };
 }
 
-interface ConsumePhase {
+interface ConsumePhase extends CpuUse {
   records: number;
   bytes: number;
   expected: number;
@@ -527,6 +560,7 @@ interface ConsumePhase {
   wallS: number;
   brokerCpuS: number;
   clientCpuS: number;
+  machineBusy: number;
   peakRssKiB: number;
   /** Share of the fetched bytes that came from object storage. */
   objectStoreShare: number;
@@ -553,7 +587,7 @@ async function consumePhase(broker: BrokerProcess, metricsPort: number, topic: s
   const any = delta(run.after, run.before, FETCHED_ANY);
   const gets = sumMatching(run, /^ledgerstream_object_store_requests\{kind="(gets|rangeGets)"\}$/);
   return { records: r.records, bytes: r.bytes, expected, elapsedS: r.elapsedMs / 1000, startupS: r.startupMs / 1000,
-    timedOut: r.timedOut, wallS: run.meter.wallS, brokerCpuS: run.meter.brokerCpuS, clientCpuS: run.meter.clientCpuS,
+    timedOut: r.timedOut, wallS: run.meter.wallS, brokerCpuS: run.meter.brokerCpuS, clientCpuS: r.cpuS, machineBusy: run.meter.machineBusy,
     peakRssKiB: run.meter.peakRssKiB, objectStoreShare: any > 0 ? delta(run.after, run.before, FETCHED_OBJECTS) / any : NaN,
     objectGets: gets, fetches: sumMatching(run, /^ledgerstream_requests_total\{api="Fetch"/),
     offsetCommits: sumMatching(run, /^ledgerstream_requests_total\{api="OffsetCommit"/) };
@@ -647,6 +681,12 @@ async function main(): Promise<void> {
     }
   };
 
+  // The figures assume the machine is otherwise idle: measure that before starting anything.
+  const idle0 = machineJiffies();
+  await new Promise((r) => setTimeout(r, 1000));
+  const idle1 = machineJiffies();
+  const busyBefore = ((idle1.busy - idle0.busy) / (idle1.total - idle0.total)) * os.cpus().length;
+  if (busyBefore > 0.25) log(`warning: ${busyBefore.toFixed(2)} cores were already busy before the benchmark started`);
   log(`data folder ${dataDir}; settings ${JSON.stringify(s)}`);
   // Embedded defaults (local object folder, SQLite coordinator, WAL under dataDir) plus the test
   // helper's own overrides (group rebalance delay 0, log level info) and a metrics endpoint.
@@ -700,7 +740,7 @@ async function main(): Promise<void> {
     await broker.stop();
     brokerStopped = true;
 
-    const report = renderReport(s, { rate, max, tail, catchUp, hwm1KiB, hwm2KiB, stamp });
+    const report = renderReport(s, { rate, max, tail, catchUp, hwm1KiB, hwm2KiB, stamp, busyBefore });
     let profileSection = '';
     if (s.cpuProf) {
       const files = existsSync(profDir) ? readdirSync(profDir).filter((f) => f.endsWith('.cpuprofile')) : [];
@@ -717,7 +757,7 @@ async function main(): Promise<void> {
     const out = path.join(RESULTS_DIR, `broker-${stamp}.md`);
     await writeFile(out, markdown);
     await writeFile(path.join(RAW_DIR, `broker-${stamp}.json`), JSON.stringify({ settings: s, rate, max, tail, catchUp,
-      hwm1KiB, hwm2KiB }, null, 2));
+      hwm1KiB, hwm2KiB, busyBefore }, null, 2));
     process.stdout.write(`\n${markdown}\n`);
     log(`written to ${path.relative(process.cwd(), out)}`);
   } catch (err) {
@@ -737,55 +777,69 @@ interface Figures {
   hwm1KiB: number;
   hwm2KiB: number;
   stamp: string;
+  /** Cores busy during the second before the broker started. */
+  busyBefore: number;
 }
 
 function renderReport(s: Settings, f: Figures): string {
+  const ncpu = os.cpus().length;
   const both = (fn: (acks: 1 | -1) => string) => `${fn(1)} | ${fn(-1)}`;
   const mbps = (p: { bytes: number; elapsedS: number }) => fmt(p.bytes / MB / p.elapsedS);
   const rps = (p: { records: number; elapsedS: number }) => fmt(p.records / p.elapsedS);
-  const lat = (p: ProducePhase) => `${fmt(p.p50, 2)} / ${fmt(p.p99, 2)}`;
-  const cpuPerGb = (p: { brokerCpuS: number; bytes: number }) => fmt(p.brokerCpuS / (p.bytes / GB), 2);
-  const cores = (cpuS: number, wallS: number) => `${fmt((100 * cpuS) / wallS, 0)}%`;
+  const lat = (p: ProducePhase) => `${fmt(p.p50, 1)} / ${fmt(p.p99, 1)}`;
+  const cpuPerGb = (p: { brokerCpuS: number; bytes: number }) => fmt(p.brokerCpuS / (p.bytes / GB), 1);
+  const use = (p: CpuUse) =>
+    `${(p.brokerCpuS / p.wallS).toFixed(2)} / ${(p.clientCpuS / p.wallS).toFixed(2)} / ${(p.machineBusy * ncpu).toFixed(2)}`;
   const mib = (kib: number) => fmt(kib / 1024, 0);
   const pct = (x: number) => (Number.isFinite(x) ? `${fmt(100 * x, 0)}%` : 'n/a');
   const sendKiB = (s.recordsPerSend * s.recordBytes) / 1024;
+  const concurrency = s.producers * s.inFlight;
   const rows: [string, string][] = [
-    ['**Produce, max throughput** (MB/s)', both((a) => mbps(f.max[a]))],
-    ['Produce, max throughput (records/s)', both((a) => rps(f.max[a]))],
-    [`Produce latency at max throughput, p50 / p99 (ms per send())`, both((a) => lat(f.max[a]))],
+    ['**Produce at max throughput** (MB/s)', both((a) => mbps(f.max[a]))],
+    ['Produce at max throughput (records/s)', both((a) => rps(f.max[a]))],
+    [`Produce latency at max throughput, p50 / p99 (ms per send(), ${concurrency} in flight)`, both((a) => lat(f.max[a]))],
     [`Produce latency at a fixed ${fmt(s.rate, 0)} records/s, p50 / p99 (ms per send())`, both((a) => lat(f.rate[a]))],
+    ['Broker-side Produce request time, mean at max / at fixed rate (ms)', both((a) => `${fmt(f.max[a].brokerProduceMs, 2)} / ${fmt(f.rate[a].brokerProduceMs, 2)}`)],
+    ['WAL entries per fsync / mean fdatasync (ms), at max', both((a) => `${fmt(f.max[a].entriesPerFsync)} / ${fmt(f.max[a].fsyncMs, 2)}`)],
     ['Broker CPU, produce at max (CPU s per GB)', both((a) => cpuPerGb(f.max[a]))],
-    ['Broker CPU, produce at max (% of one core)', both((a) => cores(f.max[a].brokerCpuS, f.max[a].elapsedS))],
-    ['Client CPU, produce at max (% of one core, all load generators)', both((a) => cores(f.max[a].clientCpuS, f.max[a].elapsedS))],
-    ['WAL entries per fsync / mean fsync (ms), at max', both((a) => `${fmt(f.max[a].entriesPerFsync)} / ${fmt(f.max[a].fsyncMs, 2)}`)],
+    [`CPU in use at max, broker / clients / whole machine (cores of ${ncpu})`, both((a) => use(f.max[a]))],
     ['Data produced at max (MB in s)', both((a) => `${fmt(f.max[a].bytes / MB, 0)} in ${fmt(f.max[a].elapsedS)}`)],
     ['**Consume from the in-memory tail** (MB/s)', both((a) => mbps(f.tail[a]))],
     ['Consume from the tail (records/s)', both((a) => rps(f.tail[a]))],
-    ['Consume from the tail: bytes served from object storage', both((a) => pct(f.tail[a].objectStoreShare))],
+    ['Tail read: share of bytes served from object storage (should be 0%)', both((a) => pct(f.tail[a].objectStoreShare))],
     ['Broker CPU, tail read (CPU s per GB)', both((a) => cpuPerGb(f.tail[a]))],
-    ['Client CPU, tail read (% of one core)', both((a) => cores(f.tail[a].clientCpuS, f.tail[a].wallS))],
-    ['**Catch-up read from object storage** after restart (MB/s)', both((a) => mbps(f.catchUp[a]))],
+    [`CPU in use, tail read, broker / client / whole machine (cores of ${ncpu})`, both((a) => use(f.tail[a]))],
+    ['**Catch-up read from object storage** after a restart (MB/s)', both((a) => mbps(f.catchUp[a]))],
     ['Catch-up read (records/s)', both((a) => rps(f.catchUp[a]))],
-    ['Catch-up read: bytes served from object storage / ranged GETs', both((a) => `${pct(f.catchUp[a].objectStoreShare)} / ${fmt(f.catchUp[a].objectGets, 0)}`)],
+    ['Catch-up read: share from object storage / ranged GETs', both((a) => `${pct(f.catchUp[a].objectStoreShare)} / ${fmt(f.catchUp[a].objectGets, 0)}`)],
     ['Broker CPU, catch-up read (CPU s per GB)', both((a) => cpuPerGb(f.catchUp[a]))],
-    ['Client CPU, catch-up read (% of one core)', both((a) => cores(f.catchUp[a].clientCpuS, f.catchUp[a].wallS))],
-    ['Broker peak RSS during produce at max / catch-up read (MiB, sampled)', both((a) => `${mib(f.max[a].peakRssKiB)} / ${mib(f.catchUp[a].peakRssKiB)}`)],
+    [`CPU in use, catch-up read, broker / client / whole machine (cores of ${ncpu})`, both((a) => use(f.catchUp[a]))],
+    ['Broker peak RSS, produce at max / catch-up read (MiB, sampled every 100 ms)', both((a) => `${mib(f.max[a].peakRssKiB)} / ${mib(f.catchUp[a].peakRssKiB)}`)],
   ];
   const problems: string[] = [];
+  const phases: [string, CpuUse][] = [];
   for (const a of [1, -1] as const) {
-    for (const [name, p] of [['fixed rate', f.rate[a]], ['max', f.max[a]]] as const) {
+    for (const [name, p] of [['fixed-rate produce', f.rate[a]], ['max produce', f.max[a]]] as const) {
       if (p.errors > 0) problems.push(`acks=${a} ${name}: ${p.errors} failed send() calls (first: ${p.firstError})`);
+      phases.push([`acks=${a} ${name}`, p]);
     }
-    for (const [name, c] of [['tail', f.tail[a]], ['catch-up', f.catchUp[a]]] as const) {
-      if (c.timedOut || c.records !== c.expected) problems.push(`acks=${a} ${name} read: ${c.records} of ${c.expected} records${c.timedOut ? ' (timed out)' : ''}`);
+    for (const [name, c] of [['tail read', f.tail[a]], ['catch-up read', f.catchUp[a]]] as const) {
+      if (c.timedOut || c.records !== c.expected) problems.push(`acks=${a} ${name}: ${c.records} of ${c.expected} records${c.timedOut ? ' (timed out)' : ''}`);
+      phases.push([`acks=${a} ${name}`, c]);
     }
+  }
+  if (f.busyBefore > 0.25) problems.push(`${f.busyBefore.toFixed(2)} cores were busy before the benchmark started (other processes?)`);
+  for (const [name, p] of phases) {
+    // Kernel threads (writeback, loopback softirqs) account for a little; much more is someone else.
+    const other = p.machineBusy * ncpu - (p.brokerCpuS + p.clientCpuS) / p.wallS;
+    if (other > 0.35) problems.push(`${name}: ${other.toFixed(2)} cores were busy outside the broker and the clients (other processes?); its figures are disturbed`);
   }
   const cpus = os.cpus();
   return [
     `# Ledgerstream broker benchmark, ${f.stamp}`,
     '',
-    `Node ${process.version}, ${cpus.length} × ${cpus[0]?.model.trim() ?? 'CPU'}, ${fmt(os.totalmem() / 2 ** 30, 0)} GiB RAM; ` +
-      `broker, clients and orchestrator share this machine.`,
+    `Node ${process.version}, ${ncpu} × ${cpus[0]?.model.trim() ?? 'CPU'}, ${fmt(os.totalmem() / 2 ** 30, 0)} GiB RAM; ` +
+      'broker, clients and orchestrator share this machine.',
     '',
     '| | acks=1 | acks=-1 |',
     '|---|---:|---:|',
@@ -793,31 +847,37 @@ function renderReport(s: Settings, f: Figures): string {
     '',
     `Broker peak RSS over the process lifetime (VmHWM): ${mib(f.hwm1KiB)} MiB for the first broker process ` +
       `(warm-up, all produce phases, tail reads), ${mib(f.hwm2KiB)} MiB after the restart (catch-up reads).`,
+    ...(problems.length > 0 ? ['', '## Problems', '', ...problems.map((p) => `- ${p}`)] : []),
     '',
     '## Setup',
     '',
-    `- Broker: one \`node dist/src/cli.js start\` process with embedded defaults in a temp folder (WAL, SQLite ` +
-      `coordinator and local-folder object store on the same disk; in-memory tail and read cache 256 MiB each), ` +
-      `plus the test helper's overrides (group rebalance delay 0, log level info) and a metrics port, scraped only between phases.`,
+    '- Broker: one `node dist/src/cli.js start` process with embedded defaults in a temp folder (WAL, SQLite ' +
+      'coordinator and local-folder object store on the same disk; uploads every 250 ms or 8 MiB; in-memory tail ' +
+      'and read cache 256 MiB each), plus the test helper\'s overrides (group rebalance delay 0, log level info) ' +
+      'and a metrics port, scraped only between phases.',
     `- Records: ${s.recordBytes}-byte random values, no key, no compression; ${s.recordsPerSend} records ` +
       `(${fmt(sendKiB, 0)} KiB) per send() call, all to one partition (one batch per Produce request); topics of ` +
       `${s.partitions} partitions, send() calls rotate over them. MB = 10^6 bytes of record values (batch ` +
-      `headers and framing not counted); CPU s per GB use the same bytes.`,
+      'headers and framing not counted); CPU s per GB use the same bytes.',
     `- Max throughput: kafkajs 2.2.4 in ${s.workers} forked child process(es), ${s.producers} producers in total ` +
-      `(each its own connection, not idempotent), ${s.inFlight} send() calls in flight per producer (closed loop), ` +
-      `for ${s.durationS} s or ${s.maxMb} MB per acks setting, whichever comes first. Latency is per send() ` +
-      `call, so at max throughput it includes client-side queueing behind the other in-flight sends.`,
+      `(each its own connection, not idempotent), ${s.inFlight} send() calls in flight per producer (closed loop, ` +
+      `${concurrency} in all), for ${s.durationS} s or ${s.maxMb} MB per acks setting, whichever comes first (the ` +
+      'cap keeps the topic inside the broker\'s 256 MiB tail for the tail read). Latency is per send() call, so at ' +
+      'max throughput it includes client-side queueing behind the other in-flight sends; the broker-side mean ' +
+      'excludes it.',
     `- Fixed rate: one producer in one child process, open loop (each send() is issued on schedule whether or ` +
       `not earlier ones returned), ${fmt(s.rate, 0)} records/s = ${fmt(s.rate / s.recordsPerSend, 0)} send() calls/s, ` +
       `for ${s.latencyDurationS} s.`,
-    `- Consume: one kafkajs consumer (fresh group, fromBeginning, eachBatch; kafkajs defaults: 10 MiB per fetch, ` +
-      `1 MiB per partition) in a child process reads the whole max-throughput topic; time runs from the first ` +
-      `batch to the last record (group join excluded). "Tail" reads follow right after producing; "catch-up" reads ` +
-      `follow a graceful restart, so the broker's tail and read cache are empty and every byte is a ranged GET on ` +
-      `the local object folder (which the OS page cache may still hold).`,
-    `- acks=1 and acks=-1: a single broker has no replicas, so both are answered after the WAL's group-committed fsync.`,
-    `- Broker CPU: utime+stime of the broker process from /proc/<pid>/stat over each phase; client CPU the same for the children.`,
-    ...(problems.length > 0 ? ['', '## Problems', '', ...problems.map((p) => `- ${p}`)] : []),
+    '- Consume: one kafkajs consumer (fresh group, fromBeginning, eachBatch, auto-commit on; kafkajs defaults: ' +
+      '10 MiB per fetch, 1 MiB per partition) in a child process reads the whole max-throughput topic; time runs ' +
+      'from the first batch to the last record (group join excluded). Tail reads follow right after producing; ' +
+      'catch-up reads follow a graceful restart (SIGTERM), so the broker\'s tail and read cache are empty and every ' +
+      'byte is a ranged GET on the local object folder (the OS page cache may still hold those files).',
+    '- acks=1 and acks=-1: a single broker has no replicas, so both are answered after the WAL\'s group-committed ' +
+      'fdatasync; the two columns differ by noise.',
+    '- CPU: utime+stime of the broker from /proc/<pid>/stat over each phase; process.cpuUsage() of the clients over ' +
+      'the same window; whole machine from /proc/stat (all processes and kernel threads). A client near 1.00 per ' +
+      'process is saturated.',
   ].join('\n');
 }
 

@@ -39,10 +39,16 @@ mkdir -p "${libs}" "${home}/config"
 # The build directory goes to the cache too, so the checkout gets no target/ folder.
 tmp_build="$(mktemp -d "${home}/.build.XXXXXX")"
 trap 'rm -rf "${tmp_build}"' EXIT
-mvn -B -q -Dstyle.color=never -f "${pom}" package \
+# Maven's log goes to a file, shown only if it fails.
+log="${home}/maven.log"
+if ! mvn -B -Dstyle.color=never -f "${pom}" package \
   -Dkafka.version="${version}" \
   -Dkafka.libs.dir="${libs}" \
-  -Dproject.build.directory="${tmp_build}" >&2
+  -Dproject.build.directory="${tmp_build}" >"${log}" 2>&1; then
+  tail -n 60 "${log}" >&2
+  echo "fetch-kafka: Maven failed fetching Kafka ${version} (full log: ${log})" >&2
+  exit 1
+fi
 
 for jar in "kafka-clients-${version}.jar" "kafka-tools-${version}.jar" "kafka_2.13-${version}.jar"; do
   if [[ ! -f "${libs}/${jar}" ]]; then
@@ -77,8 +83,6 @@ logger.kafka.name = kafka
 logger.kafka.level = info
 logger.apache.name = org.apache.kafka
 logger.apache.level = info
-logger.zookeeper.name = org.apache.zookeeper
-logger.zookeeper.level = warn
 PROPS
 
 echo "${version}" > "${marker}"

@@ -26,7 +26,7 @@ import type { WalPort } from '../partition/partition-log.js';
 import { PartitionManager } from '../partition/partition-manager.js';
 import { enforceRetention } from '../partition/retention.js';
 import { TailMemory } from '../partition/tail-memory.js';
-import { Uploader } from '../partition/uploader.js';
+import { Uploader, type WalTrim } from '../partition/uploader.js';
 import { ReadCache } from '../../storage/cache/read-cache.js';
 import type { ObjectStore } from '../../storage/object-store/object-store.js';
 import { LocalFolderStore } from '../../storage/object-store/local-folder.js';
@@ -48,7 +48,7 @@ export class Broker {
     readonly metrics: Metrics,
     readonly services: BrokerServices,
     readonly store: ObjectStore,
-    private readonly wal: Wal<PartitionEntryHeader>,
+    private readonly wal: Wal<PartitionEntryHeader> | null,
     private readonly server: BrokerServer,
   ) {}
 
@@ -63,8 +63,8 @@ export class Broker {
     const metadata = new EmbeddedCoordinator(join(config.dataDir, 'metadata.db'));
     const store = await openObjectStore(config);
     exportStoreStats(metrics, () => ({ ...store.stats() }));
-    const wal = await Wal.open<PartitionEntryHeader>({
-      dir: join(config.dataDir, 'wal'), headerCodec: partitionHeaderCodec,
+    const wal = config.walMode === 'object' ? null : await Wal.open<PartitionEntryHeader>({
+      dir: walDir(config), headerCodec: partitionHeaderCodec,
       limits: { segmentBytesMax: config.walSegmentBytesMax },
       onFsync: (sample) => {
         metrics.walFsyncLatency.observe(sample.fsyncMs / 1000);
@@ -72,15 +72,21 @@ export class Broker {
         metrics.walBytesPerFsync.observe(sample.bytes);
       },
     });
+    const port = wal === null ? OBJECT_STORAGE_WAL : walPort(wal, log);
     const cache = new ReadCache(store, { cacheBytesMax: config.readCacheBytesMax,
       onHit: () => metrics.cacheHits.inc(), onMiss: () => metrics.cacheMisses.inc() });
     const history = new ObjectHistoryReader(metadata, cache, metrics);
-    const partitions = new PartitionManager(metadata, config, walPort(wal, log), history, config.nodeId, log);
+    const partitions = new PartitionManager(metadata, config, port, history, config.nodeId, log);
     await partitions.load();
-    const replayed = await replayWal(wal, partitions);
+    const replayed = wal === null ? 0 : await replayWal(wal, partitions);
     log.info({ replayed, topics: partitions.topics().length }, 'recovered');
     const tailMemory = new TailMemory(config.tailBytesMax);
-    const uploader = new Uploader(partitions, wal, store, metadata, tailMemory,
+    const walTrim: WalTrim = {
+      get lsnDurable() { return port.lsnDurable; },
+      ackOnUpload: port.ackOnUpload,
+      truncateBefore: (lsn) => (wal === null ? Promise.resolve(0) : wal.truncateBefore(lsn)),
+    };
+    const uploader = new Uploader(partitions, walTrim, store, metadata, tailMemory,
       { nodeId: config.nodeId, uploadIntervalMs: config.uploadIntervalMs, uploadBytesMax: config.uploadBytesMax },
       metrics, log);
     const groups = new GroupCoordinator({ metadata, config, log, nowMs: Date.now,
@@ -139,7 +145,7 @@ export class Broker {
     }
     await s.uploader.stop();
     s.groups.close();
-    await this.wal.close();
+    await this.wal?.close();
     await s.metadata.close();
     this.metricsServer?.close();
     this.log.info('stopped');
@@ -158,6 +164,19 @@ async function openObjectStore(config: BrokerConfig): Promise<ObjectStore> {
   return store;
 }
 
+function walDir(config: BrokerConfig): string {
+  return config.walMode === 'shared' ? join(config.sharedWalDir, String(config.nodeId)) : join(config.dataDir, 'wal');
+}
+
+/** Object-storage WAL mode: no local log, batches are durable once uploaded. */
+const OBJECT_STORAGE_WAL: WalPort = {
+  submit() {
+    throw new Error('object-storage WAL mode has no local WAL');
+  },
+  lsnDurable: 0,
+  ackOnUpload: true,
+};
+
 /** A WAL failure (a failed fsync) leaves nothing safe to do but stop: restart recovers. */
 function walPort(wal: Wal<PartitionEntryHeader>, log: Logger): WalPort {
   return {
@@ -173,6 +192,7 @@ function walPort(wal: Wal<PartitionEntryHeader>, log: Logger): WalPort {
     get lsnDurable() {
       return wal.lsnDurable;
     },
+    ackOnUpload: false,
   };
 }
 

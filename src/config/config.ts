@@ -46,6 +46,9 @@ export const SETTINGS = {
   s3Prefix: { kind: 'string', default: '', help: 'Key prefix inside the bucket' },
   s3RequestTimeoutMs: { kind: 'int', default: 30_000, min: 100, max: 600_000, help: 'Timeout of one S3 request' },
   s3CreateBucket: { kind: 'bool', default: false, help: 'Create the bucket at start-up if missing' },
+  walMode: { kind: 'enum', default: 'local', values: ['local', 'shared', 'object'],
+    help: 'local: WAL in dataDir; shared: WAL in sharedWalDir/<nodeId>, replayed by another broker if this one dies; object: acknowledge only once in object storage' },
+  sharedWalDir: { kind: 'string', default: '', help: 'Folder every broker can reach (walMode=shared)' },
   coordinator: { kind: 'enum', default: 'embedded', values: ['embedded', 'etcd'], help: 'Metadata coordinator' },
   etcdEndpoints: { kind: 'list', default: ['http://127.0.0.1:2379'], help: 'etcd endpoints, comma separated' },
   requestBytesMax: { kind: 'int', default: 100 * MIB, min: 1024, max: 1024 * MIB, help: 'Largest request accepted (socket.request.max.bytes)' },
@@ -176,6 +179,10 @@ function finish(c: BrokerConfig): BrokerConfig {
   if (c.messageBytesMax > c.requestBytesMax) {
     throw new ConfigError('messageBytesMax', 'must not exceed requestBytesMax');
   }
+  if (c.walMode === 'shared' && c.sharedWalDir === '') {
+    throw new ConfigError('sharedWalDir', 'required when walMode is shared');
+  }
+  if (c.sharedWalDir !== '') c.sharedWalDir = resolve(c.sharedWalDir);
   if (c.coordinator === 'etcd' && c.etcdEndpoints.length === 0) {
     throw new ConfigError('etcdEndpoints', 'required when coordinator is etcd');
   }

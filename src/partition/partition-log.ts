@@ -65,6 +65,23 @@ export interface WalPort {
   submit(topicId: string, partition: number, baseOffset: number, batch: Buffer): Promise<number>;
   /** Every LSN up to this one is durable. */
   readonly lsnDurable: number;
+  /**
+   * Object-storage WAL mode: no local log; a batch is durable, and acknowledged, only once the
+   * uploader has put it in object storage and committed its index entry.
+   */
+  readonly ackOnUpload: boolean;
+}
+
+/** A produce waiting for its batch to reach object storage (object-storage WAL mode). */
+interface UploadWaiter {
+  lastOffset: number;
+  resolve: () => void;
+  reject: (err: Error) => void;
+}
+
+/** The partition's leadership moved on: pending acknowledgements fail, appends are refused. */
+export class PartitionFencedError extends Error {
+  override readonly name = 'PartitionFencedError';
 }
 
 export interface TopicSettings {
@@ -76,7 +93,7 @@ export type AppendOutcome =
   | { kind: 'appended'; baseOffset: number; logAppendTimeMs: number; durable: Promise<void> }
   | { kind: 'duplicate'; baseOffset: number }
   | { kind: 'error'; error: 'OUT_OF_ORDER_SEQUENCE_NUMBER' | 'INVALID_PRODUCER_EPOCH'
-      | 'MESSAGE_TOO_LARGE'; detail: string };
+      | 'MESSAGE_TOO_LARGE' | 'NOT_LEADER_OR_FOLLOWER'; detail: string };
 
 export type ReadResult =
   | { kind: 'ok'; batches: Buffer[]; sizeBytes: number; highWatermark: number;
@@ -91,6 +108,9 @@ export class PartitionLog {
   private readonly tail: TailBatch[] = [];
   private tailBytes = 0;
   private readonly waiters = new Set<() => void>();
+  private readonly uploadWaiters: UploadWaiter[] = [];
+  /** Set once this broker learned it no longer leads the partition. */
+  fenced = false;
   readonly producers: ProducerStates;
 
   constructor(
@@ -127,6 +147,9 @@ export class PartitionLog {
    * has moved past it.
    */
   append(batch: Buffer, header: BatchHeaderView, settings: TopicSettings, nowMs: number): AppendOutcome {
+    if (this.fenced) {
+      return { kind: 'error', error: 'NOT_LEADER_OR_FOLLOWER', detail: 'leadership moved to another broker' };
+    }
     if (batch.length > settings.messageBytesMax) {
       return { kind: 'error', error: 'MESSAGE_TOO_LARGE',
         detail: `batch of ${batch.length} bytes > max.message.bytes ${settings.messageBytesMax}` };
@@ -157,10 +180,16 @@ export class PartitionLog {
       lsnFloor: this.wal.lsnDurable + 1 };
     this.tail.push(entry);
     this.tailBytes += batch.length;
-    const durable = this.wal.submit(this.topicId, this.partition, baseOffset, batch).then((lsn) => {
-      entry.lsn = lsn;
-      this.advanceHighWatermark(lastOffset + 1);
-    });
+    let durable: Promise<void>;
+    if (this.wal.ackOnUpload) {
+      entry.lsn = 0; // object storage is the log: the batch may be uploaded at once
+      durable = new Promise((resolve, reject) => this.uploadWaiters.push({ lastOffset, resolve, reject }));
+    } else {
+      durable = this.wal.submit(this.topicId, this.partition, baseOffset, batch).then((lsn) => {
+        entry.lsn = lsn;
+        this.advanceHighWatermark(lastOffset + 1);
+      });
+    }
     this.assertOffsets();
     return { kind: 'appended', baseOffset, logAppendTimeMs, durable };
   }
@@ -248,6 +277,7 @@ export class PartitionLog {
   /** Durable batches not yet in object storage, oldest first, all with LSN <= lsnMax. */
   uploadable(lsnMax: number): TailBatch[] {
     const out: TailBatch[] = [];
+    if (this.fenced) return out; // its commits would fail; the new leader owns the data now
     for (let i = this.tailIndexOf(this.uploadedEndOffset); i < this.tail.length; i++) {
       const b = this.tail[i]!;
       if (b.lsn < 0 || b.lsn > lsnMax) break;
@@ -268,9 +298,23 @@ export class PartitionLog {
 
   /** Records that offsets below `endOffset` are in the segment index. */
   markUploaded(endOffset: number): void {
+    if (this.wal.ackOnUpload) {
+      this.advanceHighWatermark(endOffset);
+      while (this.uploadWaiters.length > 0 && this.uploadWaiters[0]!.lastOffset < endOffset) {
+        this.uploadWaiters.shift()!.resolve();
+      }
+    }
     assert.ok(endOffset <= this.highWatermark, 'only durable data is uploaded');
     if (endOffset > this.uploadedEndOffset) this.uploadedEndOffset = endOffset;
     this.assertOffsets();
+  }
+
+  /** Leadership moved on: refuse appends, fail produces still waiting to be acknowledged. */
+  fence(reason: string): void {
+    this.fenced = true;
+    const err = new PartitionFencedError(`${this.topicName}-${this.partition}: ${reason}`);
+    for (const w of this.uploadWaiters.splice(0)) w.reject(err);
+    for (const wake of this.waiters) wake();
   }
 
   /** Drops uploaded batches below `endOffset` from memory; returns bytes freed. */

@@ -29,6 +29,8 @@ export interface UploaderOptions {
 
 export interface WalTrim {
   readonly lsnDurable: number;
+  /** Object-storage WAL mode: there is no local WAL; every batch is uploaded at once. */
+  readonly ackOnUpload: boolean;
   truncateBefore(lsn: number): Promise<number>;
 }
 
@@ -72,7 +74,10 @@ export class Uploader {
   /** Called after each append; uploads early once enough is waiting. */
   noteAppended(sizeBytes: number): void {
     this.pendingBytes += sizeBytes;
-    if (this.pendingBytes >= this.options.uploadBytesMax && this.running === null) this.schedule(0);
+    // Object-storage WAL: produces wait for the upload, so it starts at once — and batches that
+    // arrive meanwhile ride the next one (group commit, one PUT and one commit for many).
+    const due = this.wal.ackOnUpload || this.pendingBytes >= this.options.uploadBytesMax;
+    if (due && this.running === null) this.schedule(0);
   }
 
   /** Runs one upload now (or waits for the running one) — for shutdown and tests. */
@@ -98,7 +103,8 @@ export class Uploader {
       this.log.warn({ err, failures: this.failures }, 'upload failed; will retry');
     }
     const backoffMs = Math.min(30_000, this.options.uploadIntervalMs * 2 ** Math.min(this.failures, 8));
-    this.schedule(this.failures > 0 ? backoffMs : this.options.uploadIntervalMs);
+    const more = this.wal.ackOnUpload && this.pendingBytes > 0;
+    this.schedule(this.failures > 0 ? backoffMs : more ? 0 : this.options.uploadIntervalMs);
   }
 
   private uploadOnce(): Promise<void> {
@@ -109,7 +115,7 @@ export class Uploader {
 
   private async upload(): Promise<void> {
     // The cut is taken synchronously: every batch durable up to lsnMax is in `parts`.
-    const lsnMax = this.wal.lsnDurable;
+    const lsnMax = this.wal.ackOnUpload ? Infinity : this.wal.lsnDurable;
     const parts: Part[] = [];
     let sizeBytes = 0;
     for (const log of this.partitions.allLogs()) {
@@ -120,7 +126,7 @@ export class Uploader {
     }
     this.pendingBytes = Math.max(0, this.pendingBytes - sizeBytes);
     if (parts.length > 0) await this.uploadParts(parts, sizeBytes);
-    await this.trimWal();
+    if (!this.wal.ackOnUpload) await this.trimWal();
   }
 
   private async uploadParts(parts: Part[], sizeBytes: number): Promise<void> {
@@ -147,7 +153,13 @@ export class Uploader {
       await this.metadata.commitSegments({ objectKey: key, objectSizeBytes: built.body.length,
         entries, producerStates, leaderEpochs });
     } catch (err) {
-      if (err instanceof FencedError) this.log.error({ err }, 'segment commit fenced');
+      if (err instanceof FencedError) {
+        // Another broker leads that partition now: stop serving it; the others retry next time.
+        this.log.warn({ err }, 'segment commit fenced; giving up the partition');
+        for (const p of parts) {
+          if (p.log.topicId === err.topicId && p.log.partition === err.partition) p.log.fence('commit fenced');
+        }
+      }
       throw err;
     }
     for (const p of parts) {

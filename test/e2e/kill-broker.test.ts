@@ -3,7 +3,7 @@
  * SIGKILLed and restarted several times. Afterwards every acknowledged event must be read back
  * exactly once, in order per partition. Prints the counts.
  */
-import { afterAll, beforeAll, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type BrokerProcess, startBroker } from '../helpers/broker-process.js';
 import { consumeAll, kafkaClient } from '../helpers/kafka-client.js';
 
@@ -12,11 +12,16 @@ const EVENTS_PER_SEND = 10;
 const TOPIC = 'durability';
 const PARTITIONS = 3;
 
+/**
+ * local: acknowledged once fsynced in the WAL; object: acknowledged once in object storage,
+ * with no local WAL at all.
+ */
+describe.each([{ walMode: 'local' }, { walMode: 'object' }])('WAL mode $walMode', ({ walMode }) => {
 let broker: BrokerProcess;
 
 beforeAll(async () => {
   // A short upload interval puts kills in every window: before, during and after uploads.
-  broker = await startBroker({ settings: { uploadIntervalMs: 150 } });
+  broker = await startBroker({ settings: { uploadIntervalMs: 150, walMode } });
 });
 afterAll(async () => broker?.destroy());
 
@@ -70,7 +75,7 @@ it(`loses no acknowledged event across ${KILLS} SIGKILLs`, async () => {
     const ids = records.filter((r) => r.partition === p).sort((a, b) => a.offset - b.offset).map((r) => Number(r.value));
     for (let i = 1; i < ids.length; i++) if (ids[i]! < ids[i - 1]!) reordered++;
   }
-  console.log(`durability: kills=${KILLS} acknowledged=${acked.size} in-doubt=${inDoubt.size} ` +
+  console.log(`durability (${walMode} WAL): kills=${KILLS} acknowledged=${acked.size} in-doubt=${inDoubt.size} ` +
     `read=${records.length} lost=${lost.length} duplicated=${duplicated.length} reordered=${reordered}`);
   expect(acked.size).toBeGreaterThan(0);
   expect(lost).toEqual([]);
@@ -78,6 +83,7 @@ it(`loses no acknowledged event across ${KILLS} SIGKILLs`, async () => {
   expect(neverSent).toEqual([]);
   expect(reordered).toBe(0);
 }, 180_000);
+});
 
 function sleep(ms: number): Promise<void> {
   return new Promise((r) => setTimeout(r, ms));

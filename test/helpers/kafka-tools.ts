@@ -106,6 +106,8 @@ export interface RunOptions {
   /** Extra classpath entries after the Kafka jars. */
   classpath?: string[];
   env?: NodeJS.ProcessEnv;
+  /** Aborting kills the process (SIGKILL); the result is then reported as usual. */
+  signal?: AbortSignal;
 }
 
 /** True when a `java` binary runs (`java -version` exits 0). */
@@ -232,9 +234,13 @@ function runProcess(cmd: string, args: string[], options: RunOptions, label: str
     child.stdin.on('error', () => {}); // a tool that exits before reading its input
     child.stdin.end(options.input ?? '');
     const timer = setTimeout(() => { timedOut = true; child.kill('SIGKILL'); }, timeoutMs);
+    const onAbort = () => child.kill('SIGKILL');
+    if (options.signal?.aborted) onAbort();
+    options.signal?.addEventListener('abort', onAbort, { once: true });
     child.once('error', (e) => { clearTimeout(timer); reject(new Error(`${label}: ${e.message}`)); });
     child.once('close', (code, signal) => {
       clearTimeout(timer);
+      options.signal?.removeEventListener('abort', onAbort);
       resolve({ command: label, code, signal, stdout, stderr, timedOut, ms: Date.now() - started });
     });
   });

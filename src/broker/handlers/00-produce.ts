@@ -29,19 +29,27 @@ export const handler = defineHandler({
     const nowMs = s.nowMs();
     const res = defaultProduceResponse();
     const durable: Promise<void>[] = [];
+    // A batch whose leadership moved on before it was durable is answered NOT_LEADER_OR_FOLLOWER:
+    // the client refreshes metadata and retries at the new leader.
+    const failOnFence = (out: PartitionOut, p: Promise<void>) => p.catch((err: unknown) => {
+      ctx.log.info({ err }, 'produce not acknowledged: partition fenced');
+      Object.assign(out, { errorCode: ErrorCode.NOT_LEADER_OR_FOLLOWER, baseOffset: -1n,
+        errorMessage: 'leadership moved to another broker' });
+    });
     for (const t of req.topicData) {
       const topic = s.partitions.topic(t.name);
       const out = { ...defaultProduceResponseTopicProduceResponse(), name: t.name,
         partitionResponses: [] as PartitionOut[] };
       for (const p of t.partitionData) {
         const r = appendPartition(s, topic, p.index, p.records, nowMs);
-        if (r.durable !== undefined) durable.push(r.durable);
-        out.partitionResponses.push({
+        const partitionOut: PartitionOut = {
           ...defaultProduceResponsePartitionProduceResponse(),
           index: p.index, errorCode: r.errorCode, errorMessage: r.errorMessage,
           baseOffset: BigInt(r.baseOffset), logAppendTimeMs: BigInt(r.logAppendTimeMs),
           logStartOffset: BigInt(r.logStartOffset),
-        });
+        };
+        if (r.durable !== undefined) durable.push(failOnFence(partitionOut, r.durable));
+        out.partitionResponses.push(partitionOut);
         if (r.errorCode !== ErrorCode.NONE) ctx.log.debug({ topic: t.name, partition: p.index, error: r.errorMessage }, 'produce refused');
       }
       res.responses.push(out);

@@ -1,0 +1,343 @@
+/**
+ * The etcd coordinator: the shared contract against a real etcd (one server per file, a fresh key
+ * prefix per test so cases never see each other's keys), then what only a shared, watched store
+ * can get wrong — two instances seeing each other's changes, racing writers, a 20k-key segment
+ * index, and the cache reload after the watch fails.
+ */
+import { randomUUID } from 'node:crypto';
+import { Etcd3 } from 'etcd3';
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { FencedError } from '../../src/metadata/coordinator.js';
+import { IndexContinuityError } from '../../src/metadata/embedded.js';
+import {
+  EtcdCoordinator,
+  EtcdTxnTooLargeError,
+  commitSegmentsTxnOpsMax,
+  type CoordinatorChange,
+} from '../../src/metadata/etcd.js';
+import { EtcdKeys, prefixEnd } from '../../src/metadata/etcd-keys.js';
+import { etcdServerLimits, startEtcdServer, type EtcdServer } from '../helpers/etcd-server.js';
+import {
+  at,
+  commitOf,
+  runCoordinatorContract,
+  topicRecord,
+  type CoordinatorHarness,
+} from './coordinator.contract.js';
+
+/** How soon another instance must see a change through its watch. */
+const watchVisibleMsMax = 1_000;
+
+let server: EtcdServer;
+let raw: Etcd3;
+
+beforeAll(async () => {
+  server = await startEtcdServer();
+  raw = new Etcd3({ hosts: server.endpoint });
+});
+
+afterAll(async () => {
+  raw?.close();
+  await server?.stop();
+});
+
+function freshPrefix(): string {
+  return `/ledgerstream-test/${randomUUID()}/`;
+}
+
+async function open(keyPrefix: string, txnOpsMax: number = etcdServerLimits.txnOpsMax):
+  Promise<EtcdCoordinator> {
+  return EtcdCoordinator.open({ hosts: server.endpoint, keyPrefix, txnOpsMax });
+}
+
+runCoordinatorContract('etcd', async (): Promise<CoordinatorHarness> => {
+  const prefix = freshPrefix();
+  let current = await open(prefix);
+  return {
+    coordinator: current,
+    reopen: async () => {
+      await current.close();
+      current = await open(prefix);
+      return current;
+    },
+    cleanup: async () => {
+      await current.close();
+      await raw.delete().prefix(prefix);
+    },
+  };
+});
+
+/** Polls `check` until it returns true or `deadlineMs` passes; returns the time it took. */
+async function within(deadlineMs: number, check: () => Promise<boolean> | boolean):
+  Promise<number> {
+  const startMs = Date.now();
+  while (!(await check())) {
+    if (Date.now() - startMs > deadlineMs) throw new Error(`not true within ${deadlineMs} ms`);
+    await new Promise((resolve) => setTimeout(resolve, 10));
+  }
+  return Date.now() - startMs;
+}
+
+async function countKeys(prefix: string): Promise<number> {
+  const response = await raw.kv.range({ key: Buffer.from(prefix), range_end: prefixEnd(prefix),
+    count_only: true });
+  return Number(response.count);
+}
+
+describe('etcd coordinator specifics', () => {
+  let prefix: string;
+  let keys: EtcdKeys;
+  let a: EtcdCoordinator;
+  let b: EtcdCoordinator;
+  beforeEach(async () => {
+    prefix = freshPrefix();
+    keys = new EtcdKeys(prefix);
+    [a, b] = [await open(prefix), await open(prefix)];
+  });
+  afterEach(async () => {
+    await a.close();
+    await b.close();
+    await raw.delete().prefix(prefix);
+  });
+
+  it('shares one cluster id between instances on one prefix', () => {
+    expect(b.clusterId()).toBe(a.clusterId());
+  });
+
+  it('shows one instance the topic and leadership changes of another within a second',
+    async () => {
+      const heard: CoordinatorChange[] = [];
+      b.onChange((change) => heard.push(change));
+      const topic = topicRecord('shared', 2);
+      await a.createTopic(topic, 1);
+      await within(watchVisibleMsMax, async () => (await b.getTopic('shared')) !== null);
+      expect(await b.getTopicById(topic.topicId)).toEqual(topic);
+
+      await a.setPartitionLeader(topic.topicId, 1, 7);
+      await within(watchVisibleMsMax, () => heard.some((c) => c.kind === 'partition' &&
+        c.partition === 1 && c.state?.leaderEpoch === 1));
+      expect(heard).toContainEqual({ kind: 'topic', name: 'shared', topic });
+      expect(heard).toContainEqual({ kind: 'partition', topicId: topic.topicId, partition: 1,
+        state: { topicId: topic.topicId, partition: 1, leaderId: 7, leaderEpoch: 1,
+          logStartOffset: 0, indexedEndOffset: 0 } });
+      expect((await b.getPartitionStates(topic.topicId)).map((s) => s.leaderId)).toEqual([1, 7]);
+
+      await b.deleteTopic('shared');
+      await within(watchVisibleMsMax, async () => (await a.getTopic('shared')) === null);
+      expect(await a.listTopics()).toEqual([]);
+      expect(heard).toContainEqual({ kind: 'topic', name: 'shared', topic: null });
+    });
+
+  it('never lets two racing commits to a partition both write: one wins, one fails or replays',
+    async () => {
+      const topic = topicRecord('race', 1);
+      await a.createTopic(topic, 1);
+      const t = topic.topicId;
+      await within(watchVisibleMsMax, async () => (await b.getTopic('race')) !== null);
+      let endOffset = 0;
+      const outcomes = new Set<string>();
+      for (let round = 0; round < 20; round++) {
+        // Both continue the same index end; A's range is shorter. If A wins, B no longer
+        // continues the index (IndexContinuityError). If B wins, A's range is wholly indexed
+        // already: the contract makes that an idempotent replay that writes nothing.
+        // Both caches at the same state first, so neither starts from a stale guess.
+        for (const c of [a, b]) {
+          await within(watchVisibleMsMax, async () =>
+            (await c.getPartitionStates(t))[0]?.indexedEndOffset === endOffset);
+        }
+        const fromA = commitOf(`obj/a${round}`, [at(t, 0, endOffset, endOffset + 9)]);
+        const fromB = commitOf(`obj/b${round}`, [at(t, 0, endOffset, endOffset + 14)]);
+        const [resultA, resultB] = await Promise.allSettled(
+          [a.commitSegments(fromA), b.commitSegments(fromB)]);
+        const entries = await a.listSegments(t, 0, endOffset, 100);
+        if (resultB.status === 'rejected') {
+          expect(resultB.reason).toBeInstanceOf(IndexContinuityError);
+          expect(resultA.status).toBe('fulfilled');
+          expect(entries).toEqual(fromA.entries);
+          outcomes.add('a won');
+        } else {
+          expect(resultA.status).toBe('fulfilled'); // the replay
+          expect(entries).toEqual(fromB.entries); // B's entry only: nothing of A's
+          outcomes.add('b won');
+        }
+        endOffset = entries[0]!.lastOffset + 1;
+        const objects = await a.listReferencedObjects();
+        expect(objects.size).toBe(round + 1); // exactly one object per round is referenced
+        expect(objects.has(entries[0]!.objectKey)).toBe(true);
+      }
+      const [state] = await b.getPartitionStates(t);
+      expect(state?.indexedEndOffset).toBe(endOffset);
+      expect(outcomes.size).toBeGreaterThan(0);
+      // Every round's loser lost a compare in etcd: the conflict path ran, not just the cache.
+      expect(a.watchStatus().conflicts + b.watchStatus().conflicts).toBeGreaterThanOrEqual(20);
+    });
+
+  it('fences a former leader whose commit races the election that replaced it', async () => {
+    const topic = topicRecord('election', 1);
+    await a.createTopic(topic, 1);
+    const t = topic.topicId;
+    for (let round = 0; round < 10; round++) {
+      const [state] = await a.getPartitionStates(t);
+      const { leaderEpoch, indexedEndOffset: end } = state!;
+      const stale = commitOf(`obj/${round}`, [at(t, 0, end, end + 9, { leaderEpoch })],
+        { epochs: new Map([[`${t}:0`, leaderEpoch]]) });
+      const [commit, election] = await Promise.allSettled([a.commitSegments(stale),
+        b.setPartitionLeader(t, 0, 2, leaderEpoch)]);
+      expect(election.status).toBe('fulfilled');
+      const entries = await a.listSegments(t, 0, end, 10);
+      if (commit.status === 'fulfilled') {
+        expect(entries).toEqual(stale.entries); // committed before the epoch moved
+      } else {
+        expect(commit.reason).toBeInstanceOf(FencedError);
+        expect(entries).toEqual([]);
+      }
+    }
+  });
+
+  it('keeps one writer of two identical replays: the other is an idempotent no-op', async () => {
+    const topic = topicRecord('same-range', 1);
+    await a.createTopic(topic, 1);
+    const t = topic.topicId;
+    await within(watchVisibleMsMax, async () => (await b.getTopic('same-range')) !== null);
+    const [first, second] = [commitOf('obj/x', [at(t, 0, 0, 9)]),
+      commitOf('obj/y', [at(t, 0, 0, 9)])];
+    await Promise.all([a.commitSegments(first), b.commitSegments(second)]);
+    const entries = await a.listSegments(t, 0, 0, 10);
+    expect(entries).toHaveLength(1);
+    expect([first.entries, second.entries]).toContainEqual(entries);
+    // Only the entry's object is referenced; the other is an orphan for the sweep.
+    expect(await a.listReferencedObjects()).toEqual(new Set([entries[0]!.objectKey]));
+  });
+
+  it('stores a 20k-entry index as 20k keys and lists from its middle quickly', async () => {
+    const topic = topicRecord('big', 1);
+    await a.createTopic(topic, 1);
+    const t = topic.topicId;
+    const entryCount = 20_000;
+    const entriesPerCommit = 1_000; // 1002 ops per txn, under the server's 1024
+    const offsetsPerEntry = 10;
+    for (let first = 0; first < entryCount; first += entriesPerCommit) {
+      const specs = Array.from({ length: entriesPerCommit }, (_, i) => {
+        const base = (first + i) * offsetsPerEntry;
+        return at(t, 0, base, base + offsetsPerEntry - 1);
+      });
+      const commit = commitOf(`obj/big-${first}`, specs);
+      expect(commitSegmentsTxnOpsMax(commit)).toBeLessThanOrEqual(etcdServerLimits.txnOpsMax);
+      await a.commitSegments(commit);
+    }
+    expect(await countKeys(keys.segmentsOfPartition(t, 0))).toBe(entryCount);
+    expect(await countKeys(keys.objectsPrefix())).toBe(entryCount / entriesPerCommit);
+
+    const fromOffset = 100_005; // inside entry 10_000, which covers 100_000..100_009
+    const startMs = performance.now();
+    const page = await b.listSegments(t, 0, fromOffset, 50);
+    const elapsedMs = performance.now() - startMs;
+    expect(page.map((e) => e.baseOffset)).toEqual(
+      Array.from({ length: 50 }, (_, i) => 100_000 + i * offsetsPerEntry));
+    expect(page[0]).toMatchObject({ lastOffset: 100_009, objectKey: 'obj/big-10000' });
+    expect(elapsedMs).toBeLessThan(250);
+    expect(await b.listSegments(t, 0, 199_995, 50)).toHaveLength(1);
+    expect(await b.listSegments(t, 0, 200_000, 50)).toEqual([]);
+
+    // Retention over more entries than one txn can release goes in steps and ends exact.
+    const dead = await a.advanceLogStartOffset(t, 0, 150_000);
+    expect(dead).toHaveLength(15);
+    expect(await countKeys(keys.segmentsOfPartition(t, 0))).toBe(5_000);
+    const [state] = await a.getPartitionStates(t);
+    expect(state).toMatchObject({ logStartOffset: 150_000, indexedEndOffset: 200_000 });
+    expect(await a.deleteTopic('big')).toHaveLength(5);
+    expect(await countKeys(prefix)).toBe(1); // only the cluster id is left
+  }, 120_000);
+
+  it('deletes a topic too large for one txn by trimming it through retention first',
+    async () => {
+      const narrow = await open(prefix, 8);
+      try {
+        const topic = topicRecord('trim', 2);
+        await narrow.createTopic(topic, 1);
+        for (let i = 0; i < 10; i++) {
+          await narrow.commitSegments(commitOf(`obj/${i}`,
+            [at(topic.topicId, 0, i * 10, i * 10 + 9), at(topic.topicId, 1, i, i)]));
+        }
+        await narrow.commitOffsets('g', [0, 1].map((partition) => ({ topic: 'trim', partition,
+          offset: 5, leaderEpoch: 0, metadata: null, commitTimestampMs: 1 })));
+        // 10 objects + 2 offsets + 5 prefix deletes do not fit 8 ops: retention goes first.
+        expect(await narrow.deleteTopic('trim')).toEqual(
+          Array.from({ length: 10 }, (_, i) => `obj/${i}`).sort());
+        expect(await countKeys(prefix)).toBe(1); // only the cluster id is left
+        expect(await narrow.listOffsetGroups()).toEqual([]);
+      } finally {
+        await narrow.close();
+      }
+    });
+
+  it('refuses a commit larger than txnOpsMax before sending it, writing nothing', async () => {
+    const small = await open(prefix, 16);
+    try {
+      const topic = topicRecord('wide', 20);
+      await expect(small.createTopic(topic, 1)).rejects.toBeInstanceOf(EtcdTxnTooLargeError);
+      await a.createTopic(topic, 1);
+      const wide = commitOf('obj/wide', Array.from({ length: 20 }, (_, p) =>
+        at(topic.topicId, p, 0, 0)));
+      await expect(small.commitSegments(wide)).rejects.toBeInstanceOf(EtcdTxnTooLargeError);
+      expect(await a.listReferencedObjects()).toEqual(new Set());
+    } finally {
+      await small.close();
+    }
+  });
+
+  it('reloads the cache when the watch is cancelled and keeps following changes', async () => {
+    const heard: CoordinatorChange[] = [];
+    a.onChange((change) => heard.push(change));
+    const reloadsBefore = a.watchStatus().reloads;
+    await a.cancelWatchForTesting();
+    await within(5_000, () => a.watchStatus().reloads > reloadsBefore && a.watchStatus().watching);
+    const topic = topicRecord('after-cancel', 1);
+    await b.createTopic(topic, 1);
+    await within(watchVisibleMsMax, async () => (await a.getTopic('after-cancel')) !== null);
+    expect(heard).toContainEqual({ kind: 'topic', name: 'after-cancel', topic });
+  });
+
+  it('reloads from a fresh snapshot when its watch revision was compacted away', async () => {
+    const kept = topicRecord('kept', 1);
+    await a.createTopic(kept, 1);
+    await a.pauseWatchForTesting(); // as if disconnected: b's changes are missed...
+    const heard: CoordinatorChange[] = [];
+    a.onChange((change) => heard.push(change));
+    const missed = topicRecord('missed', 2);
+    await b.createTopic(missed, 3);
+    await b.setPartitionLeader(kept.topicId, 0, 9);
+    await b.deleteTopic('kept');
+    const { header } = await raw.kv.range({ key: Buffer.from(prefix) });
+    await raw.kv.compact({ revision: header.revision, physical: true }); // ...and compacted away
+    const reloadsBefore = a.watchStatus().reloads;
+
+    await a.resumeWatchForTesting(); // the resumed watch is refused: it must reload instead
+    await within(5_000, () => a.watchStatus().reloads > reloadsBefore && a.watchStatus().watching);
+    expect(await a.listTopics()).toEqual([missed]);
+    expect(heard).toContainEqual({ kind: 'topic', name: 'missed', topic: missed });
+    expect(heard).toContainEqual({ kind: 'topic', name: 'kept', topic: null });
+    expect(heard).toContainEqual({ kind: 'partition', topicId: kept.topicId, partition: 0,
+      state: null });
+    await b.setPartitionLeader(missed.topicId, 1, 4); // and the new watch follows on
+    await within(watchVisibleMsMax, async () =>
+      (await a.getPartitionStates(missed.topicId))[1]?.leaderId === 4);
+  });
+
+  it('keeps producer ids unique across instances allocating concurrently', async () => {
+    const ids = await Promise.all(Array.from({ length: 300 }, (_, i) =>
+      (i % 2 === 0 ? a : b).allocateProducerId()));
+    expect(new Set(ids).size).toBe(ids.length);
+  });
+
+  it('keeps group offsets apart when group ids contain slashes', async () => {
+    const offset = { topic: 't', partition: 0, offset: 1, leaderEpoch: 0, metadata: null,
+      commitTimestampMs: 1 };
+    await a.commitOffsets('g', [offset]);
+    await a.commitOffsets('g/t', [{ ...offset, offset: 2 }]);
+    expect((await a.fetchOffsets('g')).map((o) => o.offset)).toEqual([1]);
+    expect(await a.listOffsetGroups()).toEqual(['g', 'g/t']);
+    await a.deleteGroupOffsets('g');
+    expect(await a.listOffsetGroups()).toEqual(['g/t']);
+  });
+});
