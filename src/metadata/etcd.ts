@@ -628,8 +628,10 @@ export class EtcdCoordinator implements MetadataCoordinator {
       if (tooLarge || opsNeeded > this.txnOpsMax) { // the success branch is the largest
         // Too large for one txn: empty the partitions through retention first (each step is its
         // own txn and leaves a valid state), then delete what is left in one txn.
-        assert.ok(round < etcdCoordinatorLimits.deleteTopicRoundsMax,
-          `deleteTopic ${name}: still ${opsNeeded} ops after ${round} rounds`);
+        if (round >= etcdCoordinatorLimits.deleteTopicRoundsMax) {
+          throw new EtcdConflictError(`deleteTopic ${name} (trimming; writers keep adding)`,
+            round);
+        }
         deadObjectKeys.push(...await this.trimTopicForDeletion(view));
         continue;
       }
@@ -1087,7 +1089,8 @@ export class EtcdCoordinator implements MetadataCoordinator {
     }
     const released = releaseEntries(view.entries, view.objects, (k) => this.keys.object(k));
     const success = [deleteOp(this.keys.topic(topic.name)),
-      deleteOp(this.keys.topicId(topic.topicId)), deletePrefixOp(this.keys.partitionsOfTopic(topic.topicId)),
+      deleteOp(this.keys.topicId(topic.topicId)),
+      deletePrefixOp(this.keys.partitionsOfTopic(topic.topicId)),
       deletePrefixOp(this.keys.segmentsOfTopic(topic.topicId)),
       deletePrefixOp(this.keys.producersOfTopic(topic.topicId)),
       ...released.ops, ...view.offsetKeys.map(deleteOp)];

@@ -145,9 +145,8 @@ describe.skipIf(!HAVE_JAVA)(`Apache Kafka Java client and CLI tools against a br
 
   async function compat(args: string[]): Promise<Record<string, string>> {
     const r = await runJava('Compat', args, { timeoutMs: 90_000, classpath: [compatClasses] });
-    const values = parseKeyValues(r.stdout);
     if (r.code !== 0) throw new Error(describeRun(r, brokerLog()));
-    return values;
+    return parseKeyValues(r.stdout);
   }
 
   it('the fetched Kafka jars hold every tool used here', () => {

@@ -96,7 +96,8 @@ async function startEtcdOnce(binary: string, clientPort: number, peerPort: numbe
   ], {
     stdio: ['ignore', 'pipe', 'pipe'],
     // etcd 3.4 refuses to start on arm64 unless told this is on purpose.
-    env: { ...process.env, ...(process.arch === 'arm64' ? { ETCD_UNSUPPORTED_ARCH: 'arm64' } : {}) },
+    env: { ...process.env,
+      ...(process.arch === 'arm64' ? { ETCD_UNSUPPORTED_ARCH: 'arm64' } : {}) },
   });
   let log = '';
   const keepLog = (chunk: Buffer): void => {
@@ -126,7 +127,8 @@ async function waitUntilHealthy(endpoint: string, child: ChildProcess, log: () =
   const deadlineMs = Date.now() + etcdServerLimits.startupMsMax;
   while (Date.now() < deadlineMs) {
     if (child.exitCode !== null || child.signalCode !== null) {
-      throw new Error(`etcd exited (${child.exitCode ?? child.signalCode}) during startup:\n${log()}`);
+      const status = child.exitCode ?? child.signalCode;
+      throw new Error(`etcd exited (${status}) during startup:\n${log()}`);
     }
     try {
       const response = await fetch(`${endpoint}/health`, { signal: AbortSignal.timeout(1_000) });

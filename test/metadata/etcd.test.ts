@@ -45,9 +45,13 @@ function freshPrefix(): string {
   return `/ledgerstream-test/${randomUUID()}/`;
 }
 
+/** What the coordinators reported (watch failures, reloads) instead of process warnings. */
+const logged: string[] = [];
+
 async function open(keyPrefix: string, txnOpsMax: number = etcdServerLimits.txnOpsMax):
   Promise<EtcdCoordinator> {
-  return EtcdCoordinator.open({ hosts: server.endpoint, keyPrefix, txnOpsMax });
+  return EtcdCoordinator.open({ hosts: server.endpoint, keyPrefix, txnOpsMax,
+    log: (message) => logged.push(message) });
 }
 
 runCoordinatorContract('etcd', async (): Promise<CoordinatorHarness> => {
@@ -292,6 +296,7 @@ describe('etcd coordinator specifics', () => {
     const reloadsBefore = a.watchStatus().reloads;
     await a.cancelWatchForTesting();
     await within(5_000, () => a.watchStatus().reloads > reloadsBefore && a.watchStatus().watching);
+    expect(logged).toContain('metadata watch failed; reloading the topic cache');
     const topic = topicRecord('after-cancel', 1);
     await b.createTopic(topic, 1);
     await within(watchVisibleMsMax, async () => (await a.getTopic('after-cancel')) !== null);
