@@ -37,6 +37,8 @@ export class Connection {
   /** Set on shutdown: never resume reading. */
   private shuttingDown = false;
   readonly remote: string;
+  /** The client's address as Kafka reports it in group descriptions: "/127.0.0.1", no port. */
+  readonly clientHost: string;
 
   constructor(
     private readonly socket: Socket,
@@ -47,6 +49,7 @@ export class Connection {
     private readonly onClose: (c: Connection) => void,
   ) {
     this.remote = `${socket.remoteAddress ?? '?'}:${socket.remotePort ?? 0}`;
+    this.clientHost = `/${socket.remoteAddress ?? 'unknown'}`;
     socket.setNoDelay(true);
     socket.setTimeout(limits.idleMs, () => {
       if (this.inFlight === 0) this.close('idle timeout');
@@ -135,7 +138,7 @@ export class Connection {
     this.updateReading();
     const startNs = process.hrtime.bigint();
     let info: RequestInfo | undefined;
-    this.dispatcher.dispatch(frame, this.remote, (i) => { info = i; }).then(
+    this.dispatcher.dispatch(frame, this.clientHost, (i) => { info = i; }).then(
       (result) => this.complete(slot, result, info, startNs),
       (err: unknown) => {
         this.log.error({ err }, 'dispatch failed');

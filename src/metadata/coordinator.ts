@@ -32,6 +32,14 @@ export interface PartitionState {
   logStartOffset: number;
   /** One past the last offset recorded in the segment index (0 for an empty partition). */
   indexedEndOffset: number;
+  /**
+   * The broker whose WAL may still hold entries of this partition beyond the index, which the
+   * leader must replay into object storage before it serves; -1 when there is nothing to recover.
+   * Set when leadership moves away from a broker without its consent (it died), kept across
+   * further moves until a leader calls completeRecovery: if the broker that took over dies
+   * mid-replay, the next one must still replay the ORIGINAL broker's WAL.
+   */
+  recoverFrom: number;
 }
 
 /** Where one partition's contiguous range of batches sits inside one object. */
@@ -124,9 +132,30 @@ export interface MetadataCoordinator {
    * Sets leader and bumps the leader epoch; returns the new state. With `expectedEpoch`, it is a
    * compare-and-set: it fails with FencedError (heldEpoch = expectedEpoch) and changes nothing if
    * the current epoch differs, so two controllers electing at once cannot both win.
+   *
+   * This is the move of a partition WITHOUT its leader's consent (the leader died): when the
+   * leader changes, `recoverFrom` becomes the old leader, or stays what it was if a recovery was
+   * already pending (`old.recoverFrom !== -1 ? old.recoverFrom : old.leaderId`; -1 if there was
+   * no leader). An unchanged leader only bumps the epoch and keeps `recoverFrom`.
    */
   setPartitionLeader(topicId: string, partition: number, leaderId: number,
     expectedEpoch?: number): Promise<PartitionState>;
+  /**
+   * The leader at `epoch` has replayed the WAL of `recoverFrom` into object storage: sets
+   * `recoverFrom` to -1 without bumping the epoch. FencedError (changing nothing) if the epoch
+   * moved on: a leader that lost the partition mid-recovery must not clear its successor's duty.
+   */
+  completeRecovery(topicId: string, partition: number, epoch: number): Promise<void>;
+  /**
+   * A LIVE leader at `epoch` hands the partition to `toLeaderId` (-1: to nobody, for the
+   * controller to place) after uploading and committing everything it acknowledged, e.g. on a
+   * graceful shutdown or a rebalancing handoff: bumps the epoch, sets the leader, and leaves
+   * nothing to recover from the releasing broker. FencedError (changing nothing) if the epoch
+   * moved on. A pending recovery of a third broker's WAL (a release before completeRecovery) is
+   * kept: the releasing leader flushed its own WAL, not that one.
+   */
+  releasePartition(topicId: string, partition: number, epoch: number, toLeaderId: number):
+    Promise<PartitionState>;
   /** Advances the log start offset (never backwards) and drops entries wholly below it. Returns
    *  object keys that no longer hold any live data. */
   advanceLogStartOffset(topicId: string, partition: number, offset: number): Promise<string[]>;

@@ -344,11 +344,9 @@ describe.skipIf(!HAVE_JAVA)(`Apache Kafka Java client and CLI tools against a br
       expect(groupRows(after.stdout, live)).toEqual([]);
     }, 120_000);
 
-    // BROKER BUG (reported to the lead): a member's HOST is the connection's "ip:port"
-    // (src/broker/connection.ts builds `${remoteAddress}:${remotePort}` and JoinGroup stores it as
-    // clientHost), where Kafka reports InetAddress.toString(), "/127.0.0.1", with no port.
-    // kafka-consumer-groups --members prints it verbatim. Flip to it() once fixed.
-    it.fails('kafka-consumer-groups --members shows HOST as Kafka does ("/127.0.0.1")', () => {
+    // Kafka reports a member's host as InetAddress.toString(), "/127.0.0.1", with no port, and
+    // kafka-consumer-groups --members prints it verbatim.
+    it('kafka-consumer-groups --members shows HOST as Kafka does ("/127.0.0.1")', () => {
       expect(liveMembers).toHaveLength(1);
       expect(liveMembers[0]![2]).toBe('/127.0.0.1');
     });
