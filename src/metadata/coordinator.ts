@@ -189,3 +189,26 @@ export interface MetadataCoordinator {
 
   close(): Promise<void>;
 }
+
+// Leadership transitions: the one rule every engine applies, so they cannot drift apart.
+//
+//   call                          leaderId      leaderEpoch  recoverFrom
+//   setPartitionLeader, same id   unchanged     +1           unchanged
+//   setPartitionLeader, new id    new           +1           old.recoverFrom if != -1,
+//                                                            else old.leaderId (-1 if none)
+//   releasePartition              toLeaderId    +1           old.recoverFrom (normally -1)
+//   completeRecovery              unchanged     unchanged    -1
+
+/** The state after setPartitionLeader (see the table above). */
+export function afterLeaderSet(current: PartitionState, leaderId: number): PartitionState {
+  if (leaderId === current.leaderId) {
+    return { ...current, leaderEpoch: current.leaderEpoch + 1 };
+  }
+  const recoverFrom = current.recoverFrom !== -1 ? current.recoverFrom : current.leaderId;
+  return { ...current, leaderId, leaderEpoch: current.leaderEpoch + 1, recoverFrom };
+}
+
+/** The state after releasePartition (see the table above). */
+export function afterRelease(current: PartitionState, toLeaderId: number): PartitionState {
+  return { ...current, leaderId: toLeaderId, leaderEpoch: current.leaderEpoch + 1 };
+}

@@ -31,6 +31,8 @@ import {
   FencedError,
   TopicExistsError,
   UnknownTopicError,
+  afterLeaderSet,
+  afterRelease,
   type CommittedOffset,
   type MetadataCoordinator,
   type PartitionState,
@@ -144,6 +146,12 @@ const migrations: readonly string[] = [
   ) WITHOUT ROWID;
   CREATE INDEX group_offsets_by_topic ON group_offsets (topic);
   `,
+  // Cluster mode: whose WAL a new leader must replay first (coordinator.ts, PartitionState).
+  // Existing partitions had no unconsented leader change to recover from, hence the -1.
+  `
+  ALTER TABLE partitions ADD COLUMN recover_from INTEGER NOT NULL DEFAULT -1
+    CHECK (recover_from >= -1);
+  `,
 ];
 
 export const schemaVersionLatest = migrations.length;
@@ -206,7 +214,7 @@ const topicColumns = `name, topic_id AS topicId, partition_count AS partitionCou
   configs_json AS configsJson, created_at_ms AS createdAtMs`;
 const partitionColumns = `topic_id AS topicId, partition, leader_id AS leaderId,
   leader_epoch AS leaderEpoch, log_start_offset AS logStartOffset,
-  indexed_end_offset AS indexedEndOffset`;
+  indexed_end_offset AS indexedEndOffset, recover_from AS recoverFrom`;
 const segmentColumns = `topic_id AS topicId, partition, base_offset AS baseOffset,
   last_offset AS lastOffset, object_key AS objectKey, position, size_bytes AS sizeBytes,
   max_timestamp_ms AS maxTimestampMs, leader_epoch AS leaderEpoch`;
@@ -246,15 +254,17 @@ function prepareTopicStatements(db: Database.Database) {
 function preparePartitionStatements(db: Database.Database) {
   return {
     insertPartition: db.prepare<[string, number, number]>(`INSERT INTO partitions (topic_id,
-      partition, leader_id, leader_epoch, log_start_offset, indexed_end_offset)
-      VALUES (?, ?, ?, 0, 0, 0)`),
+      partition, leader_id, leader_epoch, log_start_offset, indexed_end_offset, recover_from)
+      VALUES (?, ?, ?, 0, 0, 0, -1)`),
     selectPartitions: db.prepare<[string], PartitionState>(
       `SELECT ${partitionColumns} FROM partitions WHERE topic_id = ? ORDER BY partition`),
     selectPartition: db.prepare<TopicPartitionParams, PartitionState>(
       `SELECT ${partitionColumns} FROM partitions WHERE topic_id = ? AND partition = ?`),
-    updateLeader: db.prepare<[number, string, number], PartitionState>(`UPDATE partitions
-      SET leader_id = ?, leader_epoch = leader_epoch + 1 WHERE topic_id = ? AND partition = ?
-      RETURNING ${partitionColumns}`),
+    // Sets the leadership columns computed by afterLeaderSet / afterRelease; the epoch in the
+    // WHERE clause makes it a compare-and-set even if a caller forgot to check first.
+    updateLeadership: db.prepare<[number, number, number, string, number, number],
+      PartitionState>(`UPDATE partitions SET leader_id = ?, leader_epoch = ?, recover_from = ?
+      WHERE topic_id = ? AND partition = ? AND leader_epoch = ? RETURNING ${partitionColumns}`),
     updateLogStart: db.prepare<[number, string, number]>(
       'UPDATE partitions SET log_start_offset = ? WHERE topic_id = ? AND partition = ?'),
     updateIndexedEnd: db.prepare<[number, string, number]>(
@@ -561,9 +571,24 @@ export class EmbeddedCoordinator implements MetadataCoordinator {
       if (expectedEpoch !== undefined && current.leaderEpoch !== expectedEpoch) {
         throw new FencedError(topicId, partition, expectedEpoch, current.leaderEpoch);
       }
-      const state = this.s.updateLeader.get(leaderId, topicId, partition);
-      assert.ok(state !== undefined && state.leaderEpoch === current.leaderEpoch + 1);
-      return state;
+      return this.writeLeadership(current, afterLeaderSet(current, leaderId));
+    })();
+  }
+
+  async completeRecovery(topicId: string, partition: number, epoch: number): Promise<void> {
+    this.db.transaction(() => {
+      const current = this.requirePartitionAtEpoch(topicId, partition, epoch);
+      if (current.recoverFrom === -1) return; // a repeat is a no-op
+      this.writeLeadership(current, { ...current, recoverFrom: -1 });
+    })();
+  }
+
+  async releasePartition(topicId: string, partition: number, epoch: number,
+    toLeaderId: number): Promise<PartitionState> {
+    assert.ok(Number.isSafeInteger(toLeaderId) && toLeaderId >= -1, `toLeaderId ${toLeaderId}`);
+    return this.db.transaction(() => {
+      const current = this.requirePartitionAtEpoch(topicId, partition, epoch);
+      return this.writeLeadership(current, afterRelease(current, toLeaderId));
     })();
   }
 
@@ -690,6 +715,25 @@ export class EmbeddedCoordinator implements MetadataCoordinator {
   private requirePartition(topicId: string, partition: number): PartitionState {
     const state = this.s.selectPartition.get(topicId, partition);
     if (state === undefined) throw unknownPartition(topicId, partition);
+    return state;
+  }
+
+  private requirePartitionAtEpoch(topicId: string, partition: number, epoch: number):
+    PartitionState {
+    const current = this.requirePartition(topicId, partition);
+    if (current.leaderEpoch !== epoch) {
+      throw new FencedError(topicId, partition, epoch, current.leaderEpoch);
+    }
+    return current;
+  }
+
+  /** Writes the leadership columns of `next` over `current` (read in the same transaction). */
+  private writeLeadership(current: PartitionState, next: PartitionState): PartitionState {
+    assert.ok(next.leaderEpoch >= current.leaderEpoch && next.recoverFrom >= -1);
+    const state = this.s.updateLeadership.get(next.leaderId, next.leaderEpoch, next.recoverFrom,
+      current.topicId, current.partition, current.leaderEpoch);
+    assert.ok(state !== undefined, 'the row read in this transaction is still there');
+    assert.deepEqual(state, next, 'the row is what the transition computed');
     return state;
   }
 
