@@ -34,6 +34,7 @@
  *   --in-flight 8            concurrent send() calls per producer in the max-throughput phases
  *   --records-per-send 16    records per send() call (one batch, one partition)
  *   --record-bytes 1024      value size
+ *   BENCH_REVISION           label for the code measured (default: the checkout's commit)
  *   --cpu-prof               sample the broker's CPU as node --cpu-prof does (1 ms); print its top functions
  */
 import { execFileSync, fork, type ChildProcess } from 'node:child_process';
@@ -43,6 +44,7 @@ import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import os, { tmpdir } from 'node:os';
 import path from 'node:path';
+import { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { Kafka, logLevel } from 'kafkajs';
@@ -53,6 +55,7 @@ const RESULTS_DIR = path.join(HERE, 'results');
 const RAW_DIR = path.join(RESULTS_DIR, 'raw');
 /** The broker's default --tail-bytes-max: a tail read only stays a tail read below it. */
 const TAIL_BYTES_DEFAULT = 256 * 1024 * 1024;
+const KAFKAJS_VERSION = (createRequire(import.meta.url)('kafkajs/package.json') as { version: string }).version;
 const MB = 1e6;
 const GB = 1e9;
 
@@ -79,6 +82,8 @@ const NUMERIC: Record<Exclude<keyof Settings, 'cpuProf'>, number> = {
   workers: 2, producers: 8, inFlight: 8, recordsPerSend: 16, recordBytes: 1024,
 };
 
+const INTEGER = new Set<keyof typeof NUMERIC>(['partitions', 'workers', 'producers', 'inFlight', 'recordsPerSend', 'recordBytes']);
+
 function kebab(name: string): string {
   return name.replace(/[A-Z]/g, (m) => `-${m.toLowerCase()}`);
 }
@@ -95,8 +100,9 @@ function loadSettings(argv: string[]): Settings {
   for (const [name, fallback] of Object.entries(NUMERIC) as [keyof typeof NUMERIC, number][]) {
     const raw = (values[kebab(name)] as string | undefined) ?? process.env[envName(name)];
     const value = raw === undefined ? fallback : Number(raw);
-    if (!Number.isFinite(value) || value <= 0) {
-      throw new Error(`--${kebab(name)} (${envName(name)}): expected a positive number, got ${raw}`);
+    const integer = INTEGER.has(name);
+    if (!Number.isFinite(value) || value <= 0 || (integer && !Number.isInteger(value))) {
+      throw new Error(`--${kebab(name)} (${envName(name)}): expected a positive ${integer ? 'integer' : 'number'}, got ${raw}`);
     }
     out[name] = value;
   }
@@ -177,8 +183,11 @@ function kafkaFor(bootstrap: string, clientId: string): Kafka {
 async function workerMain(): Promise<void> {
   process.on('disconnect', () => process.exit(0)); // the orchestrator died
   const send = (m: WorkerMessage) => new Promise<void>((resolve) => process.send!(m, undefined, {}, () => resolve()));
-  const job = await new Promise<Job>((resolve) => process.once('message', (m) => resolve(m as Job)));
-  const go = () => new Promise<void>((resolve) => process.once('message', () => resolve()));
+  // The job comes in the environment, so no message can arrive before a listener exists; the
+  // only message is "go", and its listener is attached before "ready" is sent.
+  const job = JSON.parse(process.env.BENCH_JOB!) as Job;
+  const goReceived = new Promise<void>((resolve) => process.once('message', () => resolve()));
+  const go = () => goReceived;
   try {
     if (job.kind === 'produce') await runProduce(job, send, go);
     else await runConsume(job, send, go);
@@ -417,8 +426,8 @@ function freePort(): Promise<number> {
 // ---------------------------------------------------------------------------------------------
 // Orchestrator side: running jobs in children
 
-function spawnWorker(): ChildProcess {
-  const env: NodeJS.ProcessEnv = { ...process.env, KAFKAJS_NO_PARTITIONER_WARNING: '1' };
+function spawnWorker(job: Job): ChildProcess {
+  const env: NodeJS.ProcessEnv = { ...process.env, KAFKAJS_NO_PARTITIONER_WARNING: '1', BENCH_JOB: JSON.stringify(job) };
   delete env.NODE_OPTIONS; // never profile the clients
   return fork(fileURLToPath(import.meta.url), ['--worker'], { execArgv: process.execArgv, env,
     serialization: 'advanced', stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
@@ -447,10 +456,9 @@ interface PhaseRun<R> {
 /** Forks one child per job, waits until all are ready, starts them together, meters the broker. */
 async function runPhase<R extends WorkerMessage>(broker: BrokerProcess, metricsPort: number, jobs: Job[]):
   Promise<PhaseRun<R>> {
-  const children = jobs.map(() => spawnWorker());
+  const children = jobs.map(spawnWorker);
   try {
     const ready = children.map(nextMessage);
-    children.forEach((c, i) => c.send(jobs[i]!));
     for (const r of await Promise.all(ready)) if (r.kind !== 'ready') throw new Error(`unexpected ${r.kind}`);
     const before = await scrape(metricsPort);
     const results = children.map((c) => nextMessage(c) as Promise<R>);
@@ -469,10 +477,12 @@ async function runPhase<R extends WorkerMessage>(broker: BrokerProcess, metricsP
 // ---------------------------------------------------------------------------------------------
 // Orchestrator side: phases
 
+/** CPU over one phase, from its start signal to the last client's result (consume: group join included). */
 interface CpuUse {
   wallS: number;
   brokerCpuS: number;
   clientCpuS: number;
+  /** Share of all the machine's cores busy (any process, kernel threads too). */
   machineBusy: number;
 }
 
@@ -485,10 +495,6 @@ interface ProducePhase extends CpuUse {
   elapsedS: number;
   p50: number;
   p99: number;
-  brokerCpuS: number;
-  clientCpuS: number;
-  /** Share of all the machine's cores busy over the phase (any process). */
-  machineBusy: number;
   peakRssKiB: number;
   entriesPerFsync: number;
   fsyncMs: number;
@@ -556,11 +562,6 @@ interface ConsumePhase extends CpuUse {
   elapsedS: number;
   startupS: number;
   timedOut: boolean;
-  /** Wall time of the whole phase (start of group join to the last record). */
-  wallS: number;
-  brokerCpuS: number;
-  clientCpuS: number;
-  machineBusy: number;
   peakRssKiB: number;
   /** Share of the fetched bytes that came from object storage. */
   objectStoreShare: number;
@@ -673,6 +674,19 @@ function fmt(x: number, digits = 1): string {
   return x >= 100 ? Math.round(x).toLocaleString('en-US') : x.toFixed(digits);
 }
 
+/** The code measured: BENCH_REVISION if set, else the checkout's commit and whether broker code differs from it. */
+function revision(): string {
+  if (process.env.BENCH_REVISION) return process.env.BENCH_REVISION;
+  try {
+    const git = (...args: string[]) => execFileSync('git', args, { cwd: HERE, encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trim();
+    const commit = git('rev-parse', '--short', 'HEAD');
+    const dirty = git('status', '--porcelain', '--', '../src', '../storage', '../protocol') !== '';
+    return dirty ? `${commit} with uncommitted changes in src/, storage/ or protocol/` : commit;
+  } catch {
+    return 'unknown (not a git checkout)';
+  }
+}
+
 function log(line: string): void {
   process.stderr.write(`[bench ${new Date().toISOString().slice(11, 19)}] ${line}\n`);
 }
@@ -742,7 +756,8 @@ async function main(): Promise<void> {
     const ACKS = [1, -1] as const;
     for (const acks of ACKS) {
       log(`acks=${acks}: fixed rate ${s.rate} records/s for ${s.latencyDurationS} s`);
-      rate[acks] = await producePhase(s, broker, metricsPort, topics.rate[acks], acks, 'rate', s.latencyDurationS, Infinity);
+      rate[acks] = await producePhase(s, broker, metricsPort, topics.rate[acks], acks, 'rate', s.latencyDurationS,
+        Number.MAX_SAFE_INTEGER);
     }
     for (const acks of ACKS) {
       log(`acks=${acks}: max throughput for ${s.durationS} s (at most ${s.maxMb} MB)`);
@@ -766,7 +781,7 @@ async function main(): Promise<void> {
     await broker.stop();
     brokerStopped = true;
 
-    const report = renderReport(s, { rate, max, tail, catchUp, hwm1KiB, hwm2KiB, stamp, busyBefore });
+    const report = renderReport(s, { rate, max, tail, catchUp, hwm1KiB, hwm2KiB, stamp, busyBefore, revision: revision() });
     let profileSection = '';
     if (s.cpuProf) {
       const files = existsSync(profDir) ? readdirSync(profDir).filter((f) => f.endsWith('.cpuprofile')) : [];
@@ -779,12 +794,12 @@ async function main(): Promise<void> {
       }
       profileSection = `\n\n## Broker CPU profile (--cpu-prof: 1 ms sampling; the figures above include its overhead)\n\n${parts.join('\n\n')}\n`;
     }
-    const markdown = report + profileSection;
+    const markdown = `${report}${profileSection}`.trimEnd() + '\n';
     const out = path.join(RESULTS_DIR, `broker-${stamp}.md`);
     await writeFile(out, markdown);
     await writeFile(path.join(RAW_DIR, `broker-${stamp}.json`), JSON.stringify({ settings: s, rate, max, tail, catchUp,
       hwm1KiB, hwm2KiB, busyBefore }, null, 2));
-    process.stdout.write(`\n${markdown}\n`);
+    process.stdout.write(`\n${markdown}`);
     log(`written to ${path.relative(process.cwd(), out)}`);
   } catch (err) {
     process.stderr.write(`broker output (tail):\n${broker.output().slice(-4000)}\n`);
@@ -805,6 +820,7 @@ interface Figures {
   stamp: string;
   /** Cores busy during the second before the broker started. */
   busyBefore: number;
+  revision: string;
 }
 
 function renderReport(s: Settings, f: Figures): string {
@@ -864,8 +880,8 @@ function renderReport(s: Settings, f: Figures): string {
   return [
     `# Ledgerstream broker benchmark, ${f.stamp}`,
     '',
-    `Node ${process.version}, ${ncpu} × ${cpus[0]?.model.trim() ?? 'CPU'}, ${fmt(os.totalmem() / 2 ** 30, 0)} GiB RAM; ` +
-      'broker, clients and orchestrator share this machine.',
+    `Code: ${f.revision}. Node ${process.version}, ${ncpu} × ${cpus[0]?.model.trim() ?? 'CPU'}, ` +
+      `${fmt(os.totalmem() / 2 ** 30, 0)} GiB RAM; broker, clients and orchestrator share this machine.`,
     '',
     '| | acks=1 | acks=-1 |',
     '|---|---:|---:|',
@@ -885,7 +901,7 @@ function renderReport(s: Settings, f: Figures): string {
       `(${fmt(sendKiB, 0)} KiB) per send() call, all to one partition (one batch per Produce request); topics of ` +
       `${s.partitions} partitions, send() calls rotate over them. MB = 10^6 bytes of record values (batch ` +
       'headers and framing not counted); CPU s per GB use the same bytes.',
-    `- Max throughput: kafkajs 2.2.4 in ${s.workers} forked child process(es), ${s.producers} producers in total ` +
+    `- Max throughput: kafkajs ${KAFKAJS_VERSION} in ${s.workers} forked child process(es), ${s.producers} producers in total ` +
       `(each its own connection, not idempotent), ${s.inFlight} send() calls in flight per producer (closed loop, ` +
       `${concurrency} in all), for ${s.durationS} s or ${s.maxMb} MB per acks setting, whichever comes first (the ` +
       'cap keeps the topic inside the broker\'s 256 MiB tail for the tail read). Latency is per send() call, so at ' +
