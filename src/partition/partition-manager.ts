@@ -4,6 +4,7 @@
  * once committed, so a failed commit leaves both as they were.
  */
 import assert from 'node:assert/strict';
+import { ErrorCode } from '../../protocol/generated/errors.js';
 import { randomBytes } from 'node:crypto';
 import type { Logger } from 'pino';
 import type { BrokerConfig } from '../config/config.js';
@@ -15,7 +16,18 @@ import { type HistoryReader, PartitionLog, type WalPort } from './partition-log.
 export interface TopicEntry {
   record: TopicRecord;
   config: EffectiveTopicConfig;
-  logs: PartitionLog[];
+  /**
+   * One slot per partition: the log when this broker leads the partition, undefined when another
+   * broker does (cluster mode). A single node leads every partition.
+   */
+  logs: (PartitionLog | undefined)[];
+}
+
+/** Why a partition has no local log: it does not exist, or another broker leads it. */
+export function missingPartitionError(entry: TopicEntry | undefined, partition: number):
+  'UNKNOWN_TOPIC_OR_PARTITION' | 'NOT_LEADER_OR_FOLLOWER' {
+  const exists = entry !== undefined && partition >= 0 && partition < entry.record.partitionCount;
+  return exists ? 'NOT_LEADER_OR_FOLLOWER' : 'UNKNOWN_TOPIC_OR_PARTITION';
 }
 
 export class PartitionManager {
@@ -39,12 +51,19 @@ export class PartitionManager {
   private async install(record: TopicRecord): Promise<TopicEntry> {
     const states = await this.metadata.getPartitionStates(record.topicId);
     assert.equal(states.length, record.partitionCount, `${record.name}: one state per partition`);
-    const logs: PartitionLog[] = [];
-    for (const s of states.sort((a, b) => a.partition - b.partition)) logs.push(await this.openLog(record, s));
+    const logs: (PartitionLog | undefined)[] = [];
+    for (const s of states.sort((a, b) => a.partition - b.partition)) {
+      logs.push(this.leads(s) ? await this.openLog(record, s) : undefined);
+    }
     const entry: TopicEntry = { record, config: effectiveConfig(this.config, record.configs), logs };
     this.byName.set(record.name, entry);
     this.byId.set(record.topicId, entry);
     return entry;
+  }
+
+  /** Whether this broker should serve the partition (always on a single node). */
+  private leads(s: PartitionState): boolean {
+    return s.leaderId === this.nodeId;
   }
 
   private async openLog(record: TopicRecord, s: PartitionState): Promise<PartitionLog> {
@@ -70,14 +89,28 @@ export class PartitionManager {
     return this.byName.get(topic)?.logs[partition];
   }
 
-  /** Every partition log, for the uploader and retention. */
-  *allLogs(): Iterable<PartitionLog> {
-    for (const t of this.byName.values()) yield* t.logs;
+  /** Whether the topic has that partition, wherever it is led. */
+  partitionExists(topic: string, partition: number): boolean {
+    const entry = this.byName.get(topic);
+    return entry !== undefined && partition >= 0 && partition < entry.record.partitionCount;
   }
 
+  /** The error for a partition with no local log: UNKNOWN_TOPIC_OR_PARTITION or NOT_LEADER_OR_FOLLOWER. */
+  missingError(topic: string, partition: number): number {
+    return ErrorCode[missingPartitionError(this.byName.get(topic), partition)];
+  }
+
+  /** Every partition log this broker leads, for the uploader and retention. */
+  *allLogs(): Iterable<PartitionLog> {
+    for (const t of this.byName.values()) {
+      for (const log of t.logs) if (log !== undefined) yield log;
+    }
+  }
+
+  /** Partitions this broker leads. */
   get partitionCount(): number {
     let n = 0;
-    for (const t of this.byName.values()) n += t.logs.length;
+    for (const _ of this.allLogs()) n++;
     return n;
   }
 
@@ -109,12 +142,10 @@ export class PartitionManager {
     // Existing logs keep their in-memory tails; the topic stays visible throughout, and the new
     // partitions appear all at once when their logs are built.
     const states = await this.metadata.getPartitionStates(entry.record.topicId);
-    const added: PartitionLog[] = [];
-    for (const s of states.sort((a, b) => a.partition - b.partition)) {
-      if (s.partition < entry.logs.length) continue;
-      added.push(await this.openLog(entry.record, s));
+    for (const st of states.sort((a, b) => a.partition - b.partition)) {
+      if (st.partition < entry.logs.length) continue; // existing, or added by a concurrent call
+      entry.logs[st.partition] = this.leads(st) ? await this.openLog(entry.record, st) : undefined;
     }
-    entry.logs.push(...added.filter((log) => log.partition >= entry.logs.length));
     entry.record = { ...entry.record, partitionCount: Math.max(partitionCount, entry.logs.length) };
     assert.equal(entry.logs.length, entry.record.partitionCount, `${name}: one log per partition`);
   }
@@ -130,7 +161,8 @@ export class PartitionManager {
   /** Re-adds batches the WAL holds that object storage does not (start-up recovery). */
   replay(topicId: string, partition: number, batch: Buffer, lsn: number, nowMs: number): boolean {
     const log = this.byId.get(topicId)?.logs[partition];
-    if (log === undefined) return false; // topic deleted since: its data goes with it
+    // Topic deleted since (its data goes with it), or led by another broker now.
+    if (log === undefined) return false;
     log.replay(batch, lsn, nowMs);
     return true;
   }

@@ -18,6 +18,7 @@ export async function enforceRetention(partitions: PartitionManager, metadata: M
     const { retentionMs, retentionBytes } = topic.config;
     if (retentionMs < 0 && retentionBytes < 0) continue;
     for (const log of topic.logs) {
+      if (log === undefined) continue; // led elsewhere: that broker runs its retention
       const entries = await metadata.listSegments(log.topicId, log.partition, log.logStartOffset,
         ENTRIES_PER_PASS_MAX);
       const totalBytes = retentionBytes >= 0 ? await metadata.partitionSizeBytes(log.topicId, log.partition) : 0;

@@ -157,7 +157,8 @@ function versions(h: ApiHandler): number[] {
 
 async function createTopic(name: string, partitionCount = 1, configs: Record<string, string> = {}):
   Promise<PartitionLog[]> {
-  return (await fx.partitions.createTopic(name, partitionCount, configs)).logs;
+  // A single node leads every partition it creates.
+  return (await fx.partitions.createTopic(name, partitionCount, configs)).logs.map((l) => l!);
 }
 
 /** Appends one batch of `count` records at the log's current leader epoch; waits until durable. */
@@ -683,7 +684,7 @@ describe('CreatePartitions', () => {
     const res = await call(createPartitions, codec, request([['cp', 3]]), 1);
     expect(outcomes(res)).toEqual([['cp', 0, null]]);
     const topic = fx.partitions.topic('cp')!;
-    expect(topic.logs.map((l) => [l.partition, l.highWatermark])).toEqual([[0, 3], [1, 0], [2, 0]]);
+    expect(topic.logs.map((l) => [l!.partition, l!.highWatermark])).toEqual([[0, 3], [1, 0], [2, 0]]);
     expect(topic.logs[0]).toBe(p0);
     expect((await fx.metadata.getPartitionStates(topic.record.topicId)).length).toBe(3);
     expect((await fx.services.metrics.partitions.get()).values[0]!.value).toBe(3);

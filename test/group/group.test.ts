@@ -532,7 +532,7 @@ describe('handlers on the wire', () => {
   const ctx = (): RequestContext => ({
     // OffsetCommit asks the partition manager whether a partition exists: topic 't' has 8.
     services: { groups, metadata, nodeId: 7, advertised: { host: 'broker', port: 9092 },
-      partitions: { partitionLog: (topic: string, p: number) => (topic === 't' && p < 8 ? {} : undefined) },
+      partitions: { partitionExists: (topic: string, p: number) => topic === 't' && p < 8 },
       cluster: new SingleNodeView({ nodeId: 7, host: 'broker', port: 9092, rack: null }),
     } as unknown as BrokerServices,
     clientId: 'wire', clientHost: '10.0.0.1', correlationId: 1, log,

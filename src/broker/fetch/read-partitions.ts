@@ -11,7 +11,7 @@ import {
   defaultFetchResponsePartitionData,
 } from '../../../protocol/generated/messages/fetch.js';
 import type { PartitionLog } from '../../partition/partition-log.js';
-import type { TopicEntry } from '../../partition/partition-manager.js';
+import { type TopicEntry, missingPartitionError } from '../../partition/partition-manager.js';
 import type { BrokerServices } from '../services.js';
 
 export interface FetchPass {
@@ -48,7 +48,7 @@ export async function readPartitions(s: BrokerServices, req: FetchRequest, versi
       if (log === undefined) {
         pass.hasError = true;
         out.partitions.push(partitionError(p.partition, entry === undefined && version >= 13
-          ? ErrorCode.UNKNOWN_TOPIC_ID : ErrorCode.UNKNOWN_TOPIC_OR_PARTITION));
+          ? ErrorCode.UNKNOWN_TOPIC_ID : ErrorCode[missingPartitionError(entry, p.partition)]));
         continue;
       }
       pass.logs.push(log);

@@ -48,7 +48,7 @@ export const handler = defineHandler({
         const base = { ...defaultListOffsetsResponseListOffsetsPartitionResponse(), partitionIndex: p.partitionIndex };
         const log = topic?.logs[p.partitionIndex];
         if (log === undefined) {
-          out.partitions.push({ ...base, errorCode: ErrorCode.UNKNOWN_TOPIC_OR_PARTITION });
+          out.partitions.push({ ...base, errorCode: s.partitions.missingError(t.name, p.partitionIndex) });
         } else if (version >= 4 && p.currentLeaderEpoch >= 0 && p.currentLeaderEpoch !== log.leaderEpoch) {
           out.partitions.push({ ...base, errorCode: p.currentLeaderEpoch < log.leaderEpoch
             ? ErrorCode.FENCED_LEADER_EPOCH : ErrorCode.UNKNOWN_LEADER_EPOCH });

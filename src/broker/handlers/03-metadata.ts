@@ -24,9 +24,9 @@ function describeTopic(s: BrokerServices, entry: TopicEntry): TopicOut {
     ...defaultMetadataResponseMetadataResponseTopic(),
     name: entry.record.name,
     topicId: entry.record.topicId,
-    partitions: entry.logs.map((log) => {
-      const { leaderId, leaderEpoch } = s.cluster.leader(entry.record.topicId, log.partition, log.leaderEpoch);
-      return { ...defaultMetadataResponseMetadataResponsePartition(), partitionIndex: log.partition,
+    partitions: entry.logs.map((log, partitionIndex) => {
+      const { leaderId, leaderEpoch } = s.cluster.leader(entry.record.topicId, partitionIndex, log?.leaderEpoch ?? -1);
+      return { ...defaultMetadataResponseMetadataResponsePartition(), partitionIndex,
         leaderId, leaderEpoch, replicaNodes: [leaderId], isrNodes: [leaderId] };
     }),
   };

@@ -30,7 +30,7 @@ export const handler = defineHandler({
   encodeResponse: encodeOffsetCommitResponse,
   async handle(ctx, req) {
     const known = (topic: string, partition: number) =>
-      ctx.services.partitions.partitionLog(topic, partition) !== undefined;
+      ctx.services.partitions.partitionExists(topic, partition);
     // Number() of an int64 beyond 2^53 is not a safe integer; the coordinator refuses it.
     const offsets = req.topics.flatMap((t) => t.partitions.filter((p) => known(t.name, p.partitionIndex)).map((p) => ({
       topic: t.name, partition: p.partitionIndex, offset: Number(p.committedOffset),

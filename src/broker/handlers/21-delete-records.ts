@@ -54,7 +54,7 @@ export const handler = defineHandler({
           lowWatermark: -1n };
         const log = s.partitions.partitionLog(t.name, p.partitionIndex);
         const offset = p.offset === -1n ? log?.highWatermark ?? -1 : Number(p.offset);
-        if (log === undefined) out.errorCode = ErrorCode.UNKNOWN_TOPIC_OR_PARTITION;
+        if (log === undefined) out.errorCode = s.partitions.missingError(t.name, p.partitionIndex);
         else if (p.offset < -1n || offset > log.highWatermark) out.errorCode = OUT_OF_RANGE;
         else pending.push({ out, log, offset });
         return out;

@@ -19,7 +19,7 @@ import type { PartitionLog } from '../../partition/partition-log.js';
 import { defineHandler } from '../handler.js';
 import type { BrokerServices } from '../services.js';
 
-const { FENCED_LEADER_EPOCH, UNKNOWN_LEADER_EPOCH, UNKNOWN_TOPIC_OR_PARTITION } = ErrorCode;
+const { FENCED_LEADER_EPOCH, UNKNOWN_LEADER_EPOCH } = ErrorCode;
 
 /** Base of the first index entry with an epoch above `epoch` (binary search: epochs only grow). */
 async function indexedEnd(s: BrokerServices, log: PartitionLog, epoch: number) {
@@ -35,8 +35,8 @@ async function indexedEnd(s: BrokerServices, log: PartitionLog, epoch: number) {
 }
 
 async function answer(s: BrokerServices, log: PartitionLog | undefined, current: number,
-  epoch: number): Promise<Partial<PartitionOut>> {
-  if (log === undefined) return { errorCode: UNKNOWN_TOPIC_OR_PARTITION };
+  epoch: number, missingError: number): Promise<Partial<PartitionOut>> {
+  if (log === undefined) return { errorCode: missingError };
   if (current >= 0 && current !== log.leaderEpoch) {
     return { errorCode: current < log.leaderEpoch ? FENCED_LEADER_EPOCH : UNKNOWN_LEADER_EPOCH };
   }
@@ -61,7 +61,8 @@ export const handler = defineHandler({
       res.topics.push(out);
       for (const p of t.partitions) {
         const log = ctx.services.partitions.partitionLog(t.topic, p.partition);
-        const found = await answer(ctx.services, log, p.currentLeaderEpoch, p.leaderEpoch);
+        const found = await answer(ctx.services, log, p.currentLeaderEpoch, p.leaderEpoch,
+          ctx.services.partitions.missingError(t.topic, p.partition));
         out.partitions.push({ ...defaultPartitionOut(), partition: p.partition, ...found });
       }
     }

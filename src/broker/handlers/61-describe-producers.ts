@@ -6,7 +6,6 @@
  * Version notes: v0 only.
  * Not implemented: transactions, so coordinatorEpoch and currentTxnStartOffset are always -1.
  */
-import { ErrorCode } from '../../../protocol/generated/errors.js';
 import {
   type DescribeProducersResponsePartitionResponse as PartitionOut, decodeDescribeProducersRequest,
   defaultDescribeProducersResponse, encodeDescribeProducersResponse,
@@ -17,9 +16,9 @@ import {
 import type { PartitionLog } from '../../partition/partition-log.js';
 import { defineHandler } from '../handler.js';
 
-function describe(log: PartitionLog | undefined, partitionIndex: number): PartitionOut {
+function describe(log: PartitionLog | undefined, partitionIndex: number, missingError: number): PartitionOut {
   const out = { ...defaultPartitionOut(), partitionIndex };
-  if (log === undefined) return { ...out, errorCode: ErrorCode.UNKNOWN_TOPIC_OR_PARTITION };
+  if (log === undefined) return { ...out, errorCode: missingError };
   return { ...out, activeProducers: log.producers.list().map((p) => ({
     ...defaultProducerOut(), producerId: BigInt(p.producerId), producerEpoch: p.producerEpoch,
     lastSequence: p.recentBatches.at(-1)?.lastSequence ?? -1,
@@ -38,6 +37,7 @@ export const handler = defineHandler({
     const logs = ctx.services.partitions;
     return { ...defaultDescribeProducersResponse(), topics: req.topics.map((t) => ({
       ...defaultTopicOut(), name: t.name,
-      partitions: t.partitionIndexes.map((i) => describe(logs.partitionLog(t.name, i), i)) })) };
+      partitions: t.partitionIndexes.map((i) => describe(logs.partitionLog(t.name, i), i,
+        logs.missingError(t.name, i))) })) };
   },
 });

@@ -5,7 +5,7 @@
  */
 import { ErrorCode } from '../../../protocol/generated/errors.js';
 import { validateBatch } from '../../../protocol/records/batch-header.js';
-import type { TopicEntry } from '../../partition/partition-manager.js';
+import { type TopicEntry, missingPartitionError } from '../../partition/partition-manager.js';
 import type { BrokerServices } from '../services.js';
 
 export interface PartitionAppendResult {
@@ -26,7 +26,7 @@ export function appendPartition(s: BrokerServices, topic: TopicEntry | undefined
   records: Buffer | null, nowMs: number): PartitionAppendResult {
   const log = topic?.logs[partition];
   if (topic === undefined || log === undefined) {
-    return failed(ErrorCode.UNKNOWN_TOPIC_OR_PARTITION, null);
+    return failed(ErrorCode[missingPartitionError(topic, partition)], null);
   }
   if (records === null || records.length === 0) {
     return failed(ErrorCode.INVALID_RECORD, 'produce request carries no record batch');
