@@ -15,11 +15,13 @@ import { join } from 'node:path';
 import type { Server as HttpServer } from 'node:http';
 import type { Logger } from 'pino';
 import type { BrokerConfig } from '../config/config.js';
-import { SingleNodeView } from '../cluster/cluster-view.js';
+import { type ClusterView, SingleNodeView } from '../cluster/cluster-view.js';
+import { ClusterMode, openEtcdCoordinator } from '../cluster/cluster-mode.js';
 import { GroupCoordinator } from '../group/group-coordinator.js';
 import { createLogger } from '../log.js';
 import type { MetadataCoordinator } from '../metadata/coordinator.js';
 import { EmbeddedCoordinator } from '../metadata/embedded.js';
+import type { EtcdCoordinator } from '../metadata/etcd.js';
 import { type Metrics, createMetrics, exportStoreStats, serveMetrics } from '../metrics.js';
 import { ObjectHistoryReader } from '../partition/history-reader.js';
 import type { WalPort } from '../partition/partition-log.js';
@@ -50,6 +52,8 @@ export class Broker {
     readonly store: ObjectStore,
     private readonly wal: Wal<PartitionEntryHeader> | null,
     private readonly server: BrokerServer,
+    private readonly clusterMode: ClusterMode | null,
+    private readonly etcd: EtcdCoordinator | null,
   ) {}
 
   get port(): number {
@@ -60,7 +64,8 @@ export class Broker {
     const log = createLogger(config.logLevel, config.nodeId);
     const metrics = createMetrics();
     await mkdir(config.dataDir, { recursive: true });
-    const metadata = new EmbeddedCoordinator(join(config.dataDir, 'metadata.db'));
+    const etcd = config.coordinator === 'etcd' ? await openEtcdCoordinator(config, log) : null;
+    const metadata: MetadataCoordinator = etcd ?? new EmbeddedCoordinator(join(config.dataDir, 'metadata.db'));
     const store = await openObjectStore(config);
     exportStoreStats(metrics, () => ({ ...store.stats() }));
     const wal = config.walMode === 'object' ? null : await Wal.open<PartitionEntryHeader>({
@@ -87,17 +92,22 @@ export class Broker {
       truncateBefore: (lsn) => (wal === null ? Promise.resolve(0) : wal.truncateBefore(lsn)),
     };
     const uploader = new Uploader(partitions, walTrim, store, metadata, tailMemory,
-      { nodeId: config.nodeId, uploadIntervalMs: config.uploadIntervalMs, uploadBytesMax: config.uploadBytesMax },
+      { nodeId: config.nodeId, uploadIntervalMs: config.uploadIntervalMs, uploadBytesMax: config.uploadBytesMax,
+        partitionsPerObjectMax: partitionsPerObjectMax(config) },
       metrics, log);
-    const groups = new GroupCoordinator({ metadata, config, log, nowMs: Date.now,
-      onGroupCount: (n: number) => metrics.groups.set(n) });
-    const handlerRanges = HANDLERS.map((h) => ({ apiKey: h.apiKey, minVersion: h.minVersion, maxVersion: h.maxVersion }));
+    // In cluster mode the view is replaced by the etcd-backed one before the listener opens.
+    let cluster: ClusterView = new SingleNodeView({ nodeId: config.nodeId, rack: null,
+      get host() { return advertised.host; }, get port() { return advertised.port; } });
     const advertised = { host: config.advertisedHost, port: config.advertisedPort };
+    const groups = new GroupCoordinator({ metadata, config, log, nowMs: Date.now,
+      onGroupCount: (n: number) => metrics.groups.set(n),
+      isCoordinator: (groupId) => cluster.groupCoordinator(groupId)?.nodeId === config.nodeId });
+    const handlerRanges = HANDLERS.map((h) => ({ apiKey: h.apiKey, minVersion: h.minVersion, maxVersion: h.maxVersion }));
+    const clusterMode = etcd === null ? null
+      : await ClusterMode.start(config, etcd, partitions, uploader, store, log);
+    if (clusterMode !== null) cluster = clusterMode.view;
     const services: BrokerServices = {
-      config, nodeId: config.nodeId, clusterId: metadata.clusterId(), advertised,
-      // The port may be 0 until the listener is bound: the view reads `advertised` when asked.
-      cluster: new SingleNodeView({ nodeId: config.nodeId, rack: null,
-        get host() { return advertised.host; }, get port() { return advertised.port; } }),
+      config, nodeId: config.nodeId, clusterId: metadata.clusterId(), advertised, cluster,
       metadata, partitions, groups, uploader, history, metrics,
       apiVersions: () => handlerRanges,
       deleteObjects: (keys) => deleteQuietly(store, keys, log),
@@ -108,7 +118,7 @@ export class Broker {
     await server.listen(config.host, config.port);
     if (services.advertised.port === 0) services.advertised.port = server.port;
     uploader.start();
-    const broker = new Broker(config, log, metrics, services, store, wal, server);
+    const broker = new Broker(config, log, metrics, services, store, wal, server, clusterMode, etcd);
     broker.scheduleRetention();
     if (config.metricsPort > 0) broker.metricsServer = await serveMetrics(metrics, config.metricsHost, config.metricsPort);
     metrics.partitions.set(partitions.partitionCount);
@@ -135,8 +145,13 @@ export class Broker {
   private async shutdown(): Promise<void> {
     this.log.info('shutting down');
     clearTimeout(this.retentionTimer);
-    await this.server.drain(this.config.shutdownTimeoutMs);
     const s = this.services;
+    if (this.clusterMode !== null && this.etcd !== null) {
+      // Hand partitions over while still serving Metadata, so clients find the new leaders.
+      await this.clusterMode.leave(s.partitions, s.uploader, this.etcd, this.config.nodeId)
+        .catch((err: unknown) => this.log.warn({ err }, 'graceful leave incomplete'));
+    }
+    await this.server.drain(this.config.shutdownTimeoutMs);
     try {
       await s.uploader.flush();
     } catch (err) {
@@ -146,6 +161,7 @@ export class Broker {
     await s.uploader.stop();
     s.groups.close();
     await this.wal?.close();
+    await this.clusterMode?.closeMembership();
     await s.metadata.close();
     this.metricsServer?.close();
     this.log.info('stopped');
@@ -162,6 +178,11 @@ async function openObjectStore(config: BrokerConfig): Promise<ObjectStore> {
   });
   if (config.s3CreateBucket) await store.ensureBucket();
   return store;
+}
+
+/** Each partition in one commit costs ~3 etcd transaction ops (entry, state, producers). */
+function partitionsPerObjectMax(config: BrokerConfig): number {
+  return config.coordinator === 'etcd' ? Math.max(1, Math.floor((config.etcdTxnOpsMax - 2) / 3)) : 10_000;
 }
 
 function walDir(config: BrokerConfig): string {

@@ -25,6 +25,8 @@ export interface ClusterView {
   leader(topicId: string, partition: number, localEpoch: number): PartitionLeader;
   /** The broker that coordinates `groupId`, or null while no broker is alive. */
   groupCoordinator(groupId: string): BrokerEndpoint | null;
+  /** Whether this broker may acknowledge writes now (cluster mode: it still holds its lease). */
+  canAcknowledge?(): boolean;
 }
 
 /**

@@ -51,6 +51,9 @@ export const SETTINGS = {
   sharedWalDir: { kind: 'string', default: '', help: 'Folder every broker can reach (walMode=shared)' },
   coordinator: { kind: 'enum', default: 'embedded', values: ['embedded', 'etcd'], help: 'Metadata coordinator' },
   etcdEndpoints: { kind: 'list', default: ['http://127.0.0.1:2379'], help: 'etcd endpoints, comma separated' },
+  etcdPrefix: { kind: 'string', default: '/ledgerstream/', help: 'Key prefix of this cluster in etcd' },
+  etcdTxnOpsMax: { kind: 'int', default: 128, min: 16, max: 100_000, help: "Ops per etcd transaction: etcd's --max-txn-ops (default 128)" },
+  leaseTtlMs: { kind: 'int', default: 6000, min: 1000, max: 600_000, help: 'Broker lease in etcd: a dead broker is replaced after about this long' },
   requestBytesMax: { kind: 'int', default: 100 * MIB, min: 1024, max: 1024 * MIB, help: 'Largest request accepted (socket.request.max.bytes)' },
   inFlightRequestsMax: { kind: 'int', default: 128, min: 1, max: 10_000, help: 'Unanswered requests per connection before reading pauses' },
   unsentBytesMax: { kind: 'int', default: 64 * MIB, min: 64 * 1024, max: 4096 * MIB, help: 'Unsent response bytes per connection before reading pauses' },
@@ -185,6 +188,15 @@ function finish(c: BrokerConfig): BrokerConfig {
   if (c.sharedWalDir !== '') c.sharedWalDir = resolve(c.sharedWalDir);
   if (c.coordinator === 'etcd' && c.etcdEndpoints.length === 0) {
     throw new ConfigError('etcdEndpoints', 'required when coordinator is etcd');
+  }
+  if (c.coordinator === 'etcd' && c.walMode === 'local') {
+    throw new ConfigError('walMode', 'cluster mode (coordinator=etcd) needs walMode shared or object: a local WAL dies with its broker');
+  }
+  if (c.coordinator === 'etcd' && c.port === 0) {
+    throw new ConfigError('port', 'cluster mode registers a fixed port in etcd; 0 is not allowed');
+  }
+  if (c.coordinator === 'etcd' && c.objectStore === 'local' && c.objectStoreDir === join(c.dataDir, 'objects')) {
+    throw new ConfigError('objectStoreDir', 'cluster mode needs object storage every broker reaches: set objectStore=s3 or a shared objectStoreDir');
   }
   return c;
 }

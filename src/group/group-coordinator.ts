@@ -27,6 +27,11 @@ export interface GroupCoordinatorOptions {
   nowMs: () => number;
   /** Told the number of groups held in memory whenever it changes (a gauge). */
   onGroupCount?: (n: number) => void;
+  /**
+   * Cluster mode: whether this broker coordinates the group now. When membership changes move a
+   * group elsewhere, its members get NOT_COORDINATOR and find the new coordinator.
+   */
+  isCoordinator?: (groupId: string) => boolean;
 }
 
 export interface OffsetCommitEntry {
@@ -77,6 +82,7 @@ export class GroupCoordinator {
   private readonly log: Logger;
   private readonly nowMs: () => number;
   private readonly onGroupCount: (n: number) => void;
+  private readonly isCoordinator: ((groupId: string) => boolean) | undefined;
   private closed = false;
 
   constructor(options: GroupCoordinatorOptions) {
@@ -85,6 +91,7 @@ export class GroupCoordinator {
     this.log = options.log;
     this.nowMs = options.nowMs;
     this.onGroupCount = options.onGroupCount ?? (() => {});
+    this.isCoordinator = options.isCoordinator;
     assert.ok(this.config.groupSessionTimeoutMsMin <= this.config.groupSessionTimeoutMsMax,
       'groupSessionTimeoutMsMin must not exceed groupSessionTimeoutMsMax');
     assert.ok(this.config.groupInitialRebalanceDelayMs >= 0);
@@ -93,6 +100,7 @@ export class GroupCoordinator {
   async join(groupId: string, req: JoinRequest): Promise<JoinResult> {
     const error = this.closed ? ErrorCode.COORDINATOR_NOT_AVAILABLE
       : groupId === '' ? ErrorCode.INVALID_GROUP_ID
+      : this.notCoordinator(groupId) ? ErrorCode.NOT_COORDINATOR
       : req.sessionTimeoutMs < this.config.groupSessionTimeoutMsMin
         || req.sessionTimeoutMs > this.config.groupSessionTimeoutMsMax
         ? ErrorCode.INVALID_SESSION_TIMEOUT : ErrorCode.NONE;
@@ -121,6 +129,7 @@ export class GroupCoordinator {
   /** One error code per entry of `req.offsets`, in order. */
   async commitOffsets(groupId: string, req: OffsetCommitRequest): Promise<number[]> {
     if (this.closed) return req.offsets.map(() => ErrorCode.COORDINATOR_NOT_AVAILABLE);
+    if (this.notCoordinator(groupId)) return req.offsets.map(() => ErrorCode.NOT_COORDINATOR);
     return this.withGroup(groupId, async (group, created) => {
       // An unknown group with a generation: a member of a generation this node does not know
       // (say, from before a restart). Kafka answers ILLEGAL_GENERATION, so the member rejoins.
@@ -316,7 +325,16 @@ export class GroupCoordinator {
 
   private groupIdError(groupId: string): number {
     if (this.closed) return ErrorCode.COORDINATOR_NOT_AVAILABLE;
+    if (this.notCoordinator(groupId)) return ErrorCode.NOT_COORDINATOR;
     return groupId === '' ? ErrorCode.INVALID_GROUP_ID : ErrorCode.NONE;
+  }
+
+  /** The group moved to another broker: forget its members here, so they rejoin there. */
+  private notCoordinator(groupId: string): boolean {
+    if (this.isCoordinator === undefined || this.isCoordinator(groupId)) return false;
+    const group = this.groups.get(groupId);
+    if (group !== undefined) this.dropGroup(group, ErrorCode.NOT_COORDINATOR);
+    return true;
   }
 }
 

@@ -15,6 +15,12 @@
  *   producer-id-next                                    first producer id not yet handed out
  *   offsets/<groupId>/<topic>/<partition:010>           committed offset JSON
  *
+ * Cluster mode (src/cluster/) adds, every one of them attached to an etcd lease:
+ *
+ *   brokers/<nodeId:010>                                a live broker's registration JSON
+ *   controller                                          the elected controller's node id JSON
+ *   handoff/<topicId>/<partition:010>                   a rebalancing request to a live leader
+ *
  * Segment keys end in the entry's *last* offset, not its base offset. listSegments asks for the
  * entries whose lastOffset >= fromOffset; keyed by lastOffset that is one ascending range starting
  * at key(fromOffset) with a limit. Keyed by baseOffset, finding the entry that covers fromOffset
@@ -148,6 +154,41 @@ export class EtcdKeys {
       pad(partition, partitionDigits);
   }
 
+  brokersPrefix(): string {
+    return `${this.prefix}brokers/`;
+  }
+
+  broker(nodeId: number): string {
+    return this.brokersPrefix() + pad(nodeId, partitionDigits);
+  }
+
+  /** The node id of a key under brokersPrefix(). */
+  nodeIdOfBrokerKey(key: string): number {
+    assert.ok(key.startsWith(this.brokersPrefix()), `broker key ${key}`);
+    return parseNumber(key.slice(this.brokersPrefix().length), key);
+  }
+
+  controller(): string {
+    return `${this.prefix}controller`;
+  }
+
+  handoffPrefix(): string {
+    return `${this.prefix}handoff/`;
+  }
+
+  handoff(topicId: string, partition: number): string {
+    assertTopicId(topicId);
+    return `${this.handoffPrefix()}${topicId}/${pad(partition, partitionDigits)}`;
+  }
+
+  /** Topic and partition of a key under handoffPrefix(). */
+  partitionOfHandoffKey(key: string): { topicId: string; partition: number } {
+    assert.ok(key.startsWith(this.handoffPrefix()), `handoff key ${key}`);
+    const [topicId, partition] = key.slice(this.handoffPrefix().length).split('/');
+    assert.ok(topicId !== undefined && partition !== undefined, `handoff key ${key}`);
+    return { topicId, partition: parseNumber(partition, key) };
+  }
+
   /** Which cached record a key under the prefix is, or null for keys the cache does not hold. */
   classify(key: string): { kind: 'topic'; name: string } |
     { kind: 'partition'; topicId: string; partition: number } | null {
@@ -210,6 +251,7 @@ export function decodeTopic(value: Buffer): TopicRecord {
 
 export function encodePartitionState(state: PartitionState): string {
   assert.ok(state.logStartOffset >= 0 && state.indexedEndOffset >= 0 && state.leaderEpoch >= 0);
+  assert.ok(Number.isSafeInteger(state.recoverFrom) && state.recoverFrom >= -1, 'recoverFrom');
   return JSON.stringify(state);
 }
 
@@ -219,6 +261,9 @@ export function decodePartitionState(value: Buffer): PartitionState {
   assert.ok(Number.isSafeInteger(state.leaderEpoch) && Number.isSafeInteger(state.leaderId));
   assert.ok(Number.isSafeInteger(state.logStartOffset));
   assert.ok(Number.isSafeInteger(state.indexedEndOffset));
+  // Values written before recoverFrom existed had no unconsented leader change to recover from.
+  state.recoverFrom ??= -1;
+  assert.ok(Number.isSafeInteger(state.recoverFrom) && state.recoverFrom >= -1, 'recoverFrom');
   return state;
 }
 

@@ -55,6 +55,8 @@ import {
   FencedError,
   TopicExistsError,
   UnknownTopicError,
+  afterLeaderSet,
+  afterRelease,
   type CommittedOffset,
   type MetadataCoordinator,
   type PartitionState,
@@ -700,10 +702,22 @@ export class EtcdCoordinator implements MetadataCoordinator {
       if (expectedEpoch !== undefined && current.leaderEpoch !== expectedEpoch) {
         throw new FencedError(topicId, partition, expectedEpoch, current.leaderEpoch);
       }
-      const next = { ...current, leaderId, leaderEpoch: current.leaderEpoch + 1 };
+      const next = afterLeaderSet(current, leaderId);
       return { compare: [modEquals(key, view.modRevision)],
         success: [putOp(key, encodePartitionState(next))], result: next };
     }, this.cache.partition(topicId, partition));
+  }
+
+  async completeRecovery(topicId: string, partition: number, epoch: number): Promise<void> {
+    await this.writeLeadership('completeRecovery', topicId, partition, epoch,
+      (current) => current.recoverFrom === -1 ? null : { ...current, recoverFrom: -1 });
+  }
+
+  async releasePartition(topicId: string, partition: number, epoch: number,
+    toLeaderId: number): Promise<PartitionState> {
+    assert.ok(Number.isSafeInteger(toLeaderId) && toLeaderId >= -1, `toLeaderId ${toLeaderId}`);
+    return this.writeLeadership('releasePartition', topicId, partition, epoch,
+      (current) => afterRelease(current, toLeaderId));
   }
 
   /**
@@ -1129,9 +1143,34 @@ export class EtcdCoordinator implements MetadataCoordinator {
     const ops: IRequestOp[] = [];
     for (let partition = fromPartition; partition < toPartition; partition++) {
       ops.push(putOp(this.keys.partition(topicId, partition), encodePartitionState({ topicId,
-        partition, leaderId, leaderEpoch: 0, logStartOffset: 0, indexedEndOffset: 0 })));
+        partition, leaderId, leaderEpoch: 0, logStartOffset: 0, indexedEndOffset: 0,
+        recoverFrom: -1 })));
     }
     return ops;
+  }
+
+  /**
+   * A leadership change fenced by `epoch`, as one compare-and-set of the partition key. `change`
+   * returns the next state, or null when there is nothing to write (a repeat).
+   */
+  private async writeLeadership(operation: string, topicId: string, partition: number,
+    epoch: number, change: (current: PartitionState) => PartitionState | null):
+    Promise<PartitionState> {
+    const key = this.keys.partition(topicId, partition);
+    const source = this.keyReads([getOp(key)],
+      ([range]) => versionedOf(range, decodePartitionState));
+    return this.writeLoop(operation, source, (view) => {
+      const current = view.value;
+      if (current === null) throw unknownPartition(topicId, partition);
+      if (current.leaderEpoch !== epoch) {
+        throw new FencedError(topicId, partition, epoch, current.leaderEpoch);
+      }
+      const next = change(current);
+      // A repeat still compares: on a cached guess, the txn proves the epoch has not moved.
+      const compare = [modEquals(key, view.modRevision)];
+      if (next === null) return { compare, success: [], result: current };
+      return { compare, success: [putOp(key, encodePartitionState(next))], result: next };
+    }, this.cache.partition(topicId, partition));
   }
 
   /** Unguarded single-key writes (offsets) in as few txns as txnOpsMax allows. */

@@ -111,6 +111,8 @@ export class PartitionLog {
   private readonly uploadWaiters: UploadWaiter[] = [];
   /** Set once this broker learned it no longer leads the partition. */
   fenced = false;
+  /** Set while handing the partition to another broker: no appends, but uploads go on. */
+  draining = false;
   readonly producers: ProducerStates;
 
   constructor(
@@ -147,8 +149,8 @@ export class PartitionLog {
    * has moved past it.
    */
   append(batch: Buffer, header: BatchHeaderView, settings: TopicSettings, nowMs: number): AppendOutcome {
-    if (this.fenced) {
-      return { kind: 'error', error: 'NOT_LEADER_OR_FOLLOWER', detail: 'leadership moved to another broker' };
+    if (this.fenced || this.draining) {
+      return { kind: 'error', error: 'NOT_LEADER_OR_FOLLOWER', detail: 'leadership is moving to another broker' };
     }
     if (batch.length > settings.messageBytesMax) {
       return { kind: 'error', error: 'MESSAGE_TOO_LARGE',
@@ -307,6 +309,11 @@ export class PartitionLog {
     assert.ok(endOffset <= this.highWatermark, 'only durable data is uploaded');
     if (endOffset > this.uploadedEndOffset) this.uploadedEndOffset = endOffset;
     this.assertOffsets();
+  }
+
+  /** A handoff starts: refuse appends; what was appended is still made durable and uploaded. */
+  stopAppends(): void {
+    this.draining = true;
   }
 
   /** Leadership moved on: refuse appends, fail produces still waiting to be acknowledged. */

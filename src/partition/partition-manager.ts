@@ -61,9 +61,41 @@ export class PartitionManager {
     return entry;
   }
 
-  /** Whether this broker should serve the partition (always on a single node). */
+  /**
+   * Whether this broker serves the partition now (always on a single node). A partition with a
+   * pending recovery opens only once cluster/leadership.ts has replayed the old leader's WAL.
+   */
   private leads(s: PartitionState): boolean {
-    return s.leaderId === this.nodeId;
+    return s.leaderId === this.nodeId && s.recoverFrom === -1;
+  }
+
+  /** Cluster mode: a topic another broker created. */
+  async adoptTopic(record: TopicRecord): Promise<void> {
+    if (this.byId.has(record.topicId)) return;
+    await this.install(record);
+  }
+
+  /** Cluster mode: a topic another broker deleted. */
+  forgetTopic(name: string): void {
+    const entry = this.byName.get(name);
+    if (entry === undefined) return;
+    for (const log of entry.logs) log?.fence('topic deleted');
+    this.byName.delete(name);
+    this.byId.delete(entry.record.topicId);
+  }
+
+  /** Cluster mode: this broker now leads the partition (at `state`'s epoch). */
+  async openPartition(topicId: string, state: PartitionState): Promise<void> {
+    const entry = this.byId.get(topicId);
+    if (entry === undefined) return; // the topic event comes first and installs it
+    const log = await this.openLog(entry.record, state);
+    entry.logs[state.partition] = log;
+  }
+
+  /** Cluster mode: another broker leads the partition now. */
+  closePartition(topicId: string, partition: number): void {
+    const entry = this.byId.get(topicId);
+    if (entry !== undefined && partition < entry.logs.length) entry.logs[partition] = undefined;
   }
 
   private async openLog(record: TopicRecord, s: PartitionState): Promise<PartitionLog> {

@@ -25,6 +25,11 @@ export interface UploaderOptions {
   nodeId: number;
   uploadIntervalMs: number;
   uploadBytesMax: number;
+  /**
+   * Partitions per object, so one commit fits one coordinator transaction (etcd caps the ops of
+   * a transaction; each partition costs about three). Further partitions go in the next object.
+   */
+  partitionsPerObjectMax: number;
 }
 
 export interface WalTrim {
@@ -125,7 +130,10 @@ export class Uploader {
       for (const b of batches) sizeBytes += b.bytes.length;
     }
     this.pendingBytes = Math.max(0, this.pendingBytes - sizeBytes);
-    if (parts.length > 0) await this.uploadParts(parts, sizeBytes);
+    for (let i = 0; i < parts.length; i += this.options.partitionsPerObjectMax) {
+      const chunk = parts.slice(i, i + this.options.partitionsPerObjectMax);
+      await this.uploadParts(chunk, chunk.reduce((n, p) => n + p.batches.reduce((m, b) => m + b.bytes.length, 0), 0));
+    }
     if (!this.wal.ackOnUpload) await this.trimWal();
   }
 

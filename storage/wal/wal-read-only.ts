@@ -20,6 +20,12 @@ export interface WalReadOnlyOptions<H> {
   limits?: Partial<WalLimits>;
   io?: WalIo;
   remoteOwnerIsDead?: boolean;
+  /**
+   * Skip the lock check: the caller knows from the cluster coordinator that the owner can no
+   * longer acknowledge anything (its lease expired and its partitions' epochs moved on), even if
+   * its process still exists (paused, or partitioned away). Reading is then safe.
+   */
+  ownerFencedByCoordinator?: boolean;
 }
 
 export class WalReadOnly<H> {
@@ -34,7 +40,9 @@ export class WalReadOnly<H> {
     const limits = { ...walLimitsDefault(), ...options.limits };
     assertWalLimits(limits);
     const io = options.io ?? nodeWalIo;
-    await assertOwnerDead(options.dir, options.remoteOwnerIsDead ?? false);
+    if (options.ownerFencedByCoordinator !== true) {
+      await assertOwnerDead(options.dir, options.remoteOwnerIsDead ?? false);
+    }
     const recovery = await recoverWal({ dir: options.dir, mode: 'read-only', limits, io });
     return new WalReadOnly(options, limits, io, recovery);
   }

@@ -99,7 +99,8 @@ async function setUp(): Promise<Fixture> {
   const metrics = createMetrics();
   const store = await LocalFolderStore.open({ rootDir: path.join(dir, 'objects') });
   const uploader = new Uploader(partitions, wal, store, metadata, new TailMemory(config.tailBytesMax),
-    { nodeId: NODE_ID, uploadIntervalMs: 60_000, uploadBytesMax: config.uploadBytesMax }, metrics, log);
+    { nodeId: NODE_ID, uploadIntervalMs: 60_000, uploadBytesMax: config.uploadBytesMax,
+      partitionsPerObjectMax: 100 }, metrics, log);
   const deleted: string[] = [];
   const services: BrokerServices = {
     config, nodeId: NODE_ID, clusterId: metadata.clusterId(),

@@ -123,7 +123,7 @@ describe('etcd coordinator specifics', () => {
       expect(heard).toContainEqual({ kind: 'topic', name: 'shared', topic });
       expect(heard).toContainEqual({ kind: 'partition', topicId: topic.topicId, partition: 1,
         state: { topicId: topic.topicId, partition: 1, leaderId: 7, leaderEpoch: 1,
-          logStartOffset: 0, indexedEndOffset: 0 } });
+          logStartOffset: 0, indexedEndOffset: 0, recoverFrom: 1 } });
       expect((await b.getPartitionStates(topic.topicId)).map((s) => s.leaderId)).toEqual([1, 7]);
 
       await b.deleteTopic('shared');

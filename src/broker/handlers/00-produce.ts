@@ -57,6 +57,14 @@ export const handler = defineHandler({
     if (req.acks === 0) return null;
     // One await for every partition: their WAL entries share the same group commit.
     await Promise.all(durable);
+    if (s.cluster.canAcknowledge?.() === false) {
+      // Paused or cut off past its lease, this broker may have been replaced: refuse to confirm.
+      for (const t of res.responses) {
+        for (const p of t.partitionResponses) {
+          if (p.errorCode === ErrorCode.NONE) Object.assign(p, { errorCode: ErrorCode.NOT_LEADER_OR_FOLLOWER, baseOffset: -1n });
+        }
+      }
+    }
     return res;
   },
 });

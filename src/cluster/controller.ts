@@ -1,0 +1,495 @@
+/**
+ * The cluster controller: one broker, elected through etcd, that places partitions on live brokers.
+ *
+ * Election. Every broker runs a Controller. It watches the `controller` key and, whenever the key
+ * is absent, tries to create it in a transaction `version(controller) == 0 → put` under its own
+ * membership lease. Exactly one creation succeeds; the winner is the controller until its lease
+ * ends (the broker died, stalled past the TTL, or left) or it resigns, and etcd then deletes the
+ * key, which every other candidate sees through its watch and campaigns again. Takeover after a
+ * controller dies thus costs the lease TTL (plus etcd's expiry sweep, up to 500 ms) and one round
+ * trip. The key's create revision is the controller epoch: writes only a controller makes
+ * (handoff requests) compare it, so a deposed controller's writes fail.
+ *
+ * Placement. On every change of the live brokers or of partition leadership (debounced, and again
+ * every `resyncIntervalMs` in case a write failed), the active controller runs `planAssignments`:
+ *  (a) a partition whose leader is not live (or -1) is given to the least-loaded live broker with
+ *      `setPartitionLeader(…, expectedEpoch)`: a compare-and-set, so two controllers acting on
+ *      the same view move a partition once, and the coordinator records the dead broker in
+ *      `recoverFrom` so the new leader replays its WAL first;
+ *  (b) while some live broker leads at least two partitions more than another, it writes handoff
+ *      requests `handoff/<topicId>/<partition:010>` = {fromLeaderId, toLeaderId, epoch} under its
+ *      lease. The leader (the broker wiring) flushes and calls `releasePartition(…, epoch, to)`.
+ *      The controller never moves a partition away from a LIVE leader itself: only the leader
+ *      knows when everything it acknowledged is in object storage.
+ * Requests the plan no longer wants (done, target gone, plan changed) are deleted.
+ */
+import assert from 'node:assert/strict';
+import { EventEmitter } from 'node:events';
+import type { ICompare, IKeyValue, IRequestOp } from 'etcd3';
+import {
+  FencedError,
+  UnknownTopicError,
+  type MetadataCoordinator,
+  type PartitionState,
+} from '../metadata/coordinator.js';
+import type { CoordinatorChange } from '../metadata/etcd.js';
+import { prefixEnd } from '../metadata/etcd-keys.js';
+import { PrefixWatch, type BrokerRegistration, type Membership } from './membership.js';
+
+export const controllerLimits = {
+  /** Changes within this window are planned for together (a broker leaving moves many). */
+  debounceMsDefault: 100,
+  /** A full pass this often even without changes: retries writes that failed. */
+  resyncIntervalMsDefault: 10_000,
+  /** Pause before campaigning again after a failed attempt (etcd unreachable). */
+  campaignRetryMs: 250,
+  /** Ops per handoff transaction; etcd's default --max-txn-ops is 128. */
+  handoffOpsPerTxnMax: 64,
+} as const;
+assert.ok(controllerLimits.handoffOpsPerTxnMax <= 128);
+
+// The plan: a pure function of live brokers and partition leadership ---------------------------
+
+export type PartitionLeadership =
+  Pick<PartitionState, 'topicId' | 'partition' | 'leaderId' | 'leaderEpoch' | 'recoverFrom'>;
+
+/** Give a partition whose leader is gone to `toLeaderId`, if its epoch is still `expectedEpoch`. */
+export interface PlannedReassignment {
+  topicId: string;
+  partition: number;
+  fromLeaderId: number;
+  toLeaderId: number;
+  expectedEpoch: number;
+}
+
+/** Ask the live leader `fromLeaderId` at `epoch` to release the partition to `toLeaderId`. */
+export interface PlannedHandoff {
+  topicId: string;
+  partition: number;
+  fromLeaderId: number;
+  toLeaderId: number;
+  epoch: number;
+}
+
+export interface AssignmentPlan {
+  reassign: PlannedReassignment[];
+  handoffs: PlannedHandoff[];
+}
+
+function byPartition(a: PartitionLeadership, b: PartitionLeadership): number {
+  return a.topicId < b.topicId ? -1 : a.topicId > b.topicId ? 1 : a.partition - b.partition;
+}
+
+/** The broker with the fewest partitions (`sign` 1) or the most (-1); ties to the lowest id. */
+function extremeBroker(load: Map<number, number>, candidates: Iterable<number>, sign: 1 | -1):
+  number | null {
+  let best: number | null = null;
+  for (const nodeId of candidates) {
+    const difference = best === null ? -1 : sign * (load.get(nodeId)! - load.get(best)!);
+    if (difference < 0 || (difference === 0 && best !== null && nodeId < best)) best = nodeId;
+  }
+  return best;
+}
+
+/**
+ * What the controller should do, given the live brokers and every partition's leadership; the
+ * same input always gives the same plan (ties go to the lowest node id, partitions are taken in
+ * (topicId, partition) order), so a plan re-run while its handoffs are in flight asks for the same
+ * moves. Orphans (leader not live, or -1) go one at a time to the least-loaded live broker. Then,
+ * while the most-loaded broker leads at least two more than the least-loaded, its last movable
+ * partition is handed to the least-loaded. Movable: led by it before this plan, and not
+ * recovering (recoverFrom -1), since a leader mid-replay cannot flush and release yet. With no
+ * live broker the plan is empty: there is nowhere to move anything.
+ */
+export function planAssignments(liveBrokers: readonly number[],
+  partitions: readonly PartitionLeadership[]): AssignmentPlan {
+  const live = [...new Set(liveBrokers)].sort((a, b) => a - b);
+  assert.ok(live.every((nodeId) => Number.isSafeInteger(nodeId) && nodeId >= 0), 'node ids');
+  const plan: AssignmentPlan = { reassign: [], handoffs: [] };
+  if (live.length === 0) return plan;
+  const load = new Map(live.map((nodeId) => [nodeId, 0]));
+  const movable = new Map(live.map((nodeId): [number, PartitionLeadership[]] => [nodeId, []]));
+  const orphans: PartitionLeadership[] = [];
+  for (const p of [...partitions].sort(byPartition)) {
+    const count = load.get(p.leaderId);
+    if (count === undefined) {
+      orphans.push(p);
+      continue;
+    }
+    load.set(p.leaderId, count + 1);
+    if (p.recoverFrom === -1) movable.get(p.leaderId)!.push(p);
+  }
+  for (const p of orphans) {
+    const to = extremeBroker(load, live, 1)!;
+    load.set(to, load.get(to)! + 1);
+    plan.reassign.push({ topicId: p.topicId, partition: p.partition, fromLeaderId: p.leaderId,
+      toLeaderId: to, expectedEpoch: p.leaderEpoch });
+  }
+  for (;;) {
+    const under = extremeBroker(load, live, 1)!;
+    const over = extremeBroker(load, live.filter((b) => movable.get(b)!.length > 0), -1);
+    if (over === null || load.get(over)! - load.get(under)! < 2) break;
+    const p = movable.get(over)!.pop()!;
+    load.set(over, load.get(over)! - 1);
+    load.set(under, load.get(under)! + 1);
+    plan.handoffs.push({ topicId: p.topicId, partition: p.partition, fromLeaderId: over,
+      toLeaderId: under, epoch: p.leaderEpoch });
+  }
+  assert.equal([...load.values()].reduce((a, b) => a + b, 0), partitions.length, 'all placed');
+  return plan;
+}
+
+// Values of the controller's keys ----------------------------------------------------------------
+
+export interface ControllerRecord {
+  nodeId: number;
+}
+
+export function decodeControllerRecord(value: Buffer): ControllerRecord {
+  const record = JSON.parse(value.toString('utf8')) as ControllerRecord;
+  assert.ok(Number.isSafeInteger(record.nodeId) && record.nodeId >= 0, 'controller nodeId');
+  return record;
+}
+
+/** What a handoff key holds; the key names the partition. */
+export interface HandoffRequest {
+  fromLeaderId: number;
+  toLeaderId: number;
+  /** The epoch the leader must still hold; it passes it to releasePartition. */
+  epoch: number;
+}
+
+export function encodeHandoff(request: HandoffRequest): string {
+  const { fromLeaderId, toLeaderId, epoch } = request;
+  return JSON.stringify({ fromLeaderId, toLeaderId, epoch });
+}
+
+export function decodeHandoff(value: Buffer): HandoffRequest {
+  const request = JSON.parse(value.toString('utf8')) as HandoffRequest;
+  assert.ok(Number.isSafeInteger(request.toLeaderId) && request.toLeaderId >= 0, 'toLeaderId');
+  assert.ok(Number.isSafeInteger(request.epoch) && request.epoch >= 0, 'epoch');
+  return request;
+}
+
+// The controller ---------------------------------------------------------------------------------
+
+/** A coordinator that reports changes: the etcd one (EtcdCoordinator.onChange). */
+export type WatchedCoordinator = MetadataCoordinator & {
+  onChange(listener: (change: CoordinatorChange) => void): () => void;
+};
+
+export interface ControllerOptions {
+  /** This broker's membership: its lease carries the controller key. */
+  membership: Membership;
+  coordinator: WatchedCoordinator;
+  debounceMs?: number;
+  resyncIntervalMs?: number;
+  log?: (message: string, error: unknown) => void;
+}
+
+/** What one pass did, for tests and logs. */
+export interface ReconcileResult {
+  reassigned: PlannedReassignment[];
+  /** Reassignments whose epoch had moved on (another controller, or a release, was first). */
+  fenced: number;
+  handoffsPut: number;
+  handoffsDeleted: number;
+}
+
+function nothingDone(): ReconcileResult {
+  return { reassigned: [], fenced: 0, handoffsPut: 0, handoffsDeleted: 0 };
+}
+
+export class Controller extends EventEmitter<{ elected: [epoch: number]; resigned: [] }> {
+  private readonly membership: Membership;
+  private readonly coordinator: WatchedCoordinator;
+  private readonly debounceMs: number;
+  private readonly resyncIntervalMs: number;
+  private readonly log: (message: string, error: unknown) => void;
+  private liveBrokers: BrokerRegistration[] = [];
+  private holderId = -1;
+  /** Create revision of our controller key while we are the controller, else -1. */
+  private epoch = -1;
+  private closed = false;
+  private campaigning = false;
+  private campaignAgain = false;
+  private readonly leadership = new Map<string, string>();
+  private reconcileTimer: NodeJS.Timeout | null = null;
+  private resyncTimer: NodeJS.Timeout | null = null;
+  private running: Promise<ReconcileResult> | null = null;
+  private rerun = false;
+  private readonly cleanups: (() => unknown)[] = [];
+
+  private constructor(options: ControllerOptions) {
+    super();
+    this.membership = options.membership;
+    this.coordinator = options.coordinator;
+    this.debounceMs = options.debounceMs ?? controllerLimits.debounceMsDefault;
+    this.resyncIntervalMs = options.resyncIntervalMs ?? controllerLimits.resyncIntervalMsDefault;
+    this.log = options.log ?? ((message, error) => process.emitWarning(`${message}: ${error}`));
+    assert.ok(this.debounceMs >= 0 && this.resyncIntervalMs > 0, 'controller timings');
+  }
+
+  /** Starts following brokers, partitions and the controller key, and campaigns when free. */
+  static async start(options: ControllerOptions): Promise<Controller> {
+    const controller = new Controller(options);
+    try {
+      await controller.follow();
+    } catch (error) {
+      await controller.close();
+      throw error;
+    }
+    return controller;
+  }
+
+  /** The node id holding the controller key, -1 while none does. */
+  controllerId(): number {
+    return this.holderId;
+  }
+
+  isActive(): boolean {
+    return this.epoch !== -1 && !this.closed;
+  }
+
+  /** The controller epoch (the key's create revision) while active, else -1. */
+  controllerEpoch(): number {
+    return this.epoch;
+  }
+
+  /** Runs a placement pass now (after any pass in flight); what a debounced change would do. */
+  async reconcileNow(): Promise<ReconcileResult> {
+    while (this.running !== null) await this.running.catch(() => undefined);
+    return this.runReconcile();
+  }
+
+  /** Stops; if this is the controller, resigns (deletes the key) so another takes over now. */
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    if (this.reconcileTimer !== null) clearTimeout(this.reconcileTimer);
+    if (this.resyncTimer !== null) clearInterval(this.resyncTimer);
+    for (const cleanup of this.cleanups.splice(0)) await cleanup();
+    await this.running?.catch(() => undefined);
+    const epoch = this.epoch;
+    this.stepDown();
+    if (epoch !== -1) await this.resign(epoch);
+  }
+
+  private async follow(): Promise<void> {
+    const { membership } = this;
+    const onLost = (): void => this.stepDown();
+    membership.on('lost', onLost);
+    this.cleanups.push(() => membership.off('lost', onLost));
+    this.cleanups.push(this.coordinator.onChange((change) => this.onCoordinatorChange(change)));
+    const brokers = await membership.watchBrokers((live) => {
+      this.liveBrokers = live;
+      this.scheduleReconcile();
+    });
+    this.cleanups.push(() => brokers.close());
+    const key = membership.keys.controller();
+    const holder = await PrefixWatch.open(membership.client, { key, exact: true },
+      (entries) => this.onControllerKey(entries.get(key) ?? null), this.log);
+    this.cleanups.push(() => holder.close());
+    this.resyncTimer = setInterval(() => this.scheduleReconcile(), this.resyncIntervalMs);
+  }
+
+  // Election
+
+  private onControllerKey(kv: IKeyValue | null): void {
+    if (kv === null) {
+      this.holderId = -1;
+      this.stepDown();
+      void this.campaign();
+      return;
+    }
+    this.holderId = decodeControllerRecord(kv.value).nodeId;
+    const ours = this.holderId === this.membership.nodeId &&
+      kv.lease === this.membership.leaseId();
+    if (ours) this.stepUp(Number(kv.create_revision));
+    else this.stepDown();
+  }
+
+  /**
+   * Creates the controller key under our lease if nobody holds it. A call while an attempt is in
+   * flight is remembered and run after it: the key may have been deleted again meanwhile.
+   */
+  private async campaign(): Promise<void> {
+    if (this.campaigning) {
+      this.campaignAgain = true;
+      return;
+    }
+    if (this.closed || !this.membership.isLeaseValid()) return;
+    this.campaigning = true;
+    const key = Buffer.from(this.membership.keys.controller());
+    try {
+      const response = await this.membership.client.kv.txn({
+        compare: [{ key, target: 'Version', result: 'Equal', version: 0 }],
+        success: [{ request_put: { key, lease: this.membership.leaseId(),
+          value: Buffer.from(JSON.stringify({ nodeId: this.membership.nodeId })) } }],
+        failure: [] });
+      // Our put is the key's creation: its revision is the create revision, our epoch.
+      if (response.succeeded) this.stepUp(Number(response.header.revision));
+    } catch (error) {
+      this.log('controller campaign failed; retrying', error);
+      await new Promise((resolve) => setTimeout(resolve, controllerLimits.campaignRetryMs));
+      this.campaignAgain = true;
+    } finally {
+      this.campaigning = false;
+    }
+    if (this.campaignAgain) {
+      this.campaignAgain = false;
+      if (this.holderId === -1) await this.campaign();
+    }
+  }
+
+  private stepUp(epoch: number): void {
+    assert.ok(Number.isSafeInteger(epoch) && epoch > 0, `controller epoch ${epoch}`);
+    if (this.closed || this.epoch === epoch) return;
+    this.epoch = epoch;
+    this.holderId = this.membership.nodeId;
+    this.emit('elected', epoch);
+    this.scheduleReconcile(0);
+  }
+
+  private stepDown(): void {
+    if (this.epoch === -1) return;
+    this.epoch = -1;
+    this.emit('resigned');
+  }
+
+  /** Deletes the key if it is still the one we created (not a successor's). */
+  private async resign(epoch: number): Promise<void> {
+    const key = Buffer.from(this.membership.keys.controller());
+    try {
+      await this.membership.client.kv.txn({
+        compare: [{ key, target: 'Create', result: 'Equal', create_revision: epoch }],
+        success: [{ request_delete_range: { key } }], failure: [] });
+    } catch (error) {
+      this.log('resigning as controller failed; the key expires with the lease', error);
+    }
+  }
+
+  // Placement
+
+  /** Only leadership and the set of partitions matter; index progress does not. */
+  private onCoordinatorChange(change: CoordinatorChange): void {
+    if (change.kind === 'topic') {
+      this.scheduleReconcile();
+      return;
+    }
+    const key = `${change.topicId}:${change.partition}`;
+    const leadership = change.state === null ? null
+      : `${change.state.leaderId}@${change.state.leaderEpoch}/${change.state.recoverFrom}`;
+    if (this.leadership.get(key) === leadership) return;
+    if (leadership === null) this.leadership.delete(key);
+    else this.leadership.set(key, leadership);
+    this.scheduleReconcile();
+  }
+
+  /** Coalesces: the first change starts the timer and later ones ride along (a stream of
+   *  changes must not postpone the pass forever, as a resetting debounce would). */
+  private scheduleReconcile(delayMs: number = this.debounceMs): void {
+    if (!this.isActive()) return;
+    if (this.reconcileTimer !== null) {
+      if (delayMs > 0) return;
+      clearTimeout(this.reconcileTimer);
+    }
+    this.reconcileTimer = setTimeout(() => {
+      this.reconcileTimer = null;
+      if (this.running !== null) {
+        this.rerun = true;
+        return;
+      }
+      this.runReconcile().catch((error: unknown) => this.log('controller pass failed', error));
+    }, delayMs);
+  }
+
+  private async runReconcile(): Promise<ReconcileResult> {
+    assert.equal(this.running, null, 'one pass at a time');
+    const running = this.reconcile();
+    this.running = running;
+    try {
+      return await running;
+    } finally {
+      this.running = null;
+      if (this.rerun) {
+        this.rerun = false;
+        this.scheduleReconcile(0);
+      }
+    }
+  }
+
+  private async reconcile(): Promise<ReconcileResult> {
+    const epoch = this.epoch;
+    if (!this.isActive() || !this.membership.isLeaseValid()) return nothingDone();
+    const partitions = await this.readLeadership();
+    const plan = planAssignments(this.liveBrokers.map((b) => b.nodeId), partitions);
+    const result = nothingDone();
+    for (const move of plan.reassign) {
+      // Re-check before every write: a controller paused past its lease must stop at once.
+      if (this.epoch !== epoch || !this.membership.isLeaseValid()) return result;
+      try {
+        await this.coordinator.setPartitionLeader(move.topicId, move.partition, move.toLeaderId,
+          move.expectedEpoch);
+        result.reassigned.push(move);
+      } catch (error) {
+        if (!(error instanceof FencedError || error instanceof UnknownTopicError)) throw error;
+        result.fenced++;
+      }
+    }
+    if (this.epoch !== epoch || !this.membership.isLeaseValid()) return result;
+    Object.assign(result, await this.syncHandoffs(epoch, plan.handoffs));
+    return result;
+  }
+
+  private async readLeadership(): Promise<PartitionState[]> {
+    const partitions: PartitionState[] = [];
+    for (const topic of await this.coordinator.listTopics()) {
+      try {
+        partitions.push(...await this.coordinator.getPartitionStates(topic.topicId));
+      } catch (error) {
+        if (!(error instanceof UnknownTopicError)) throw error; // deleted meanwhile
+      }
+    }
+    return partitions;
+  }
+
+  /**
+   * Makes the handoff keys the plan's: puts new or changed requests (and adopts a predecessor's
+   * under our lease), deletes the rest, each txn guarded by our controller key.
+   */
+  private async syncHandoffs(epoch: number, handoffs: PlannedHandoff[]):
+    Promise<{ handoffsPut: number; handoffsDeleted: number }> {
+    const { client, keys } = this.membership;
+    const prefix = keys.handoffPrefix();
+    const existing = new Map((await client.kv.range({ key: Buffer.from(prefix),
+      range_end: prefixEnd(prefix) })).kvs.map((kv) => [kv.key.toString('utf8'), kv]));
+    const ops: IRequestOp[] = [];
+    let handoffsPut = 0;
+    for (const handoff of handoffs) {
+      const key = keys.handoff(handoff.topicId, handoff.partition);
+      const value = encodeHandoff(handoff);
+      const current = existing.get(key);
+      existing.delete(key);
+      if (current?.value.toString('utf8') === value &&
+        current.lease === this.membership.leaseId()) continue;
+      ops.push({ request_put: { key: Buffer.from(key), value: Buffer.from(value),
+        lease: this.membership.leaseId() } });
+      handoffsPut++;
+    }
+    for (const key of existing.keys()) {
+      ops.push({ request_delete_range: { key: Buffer.from(key) } });
+    }
+    const guard: ICompare = { key: Buffer.from(keys.controller()), target: 'Create',
+      result: 'Equal', create_revision: epoch };
+    for (let i = 0; i < ops.length; i += controllerLimits.handoffOpsPerTxnMax) {
+      const response = await client.kv.txn({ compare: [guard], failure: [],
+        success: ops.slice(i, i + controllerLimits.handoffOpsPerTxnMax) });
+      if (!response.succeeded) {
+        this.stepDown(); // the key is no longer ours: a successor plans from here
+        return { handoffsPut: 0, handoffsDeleted: 0 };
+      }
+    }
+    return { handoffsPut, handoffsDeleted: existing.size };
+  }
+}

@@ -1,0 +1,140 @@
+/**
+ * Makes this broker serve exactly the partitions the coordinator says it leads. It reacts to
+ * every topic and partition change (etcd watch), one at a time through a serial queue, since
+ * opening a partition awaits and `await` breaks atomicity:
+ *
+ *   state says                                  this broker does
+ *   leader = me, recoverFrom = X (≥ 0)          replay X's WAL for it into object storage,
+ *                                               then completeRecovery (→ next row)
+ *   leader = me, no recovery, no local log      open the log from the index (or a newer epoch
+ *     (or a local log of an older epoch)        replaces the old one)
+ *   leader ≠ me, local log exists               fence it (pending produces fail with
+ *                                               NOT_LEADER_OR_FOLLOWER) and drop it
+ *
+ * Handoff requests (the controller rebalancing onto a new broker) are honoured by the leader
+ * itself: it fences the partition, waits until everything appended is durable and uploaded,
+ * then releases it to the named broker — nothing is copied, nothing needs replaying.
+ */
+import type { Logger } from 'pino';
+import type { Etcd3 } from 'etcd3';
+import type { PartitionState } from '../metadata/coordinator.js';
+import type { EtcdKeys } from '../metadata/etcd-keys.js';
+import type { PartitionManager } from '../partition/partition-manager.js';
+import type { Uploader } from '../partition/uploader.js';
+import { SerialQueue } from '../util/serial-queue.js';
+import { type WatchedCoordinator, decodeHandoff } from './controller.js';
+import { PrefixWatch } from './membership.js';
+import { type RecoveryDeps, recoverPartition } from './recover-partition.js';
+
+export interface LeadershipDeps {
+  nodeId: number;
+  coordinator: WatchedCoordinator;
+  partitions: PartitionManager;
+  uploader: Uploader;
+  /** null in walMode=object: there is no WAL to replay, acknowledged data is already stored. */
+  recovery: RecoveryDeps | null;
+  client: Etcd3;
+  keys: EtcdKeys;
+  log: Logger;
+}
+
+/** How long a handoff waits for in-flight appends to become durable and uploaded. */
+const HANDOFF_DRAIN_MS_MAX = 10_000;
+const HANDOFF_POLL_MS = 20;
+
+export class Leadership {
+  private readonly queue = new SerialQueue();
+  private readonly cleanups: (() => unknown)[] = [];
+  private closed = false;
+
+  constructor(private readonly deps: LeadershipDeps) {}
+
+  async start(): Promise<void> {
+    const { coordinator } = this.deps;
+    this.cleanups.push(coordinator.onChange((change) => {
+      if (change.kind === 'topic') void this.enqueue(() => this.onTopic(change.name));
+      else void this.enqueue(() => this.onPartition(change.topicId, change.partition, change.state));
+    }));
+    // Sweep what is there now: events only tell about what changes from here on.
+    for (const topic of await coordinator.listTopics()) {
+      await this.enqueue(() => this.onTopic(topic.name));
+      for (const s of await coordinator.getPartitionStates(topic.topicId)) {
+        await this.enqueue(() => this.onPartition(s.topicId, s.partition, s));
+      }
+    }
+    const handoffs = await PrefixWatch.open(this.deps.client, { key: this.deps.keys.handoffPrefix() },
+      (entries) => {
+        for (const [key, kv] of entries) void this.enqueue(() => this.onHandoff(key, kv.value));
+      }, (message, err) => this.deps.log.warn({ err }, message));
+    this.cleanups.push(() => handoffs.close());
+  }
+
+  private enqueue(work: () => Promise<void>): Promise<void> {
+    return this.queue.run(async () => {
+      if (this.closed) return;
+      try {
+        await work();
+      } catch (err) {
+        this.deps.log.warn({ err }, 'leadership change failed; retried on the next change');
+      }
+    });
+  }
+
+  private async onTopic(name: string): Promise<void> {
+    const record = await this.deps.coordinator.getTopic(name);
+    if (record === null) this.deps.partitions.forgetTopic(name);
+    else await this.deps.partitions.adoptTopic(record);
+  }
+
+  private async onPartition(topicId: string, partition: number, state: PartitionState | null):
+    Promise<void> {
+    const { partitions, nodeId, log } = this.deps;
+    const local = partitions.topicById(topicId)?.logs[partition];
+    if (state === null || state.leaderId !== nodeId) {
+      if (local !== undefined) {
+        local.fence(`leader is now ${state?.leaderId ?? 'none'}`);
+        partitions.closePartition(topicId, partition);
+        log.info({ topicId, partition, leader: state?.leaderId }, 'partition moved away');
+      }
+      return;
+    }
+    if (state.recoverFrom >= 0) {
+      const recovered = this.deps.recovery === null ? 0 : await recoverPartition(this.deps.recovery, state);
+      if (this.deps.recovery === null) {
+        await this.deps.coordinator.completeRecovery(topicId, partition, state.leaderEpoch);
+      }
+      log.info({ topicId, partition, from: state.recoverFrom, batches: recovered }, 'partition recovered');
+      return; // completeRecovery's change event opens it
+    }
+    if (local !== undefined && local.leaderEpoch >= state.leaderEpoch) return;
+    local?.fence('reopened at a newer epoch');
+    await partitions.openPartition(topicId, state);
+    log.info({ topicId, partition, epoch: state.leaderEpoch }, 'partition opened');
+  }
+
+  private async onHandoff(key: string, value: Buffer): Promise<void> {
+    const request = decodeHandoff(value);
+    const { topicId, partition } = this.deps.keys.partitionOfHandoffKey(key);
+    const local = this.deps.partitions.topicById(topicId)?.logs[partition];
+    if (local === undefined || local.leaderEpoch !== request.epoch || local.fenced) return;
+    local.stopAppends();
+    const deadline = Date.now() + HANDOFF_DRAIN_MS_MAX;
+    while (local.uploadedEndOffset < local.nextOffset && Date.now() < deadline) {
+      if (local.highWatermark === local.nextOffset) await this.deps.uploader.flush();
+      else await new Promise((r) => setTimeout(r, HANDOFF_POLL_MS));
+    }
+    if (local.uploadedEndOffset < local.nextOffset) {
+      // Not everything reached object storage: this broker keeps the partition (appends stay
+      // refused until it is released or reopened); nothing acknowledged is dropped.
+      this.deps.log.warn({ topicId, partition }, 'handoff could not drain; keeping the data');
+      return;
+    }
+    await this.deps.coordinator.releasePartition(topicId, partition, request.epoch, request.toLeaderId);
+    this.deps.log.info({ topicId, partition, to: request.toLeaderId }, 'partition handed off');
+  }
+
+  async close(): Promise<void> {
+    this.closed = true;
+    for (const cleanup of this.cleanups.splice(0)) await cleanup();
+  }
+}

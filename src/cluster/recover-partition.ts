@@ -1,0 +1,83 @@
+/**
+ * Takeover of a partition whose previous leader may have acknowledged batches that never reached
+ * object storage (walMode=shared). Before the new leader serves, it reads the previous leader's
+ * WAL folder, uploads that partition's batches beyond the segment index in one object, and
+ * commits them under its OWN epoch — so the commit fails if leadership moved again meanwhile.
+ * Then it clears `recoverFrom`. Nothing is copied between brokers: the WAL is on a volume all
+ * brokers reach, and the data goes to object storage.
+ *
+ * Decision table, per WAL entry of the partition:
+ *   lastOffset <  indexedEndOffset      → already in object storage: skip
+ *   baseOffset == next expected offset  → take it
+ *   baseOffset >  next expected offset  → a gap: only possible if the WAL lost an acknowledged
+ *                                         entry, which recovery guarantees it cannot; abort loudly
+ */
+import assert from 'node:assert/strict';
+import { join } from 'node:path';
+import { readBatchHeader } from '../../protocol/records/batch-header.js';
+import type { MetadataCoordinator, PartitionState } from '../metadata/coordinator.js';
+import { ProducerStates } from '../partition/producer-state.js';
+import type { ObjectStore } from '../../storage/object-store/object-store.js';
+import { buildSegmentObject } from '../../storage/segment/writer.js';
+import type { SegmentKeyAllocator } from '../../storage/segment/naming.js';
+import { WalReadOnly, partitionHeaderCodec } from '../../storage/wal/index.js';
+
+export interface RecoveryDeps {
+  metadata: MetadataCoordinator;
+  store: ObjectStore;
+  keys: SegmentKeyAllocator;
+  sharedWalDir: string;
+  nowMs: () => number;
+}
+
+/** Returns the number of batches recovered (0 when the WAL held nothing beyond the index). */
+export async function recoverPartition(deps: RecoveryDeps, state: PartitionState): Promise<number> {
+  assert.ok(state.recoverFrom >= 0, 'a partition to recover names the broker to recover from');
+  const wal = await WalReadOnly.open({
+    dir: join(deps.sharedWalDir, String(state.recoverFrom)), headerCodec: partitionHeaderCodec,
+    ownerFencedByCoordinator: true,
+  });
+  const batches: Buffer[] = [];
+  let next = state.indexedEndOffset;
+  const first = wal.recovery.lsnFirst;
+  if (first !== null) {
+    for await (const e of wal.readFrom(first)) {
+      if (e.header.topicId !== state.topicId || e.header.partition !== state.partition) continue;
+      const h = readBatchHeader(e.payload, 0);
+      if (h.lastOffset < next) continue;
+      assert.equal(h.baseOffset, next, `WAL of broker ${state.recoverFrom} has a gap at ${next}`);
+      batches.push(e.payload);
+      next = h.lastOffset + 1;
+    }
+  }
+  if (batches.length > 0) await commitRecovered(deps, state, batches);
+  await deps.metadata.completeRecovery(state.topicId, state.partition, state.leaderEpoch);
+  return batches.length;
+}
+
+async function commitRecovered(deps: RecoveryDeps, state: PartitionState, batches: Buffer[]): Promise<void> {
+  const { topicId, partition } = state;
+  const built = buildSegmentObject([{ topicId, partition, batches }]);
+  let key = deps.keys.next(deps.nowMs());
+  while (!(await deps.store.putIfAbsent(key, built.body))) key = deps.keys.next(deps.nowMs());
+  // Producer state continues from the snapshot the index holds, through the recovered batches,
+  // so a producer retrying one of them is answered as a duplicate by the new leader.
+  const producers = new ProducerStates(await deps.metadata.loadProducerStates(topicId, partition));
+  for (const b of batches) {
+    const h = readBatchHeader(b, 0);
+    if (!h.hasProducerId) continue;
+    producers.record({ producerId: Number(h.producerId), producerEpoch: h.producerEpoch,
+      firstSequence: h.baseSequence, lastSequence: h.baseSequence + h.recordCount - 1 },
+    h.baseOffset, h.lastOffset, deps.nowMs());
+  }
+  const id = `${topicId}:${partition}`;
+  const endOffset = readBatchHeader(batches.at(-1)!, 0).lastOffset + 1;
+  await deps.metadata.commitSegments({
+    objectKey: key, objectSizeBytes: built.body.length,
+    entries: built.ranges.map((r) => ({ topicId, partition, baseOffset: r.baseOffset,
+      lastOffset: r.lastOffset, objectKey: key, position: r.position, sizeBytes: r.sizeBytes,
+      maxTimestampMs: r.maxTimestampMs, leaderEpoch: r.leaderEpoch })),
+    producerStates: new Map([[id, producers.snapshot(endOffset)]]),
+    leaderEpochs: new Map([[id, state.leaderEpoch]]),
+  });
+}

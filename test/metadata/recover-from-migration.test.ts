@@ -1,0 +1,58 @@
+/**
+ * Partition states written before `recoverFrom` existed read as -1, nothing to recover, in both
+ * engines: SQLite through a schema migration (a version-1 database gains the column), etcd through
+ * the value decoder (a JSON value without the field).
+ */
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import Database from 'better-sqlite3';
+import { afterEach, beforeEach, expect, it } from 'vitest';
+import {
+  EmbeddedCoordinator,
+  metadataFilePath,
+  schemaVersionLatest,
+} from '../../src/metadata/embedded.js';
+import { decodePartitionState } from '../../src/metadata/etcd-keys.js';
+import { topicRecord } from './coordinator.contract.js';
+
+let dir: string;
+beforeEach(async () => {
+  dir = await mkdtemp(path.join(tmpdir(), 'ledgerstream-migration-'));
+});
+afterEach(async () => {
+  await rm(dir, { recursive: true, force: true });
+});
+
+/** Turns a fresh database back into what schema version 1 wrote. */
+function downgradeToVersion1(filePath: string): void {
+  const raw = new Database(filePath);
+  raw.exec('ALTER TABLE partitions DROP COLUMN recover_from');
+  raw.prepare('UPDATE schema_version SET version = 1').run();
+  raw.close();
+}
+
+it('adds recover_from = -1 to the partitions of a version-1 database', async () => {
+  expect(schemaVersionLatest).toBe(2);
+  const filePath = metadataFilePath(dir);
+  const before = new EmbeddedCoordinator(filePath);
+  const topic = topicRecord('old', 2);
+  await before.createTopic(topic, 3);
+  await before.setPartitionLeader(topic.topicId, 1, 3); // same leader: epoch 1
+  await before.close();
+  downgradeToVersion1(filePath);
+
+  const after = new EmbeddedCoordinator(filePath);
+  expect(after.storageSettings().schemaVersion).toBe(2);
+  expect((await after.getPartitionStates(topic.topicId)).map((s) =>
+    [s.leaderId, s.leaderEpoch, s.recoverFrom])).toEqual([[3, 0, -1], [3, 1, -1]]);
+  expect((await after.setPartitionLeader(topic.topicId, 0, 4, 0)).recoverFrom).toBe(3);
+  await after.close();
+});
+
+it('reads an etcd partition state without recoverFrom as nothing to recover', () => {
+  const old = { topicId: 'AAAAAAAAAAAAAAAAAAAAAA', partition: 0, leaderId: 3, leaderEpoch: 2,
+    logStartOffset: 0, indexedEndOffset: 10 };
+  expect(decodePartitionState(Buffer.from(JSON.stringify(old)))).toEqual(
+    { ...old, recoverFrom: -1 });
+});
