@@ -170,6 +170,7 @@ function finish(c: BrokerConfig): BrokerConfig {
   c.dataDir = resolve(c.dataDir);
   if (c.objectStoreDir === '') c.objectStoreDir = join(c.dataDir, 'objects');
   if (c.advertisedHost === '') c.advertisedHost = c.host === '0.0.0.0' ? '127.0.0.1' : c.host;
+  if (c.advertisedPort === 0) c.advertisedPort = c.port; // 0 still: the bound port, once known
   if (c.objectStore === 's3' && c.s3Bucket === '') {
     throw new ConfigError('s3Bucket', 'required when objectStore is s3');
   }

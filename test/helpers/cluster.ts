@@ -1,0 +1,64 @@
+/**
+ * A Ledgerstream cluster on loopback for tests: a real etcd, a shared folder standing in for the
+ * shared volume (object store and WALs), and N broker processes on fixed free ports.
+ */
+import { mkdtemp, rm } from 'node:fs/promises';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { type BrokerProcess, startBroker } from './broker-process.js';
+import { type EtcdServer, etcdServerLimits, startEtcdServer } from './etcd-server.js';
+
+export interface TestCluster {
+  etcd: EtcdServer;
+  brokers: BrokerProcess[];
+  bootstrap: string[];
+  sharedDir: string;
+  destroy(): Promise<void>;
+}
+
+export async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const s = createServer();
+    s.once('error', reject);
+    s.listen(0, '127.0.0.1', () => {
+      const port = (s.address() as { port: number }).port;
+      s.close(() => resolve(port));
+    });
+  });
+}
+
+export async function startCluster(brokerCount: number,
+  settings: Record<string, string | number | boolean> = {}): Promise<TestCluster> {
+  const etcd = await startEtcdServer();
+  const sharedDir = await mkdtemp(path.join(tmpdir(), 'ledgerstream-cluster-'));
+  const brokers: BrokerProcess[] = [];
+  try {
+    for (let nodeId = 1; nodeId <= brokerCount; nodeId++) {
+      brokers.push(await startBroker({
+        port: await freePort(),
+        dataDir: path.join(sharedDir, `broker-${nodeId}`),
+        settings: {
+          nodeId, coordinator: 'etcd', etcdEndpoints: etcd.endpoint,
+          etcdTxnOpsMax: etcdServerLimits.txnOpsMax, leaseTtlMs: 2000,
+          walMode: 'shared', sharedWalDir: path.join(sharedDir, 'wal'),
+          objectStore: 'local', objectStoreDir: path.join(sharedDir, 'objects'),
+          uploadIntervalMs: 100, ...settings,
+        },
+      }));
+    }
+  } catch (err) {
+    for (const b of brokers) await b.kill();
+    await etcd.stop();
+    throw err;
+  }
+  return {
+    etcd, brokers, sharedDir,
+    get bootstrap() { return brokers.map((b) => b.bootstrap); },
+    async destroy() {
+      for (const b of brokers) await b.kill();
+      await etcd.stop();
+      await rm(sharedDir, { recursive: true, force: true });
+    },
+  };
+}
