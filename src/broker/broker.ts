@@ -26,6 +26,7 @@ import { type Metrics, createMetrics, exportStoreStats, serveMetrics } from '../
 import { ObjectHistoryReader } from '../partition/history-reader.js';
 import type { WalPort } from '../partition/partition-log.js';
 import { PartitionManager } from '../partition/partition-manager.js';
+import { collectOrphans } from '../partition/orphan-collector.js';
 import { enforceRetention } from '../partition/retention.js';
 import { TailMemory } from '../partition/tail-memory.js';
 import { Uploader, type WalTrim } from '../partition/uploader.js';
@@ -41,6 +42,7 @@ import type { BrokerServices } from './services.js';
 
 export class Broker {
   private retentionTimer: NodeJS.Timeout | undefined;
+  private orphanTimer: NodeJS.Timeout | undefined;
   private metricsServer: HttpServer | undefined;
   private stopping: Promise<void> | null = null;
 
@@ -120,6 +122,7 @@ export class Broker {
     uploader.start();
     const broker = new Broker(config, log, metrics, services, store, wal, server, clusterMode, etcd);
     broker.scheduleRetention();
+    broker.scheduleOrphanCollection();
     if (config.metricsPort > 0) broker.metricsServer = await serveMetrics(metrics, config.metricsHost, config.metricsPort);
     metrics.partitions.set(partitions.partitionCount);
     log.info({ host: config.host, port: server.port, dataDir: config.dataDir }, 'broker started');
@@ -136,6 +139,18 @@ export class Broker {
     }, this.config.retentionCheckIntervalMs);
   }
 
+  /** One broker collects orphans: the single node, or the controller of a cluster. */
+  private scheduleOrphanCollection(): void {
+    this.orphanTimer = setTimeout(() => {
+      const run = this.clusterMode === null || this.clusterMode.isController()
+        ? collectOrphans(this.store, this.services.metadata, Date.now(), this.config.orphanAgeMsMin)
+        : Promise.resolve([]);
+      run.then((keys) => { if (keys.length > 0) this.log.info({ objects: keys.length }, 'orphans deleted'); })
+        .catch((err: unknown) => this.log.warn({ err }, 'orphan collection failed'))
+        .finally(() => { if (this.stopping === null) this.scheduleOrphanCollection(); });
+    }, this.config.orphanCheckIntervalMs);
+  }
+
   /** Graceful shutdown; idempotent. */
   stop(): Promise<void> {
     this.stopping ??= this.shutdown();
@@ -145,6 +160,7 @@ export class Broker {
   private async shutdown(): Promise<void> {
     this.log.info('shutting down');
     clearTimeout(this.retentionTimer);
+    clearTimeout(this.orphanTimer);
     const s = this.services;
     if (this.clusterMode !== null && this.etcd !== null) {
       // Hand partitions over while still serving Metadata, so clients find the new leaders.

@@ -93,6 +93,10 @@ export class ClusterMode {
     await this.membership.revoke();
   }
 
+  isController(): boolean {
+    return this.controller.isActive();
+  }
+
   async close(): Promise<void> {
     await this.leadership.close();
     await this.controller.close();

@@ -68,6 +68,8 @@ export const SETTINGS = {
   retentionMs: { kind: 'int', default: 7 * 24 * 3600 * 1000, min: -1, max: Number.MAX_SAFE_INTEGER, help: 'Default retention.ms' },
   retentionBytes: { kind: 'int', default: -1, min: -1, max: Number.MAX_SAFE_INTEGER, help: 'Default retention.bytes per partition' },
   messageBytesMax: { kind: 'int', default: 1_048_588, min: 1024, max: 1024 * MIB, help: 'Default max.message.bytes (largest batch)' },
+  orphanAgeMsMin: { kind: 'int', default: 600_000, min: 1000, max: 30 * 86_400_000, help: 'Unreferenced objects older than this are deleted' },
+  orphanCheckIntervalMs: { kind: 'int', default: 300_000, min: 100, max: 86_400_000, help: 'How often unreferenced objects are looked for' },
   retentionCheckIntervalMs: { kind: 'int', default: 60_000, min: 100, max: 86_400_000, help: 'How often retention runs' },
   groupInitialRebalanceDelayMs: { kind: 'int', default: 3000, min: 0, max: 300_000, help: 'group.initial.rebalance.delay.ms' },
   groupSessionTimeoutMsMin: { kind: 'int', default: 6000, min: 1, max: 3_600_000, help: 'group.min.session.timeout.ms' },
