@@ -15,6 +15,10 @@ import {
   decodeCreateTopicsResponse, defaultCreateTopicsRequest, defaultCreateTopicsRequestCreatableTopic,
   encodeCreateTopicsRequest,
 } from '../../protocol/generated/messages/create-topics.js';
+import {
+  decodeFetchResponse, defaultFetchRequest, defaultFetchRequestFetchPartition,
+  defaultFetchRequestFetchTopic, encodeFetchRequest,
+} from '../../protocol/generated/messages/fetch.js';
 import { decodeResponseFrame } from '../../protocol/frame.js';
 import { encodeBatch } from '../../protocol/records/record.js';
 import { type BrokerProcess, startBroker } from '../helpers/broker-process.js';
@@ -146,5 +150,21 @@ describe('record batches', () => {
     expect(c.closed).toBe(false);
     c.close();
     await stillServes();
+  });
+});
+
+describe('partition errors in Fetch', () => {
+  it('carry an empty record set, never a null one (librdkafka rejects size -1)', async () => {
+    const c = await RawClient.connect(broker.port);
+    const req = defaultFetchRequest();
+    req.maxWaitMs = 0;
+    req.topics = [{ ...defaultFetchRequestFetchTopic(), topic: 'no-such-topic',
+      partitions: [{ ...defaultFetchRequestFetchPartition(), partition: 0 }] }];
+    c.send(1, 11, (w) => encodeFetchRequest(w, 11, req));
+    const res = decodeFetchResponse(decodeResponseFrame(1, 11, (await c.readFrame())!).body, 11);
+    const p = res.responses[0]!.partitions[0]!;
+    expect(p.errorCode).toBe(ErrorCode.UNKNOWN_TOPIC_OR_PARTITION);
+    expect(p.records).toEqual(Buffer.alloc(0));
+    c.close();
   });
 });

@@ -7,26 +7,21 @@ import { spawn } from 'node:child_process';
 import path from 'node:path';
 import { CompressionTypes, type Consumer, type Kafka } from 'kafkajs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type BrokerProcess, startBroker } from '../helpers/broker-process.js';
 import { consumeAll, kafkaClient, waitFor } from '../helpers/kafka-client.js';
-import { STORE_VARIANTS } from '../helpers/store-variants.js';
+import { DEPLOYMENTS, type Deployment } from '../helpers/deployments.js';
 
 const MEMBER_SCRIPT = path.resolve(import.meta.dirname, '../helpers/group-member.ts');
 
-describe.each(STORE_VARIANTS)('kafkajs against a broker on $name storage', (variant) => {
-  let broker: BrokerProcess;
-  let teardown: () => Promise<void>;
+describe.each(DEPLOYMENTS)('kafkajs against a broker on $name', (variant) => {
+  let broker: Deployment;
   let kafka: Kafka;
 
   beforeAll(async () => {
-    const env = await variant.setup();
-    teardown = env.teardown;
-    broker = await startBroker({ settings: { ...env.settings, uploadIntervalMs: 100 } });
+    broker = await variant.start({ uploadIntervalMs: 100 });
     kafka = kafkaClient(broker.bootstrap);
   });
   afterAll(async () => {
     await broker?.destroy();
-    await teardown?.();
   });
 
   it('creates, lists, describes and deletes topics', async () => {

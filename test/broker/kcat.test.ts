@@ -6,8 +6,7 @@
 import { execFile, spawn } from 'node:child_process';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type BrokerProcess, startBroker } from '../helpers/broker-process.js';
-import { STORE_VARIANTS } from '../helpers/store-variants.js';
+import { DEPLOYMENTS, type Deployment } from '../helpers/deployments.js';
 
 const run = promisify(execFile);
 const CODECS = ['none', 'gzip', 'snappy', 'lz4', 'zstd'] as const;
@@ -25,26 +24,23 @@ function kcatProduce(bootstrap: string, topic: string, codec: string, lines: str
 }
 
 async function kcatConsume(bootstrap: string, topic: string): Promise<{ offset: number; key: string; value: string }[]> {
-  const { stdout } = await run('kcat', ['-b', bootstrap, '-t', topic, '-C', '-o', 'beginning', '-e',
-    '-f', '%p %o %k %s\n'], { timeout: 30_000 });
+  const { stdout, stderr } = await run('kcat', ['-b', bootstrap, '-t', topic, '-C', '-o', 'beginning', '-e',
+    '-f', '%p %o %k %s\n'], { timeout: 30_000, maxBuffer: 64 * 1024 * 1024 });
+  if (stderr.length > 10_000) console.log(`kcat -C stderr (${stderr.length} bytes): ${stderr.slice(0, 600)}`);
   return stdout.trim().split('\n').filter((l) => l !== '').map((l) => {
     const [, offset, key, value] = l.split(' ');
     return { offset: Number(offset), key: key!, value: value! };
   });
 }
 
-describe.each(STORE_VARIANTS)('kcat against a broker on $name storage', (variant) => {
-  let broker: BrokerProcess;
-  let teardown: () => Promise<void>;
+describe.each(DEPLOYMENTS)('kcat against a broker on $name', (variant) => {
+  let broker: Deployment;
 
   beforeAll(async () => {
-    const env = await variant.setup();
-    teardown = env.teardown;
-    broker = await startBroker({ settings: { ...env.settings, uploadIntervalMs: 100 } });
+    broker = await variant.start({ uploadIntervalMs: 100 });
   });
   afterAll(async () => {
     await broker?.destroy();
-    await teardown?.();
   });
 
   for (const codec of CODECS) {
@@ -64,7 +60,7 @@ describe.each(STORE_VARIANTS)('kcat against a broker on $name storage', (variant
     const groupRead = async () => {
       // -G: balanced consumer group; auto-commit at exit; -e stops at the end of the partition.
       const { stdout } = await run('kcat', ['-b', broker.bootstrap, '-G', 'kcat-readers', topic,
-        '-X', 'auto.offset.reset=earliest', '-e', '-f', '%s\n'], { timeout: 60_000 });
+        '-X', 'auto.offset.reset=earliest', '-e', '-f', '%s\n'], { timeout: 60_000, maxBuffer: 64 * 1024 * 1024 });
       return stdout.trim().split('\n').filter((l) => l !== '');
     };
     expect(await groupRead()).toHaveLength(50);

@@ -10,6 +10,7 @@ import {
   type FetchResponsePartitionData as PartitionOut, defaultFetchResponseFetchableTopicResponse,
   defaultFetchResponsePartitionData,
 } from '../../../protocol/generated/messages/fetch.js';
+import { EMPTY_BYTES } from '../../../protocol/primitives/uuid.js';
 import type { PartitionLog } from '../../partition/partition-log.js';
 import { type TopicEntry, missingPartitionError } from '../../partition/partition-manager.js';
 import type { BrokerServices } from '../services.js';
@@ -26,7 +27,9 @@ export interface FetchPass {
 function partitionError(partitionIndex: number, errorCode: number, log?: PartitionLog): PartitionOut {
   return { ...defaultFetchResponsePartitionData(), partitionIndex, errorCode,
     highWatermark: BigInt(log?.highWatermark ?? -1), lastStableOffset: BigInt(log?.highWatermark ?? -1),
-    logStartOffset: BigInt(log?.logStartOffset ?? -1), records: null };
+    // Empty records, never null: librdkafka refuses a record-set size of -1 ("invalid
+    // MessageSetSize"), and Kafka itself always sends an empty set with a partition error.
+    logStartOffset: BigInt(log?.logStartOffset ?? -1), records: EMPTY_BYTES };
 }
 
 function lookupTopic(s: BrokerServices, t: FetchRequest['topics'][number], version: number):
