@@ -14,6 +14,8 @@ export interface TestCluster {
   brokers: BrokerProcess[];
   bootstrap: string[];
   sharedDir: string;
+  /** Starts one more broker (the next node id) with the same settings. */
+  addBroker(): Promise<BrokerProcess>;
   destroy(): Promise<void>;
 }
 
@@ -33,27 +35,31 @@ export async function startCluster(brokerCount: number,
   const etcd = await startEtcdServer();
   const sharedDir = await mkdtemp(path.join(tmpdir(), 'ledgerstream-cluster-'));
   const brokers: BrokerProcess[] = [];
+  const addBroker = async () => {
+    const nodeId = brokers.length + 1;
+    const broker = await startBroker({
+      port: await freePort(),
+      dataDir: path.join(sharedDir, `broker-${nodeId}`),
+      settings: {
+        nodeId, coordinator: 'etcd', etcdEndpoints: etcd.endpoint,
+        etcdTxnOpsMax: etcdServerLimits.txnOpsMax, leaseTtlMs: 2000,
+        walMode: 'shared', sharedWalDir: path.join(sharedDir, 'wal'),
+        objectStore: 'local', objectStoreDir: path.join(sharedDir, 'objects'),
+        uploadIntervalMs: 100, ...settings,
+      },
+    });
+    brokers.push(broker);
+    return broker;
+  };
   try {
-    for (let nodeId = 1; nodeId <= brokerCount; nodeId++) {
-      brokers.push(await startBroker({
-        port: await freePort(),
-        dataDir: path.join(sharedDir, `broker-${nodeId}`),
-        settings: {
-          nodeId, coordinator: 'etcd', etcdEndpoints: etcd.endpoint,
-          etcdTxnOpsMax: etcdServerLimits.txnOpsMax, leaseTtlMs: 2000,
-          walMode: 'shared', sharedWalDir: path.join(sharedDir, 'wal'),
-          objectStore: 'local', objectStoreDir: path.join(sharedDir, 'objects'),
-          uploadIntervalMs: 100, ...settings,
-        },
-      }));
-    }
+    for (let i = 0; i < brokerCount; i++) await addBroker();
   } catch (err) {
     for (const b of brokers) await b.kill();
     await etcd.stop();
     throw err;
   }
   return {
-    etcd, brokers, sharedDir,
+    etcd, brokers, sharedDir, addBroker,
     get bootstrap() { return brokers.map((b) => b.bootstrap); },
     async destroy() {
       for (const b of brokers) await b.kill();
