@@ -4,21 +4,13 @@
  * the object store — asserted on the store's own request counters, read from /metrics.
  */
 import { rm } from 'node:fs/promises';
-import { createServer } from 'node:net';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type BrokerProcess, startBroker } from '../helpers/broker-process.js';
 import { consumeAll, kafkaClient } from '../helpers/kafka-client.js';
 import { STORE_VARIANTS } from '../helpers/store-variants.js';
+import { freePort } from '../helpers/ports.js';
 
-async function freePort(): Promise<number> {
-  return new Promise((resolve) => {
-    const s = createServer().listen(0, '127.0.0.1', () => {
-      const port = (s.address() as { port: number }).port;
-      s.close(() => resolve(port));
-    });
-  });
-}
 
 async function metric(port: number, name: string, labels: string): Promise<number> {
   const text = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();

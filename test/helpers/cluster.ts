@@ -3,11 +3,13 @@
  * shared volume (object store and WALs), and N broker processes on fixed free ports.
  */
 import { mkdtemp, rm } from 'node:fs/promises';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { type BrokerProcess, startBroker } from './broker-process.js';
 import { type EtcdServer, etcdServerLimits, startEtcdServer } from './etcd-server.js';
+import { freePort } from './ports.js';
+
+export { freePort };
 
 export interface TestCluster {
   etcd: EtcdServer;
@@ -19,16 +21,6 @@ export interface TestCluster {
   destroy(): Promise<void>;
 }
 
-export async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = createServer();
-    s.once('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const port = (s.address() as { port: number }).port;
-      s.close(() => resolve(port));
-    });
-  });
-}
 
 export async function startCluster(brokerCount: number,
   settings: Record<string, string | number | boolean> = {}): Promise<TestCluster> {

@@ -7,13 +7,12 @@
  * coordinators under test are opened with the same number: a commit costs about two ops per
  * partition, and the 20k-entry test writes its entries in large transactions.
  */
-import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
+import { freePort } from './ports.js';
 
 export const etcdServerLimits = {
   startupMsMax: 30_000,
@@ -52,17 +51,6 @@ export function findEtcdBinary(): string {
   return found;
 }
 
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      assert.ok(address !== null && typeof address === 'object');
-      server.close(() => resolve(address.port));
-    });
-  });
-}
 
 export async function startEtcdServer(): Promise<EtcdServer> {
   const binary = findEtcdBinary();

@@ -4,13 +4,12 @@
  * put (If-None-Match: *) is atomic under a namespace lock, which the putIfAbsent race test needs;
  * moto checks then writes without a lock. Install with `.ci/install-s3-server.sh`.
  */
-import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
+import { freePort } from './ports.js';
 
 export const s3ServerLimits = {
   startupMsMax: 30_000,
@@ -50,17 +49,6 @@ export function findMinioBinary(): string {
   return found;
 }
 
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      assert.ok(address !== null && typeof address === 'object');
-      server.close(() => resolve(address.port));
-    });
-  });
-}
 
 export async function startS3Server(): Promise<S3Server> {
   const binary = findMinioBinary();
