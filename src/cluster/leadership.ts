@@ -99,6 +99,12 @@ export class Leadership {
       return;
     }
     if (state.recoverFrom >= 0) {
+      // Events queue up while a recovery runs (its own commit is one): act on the state as it is
+      // now, or a finished recovery would be replayed again (harmless, but an orphan object).
+      const now = (await this.deps.coordinator.getPartitionStates(topicId)).find((p) => p.partition === partition);
+      if (now === undefined || now.leaderId !== nodeId || now.leaderEpoch !== state.leaderEpoch
+        || now.recoverFrom < 0) return;
+      state = now;
       const recovered = this.deps.recovery === null ? 0 : await recoverPartition(this.deps.recovery, state);
       if (this.deps.recovery === null) {
         await this.deps.coordinator.completeRecovery(topicId, partition, state.leaderEpoch);
