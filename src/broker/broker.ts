@@ -104,7 +104,8 @@ export class Broker {
     const groups = new GroupCoordinator({ metadata, config, log, nowMs: Date.now,
       onGroupCount: (n: number) => metrics.groups.set(n),
       isCoordinator: (groupId) => cluster.groupCoordinator(groupId)?.nodeId === config.nodeId });
-    const handlerRanges = HANDLERS.map((h) => ({ apiKey: h.apiKey, minVersion: h.minVersion, maxVersion: h.maxVersion }));
+    const handlerRanges = HANDLERS.map((h) => ({ apiKey: h.apiKey,
+      minVersion: h.advertisedMinVersion ?? h.minVersion, maxVersion: h.maxVersion }));
     const clusterMode = etcd === null ? null
       : await ClusterMode.start(config, etcd, partitions, uploader, store, log);
     if (clusterMode !== null) cluster = clusterMode.view;

@@ -67,7 +67,9 @@ export class Dispatcher {
       }
       // A client newer than us asks ApiVersions at its own version: answer at v0, as Kafka does,
       // with UNSUPPORTED_VERSION and our ranges, so it can retry at a version we know.
-      const res = apiVersionsResponse(this.registered(), ErrorCode.UNSUPPORTED_VERSION);
+      const res = apiVersionsResponse(this.registered().map((h) => ({ apiKey: h.apiKey,
+        minVersion: h.advertisedMinVersion ?? h.minVersion, maxVersion: h.maxVersion })),
+      ErrorCode.UNSUPPORTED_VERSION);
       return encodeResponseFrame(apiKey, 0, correlationId,
         (w) => handler.encodeResponse(w, 0, res));
     }

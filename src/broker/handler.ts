@@ -23,6 +23,13 @@ export interface ApiHandler<Req = any, Res = any> {
   /** The version range we implement and test; advertised by ApiVersions. */
   minVersion: number;
   maxVersion: number;
+  /**
+   * A lower minimum to advertise than we serve, where clients read the advertised minimum as a
+   * feature flag (librdkafka before 2.x compresses with gzip/snappy/lz4 only if Produce v0 is
+   * advertised). Requests below `minVersion` are still refused. Kafka 4 does the same
+   * (KAFKA-18659).
+   */
+  advertisedMinVersion?: number;
   decodeRequest(r: Reader, version: number): Req;
   encodeResponse(w: Writer, version: number, response: Res): void;
   /** Returns the response, or null when none is sent (Produce with acks=0). */

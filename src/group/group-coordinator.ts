@@ -20,6 +20,9 @@ import {
 /** Kafka's offset.metadata.max.bytes default. */
 export const offsetMetadataBytesMax = 4096;
 
+/** Bound on remembered protocol types of emptied groups (one short string each). */
+const REMEMBERED_PROTOCOL_TYPES_MAX = 100_000;
+
 export interface GroupCoordinatorOptions {
   metadata: MetadataCoordinator;
   config: GroupConfig;
@@ -83,6 +86,11 @@ export class GroupCoordinator {
   private readonly nowMs: () => number;
   private readonly onGroupCount: (n: number) => void;
   private readonly isCoordinator: ((groupId: string) => boolean) | undefined;
+  /**
+   * Protocol type of groups whose members all left (their in-memory state is dropped), so they
+   * still list and describe as Empty/consumer as Kafka reports them. Bounded, oldest first out.
+   */
+  private readonly lastProtocolTypes = new Map<string, string>();
   private closed = false;
 
   constructor(options: GroupCoordinatorOptions) {
@@ -105,6 +113,7 @@ export class GroupCoordinator {
         || req.sessionTimeoutMs > this.config.groupSessionTimeoutMsMax
         ? ErrorCode.INVALID_SESSION_TIMEOUT : ErrorCode.NONE;
     if (error !== ErrorCode.NONE) return joinError(req.memberId, error);
+    this.rememberProtocolType(groupId, req.protocolType);
     return settled(await this.withGroup(groupId, (group) => group.join(req)));
   }
 
@@ -220,7 +229,8 @@ export class GroupCoordinator {
     try {
       for (const groupId of await this.metadata.listOffsetGroups()) {
         if (!listed.has(groupId)) {
-          listed.set(groupId, { groupId, protocolType: '', state: 'Empty', groupType: 'classic' });
+          listed.set(groupId, { groupId, protocolType: this.lastProtocolTypes.get(groupId) ?? '',
+            state: 'Empty', groupType: 'classic' });
         }
       }
     } catch (err) {
@@ -246,7 +256,8 @@ export class GroupCoordinator {
   }
 
   private async describeGroup(groupId: string): Promise<DescribedGroup> {
-    const none = { groupId, protocolType: '', protocolName: '', members: [] };
+    const none = { groupId, protocolType: this.lastProtocolTypes.get(groupId) ?? '', protocolName: '',
+      members: [] };
     if (this.closed) {
       return { ...none, state: 'Dead', errorCode: ErrorCode.COORDINATOR_NOT_AVAILABLE };
     }
@@ -282,6 +293,7 @@ export class GroupCoordinator {
           return ErrorCode.GROUP_ID_NOT_FOUND;
         }
         await this.metadata.deleteGroupOffsets(groupId);
+        this.lastProtocolTypes.delete(groupId);
       } catch (err) {
         this.log.error({ err, groupId }, 'deleting a group failed');
         return ErrorCode.COORDINATOR_NOT_AVAILABLE;
@@ -327,6 +339,14 @@ export class GroupCoordinator {
     if (this.closed) return ErrorCode.COORDINATOR_NOT_AVAILABLE;
     if (this.notCoordinator(groupId)) return ErrorCode.NOT_COORDINATOR;
     return groupId === '' ? ErrorCode.INVALID_GROUP_ID : ErrorCode.NONE;
+  }
+
+  private rememberProtocolType(groupId: string, protocolType: string): void {
+    this.lastProtocolTypes.delete(groupId);
+    this.lastProtocolTypes.set(groupId, protocolType);
+    if (this.lastProtocolTypes.size > REMEMBERED_PROTOCOL_TYPES_MAX) {
+      this.lastProtocolTypes.delete(this.lastProtocolTypes.keys().next().value!);
+    }
   }
 
   /** The group moved to another broker: forget its members here, so they rejoin there. */

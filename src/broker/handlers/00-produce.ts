@@ -5,7 +5,8 @@
  * the batch is fsynced in the WAL (a single node has no replicas to wait for, so they mean the
  * same); acks=0 gets no response. Idempotent producers: duplicates are answered with their
  * original offsets, sequence gaps with OUT_OF_ORDER_SEQUENCE_NUMBER.
- * Version notes: v0-2 carry the old message format (magic 0/1) and are not offered.
+ * Version notes: v0-2 carry the old message format (magic 0/1) and are refused, yet advertised,
+ * as Kafka 4 does: old librdkafka compresses only if Produce v0 is advertised.
  * Not implemented: transactions (transactional batches get INVALID_RECORD), quotas.
  */
 import { ErrorCode } from '../../../protocol/generated/errors.js';
@@ -22,6 +23,7 @@ export const handler = defineHandler({
   name: 'Produce',
   minVersion: 3,
   maxVersion: 11,
+  advertisedMinVersion: 0,
   decodeRequest: decodeProduceRequest,
   encodeResponse: encodeProduceResponse,
   async handle(ctx, req) {
