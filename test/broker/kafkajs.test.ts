@@ -7,7 +7,7 @@ import { spawn } from 'node:child_process';
 import path from 'node:path';
 import { CompressionTypes, type Consumer, type Kafka } from 'kafkajs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { consumeAll, kafkaClient, waitFor } from '../helpers/kafka-client.js';
+import { consumeAll, kafkaClient, waitFor, waitForStableLeaders } from '../helpers/kafka-client.js';
 import { DEPLOYMENTS, type Deployment } from '../helpers/deployments.js';
 
 const MEMBER_SCRIPT = path.resolve(import.meta.dirname, '../helpers/group-member.ts');
@@ -43,6 +43,9 @@ describe.each(DEPLOYMENTS)('kafkajs against a broker on $name', (variant) => {
       const admin = kafka.admin();
       await admin.connect();
       await admin.createTopics({ topics: [{ topic, numPartitions: 2 }] });
+      // In a cluster the controller may still move a new partition: a plain (non-idempotent)
+      // producer retrying across that move may write twice, as with Kafka. Let leaders settle.
+      await waitForStableLeaders(admin, topic);
       await admin.disconnect();
       const producer = kafka.producer();
       await producer.connect();

@@ -57,7 +57,7 @@ it('retention.bytes drops the oldest entries and deletes their objects', async (
   // Batches are ~2.1 KB: at least 10,000 bytes stay (5 batches), and no more than one extra.
   expect(12 - start).toBeGreaterThanOrEqual(5);
   expect(12 - start).toBeLessThanOrEqual(6);
-  await waitFor('objects deleted', async () => (await segmentObjects()).length < before.length, 10_000);
+  await waitFor('objects deleted', async () => (await segmentObjects()).length < before.length, 30_000);
   // The retained tail is still readable from the new log start.
   const consumer = kafka.consumer({ groupId: 'by-bytes-reader' });
   const seen: number[] = [];

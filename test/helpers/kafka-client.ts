@@ -35,3 +35,18 @@ export async function consumeAll(kafka: Kafka, topic: string, expected: number):
   await consumer.disconnect();
   return out;
 }
+
+/** Waits until a topic's partition leaders have not changed for `quietMs` (cluster handoffs). */
+export async function waitForStableLeaders(admin: ReturnType<Kafka['admin']>, topic: string,
+  quietMs = 1500, timeoutMs = 20_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  let last = '';
+  let since = Date.now();
+  while (Date.now() < deadline) {
+    const meta = await admin.fetchTopicMetadata({ topics: [topic] });
+    const now = JSON.stringify(meta.topics[0]!.partitions.map((p) => [p.partitionId, p.leader]));
+    if (now !== last) { last = now; since = Date.now(); }
+    else if (Date.now() - since >= quietMs && !now.includes(',-1]')) return;
+    await new Promise((r) => setTimeout(r, 200));
+  }
+}

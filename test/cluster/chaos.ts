@@ -1,0 +1,1244 @@
+/**
+ * Chaos run for a three-broker cluster (etcd + shared folder + 3 broker processes), shared by the
+ * CI test (chaos.test.ts, a few faults) and the long run (`npm run chaos`, scripts/chaos.ts).
+ *
+ * While a steady load runs, a fault loop SIGKILLs, SIGSTOPs/SIGCONTs and gracefully restarts
+ * random brokers, one at a time (it waits for the cluster to be whole again before the next), and
+ * kills the current controller exactly once:
+ *  - producers: kafkajs idempotent producers, acks=-1, small batches of numbered records (unique
+ *    ids `p<n>:<seq>`), keyed so they spread over the partitions, with retries that outlast a
+ *    failover. A send that finally throws marks its records "in doubt".
+ *  - a consumer group (kafkajs consumers) consumes continuously and commits; every committed
+ *    offset the broker acknowledges and every committed offset an admin reads back (twice a
+ *    second) must be at least the highest one seen before.
+ *  - a probe producer (acks=-1, no retries, short request timeout) sends one record per partition
+ *    every ~200 ms; the longest gap between two successful sends is that partition's longest
+ *    unavailability. Probe records (`q:<seq>`) are checked like the others.
+ * At the end the faults stop, every broker is brought back, producers finish, the group catches
+ * up, and a fresh consumer reads the whole topic: every acknowledged record exactly once, at the
+ * offset it was acknowledged at; offsets contiguous and ascending per partition; each producer's
+ * ids ascending within a partition; nothing read that was neither acknowledged nor in doubt.
+ *
+ * Some kafkajs 2.2.4 behaviours would otherwise be blamed on the broker, so the harness steps
+ * around them:
+ *  - A send to several partitions keeps its results per broker, not per partition (see
+ *    producer/sendMessages.js). When partitions move between two attempts, a retry re-sends
+ *    records a broker already took, with new sequence numbers (the broker rightly appends them
+ *    again: duplicates), or sends nothing for partitions that moved to a broker that already
+ *    answered (the send resolves without them). So each send carries one partition.
+ *  - After a send fails, kafkajs rolls its sequence numbers back, and the next records would
+ *    reuse them: if the failed batch was written after all, the broker would answer the new one as
+ *    its duplicate. So a producer whose send failed is replaced (new producer id).
+ *  - After a rebalance, a consumer may still finish a batch fetched under its previous assignment
+ *    and auto-commit that old position with the new generation, which a broker accepts (Kafka
+ *    does too). So consumers do not auto-commit: every commit goes through one gate that sends
+ *    commits one at a time, never below the highest offset already sent for the partition. With
+ *    that, the committed offset the broker stores can only grow; any decrease seen is the broker's.
+ *
+ * Broker logs (stderr, followed as they are written) are saved to a folder with the report; by
+ * default only when a check fails.
+ */
+import { mkdir, mkdtemp, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import {
+  Kafka, type Admin, type Consumer, type KafkaConfig, logLevel, Partitioners, type Producer,
+} from 'kafkajs';
+import { ApiKey } from '../../protocol/generated/api-keys.js';
+import {
+  decodeMetadataResponse, defaultMetadataRequest, defaultMetadataRequestMetadataRequestTopic,
+  encodeMetadataRequest,
+} from '../../protocol/generated/messages/metadata.js';
+import { decodeResponseFrame } from '../../protocol/frame.js';
+import type { BrokerProcess } from '../helpers/broker-process.js';
+import { type TestCluster, startCluster } from '../helpers/cluster.js';
+import { RawClient } from '../helpers/raw-client.js';
+
+process.env['KAFKAJS_NO_PARTITIONER_WARNING'] = '1';
+
+export type WalMode = 'shared' | 'object';
+export type FaultKind = 'kill' | 'pause' | 'restart' | 'controller-kill';
+const FAULT_KINDS: FaultKind[] = ['kill', 'pause', 'restart', 'controller-kill'];
+
+export interface ChaosOptions {
+  walMode?: WalMode;
+  /** Faults to inject (one of them kills the controller). Default 20. */
+  faults?: number;
+  /** Spread the faults over at least this long (the load runs on until then). */
+  durationS?: number;
+  partitions?: number;
+  producers?: number;
+  consumers?: number;
+  /** Records per producer send. */
+  batchSize?: number;
+  /** Pause between two sends of one producer. */
+  sendPauseMs?: number;
+  /** Random pause between the cluster being whole again and the next fault. */
+  faultGapMs?: [number, number];
+  /** How long a SIGSTOPped broker stays stopped. */
+  pauseMs?: [number, number];
+  /** How long a SIGKILLed broker stays down before it is restarted. */
+  killDownMs?: [number, number];
+  /** Only these fault kinds for the random faults (the controller kill happens regardless). */
+  kinds?: ('kill' | 'pause' | 'restart')[];
+  probeIntervalMs?: number;
+  probeTimeoutMs?: number;
+  /** Seed of the fault choices (timing still varies from run to run). */
+  seed?: number;
+  /** Extra broker settings (startCluster's defaults: leaseTtlMs 2000, uploadIntervalMs 100). */
+  brokerSettings?: Record<string, string | number | boolean>;
+  /** Progress lines; default none. */
+  log?: (line: string) => void;
+  /** Where broker logs and the report go; default a new folder in the temp dir. */
+  logDir?: string;
+  /** Save them always, or only when a check fails (default). */
+  keepLogs?: 'always' | 'on-failure';
+  /** Longest wait for the cluster to be whole again after a fault (longer is a hang). Default 60 s. */
+  recoveryLimitMs?: number;
+  /** Longest wait for the consumer group to commit up to the end of every partition. Default 60 s. */
+  catchUpLimitMs?: number;
+}
+
+export interface FaultRecord {
+  index: number;
+  kind: FaultKind;
+  nodeId: number;
+  /** Since the start of the run. */
+  atMs: number;
+  /** What was done and what followed, e.g. "SIGSTOP for 2100 ms; exited 75 after SIGCONT; restarted". */
+  detail: string;
+  /** From the fault to the cluster being whole again (all brokers up, every partition led); -1: never. */
+  recoveredAfterMs: number;
+}
+
+export interface BrokerExit {
+  nodeId: number;
+  atMs: number;
+  code: number | null;
+  /**
+   * 'fail-stop after pause': exit 75 (lease lost) of a broker paused just before, as designed;
+   * 'fail-stop': exit 75 without a pause (the lease lapsed anyway, e.g. a starved CPU);
+   * 'crash': any other exit.
+   */
+  kind: 'fail-stop after pause' | 'fail-stop' | 'crash';
+  outputTail: string;
+}
+
+export interface CommitRegression {
+  partition: number;
+  from: number;
+  to: number;
+  fromSource: string;
+  toSource: string;
+  atMs: number;
+}
+
+export interface ChaosReport {
+  walMode: WalMode;
+  seed: number;
+  partitions: number;
+  acknowledged: number;
+  inDoubt: number;
+  /** Records the final reader read (each offset once). */
+  read: number;
+  lost: number;
+  duplicated: number;
+  reordered: number;
+  /** Read, but neither acknowledged nor in doubt (or never sent at all). */
+  unacknowledgedRead: number;
+  /** Missing offsets, offsets delivered out of order, log end differing from the high watermark. */
+  offsetAnomalies: number;
+  /** Acknowledged records read at another offset than the produce response gave. */
+  offsetMismatches: number;
+  commitRegressions: number;
+  commitsAcknowledged: number;
+  /** Commit requests below what was already sent (a consumer behind, e.g. on a stale batch). */
+  staleCommitsRefused: number;
+  groupCaughtUp: boolean;
+  /** Sum over partitions of high watermark − committed offset when the wait ended. */
+  groupLagAtEnd: number;
+  groupRecordsConsumed: number;
+  groupJoins: number;
+  groupCrashes: number;
+  faultsByKind: Record<FaultKind, number>;
+  faults: FaultRecord[];
+  /** Broker exits nobody asked for (crashes, or fail-stop after a paused broker resumed). */
+  brokerExits: BrokerExit[];
+  /** Exits other than a fail-stop on a lost lease. */
+  crashes: number;
+  restartFailures: number;
+  /** Graceful stops that did not exit 0. */
+  badGracefulStops: number;
+  /** Times the cluster did not become whole within the limit, or no new controller was elected. */
+  hangs: number;
+  controllerFailoverMs: number | null;
+  maxRecoveryMs: number;
+  unavailabilityMs: { perPartition: number[]; overall: number; worstPartition: number; worstFromMs: number };
+  probeSends: { ok: number; failed: number };
+  /** Client-side errors by kind (sends that threw, probe failures, kafkajs unsent partitions). */
+  clientErrors: Record<string, number>;
+  samples: { lost: string[]; duplicated: string[]; reordered: string[]; unacknowledgedRead: string[];
+    offsetAnomalies: string[]; offsetMismatches: string[]; regressions: CommitRegression[] };
+  totalMs: number;
+  logDir: string | null;
+}
+
+const TOPIC = 'chaos';
+const GROUP = 'chaos-group';
+const SAMPLES_MAX = 10;
+
+// Small utilities ------------------------------------------------------------------------------
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((r) => setTimeout(r, Math.max(0, ms)));
+}
+
+/** mulberry32: a small seeded PRNG, so a run's fault choices can be replayed. */
+function prng(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+function alive(pid: number | undefined): boolean {
+  if (pid === undefined) return false;
+  try { process.kill(pid, 0); return true; } catch { return false; }
+}
+
+function errorName(err: unknown): string {
+  if (!(err instanceof Error)) return String(err);
+  const type = (err as { type?: string }).type;
+  const cause = (err as { originalError?: unknown }).originalError;
+  const what = err.name === 'Error' ? `Error(${err.message.slice(0, 100)})` : err.name;
+  return `${what}${type ? `:${type}` : ''}${cause instanceof Error ? ` <- ${errorName(cause)}` : ''}`;
+}
+
+function seconds(ms: number): string {
+  return `${(ms / 1000).toFixed(1)} s`;
+}
+
+async function withRetries<T>(fn: () => Promise<T>, attempts = 10): Promise<T> {
+  for (let i = 1; ; i++) {
+    try {
+      return await fn();
+    } catch (err) {
+      if (i >= attempts) throw err;
+      await sleep(500);
+    }
+  }
+}
+
+/** Milliseconds since the run started, and progress lines stamped with them. */
+class Clock {
+  private readonly start = performance.now();
+  constructor(private readonly say: (line: string) => void) {}
+  now(): number {
+    return Math.round(performance.now() - this.start);
+  }
+  log(line: string): void {
+    this.say(`[+${seconds(this.now())}] ${line}`);
+  }
+}
+
+// The records: what was sent, what came back, and the checks ----------------------------------
+
+interface SentRecord {
+  partition: number;
+  status: 'pending' | 'acked' | 'doubt';
+  ackOffset: number;
+  sentAtMs: number;
+  doneAtMs: number;
+}
+
+interface ReadRecord {
+  partition: number;
+  offset: number;
+  value: string;
+  /** Its record batch: producer id, first sequence and leader epoch, e.g. "pid 7 seq 40 epoch 3". */
+  batch: string;
+}
+
+class Ledger {
+  private readonly records = new Map<string, SentRecord>();
+  readonly clientErrors: Record<string, number> = {};
+
+  constructor(private readonly clock: Clock) {}
+
+  sending(id: string, partition: number): void {
+    this.records.set(id, { partition, status: 'pending', ackOffset: -1, sentAtMs: this.clock.now(), doneAtMs: -1 });
+  }
+
+  acked(id: string, offset: number): void {
+    Object.assign(this.records.get(id)!, { status: 'acked', ackOffset: offset, doneAtMs: this.clock.now() });
+  }
+
+  inDoubt(id: string): void {
+    Object.assign(this.records.get(id)!, { status: 'doubt', doneAtMs: this.clock.now() });
+  }
+
+  error(where: string, err: unknown): void {
+    const key = `${where}: ${errorName(err)}`;
+    this.clientErrors[key] = (this.clientErrors[key] ?? 0) + 1;
+  }
+
+  count(status: SentRecord['status']): number {
+    let n = 0;
+    for (const r of this.records.values()) if (r.status === status) n++;
+    return n;
+  }
+
+  /** Compares what was read back (every partition up to `highs`) with what was sent. */
+  check(readBack: ReadRecord[], highs: number[]) {
+    const lost: string[] = [];
+    const duplicated: string[] = [];
+    const reordered: string[] = [];
+    const unacknowledgedRead: string[] = [];
+    const offsetAnomalies: string[] = [];
+    const offsetMismatches: string[] = [];
+    const when = (r: SentRecord) => `sent +${seconds(r.sentAtMs)}, ${r.status} +${seconds(r.doneAtMs)}`;
+
+    // One record per (partition, offset): a reader may be handed an offset twice.
+    const byPartition = highs.map(() => new Map<number, string>());
+    const deliveredLast = highs.map(() => -1);
+    for (const r of readBack) {
+      const seen = byPartition[r.partition];
+      if (seen === undefined) { offsetAnomalies.push(`record in unknown partition ${r.partition}`); continue; }
+      const before = seen.get(r.offset);
+      if (before !== undefined && before !== r.value) {
+        offsetAnomalies.push(`p${r.partition} offset ${r.offset} read as ${before} and as ${r.value}`);
+      }
+      if (r.offset <= deliveredLast[r.partition]! && before === undefined) {
+        offsetAnomalies.push(`p${r.partition} offset ${r.offset} delivered after ${deliveredLast[r.partition]}`);
+      }
+      deliveredLast[r.partition] = Math.max(deliveredLast[r.partition]!, r.offset);
+      seen.set(r.offset, r.value);
+    }
+
+    const where = new Map<string, { partition: number; offset: number; batch: string }[]>();
+    const batchOf = new Map(readBack.map((r) => [`${r.partition}/${r.offset}`, r.batch]));
+    let read = 0;
+    byPartition.forEach((records, partition) => {
+      const offsets = [...records.keys()].sort((a, b) => a - b);
+      read += offsets.length;
+      let expect = 0;
+      for (const o of offsets) {
+        if (o !== expect) offsetAnomalies.push(`p${partition}: offsets ${expect}..${o - 1} missing`);
+        expect = o + 1;
+      }
+      if (expect !== highs[partition]) {
+        offsetAnomalies.push(`p${partition}: read up to ${expect}, high watermark ${highs[partition]}`);
+      }
+      const lastOfStream = new Map<string, { seq: number; offset: number }>();
+      for (const offset of offsets) {
+        const value = records.get(offset)!;
+        where.set(value, [...(where.get(value) ?? []), { partition, offset, batch: batchOf.get(`${partition}/${offset}`)! }]);
+        const colon = value.lastIndexOf(':');
+        const stream = value.slice(0, colon);
+        const seq = Number(value.slice(colon + 1));
+        const prev = lastOfStream.get(stream);
+        if (prev !== undefined && seq < prev.seq) {
+          reordered.push(`p${partition}: ${value} at ${offset} after ${stream}:${prev.seq} at ${prev.offset}`);
+        }
+        lastOfStream.set(stream, { seq, offset });
+      }
+    });
+
+    for (const [id, record] of this.records) {
+      const places = where.get(id);
+      if (record.status === 'acked') {
+        if (places === undefined) {
+          lost.push(`${id} (p${record.partition}, acknowledged at offset ${record.ackOffset}; ${when(record)})`);
+          continue;
+        }
+        const at = places[0]!;
+        if (places.length === 1 && (at.partition !== record.partition || at.offset !== record.ackOffset)) {
+          offsetMismatches.push(`${id}: acknowledged at p${record.partition}/${record.ackOffset}, read at p${at.partition}/${at.offset}`);
+        }
+      }
+      if (places !== undefined && places.length > 1) {
+        const ack = record.status === 'acked' ? `acknowledged at ${record.ackOffset}` : record.status;
+        duplicated.push(`${id} at ${places.map((p) => `p${p.partition}/${p.offset} (${p.batch})`).join(' and ')} ` +
+          `(${ack}; ${when(record)})`);
+      }
+    }
+    for (const [value, places] of where) {
+      const record = this.records.get(value);
+      if (record === undefined || (record.status !== 'acked' && record.status !== 'doubt')) {
+        unacknowledgedRead.push(`${value} (${record?.status ?? 'never sent'}) at p${places[0]!.partition}/${places[0]!.offset}`);
+      }
+    }
+    return { read, lost, duplicated, reordered, unacknowledgedRead, offsetAnomalies, offsetMismatches };
+  }
+}
+
+// The cluster under faults ---------------------------------------------------------------------
+
+interface BrokerView {
+  brokers: number[];
+  controllerId: number;
+  leaders: number[];
+}
+
+/** What one broker says (Metadata v9 over a raw connection, so it is that broker answering). */
+async function viewOf(port: number, timeoutMs: number): Promise<BrokerView | null> {
+  let raw: RawClient | null = null;
+  try {
+    raw = await Promise.race([RawClient.connect(port), sleep(timeoutMs).then(() => null)]);
+    if (raw === null) return null;
+    const req = defaultMetadataRequest();
+    req.topics = [{ ...defaultMetadataRequestMetadataRequestTopic(), name: TOPIC }];
+    req.allowAutoTopicCreation = false;
+    raw.send(ApiKey.Metadata, 9, (w) => encodeMetadataRequest(w, 9, req));
+    const frame = await raw.readFrame(timeoutMs);
+    if (frame === null) return null;
+    const res = decodeMetadataResponse(decodeResponseFrame(ApiKey.Metadata, 9, frame).body, 9);
+    const t = res.topics[0];
+    const leaders = t === undefined || t.errorCode !== 0 ? []
+      : [...t.partitions].sort((a, b) => a.partitionIndex - b.partitionIndex)
+        .map((p) => (p.errorCode === 0 ? p.leaderId : -1));
+    return { brokers: res.brokers.map((b) => b.nodeId).sort(), controllerId: res.controllerId, leaders };
+  } catch {
+    return null;
+  } finally {
+    raw?.close();
+  }
+}
+
+/** Follows a broker's output (the harness keeps only its last 64 KiB) into one string. */
+class OutputFollower {
+  text = '';
+  private last = '';
+  constructor(private readonly broker: BrokerProcess) {}
+  poll(): void {
+    const now = this.broker.output();
+    if (now === this.last) return;
+    const anchor = this.last.slice(-256);
+    const at = anchor === '' ? -1 : now.lastIndexOf(anchor);
+    if (this.last === '') this.text += now;
+    else if (at >= 0) this.text += now.slice(at + anchor.length);
+    else this.text += `\n[... output skipped ...]\n${now}`;
+    this.last = now;
+  }
+}
+
+interface Node {
+  id: number;
+  handle: BrokerProcess;
+  /** 'up': the watchdog restarts it if it dies; otherwise a fault or a restart owns it. */
+  state: 'up' | 'busy';
+  /** A fail-stop exit (75) before this time follows a pause. */
+  expectExitUntilMs: number;
+  output: OutputFollower;
+}
+
+interface FaultSettings {
+  pauseMs: [number, number];
+  killDownMs: [number, number];
+  recoveryLimitMs: number;
+}
+
+/** The three brokers: faults, restarts, a watchdog for exits nobody asked for, health checks. */
+class Brokers {
+  readonly nodes: Node[];
+  readonly exits: BrokerExit[] = [];
+  restartFailures = 0;
+  badGracefulStops = 0;
+  hangs = 0;
+  controllerFailoverMs: number | null = null;
+  private readonly timers: NodeJS.Timeout[] = [];
+  private watchdogRun: Promise<void> | null = null;
+  private readonly killOnExit = () => {
+    for (const n of this.nodes) try { if (n.handle.pid !== undefined) process.kill(n.handle.pid, 'SIGKILL'); } catch { /* gone */ }
+  };
+
+  constructor(private readonly cluster: TestCluster, private readonly partitions: number,
+    private readonly settings: FaultSettings, private readonly random: () => number,
+    private readonly clock: Clock) {
+    this.nodes = cluster.brokers.map((handle, i) => ({
+      id: i + 1, handle, state: 'up', expectExitUntilMs: 0, output: new OutputFollower(handle) }));
+    this.timers.push(setInterval(() => { for (const n of this.nodes) n.output.poll(); }, 500));
+    this.timers.push(setInterval(() => this.watchdog(), 200));
+    // Should this process end mid-run (a test timeout), leave no broker behind, stopped or not.
+    process.once('exit', this.killOnExit);
+  }
+
+  private between([lo, hi]: [number, number]): number {
+    return lo + this.random() * (hi - lo);
+  }
+
+  private async restart(node: Node): Promise<void> {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        await node.handle.restart();
+        return;
+      } catch (err) {
+        this.restartFailures++;
+        this.clock.log(`broker ${node.id}: restart attempt ${attempt} failed: ${String(err).slice(0, 2000)}`);
+        await node.handle.kill().catch(() => {});
+        if (attempt >= 5) throw err;
+        await sleep(1000);
+      }
+    }
+  }
+
+  private noteExit(node: Node, code: number | null): BrokerExit['kind'] {
+    node.output.poll();
+    const kind = code !== 75 ? 'crash' : this.clock.now() < node.expectExitUntilMs ? 'fail-stop after pause' : 'fail-stop';
+    this.exits.push({ nodeId: node.id, atMs: this.clock.now(), code, kind,
+      outputTail: node.output.text.slice(-4000) });
+    return kind;
+  }
+
+  /** Restarts a broker that exited while nobody was faulting it, and notes the exit. */
+  private watchdog(): void {
+    if (this.watchdogRun !== null) return;
+    const dead = this.nodes.filter((n) => n.state === 'up' && !alive(n.handle.pid));
+    if (dead.length === 0) return;
+    this.watchdogRun = Promise.all(dead.map(async (node) => {
+      node.state = 'busy';
+      const code = await node.handle.stop(); // already exited: just its exit code
+      const kind = this.noteExit(node, code);
+      this.clock.log(`broker ${node.id} exited unasked (code ${code}: ${kind}); restarting`);
+      await this.restart(node);
+      node.state = 'up';
+    })).then(() => {}, (err: unknown) => this.clock.log(`watchdog: ${String(err).slice(0, 500)}`))
+      .finally(() => { this.watchdogRun = null; });
+  }
+
+  /** Every broker runs, and each sees all three, one controller, and a live leader everywhere. */
+  private async whole(): Promise<boolean> {
+    if (this.nodes.some((n) => n.state !== 'up' || !alive(n.handle.pid))) return false;
+    const views = await Promise.all(this.nodes.map((n) => viewOf(n.handle.port, 1500)));
+    const controllers = new Set<number>();
+    for (const v of views) {
+      if (v === null || v.brokers.join(',') !== '1,2,3' || v.controllerId <= 0) return false;
+      if (v.leaders.length !== this.partitions || v.leaders.some((l) => l < 1 || l > 3)) return false;
+      controllers.add(v.controllerId);
+    }
+    return controllers.size === 1;
+  }
+
+  /** Waits for the cluster to be whole; false (a hang) if it is not within the limit. */
+  async waitWhole(after: string): Promise<boolean> {
+    const deadline = performance.now() + this.settings.recoveryLimitMs;
+    while (performance.now() < deadline) {
+      if (await this.whole()) return true;
+      await sleep(100);
+    }
+    this.hangs++;
+    this.clock.log(`HANG: the cluster was not whole ${seconds(this.settings.recoveryLimitMs)} after ${after}`);
+    return false;
+  }
+
+  async inject(index: number, kind: FaultKind, admin: Admin): Promise<FaultRecord> {
+    let node: Node;
+    if (kind === 'controller-kill') {
+      const { controller } = await admin.describeCluster();
+      if (controller === null) this.clock.log('describeCluster named no controller; killing broker 1');
+      node = this.nodes[(controller ?? 1) - 1]!;
+    } else {
+      node = this.nodes[Math.floor(this.random() * this.nodes.length)]!;
+    }
+    node.state = 'busy';
+    const t0 = performance.now();
+    const atMs = this.clock.now();
+    let detail: string;
+    try {
+      if (kind === 'kill') detail = await this.kill(node, t0);
+      else if (kind === 'controller-kill') detail = await this.killController(node, t0);
+      else if (kind === 'pause') detail = await this.pause(node);
+      else detail = await this.gracefulRestart(node, t0);
+    } finally {
+      node.state = 'up';
+    }
+    const whole = await this.waitWhole(`fault ${index + 1} (${kind} broker ${node.id})`);
+    return { index, kind, nodeId: node.id, atMs, detail,
+      recoveredAfterMs: whole ? Math.round(performance.now() - t0) : -1 };
+  }
+
+  private async kill(node: Node, t0: number): Promise<string> {
+    await node.handle.kill();
+    const down = this.between(this.settings.killDownMs);
+    await sleep(down - (performance.now() - t0));
+    await this.restart(node);
+    return `SIGKILL, restarted after ${Math.round(performance.now() - t0)} ms (down ${Math.round(down)} ms planned)`;
+  }
+
+  private async killController(node: Node, t0: number): Promise<string> {
+    await node.handle.kill();
+    const others = this.nodes.filter((n) => n !== node);
+    const deadline = performance.now() + 30_000;
+    let successor = -1;
+    while (successor < 0 && performance.now() < deadline) {
+      const ids = (await Promise.all(others.map((n) => viewOf(n.handle.port, 1000)))).map((v) => v?.controllerId ?? -1);
+      if (ids.every((c) => c > 0 && c !== node.id && c === ids[0])) successor = ids[0]!;
+      else await sleep(50);
+    }
+    if (successor < 0) this.hangs++;
+    this.controllerFailoverMs = successor > 0 ? Math.round(performance.now() - t0) : null;
+    const elected = successor > 0 ? `broker ${successor} controller after ${this.controllerFailoverMs} ms`
+      : 'NO new controller within 30 s';
+    return `controller SIGKILLed; ${elected}; ${await this.kill(node, performance.now())}`;
+  }
+
+  private async pause(node: Node): Promise<string> {
+    const pid = node.handle.pid!;
+    const pause = this.between(this.settings.pauseMs);
+    node.expectExitUntilMs = this.clock.now() + pause + 15_000;
+    process.kill(pid, 'SIGSTOP');
+    await sleep(pause);
+    process.kill(pid, 'SIGCONT');
+    let detail = `SIGSTOP for ${Math.round(pause)} ms`;
+    // A broker that lost its lease meanwhile exits at once (fail-stop); give it the chance.
+    const deadline = performance.now() + 2500;
+    while (alive(pid) && performance.now() < deadline) await sleep(50);
+    if (alive(pid)) return `${detail}; resumed`;
+    const code = await node.handle.stop();
+    if (code !== 75) this.noteExit(node, code);
+    detail += `; exited ${code} after SIGCONT; restarted`;
+    await this.restart(node);
+    return detail;
+  }
+
+  private async gracefulRestart(node: Node, t0: number): Promise<string> {
+    const code = await node.handle.stop();
+    const stopMs = Math.round(performance.now() - t0);
+    if (code !== 0) this.badGracefulStops++;
+    await sleep(this.random() * 500);
+    await this.restart(node);
+    return `SIGTERM, exited ${code} after ${stopMs} ms, restarted`;
+  }
+
+  async saveLogs(dir: string | undefined, report: ChaosReport | null): Promise<string> {
+    const logDir = dir ?? await mkdtemp(path.join(tmpdir(), 'ledgerstream-chaos-'));
+    await mkdir(logDir, { recursive: true });
+    for (const n of this.nodes) {
+      n.output.poll();
+      await writeFile(path.join(logDir, `broker-${n.id}.log`), n.output.text);
+    }
+    if (report !== null) await writeFile(path.join(logDir, 'report.json'), JSON.stringify(report, null, 2));
+    return logDir;
+  }
+
+  async destroy(): Promise<void> {
+    for (const t of this.timers) clearInterval(t);
+    await this.watchdogRun;
+    for (const n of this.nodes) n.state = 'busy';
+    await this.cluster.destroy();
+    process.off('exit', this.killOnExit);
+  }
+}
+
+// Load: idempotent producers and the probe -----------------------------------------------------
+
+class Producers {
+  private stopped = false;
+  private loops: Promise<void>[] = [];
+  private readonly kafka: Kafka;
+  private readonly partitionOf: (key: string) => number;
+
+  constructor(bootstrap: string[], partitions: number, private readonly ledger: Ledger,
+    private readonly batchSize: number, private readonly sendPauseMs: number) {
+    this.kafka = new Kafka({ clientId: 'chaos-producer', brokers: bootstrap, logLevel: logLevel.NOTHING,
+      requestTimeout: 5000, retry: { retries: 30, initialRetryTime: 100, maxRetryTime: 1000 } });
+    // The partition kafkajs's default partitioner gives a key, known before sending.
+    const partitioner = Partitioners.DefaultPartitioner();
+    const partitionMetadata = Array.from({ length: partitions }, (_, partitionId) => ({
+      partitionErrorCode: 0, partitionId, leader: 1, replicas: [1], isr: [1] }));
+    this.partitionOf = (key) => partitioner({ topic: TOPIC, partitionMetadata, message: { key, value: null } });
+  }
+
+  start(count: number): void {
+    this.loops = Array.from({ length: count }, (_, i) => this.loop(`p${i}`));
+  }
+
+  async stop(): Promise<void> {
+    this.stopped = true;
+    await Promise.allSettled(this.loops);
+  }
+
+  private async connect(): Promise<Producer | null> {
+    while (!this.stopped) {
+      const producer = this.kafka.producer({ idempotent: true, maxInFlightRequests: 1,
+        allowAutoTopicCreation: false, retry: { retries: 30, initialRetryTime: 100, maxRetryTime: 1000 } });
+      try {
+        await producer.connect();
+        return producer;
+      } catch (err) {
+        this.ledger.error('producer connect', err);
+        await producer.disconnect().catch(() => {});
+        await sleep(500);
+      }
+    }
+    return null;
+  }
+
+  private async loop(stream: string): Promise<void> {
+    let producer = await this.connect();
+    let seq = 0;
+    while (producer !== null && !this.stopped) {
+      const byPartition = new Map<number, { key: string; value: string; partition: number }[]>();
+      for (let i = 0; i < this.batchSize; i++) {
+        const id = `${stream}:${seq++}`;
+        const partition = this.partitionOf(id);
+        this.ledger.sending(id, partition);
+        byPartition.set(partition, [...(byPartition.get(partition) ?? []), { key: id, value: id, partition }]);
+      }
+      // One send per partition, all at once (see the file comment).
+      const sent = await Promise.all([...byPartition.values()].map((messages) => this.send(producer!, stream, messages)));
+      if (sent.includes(false)) {
+        await producer.disconnect().catch(() => {});
+        producer = await this.connect();
+      }
+      await sleep(this.sendPauseMs);
+    }
+    await producer?.disconnect().catch(() => {});
+  }
+
+  /** Sends one partition's records; false if not all of them are known to be acknowledged. */
+  private async send(producer: Producer, stream: string,
+    messages: { key: string; value: string; partition: number }[]): Promise<boolean> {
+    try {
+      const results = await producer.send({ topic: TOPIC, acks: -1, timeout: 10_000, messages });
+      const [result] = results;
+      if (results.length === 1 && result!.partition === messages[0]!.partition && result!.errorCode === 0 &&
+        Number(result!.baseOffset) >= 0) {
+        messages.forEach((m, i) => this.ledger.acked(m.value, Number(result!.baseOffset) + i));
+        return true;
+      }
+      this.ledger.error(`send ${stream}`, new Error(`unexpected send result ${JSON.stringify(results)}`));
+    } catch (err) {
+      this.ledger.error(`send ${stream}`, err);
+    }
+    for (const m of messages) this.ledger.inDoubt(m.value);
+    return false;
+  }
+}
+
+/** One record per partition every interval; the longest gap between acknowledgements per partition. */
+class Probe {
+  readonly sends = { ok: 0, failed: 0 };
+  private readonly producer: Producer;
+  private stopped = false;
+  private loops: Promise<void>[] = [];
+  private measureFrom = Infinity;
+  private seq = 0;
+  private readonly lastOk: number[];
+  private readonly maxGap: number[];
+  private readonly maxGapFrom: number[];
+
+  constructor(bootstrap: string[], private readonly partitions: number, private readonly ledger: Ledger,
+    private readonly clock: Clock, private readonly intervalMs: number, private readonly timeoutMs: number) {
+    const kafka = new Kafka({ clientId: 'chaos-probe', brokers: bootstrap, logLevel: logLevel.NOTHING,
+      requestTimeout: timeoutMs, connectionTimeout: 1000, retry: { retries: 0 } });
+    this.producer = kafka.producer({ allowAutoTopicCreation: false, retry: { retries: 0 } });
+    this.lastOk = Array.from({ length: partitions }, () => 0);
+    this.maxGap = Array.from({ length: partitions }, () => 0);
+    this.maxGapFrom = Array.from({ length: partitions }, () => 0);
+  }
+
+  async start(): Promise<void> {
+    await this.producer.connect();
+    this.loops = Array.from({ length: this.partitions }, (_, p) => this.loop(p));
+  }
+
+  /** Gaps count from now on (and from now at the latest). */
+  measure(): void {
+    this.measureFrom = this.clock.now();
+    for (let p = 0; p < this.partitions; p++) this.lastOk[p] = Math.max(this.lastOk[p]!, this.measureFrom);
+  }
+
+  private note(partition: number, okAtMs: number): void {
+    const gap = okAtMs - this.lastOk[partition]!;
+    if (this.lastOk[partition]! >= this.measureFrom && gap > this.maxGap[partition]!) {
+      this.maxGap[partition] = gap;
+      this.maxGapFrom[partition] = this.lastOk[partition]!;
+    }
+    this.lastOk[partition] = okAtMs;
+  }
+
+  private async loop(partition: number): Promise<void> {
+    while (!this.stopped) {
+      const t0 = performance.now();
+      const id = `q:${this.seq++}`;
+      this.ledger.sending(id, partition);
+      try {
+        const [result] = await this.producer.send({ topic: TOPIC, acks: -1, timeout: this.timeoutMs,
+          messages: [{ key: id, value: id, partition }] });
+        this.ledger.acked(id, result === undefined ? -1 : Number(result.baseOffset));
+        this.sends.ok++;
+        this.note(partition, this.clock.now());
+      } catch (err) {
+        this.ledger.inDoubt(id);
+        this.sends.failed++;
+        this.ledger.error('probe', err);
+      }
+      await sleep(this.intervalMs - (performance.now() - t0));
+    }
+  }
+
+  /** Stops measuring (a gap still open counts up to now) and sending. */
+  async stop(): Promise<ChaosReport['unavailabilityMs']> {
+    const end = this.clock.now();
+    for (let p = 0; p < this.partitions; p++) {
+      const gap = end - this.lastOk[p]!;
+      if (gap > this.maxGap[p]!) { this.maxGap[p] = gap; this.maxGapFrom[p] = this.lastOk[p]!; }
+    }
+    this.measureFrom = Infinity;
+    this.stopped = true;
+    await Promise.allSettled(this.loops);
+    await this.producer.disconnect().catch(() => {});
+    const overall = Math.max(...this.maxGap);
+    const worst = this.maxGap.indexOf(overall);
+    return { perPartition: this.maxGap.map((g) => Math.round(g)), overall: Math.round(overall),
+      worstPartition: worst, worstFromMs: this.maxGapFrom[worst]! };
+  }
+}
+
+// The consumer group and its committed offsets -------------------------------------------------
+
+/**
+ * Every commit of the group goes through here: one at a time, never below the highest offset
+ * already sent for the partition (see the file comment). Watches committed offsets: each one the
+ * broker acknowledges, and each one an admin reads back, must be at least the highest seen before.
+ */
+class Commits {
+  readonly regressions: CommitRegression[] = [];
+  acknowledged = 0;
+  staleRefused = 0;
+  private readonly sent: number[];
+  private readonly acked: number[];
+  private readonly seen: { offset: number; source: string }[];
+  private readonly wanted = new Map<number, { offset: number; member: GroupMember }>();
+  private readonly lastRequester = new Map<number, GroupMember>();
+  private draining: Promise<void> | null = null;
+  private closed = false;
+
+  constructor(partitions: number, private readonly clock: Clock, private readonly ledger: Ledger) {
+    this.sent = Array.from({ length: partitions }, () => -1);
+    this.acked = Array.from({ length: partitions }, () => -1);
+    this.seen = Array.from({ length: partitions }, () => ({ offset: -1, source: 'none' }));
+  }
+
+  /** A member processed `partition` up to `offset` (exclusive); commits it soon unless stale. */
+  request(member: GroupMember, partition: number, offset: number): void {
+    if (this.closed) return;
+    if (this.stale(partition, offset)) { this.staleRefused++; return; }
+    const current = this.wanted.get(partition);
+    // The same offset from another member replaces it: the newest requester is the likelier owner.
+    if (current === undefined || offset >= current.offset) this.wanted.set(partition, { offset, member });
+    this.lastRequester.set(partition, member);
+    this.kick();
+  }
+
+  private kick(): void {
+    if (this.draining !== null) return;
+    this.draining = this.drain().finally(() => {
+      this.draining = null;
+      if (this.wanted.size > 0) this.kick();
+    });
+  }
+
+  private async drain(): Promise<void> {
+    while (!this.closed) {
+      const next = this.wanted.entries().next();
+      if (next.done) return;
+      const [partition, { offset, member }] = next.value;
+      this.wanted.delete(partition);
+      if (this.stale(partition, offset)) { this.staleRefused++; continue; }
+      this.sent[partition] = offset;
+      try {
+        // The broker's acknowledgement arrives as the member's COMMIT_OFFSETS event (acknowledgedBy).
+        await member.commit(partition, offset);
+      } catch (err) {
+        this.ledger.error('commit', err);
+      }
+      if (this.acked[partition]! < offset && !this.wanted.has(partition)) {
+        // Not acknowledged: the same offset again later (the same value twice cannot go back).
+        await sleep(200);
+        if (!this.wanted.has(partition)) this.wanted.set(partition, { offset, member: this.lastRequester.get(partition)! });
+      }
+    }
+  }
+
+  /** Below what was sent, or what was sent and acknowledged already. */
+  private stale(partition: number, offset: number): boolean {
+    return offset < this.sent[partition]! || offset <= this.acked[partition]!;
+  }
+
+  acknowledgedBy(member: string, generation: number, partition: number, offset: number): void {
+    this.acknowledged++;
+    this.acked[partition] = Math.max(this.acked[partition]!, offset);
+    this.observe(partition, offset, `commit by ${member} (generation ${generation}) acknowledged`);
+  }
+
+  /** Per partition: what the gate sent, what was acknowledged, what waits. */
+  describe(partition: number): string {
+    const wanted = this.wanted.get(partition);
+    return `sent ${this.sent[partition]}, acknowledged ${this.acked[partition]}` +
+      (wanted === undefined ? '' : `, waiting ${wanted.offset} from ${wanted.member.name}`) +
+      (this.draining === null ? '' : ' (gate busy)');
+  }
+
+  /** No more commits (the members are stopping). */
+  async close(): Promise<void> {
+    this.closed = true;
+    while (this.draining !== null) await this.draining;
+  }
+
+  private observe(partition: number, offset: number, source: string,
+    floor: { offset: number; source: string } = this.seen[partition]!): void {
+    if (offset < 0 || this.seen[partition] === undefined) return;
+    if (offset < floor.offset) {
+      this.regressions.push({ partition, from: floor.offset, to: offset, fromSource: floor.source,
+        toSource: source, atMs: this.clock.now() });
+      this.clock.log(`committed offset of p${partition} went back: ${floor.offset} (${floor.source}) -> ${offset} (${source})`);
+    }
+    if (offset > this.seen[partition]!.offset) this.seen[partition] = { offset, source };
+  }
+
+  /** Reads the group's committed offsets with the admin; returns them per partition (-1: none). */
+  async poll(admin: Admin): Promise<number[]> {
+    // Compared with what was seen before asking: commits acknowledged meanwhile may be newer.
+    const floors = this.seen.map((s) => ({ ...s }));
+    const at = this.clock.now();
+    const res = await admin.fetchOffsets({ groupId: GROUP, topics: [TOPIC] });
+    const out = this.seen.map(() => -1);
+    for (const p of res.flatMap((t) => t.partitions)) {
+      out[p.partition] = Number(p.offset);
+      this.observe(p.partition, Number(p.offset), `offset fetch at +${seconds(at)}`, floors[p.partition]);
+    }
+    return out;
+  }
+}
+
+class GroupMember {
+  consumed = 0;
+  /** Per partition: the end of the last batch this member processed, and when. */
+  readonly positions = new Map<number, { offset: number; atMs: number }>();
+  joins = 0;
+  crashes = 0;
+  private consumer: Consumer | null = null;
+  private stopped = false;
+  private restarting: Promise<void> | null = null;
+
+  constructor(private readonly kafka: Kafka, readonly name: string, private readonly commits: Commits,
+    private readonly clock: Clock) {}
+
+  commit(partition: number, offset: number): Promise<void> {
+    return this.consumer?.commitOffsets([{ topic: TOPIC, partition, offset: String(offset) }]) ?? Promise.resolve();
+  }
+
+  async start(): Promise<void> {
+    while (!this.stopped) {
+      const consumer = this.kafka.consumer({ groupId: GROUP, sessionTimeout: 10_000, rebalanceTimeout: 15_000,
+        heartbeatInterval: 1000, maxWaitTimeInMs: 500, retry: { retries: 6, initialRetryTime: 200, maxRetryTime: 1000 } });
+      this.consumer = consumer;
+      consumer.on(consumer.events.COMMIT_OFFSETS, ({ payload }) => {
+        for (const p of payload.topics.flatMap((t) => t.partitions)) {
+          this.commits.acknowledgedBy(this.name, payload.groupGenerationId, Number(p.partition), Number(p.offset));
+        }
+      });
+      consumer.on(consumer.events.GROUP_JOIN, () => { this.joins++; });
+      consumer.on(consumer.events.CRASH, ({ payload }) => {
+        this.crashes++;
+        this.clock.log(`${this.name} crashed (${errorName(payload.error)}); kafkajs restarts it: ${payload.restart}`);
+        if (!payload.restart) this.restartLater();
+      });
+      try {
+        await consumer.connect();
+        await consumer.subscribe({ topic: TOPIC, fromBeginning: true });
+        await consumer.run({ autoCommit: false, eachBatchAutoResolve: true, eachBatch: async ({ batch }) => {
+          if (batch.messages.length === 0) return;
+          this.consumed += batch.messages.length;
+          this.positions.set(batch.partition, { offset: Number(batch.lastOffset()) + 1, atMs: this.clock.now() });
+          this.commits.request(this, batch.partition, Number(batch.lastOffset()) + 1);
+        } });
+        return;
+      } catch (err) {
+        this.clock.log(`${this.name} failed to start (${errorName(err)}); trying again`);
+        await consumer.disconnect().catch(() => {});
+        await sleep(1000);
+      }
+    }
+  }
+
+  private restartLater(): void {
+    if (this.restarting !== null || this.stopped) return;
+    this.restarting = (async () => {
+      await this.consumer?.disconnect().catch(() => {});
+      await this.start();
+      this.restarting = null;
+    })();
+  }
+
+  async stop(): Promise<void> {
+    this.stopped = true;
+    await this.restarting;
+    await this.consumer?.disconnect().catch(() => {});
+  }
+}
+
+/** Reads every partition from the beginning up to its high watermark with a fresh consumer. */
+async function readTopic(kafka: Kafka, highs: number[]): Promise<ReadRecord[]> {
+  const out: ReadRecord[] = [];
+  const next = highs.map(() => 0);
+  const consumer = kafka.consumer({ groupId: `chaos-reader-${Date.now()}`, maxWaitTimeInMs: 200 });
+  let progressAt = performance.now();
+  await consumer.connect();
+  try {
+    await consumer.subscribe({ topic: TOPIC, fromBeginning: true });
+    await consumer.run({ eachBatchAutoResolve: true, eachBatch: async ({ batch }) => {
+      for (const m of batch.messages) {
+        const offset = Number(m.offset);
+        // kafkajs hands each message its record batch's header fields, untyped.
+        const b = (m as { batchContext?: { producerId: string; firstSequence: number; partitionLeaderEpoch: number } }).batchContext;
+        out.push({ partition: batch.partition, offset, value: m.value?.toString() ?? '',
+          batch: b === undefined ? '?' : `pid ${b.producerId} seq ${b.firstSequence} epoch ${b.partitionLeaderEpoch}` });
+        next[batch.partition] = Math.max(next[batch.partition]!, offset + 1);
+      }
+      progressAt = performance.now();
+    } });
+    const deadline = performance.now() + 120_000;
+    while (next.some((n, p) => n < highs[p]!)) {
+      if (performance.now() > deadline || performance.now() - progressAt > 30_000) break;
+      await sleep(100);
+    }
+    await sleep(500); // anything past the high watermarks would show up too
+  } finally {
+    await consumer.disconnect().catch(() => {});
+  }
+  return out;
+}
+
+// The run --------------------------------------------------------------------------------------
+
+export async function runChaos(options: ChaosOptions = {}): Promise<ChaosReport> {
+  const walMode = options.walMode ?? 'shared';
+  const faultCount = options.faults ?? 20;
+  const partitions = options.partitions ?? 6;
+  const [gapMin, gapMax] = options.faultGapMs ?? [500, 2000];
+  const kinds = options.kinds ?? ['kill', 'pause', 'restart'];
+  const seed = options.seed ?? Math.floor(Math.random() * 2 ** 31);
+  const random = prng(seed);
+  const clock = new Clock(options.log ?? (() => {}));
+  const ledger = new Ledger(clock);
+
+  clock.log(`chaos: wal-mode ${walMode}, ${faultCount} faults, seed ${seed}; starting etcd and 3 brokers`);
+  const cluster = await startCluster(3, { walMode, ...options.brokerSettings });
+  const brokers = new Brokers(cluster, partitions, {
+    pauseMs: options.pauseMs ?? [500, 4000], killDownMs: options.killDownMs ?? [100, 2000],
+    recoveryLimitMs: options.recoveryLimitMs ?? 60_000 }, random, clock);
+  const kafka = (clientId: string, extra: Partial<KafkaConfig> = {}) => new Kafka({ clientId,
+    brokers: cluster.bootstrap, logLevel: logLevel.NOTHING,
+    retry: { retries: 8, initialRetryTime: 100, maxRetryTime: 2000 }, ...extra });
+  const admin = kafka('chaos-admin').admin();
+  const producers = new Producers(cluster.bootstrap, partitions, ledger, options.batchSize ?? 12,
+    options.sendPauseMs ?? 30);
+  const probe = new Probe(cluster.bootstrap, partitions, ledger, clock, options.probeIntervalMs ?? 200,
+    options.probeTimeoutMs ?? 1500);
+  const commits = new Commits(partitions, clock, ledger);
+  const groupKafka = kafka('chaos-group', { requestTimeout: 10_000 });
+  const members = Array.from({ length: options.consumers ?? 2 },
+    (_, i) => new GroupMember(groupKafka, `consumer-${i}`, commits, clock));
+  let polling = true;
+  let poller: Promise<void> = Promise.resolve();
+  try {
+    await admin.connect();
+    await admin.createTopics({ topics: [{ topic: TOPIC, numPartitions: partitions }] });
+    if (!await brokers.waitWhole('creating the topic')) throw new Error('the topic got no leaders');
+
+    for (const m of members) await m.start();
+    poller = (async () => {
+      while (polling) {
+        await commits.poll(admin).catch((err: unknown) => ledger.error('offset fetch', err));
+        await sleep(500);
+      }
+    })();
+    producers.start(options.producers ?? 2);
+    await probe.start();
+    clock.log(`load running: ${options.producers ?? 2} idempotent producers, ${members.length} group consumers, ` +
+      `a probe every ${options.probeIntervalMs ?? 200} ms`);
+    await sleep(2000);
+    probe.measure();
+
+    // Faults, one at a time, each once the cluster is whole again.
+    const faults: FaultRecord[] = [];
+    const faultsByKind = Object.fromEntries(FAULT_KINDS.map((k) => [k, 0])) as Record<FaultKind, number>;
+    const phaseStart = performance.now();
+    const durationMs = (options.durationS ?? 0) * 1000;
+    const controllerFaultAt = faultCount <= 1 ? 0 : 1 + Math.floor(random() * (faultCount - 1));
+    for (let index = 0; index < faultCount; index++) {
+      const due = phaseStart + (durationMs * index) / faultCount;
+      await sleep(Math.max(gapMin + random() * (gapMax - gapMin), due - performance.now()));
+      if (!await brokers.waitWhole(`before fault ${index + 1}`)) break;
+      const kind: FaultKind = index === controllerFaultAt ? 'controller-kill' : kinds[Math.floor(random() * kinds.length)]!;
+      const fault = await brokers.inject(index, kind, admin);
+      faults.push(fault);
+      faultsByKind[kind]++;
+      clock.log(`fault ${index + 1}/${faultCount}: ${kind} broker ${fault.nodeId}: ${fault.detail}; ` +
+        (fault.recoveredAfterMs < 0 ? 'NOT whole again' : `whole again after ${seconds(fault.recoveredAfterMs)}`));
+      if (fault.recoveredAfterMs < 0) break;
+    }
+    await sleep(phaseStart + durationMs - performance.now());
+
+    // Wind down: everything back, producers done, the group caught up.
+    clock.log('faults done; waiting for the cluster to be whole');
+    await brokers.waitWhole('the last fault');
+    const unavailabilityMs = await probe.stop();
+    await producers.stop();
+    clock.log('producers done');
+    const highs = await withRetries(async () => {
+      const out: number[] = Array.from({ length: partitions }, () => 0);
+      for (const o of await admin.fetchTopicOffsets(TOPIC)) out[o.partition] = Number(o.high);
+      return out;
+    });
+    const highTotal = highs.reduce((a, b) => a + b, 0);
+    let groupLagAtEnd = highTotal;
+    const catchUpDeadline = performance.now() + (options.catchUpLimitMs ?? 60_000);
+    while (groupLagAtEnd > 0 && performance.now() < catchUpDeadline) {
+      await sleep(500);
+      const committed = await commits.poll(admin).catch(() => null);
+      if (committed !== null) groupLagAtEnd = highs.reduce((sum, h, p) => sum + Math.max(0, h - Math.max(0, committed[p]!)), 0);
+    }
+    clock.log(groupLagAtEnd === 0 ? 'group caught up' : `group did NOT catch up: lag ${groupLagAtEnd}`);
+    if (groupLagAtEnd > 0) {
+      const committed = await commits.poll(admin).catch(() => []);
+      for (let p = 0; p < partitions; p++) {
+        const positions = members.map((m) => {
+          const at = m.positions.get(p);
+          return at === undefined ? `${m.name} none` : `${m.name} ${at.offset} at +${seconds(at.atMs)}`;
+        });
+        clock.log(`  p${p}: high ${highs[p]}, committed ${committed[p]}; ${commits.describe(p)}; processed: ${positions.join(', ')}`);
+      }
+    }
+    polling = false;
+    await poller;
+    await commits.close();
+    for (const m of members) await m.stop();
+
+    const readBack = await readTopic(kafka('chaos-reader', { requestTimeout: 10_000 }), highs);
+    clock.log(`read ${readBack.length} records (high watermarks total ${highTotal})`);
+    const checks = ledger.check(readBack, highs);
+    const sample = <T>(list: T[]) => list.slice(0, SAMPLES_MAX);
+    const report: ChaosReport = {
+      walMode, seed, partitions,
+      acknowledged: ledger.count('acked'),
+      inDoubt: ledger.count('doubt'),
+      read: checks.read,
+      lost: checks.lost.length,
+      duplicated: checks.duplicated.length,
+      reordered: checks.reordered.length,
+      unacknowledgedRead: checks.unacknowledgedRead.length,
+      offsetAnomalies: checks.offsetAnomalies.length,
+      offsetMismatches: checks.offsetMismatches.length,
+      commitRegressions: commits.regressions.length,
+      commitsAcknowledged: commits.acknowledged,
+      staleCommitsRefused: commits.staleRefused,
+      groupCaughtUp: groupLagAtEnd === 0,
+      groupLagAtEnd,
+      groupRecordsConsumed: members.reduce((s, m) => s + m.consumed, 0),
+      groupJoins: members.reduce((s, m) => s + m.joins, 0),
+      groupCrashes: members.reduce((s, m) => s + m.crashes, 0),
+      faultsByKind, faults,
+      brokerExits: brokers.exits,
+      crashes: brokers.exits.filter((e) => e.kind === 'crash').length,
+      restartFailures: brokers.restartFailures,
+      badGracefulStops: brokers.badGracefulStops,
+      hangs: brokers.hangs,
+      controllerFailoverMs: brokers.controllerFailoverMs,
+      maxRecoveryMs: Math.max(0, ...faults.map((f) => f.recoveredAfterMs)),
+      unavailabilityMs,
+      probeSends: probe.sends,
+      clientErrors: ledger.clientErrors,
+      samples: {
+        lost: sample(checks.lost), duplicated: sample(checks.duplicated), reordered: sample(checks.reordered),
+        unacknowledgedRead: sample(checks.unacknowledgedRead), offsetAnomalies: sample(checks.offsetAnomalies),
+        offsetMismatches: sample(checks.offsetMismatches), regressions: sample(commits.regressions),
+      },
+      totalMs: clock.now(),
+      logDir: null,
+    };
+    if (options.keepLogs === 'always' || chaosFailures(report).length > 0) {
+      report.logDir = await brokers.saveLogs(options.logDir, report);
+    }
+    return report;
+  } catch (err) {
+    const logDir = await brokers.saveLogs(options.logDir, null).catch(() => null);
+    clock.log(`chaos run failed: ${String(err)}; broker logs in ${logDir}`);
+    throw err;
+  } finally {
+    polling = false;
+    await Promise.allSettled([producers.stop(), probe.stop(), poller, commits.close()]);
+    await Promise.allSettled(members.map((m) => m.stop()));
+    await admin.disconnect().catch(() => {});
+    await brokers.destroy();
+  }
+}
+
+// Verdict and printing ---------------------------------------------------------------------------
+
+/** The checks that failed; empty when the run is clean. */
+export function chaosFailures(r: ChaosReport): string[] {
+  const failures: string[] = [];
+  if (r.acknowledged === 0) failures.push('nothing was acknowledged');
+  if (r.lost > 0) failures.push(`${r.lost} acknowledged records lost`);
+  if (r.duplicated > 0) failures.push(`${r.duplicated} records duplicated`);
+  if (r.reordered > 0) failures.push(`${r.reordered} records reordered`);
+  if (r.commitRegressions > 0) failures.push(`${r.commitRegressions} committed-offset regressions`);
+  if (r.unacknowledgedRead > 0) failures.push(`${r.unacknowledgedRead} records read that were neither acknowledged nor in doubt`);
+  if (r.offsetAnomalies > 0) failures.push(`${r.offsetAnomalies} offset anomalies (gaps, out of order)`);
+  if (r.offsetMismatches > 0) failures.push(`${r.offsetMismatches} records read at another offset than acknowledged`);
+  if (r.hangs > 0) failures.push(`${r.hangs} hangs (cluster not whole again in time, or no new controller)`);
+  if (r.crashes > 0) failures.push(`${r.crashes} broker crashes`);
+  if (!r.groupCaughtUp) failures.push(`the consumer group did not catch up (lag ${r.groupLagAtEnd})`);
+  return failures;
+}
+
+export function formatReport(r: ChaosReport): string {
+  const ms = (v: number | null) => (v === null ? 'n/a' : `${v} ms`);
+  const lines = [
+    `chaos report (wal-mode ${r.walMode}, seed ${r.seed})`,
+    `  records: acknowledged ${r.acknowledged}, in doubt ${r.inDoubt}, read ${r.read}`,
+    `  lost ${r.lost}, duplicated ${r.duplicated}, reordered ${r.reordered}, ` +
+      `unacknowledged-read-not-in-doubt ${r.unacknowledgedRead}, offset anomalies ${r.offsetAnomalies}, ` +
+      `read-at-another-offset ${r.offsetMismatches}`,
+    `  consumer group: committed-offset regressions ${r.commitRegressions} (commits acknowledged ${r.commitsAcknowledged}, ` +
+      `stale commits refused ${r.staleCommitsRefused}), caught up ${r.groupCaughtUp ? 'yes' : `NO (lag ${r.groupLagAtEnd})`}, ` +
+      `consumed ${r.groupRecordsConsumed}, joins ${r.groupJoins}, crashes ${r.groupCrashes}`,
+    `  faults: ${FAULT_KINDS.map((k) => `${k} ${r.faultsByKind[k]}`).join(', ')} (total ${r.faults.length})`,
+    `  controller failover ${ms(r.controllerFailoverMs)}; longest recovery to a whole cluster ${ms(r.maxRecoveryMs)}`,
+    `  longest unavailability per partition (ms): ${r.unavailabilityMs.perPartition.map((g, p) => `p${p} ${g}`).join(', ')}`,
+    `  longest unavailability overall: ${r.unavailabilityMs.overall} ms (p${r.unavailabilityMs.worstPartition}, ` +
+      `from +${seconds(r.unavailabilityMs.worstFromMs)}); probe sends ok ${r.probeSends.ok}, failed ${r.probeSends.failed}`,
+    `  broker exits not asked for: ${r.brokerExits.length} (crashes ${r.crashes}); restart failures ${r.restartFailures}; ` +
+      `graceful stops not exiting 0: ${r.badGracefulStops}; hangs ${r.hangs}`,
+    `  total time ${seconds(r.totalMs)}`,
+  ];
+  const errors = Object.entries(r.clientErrors).sort((a, b) => b[1] - a[1]);
+  if (errors.length > 0) lines.push(`  client errors: ${errors.map(([k, n]) => `${k} ×${n}`).join('; ')}`);
+  for (const f of r.faults) {
+    lines.push(`    fault ${f.index + 1} at +${seconds(f.atMs)}: ${f.kind} broker ${f.nodeId}: ${f.detail}; ` +
+      `whole after ${f.recoveredAfterMs} ms`);
+  }
+  for (const e of r.brokerExits) {
+    lines.push(`    broker ${e.nodeId} exited ${e.code} at +${seconds(e.atMs)} (${e.kind})`);
+  }
+  const samples: [string, string[]][] = [
+    ['lost', r.samples.lost], ['duplicated', r.samples.duplicated], ['reordered', r.samples.reordered],
+    ['unacknowledged read', r.samples.unacknowledgedRead], ['offset anomalies', r.samples.offsetAnomalies],
+    ['read at another offset', r.samples.offsetMismatches],
+    ['commit regressions', r.samples.regressions.map((g) =>
+      `p${g.partition} ${g.from} (${g.fromSource}) -> ${g.to} (${g.toSource}) at +${seconds(g.atMs)}`)],
+  ];
+  for (const [name, list] of samples) if (list.length > 0) lines.push(`  ${name}:\n    ${list.join('\n    ')}`);
+  const failures = chaosFailures(r);
+  lines.push(failures.length === 0 ? '  verdict: clean' : `  verdict: FAILED: ${failures.join('; ')}`);
+  if (r.logDir !== null) lines.push(`  broker logs and report: ${r.logDir}`);
+  return lines.join('\n');
+}
