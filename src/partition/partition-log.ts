@@ -91,7 +91,7 @@ export interface TopicSettings {
 
 export type AppendOutcome =
   | { kind: 'appended'; baseOffset: number; logAppendTimeMs: number; durable: Promise<void> }
-  | { kind: 'duplicate'; baseOffset: number }
+  | { kind: 'duplicate'; baseOffset: number; durable: Promise<void> }
   | { kind: 'error'; error: 'OUT_OF_ORDER_SEQUENCE_NUMBER' | 'INVALID_PRODUCER_EPOCH'
       | 'MESSAGE_TOO_LARGE' | 'NOT_LEADER_OR_FOLLOWER'; detail: string };
 
@@ -163,7 +163,9 @@ export class PartitionLog {
     } : null;
     if (identity !== null) {
       const check: SequenceCheck = this.producers.check(identity);
-      if (check.kind === 'duplicate') return { kind: 'duplicate', baseOffset: check.baseOffset };
+      if (check.kind === 'duplicate') {
+        return { kind: 'duplicate', baseOffset: check.baseOffset, durable: this.whenDurable(check.lastOffset) };
+      }
       if (check.kind === 'error') return { kind: 'error', error: check.error, detail: check.detail };
     }
     const baseOffset = this.nextOffset;
@@ -221,6 +223,26 @@ export class PartitionLog {
     this.highWatermark = offset;
     this.assertOffsets();
     for (const wake of this.waiters) wake();
+  }
+
+  /**
+   * Resolves once offsets up to `lastOffset` are durable: a retried duplicate is acknowledged only
+   * when the original is, never before. Rejects if the partition is fenced first.
+   */
+  whenDurable(lastOffset: number): Promise<void> {
+    if (lastOffset < this.highWatermark) return Promise.resolve();
+    return new Promise((resolve, reject) => {
+      const check = () => {
+        if (this.fenced) {
+          cancel();
+          reject(new PartitionFencedError(`${this.topicName}-${this.partition}: fenced`));
+        } else if (lastOffset < this.highWatermark) {
+          cancel();
+          resolve();
+        }
+      };
+      const cancel = this.onAppend(check);
+    });
   }
 
   /** Calls `wake` when the high watermark next advances; returns a function that cancels. */

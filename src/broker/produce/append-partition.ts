@@ -47,8 +47,9 @@ export function appendPartition(s: BrokerServices, topic: TopicEntry | undefined
     case 'error':
       return failed(ErrorCode[outcome.error], outcome.detail);
     case 'duplicate':
+      // Acknowledged when the original is durable, not before (it may still be in flight).
       return { errorCode: ErrorCode.NONE, errorMessage: null, baseOffset: outcome.baseOffset,
-        logAppendTimeMs: -1, logStartOffset: log.logStartOffset };
+        logAppendTimeMs: -1, logStartOffset: log.logStartOffset, durable: outcome.durable };
     case 'appended':
       s.metrics.bytesProduced.inc(batch.length);
       s.uploader.noteAppended(batch.length);
