@@ -18,7 +18,8 @@ const HEADER = [
   '/* eslint-disable */',
 ];
 
-function kebab(name: string): string {
+/** File name (without .ts) of an API's generated module: ApiVersions → api-versions. */
+export function kebab(name: string): string {
   return name.replace(/([a-z0-9])([A-Z])/g, '$1-$2').toLowerCase();
 }
 

@@ -9,6 +9,7 @@ import { existsSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
+import { kebabCase } from '../../src/config/config.js';
 
 const CLI = path.resolve(import.meta.dirname, '../../dist/src/cli.js');
 const STARTUP_MS_MAX = 30_000;
@@ -40,9 +41,6 @@ export interface BrokerOptions {
   port?: number;
 }
 
-function kebab(name: string): string {
-  return name.replace(/[A-Z]/g, (m) => `-${m.toLowerCase()}`);
-}
 
 export async function startBroker(options: BrokerOptions = {}): Promise<BrokerProcess> {
   assert.ok(existsSync(CLI), `${CLI} missing: run \`npm run build\` (npm test does)`);
@@ -55,7 +53,7 @@ export async function startBroker(options: BrokerOptions = {}): Promise<BrokerPr
 
   const launch = async () => {
     const args = [CLI, 'start', '--port', String(port), '--data-dir', dataDir];
-    for (const [k, v] of Object.entries(settings)) args.push(`--${kebab(k)}`, String(v));
+    for (const [k, v] of Object.entries(settings)) args.push(`--${kebabCase(k)}`, String(v));
     const proc = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'] });
     child = proc;
     exited = new Promise((resolve) => proc.once('exit', (code) => resolve(code)));

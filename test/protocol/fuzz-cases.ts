@@ -22,6 +22,7 @@ import { Reader } from '../../protocol/primitives/reader.js';
 import { Writer } from '../../protocol/primitives/writer.js';
 import type { MessageSpec } from '../../protocol/codegen/spec.js';
 import { MessageArbitraries, loadSpecs } from './spec-arbitrary.js';
+import { kebab } from '../../protocol/codegen/main.js';
 
 export type Direction = 'request' | 'response';
 
@@ -152,9 +153,6 @@ export interface Seed {
   bodyStart: number;
 }
 
-function kebab(name: string): string {
-  return name.replace(/([a-z0-9])([A-Z])/g, '$1-$2').toLowerCase();
-}
 
 type MessageModule = Record<string, unknown>;
 

@@ -7,12 +7,10 @@ import { describe, expect, it } from 'vitest';
 import { Reader } from '../../protocol/primitives/reader.js';
 import { Writer } from '../../protocol/primitives/writer.js';
 import { MessageArbitraries, loadSpecs, versionsOf } from './spec-arbitrary.js';
+import { kebab } from '../../protocol/codegen/main.js';
 
 const RUNS_PER_VERSION = Number(process.env.ROUNDTRIP_RUNS ?? 50);
 
-function kebab(name: string): string {
-  return name.replace(/([a-z0-9])([A-Z])/g, '$1-$2').toLowerCase();
-}
 
 const all = loadSpecs();
 // The generator leaves out APIs whose request has no stable version; so does this test.
