@@ -37,18 +37,21 @@
  *   BENCH_REVISION           label for the code measured (default: the checkout's commit)
  *   --cpu-prof               sample the broker's CPU as node --cpu-prof does (1 ms); print its top functions
  */
-import { execFileSync, fork, type ChildProcess } from 'node:child_process';
-import { randomBytes } from 'node:crypto';
-import { existsSync, readFileSync, readdirSync } from 'node:fs';
-import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
-import { createServer } from 'node:net';
+import { existsSync, readdirSync } from 'node:fs';
+import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import os, { tmpdir } from 'node:os';
 import path from 'node:path';
 import { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-import { Kafka, logLevel } from 'kafkajs';
 import { type BrokerProcess, startBroker } from '../test/helpers/broker-process.js';
+import { freePort } from '../test/helpers/ports.js';
+import { delta, FETCHED_ANY, FETCHED_OBJECTS, type Scrape, scrape } from './lib/broker-metrics.js';
+import { cpuProfPreload, summarizeProfile } from './lib/cpu-profile.js';
+import { type ConsumeResult, kafkaFor, type LoadJob, type LoadResult, type ProduceJob, type ProduceResult,
+  runLoad } from './lib/kafkajs-load.js';
+import { log, revision } from './lib/run-info.js';
+import { machineJiffies, type MeterReading, statusKiB } from './lib/proc-stats.js';
 
 const HERE = path.dirname(fileURLToPath(import.meta.url));
 const RESULTS_DIR = path.join(HERE, 'results');
@@ -111,367 +114,21 @@ function loadSettings(argv: string[]): Settings {
 }
 
 // ---------------------------------------------------------------------------------------------
-// Messages between the orchestrator and the load-generator children
-
-interface ProduceJob {
-  kind: 'produce';
-  bootstrap: string;
-  topic: string;
-  partitions: number;
-  acks: 1 | -1;
-  producers: number;
-  /** Closed loop: concurrent send() calls per producer. */
-  inFlight: number;
-  /** Open loop: send() calls are issued at this rate regardless of completions (null: closed loop). */
-  ratePerS: number | null;
-  recordsPerSend: number;
-  recordBytes: number;
-  durationMs: number;
-  bytesMax: number;
-  /** Spreads the producers of different workers over different partitions. */
-  firstPartition: number;
-}
-
-interface ConsumeJob {
-  kind: 'consume';
-  bootstrap: string;
-  topic: string;
-  expectedRecords: number;
-  timeoutMs: number;
-}
-
-type Job = ProduceJob | ConsumeJob;
-
-interface ProduceResult {
-  kind: 'produce-result';
-  records: number;
-  bytes: number;
-  sends: number;
-  errors: number;
-  elapsedMs: number;
-  /** Per send(): milliseconds from the call to its resolution. */
-  latenciesMs: Float64Array;
-  firstError: string | null;
-  /** This child's own CPU time (user + system) over the measured window. */
-  cpuS: number;
-}
-
-interface ConsumeResult {
-  kind: 'consume-result';
-  records: number;
-  bytes: number;
-  /** From the first batch handed to eachBatch to the last expected record. */
-  elapsedMs: number;
-  /** From consumer.run() to the first batch: group join, sync, first fetch. */
-  startupMs: number;
-  timedOut: boolean;
-  cpuS: number;
-}
-
-type WorkerMessage = { kind: 'ready' } | ProduceResult | ConsumeResult | { kind: 'error'; message: string };
-
-// ---------------------------------------------------------------------------------------------
-// Worker side (a forked child: `produce-consume.ts --worker`)
-
-function kafkaFor(bootstrap: string, clientId: string): Kafka {
-  return new Kafka({
-    clientId, brokers: [bootstrap], logLevel: logLevel.NOTHING,
-    retry: { retries: 5, initialRetryTime: 100, maxRetryTime: 2000 },
-  });
-}
-
-async function workerMain(): Promise<void> {
-  process.on('disconnect', () => process.exit(0)); // the orchestrator died
-  const send = (m: WorkerMessage) => new Promise<void>((resolve) => process.send!(m, undefined, {}, () => resolve()));
-  // The job comes in the environment, so no message can arrive before a listener exists; the
-  // only message is "go", and its listener is attached before "ready" is sent.
-  const job = JSON.parse(process.env.BENCH_JOB!) as Job;
-  const goReceived = new Promise<void>((resolve) => process.once('message', () => resolve()));
-  const go = () => goReceived;
-  try {
-    if (job.kind === 'produce') await runProduce(job, send, go);
-    else await runConsume(job, send, go);
-  } catch (err) {
-    await send({ kind: 'error', message: err instanceof Error ? err.stack ?? err.message : String(err) });
-  }
-  process.disconnect();
-}
-
-function cpuSince(start: NodeJS.CpuUsage): number {
-  const used = process.cpuUsage(start);
-  return (used.user + used.system) / 1e6;
-}
-
-type Send = (m: WorkerMessage) => Promise<void>;
-
-async function runProduce(job: ProduceJob, send: Send, go: () => Promise<void>):
-  Promise<void> {
-  const kafka = kafkaFor(job.bootstrap, `bench-producer-${process.pid}`);
-  const value = randomBytes(job.recordBytes);
-  const producers = await Promise.all(Array.from({ length: job.producers }, async () => {
-    // Not idempotent: kafkajs allows only one request in flight per idempotent producer.
-    const p = kafka.producer({ allowAutoTopicCreation: false, idempotent: false });
-    await p.connect();
-    return p;
-  }));
-  const messagesFor = (partition: number) =>
-    Array.from({ length: job.recordsPerSend }, () => ({ partition, value }));
-  // One send per producer before the clock starts: connections and topic metadata are ready.
-  await Promise.all(producers.map((p, i) =>
-    p.send({ topic: job.topic, acks: job.acks, messages: messagesFor((job.firstPartition + i) % job.partitions) })));
-
-  const sendBytes = job.recordsPerSend * job.recordBytes;
-  const latencies: number[] = [];
-  let records = 0;
-  let sends = 0;
-  let errors = 0;
-  let firstError: string | null = null;
-  let budget = job.bytesMax;
-  let nextPartition = job.firstPartition;
-  const oneSend = async (producer: (typeof producers)[number]) => {
-    const partition = nextPartition++ % job.partitions;
-    const t0 = performance.now();
-    try {
-      await producer.send({ topic: job.topic, acks: job.acks, messages: messagesFor(partition) });
-      latencies.push(performance.now() - t0);
-      records += job.recordsPerSend;
-      sends++;
-    } catch (err) {
-      errors++;
-      firstError ??= err instanceof Error ? err.message : String(err);
-    }
-  };
-
-  await send({ kind: 'ready' });
-  await go();
-  const cpu0 = process.cpuUsage();
-  const start = performance.now();
-  const deadline = start + job.durationMs;
-  if (job.ratePerS === null) {
-    const loop = async (producer: (typeof producers)[number]) => {
-      while (performance.now() < deadline && budget >= sendBytes) {
-        budget -= sendBytes;
-        await oneSend(producer);
-      }
-    };
-    await Promise.all(producers.flatMap((p) => Array.from({ length: job.inFlight }, () => loop(p))));
-  } else {
-    // Open loop: the n-th send is due at start + n / rate, whether or not earlier ones returned,
-    // so a slow response shows up as latency instead of silently lowering the rate.
-    const intervalMs = 1000 / job.ratePerS;
-    const pending = new Set<Promise<void>>();
-    for (let n = 0; ; n++) {
-      const due = start + n * intervalMs;
-      if (due >= deadline || budget < sendBytes) break;
-      const wait = due - performance.now();
-      if (wait > 1) await new Promise((r) => setTimeout(r, wait));
-      budget -= sendBytes;
-      const s = oneSend(producers[n % producers.length]!).finally(() => pending.delete(s));
-      pending.add(s);
-    }
-    await Promise.all(pending);
-  }
-  const elapsedMs = performance.now() - start;
-  await send({ kind: 'produce-result', records, bytes: records * job.recordBytes, sends, errors, elapsedMs,
-    latenciesMs: Float64Array.from(latencies), firstError, cpuS: cpuSince(cpu0) });
-  await Promise.all(producers.map((p) => p.disconnect()));
-}
-
-async function runConsume(job: ConsumeJob, send: Send, go: () => Promise<void>): Promise<void> {
-  const kafka = kafkaFor(job.bootstrap, `bench-consumer-${process.pid}`);
-  // kafkajs defaults otherwise: maxBytes 10 MiB per fetch, maxBytesPerPartition 1 MiB,
-  // maxWaitTimeInMs 5000, one partition processed at a time.
-  const consumer = kafka.consumer({ groupId: `bench-${job.topic}-${Date.now()}` });
-  await consumer.connect();
-  await consumer.subscribe({ topic: job.topic, fromBeginning: true });
-  let records = 0;
-  let bytes = 0;
-  let first = 0;
-  let last = 0;
-  let resolveDone!: () => void;
-  const done = new Promise<void>((r) => { resolveDone = r; });
-  await send({ kind: 'ready' });
-  await go();
-  const cpu0 = process.cpuUsage();
-  const runAt = performance.now();
-  await consumer.run({
-    eachBatchAutoResolve: true,
-    eachBatch: async ({ batch }) => {
-      if (first === 0) first = performance.now();
-      for (const m of batch.messages) bytes += m.value?.length ?? 0;
-      records += batch.messages.length;
-      if (records >= job.expectedRecords && last === 0) {
-        last = performance.now();
-        resolveDone();
-      }
-    },
-  });
-  const timer = setTimeout(resolveDone, job.timeoutMs);
-  await done;
-  clearTimeout(timer);
-  const timedOut = last === 0;
-  if (timedOut) last = performance.now();
-  await send({ kind: 'consume-result', records, bytes, elapsedMs: last - (first || last), startupMs: (first || last) - runAt,
-    timedOut, cpuS: cpuSince(cpu0) });
-  await consumer.disconnect();
-}
-
-// ---------------------------------------------------------------------------------------------
-// Orchestrator side: process sampling
-
-const CLK_TCK = (() => {
-  try {
-    return Number(execFileSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).trim()) || 100;
-  } catch {
-    return 100;
-  }
-})();
-
-/** utime + stime of a process, in seconds (0 if it is gone). */
-function cpuSeconds(pid: number): number {
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    // Fields after the command: [0] is field 3 (state); utime and stime are fields 14 and 15.
-    return (Number(fields[11]) + Number(fields[12])) / CLK_TCK;
-  } catch {
-    return 0;
-  }
-}
-
-/** A /proc/<pid>/status field in KiB (VmRSS, VmHWM), or 0. */
-function statusKiB(pid: number, field: 'VmRSS' | 'VmHWM'): number {
-  try {
-    const m = new RegExp(`^${field}:\\s+(\\d+) kB`, 'm').exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
-    return m ? Number(m[1]) : 0;
-  } catch {
-    return 0;
-  }
-}
-
-/** Busy and total jiffies of the whole machine (all cores), from /proc/stat. */
-function machineJiffies(): { busy: number; total: number } {
-  try {
-    const line = readFileSync('/proc/stat', 'utf8').split('\n', 1)[0]!;
-    const v = line.trim().split(/\s+/).slice(1).map(Number);
-    const total = v.slice(0, 8).reduce((a, b) => a + b, 0); // user..steal; guest is inside user
-    const idle = (v[3] ?? 0) + (v[4] ?? 0); // idle + iowait
-    return { busy: total - idle, total };
-  } catch {
-    return { busy: 0, total: 0 };
-  }
-}
-
-/** Samples the broker's RSS every 100 ms over a phase; its CPU time is read at both ends. */
-class PhaseMeter {
-  private readonly cpu0: number;
-  private readonly machine0 = machineJiffies();
-  private readonly t0 = performance.now();
-  private peakRssKiB: number;
-  private readonly timer: NodeJS.Timeout;
-
-  constructor(private readonly pid: number) {
-    this.cpu0 = cpuSeconds(pid);
-    this.peakRssKiB = statusKiB(pid, 'VmRSS');
-    this.timer = setInterval(() => { this.peakRssKiB = Math.max(this.peakRssKiB, statusKiB(pid, 'VmRSS')); }, 100);
-  }
-
-  stop(): { wallS: number; brokerCpuS: number; peakRssKiB: number; machineBusy: number } {
-    clearInterval(this.timer);
-    this.peakRssKiB = Math.max(this.peakRssKiB, statusKiB(this.pid, 'VmRSS'));
-    const m = machineJiffies();
-    return { wallS: (performance.now() - this.t0) / 1000, brokerCpuS: cpuSeconds(this.pid) - this.cpu0,
-      peakRssKiB: this.peakRssKiB, machineBusy: (m.busy - this.machine0.busy) / (m.total - this.machine0.total) };
-  }
-}
-
-// ---------------------------------------------------------------------------------------------
-// Orchestrator side: broker metrics (Prometheus text) — only to check where reads came from
-
-type Scrape = Map<string, number>;
-
-async function scrape(metricsPort: number): Promise<Scrape> {
-  const out: Scrape = new Map();
-  try {
-    const res = await fetch(`http://127.0.0.1:${metricsPort}/metrics`);
-    for (const line of (await res.text()).split('\n')) {
-      if (line.startsWith('#') || line.trim() === '') continue;
-      const i = line.lastIndexOf(' ');
-      out.set(line.slice(0, i), Number(line.slice(i + 1)));
-    }
-  } catch {
-    // metrics are informative only
-  }
-  return out;
-}
-
-function delta(after: Scrape, before: Scrape, key: string): number {
-  return (after.get(key) ?? 0) - (before.get(key) ?? 0);
-}
-
-const FETCHED_ANY = 'ledgerstream_fetched_bytes_total{source="any"}';
-const FETCHED_OBJECTS = 'ledgerstream_fetched_bytes_total{source="object-store"}';
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as { port: number };
-      server.close(() => resolve(port));
-    });
-  });
-}
-
-// ---------------------------------------------------------------------------------------------
 // Orchestrator side: running jobs in children
-
-function spawnWorker(job: Job): ChildProcess {
-  const env: NodeJS.ProcessEnv = { ...process.env, KAFKAJS_NO_PARTITIONER_WARNING: '1', BENCH_JOB: JSON.stringify(job) };
-  delete env.NODE_OPTIONS; // never profile the clients
-  return fork(fileURLToPath(import.meta.url), ['--worker'], { execArgv: process.execArgv, env,
-    serialization: 'advanced', stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
-}
-
-function nextMessage(child: ChildProcess): Promise<WorkerMessage> {
-  return new Promise((resolve, reject) => {
-    const onExit = (code: number | null) => reject(new Error(`load generator exited ${code} early`));
-    child.once('exit', onExit);
-    child.once('message', (m) => {
-      child.off('exit', onExit);
-      const msg = m as WorkerMessage;
-      if (msg.kind === 'error') reject(new Error(`load generator failed: ${msg.message}`));
-      else resolve(msg);
-    });
-  });
-}
 
 interface PhaseRun<R> {
   results: R[];
-  meter: ReturnType<PhaseMeter['stop']>;
+  meter: MeterReading;
   before: Scrape;
   after: Scrape;
 }
 
-/** Forks one child per job, waits until all are ready, starts them together, meters the broker. */
-async function runPhase<R extends WorkerMessage>(broker: BrokerProcess, metricsPort: number, jobs: Job[]):
+/** Runs the jobs in forked children together, metering the broker, with its metrics scraped around. */
+async function runPhase<R extends LoadResult>(broker: BrokerProcess, metricsPort: number, jobs: LoadJob[]):
   Promise<PhaseRun<R>> {
-  const children = jobs.map(spawnWorker);
-  try {
-    const ready = children.map(nextMessage);
-    for (const r of await Promise.all(ready)) if (r.kind !== 'ready') throw new Error(`unexpected ${r.kind}`);
-    const before = await scrape(metricsPort);
-    const results = children.map((c) => nextMessage(c) as Promise<R>);
-    const meter = new PhaseMeter(broker.pid!);
-    for (const c of children) c.send('go');
-    const done = await Promise.all(results);
-    const measured = meter.stop();
-    const after = await scrape(metricsPort);
-    await Promise.all(children.map((c) => new Promise((r) => c.exitCode !== null ? r(null) : c.once('exit', r))));
-    return { results: done, meter: measured, before, after };
-  } finally {
-    for (const c of children) if (c.exitCode === null) c.kill('SIGKILL');
-  }
+  let before: Scrape = new Map();
+  const { results, meter } = await runLoad<R>(jobs, [broker.pid!], async () => { before = await scrape(metricsPort); });
+  return { results, meter, before, after: await scrape(metricsPort) };
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -504,14 +161,14 @@ interface ProducePhase extends CpuUse {
   uploadMs: number;
 }
 
-function sumMatching(run: PhaseRun<WorkerMessage>, pattern: RegExp): number {
+function sumMatching(run: PhaseRun<LoadResult>, pattern: RegExp): number {
   let total = 0;
   for (const key of run.after.keys()) if (pattern.test(key)) total += delta(run.after, run.before, key);
   return total;
 }
 
 /** Mean of a Prometheus histogram (in seconds) over a phase, in ms. */
-function meanMs(run: PhaseRun<WorkerMessage>, name: string, labels: string): number {
+function meanMs(run: PhaseRun<LoadResult>, name: string, labels: string): number {
   return (1000 * delta(run.after, run.before, `${name}_sum${labels}`)) / delta(run.after, run.before, `${name}_count${labels}`);
 }
 
@@ -543,7 +200,7 @@ async function producePhase(s: Settings, broker: BrokerProcess, metricsPort: num
     p50: percentile(latencies, 0.5),
     p99: percentile(latencies, 0.99),
     wallS: run.meter.wallS,
-    brokerCpuS: run.meter.brokerCpuS,
+    brokerCpuS: run.meter.cpuS,
     clientCpuS: sum(run.results.map((r) => r.cpuS)),
     machineBusy: run.meter.machineBusy,
     peakRssKiB: run.meter.peakRssKiB,
@@ -588,7 +245,7 @@ async function consumePhase(broker: BrokerProcess, metricsPort: number, topic: s
   const any = delta(run.after, run.before, FETCHED_ANY);
   const gets = sumMatching(run, /^ledgerstream_object_store_requests\{kind="(gets|rangeGets)"\}$/);
   return { records: r.records, bytes: r.bytes, expected, elapsedS: r.elapsedMs / 1000, startupS: r.startupMs / 1000,
-    timedOut: r.timedOut, wallS: run.meter.wallS, brokerCpuS: run.meter.brokerCpuS, clientCpuS: r.cpuS, machineBusy: run.meter.machineBusy,
+    timedOut: r.timedOut, wallS: run.meter.wallS, brokerCpuS: run.meter.cpuS, clientCpuS: r.cpuS, machineBusy: run.meter.machineBusy,
     peakRssKiB: run.meter.peakRssKiB, objectStoreShare: any > 0 ? delta(run.after, run.before, FETCHED_OBJECTS) / any : NaN,
     objectGets: gets, fetches: sumMatching(run, /^ledgerstream_requests_total\{api="Fetch"/),
     offsetCommits: sumMatching(run, /^ledgerstream_requests_total\{api="OffsetCommit"/) };
@@ -599,96 +256,11 @@ function sum(xs: number[]): number {
 }
 
 // ---------------------------------------------------------------------------------------------
-// CPU profile summary (--cpu-prof)
-
-interface CpuProfile {
-  nodes: { id: number; callFrame: { functionName: string; url: string; lineNumber: number } }[];
-  samples: number[];
-  timeDeltas: number[];
-}
-
-function shortUrl(url: string): string {
-  const file = url.replace(/^file:\/\//, '');
-  const nm = file.lastIndexOf('/node_modules/');
-  if (nm >= 0) return file.slice(nm + '/node_modules/'.length);
-  return file.startsWith(process.cwd()) ? path.relative(process.cwd(), file) : file;
-}
-
-function area(url: string, fn: string): string {
-  if (url === '') return fn.startsWith('(') ? fn : '(native/builtin)';
-  if (url.startsWith('node:')) return url.split('/').slice(0, 2).join('/').replace(/^node:internal\//, 'node:');
-  const short = shortUrl(url);
-  if (url.includes('/node_modules/')) return `npm:${short.split('/')[short.startsWith('@') ? 1 : 0]}`;
-  return short.split('/').slice(0, 3).join('/');
-}
-
-/** A preload that samples the process's CPU like --cpu-prof (1 ms) and writes CPU.<pid>.cpuprofile at exit. */
-function cpuProfPreload(dir: string): string {
-  return `'use strict';
-const { Session } = require('node:inspector');
-const { writeFileSync } = require('node:fs');
-const session = new Session();
-session.connect();
-session.post('Profiler.enable');
-session.post('Profiler.setSamplingInterval', { interval: 1000 });
-session.post('Profiler.start');
-process.once('exit', () => {
-  // An in-thread session answers synchronously, so this completes inside the exit handler.
-  session.post('Profiler.stop', (err, res) => {
-    if (!err) writeFileSync(${JSON.stringify(dir)} + '/CPU.' + process.pid + '.cpuprofile', JSON.stringify(res.profile));
-  });
-});
-`;
-}
-
-async function summarizeProfile(file: string, top = 15): Promise<string> {
-  const profile = JSON.parse(await readFile(file, 'utf8')) as CpuProfile;
-  const byId = new Map(profile.nodes.map((n) => [n.id, n]));
-  const selfUs = new Map<number, number>();
-  profile.samples.forEach((id, i) => selfUs.set(id, (selfUs.get(id) ?? 0) + (profile.timeDeltas[i] ?? 0)));
-  const fns = new Map<string, number>();
-  const areas = new Map<string, number>();
-  let total = 0;
-  for (const [id, us] of selfUs) {
-    const { functionName, url, lineNumber } = byId.get(id)!.callFrame;
-    if (functionName === '(idle)') continue;
-    total += us;
-    const name = `${functionName || '(anonymous)'}${url ? ` ${shortUrl(url)}:${lineNumber + 1}` : ''}`;
-    fns.set(name, (fns.get(name) ?? 0) + us);
-    const a = area(url, functionName);
-    areas.set(a, (areas.get(a) ?? 0) + us);
-  }
-  const pct = (us: number) => `${((100 * us) / total).toFixed(1)}%`;
-  const lines = [`Busy time (excluding idle): ${(total / 1e6).toFixed(1)} s`, '', '| self | function |', '|---:|---|'];
-  for (const [name, us] of [...fns].sort((a, b) => b[1] - a[1]).slice(0, top)) lines.push(`| ${pct(us)} | \`${name}\` |`);
-  lines.push('', '| self | area |', '|---:|---|');
-  for (const [name, us] of [...areas].sort((a, b) => b[1] - a[1]).slice(0, top)) lines.push(`| ${pct(us)} | ${name} |`);
-  return lines.join('\n');
-}
-
-// ---------------------------------------------------------------------------------------------
 // Orchestrator
 
 function fmt(x: number, digits = 1): string {
   if (!Number.isFinite(x)) return 'n/a';
   return x >= 100 ? Math.round(x).toLocaleString('en-US') : x.toFixed(digits);
-}
-
-/** The code measured: BENCH_REVISION if set, else the checkout's commit and whether broker code differs from it. */
-function revision(): string {
-  if (process.env.BENCH_REVISION) return process.env.BENCH_REVISION;
-  try {
-    const git = (...args: string[]) => execFileSync('git', args, { cwd: HERE, encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trim();
-    const commit = git('rev-parse', '--short', 'HEAD');
-    const dirty = git('status', '--porcelain', '--', '../src', '../storage', '../protocol') !== '';
-    return dirty ? `${commit} with uncommitted changes in src/, storage/ or protocol/` : commit;
-  } catch {
-    return 'unknown (not a git checkout)';
-  }
-}
-
-function log(line: string): void {
-  process.stderr.write(`[bench ${new Date().toISOString().slice(11, 19)}] ${line}\n`);
 }
 
 async function main(): Promise<void> {
@@ -923,8 +495,4 @@ function renderReport(s: Settings, f: Figures): string {
   ].join('\n');
 }
 
-if (process.argv.includes('--worker')) {
-  await workerMain();
-} else {
-  await main();
-}
+await main();

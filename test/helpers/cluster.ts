@@ -22,8 +22,14 @@ export interface TestCluster {
 }
 
 
-export async function startCluster(brokerCount: number,
-  settings: Record<string, string | number | boolean> = {}): Promise<TestCluster> {
+type Settings = Record<string, string | number | boolean>;
+
+/**
+ * `settings` apply to every broker; `perBroker` adds settings that must differ between brokers
+ * (e.g. a metrics port), by node id (1, 2, ...).
+ */
+export async function startCluster(brokerCount: number, settings: Settings = {},
+  perBroker: (nodeId: number) => Promise<Settings> | Settings = () => ({})): Promise<TestCluster> {
   const etcd = await startEtcdServer();
   const sharedDir = await mkdtemp(path.join(tmpdir(), 'ledgerstream-cluster-'));
   const brokers: BrokerProcess[] = [];
@@ -37,7 +43,7 @@ export async function startCluster(brokerCount: number,
         etcdTxnOpsMax: etcdServerLimits.txnOpsMax, leaseTtlMs: 2000,
         walMode: 'shared', sharedWalDir: path.join(sharedDir, 'wal'),
         objectStore: 'local', objectStoreDir: path.join(sharedDir, 'objects'),
-        uploadIntervalMs: 100, ...settings,
+        uploadIntervalMs: 100, ...settings, ...await perBroker(nodeId),
       },
     });
     brokers.push(broker);

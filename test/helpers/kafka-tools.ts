@@ -103,6 +103,11 @@ export interface RunOptions {
   input?: string;
   /** Extra JVM flags (-D..., -X...). */
   jvmArgs?: string[];
+  /**
+   * Replaces the default heap/GC/JIT flags (a small heap and a quick-start JIT, right for short
+   * CLI calls), e.g. with the flags Kafka's scripts give a long-running broker or a perf tool.
+   */
+  jvmFlags?: string[];
   /** Extra classpath entries after the Kafka jars. */
   classpath?: string[];
   env?: NodeJS.ProcessEnv;
@@ -163,7 +168,7 @@ async function loadJars(): Promise<KafkaJars> {
 export async function runJava(mainClass: string, args: string[], options: RunOptions = {}): Promise<RunResult> {
   const jars = await kafkaJars();
   const cp = [path.join(jars.libs, '*'), ...(options.classpath ?? [])].join(path.delimiter);
-  const javaArgs = [...JVM_FLAGS, `-Dlog4j2.configurationFile=${jars.toolsLog4j}`, ...(options.jvmArgs ?? []),
+  const javaArgs = [...(options.jvmFlags ?? JVM_FLAGS), `-Dlog4j2.configurationFile=${jars.toolsLog4j}`, ...(options.jvmArgs ?? []),
     '-cp', cp, mainClass, ...args];
   const shown = [mainClass, ...args].map((a) => (/^[\w@%+=:,./-]+$/.test(a) ? a : `'${a}'`)).join(' ');
   return runProcess(JAVA, javaArgs, options, `java -cp '${cp}' ${shown}`);

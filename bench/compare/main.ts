@@ -1,0 +1,280 @@
+/**
+ * `npm run bench`: the same workloads against Apache Kafka and Ledgerstream in one run, on this
+ * machine, with Kafka's own load tools as the neutral load generator (plus kafkajs for the Node
+ * path). Writes bench/results/compare-<time>.md (table with Ledgerstream ÷ Kafka ratios),
+ * compare-<time>.svg (chart), raw/compare-<time>.json, and copies the first two to
+ * compare-latest.{md,svg}; with --readme it also replaces the table in README.md.
+ * A benchmark, not a test: it prints figures and asserts nothing about them.
+ *
+ * Systems, in this order (see systems.ts): Apache Kafka (KRaft single node) with its default
+ * durability, the same broker with flush.messages=1 (fsync per write), one Ledgerstream broker,
+ * three Ledgerstream brokers. Workloads: see workloads.ts.
+ *
+ * Flags (or BENCH_<NAME> environment variables, e.g. BENCH_MAX_RECORDS=100000):
+ *   --systems kafka,kafka-fsync,ledgerstream,ledgerstream-cluster   which systems (default: all)
+ *   --max-records 150000   records per max-throughput run (1 KiB each)
+ *   --rate 5000            records/s of the fixed-rate latency runs
+ *   --fixed-s 8            seconds of each fixed-rate run
+ *   --e2e-records 1000     records of the end-to-end latency run
+ *   --kafkajs-s 8          seconds of the kafkajs produce run
+ *   --warmup-records 30000 records of the warm-up run
+ *   --record-bytes 1024    record value size
+ *   --cpu-prof             profile the single Ledgerstream broker (1 ms samples) and add its top functions
+ *   --readme               replace the table between the bench markers in README.md
+ *   --out-dir bench/results where the reports go
+ *   --help                 print this
+ */
+import { spawnSync } from 'node:child_process';
+import { existsSync, readFileSync, readdirSync } from 'node:fs';
+import { copyFile, mkdir, mkdtemp, readFile, writeFile } from 'node:fs/promises';
+import { cpus, tmpdir } from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
+import { createRequire } from 'node:module';
+import { cpuProfPreload, summarizeProfile } from '../lib/cpu-profile.js';
+import { machineJiffies } from '../lib/proc-stats.js';
+import { log, machineSummary, revision } from '../lib/run-info.js';
+import { chart } from './chart.js';
+import { kafkaToolsVersion } from './java-perf.js';
+import { bigGaps, fmt, table } from './report.js';
+import { SYSTEM_IDS, SYSTEM_NAMES, type SystemId, type SystemUnderTest, startKafkaSystems, startLedgerstream,
+  startLedgerstreamCluster } from './systems.js';
+import { type BrokerUse, runWorkloads, type SystemResults, type WorkloadSettings } from './workloads.js';
+
+const REPO = path.resolve(import.meta.dirname, '../..');
+const RESULTS_DIR = path.join(REPO, 'bench/results');
+const README = path.join(REPO, 'README.md');
+const CORES = cpus().length;
+const README_START = '<!-- bench:compare:start -->';
+const README_END = '<!-- bench:compare:end -->';
+const KAFKAJS_VERSION = (createRequire(import.meta.url)('kafkajs/package.json') as { version: string }).version;
+
+interface Settings extends WorkloadSettings {
+  systems: SystemId[];
+  /** Where reports go (bench/results by default). */
+  outDir: string;
+  cpuProf: boolean;
+  readme: boolean;
+}
+
+const NUMERIC: Record<keyof WorkloadSettings, number> = {
+  recordBytes: 1024, maxRecords: 150_000, rate: 5000, fixedS: 8, e2eRecords: 1000, kafkajsS: 8, warmupRecords: 30_000,
+};
+const LIMITS: Record<keyof WorkloadSettings, [number, number]> = {
+  recordBytes: [1, 1 << 20], maxRecords: [1000, 10_000_000], rate: [10, 1_000_000], fixedS: [1, 600],
+  e2eRecords: [10, 1_000_000], kafkajsS: [1, 600], warmupRecords: [1000, 10_000_000],
+};
+
+const kebab = (name: string) => name.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`);
+const envName = (name: string) => `BENCH_${kebab(name).replace(/-/g, '_').toUpperCase()}`;
+
+function loadSettings(argv: string[]): Settings {
+  if (argv.includes('--help')) {
+    // The usage is this file's header comment.
+    const source = readFileSync(fileURLToPath(import.meta.url), 'utf8');
+    process.stdout.write(`${source.slice(source.indexOf('/**') + 4, source.indexOf('*/')).replace(/^ \*( |$)/gm, '')}\n`);
+    process.exit(0);
+  }
+  const options: Record<string, { type: 'string' | 'boolean' }> = { 'systems': { type: 'string' }, 'out-dir': { type: 'string' },
+    'cpu-prof': { type: 'boolean' }, 'readme': { type: 'boolean' } };
+  for (const k of Object.keys(NUMERIC)) options[kebab(k)] = { type: 'string' };
+  const { values } = parseArgs({ args: argv, options, strict: true });
+  const numbers = {} as WorkloadSettings;
+  for (const [k, d] of Object.entries(NUMERIC) as [keyof WorkloadSettings, number][]) {
+    const raw = (values[kebab(k)] as string | undefined) ?? process.env[envName(k)];
+    const v = raw === undefined ? d : Number(raw);
+    const [lo, hi] = LIMITS[k];
+    if (!Number.isInteger(v) || v < lo || v > hi) throw new Error(`--${kebab(k)} must be an integer in ${lo}..${hi}, got ${raw}`);
+    numbers[k] = v;
+  }
+  const systemsRaw = (values.systems as string | undefined) ?? process.env.BENCH_SYSTEMS ?? SYSTEM_IDS.join(',');
+  const systems = systemsRaw.split(',').map((x) => x.trim()).filter((x) => x !== '');
+  for (const id of systems) {
+    if (!(SYSTEM_IDS as readonly string[]).includes(id)) throw new Error(`--systems: unknown system '${id}' (known: ${SYSTEM_IDS.join(', ')})`);
+  }
+  const outDir = path.resolve((values['out-dir'] as string | undefined) ?? RESULTS_DIR);
+  return { ...numbers, systems: systems as SystemId[], outDir, cpuProf: values['cpu-prof'] === true, readme: values.readme === true };
+}
+
+/** `java -version` prints to stderr: "openjdk version "17.0.15" 2025-04-15". */
+function javaVersion(): string {
+  const r = spawnSync(process.env.LEDGERSTREAM_JAVA ?? 'java', ['-version'], { encoding: 'utf8', timeout: 20_000 });
+  return `${r.stderr ?? ''}${r.stdout ?? ''}`.split('\n')[0]?.trim() || 'java: unknown version';
+}
+
+/** Busy cores of the machine over one second: a benchmark on a busy machine measures the other load. */
+async function busyCores(): Promise<number> {
+  const a = machineJiffies();
+  await new Promise((r) => setTimeout(r, 1000));
+  const b = machineJiffies();
+  return ((b.busy - a.busy) / Math.max(1, b.total - a.total)) * CORES;
+}
+
+/** Runs one system's workloads between its start and stop, with an optional CPU profile. */
+async function measure(id: SystemId, s: Settings, runId: string, profDir: string | undefined,
+  kafka: { systems: SystemUnderTest[] } | undefined): Promise<{ description: string; results: SystemResults }> {
+  const run = async (system: SystemUnderTest) => ({ description: system.description, results: await runWorkloads(system, s, runId, log) });
+  if (id === 'kafka' || id === 'kafka-fsync') return run(kafka!.systems.find((x) => x.id === id)!);
+  if (id === 'ledgerstream') {
+    const saved = process.env.NODE_OPTIONS;
+    if (profDir) {
+      const preload = path.join(profDir, 'preload.cjs');
+      await writeFile(preload, cpuProfPreload(profDir));
+      process.env.NODE_OPTIONS = `${saved ?? ''} --require ${JSON.stringify(preload)}`.trim();
+    }
+    let started;
+    try {
+      started = await startLedgerstream();
+    } finally {
+      if (saved === undefined) delete process.env.NODE_OPTIONS;
+      else process.env.NODE_OPTIONS = saved;
+    }
+    try {
+      // The restart inside the run must not be profiled into a second file mid-way: the profile
+      // covers the first process (all produce and hot reads); the catch-up runs unprofiled.
+      return await run(started.system);
+    } finally {
+      await started.broker.stop();
+      await started.broker.destroy();
+    }
+  }
+  const { system, cluster } = await startLedgerstreamCluster();
+  try {
+    return await run(system);
+  } finally {
+    for (const b of cluster.brokers) await b.stop();
+    await cluster.destroy();
+  }
+}
+
+function setupNotes(s: Settings, kafkaVersion: string, descriptions: Map<SystemId, string>): string[] {
+  return [
+    ...[...descriptions].map(([id, d]) => `- **${SYSTEM_NAMES[id]}**: ${d}.`),
+    `- Load: Apache Kafka ${kafkaVersion}'s ProducerPerformance, ConsumerPerformance and EndToEndLatency (Java client defaults: linger.ms 5, batch.size 16 KiB, idempotent with acks=-1; JVM flags of Kafka's perf-test scripts), one JVM per run; kafkajs ${KAFKAJS_VERSION} in 2 forked Node processes for the kafkajs rows. Load generator and brokers share this machine's cores.`,
+    `- Records: ${s.recordBytes}-byte values, no key, no compression. MB = 10^6 bytes of record values (framing not counted); CPU s per GB use the same bytes.`,
+    `- Max throughput: ${s.maxRecords.toLocaleString('en-US')} records per run as fast as the producer goes (latency there includes the producer's own queueing). Fixed rate: ${s.rate.toLocaleString('en-US')} records/s for ${s.fixedS} s. End to end: ${s.e2eRecords.toLocaleString('en-US')} records, one at a time. kafkajs: ${s.kafkajsS} s of produce. Every run writes a fresh topic after a ${s.warmupRecords.toLocaleString('en-US')}-record warm-up.`,
+    '- Catch-up: every broker is restarted gracefully (Ledgerstream: SIGTERM uploads the WAL; the cluster restarts one broker at a time), then a fresh group reads the 16-partition acks=1 topic. Ledgerstream then serves it from object storage through its read cache (the share is measured from its metrics); Kafka reads its log segments, which the OS page cache likely still holds.',
+    '- Broker CPU: utime+stime from /proc/<pid>/stat over each run (the cluster: the three brokers summed); RSS sampled every 100 ms, the cluster\'s summed per sample.',
+    '- acks=1 vs acks=-1: one Kafka node and one Ledgerstream broker have no followers, so both wait for the same thing; only the Java producer\'s idempotence (on with acks=-1) differs.',
+  ];
+}
+
+function useRow(id: SystemId, what: string, u: BrokerUse): string {
+  return `| ${SYSTEM_NAMES[id]} | ${what} | ${fmt(u.brokerCpuS)} | ${fmt(u.brokerCpuSPerGb)} | ${fmt(u.peakRssMiB)} | ` +
+    `${fmt(u.clientCpuS)} | ${fmt(u.wallS)} | ${fmt(u.machineBusy * CORES)} |`;
+}
+
+async function updateReadme(summary: string): Promise<void> {
+  const text = await readFile(README, 'utf8');
+  const a = text.indexOf(README_START);
+  const b = text.indexOf(README_END);
+  if (a < 0 || b < a) throw new Error(`README.md has no ${README_START} … ${README_END} section to replace`);
+  await writeFile(README, `${text.slice(0, a + README_START.length)}\n${summary}\n${text.slice(b)}`);
+}
+
+async function main(): Promise<void> {
+  const s = loadSettings(process.argv.slice(2));
+  const started = Date.now();
+  const stamp = new Date().toISOString().replace(/[:.]/g, '-').replace(/-\d+Z$/, 'Z');
+  const runId = Date.now().toString(36);
+  const busy = await busyCores();
+  const problems: string[] = [];
+  if (busy > 0.25) problems.push(`${busy.toFixed(2)} cores were already busy before the benchmark started: every figure is disturbed`);
+  log(`systems ${s.systems.join(', ')}; settings ${JSON.stringify(s)}`);
+  const kafkaVersion = await kafkaToolsVersion();
+  const profDir = s.cpuProf ? await mkdtemp(path.join(tmpdir(), 'ledgerstream-bench-prof-')) : undefined;
+  const results: Partial<Record<SystemId, SystemResults>> = {};
+  const descriptions = new Map<SystemId, string>();
+
+  const wantsKafka = s.systems.some((id) => id === 'kafka' || id === 'kafka-fsync');
+  const kafka = wantsKafka ? await startKafkaSystems() : undefined;
+  try {
+    for (const id of s.systems.filter((x) => x === 'kafka' || x === 'kafka-fsync')) {
+      const m = await measure(id, s, runId, undefined, kafka);
+      descriptions.set(id, m.description);
+      results[id] = m.results;
+    }
+  } finally {
+    await kafka?.kafka.destroy();
+  }
+  for (const id of s.systems.filter((x) => x === 'ledgerstream' || x === 'ledgerstream-cluster')) {
+    const m = await measure(id, s, runId, id === 'ledgerstream' ? profDir : undefined, undefined);
+    descriptions.set(id, m.description);
+    results[id] = m.results;
+  }
+
+  for (const [id, r] of Object.entries(results) as [SystemId, SystemResults][]) {
+    for (const run of [...r.produce, r.consume, r.catchUp]) {
+      const other = run.machineBusy * CORES - (run.brokerCpuS + run.clientCpuS) / run.wallS;
+      if (other > 0.5) problems.push(`${SYSTEM_NAMES[id]}: ${other.toFixed(2)} cores busy outside broker and load generator during a run: disturbed`);
+    }
+    if (r.catchUp.objectStoreShare !== undefined && !(r.catchUp.objectStoreShare > 0.99)) {
+      problems.push(`${SYSTEM_NAMES[id]}: only ${(100 * (r.catchUp.objectStoreShare || 0)).toFixed(0)}% of the catch-up read came from object storage`);
+    }
+    if (r.kafkajs.produceErrors > 0) problems.push(`${SYSTEM_NAMES[id]}: ${r.kafkajs.produceErrors} kafkajs send() calls failed`);
+  }
+
+  const minutes = (Date.now() - started) / 60_000;
+  const rev = revision();
+  const machine = machineSummary();
+  const caption = `${stamp} · ${rev} · ${machine}`;
+  const md = [
+    `# Ledgerstream vs Apache Kafka, ${stamp}`,
+    '',
+    `Code: ${rev}. Machine: ${machine}; Node ${process.version}; ${javaVersion()}; Apache Kafka ${kafkaVersion}. ` +
+      `Brokers, load generators and this harness share the machine. The run took ${minutes.toFixed(1)} min.`,
+    '',
+    '↑ higher is better, ↓ lower is better. Ratios compare the single Ledgerstream broker with Kafka; **bold** marks Ledgerstream more than 2× worse.',
+    '',
+    table(results, s.rate),
+    '',
+    `![throughput and latency](compare-${stamp}.svg)`,
+    '',
+    ...(problems.length > 0 ? ['## Problems', '', ...problems.map((p) => `- ${p}`), ''] : []),
+    '## More than 2× behind Kafka',
+    '',
+    ...(bigGaps(results, s.rate).map((g) => `- ${g}`)),
+    '',
+    '## Setup',
+    '',
+    ...setupNotes(s, kafkaVersion, descriptions),
+    '',
+    '## Broker and load-generator CPU per run',
+    '',
+    '| System | Run | broker CPU s | broker CPU s per GB | broker peak RSS MiB | load generator CPU s | wall s | machine busy (cores) |',
+    '|---|---|---:|---:|---:|---:|---:|---:|',
+    ...(Object.entries(results) as [SystemId, SystemResults][]).flatMap(([id, r]) => [
+      ...r.produce.map((p) => useRow(id, `produce ${p.mode} ${p.partitions}p acks=${p.acks}`, p)),
+      useRow(id, 'consume just written', r.consume),
+      useRow(id, 'kafkajs produce', r.kafkajs),
+      useRow(id, 'catch-up', r.catchUp),
+    ]),
+    '',
+  ];
+  if (profDir) {
+    const files = existsSync(profDir) ? readdirSync(profDir).filter((f) => f.endsWith('.cpuprofile')) : [];
+    for (const f of files) {
+      md.push(`## CPU profile of the Ledgerstream broker (produce and hot-read runs)`, '', `\`${path.join(profDir, f)}\``, '',
+        await summarizeProfile(path.join(profDir, f), 20), '');
+    }
+  }
+  await mkdir(path.join(s.outDir, 'raw'), { recursive: true });
+  const mdFile = path.join(s.outDir, `compare-${stamp}.md`);
+  const svgFile = path.join(s.outDir, `compare-${stamp}.svg`);
+  await writeFile(mdFile, md.join('\n'));
+  await writeFile(svgFile, chart(results, s.rate, caption));
+  await writeFile(path.join(s.outDir, 'raw', `compare-${stamp}.json`), JSON.stringify({ stamp, revision: rev, machine,
+    settings: s, results }, null, 2));
+  await copyFile(svgFile, path.join(s.outDir, 'compare-latest.svg'));
+  await writeFile(path.join(s.outDir, 'compare-latest.md'), md.join('\n').replace(`compare-${stamp}.svg`, 'compare-latest.svg'));
+  if (s.readme) {
+    await updateReadme([`Measured ${stamp} on ${machine} (code ${rev}; full report: [bench/results/compare-latest.md](bench/results/compare-latest.md)).`,
+      '', table(results, s.rate), '', '![throughput and latency](bench/results/compare-latest.svg)'].join('\n'));
+  }
+  process.stdout.write(`${md.join('\n')}\n`);
+  log(`written to ${path.relative(REPO, mdFile)} and ${path.relative(REPO, svgFile)} in ${minutes.toFixed(1)} min`);
+  if (profDir) log(`CPU profiles kept in ${profDir}`);
+}
+
+await main();

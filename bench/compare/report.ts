@@ -1,0 +1,121 @@
+/**
+ * The side-by-side table: one row per figure, one column per system, and the ratio
+ * Ledgerstream ÷ Kafka for the single Ledgerstream broker against both Kafka durability modes.
+ * Each row says which direction is better; a ratio that is more than 2x worse is bold.
+ */
+import type { SystemId } from './systems.js';
+import { SYSTEM_NAMES } from './systems.js';
+import { ACKS, type Acks, PARTITION_COUNTS, type ProduceRun, type SystemResults } from './workloads.js';
+
+export interface Row {
+  /** Section heading the row belongs to. */
+  section: string;
+  label: string;
+  better: 'higher' | 'lower';
+  get(r: SystemResults): number;
+}
+
+const run = (r: SystemResults, mode: 'fixed' | 'max', partitions: number, acks: Acks): ProduceRun => {
+  const hit = r.produce.find((p) => p.mode === mode && p.partitions === partitions && p.acks === acks);
+  if (!hit) throw new Error(`no ${mode} run for ${partitions} partitions acks=${acks}`);
+  return hit;
+};
+
+const combos = PARTITION_COUNTS.flatMap((partitions) => ACKS.map((acks) => ({ partitions, acks })));
+const comboLabel = ({ partitions, acks }: { partitions: number; acks: Acks }) =>
+  `${partitions} partition${partitions === 1 ? '' : 's'}, acks=${acks === 'all' ? '-1' : acks}`;
+
+export function rows(rate: number): Row[] {
+  const out: Row[] = [];
+  const maxS = 'Produce at max throughput (Kafka ProducerPerformance)';
+  for (const c of combos) out.push({ section: maxS, label: `MB/s, ${comboLabel(c)}`, better: 'higher', get: (r) => run(r, 'max', c.partitions, c.acks).mbPerS });
+  for (const c of combos) out.push({ section: maxS, label: `records/s, ${comboLabel(c)}`, better: 'higher', get: (r) => run(r, 'max', c.partitions, c.acks).recordsPerS });
+  for (const c of combos) out.push({ section: maxS, label: `p99 latency ms (queueing included), ${comboLabel(c)}`, better: 'lower', get: (r) => run(r, 'max', c.partitions, c.acks).p99Ms });
+  const fixedS = `Produce latency at a fixed ${rate.toLocaleString('en-US')} records/s (per record, send to ack)`;
+  for (const c of combos) {
+    for (const [q, key] of [['p50', 'p50Ms'], ['p99', 'p99Ms'], ['p99.9', 'p999Ms']] as const) {
+      out.push({ section: fixedS, label: `${q} ms, ${comboLabel(c)}`, better: 'lower', get: (r) => run(r, 'fixed', c.partitions, c.acks)[key] });
+    }
+  }
+  const e2eS = 'End-to-end latency (EndToEndLatency: produce acks=-1 → consumer receives; one record at a time)';
+  out.push({ section: e2eS, label: 'p50 ms', better: 'lower', get: (r) => r.e2e.p50Ms });
+  out.push({ section: e2eS, label: 'p99 ms', better: 'lower', get: (r) => r.e2e.p99Ms });
+  out.push({ section: e2eS, label: 'p99.9 ms', better: 'lower', get: (r) => r.e2e.p999Ms });
+  out.push({ section: e2eS, label: 'mean ms', better: 'lower', get: (r) => r.e2e.avgMs });
+  const readS = 'Consume (Kafka ConsumerPerformance, 16 partitions)';
+  out.push({ section: readS, label: 'MB/s, just written (Kafka: page cache; Ledgerstream: in-memory tail)', better: 'higher', get: (r) => r.consume.mbPerS });
+  out.push({ section: readS, label: 'MB/s, catch-up after restart (Ledgerstream: object storage)', better: 'higher', get: (r) => r.catchUp.mbPerS });
+  out.push({ section: readS, label: 'records/s, just written', better: 'higher', get: (r) => r.consume.recordsPerS });
+  out.push({ section: readS, label: 'records/s, catch-up after restart', better: 'higher', get: (r) => r.catchUp.recordsPerS });
+  const jsS = 'kafkajs (the Node path): 8 producers × 8 sends in flight × 16 records, acks=-1, 16 partitions';
+  out.push({ section: jsS, label: 'produce MB/s', better: 'higher', get: (r) => r.kafkajs.produceMbPerS });
+  out.push({ section: jsS, label: 'produce p99 ms per send() (queueing included)', better: 'lower', get: (r) => r.kafkajs.produceP99Ms });
+  out.push({ section: jsS, label: 'consume MB/s (group consumer, from the beginning)', better: 'higher', get: (r) => r.kafkajs.consumeMbPerS });
+  const costS = 'Broker resources';
+  out.push({ section: costS, label: 'CPU s per GB, produce at max (16 partitions, acks=-1)', better: 'lower', get: (r) => run(r, 'max', 16, 'all').brokerCpuSPerGb });
+  out.push({ section: costS, label: 'CPU s per GB, produce at max (1 partition, acks=1)', better: 'lower', get: (r) => run(r, 'max', 1, '1').brokerCpuSPerGb });
+  out.push({ section: costS, label: 'CPU s per GB, consume just written', better: 'lower', get: (r) => r.consume.brokerCpuSPerGb });
+  out.push({ section: costS, label: 'CPU s per GB, catch-up read', better: 'lower', get: (r) => r.catchUp.brokerCpuSPerGb });
+  out.push({ section: costS, label: 'peak RSS MiB, whole run (sum over brokers)', better: 'lower', get: (r) => r.peakRssMiB });
+  return out;
+}
+
+export function fmt(x: number | undefined): string {
+  if (x === undefined || !Number.isFinite(x)) return 'n/a';
+  if (Math.abs(x) >= 1000) return Math.round(x).toLocaleString('en-US');
+  if (Math.abs(x) >= 100) return x.toFixed(0);
+  if (Math.abs(x) >= 10) return x.toFixed(1);
+  return x.toFixed(2);
+}
+
+/** Ledgerstream ÷ Kafka, bold when Ledgerstream is more than 2x worse. */
+function ratio(ls: number | undefined, kafka: number | undefined, better: Row['better']): string {
+  if (ls === undefined || kafka === undefined || !Number.isFinite(ls) || !Number.isFinite(kafka) || kafka === 0) return 'n/a';
+  const r = ls / kafka;
+  const worse = better === 'higher' ? r < 0.5 : r > 2;
+  const text = `${r.toFixed(2)}×`;
+  return worse ? `**${text}**` : text;
+}
+
+/** Figures of one row for every system, or undefined where a system was not measured or a figure is missing. */
+function cell(results: Partial<Record<SystemId, SystemResults>>, id: SystemId, row: Row): number | undefined {
+  const r = results[id];
+  if (!r) return undefined;
+  try {
+    return row.get(r);
+  } catch {
+    return undefined;
+  }
+}
+
+export function table(results: Partial<Record<SystemId, SystemResults>>, rate: number): string {
+  const ids = (['kafka', 'kafka-fsync', 'ledgerstream', 'ledgerstream-cluster'] as const);
+  const head = ['Figure', ...ids.map((id) => SYSTEM_NAMES[id]), 'Ledgerstream ÷ Kafka', 'Ledgerstream ÷ Kafka fsync'];
+  const lines = [`| ${head.join(' | ')} |`, `|---|${ids.map(() => '---:').join('|')}|---:|---:|`];
+  let section = '';
+  for (const row of rows(rate)) {
+    if (row.section !== section) {
+      section = row.section;
+      lines.push(`| **${section}** |${ids.map(() => '').join(' |')} | | |`);
+    }
+    const v = (id: SystemId) => cell(results, id, row);
+    lines.push(`| ${row.label} (${row.better === 'higher' ? '↑' : '↓'}) | ${ids.map((id) => fmt(v(id))).join(' | ')} | ` +
+      `${ratio(v('ledgerstream'), v('kafka'), row.better)} | ${ratio(v('ledgerstream'), v('kafka-fsync'), row.better)} |`);
+  }
+  return lines.join('\n');
+}
+
+/** Rows where the single Ledgerstream broker is more than 2x worse than Kafka in either mode. */
+export function bigGaps(results: Partial<Record<SystemId, SystemResults>>, rate: number): string[] {
+  const out: string[] = [];
+  for (const row of rows(rate)) {
+    const ls = cell(results, 'ledgerstream', row);
+    for (const k of ['kafka', 'kafka-fsync'] as const) {
+      const kv = cell(results, k, row);
+      if (ls === undefined || kv === undefined || !Number.isFinite(ls) || !Number.isFinite(kv) || kv === 0) continue;
+      const r = ls / kv;
+      if (row.better === 'higher' ? r < 0.5 : r > 2) out.push(`${row.section}: ${row.label}: Ledgerstream ${fmt(ls)} vs ${SYSTEM_NAMES[k]} ${fmt(kv)} (${r.toFixed(2)}×)`);
+    }
+  }
+  return out;
+}

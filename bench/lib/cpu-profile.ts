@@ -1,0 +1,74 @@
+/**
+ * CPU profiles of a broker process for benchmarks: a preload that samples like `node --cpu-prof`
+ * (Node 20 refuses --cpu-prof in NODE_OPTIONS, and brokers are spawned by the test helper, so the
+ * profiler is started from a --require'd file instead) and a summary of a .cpuprofile as
+ * Markdown: top functions and top areas (our folders, npm packages, node internals) by self time.
+ */
+import { readFile } from 'node:fs/promises';
+import path from 'node:path';
+
+interface CpuProfile {
+  nodes: { id: number; callFrame: { functionName: string; url: string; lineNumber: number } }[];
+  samples: number[];
+  timeDeltas: number[];
+}
+
+function shortUrl(url: string): string {
+  const file = url.replace(/^file:\/\//, '');
+  const nm = file.lastIndexOf('/node_modules/');
+  if (nm >= 0) return file.slice(nm + '/node_modules/'.length);
+  return file.startsWith(process.cwd()) ? path.relative(process.cwd(), file) : file;
+}
+
+function area(url: string, fn: string): string {
+  if (url === '') return fn.startsWith('(') ? fn : '(native/builtin)';
+  if (url.startsWith('node:')) return url.split('/').slice(0, 2).join('/').replace(/^node:internal\//, 'node:');
+  const short = shortUrl(url);
+  if (url.includes('/node_modules/')) return `npm:${short.split('/')[short.startsWith('@') ? 1 : 0]}`;
+  return short.split('/').slice(0, 3).join('/');
+}
+
+/** A preload that samples the process's CPU like --cpu-prof (1 ms) and writes CPU.<pid>.cpuprofile at exit. */
+export function cpuProfPreload(dir: string): string {
+  return `'use strict';
+const { Session } = require('node:inspector');
+const { writeFileSync } = require('node:fs');
+const session = new Session();
+session.connect();
+session.post('Profiler.enable');
+session.post('Profiler.setSamplingInterval', { interval: 1000 });
+session.post('Profiler.start');
+process.once('exit', () => {
+  // An in-thread session answers synchronously, so this completes inside the exit handler.
+  session.post('Profiler.stop', (err, res) => {
+    if (!err) writeFileSync(${JSON.stringify(dir)} + '/CPU.' + process.pid + '.cpuprofile', JSON.stringify(res.profile));
+  });
+});
+`;
+}
+
+export async function summarizeProfile(file: string, top = 15): Promise<string> {
+  const profile = JSON.parse(await readFile(file, 'utf8')) as CpuProfile;
+  const byId = new Map(profile.nodes.map((n) => [n.id, n]));
+  const selfUs = new Map<number, number>();
+  profile.samples.forEach((id, i) => selfUs.set(id, (selfUs.get(id) ?? 0) + (profile.timeDeltas[i] ?? 0)));
+  const fns = new Map<string, number>();
+  const areas = new Map<string, number>();
+  let total = 0;
+  for (const [id, us] of selfUs) {
+    const { functionName, url, lineNumber } = byId.get(id)!.callFrame;
+    if (functionName === '(idle)') continue;
+    total += us;
+    const name = `${functionName || '(anonymous)'}${url ? ` ${shortUrl(url)}:${lineNumber + 1}` : ''}`;
+    fns.set(name, (fns.get(name) ?? 0) + us);
+    const a = area(url, functionName);
+    areas.set(a, (areas.get(a) ?? 0) + us);
+  }
+  const pct = (us: number) => `${((100 * us) / total).toFixed(1)}%`;
+  const lines = [`Busy time (excluding idle): ${(total / 1e6).toFixed(1)} s`, '', '| self | function |', '|---:|---|'];
+  for (const [name, us] of [...fns].sort((a, b) => b[1] - a[1]).slice(0, top)) lines.push(`| ${pct(us)} | \`${name}\` |`);
+  lines.push('', '| self | area |', '|---:|---|');
+  for (const [name, us] of [...areas].sort((a, b) => b[1] - a[1]).slice(0, top)) lines.push(`| ${pct(us)} | ${name} |`);
+  return lines.join('\n');
+}
+
