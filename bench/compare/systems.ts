@@ -96,7 +96,7 @@ export async function startKafkaSystems(): Promise<{ systems: SystemUnderTest[];
 }
 
 /** Settings the benchmark gives Ledgerstream besides its defaults (the Kafka side gets the same rebalance delay). */
-const LEDGERSTREAM_SETTINGS = { groupInitialRebalanceDelayMs: 0, logLevel: 'warn' } as const;
+const LEDGERSTREAM_SETTINGS = { groupInitialRebalanceDelayMs: 0 } as const;
 
 export async function startLedgerstream(): Promise<{ system: SystemUnderTest; broker: BrokerProcess }> {
   const metricsPort = await freePort();

@@ -114,8 +114,9 @@ export class Leadership {
     }
     if (local !== undefined && local.leaderEpoch >= state.leaderEpoch) return;
     local?.fence('reopened at a newer epoch');
-    await partitions.openPartition(topicId, state);
-    log.info({ topicId, partition, epoch: state.leaderEpoch }, 'partition opened');
+    if (await partitions.openPartition(topicId, state)) {
+      log.info({ topicId, partition, epoch: state.leaderEpoch }, 'partition opened');
+    }
   }
 
   private async onHandoff(key: string, value: Buffer): Promise<void> {

@@ -33,6 +33,13 @@ export function missingPartitionError(entry: TopicEntry | undefined, partition: 
 export class PartitionManager {
   private readonly byName = new Map<string, TopicEntry>();
   private readonly byId = new Map<string, TopicEntry>();
+  /**
+   * Installs under way, by topic id. A topic this broker creates is installed twice over in
+   * cluster mode — by createTopic, and by cluster/leadership.ts reacting to the coordinator's
+   * change event — and both callers must end up with the SAME entry: a second install finishing
+   * later would replace logs that may already hold acknowledged appends with empty ones.
+   */
+  private readonly installing = new Map<string, Promise<TopicEntry>>();
 
   constructor(
     private readonly metadata: MetadataCoordinator,
@@ -48,7 +55,22 @@ export class PartitionManager {
     for (const record of await this.metadata.listTopics()) await this.install(record);
   }
 
-  private async install(record: TopicRecord): Promise<TopicEntry> {
+  /**
+   * The topic's entry: the one installed already, or the one being installed, or a new one. It
+   * never replaces an entry of the same topic id, whose logs may hold appends (see `installing`).
+   */
+  private install(record: TopicRecord): Promise<TopicEntry> {
+    const installed = this.byId.get(record.topicId);
+    if (installed !== undefined) return Promise.resolve(installed);
+    let pending = this.installing.get(record.topicId);
+    if (pending === undefined) {
+      pending = this.build(record).finally(() => this.installing.delete(record.topicId));
+      this.installing.set(record.topicId, pending);
+    }
+    return pending;
+  }
+
+  private async build(record: TopicRecord): Promise<TopicEntry> {
     const states = await this.metadata.getPartitionStates(record.topicId);
     assert.equal(states.length, record.partitionCount, `${record.name}: one state per partition`);
     const logs: (PartitionLog | undefined)[] = [];
@@ -56,6 +78,7 @@ export class PartitionManager {
       logs.push(this.leads(s) ? await this.openLog(record, s) : undefined);
     }
     const entry: TopicEntry = { record, config: effectiveConfig(this.config, record.configs), logs };
+    assert.ok(!this.byId.has(record.topicId), `${record.name}: installed once`);
     this.byName.set(record.name, entry);
     this.byId.set(record.topicId, entry);
     return entry;
@@ -69,9 +92,8 @@ export class PartitionManager {
     return s.leaderId === this.nodeId && s.recoverFrom === -1;
   }
 
-  /** Cluster mode: a topic another broker created. */
+  /** Cluster mode: a topic another broker created (or this one, whose install it then joins). */
   async adoptTopic(record: TopicRecord): Promise<void> {
-    if (this.byId.has(record.topicId)) return;
     await this.install(record);
   }
 
@@ -84,12 +106,22 @@ export class PartitionManager {
     this.byId.delete(entry.record.topicId);
   }
 
-  /** Cluster mode: this broker now leads the partition (at `state`'s epoch). */
-  async openPartition(topicId: string, state: PartitionState): Promise<void> {
+  /**
+   * Cluster mode: this broker now leads the partition (at `state`'s epoch). Returns false when it
+   * opened nothing: the topic is not installed (its install opens the partition), or a log of
+   * this epoch or a newer one appeared meanwhile (an install or createPartitions opened it while
+   * this awaited), which is kept: it may already hold appends.
+   */
+  async openPartition(topicId: string, state: PartitionState): Promise<boolean> {
     const entry = this.byId.get(topicId);
-    if (entry === undefined) return; // the topic event comes first and installs it
+    if (entry === undefined) return false;
     const log = await this.openLog(entry.record, state);
+    if (this.byId.get(topicId) !== entry) return false; // deleted or re-created meanwhile
+    const current = entry.logs[state.partition];
+    if (current !== undefined && !current.fenced && current.leaderEpoch >= state.leaderEpoch) return false;
+    current?.fence('reopened at a newer epoch');
     entry.logs[state.partition] = log;
+    return true;
   }
 
   /** Cluster mode: another broker leads the partition now. */
@@ -176,7 +208,10 @@ export class PartitionManager {
     const states = await this.metadata.getPartitionStates(entry.record.topicId);
     for (const st of states.sort((a, b) => a.partition - b.partition)) {
       if (st.partition < entry.logs.length) continue; // existing, or added by a concurrent call
-      entry.logs[st.partition] = this.leads(st) ? await this.openLog(entry.record, st) : undefined;
+      const log = this.leads(st) ? await this.openLog(entry.record, st) : undefined;
+      // Leadership may have opened it while we awaited (the change event of our own write), and
+      // that log may already take appends: keep it.
+      entry.logs[st.partition] ??= log;
     }
     entry.record = { ...entry.record, partitionCount: Math.max(partitionCount, entry.logs.length) };
     assert.equal(entry.logs.length, entry.record.partitionCount, `${name}: one log per partition`);
