@@ -19,20 +19,21 @@
  *   --kafkajs-s 8          seconds of the kafkajs produce run
  *   --warmup-records 30000 records of the warm-up run
  *   --record-bytes 1024    record value size
- *   --cpu-prof             profile the single Ledgerstream broker (1 ms samples) and add its top functions
+ *   --cpu-prof             profile the single Ledgerstream broker run by run (1 ms samples); the
+ *                          report gets the top functions of the main runs
  *   --readme               replace the table between the bench markers in README.md
  *   --out-dir bench/results where the reports go
  *   --help                 print this
  */
 import { spawnSync } from 'node:child_process';
-import { existsSync, readFileSync, readdirSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { copyFile, mkdir, mkdtemp, readFile, writeFile } from 'node:fs/promises';
 import { cpus, tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { createRequire } from 'node:module';
-import { cpuProfPreload, summarizeProfile } from '../lib/cpu-profile.js';
+import { cpuProfOnSignalPreload, PhaseProfiler, summarizeProfile } from '../lib/cpu-profile.js';
 import { machineJiffies } from '../lib/proc-stats.js';
 import { log, machineSummary, revision } from '../lib/run-info.js';
 import { chart } from './chart.js';
@@ -48,6 +49,9 @@ const README = path.join(REPO, 'README.md');
 const CORES = cpus().length;
 const README_START = '<!-- bench:compare:start -->';
 const README_END = '<!-- bench:compare:end -->';
+/** Runs whose profiles the report summarizes (all are kept in the profile folder). */
+const PROFILED_IN_REPORT = ['produce max 16p acks=all', 'produce max 1p acks=1', 'produce fixed 16p acks=all',
+  'consume just written', 'catch-up'];
 const KAFKAJS_VERSION = (createRequire(import.meta.url)('kafkajs/package.json') as { version: string }).version;
 
 interface Settings extends WorkloadSettings {
@@ -117,26 +121,26 @@ async function measure(id: SystemId, s: Settings, runId: string, profDir: string
   const run = async (system: SystemUnderTest) => ({ description: system.description, results: await runWorkloads(system, s, runId, log) });
   if (id === 'kafka' || id === 'kafka-fsync') return run(kafka!.systems.find((x) => x.id === id)!);
   if (id === 'ledgerstream') {
+    // With --cpu-prof the broker (and its restart) runs with the on-signal profiler preloaded;
+    // NODE_OPTIONS stays set while it runs (the load generators drop it, Java ignores it).
     const saved = process.env.NODE_OPTIONS;
     if (profDir) {
       const preload = path.join(profDir, 'preload.cjs');
-      await writeFile(preload, cpuProfPreload(profDir));
+      await writeFile(preload, cpuProfOnSignalPreload(profDir));
       process.env.NODE_OPTIONS = `${saved ?? ''} --require ${JSON.stringify(preload)}`.trim();
     }
-    let started;
     try {
-      started = await startLedgerstream();
+      const started = await startLedgerstream();
+      if (profDir) started.system.profiler = new PhaseProfiler(profDir);
+      try {
+        return await run(started.system);
+      } finally {
+        await started.broker.stop();
+        await started.broker.destroy();
+      }
     } finally {
       if (saved === undefined) delete process.env.NODE_OPTIONS;
       else process.env.NODE_OPTIONS = saved;
-    }
-    try {
-      // The restart inside the run must not be profiled into a second file mid-way: the profile
-      // covers the first process (all produce and hot reads); the catch-up runs unprofiled.
-      return await run(started.system);
-    } finally {
-      await started.broker.stop();
-      await started.broker.destroy();
     }
   }
   const { system, cluster } = await startLedgerstreamCluster();
@@ -252,12 +256,11 @@ async function main(): Promise<void> {
     ]),
     '',
   ];
-  if (profDir) {
-    const files = existsSync(profDir) ? readdirSync(profDir).filter((f) => f.endsWith('.cpuprofile')) : [];
-    for (const f of files) {
-      md.push(`## CPU profile of the Ledgerstream broker (produce and hot-read runs)`, '', `\`${path.join(profDir, f)}\``, '',
-        await summarizeProfile(path.join(profDir, f), 20), '');
-    }
+  const profiles = results.ledgerstream?.profiles ?? {};
+  for (const label of PROFILED_IN_REPORT) {
+    if (!profiles[label]) continue;
+    md.push(`## CPU profile of the Ledgerstream broker: ${label}`, '', `\`${profiles[label]}\``, '',
+      await summarizeProfile(profiles[label]!, 15), '');
   }
   await mkdir(path.join(s.outDir, 'raw'), { recursive: true });
   const mdFile = path.join(s.outDir, `compare-${stamp}.md`);

@@ -22,6 +22,7 @@ import { type BrokerProcess, startBroker } from '../../test/helpers/broker-proce
 import { startCluster, type TestCluster } from '../../test/helpers/cluster.js';
 import { waitForStableLeaders } from '../../test/helpers/kafka-client.js';
 import { freePort } from '../../test/helpers/ports.js';
+import type { PhaseProfiler } from '../lib/cpu-profile.js';
 import { kafkaFor } from '../lib/kafkajs-load.js';
 import { type ApacheKafka, startApacheKafka } from './apache-kafka.js';
 
@@ -47,6 +48,8 @@ export interface SystemUnderTest {
   createTopic(name: string, partitions: number): Promise<void>;
   /** Gracefully restarts every broker, then waits until `topics` have leaders again. */
   restartAll(topics: string[]): Promise<void>;
+  /** Set when the brokers run with cpuProfOnSignalPreload: runs are then profiled one by one. */
+  profiler?: PhaseProfiler;
 }
 
 async function createTopic(bootstrap: string, name: string, partitions: number,
@@ -63,11 +66,16 @@ async function createTopic(bootstrap: string, name: string, partitions: number,
   }
 }
 
-async function waitForLeaders(bootstrap: string, topics: string[]): Promise<void> {
+/**
+ * After a restart: until no leader of `topics` has changed for `quietMs`. The cluster's
+ * controller rebalances for a while after brokers rejoin; a read that overlapped those handoffs
+ * would measure them instead of reading.
+ */
+async function waitForLeaders(bootstrap: string, topics: string[], quietMs: number): Promise<void> {
   const admin = kafkaFor(bootstrap, 'bench-admin').admin();
   await admin.connect();
   try {
-    for (const t of topics) await waitForStableLeaders(admin, t, 1000, 60_000);
+    for (const t of topics) await waitForStableLeaders(admin, t, quietMs, 60_000);
   } finally {
     await admin.disconnect();
   }
@@ -83,7 +91,7 @@ export async function startKafkaSystems(): Promise<{ systems: SystemUnderTest[];
     createTopic: (name, partitions) => createTopic(kafka.bootstrap, name, partitions, configEntries, false),
     async restartAll(topics) {
       await kafka.restart();
-      await waitForLeaders(kafka.bootstrap, topics);
+      await waitForLeaders(kafka.bootstrap, topics, 1000);
     },
   });
   return {
@@ -110,7 +118,7 @@ export async function startLedgerstream(): Promise<{ system: SystemUnderTest; br
     async restartAll(topics) {
       await broker.stop();
       await broker.restart();
-      await waitForLeaders(broker.bootstrap, topics);
+      await waitForLeaders(broker.bootstrap, topics, 1000);
     },
   };
   return { system, broker };
@@ -139,7 +147,7 @@ export async function startLedgerstreamCluster(): Promise<{ system: SystemUnderT
         await b.stop();
         await b.restart();
       }
-      await waitForLeaders(bootstrap, topics);
+      await waitForLeaders(bootstrap, topics, 5000);
     },
   };
   return { system, cluster };

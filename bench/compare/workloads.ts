@@ -80,6 +80,8 @@ export interface KafkajsRun extends BrokerUse {
 }
 
 export interface SystemResults {
+  /** CPU profiles of the broker, one per run, when the system has a profiler: run label → file. */
+  profiles: Record<string, string>;
   produce: ProduceRun[];
   e2e: EndToEndResult;
   consume: ConsumeRun;
@@ -94,10 +96,16 @@ function brokerUse(m: MeterReading, bytes: number, clientCpuS = m.reapedChildren
     peakRssMiB: m.peakRssKiB / 1024, clientCpuS, machineBusy: m.machineBusy };
 }
 
-async function metered<T>(system: SystemUnderTest, run: () => Promise<T>): Promise<{ result: T; meter: MeterReading }> {
-  const meter = new ProcessMeter(system.pids());
+/** Meters the system's brokers over one run and, with a profiler, profiles the (single) broker too. */
+async function metered<T>(system: SystemUnderTest, profiles: Record<string, string>, label: string,
+  run: () => Promise<T>): Promise<{ result: T; meter: MeterReading }> {
+  const pids = system.pids();
+  system.profiler?.start(pids[0]!);
+  const meter = new ProcessMeter(pids);
   const result = await run();
-  return { result, meter: meter.stop() };
+  const reading = meter.stop();
+  if (system.profiler) profiles[label] = await system.profiler.stop(pids[0]!);
+  return { result, meter: reading };
 }
 
 async function scrapeAll(ports: number[]): Promise<Scrape[]> {
@@ -134,6 +142,7 @@ export async function runWorkloads(system: SystemUnderTest, s: WorkloadSettings,
   await producerPerformance({ bootstrap: system.bootstrap, topic: topic('warmup'), records: s.warmupRecords,
     recordBytes: s.recordBytes, throughput: -1, acks: 'all' });
 
+  const profiles: Record<string, string> = {};
   const produce: ProduceRun[] = [];
   for (const partitions of PARTITION_COUNTS) {
     for (const acks of ACKS) {
@@ -142,7 +151,7 @@ export async function runWorkloads(system: SystemUnderTest, s: WorkloadSettings,
         await system.createTopic(t, partitions);
         const records = mode === 'fixed' ? s.rate * s.fixedS : s.maxRecords;
         log(`${system.id}: produce ${mode === 'fixed' ? `at ${s.rate} records/s` : 'at max throughput'}, ${partitions} partition(s), acks=${acks}, ${records} records`);
-        const { result, meter } = await metered(system, () => producerPerformance({ bootstrap: system.bootstrap,
+        const { result, meter } = await metered(system, profiles, `produce ${mode} ${partitions}p acks=${acks}`, () => producerPerformance({ bootstrap: system.bootstrap,
           topic: t, records, recordBytes: s.recordBytes, throughput: mode === 'fixed' ? s.rate : -1, acks }));
         produce.push({ ...result, ...brokerUse(meter, records * s.recordBytes), partitions, acks, mode });
       }
@@ -153,15 +162,15 @@ export async function runWorkloads(system: SystemUnderTest, s: WorkloadSettings,
   await system.createTopic(topic('e2e'), 1);
   const e2e = await endToEndLatency(system.bootstrap, topic('e2e'), s.e2eRecords, s.recordBytes);
 
-  const consumeRun = async (t: string, group: string): Promise<ConsumeRun> => {
+  const consumeRun = async (t: string, group: string, label: string): Promise<ConsumeRun> => {
     const before = await scrapeAll(system.metricsPorts);
-    const { result, meter } = await metered(system, () => consumerPerformance(system.bootstrap, t, s.maxRecords,
+    const { result, meter } = await metered(system, profiles, label, () => consumerPerformance(system.bootstrap, t, s.maxRecords,
       s.recordBytes, group));
     return { ...result, ...brokerUse(meter, result.records * s.recordBytes),
       objectStoreShare: objectStoreShare(before, await scrapeAll(system.metricsPorts)) };
   };
   log(`${system.id}: consume ${s.maxRecords} records just written`);
-  const consume = await consumeRun(produceTopic('max', 16, 'all'), `bench-${runId}-hot`);
+  const consume = await consumeRun(produceTopic('max', 16, 'all'), `bench-${runId}-hot`, 'consume just written');
 
   log(`${system.id}: kafkajs produce for ${s.kafkajsS} s, then consume`);
   const kafkajsTopic = topic('kafkajs');
@@ -191,9 +200,9 @@ export async function runWorkloads(system: SystemUnderTest, s: WorkloadSettings,
   const catchUpTopic = produceTopic('max', 16, '1');
   log(`${system.id}: restart every broker, then catch-up read of ${s.maxRecords} records`);
   await system.restartAll([catchUpTopic]);
-  const catchUp = await consumeRun(catchUpTopic, `bench-${runId}-catch-up`);
+  const catchUp = await consumeRun(catchUpTopic, `bench-${runId}-catch-up`, 'catch-up');
 
   const peakRssMiB = Math.max(...produce.map((r) => r.peakRssMiB), consume.peakRssMiB, kafkajs.peakRssMiB,
     consumed.meter.peakRssKiB / 1024, catchUp.peakRssMiB);
-  return { produce, e2e, consume, kafkajs, catchUp, peakRssMiB };
+  return { profiles, produce, e2e, consume, kafkajs, catchUp, peakRssMiB };
 }

@@ -4,7 +4,7 @@
  * profiler is started from a --require'd file instead) and a summary of a .cpuprofile as
  * Markdown: top functions and top areas (our folders, npm packages, node internals) by self time.
  */
-import { readFile } from 'node:fs/promises';
+import { readFile, readdir } from 'node:fs/promises';
 import path from 'node:path';
 
 interface CpuProfile {
@@ -45,6 +45,65 @@ process.once('exit', () => {
   });
 });
 `;
+}
+
+/**
+ * A preload that profiles on demand: the first SIGUSR2 starts sampling (1 ms), the next stops
+ * and writes CPU.<pid>.<n>.cpuprofile, so a benchmark can profile exactly one run of a
+ * long-lived broker (see PhaseProfiler). SIGUSR2 is otherwise unused (Node's inspector takes
+ * SIGUSR1); with this preload it no longer terminates the process.
+ */
+export function cpuProfOnSignalPreload(dir: string): string {
+  return `'use strict';
+const { Session } = require('node:inspector');
+const { writeFileSync } = require('node:fs');
+const session = new Session();
+session.connect();
+session.post('Profiler.enable');
+session.post('Profiler.setSamplingInterval', { interval: 1000 });
+let running = false;
+let n = 0;
+process.on('SIGUSR2', () => {
+  if (!running) {
+    running = true;
+    session.post('Profiler.start');
+    return;
+  }
+  running = false;
+  const file = ${JSON.stringify(dir)} + '/CPU.' + process.pid + '.' + (n++) + '.cpuprofile';
+  session.post('Profiler.stop', (err, res) => {
+    if (!err) writeFileSync(file + '.tmp', JSON.stringify(res.profile));
+    if (!err) require('node:fs').renameSync(file + '.tmp', file);
+  });
+});
+`;
+}
+
+const PROFILE_WRITE_MS_MAX = 30_000;
+
+/** Drives cpuProfOnSignalPreload: start(pid), run something, then stop(pid) returns the profile's file. */
+export class PhaseProfiler {
+  private readonly seen = new Set<string>();
+
+  constructor(private readonly dir: string) {}
+
+  start(pid: number): void {
+    process.kill(pid, 'SIGUSR2');
+  }
+
+  async stop(pid: number): Promise<string> {
+    process.kill(pid, 'SIGUSR2');
+    const deadline = Date.now() + PROFILE_WRITE_MS_MAX;
+    for (;;) {
+      const fresh = (await readdir(this.dir)).find((f) => f.startsWith(`CPU.${pid}.`) && f.endsWith('.cpuprofile') && !this.seen.has(f));
+      if (fresh !== undefined) {
+        this.seen.add(fresh);
+        return path.join(this.dir, fresh);
+      }
+      if (Date.now() > deadline) throw new Error(`no CPU profile from process ${pid} within ${PROFILE_WRITE_MS_MAX} ms`);
+      await new Promise((r) => setTimeout(r, 50));
+    }
+  }
 }
 
 export async function summarizeProfile(file: string, top = 15): Promise<string> {
