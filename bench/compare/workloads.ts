@@ -100,7 +100,7 @@ function brokerUse(m: MeterReading, bytes: number, clientCpuS = m.reapedChildren
 async function metered<T>(system: SystemUnderTest, profiles: Record<string, string>, label: string,
   run: () => Promise<T>): Promise<{ result: T; meter: MeterReading }> {
   const pids = system.pids();
-  system.profiler?.start(pids[0]!);
+  await system.profiler?.start(pids[0]!);
   const meter = new ProcessMeter(pids);
   const result = await run();
   const reading = meter.stop();

@@ -8,7 +8,7 @@ import { readFile, readdir } from 'node:fs/promises';
 import path from 'node:path';
 
 interface CpuProfile {
-  nodes: { id: number; callFrame: { functionName: string; url: string; lineNumber: number } }[];
+  nodes: { id: number; callFrame: { functionName: string; url: string; lineNumber: number }; children?: number[] }[];
   samples: number[];
   timeDeltas: number[];
 }
@@ -80,6 +80,7 @@ process.on('SIGUSR2', () => {
 }
 
 const PROFILE_WRITE_MS_MAX = 30_000;
+const PROFILER_START_WAIT_MS = 500;
 
 /** Drives cpuProfOnSignalPreload: start(pid), run something, then stop(pid) returns the profile's file. */
 export class PhaseProfiler {
@@ -87,8 +88,13 @@ export class PhaseProfiler {
 
   constructor(private readonly dir: string) {}
 
-  start(pid: number): void {
+  /**
+   * Starts the profiler and waits for it to be running: starting costs the broker ~0.1 s of CPU,
+   * which must land before the caller starts metering the broker's CPU, not inside it.
+   */
+  async start(pid: number): Promise<void> {
     process.kill(pid, 'SIGUSR2');
+    await new Promise((r) => setTimeout(r, PROFILER_START_WAIT_MS));
   }
 
   async stop(pid: number): Promise<string> {
@@ -109,8 +115,19 @@ export class PhaseProfiler {
 export async function summarizeProfile(file: string, top = 15): Promise<string> {
   const profile = JSON.parse(await readFile(file, 'utf8')) as CpuProfile;
   const byId = new Map(profile.nodes.map((n) => [n.id, n]));
+  // The profiler's own frames (the preload starting and stopping it) are not the broker's work.
+  const overhead = new Set<number>();
+  const mark = (id: number): void => {
+    overhead.add(id);
+    for (const c of byId.get(id)?.children ?? []) mark(c);
+  };
+  for (const n of profile.nodes) if (n.callFrame.url.endsWith('preload.cjs')) mark(n.id);
   const selfUs = new Map<number, number>();
-  profile.samples.forEach((id, i) => selfUs.set(id, (selfUs.get(id) ?? 0) + (profile.timeDeltas[i] ?? 0)));
+  let overheadUs = 0;
+  profile.samples.forEach((id, i) => {
+    if (overhead.has(id)) overheadUs += profile.timeDeltas[i] ?? 0;
+    else selfUs.set(id, (selfUs.get(id) ?? 0) + (profile.timeDeltas[i] ?? 0));
+  });
   const fns = new Map<string, number>();
   const areas = new Map<string, number>();
   let total = 0;
@@ -124,7 +141,8 @@ export async function summarizeProfile(file: string, top = 15): Promise<string> 
     areas.set(a, (areas.get(a) ?? 0) + us);
   }
   const pct = (us: number) => `${((100 * us) / total).toFixed(1)}%`;
-  const lines = [`Busy time (excluding idle): ${(total / 1e6).toFixed(1)} s`, '', '| self | function |', '|---:|---|'];
+  const lines = [`Busy time (excluding idle and ${(overheadUs / 1e3).toFixed(0)} ms of the profiler itself): ${(total / 1e6).toFixed(2)} s`,
+    '', '| self | function |', '|---:|---|'];
   for (const [name, us] of [...fns].sort((a, b) => b[1] - a[1]).slice(0, top)) lines.push(`| ${pct(us)} | \`${name}\` |`);
   lines.push('', '| self | area |', '|---:|---|');
   for (const [name, us] of [...areas].sort((a, b) => b[1] - a[1]).slice(0, top)) lines.push(`| ${pct(us)} | ${name} |`);

@@ -17,6 +17,7 @@ import {
 } from '../../protocol/generated/messages/produce.js';
 import { validateBatch } from '../../protocol/records/batch-header.js';
 import { encodeBatch } from '../../protocol/records/record.js';
+import { decodedRecords } from '../../protocol/primitives/record-set.js';
 
 const REQUEST_BYTES_MIN = 1024 * 1024;
 const RECORD_VALUE_BYTES = 1024;
@@ -111,7 +112,7 @@ async function main(): Promise<void> {
     };
     // The decoded request must hold every batch, whole, before its decode speed means anything.
     const decoded = decode();
-    const batches = decoded.topicData.flatMap((t) => t.partitionData.map((p) => p.records));
+    const batches = decoded.topicData.flatMap((t) => t.partitionData.map((p) => decodedRecords(p.records)));
     if (batches.length !== partitions || batches.some((b) => b === null || !validateBatch(b, 0).ok)) {
       throw new Error(`v${version}: decoded request does not hold ${partitions} valid batches`);
     }
@@ -121,7 +122,7 @@ async function main(): Promise<void> {
     }), frame.length);
     line('decode + validateBatch (CRC-32C)', requestsPerSecond(() => {
       for (const topic of decode().topicData) {
-        for (const p of topic.partitionData) sink += validateBatch(p.records!, 0).ok ? 1 : 0;
+        for (const p of topic.partitionData) sink += validateBatch(decodedRecords(p.records)!, 0).ok ? 1 : 0;
       }
     }), frame.length);
   }

@@ -54,7 +54,7 @@ function isNullableAnywhere(f: FieldSpec): boolean {
 const SCALAR_TS: Record<string, string> = {
   bool: 'boolean', int8: 'number', int16: 'number', uint16: 'number', int32: 'number',
   uint32: 'number', int64: 'bigint', float64: 'number', string: 'string', uuid: 'string',
-  bytes: 'Buffer', records: 'Buffer',
+  bytes: 'Buffer', records: 'RecordSet',
 };
 
 function tsType(t: FieldType): string {
@@ -229,9 +229,14 @@ function writeStmts(ctx: Ctx, t: FieldType, flex: string, nul: string, value: st
     case 'string':
       return [`${indent}${pick(flex, pick(nul, `w.compactNullableString(${value})`, `w.compactString(${nn(value)})`),
         pick(nul, `w.nullableString(${value})`, `w.string(${nn(value)})`))};`];
-    case 'bytes': case 'records':
+    case 'bytes':
       return [`${indent}${pick(flex, pick(nul, `w.compactNullableBytes(${value})`, `w.compactBytes(${nn(value)})`),
         pick(nul, `w.nullableBytes(${value})`, `w.bytes(${nn(value)})`))};`];
+    case 'records':
+      // RecordParts are written part by part (see primitives/record-set.ts); the length prefix
+      // is the same as for bytes.
+      return [`${indent}${pick(flex, `w.compactNullableRecords(${pick(nul, value, nn(value))})`,
+        `w.nullableRecords(${pick(nul, value, nn(value))})`)};`];
     default:
       return [`${indent}w.${t.name}(${value});`];
   }

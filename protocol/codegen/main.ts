@@ -32,6 +32,7 @@ function importsFor(body: string, fromPrimitives: string): string[] {
   lines.push(`import { ProtocolEncodeError } from '${fromPrimitives}/errors.js';`);
   const uuidNames = ['EMPTY_BYTES', 'ZERO_UUID'].filter((n) => body.includes(n));
   if (uuidNames.length > 0) lines.push(`import { ${uuidNames.join(', ')} } from '${fromPrimitives}/uuid.js';`);
+  if (/\bRecordSet\b/.test(body)) lines.push(`import type { RecordSet } from '${fromPrimitives}/record-set.js';`);
   return lines;
 }
 

@@ -1,5 +1,6 @@
 import { ProtocolEncodeError } from './errors.js';
 import type { TaggedField } from './reader.js';
+import { RecordParts, type RecordSet } from './record-set.js';
 import { uuidToBytes } from './uuid.js';
 import { zigzag32, zigzag64 } from './varint.js';
 
@@ -175,6 +176,31 @@ export class Writer {
   compactNullableBytes(v: Buffer | null): void {
     if (v === null) this.uvarint(0);
     else this.compactBytes(v);
+  }
+
+  /** A `records` field: like nullableBytes, and RecordParts are written part by part. */
+  nullableRecords(v: RecordSet | null): void {
+    if (v === null) {
+      this.int32(-1);
+      return;
+    }
+    this.int32(v.length);
+    this.recordBytes(v);
+  }
+
+  /** A `records` field in a flexible version: like compactNullableBytes. */
+  compactNullableRecords(v: RecordSet | null): void {
+    if (v === null) {
+      this.uvarint(0);
+      return;
+    }
+    this.uvarint(v.length + 1);
+    this.recordBytes(v);
+  }
+
+  private recordBytes(v: RecordSet): void {
+    if (v instanceof RecordParts) for (const part of v.parts) this.raw(part);
+    else this.raw(v);
   }
 
   arrayLength(n: number): void {

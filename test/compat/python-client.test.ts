@@ -30,6 +30,7 @@ import {
 } from '../../protocol/generated/messages/fetch.js';
 import { type BrokerProcess, startBroker } from '../helpers/broker-process.js';
 import { RawClient } from '../helpers/raw-client.js';
+import { decodedRecords } from '../../protocol/primitives/record-set.js';
 
 const SCRIPT = path.resolve(import.meta.dirname, 'python/compat.py');
 const CACHE_DIR = path.join(process.env.XDG_CACHE_HOME ?? path.join(homedir(), '.cache'), 'ledgerstream');
@@ -111,7 +112,7 @@ async function fetchBatches(port: number, topic: string, partitions: number): Pr
     const batches: Batch[] = [];
     for (const part of res.responses[0]!.partitions) {
       if (part.errorCode !== 0) throw new Error(`fetch ${topic}-${part.partitionIndex}: error ${part.errorCode}`);
-      const buf = part.records ?? Buffer.alloc(0);
+      const buf = decodedRecords(part.records) ?? Buffer.alloc(0);
       for (let at = 0; at + 61 <= buf.length;) {
         const size = 12 + buf.readInt32BE(at + 8);
         if (at + size > buf.length) break; // a partial batch at the end

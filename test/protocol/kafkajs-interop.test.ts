@@ -31,6 +31,7 @@ import { API_CODECS } from '../../protocol/generated/registry.js';
 import type { Reader } from '../../protocol/primitives/reader.js';
 import type { Writer } from '../../protocol/primitives/writer.js';
 import { CompressionCodec, patchBaseOffset, validateBatch } from '../../protocol/records/batch-header.js';
+import { decodedRecords } from '../../protocol/primitives/record-set.js';
 
 // ---------------------------------------------------------------------------------------------
 // kafkajs, loaded from its sources. It ships no types for its protocol layer: these interfaces
@@ -372,7 +373,7 @@ describe('Produce', () => {
     });
     const partitions = message.topicData.flatMap((t) => t.partitionData);
     for (const [i, [, , messages]] of produced.entries()) {
-      const records = partitions[i]!.records!;
+      const records = decodedRecords(partitions[i]!.records)!;
       // Exactly one whole, CRC-valid batch: the records field was cut at the right bytes.
       const check = validateBatch(records, 0, 'client');
       expect(check).toMatchObject({ ok: true, sizeBytes: records.length });
@@ -392,7 +393,7 @@ describe('Produce', () => {
   it.each([0, 2])('v%i request with a legacy message set', async (v) => {
     const message = await brokerDecodes(kjsRequest('produce', v)(produceArgs(KjsCompression.None, false)), Produce.decodeProduceRequest);
     expect(message).toMatchObject({ transactionalId: null, acks: -1, timeoutMs: 30_000 });
-    const records = message.topicData[0]!.partitionData[0]!.records!;
+    const records = decodedRecords(message.topicData[0]!.partitionData[0]!.records)!;
     const messages = await decodeKjsMessageSet(new KjsDecoder(records), records.length);
     expect(messages).toMatchObject(ORDERS.map((m) => ({ magicByte: v === 0 ? 0 : 1, key: m.key, value: m.value })));
   });
@@ -482,7 +483,7 @@ describe('Fetch', () => {
     });
     const message = await brokerDecodes(request, Produce.decodeProduceRequest);
     // Copied, as the log keeps it past the request buffer's life.
-    return Buffer.from(message.topicData[0]!.partitionData[0]!.records!);
+    return Buffer.from(decodedRecords(message.topicData[0]!.partitionData[0]!.records)!);
   }
 
   it.each([4, 7, 11])('v%i response: batches kafkajs produced come back to its consumer', async (v) => {

@@ -5,6 +5,7 @@ import type { Reader, TaggedField } from '../../primitives/reader.js';
 import { Writer } from '../../primitives/writer.js';
 import { ProtocolEncodeError } from '../../primitives/errors.js';
 import { ZERO_UUID } from '../../primitives/uuid.js';
+import type { RecordSet } from '../../primitives/record-set.js';
 
 function nullError(w: Writer): ProtocolEncodeError {
   return new ProtocolEncodeError('null where the version does not allow it', w.at);
@@ -418,7 +419,7 @@ export interface FetchSnapshotResponsePartitionSnapshot {
   /** v0-1. The starting byte position within the snapshot included in the Bytes field. */
   position: bigint;
   /** v0-1. Snapshot data in records format which may not be aligned on an offset boundary */
-  unalignedRecords: Buffer | null;
+  unalignedRecords: RecordSet | null;
   /** Tagged fields this codec does not know, preserved for re-encoding. */
   unknownTaggedFields: TaggedField[] | undefined;
 }
@@ -449,7 +450,7 @@ function readFetchSnapshotResponsePartitionSnapshot(r: Reader, v: number): Fetch
   r.at = 'FetchSnapshotResponse.PartitionSnapshot.position';
   const position: bigint = r.int64();
   r.at = 'FetchSnapshotResponse.PartitionSnapshot.unalignedRecords';
-  const unalignedRecords: Buffer | null = r.compactBytes();
+  const unalignedRecords: RecordSet | null = r.compactBytes();
   let unknownTaggedFields: TaggedField[] | undefined;
   if (true) {
     r.at = 'FetchSnapshotResponse.PartitionSnapshot.<tags>';
@@ -482,7 +483,7 @@ function writeFetchSnapshotResponsePartitionSnapshot(w: Writer, v: number, o: Fe
   w.at = 'FetchSnapshotResponse.PartitionSnapshot.position';
   w.int64(o.position);
   w.at = 'FetchSnapshotResponse.PartitionSnapshot.unalignedRecords';
-  w.compactBytes(nn(w, o.unalignedRecords));
+  w.compactNullableRecords(nn(w, o.unalignedRecords));
   if (true) {
     let known: TaggedField[] | undefined;
     if (!(o.currentLeader !== null && isDefaultFetchSnapshotResponseLeaderIdAndEpoch(o.currentLeader))) {

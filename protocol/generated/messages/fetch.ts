@@ -5,6 +5,7 @@ import type { Reader, TaggedField } from '../../primitives/reader.js';
 import { Writer } from '../../primitives/writer.js';
 import { ProtocolEncodeError } from '../../primitives/errors.js';
 import { ZERO_UUID } from '../../primitives/uuid.js';
+import type { RecordSet } from '../../primitives/record-set.js';
 
 function absentError(w: Writer, v: number): ProtocolEncodeError {
   return new ProtocolEncodeError(`field has a non-default value but does not exist in version ${v}`, w.at);
@@ -725,7 +726,7 @@ export interface FetchResponsePartitionData {
   /** v11-17. The preferred read replica for the consumer to use on its next fetch request */
   preferredReadReplica: number;
   /** v0-17. The record data. */
-  records: Buffer | null;
+  records: RecordSet | null;
   /** Tagged fields this codec does not know, preserved for re-encoding. */
   unknownTaggedFields: TaggedField[] | undefined;
 }
@@ -774,7 +775,7 @@ function readFetchResponsePartitionData(r: Reader, v: number): FetchResponsePart
   r.at = 'FetchResponse.PartitionData.preferredReadReplica';
   let preferredReadReplica: number = v >= 11 ? r.int32() : -1;
   r.at = 'FetchResponse.PartitionData.records';
-  const records: Buffer | null = (v >= 12 ? r.compactNullableBytes() : r.nullableBytes());
+  const records: RecordSet | null = (v >= 12 ? r.compactNullableBytes() : r.nullableBytes());
   let unknownTaggedFields: TaggedField[] | undefined;
   if (v >= 12) {
     r.at = 'FetchResponse.PartitionData.<tags>';
@@ -835,7 +836,7 @@ function writeFetchResponsePartitionData(w: Writer, v: number, o: FetchResponseP
     w.int32(o.preferredReadReplica);
   } else { if (!(o.preferredReadReplica === -1)) throw absentError(w, v); }
   w.at = 'FetchResponse.PartitionData.records';
-  (v >= 12 ? w.compactNullableBytes(o.records) : w.nullableBytes(o.records));
+  (v >= 12 ? w.compactNullableRecords(o.records) : w.nullableRecords(o.records));
   if (v >= 12) {
     let known: TaggedField[] | undefined;
     if (v >= 12 && !(o.divergingEpoch !== null && isDefaultFetchResponseEpochEndOffset(o.divergingEpoch))) {

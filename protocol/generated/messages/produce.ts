@@ -4,6 +4,7 @@
 import type { Reader, TaggedField } from '../../primitives/reader.js';
 import { Writer } from '../../primitives/writer.js';
 import { ProtocolEncodeError } from '../../primitives/errors.js';
+import type { RecordSet } from '../../primitives/record-set.js';
 
 function absentError(w: Writer, v: number): ProtocolEncodeError {
   return new ProtocolEncodeError(`field has a non-default value but does not exist in version ${v}`, w.at);
@@ -13,7 +14,7 @@ export interface ProduceRequestPartitionProduceData {
   /** v0-11. The partition index. */
   index: number;
   /** v0-11. The record data to be produced. */
-  records: Buffer | null;
+  records: RecordSet | null;
   /** Tagged fields this codec does not know, preserved for re-encoding. */
   unknownTaggedFields: TaggedField[] | undefined;
 }
@@ -30,7 +31,7 @@ function readProduceRequestPartitionProduceData(r: Reader, v: number): ProduceRe
   r.at = 'ProduceRequest.PartitionProduceData.index';
   const index: number = r.int32();
   r.at = 'ProduceRequest.PartitionProduceData.records';
-  const records: Buffer | null = (v >= 9 ? r.compactNullableBytes() : r.nullableBytes());
+  const records: RecordSet | null = (v >= 9 ? r.compactNullableBytes() : r.nullableBytes());
   let unknownTaggedFields: TaggedField[] | undefined;
   if (v >= 9) {
     r.at = 'ProduceRequest.PartitionProduceData.<tags>';
@@ -51,7 +52,7 @@ function writeProduceRequestPartitionProduceData(w: Writer, v: number, o: Produc
   w.at = 'ProduceRequest.PartitionProduceData.index';
   w.int32(o.index);
   w.at = 'ProduceRequest.PartitionProduceData.records';
-  (v >= 9 ? w.compactNullableBytes(o.records) : w.nullableBytes(o.records));
+  (v >= 9 ? w.compactNullableRecords(o.records) : w.nullableRecords(o.records));
   if (v >= 9) {
     w.taggedFields(undefined, o.unknownTaggedFields);
   }

@@ -17,6 +17,7 @@ import {
 } from '../../../protocol/generated/messages/produce.js';
 import { defineHandler } from '../handler.js';
 import { appendPartition } from '../produce/append-partition.js';
+import { decodedRecords } from '../../../protocol/primitives/record-set.js';
 
 export const handler = defineHandler({
   apiKey: 0,
@@ -43,7 +44,7 @@ export const handler = defineHandler({
       const out = { ...defaultProduceResponseTopicProduceResponse(), name: t.name,
         partitionResponses: [] as PartitionOut[] };
       for (const p of t.partitionData) {
-        const r = appendPartition(s, topic, p.index, p.records, nowMs);
+        const r = appendPartition(s, topic, p.index, decodedRecords(p.records), nowMs);
         const partitionOut: PartitionOut = {
           ...defaultProduceResponsePartitionProduceResponse(),
           index: p.index, errorCode: r.errorCode, errorMessage: r.errorMessage,
