@@ -305,10 +305,13 @@ export class GroupCoordinator {
     });
   }
 
-  /** Clears every timer; waiting JoinGroup/SyncGroup requests get COORDINATOR_NOT_AVAILABLE. */
-  close(): void {
+  /**
+   * Stops coordinating: clears every timer, answers waiting JoinGroup/SyncGroup requests with
+   * `errorCode`, and refuses new group requests (COORDINATOR_NOT_AVAILABLE). Idempotent.
+   */
+  close(errorCode: number = ErrorCode.COORDINATOR_NOT_AVAILABLE): void {
     this.closed = true;
-    for (const group of this.groups.values()) group.markDead(ErrorCode.COORDINATOR_NOT_AVAILABLE);
+    for (const group of this.groups.values()) group.markDead(errorCode);
     this.groups.clear();
     this.onGroupCount(0);
   }

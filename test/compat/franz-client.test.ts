@@ -24,14 +24,8 @@ import { mkdir, mkdtemp, readFile, rename, rm } from 'node:fs/promises';
 import { homedir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { decodeResponseFrame } from '../../protocol/frame.js';
-import {
-  decodeFetchResponse, defaultFetchRequest, defaultFetchRequestFetchPartition, defaultFetchRequestFetchTopic,
-  encodeFetchRequest,
-} from '../../protocol/generated/messages/fetch.js';
 import { type BrokerProcess, startBroker } from '../helpers/broker-process.js';
-import { RawClient } from '../helpers/raw-client.js';
-import { decodedRecords } from '../../protocol/primitives/record-set.js';
+import { fetchStoredBatches } from '../helpers/stored-batches.js';
 
 const GO = process.env.LEDGERSTREAM_GO ?? 'go';
 const HAVE_GO = spawnSync(GO, ['version'], { stdio: 'ignore', timeout: 20_000 }).status === 0;
@@ -95,47 +89,6 @@ async function buildFranz(): Promise<string> {
     await rm(work, { recursive: true, force: true }); // another process put the same build in place first
   }
   return bin;
-}
-
-interface Batch { partition: number; baseOffset: bigint; records: number; codec: number; producerId: bigint }
-
-/** Every record batch of the topic's partitions, as stored (raw Fetch v12, by topic name). */
-async function fetchBatches(port: number, topic: string, partitions: number): Promise<Batch[]> {
-  const c = await RawClient.connect(port);
-  try {
-    const req = defaultFetchRequest();
-    req.maxBytes = 64 * 1024 * 1024;
-    const t = defaultFetchRequestFetchTopic();
-    t.topic = topic;
-    for (let p = 0; p < partitions; p++) {
-      const fp = defaultFetchRequestFetchPartition();
-      fp.partition = p;
-      fp.partitionMaxBytes = 16 * 1024 * 1024;
-      t.partitions.push(fp);
-    }
-    req.topics = [t];
-    c.send(1, 12, (w) => encodeFetchRequest(w, 12, req));
-    const frame = await c.readFrame();
-    if (frame === null) throw new Error('broker closed the connection on a Fetch');
-    const res = decodeFetchResponse(decodeResponseFrame(1, 12, frame).body, 12);
-    const batches: Batch[] = [];
-    for (const part of res.responses[0]!.partitions) {
-      if (part.errorCode !== 0) throw new Error(`fetch ${topic}-${part.partitionIndex}: error ${part.errorCode}`);
-      const buf = decodedRecords(part.records) ?? Buffer.alloc(0);
-      for (let at = 0; at + 61 <= buf.length;) {
-        const size = 12 + buf.readInt32BE(at + 8);
-        if (at + size > buf.length) break; // a partial batch at the end
-        batches.push({
-          partition: part.partitionIndex, baseOffset: buf.readBigInt64BE(at),
-          records: buf.readInt32BE(at + 57), codec: buf.readInt16BE(at + 21) & 0x07, producerId: buf.readBigInt64BE(at + 43),
-        });
-        at += size;
-      }
-    }
-    return batches;
-  } finally {
-    c.close();
-  }
 }
 
 interface Rec { p: number; o: number; k: string; v: string; err?: string }
@@ -320,7 +273,7 @@ describe.skipIf(!HAVE_GO)(`franz-go (kgo, kadm) against a broker process${HAVE_G
         const written = v.batchCodecs[codec]!;
         expect(written).toBeGreaterThan(PARTITIONS); // small batches: several per partition
         // ... and the broker stored them as sent: this producer's batches, all with the codec.
-        const mine = (await fetchBatches(broker.port, topic, PARTITIONS)).filter((b) => b.producerId === BigInt(v.producerId));
+        const mine = (await fetchStoredBatches(broker.port, topic, PARTITIONS)).filter((b) => b.producerId === BigInt(v.producerId));
         expect(mine).toHaveLength(written);
         expect(new Set(mine.map((b) => b.codec))).toEqual(new Set([CODEC_IDS[codec]]));
         expect(mine.reduce((n, b) => n + b.records, 0)).toBe(RECORDS_PER_CODEC);

@@ -14,18 +14,12 @@
  */
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { decodeResponseFrame } from '../../protocol/frame.js';
-import {
-  decodeFetchResponse, defaultFetchRequest, defaultFetchRequestFetchPartition, defaultFetchRequestFetchTopic,
-  encodeFetchRequest,
-} from '../../protocol/generated/messages/fetch.js';
 import { type BrokerProcess, startBroker } from '../helpers/broker-process.js';
 import {
   type KafkaJars, type KafkaTool, type RunOptions, type RunResult, compileJava, describeRun, expectSuccess,
   javaAvailable, kafkaJars, runJava, runKafkaTool,
 } from '../helpers/kafka-tools.js';
-import { RawClient } from '../helpers/raw-client.js';
-import { decodedRecords } from '../../protocol/primitives/record-set.js';
+import { fetchStoredBatches } from '../helpers/stored-batches.js';
 
 const HAVE_JAVA = javaAvailable();
 if (!HAVE_JAVA) {
@@ -38,47 +32,6 @@ const CODEC_IDS: Record<string, number> = { none: 0, gzip: 1, snappy: 2, lz4: 3,
 const TOOL_MS = 60_000;
 const RECORDS_PER_CODEC = 40;
 const COMPAT_SOURCE = path.resolve(import.meta.dirname, 'java/Compat.java');
-
-interface Batch { partition: number; baseOffset: bigint; records: number; codec: number; producerId: bigint }
-
-/** Every record batch of the topic's partitions, as stored (raw Fetch v12, by topic name). */
-async function fetchBatches(port: number, topic: string, partitions: number): Promise<Batch[]> {
-  const c = await RawClient.connect(port);
-  try {
-    const req = defaultFetchRequest();
-    req.maxBytes = 64 * 1024 * 1024;
-    const t = defaultFetchRequestFetchTopic();
-    t.topic = topic;
-    for (let p = 0; p < partitions; p++) {
-      const fp = defaultFetchRequestFetchPartition();
-      fp.partition = p;
-      fp.partitionMaxBytes = 16 * 1024 * 1024;
-      t.partitions.push(fp);
-    }
-    req.topics = [t];
-    c.send(1, 12, (w) => encodeFetchRequest(w, 12, req));
-    const frame = await c.readFrame();
-    if (frame === null) throw new Error('broker closed the connection on a Fetch');
-    const res = decodeFetchResponse(decodeResponseFrame(1, 12, frame).body, 12);
-    const batches: Batch[] = [];
-    for (const part of res.responses[0]!.partitions) {
-      if (part.errorCode !== 0) throw new Error(`fetch ${topic}-${part.partitionIndex}: error ${part.errorCode}`);
-      const buf = decodedRecords(part.records) ?? Buffer.alloc(0);
-      for (let at = 0; at + 61 <= buf.length;) {
-        const size = 12 + buf.readInt32BE(at + 8);
-        if (at + size > buf.length) break; // a partial batch at the end
-        batches.push({
-          partition: part.partitionIndex, baseOffset: buf.readBigInt64BE(at),
-          records: buf.readInt32BE(at + 57), codec: buf.readInt16BE(at + 21) & 0x07, producerId: buf.readBigInt64BE(at + 43),
-        });
-        at += size;
-      }
-    }
-    return batches;
-  } finally {
-    c.close();
-  }
-}
 
 interface GroupRow { topic: string; partition: number; current: number | null; end: number; lag: number | null }
 
@@ -235,7 +188,7 @@ describe.skipIf(!HAVE_JAVA)(`Apache Kafka Java client and CLI tools against a br
       it(`console producer with --compression-codec ${codec}; batches stored with that codec`, async () => {
         const lines = Array.from({ length: RECORDS_PER_CODEC }, (_, j) => ({ key: `k${j % 5}`, value: `${codec}-${j}-${'x'.repeat(j * 3)}` }));
         await consoleProduce(lines, ['--compression-codec', codec]);
-        const fresh = (await fetchBatches(broker.port, topic, 3)).filter((b) => !seenBatches.has(`${b.partition}:${b.baseOffset}`));
+        const fresh = (await fetchStoredBatches(broker.port, topic, 3)).filter((b) => !seenBatches.has(`${b.partition}:${b.baseOffset}`));
         for (const b of fresh) seenBatches.add(`${b.partition}:${b.baseOffset}`);
         expect(fresh.reduce((n, b) => n + b.records, 0)).toBe(RECORDS_PER_CODEC);
         expect(new Set(fresh.map((b) => b.codec))).toEqual(new Set([CODEC_IDS[codec]]));
@@ -422,7 +375,7 @@ describe.skipIf(!HAVE_JAVA)(`Apache Kafka Java client and CLI tools against a br
     expect(v['read.endOffsetsTotal']).toBe(String(count));
     // compression.type=zstd as a producer property: the batches are stored zstd, with the
     // producer id of an idempotent producer.
-    const batches = await fetchBatches(broker.port, 'java-idempotent', 3);
+    const batches = await fetchStoredBatches(broker.port, 'java-idempotent', 3);
     expect(batches.reduce((n, b) => n + b.records, 0)).toBe(count);
     expect(new Set(batches.map((b) => b.codec))).toEqual(new Set([CODEC_IDS.zstd]));
     expect(new Set(batches.map((b) => b.producerId)).size).toBe(1);

@@ -23,14 +23,8 @@ import { execFile, spawnSync } from 'node:child_process';
 import { homedir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { decodeResponseFrame } from '../../protocol/frame.js';
-import {
-  decodeFetchResponse, defaultFetchRequest, defaultFetchRequestFetchPartition, defaultFetchRequestFetchTopic,
-  encodeFetchRequest,
-} from '../../protocol/generated/messages/fetch.js';
 import { type BrokerProcess, startBroker } from '../helpers/broker-process.js';
-import { RawClient } from '../helpers/raw-client.js';
-import { decodedRecords } from '../../protocol/primitives/record-set.js';
+import { fetchStoredBatches } from '../helpers/stored-batches.js';
 
 const SCRIPT = path.resolve(import.meta.dirname, 'python/compat.py');
 const CACHE_DIR = path.join(process.env.XDG_CACHE_HOME ?? path.join(homedir(), '.cache'), 'ledgerstream');
@@ -86,47 +80,6 @@ function run(cmd: string, args: string[], timeoutMs: number): Promise<{ code: nu
       resolve({ code: e ? (typeof e.code === 'number' ? e.code : null) : 0, stdout, stderr, error: e?.message });
     });
   });
-}
-
-interface Batch { partition: number; baseOffset: bigint; records: number; codec: number; producerId: bigint }
-
-/** Every record batch of the topic's partitions, as stored (raw Fetch v12, by topic name). */
-async function fetchBatches(port: number, topic: string, partitions: number): Promise<Batch[]> {
-  const c = await RawClient.connect(port);
-  try {
-    const req = defaultFetchRequest();
-    req.maxBytes = 64 * 1024 * 1024;
-    const t = defaultFetchRequestFetchTopic();
-    t.topic = topic;
-    for (let p = 0; p < partitions; p++) {
-      const fp = defaultFetchRequestFetchPartition();
-      fp.partition = p;
-      fp.partitionMaxBytes = 16 * 1024 * 1024;
-      t.partitions.push(fp);
-    }
-    req.topics = [t];
-    c.send(1, 12, (w) => encodeFetchRequest(w, 12, req));
-    const frame = await c.readFrame();
-    if (frame === null) throw new Error('broker closed the connection on a Fetch');
-    const res = decodeFetchResponse(decodeResponseFrame(1, 12, frame).body, 12);
-    const batches: Batch[] = [];
-    for (const part of res.responses[0]!.partitions) {
-      if (part.errorCode !== 0) throw new Error(`fetch ${topic}-${part.partitionIndex}: error ${part.errorCode}`);
-      const buf = decodedRecords(part.records) ?? Buffer.alloc(0);
-      for (let at = 0; at + 61 <= buf.length;) {
-        const size = 12 + buf.readInt32BE(at + 8);
-        if (at + size > buf.length) break; // a partial batch at the end
-        batches.push({
-          partition: part.partitionIndex, baseOffset: buf.readBigInt64BE(at),
-          records: buf.readInt32BE(at + 57), codec: buf.readInt16BE(at + 21) & 0x07, producerId: buf.readBigInt64BE(at + 43),
-        });
-        at += size;
-      }
-    }
-    return batches;
-  } finally {
-    c.close();
-  }
 }
 
 interface Rec { p: number; o: number; k: string; v: string; err?: string }
@@ -258,7 +211,7 @@ describe.skipIf(CLIENTS.length === 0)(`confluent-kafka-python (librdkafka) again
           expect(v.producerEpoch).toBe(0);
           producerIds.set(codec, v.producerId);
           // Several batches per partition: sequence numbers ran across batches and requests.
-          const mine = (await fetchBatches(broker.port, topic, PARTITIONS)).filter((b) => b.producerId === BigInt(v.producerId));
+          const mine = (await fetchStoredBatches(broker.port, topic, PARTITIONS)).filter((b) => b.producerId === BigInt(v.producerId));
           expect(mine.length).toBeGreaterThan(PARTITIONS);
           expect(mine.reduce((n, b) => n + b.records, 0)).toBe(RECORDS_PER_CODEC);
         }, 60_000);
@@ -268,7 +221,7 @@ describe.skipIf(CLIENTS.length === 0)(`confluent-kafka-python (librdkafka) again
         it(`the broker stored that producer's batches compressed with ${codec}`, async () => {
           const producerId = producerIds.get(codec);
           expect(producerId).toBeDefined();
-          const mine = (await fetchBatches(broker.port, topic, PARTITIONS)).filter((b) => b.producerId === BigInt(producerId!));
+          const mine = (await fetchStoredBatches(broker.port, topic, PARTITIONS)).filter((b) => b.producerId === BigInt(producerId!));
           expect(mine.length).toBeGreaterThan(0);
           expect(new Set(mine.map((b) => b.codec))).toEqual(new Set([CODEC_IDS[codec]]));
         }, 30_000);
