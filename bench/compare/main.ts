@@ -243,6 +243,8 @@ async function main(): Promise<void> {
     '## Setup',
     '',
     ...setupNotes(s, kafkaVersion, descriptions),
+    ...(Object.entries(results) as [SystemId, SystemResults][]).filter(([, r]) => r.catchUp.objectStoreShare !== undefined)
+      .map(([id, r]) => `- ${SYSTEM_NAMES[id]} catch-up read: ${(100 * (r.catchUp.objectStoreShare ?? 0)).toFixed(1)}% of the fetched bytes came from object storage (broker metrics).`),
     '',
     '## Broker and load-generator CPU per run',
     '',
