@@ -24,7 +24,6 @@
  *   contiguity) and only removed from the start (advanceLogStartOffset).
  */
 import assert from 'node:assert/strict';
-import { randomUUID } from 'node:crypto';
 import path from 'node:path';
 import Database from 'better-sqlite3';
 import {
@@ -41,6 +40,10 @@ import {
   type SegmentEntry,
   type TopicRecord,
 } from './coordinator.js';
+import {
+  type IndexPlan, assertCommitShape, assertOffset, assertTopicRecord, newKafkaUuid, parsePartitionKey,
+  planIndexing, sortedEntries, unknownPartition,
+} from './commit-rules.js';
 
 /** The coordinator's file name inside the broker's data folder. */
 export const metadataFileName = 'metadata.db';
@@ -51,20 +54,6 @@ export function metadataFilePath(dataDir: string): string {
 
 /** How long a statement waits for a lock held by another connection (e.g. an admin tool). */
 const busyTimeoutMs = 5_000;
-
-/**
- * Thrown by commitSegments when an entry does not start exactly where its partition's index ends:
- * a gap (baseOffset > indexedEndOffset) or a partial overlap with what is already indexed.
- * (Not in coordinator.ts yet; see the note in the task report.)
- */
-export class IndexContinuityError extends Error {
-  override readonly name = 'IndexContinuityError';
-  constructor(readonly topicId: string, readonly partition: number,
-    readonly indexedEndOffset: number, readonly baseOffset: number, readonly lastOffset: number) {
-    super(`partition ${topicId}:${partition} is indexed up to ${indexedEndOffset}; ` +
-      `entry ${baseOffset}..${lastOffset} does not continue it`);
-  }
-}
 
 /**
  * Schema migrations, in order: entry i takes the schema from version i to i + 1. Released entries
@@ -183,15 +172,6 @@ function migrate(db: Database.Database): void {
   }
   db.prepare(`INSERT INTO schema_version (singleton, version) VALUES (1, ?)
     ON CONFLICT (singleton) DO UPDATE SET version = excluded.version`).run(schemaVersionLatest);
-}
-
-/** A random v4 UUID in Kafka's base64url form, never starting with '-' (Kafka rejects those too,
- *  because a leading dash reads as a command-line flag). */
-function newKafkaUuid(): string {
-  for (;;) {
-    const uuid = Buffer.from(randomUUID().replaceAll('-', ''), 'hex').toString('base64url');
-    if (!uuid.startsWith('-')) return uuid;
-  }
 }
 
 function ensureClusterId(db: Database.Database, nowMs: number): string {
@@ -346,106 +326,6 @@ function topicFromRow(row: TopicRow): TopicRecord {
   const configs = JSON.parse(row.configsJson) as Record<string, string>;
   return { name: row.name, topicId: row.topicId, partitionCount: row.partitionCount, configs,
     createdAtMs: row.createdAtMs };
-}
-
-/** The key SegmentCommit's maps use. */
-export function partitionKey(topicId: string, partition: number): string {
-  return `${topicId}:${partition}`;
-}
-
-function parsePartitionKey(key: string): { topicId: string; partition: number } {
-  const colon = key.lastIndexOf(':');
-  const partition = Number(key.slice(colon + 1));
-  assert.ok(colon > 0 && Number.isSafeInteger(partition) && partition >= 0, `bad key ${key}`);
-  return { topicId: key.slice(0, colon), partition };
-}
-
-function assertOffset(offset: number, name: string): void {
-  assert.ok(Number.isSafeInteger(offset) && offset >= 0, `${name} must be an offset: ${offset}`);
-}
-
-function assertTopicRecord(topic: TopicRecord): void {
-  assert.match(topic.topicId, /^[A-Za-z0-9_-]{22}$/, 'topicId is a base64url Kafka Uuid');
-  assert.ok(topic.name.length > 0, 'topic name is not empty');
-  assert.ok(Number.isSafeInteger(topic.partitionCount) && topic.partitionCount > 0);
-  assert.ok(Object.values(topic.configs).every((value) => typeof value === 'string'));
-}
-
-function assertEntryShape(entry: SegmentEntry, commit: SegmentCommit): void {
-  assert.equal(entry.objectKey, commit.objectKey, 'every entry lies in the committed object');
-  assertOffset(entry.baseOffset, 'baseOffset');
-  assert.ok(Number.isSafeInteger(entry.lastOffset) && entry.lastOffset >= entry.baseOffset,
-    `lastOffset ${entry.lastOffset} < baseOffset ${entry.baseOffset}`);
-  assert.ok(Number.isSafeInteger(entry.position) && entry.position >= 0);
-  assert.ok(Number.isSafeInteger(entry.sizeBytes) && entry.sizeBytes > 0);
-  assert.ok(entry.position + entry.sizeBytes <= commit.objectSizeBytes, 'entry inside object');
-  const heldEpoch = commit.leaderEpochs.get(partitionKey(entry.topicId, entry.partition));
-  assert.ok(heldEpoch !== undefined, 'every partition written carries the epoch it is fenced by');
-  assert.ok(entry.leaderEpoch <= heldEpoch, 'an entry cannot be from a future epoch');
-}
-
-/** Entries grouped by partition, ascending by offset; asserts that one commit never overlaps
- *  itself (a duplicate would otherwise pass as a replay and hide the caller's bug). */
-function sortedEntries(entries: SegmentEntry[]): SegmentEntry[] {
-  const sorted = [...entries].sort((a, b) => a.topicId < b.topicId ? -1
-    : a.topicId > b.topicId ? 1 : a.partition - b.partition || a.baseOffset - b.baseOffset);
-  for (let i = 1; i < sorted.length; i++) {
-    const [previous, entry] = [sorted[i - 1]!, sorted[i]!];
-    const samePartition = previous.topicId === entry.topicId &&
-      previous.partition === entry.partition;
-    assert.ok(!samePartition || entry.baseOffset > previous.lastOffset,
-      `commit overlaps itself at ${entry.topicId}:${entry.partition}@${entry.baseOffset}`);
-  }
-  return sorted;
-}
-
-function assertCommitShape(commit: SegmentCommit): void {
-  assert.ok(commit.objectKey.length > 0, 'objectKey is not empty');
-  assert.ok(Number.isSafeInteger(commit.objectSizeBytes) && commit.objectSizeBytes > 0);
-  for (const entry of commit.entries) assertEntryShape(entry, commit);
-  for (const [key, states] of commit.producerStates) {
-    assert.ok(commit.leaderEpochs.has(key), `producer states of ${key} need a fencing epoch`);
-    const producerIds = new Set(states.map((state) => state.producerId));
-    assert.equal(producerIds.size, states.length, `one state per producer on ${key}`);
-  }
-}
-
-/** What a commit will do to the index, computed before anything is written. */
-interface IndexPlan {
-  /** Entries to insert: the object's new live entries. */
-  inserts: SegmentEntry[];
-  /** New indexed end offset per partition key, for partitions whose index end moves. */
-  endOffsets: Map<string, number>;
-  /** Partitions with entries in the commit that were all indexed already: a replay. */
-  replayedPartitions: Set<string>;
-}
-
-/**
- * Decides, per entry in offset order, whether it continues its partition's index (insert), was
- * indexed already (skip: a replay), lies wholly below the log start (advance the end without
- * storing it: dead on arrival), or breaks contiguity (IndexContinuityError).
- */
-function planIndexing(entries: SegmentEntry[], states: Map<string, PartitionState>): IndexPlan {
-  const plan: IndexPlan = { inserts: [], endOffsets: new Map(), replayedPartitions: new Set() };
-  const partitionsWithEntries = new Set<string>();
-  for (const entry of sortedEntries(entries)) {
-    const key = partitionKey(entry.topicId, entry.partition);
-    const state = states.get(key);
-    assert.ok(state !== undefined, 'fencing looked up every partition written');
-    partitionsWithEntries.add(key);
-    const endOffset = plan.endOffsets.get(key) ?? state.indexedEndOffset;
-    if (entry.lastOffset < endOffset) continue;
-    if (entry.baseOffset !== endOffset) {
-      throw new IndexContinuityError(entry.topicId, entry.partition, endOffset, entry.baseOffset,
-        entry.lastOffset);
-    }
-    if (entry.lastOffset >= state.logStartOffset) plan.inserts.push(entry);
-    plan.endOffsets.set(key, entry.lastOffset + 1);
-  }
-  for (const key of partitionsWithEntries) {
-    if (!plan.endOffsets.has(key)) plan.replayedPartitions.add(key);
-  }
-  return plan;
 }
 
 export class EmbeddedCoordinator implements MetadataCoordinator {
@@ -616,7 +496,7 @@ export class EmbeddedCoordinator implements MetadataCoordinator {
     assertCommitShape(commit);
     this.db.transaction(() => {
       const states = this.checkFencing(commit.leaderEpochs);
-      const plan = planIndexing(commit.entries, states);
+      const plan = planIndexing(sortedEntries(commit.entries), states);
       this.applyIndexPlan(plan, commit);
       this.replaceProducerStates(commit.producerStates, plan.replayedPartitions);
     })();
@@ -800,8 +680,4 @@ export class EmbeddedCoordinator implements MetadataCoordinator {
       }
     }
   }
-}
-
-function unknownPartition(topicId: string, partition: number): UnknownTopicError {
-  return new UnknownTopicError(`unknown partition ${topicId}:${partition}`);
 }

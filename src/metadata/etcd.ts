@@ -39,7 +39,6 @@
  * Kafka needs uniqueness only; a block not used up before a restart is skipped, not reused.
  */
 import assert from 'node:assert/strict';
-import { randomUUID } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
 import {
   Etcd3,
@@ -65,7 +64,10 @@ import {
   type SegmentEntry,
   type TopicRecord,
 } from './coordinator.js';
-import { IndexContinuityError, partitionKey } from './embedded.js';
+import {
+  assertCommitShape, assertOffset, assertTopicRecord, newKafkaUuid, parsePartitionKey,
+  partitionKey, planIndexing, sortedEntries, unknownPartition,
+} from './commit-rules.js';
 import {
   EtcdKeys,
   decodeCounter,
@@ -214,104 +216,6 @@ function versionedOf<T>(range: IRangeResponse | undefined, decode: (value: Buffe
 
 function keyOf(kv: IKeyValue): string {
   return kv.key.toString('utf8');
-}
-
-// Domain helpers (the embedded engine's rules, restated over plain values) -----------------------
-
-function parsePartitionKey(key: string): { topicId: string; partition: number } {
-  const colon = key.lastIndexOf(':');
-  const partition = Number(key.slice(colon + 1));
-  assert.ok(colon > 0 && Number.isSafeInteger(partition) && partition >= 0, `bad key ${key}`);
-  return { topicId: key.slice(0, colon), partition };
-}
-
-function unknownPartition(topicId: string, partition: number): UnknownTopicError {
-  return new UnknownTopicError(`unknown partition ${topicId}:${partition}`);
-}
-
-function assertOffset(offset: number, name: string): void {
-  assert.ok(Number.isSafeInteger(offset) && offset >= 0, `${name} must be an offset: ${offset}`);
-}
-
-function newKafkaUuid(): string {
-  for (;;) {
-    const uuid = Buffer.from(randomUUID().replaceAll('-', ''), 'hex').toString('base64url');
-    if (!uuid.startsWith('-')) return uuid; // Kafka rejects a leading dash too
-  }
-}
-
-function assertTopicRecord(topic: TopicRecord): void {
-  assert.match(topic.topicId, /^[A-Za-z0-9_-]{22}$/, 'topicId is a base64url Kafka Uuid');
-  assert.ok(topic.name.length > 0, 'topic name is not empty');
-  assert.ok(Number.isSafeInteger(topic.partitionCount) && topic.partitionCount > 0);
-  assert.ok(Object.values(topic.configs).every((value) => typeof value === 'string'));
-}
-
-function assertCommitShape(commit: SegmentCommit): void {
-  assert.ok(commit.objectKey.length > 0, 'objectKey is not empty');
-  assert.ok(Number.isSafeInteger(commit.objectSizeBytes) && commit.objectSizeBytes > 0);
-  for (const entry of commit.entries) {
-    assert.equal(entry.objectKey, commit.objectKey, 'every entry lies in the committed object');
-    assertOffset(entry.baseOffset, 'baseOffset');
-    assert.ok(Number.isSafeInteger(entry.lastOffset) && entry.lastOffset >= entry.baseOffset);
-    assert.ok(Number.isSafeInteger(entry.position) && entry.position >= 0);
-    assert.ok(Number.isSafeInteger(entry.sizeBytes) && entry.sizeBytes > 0);
-    assert.ok(entry.position + entry.sizeBytes <= commit.objectSizeBytes, 'entry inside object');
-    const heldEpoch = commit.leaderEpochs.get(partitionKey(entry.topicId, entry.partition));
-    assert.ok(heldEpoch !== undefined, 'every partition written carries its fencing epoch');
-    assert.ok(entry.leaderEpoch <= heldEpoch, 'an entry cannot be from a future epoch');
-  }
-  for (const [key, states] of commit.producerStates) {
-    assert.ok(commit.leaderEpochs.has(key), `producer states of ${key} need a fencing epoch`);
-    assert.equal(new Set(states.map((s) => s.producerId)).size, states.length, 'one per producer');
-  }
-}
-
-/** Entries grouped by partition, ascending by offset; a commit must never overlap itself. */
-function sortedEntries(entries: SegmentEntry[]): SegmentEntry[] {
-  const sorted = [...entries].sort((a, b) => a.topicId < b.topicId ? -1
-    : a.topicId > b.topicId ? 1 : a.partition - b.partition || a.baseOffset - b.baseOffset);
-  for (let i = 1; i < sorted.length; i++) {
-    const [previous, entry] = [sorted[i - 1]!, sorted[i]!];
-    const samePartition = previous.topicId === entry.topicId &&
-      previous.partition === entry.partition;
-    assert.ok(!samePartition || entry.baseOffset > previous.lastOffset,
-      `commit overlaps itself at ${entry.topicId}:${entry.partition}@${entry.baseOffset}`);
-  }
-  return sorted;
-}
-
-interface IndexPlan {
-  inserts: SegmentEntry[];
-  endOffsets: Map<string, number>;
-  replayedPartitions: Set<string>;
-}
-
-/**
- * Per entry in offset order: continue the index (insert), skip it (already indexed: a replay),
- * advance the end without storing it (wholly below the log start), or IndexContinuityError.
- */
-function planIndexing(entries: SegmentEntry[], states: Map<string, PartitionState>): IndexPlan {
-  const plan: IndexPlan = { inserts: [], endOffsets: new Map(), replayedPartitions: new Set() };
-  const partitionsWithEntries = new Set<string>();
-  for (const entry of entries) {
-    const key = partitionKey(entry.topicId, entry.partition);
-    const state = states.get(key);
-    assert.ok(state !== undefined, 'fencing looked up every partition written');
-    partitionsWithEntries.add(key);
-    const endOffset = plan.endOffsets.get(key) ?? state.indexedEndOffset;
-    if (entry.lastOffset < endOffset) continue;
-    if (entry.baseOffset !== endOffset) {
-      throw new IndexContinuityError(entry.topicId, entry.partition, endOffset, entry.baseOffset,
-        entry.lastOffset);
-    }
-    if (entry.lastOffset >= state.logStartOffset) plan.inserts.push(entry);
-    plan.endOffsets.set(key, entry.lastOffset + 1);
-  }
-  for (const key of partitionsWithEntries) {
-    if (!plan.endOffsets.has(key)) plan.replayedPartitions.add(key);
-  }
-  return plan;
 }
 
 /** Live-count changes of objects losing `entries`: the records to write and the dead keys. */

@@ -12,10 +12,10 @@ import Database from 'better-sqlite3';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import {
   EmbeddedCoordinator,
-  IndexContinuityError,
   metadataFilePath,
   schemaVersionLatest,
 } from '../../src/metadata/embedded.js';
+import { IndexContinuityError } from '../../src/metadata/commit-rules.js';
 import {
   at,
   commitOf,

@@ -8,7 +8,7 @@ import { randomUUID } from 'node:crypto';
 import { Etcd3 } from 'etcd3';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { FencedError } from '../../src/metadata/coordinator.js';
-import { IndexContinuityError } from '../../src/metadata/embedded.js';
+import { IndexContinuityError } from '../../src/metadata/commit-rules.js';
 import {
   EtcdCoordinator,
   EtcdTxnTooLargeError,
