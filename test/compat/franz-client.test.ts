@@ -17,14 +17,14 @@
  *
  * Needs `go` (the module proxy the first time). Skipped, with a message, only when there is no `go`.
  */
-import { execFile, spawnSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { mkdir, mkdtemp, readFile, rename, rm } from 'node:fs/promises';
-import { homedir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type BrokerProcess, startBroker } from '../helpers/broker-process.js';
+import { CODEC_IDS, CODECS, COMPAT_CACHE_DIR, type CompatRecord as Rec, VALUE_PAD, expectContiguousDeliveries, expectEveryRecordOnce, runCommand as run, runJsonStep } from '../helpers/compat-steps.js';
 import { fetchStoredBatches } from '../helpers/stored-batches.js';
 
 const GO = process.env.LEDGERSTREAM_GO ?? 'go';
@@ -36,30 +36,13 @@ if (!HAVE_GO) {
 
 const SOURCE_DIR = path.resolve(import.meta.dirname, 'franz');
 const SOURCES = ['go.mod', 'go.sum', 'main.go'];
-const CACHE_DIR = path.join(process.env.XDG_CACHE_HOME ?? path.join(homedir(), '.cache'), 'ledgerstream');
 /** A cold build downloads the modules (first time) and compiles franz-go: ~25 s on 2 cores. */
 const BUILD_MS_MAX = 300_000;
 /** Each subcommand bounds itself at 45 s (main.go's stepTimeout); this is the backstop. */
 const STEP_MS_MAX = 60_000;
 
-const CODECS = ['none', 'gzip', 'snappy', 'lz4', 'zstd'] as const;
-const CODEC_IDS: Record<string, number> = { none: 0, gzip: 1, snappy: 2, lz4: 3, zstd: 4 };
 const PARTITIONS = 3;
 const RECORDS_PER_CODEC = 300;
-/** main.go's valuePad: keeps values compressible, so franz-go never falls back to no compression. */
-const VALUE_PAD = 'agent-event agent-event agent-event agent-event agent-event agent-event';
-
-/** Runs a command; never rejects on a non-zero exit. */
-function run(cmd: string, args: string[], options: { cwd?: string; timeoutMs: number; env?: NodeJS.ProcessEnv }):
-Promise<{ code: number | null; stdout: string; stderr: string; error?: string }> {
-  return new Promise((resolve) => {
-    execFile(cmd, args, { cwd: options.cwd, timeout: options.timeoutMs, maxBuffer: 64 * 1024 * 1024,
-      env: { ...process.env, ...options.env }, killSignal: 'SIGKILL' }, (err, stdout, stderr) => {
-      const e = err as (Error & { code?: number | string }) | null;
-      resolve({ code: e ? (typeof e.code === 'number' ? e.code : null) : 0, stdout, stderr, error: e?.message });
-    });
-  });
-}
 
 /**
  * Builds main.go (once per content of the sources and `go version`) into
@@ -70,11 +53,11 @@ async function buildFranz(): Promise<string> {
   const version = await run(GO, ['version'], { timeoutMs: 20_000 });
   const hash = createHash('sha256').update(version.stdout);
   for (const f of SOURCES) hash.update(f).update(await readFile(path.join(SOURCE_DIR, f)));
-  const dir = path.join(CACHE_DIR, `compat-franz-${hash.digest('hex').slice(0, 16)}`);
+  const dir = path.join(COMPAT_CACHE_DIR, `compat-franz-${hash.digest('hex').slice(0, 16)}`);
   const bin = path.join(dir, 'compat-franz');
   if (existsSync(bin)) return bin;
-  await mkdir(CACHE_DIR, { recursive: true });
-  const work = await mkdtemp(path.join(CACHE_DIR, 'build-franz-'));
+  await mkdir(COMPAT_CACHE_DIR, { recursive: true });
+  const work = await mkdtemp(path.join(COMPAT_CACHE_DIR, 'build-franz-'));
   // -mod=readonly: go.mod/go.sum are the pins; a build never rewrites them. -buildvcs=false: the
   // checkout's VCS state is not the program's.
   const r = await run(GO, ['build', '-mod=readonly', '-buildvcs=false', '-trimpath', '-o', path.join(work, 'compat-franz'), '.'],
@@ -91,7 +74,6 @@ async function buildFranz(): Promise<string> {
   return bin;
 }
 
-interface Rec { p: number; o: number; k: string; v: string; err?: string }
 interface DescribedGroup {
   error: string; state: string; protocolType: string; protocol: string; coordinator: number;
   members: { memberId: string; clientId: string; clientHost: string; subscribed?: string[]; assigned?: Record<string, number[]> }[];
@@ -134,17 +116,8 @@ describe.skipIf(!HAVE_GO)(`franz-go (kgo, kadm) against a broker process${HAVE_G
   });
 
   /** Runs one subcommand of main.go; fails with its output and the broker's log unless it printed JSON and exited 0. */
-  async function franz<T>(args: string[]): Promise<T> {
-    const r = await run(bin, [args[0]!, broker.bootstrap, ...args.slice(1)], { timeoutMs: STEP_MS_MAX });
-    const fail = (why: string) => new Error(`compat-franz ${args.join(' ')}: ${why}\n--- stdout\n${r.stdout.slice(-8000)}`
-      + `\n--- stderr\n${r.stderr.slice(-8000)}\n--- broker log (tail)\n${broker.output().slice(-6000)}`);
-    if (r.code !== 0) throw fail(r.error ?? `exited ${r.code}`);
-    try {
-      return JSON.parse(r.stdout) as T;
-    } catch {
-      throw fail('did not print JSON');
-    }
-  }
+  const franz = <T>(args: string[]): Promise<T> => runJsonStep<T>('compat-franz', bin, [], args, broker, STEP_MS_MAX);
+
 
   it('kadm: CreateTopic (and again), ValidateCreateTopics, Metadata, DescribeTopicConfigs, List{Start,End}Offsets', async () => {
     const topic = 'franz-admin';
@@ -229,16 +202,7 @@ describe.skipIf(!HAVE_GO)(`franz-go (kgo, kadm) against a broker process${HAVE_G
     /** What each codec's producer sent, in produce order, with the acknowledged offsets. */
     const sent: Rec[] = [];
 
-    /** Every record once; per partition in produce order at offsets 0, 1, 2, ... */
-    function expectEverything(records: Rec[]): void {
-      expect(records).toHaveLength(sent.length);
-      for (let p = 0; p < PARTITIONS; p++) {
-        const got = records.filter((r) => r.p === p);
-        const want = sent.filter((r) => r.p === p);
-        expect(got.map((r) => r.o)).toEqual(want.map((_, i) => i));
-        expect(got.map((r) => `${r.k}=${r.v}`)).toEqual(want.map((r) => `${r.k}=${r.v}`));
-      }
-    }
+    const expectEverything = (records: Rec[]) => expectEveryRecordOnce(records, sent, PARTITIONS);
 
     beforeAll(async () => {
       const v = await franz<Record<string, unknown>>(['admin', topic, String(PARTITIONS)]);
@@ -249,20 +213,9 @@ describe.skipIf(!HAVE_GO)(`franz-go (kgo, kadm) against a broker process${HAVE_G
       it(`produces with ${codec}: acks=all, idempotent, every delivery ok at contiguous offsets, stored as ${codec}`, async () => {
         const v = await franz<Produced>(['produce', topic, String(PARTITIONS), codec, String(RECORDS_PER_CODEC)]);
         expect(v.flush).toBe('');
-        expect(v.delivered.filter((d) => d.err)).toEqual([]);
-        expect(v.delivered).toHaveLength(RECORDS_PER_CODEC);
         // Record i went to partition i % PARTITIONS; the offsets of each partition continue where
         // the previous codec's records ended, with no gap and no duplicate.
-        for (let p = 0; p < PARTITIONS; p++) {
-          const before = sent.filter((r) => r.p === p).length;
-          const mine = v.delivered.filter((d) => d.p === p);
-          expect(mine.map((d) => d.o)).toEqual(mine.map((_, i) => before + i));
-        }
-        v.delivered.forEach((d, i) => {
-          expect(d.p).toBe(i % PARTITIONS);
-          expect(d.k).toBe(`k${d.p}`);
-          expect(d.v).toBe(`${codec}-${i} ${VALUE_PAD}`);
-        });
+        expectContiguousDeliveries(v.delivered, sent, RECORDS_PER_CODEC, PARTITIONS, codec, VALUE_PAD);
         sent.push(...v.delivered);
         // An idempotent producer: a producer id from InitProducerId, epoch 0.
         expect(v.producerIdError).toBe('');

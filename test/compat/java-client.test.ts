@@ -19,6 +19,7 @@ import {
   type KafkaJars, type KafkaTool, type RunOptions, type RunResult, compileJava, describeRun, expectSuccess,
   javaAvailable, kafkaJars, runJava, runKafkaTool,
 } from '../helpers/kafka-tools.js';
+import { CODEC_IDS, CODECS } from '../helpers/compat-steps.js';
 import { fetchStoredBatches } from '../helpers/stored-batches.js';
 
 const HAVE_JAVA = javaAvailable();
@@ -27,8 +28,6 @@ if (!HAVE_JAVA) {
     + '`apt-get install openjdk-17-jdk-headless`, then `bash .ci/install-kafka.sh`)');
 }
 
-const CODECS = ['none', 'gzip', 'snappy', 'lz4', 'zstd'] as const;
-const CODEC_IDS: Record<string, number> = { none: 0, gzip: 1, snappy: 2, lz4: 3, zstd: 4 };
 const TOOL_MS = 60_000;
 const RECORDS_PER_CODEC = 40;
 const COMPAT_SOURCE = path.resolve(import.meta.dirname, 'java/Compat.java');

@@ -19,24 +19,19 @@
  *
  * Skipped, with a message, only when no Python can import confluent_kafka.
  */
-import { execFile, spawnSync } from 'node:child_process';
-import { homedir } from 'node:os';
+import { spawnSync } from 'node:child_process';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type BrokerProcess, startBroker } from '../helpers/broker-process.js';
+import { CODEC_IDS, CODECS, COMPAT_CACHE_DIR, type CompatRecord as Rec, VALUE_PAD, expectContiguousDeliveries, expectEveryRecordOnce, runJsonStep } from '../helpers/compat-steps.js';
 import { fetchStoredBatches } from '../helpers/stored-batches.js';
 
 const SCRIPT = path.resolve(import.meta.dirname, 'python/compat.py');
-const CACHE_DIR = path.join(process.env.XDG_CACHE_HOME ?? path.join(homedir(), '.cache'), 'ledgerstream');
 /** Each subcommand bounds itself at about 40 s (compat.py's STEP_S); this is the backstop. */
 const STEP_MS_MAX = 60_000;
 
-const CODECS = ['none', 'gzip', 'snappy', 'lz4', 'zstd'] as const;
-const CODEC_IDS: Record<string, number> = { none: 0, gzip: 1, snappy: 2, lz4: 3, zstd: 4 };
 const PARTITIONS = 3;
 const RECORDS_PER_CODEC = 300;
-/** compat.py's VALUE_PAD. */
-const VALUE_PAD = 'agent-event agent-event agent-event agent-event agent-event agent-event';
 
 const ADMIN_FEATURES = ['describe_topics', 'describe_cluster', 'list_offsets', 'list_consumer_groups',
   'describe_consumer_groups', 'list_consumer_group_offsets', 'alter_consumer_group_offsets'] as const;
@@ -54,7 +49,7 @@ interface PythonClient {
  */
 function pythonCandidates(): PythonClient[] {
   const candidates = [process.env.LEDGERSTREAM_PYTHON, '/usr/bin/python3',
-    path.join(CACHE_DIR, 'python-venv/bin/python'), 'python3'].filter((p): p is string => !!p);
+    path.join(COMPAT_CACHE_DIR, 'python-venv/bin/python'), 'python3'].filter((p): p is string => !!p);
   const found = new Map<string, PythonClient>();
   for (const python of candidates) {
     const r = spawnSync(python, [SCRIPT, 'version'], { encoding: 'utf8', timeout: 30_000 });
@@ -72,17 +67,6 @@ if (CLIENTS.length === 0) {
     + 'python3-confluent-kafka: `bash .ci/install-compat-clients.sh`, or set LEDGERSTREAM_PYTHON)');
 }
 
-/** Runs a command; never rejects on a non-zero exit. */
-function run(cmd: string, args: string[], timeoutMs: number): Promise<{ code: number | null; stdout: string; stderr: string; error?: string }> {
-  return new Promise((resolve) => {
-    execFile(cmd, args, { timeout: timeoutMs, maxBuffer: 64 * 1024 * 1024, killSignal: 'SIGKILL' }, (err, stdout, stderr) => {
-      const e = err as (Error & { code?: number | string }) | null;
-      resolve({ code: e ? (typeof e.code === 'number' ? e.code : null) : 0, stdout, stderr, error: e?.message });
-    });
-  });
-}
-
-interface Rec { p: number; o: number; k: string; v: string; err?: string }
 type PartitionValues = Record<string, number | string>;
 interface ListedGroup {
   error: string; state: string; protocolType: string; protocol: string;
@@ -122,17 +106,9 @@ describe.skipIf(CLIENTS.length === 0)(`confluent-kafka-python (librdkafka) again
     });
 
     /** Runs one subcommand of compat.py; fails with its output and the broker's log unless it printed JSON and exited 0. */
-    async function py<T>(args: string[]): Promise<T> {
-      const r = await run(client.python, [SCRIPT, args[0]!, broker.bootstrap, ...args.slice(1)], STEP_MS_MAX);
-      const fail = (why: string) => new Error(`${client.python} compat.py ${args.join(' ')}: ${why}\n--- stdout\n`
-        + `${r.stdout.slice(-8000)}\n--- stderr\n${r.stderr.slice(-8000)}\n--- broker log (tail)\n${broker.output().slice(-6000)}`);
-      if (r.code !== 0) throw fail(r.error ?? `exited ${r.code}`);
-      try {
-        return JSON.parse(r.stdout) as T;
-      } catch {
-        throw fail('did not print JSON');
-      }
-    }
+    const py = <T>(args: string[]): Promise<T> =>
+      runJsonStep<T>(`${client.python} compat.py`, client.python, [SCRIPT], args, broker, STEP_MS_MAX);
+
 
     it('AdminClient: create_topics (and again, validate_only), list_topics, describe_configs, watermarks', async () => {
       const topic = 'py-admin';
@@ -169,16 +145,7 @@ describe.skipIf(CLIENTS.length === 0)(`confluent-kafka-python (librdkafka) again
       const sent: Rec[] = [];
       const end = () => sent.length / PARTITIONS;
 
-      /** Every record once; per partition in produce order at offsets 0, 1, 2, ... */
-      function expectEverything(records: Rec[]): void {
-        expect(records).toHaveLength(sent.length);
-        for (let p = 0; p < PARTITIONS; p++) {
-          const got = records.filter((r) => r.p === p);
-          const want = sent.filter((r) => r.p === p);
-          expect(got.map((r) => r.o)).toEqual(want.map((_, i) => i));
-          expect(got.map((r) => `${r.k}=${r.v}`)).toEqual(want.map((r) => `${r.k}=${r.v}`));
-        }
-      }
+      const expectEverything = (records: Rec[]) => expectEveryRecordOnce(records, sent, PARTITIONS);
 
       beforeAll(async () => {
         const v = await py<Record<string, unknown>>(['admin', topic, String(PARTITIONS)]);
@@ -192,18 +159,7 @@ describe.skipIf(CLIENTS.length === 0)(`confluent-kafka-python (librdkafka) again
         it(`produces with compression.type=${codec}, acks=all, enable.idempotence: every delivery report ok, at contiguous offsets`, async () => {
           const v = await py<Produced>(['produce', topic, String(PARTITIONS), codec, String(RECORDS_PER_CODEC)]);
           expect(v.unflushed).toBe(0);
-          expect(v.delivered.filter((d) => d.err !== '')).toEqual([]);
-          expect(v.delivered).toHaveLength(RECORDS_PER_CODEC);
-          for (let p = 0; p < PARTITIONS; p++) {
-            const before = sent.filter((r) => r.p === p).length;
-            const mine = v.delivered.filter((d) => d.p === p);
-            expect(mine.map((d) => d.o)).toEqual(mine.map((_, i) => before + i));
-          }
-          v.delivered.forEach((d, i) => {
-            expect(d.p).toBe(i % PARTITIONS);
-            expect(d.k).toBe(`k${d.p}`);
-            expect(d.v).toBe(`${codec}-${i} ${VALUE_PAD}`);
-          });
+          expectContiguousDeliveries(v.delivered, sent, RECORDS_PER_CODEC, PARTITIONS, codec, VALUE_PAD);
           sent.push(...v.delivered);
           // librdkafka's idempotence state machine got a producer id (InitProducerId), epoch 0.
           expect(v.idempState).toBe('Assigned');
