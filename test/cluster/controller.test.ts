@@ -8,31 +8,20 @@
  * etcd applies and "about one TTL" means what it says.
  */
 import { randomUUID } from 'node:crypto';
-import { Etcd3 } from 'etcd3';
-import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { Controller, decodeHandoff, type HandoffRequest } from '../../src/cluster/controller.js';
 import { Membership } from '../../src/cluster/membership.js';
 import { EtcdCoordinator } from '../../src/metadata/etcd.js';
 import { EtcdKeys, prefixEnd } from '../../src/metadata/etcd-keys.js';
-import { etcdServerLimits, startEtcdServer, type EtcdServer } from '../helpers/etcd-server.js';
+import { etcdPerFile } from '../helpers/etcd-per-file.js';
+import { etcdServerLimits } from '../helpers/etcd-server.js';
 import { topicRecord } from '../metadata/coordinator.contract.js';
 import { ChildBroker } from './child-broker.js';
 
 const leaseTtlMs = 2_000;
 const debounceMs = 20;
 
-let server: EtcdServer;
-let raw: Etcd3;
-
-beforeAll(async () => {
-  server = await startEtcdServer();
-  raw = new Etcd3({ hosts: server.endpoint });
-});
-
-afterAll(async () => {
-  raw?.close();
-  await server?.stop();
-});
+const etcd = etcdPerFile();
 
 const quiet = (): void => undefined;
 let prefix: string;
@@ -46,7 +35,7 @@ beforeEach(() => {
 
 afterEach(async () => {
   for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
-  await raw.delete().prefix(prefix);
+  await etcd.raw.delete().prefix(prefix);
 });
 
 interface Node {
@@ -58,10 +47,10 @@ interface Node {
 
 /** A broker's control plane in this process, on its own etcd clients. */
 async function startNode(nodeId: number, withController = true): Promise<Node> {
-  const membership = await Membership.register({ hosts: server.endpoint, keyPrefix: prefix,
+  const membership = await Membership.register({ hosts: etcd.server.endpoint, keyPrefix: prefix,
     endpoint: { nodeId, host: '127.0.0.1', port: 9000 + nodeId, rack: null }, leaseTtlMs,
     log: quiet });
-  const coordinator = await EtcdCoordinator.open({ hosts: server.endpoint, keyPrefix: prefix,
+  const coordinator = await EtcdCoordinator.open({ hosts: etcd.server.endpoint, keyPrefix: prefix,
     txnOpsMax: etcdServerLimits.txnOpsMax, log: quiet });
   const controller = withController
     ? await Controller.start({ membership, coordinator, debounceMs, log: quiet }) : null;
@@ -78,7 +67,7 @@ async function startNode(nodeId: number, withController = true): Promise<Node> {
 }
 
 function startChild(nodeId: number, mode: 'membership' | 'controller'): ChildBroker {
-  const child = ChildBroker.start(server.endpoint, prefix, nodeId, leaseTtlMs, mode);
+  const child = ChildBroker.start(etcd.server.endpoint, prefix, nodeId, leaseTtlMs, mode);
   cleanups.push(() => child.kill());
   return child;
 }
@@ -95,7 +84,7 @@ async function within(deadlineMs: number, check: () => Promise<boolean> | boolea
 }
 
 async function controllerKey(): Promise<{ nodeId: number; lease: string } | null> {
-  const [kv] = (await raw.kv.range({ key: Buffer.from(keys.controller()) })).kvs;
+  const [kv] = (await etcd.raw.kv.range({ key: Buffer.from(keys.controller()) })).kvs;
   if (kv === undefined) return null;
   return { nodeId: (JSON.parse(kv.value.toString()) as { nodeId: number }).nodeId,
     lease: kv.lease };
@@ -103,7 +92,7 @@ async function controllerKey(): Promise<{ nodeId: number; lease: string } | null
 
 async function handoffs(): Promise<Map<number, HandoffRequest & { lease: string }>> {
   const prefixKey = keys.handoffPrefix();
-  const response = await raw.kv.range({ key: Buffer.from(prefixKey),
+  const response = await etcd.raw.kv.range({ key: Buffer.from(prefixKey),
     range_end: prefixEnd(prefixKey) });
   return new Map(response.kvs.map((kv) => [keys.partitionOfHandoffKey(kv.key.toString()).partition,
     { ...decodeHandoff(kv.value), lease: kv.lease }]));
@@ -280,7 +269,7 @@ describe('controller placement', () => {
     const [active, other] = nodes[0]!.controller!.isActive() ? nodes : [nodes[1]!, nodes[0]!];
     const resigned = new Promise<void>((resolve) =>
       active!.controller!.once('resigned', () => resolve()));
-    await raw.leaseClient.leaseRevoke({ ID: active!.membership.leaseId() });
+    await etcd.raw.leaseClient.leaseRevoke({ ID: active!.membership.leaseId() });
     await resigned;
     expect(active!.controller!.isActive()).toBe(false);
     await within(2_000, () => other!.controller!.isActive());

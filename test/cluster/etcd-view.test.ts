@@ -4,28 +4,17 @@
  */
 import { randomUUID } from 'node:crypto';
 import { Etcd3 } from 'etcd3';
-import { afterAll, afterEach, beforeAll, beforeEach, expect, it } from 'vitest';
+import { afterEach, beforeEach, expect, it } from 'vitest';
 import { rendezvous } from '../../src/cluster/cluster-view.js';
 import { Controller } from '../../src/cluster/controller.js';
 import { EtcdClusterView } from '../../src/cluster/etcd-view.js';
 import { Membership } from '../../src/cluster/membership.js';
 import { EtcdCoordinator } from '../../src/metadata/etcd.js';
 import { EtcdKeys, decodePartitionState } from '../../src/metadata/etcd-keys.js';
-import { startEtcdServer, type EtcdServer } from '../helpers/etcd-server.js';
+import { etcdPerFile } from '../helpers/etcd-per-file.js';
 import { topicRecord } from '../metadata/coordinator.contract.js';
 
-let server: EtcdServer;
-let raw: Etcd3;
-
-beforeAll(async () => {
-  server = await startEtcdServer();
-  raw = new Etcd3({ hosts: server.endpoint });
-});
-
-afterAll(async () => {
-  raw?.close();
-  await server?.stop();
-});
+const etcd = etcdPerFile();
 
 const quiet = (): void => undefined;
 let prefix: string;
@@ -37,11 +26,11 @@ beforeEach(() => {
 
 afterEach(async () => {
   for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
-  await raw.delete().prefix(prefix);
+  await etcd.raw.delete().prefix(prefix);
 });
 
 async function register(nodeId: number): Promise<Membership> {
-  const membership = await Membership.register({ hosts: server.endpoint, keyPrefix: prefix,
+  const membership = await Membership.register({ hosts: etcd.server.endpoint, keyPrefix: prefix,
     endpoint: { nodeId, host: `b${nodeId}`, port: 9092, rack: 'r1' }, leaseTtlMs: 2_000,
     log: quiet });
   cleanups.push(() => membership.close());
@@ -57,7 +46,7 @@ async function within(deadlineMs: number, check: () => boolean): Promise<void> {
 }
 
 it('follows live brokers, the controller and partition leaders', async () => {
-  const coordinator = await EtcdCoordinator.open({ hosts: server.endpoint, keyPrefix: prefix,
+  const coordinator = await EtcdCoordinator.open({ hosts: etcd.server.endpoint, keyPrefix: prefix,
     log: quiet });
   cleanups.push(() => coordinator.close());
   const topic = topicRecord('viewed', 3);
@@ -69,7 +58,7 @@ it('follows live brokers, the controller and partition leaders', async () => {
   cleanups.push(() => controller.close());
   const second = await register(2);
 
-  const client = new Etcd3({ hosts: server.endpoint }); // the view outlives the memberships
+  const client = new Etcd3({ hosts: etcd.server.endpoint }); // the view outlives the memberships
   cleanups.push(async () => client.close());
   const view = await EtcdClusterView.open({ client, keys: new EtcdKeys(prefix), coordinator,
     log: quiet });
@@ -94,7 +83,7 @@ it('follows live brokers, the controller and partition leaders', async () => {
     expect(view.groupCoordinator(groupId)?.nodeId).toBe(1);
   }
   await within(2_000, () => view.leader(t, 2, 0).leaderId === 1);
-  const [kv] = (await raw.kv.range({ key: Buffer.from(new EtcdKeys(prefix).partition(t, 2)) }))
+  const [kv] = (await etcd.raw.kv.range({ key: Buffer.from(new EtcdKeys(prefix).partition(t, 2)) }))
     .kvs;
   expect(decodePartitionState(kv!.value)).toMatchObject(
     { leaderId: 1, leaderEpoch: 2, recoverFrom: 2 });

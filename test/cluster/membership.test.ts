@@ -8,8 +8,8 @@
  * 1000 ms lease lives 2 s in etcd; validity on our side stays 1000 ms from the keep-alive's send.
  */
 import { randomUUID } from 'node:crypto';
-import { Etcd3, EtcdLeaseInvalidError } from 'etcd3';
-import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { EtcdLeaseInvalidError } from 'etcd3';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import {
   Membership,
   decodeRegistration,
@@ -17,25 +17,15 @@ import {
   type MembershipOptions,
 } from '../../src/cluster/membership.js';
 import { EtcdKeys } from '../../src/metadata/etcd-keys.js';
-import { startEtcdServer, type EtcdServer } from '../helpers/etcd-server.js';
+import { etcdPerFile } from '../helpers/etcd-per-file.js';
+import { startEtcdServer } from '../helpers/etcd-server.js';
 import { ChildBroker } from './child-broker.js';
 
 const leaseTtlMs = 1_000;
 /** What etcd actually grants for leaseTtlMs (its minimum TTL). */
 const etcdTtlMs = 2_000;
 
-let server: EtcdServer;
-let raw: Etcd3;
-
-beforeAll(async () => {
-  server = await startEtcdServer();
-  raw = new Etcd3({ hosts: server.endpoint });
-});
-
-afterAll(async () => {
-  raw?.close();
-  await server?.stop();
-});
+const etcd = etcdPerFile();
 
 const logged: string[] = [];
 let prefix: string;
@@ -49,12 +39,12 @@ beforeEach(() => {
 
 afterEach(async () => {
   for (const membership of open.splice(0)) await membership.close();
-  await raw.delete().prefix(prefix);
+  await etcd.raw.delete().prefix(prefix);
 });
 
 async function register(nodeId: number, extra: Partial<MembershipOptions> = {}):
   Promise<Membership> {
-  const membership = await Membership.register({ hosts: server.endpoint, keyPrefix: prefix,
+  const membership = await Membership.register({ hosts: etcd.server.endpoint, keyPrefix: prefix,
     endpoint: { nodeId, host: `broker-${nodeId}.test`, port: 9092, rack: nodeId % 2 ? 'a' : null },
     leaseTtlMs, log: (message) => logged.push(message), ...extra });
   open.push(membership);
@@ -63,7 +53,7 @@ async function register(nodeId: number, extra: Partial<MembershipOptions> = {}):
 
 async function registrationOf(nodeId: number): Promise<{ value: BrokerRegistration;
   lease: string } | null> {
-  const response = await raw.kv.range({ key: Buffer.from(keys.broker(nodeId)) });
+  const response = await etcd.raw.kv.range({ key: Buffer.from(keys.broker(nodeId)) });
   const [kv] = response.kvs;
   return kv === undefined ? null : { value: decodeRegistration(kv.value), lease: kv.lease };
 }
@@ -85,7 +75,7 @@ describe('membership', () => {
     expect(membership.state()).toBe('registered');
     expect(await registrationOf(3)).toEqual({ lease: membership.leaseId(), value: {
       nodeId: 3, host: 'broker-3.test', port: 9092, rack: 'a', startedAtMs: 1_700_000_000_123 } });
-    const ttl = await raw.leaseClient.leaseTimeToLive({ ID: membership.leaseId() });
+    const ttl = await etcd.raw.leaseClient.leaseTimeToLive({ ID: membership.leaseId() });
     expect(Number(ttl.grantedTTL) * 1_000).toBe(etcdTtlMs);
 
     // For 3 etcd TTLs the key stays and the lease stays valid, never more than a TTL ahead.
@@ -122,7 +112,7 @@ describe('membership', () => {
 
   it('puts the key back when it vanishes while the lease lives', async () => {
     const membership = await register(5);
-    await raw.delete().key(keys.broker(5));
+    await etcd.raw.delete().key(keys.broker(5));
     const tookMs = await within(1_000, async () => (await registrationOf(5)) !== null);
     expect((await registrationOf(5))?.lease).toBe(membership.leaseId());
     expect(tookMs).toBeLessThan(500);
@@ -152,7 +142,7 @@ describe('membership', () => {
     const membership = await register(7);
     const lost = new Promise<Error>((resolve) => membership.once('lost', resolve));
     const startMs = performance.now();
-    await raw.leaseClient.leaseRevoke({ ID: membership.leaseId() }); // e.g. an operator's doing
+    await etcd.raw.leaseClient.leaseRevoke({ ID: membership.leaseId() }); // e.g. an operator's doing
     const reason = await lost;
     const lostAfterMs = performance.now() - startMs;
     console.info(`membership: lease revoked behind its back, 'lost' after ${
@@ -216,7 +206,7 @@ describe('membership of a stopped process', () => {
   });
 
   it('is invalid in the first instant after SIGCONT, and etcd has expired the key', async () => {
-    child = ChildBroker.start(server.endpoint, prefix, 21, leaseTtlMs);
+    child = ChildBroker.start(etcd.server.endpoint, prefix, 21, leaseTtlMs);
     await child.waitFor('registered');
     const lease = (await registrationOf(21))?.lease;
     expect(lease).toBeDefined();

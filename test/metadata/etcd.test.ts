@@ -5,8 +5,7 @@
  * index, and the cache reload after the watch fails.
  */
 import { randomUUID } from 'node:crypto';
-import { Etcd3 } from 'etcd3';
-import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { FencedError } from '../../src/metadata/coordinator.js';
 import { IndexContinuityError } from '../../src/metadata/commit-rules.js';
 import {
@@ -16,7 +15,8 @@ import {
   type CoordinatorChange,
 } from '../../src/metadata/etcd.js';
 import { EtcdKeys, prefixEnd } from '../../src/metadata/etcd-keys.js';
-import { etcdServerLimits, startEtcdServer, type EtcdServer } from '../helpers/etcd-server.js';
+import { etcdPerFile } from '../helpers/etcd-per-file.js';
+import { etcdServerLimits } from '../helpers/etcd-server.js';
 import {
   at,
   commitOf,
@@ -28,18 +28,7 @@ import {
 /** How soon another instance must see a change through its watch. */
 const watchVisibleMsMax = 1_000;
 
-let server: EtcdServer;
-let raw: Etcd3;
-
-beforeAll(async () => {
-  server = await startEtcdServer();
-  raw = new Etcd3({ hosts: server.endpoint });
-});
-
-afterAll(async () => {
-  raw?.close();
-  await server?.stop();
-});
+const etcd = etcdPerFile();
 
 function freshPrefix(): string {
   return `/ledgerstream-test/${randomUUID()}/`;
@@ -50,7 +39,7 @@ const logged: string[] = [];
 
 async function open(keyPrefix: string, txnOpsMax: number = etcdServerLimits.txnOpsMax):
   Promise<EtcdCoordinator> {
-  return EtcdCoordinator.open({ hosts: server.endpoint, keyPrefix, txnOpsMax,
+  return EtcdCoordinator.open({ hosts: etcd.server.endpoint, keyPrefix, txnOpsMax,
     log: (message) => logged.push(message) });
 }
 
@@ -66,7 +55,7 @@ runCoordinatorContract('etcd', async (): Promise<CoordinatorHarness> => {
     },
     cleanup: async () => {
       await current.close();
-      await raw.delete().prefix(prefix);
+      await etcd.raw.delete().prefix(prefix);
     },
   };
 });
@@ -83,7 +72,7 @@ async function within(deadlineMs: number, check: () => Promise<boolean> | boolea
 }
 
 async function countKeys(prefix: string): Promise<number> {
-  const response = await raw.kv.range({ key: Buffer.from(prefix), range_end: prefixEnd(prefix),
+  const response = await etcd.raw.kv.range({ key: Buffer.from(prefix), range_end: prefixEnd(prefix),
     count_only: true });
   return Number(response.count);
 }
@@ -101,7 +90,7 @@ describe('etcd coordinator specifics', () => {
   afterEach(async () => {
     await a.close();
     await b.close();
-    await raw.delete().prefix(prefix);
+    await etcd.raw.delete().prefix(prefix);
   });
 
   it('shares one cluster id between instances on one prefix', () => {
@@ -313,8 +302,8 @@ describe('etcd coordinator specifics', () => {
     await b.createTopic(missed, 3);
     await b.setPartitionLeader(kept.topicId, 0, 9);
     await b.deleteTopic('kept');
-    const { header } = await raw.kv.range({ key: Buffer.from(prefix) });
-    await raw.kv.compact({ revision: header.revision, physical: true }); // ...and compacted away
+    const { header } = await etcd.raw.kv.range({ key: Buffer.from(prefix) });
+    await etcd.raw.kv.compact({ revision: header.revision, physical: true }); // ...and compacted away
     const reloadsBefore = a.watchStatus().reloads;
 
     await a.resumeWatchForTesting(); // the resumed watch is refused: it must reload instead
