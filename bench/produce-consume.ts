@@ -50,6 +50,7 @@ import { delta, FETCHED_ANY, FETCHED_OBJECTS, type Scrape, scrape } from './lib/
 import { cpuProfPreload, summarizeProfile } from './lib/cpu-profile.js';
 import { type ConsumeResult, kafkaFor, type LoadJob, type LoadResult, type ProduceJob, type ProduceResult,
   runLoad } from './lib/kafkajs-load.js';
+import { benchEnvName, flagName } from './lib/flags.js';
 import { log, revision } from './lib/run-info.js';
 import { machineJiffies, type MeterReading, statusKiB } from './lib/proc-stats.js';
 
@@ -87,25 +88,18 @@ const NUMERIC: Record<Exclude<keyof Settings, 'cpuProf'>, number> = {
 
 const INTEGER = new Set<keyof typeof NUMERIC>(['partitions', 'workers', 'producers', 'inFlight', 'recordsPerSend', 'recordBytes']);
 
-function kebab(name: string): string {
-  return name.replace(/[A-Z]/g, (m) => `-${m.toLowerCase()}`);
-}
-
-function envName(name: string): string {
-  return `BENCH_${kebab(name).replace(/-/g, '_').toUpperCase()}`;
-}
 
 function loadSettings(argv: string[]): Settings {
   const options: Record<string, { type: 'string' | 'boolean' }> = { 'cpu-prof': { type: 'boolean' } };
-  for (const name of Object.keys(NUMERIC)) options[kebab(name)] = { type: 'string' };
+  for (const name of Object.keys(NUMERIC)) options[flagName(name)] = { type: 'string' };
   const { values } = parseArgs({ args: argv, options, strict: true });
   const out = { cpuProf: values['cpu-prof'] === true || ['1', 'true'].includes(process.env.BENCH_CPU_PROF ?? '') } as Settings;
   for (const [name, fallback] of Object.entries(NUMERIC) as [keyof typeof NUMERIC, number][]) {
-    const raw = (values[kebab(name)] as string | undefined) ?? process.env[envName(name)];
+    const raw = (values[flagName(name)] as string | undefined) ?? process.env[benchEnvName(name)];
     const value = raw === undefined ? fallback : Number(raw);
     const integer = INTEGER.has(name);
     if (!Number.isFinite(value) || value <= 0 || (integer && !Number.isInteger(value))) {
-      throw new Error(`--${kebab(name)} (${envName(name)}): expected a positive ${integer ? 'integer' : 'number'}, got ${raw}`);
+      throw new Error(`--${flagName(name)} (${benchEnvName(name)}): expected a positive ${integer ? 'integer' : 'number'}, got ${raw}`);
     }
     out[name] = value;
   }

@@ -34,6 +34,7 @@ import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { createRequire } from 'node:module';
 import { cpuProfOnSignalPreload, PhaseProfiler, summarizeProfile } from '../lib/cpu-profile.js';
+import { benchEnvName, flagName } from '../lib/flags.js';
 import { machineJiffies } from '../lib/proc-stats.js';
 import { log, machineSummary, revision } from '../lib/run-info.js';
 import { chart } from './chart.js';
@@ -70,8 +71,6 @@ const LIMITS: Record<keyof WorkloadSettings, [number, number]> = {
   e2eRecords: [10, 1_000_000], kafkajsS: [1, 600], warmupRecords: [1000, 10_000_000],
 };
 
-const kebab = (name: string) => name.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`);
-const envName = (name: string) => `BENCH_${kebab(name).replace(/-/g, '_').toUpperCase()}`;
 
 function loadSettings(argv: string[]): Settings {
   if (argv.includes('--help')) {
@@ -82,14 +81,14 @@ function loadSettings(argv: string[]): Settings {
   }
   const options: Record<string, { type: 'string' | 'boolean' }> = { 'systems': { type: 'string' }, 'out-dir': { type: 'string' },
     'cpu-prof': { type: 'boolean' }, 'readme': { type: 'boolean' } };
-  for (const k of Object.keys(NUMERIC)) options[kebab(k)] = { type: 'string' };
+  for (const k of Object.keys(NUMERIC)) options[flagName(k)] = { type: 'string' };
   const { values } = parseArgs({ args: argv, options, strict: true });
   const numbers = {} as WorkloadSettings;
   for (const [k, d] of Object.entries(NUMERIC) as [keyof WorkloadSettings, number][]) {
-    const raw = (values[kebab(k)] as string | undefined) ?? process.env[envName(k)];
+    const raw = (values[flagName(k)] as string | undefined) ?? process.env[benchEnvName(k)];
     const v = raw === undefined ? d : Number(raw);
     const [lo, hi] = LIMITS[k];
-    if (!Number.isInteger(v) || v < lo || v > hi) throw new Error(`--${kebab(k)} must be an integer in ${lo}..${hi}, got ${raw}`);
+    if (!Number.isInteger(v) || v < lo || v > hi) throw new Error(`--${flagName(k)} must be an integer in ${lo}..${hi}, got ${raw}`);
     numbers[k] = v;
   }
   const systemsRaw = (values.systems as string | undefined) ?? process.env.BENCH_SYSTEMS ?? SYSTEM_IDS.join(',');
