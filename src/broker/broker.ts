@@ -14,7 +14,6 @@ import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Server as HttpServer } from 'node:http';
 import type { Logger } from 'pino';
-import { ErrorCode } from '../../protocol/generated/errors.js';
 import type { BrokerConfig } from '../config/config.js';
 import { type ClusterView, SingleNodeView } from '../cluster/cluster-view.js';
 import { ClusterMode, openEtcdCoordinator } from '../cluster/cluster-mode.js';
@@ -169,10 +168,6 @@ export class Broker {
       await this.clusterMode.leave(s.partitions, s.uploader, this.etcd, this.config.nodeId)
         .catch((err: unknown) => this.log.warn({ err }, 'graceful leave incomplete'));
     }
-    // Before draining: a JoinGroup held for a rebalance would keep its connection busy until the
-    // rebalance timeout. As Kafka's coordinator does on resignation, answer NOT_COORDINATOR so
-    // members look for the group's next coordinator (another broker, or this one restarted).
-    s.groups.close(ErrorCode.NOT_COORDINATOR);
     await this.server.drain(this.config.shutdownTimeoutMs);
     try {
       await s.uploader.flush();

@@ -305,13 +305,10 @@ export class GroupCoordinator {
     });
   }
 
-  /**
-   * Stops coordinating: clears every timer, answers waiting JoinGroup/SyncGroup requests with
-   * `errorCode`, and refuses new group requests (COORDINATOR_NOT_AVAILABLE). Idempotent.
-   */
-  close(errorCode: number = ErrorCode.COORDINATOR_NOT_AVAILABLE): void {
+  /** Clears every timer; waiting JoinGroup/SyncGroup requests get COORDINATOR_NOT_AVAILABLE. */
+  close(): void {
     this.closed = true;
-    for (const group of this.groups.values()) group.markDead(errorCode);
+    for (const group of this.groups.values()) group.markDead(ErrorCode.COORDINATOR_NOT_AVAILABLE);
     this.groups.clear();
     this.onGroupCount(0);
   }
