@@ -32,6 +32,15 @@ export const limits = Object.freeze({
   walGroupBytesMax: 1 * MiB,
   /** Read buffer for recovery and replay scans; grows to one entry if an entry is larger. */
   walReadChunkBytes: 1 * MiB,
+  /**
+   * Bytes the compressed batches of one Produce request may inflate to, together, while the
+   * broker walks their records (src/broker/produce/append-partition.ts). The walk runs on the
+   * event loop, so this bounds both the one decompressed copy alive at a time and the stall one
+   * request can cause (~0.1-0.2 s for gzip at this size; see bench/micro/produce-decode.ts).
+   * Real producers stay far below it: Kafka's batch.size counts compressed bytes (16 KiB by
+   * default), and a 1 MiB request of text rarely inflates past 10-20 MiB. A zip bomb fails here.
+   */
+  produceUncompressedBytesMax: 64 * MiB,
 });
 
 export type Limits = typeof limits;
@@ -83,6 +92,8 @@ export function assertWalLimits(l: WalLimits): void {
 }
 
 export function assertLimits(l: Limits): void {
+  // A compressed batch may always inflate to at least the largest batch accepted uncompressed.
+  assert.ok(l.walEntryBytesMax <= l.produceUncompressedBytesMax, 'entry fits uncompressed');
   assertWalLimits({
     segmentBytesMax: l.walSegmentBytesMax,
     entryBytesMax: l.walEntryBytesMax,

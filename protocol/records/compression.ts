@@ -4,7 +4,8 @@
  *
  * API is async (Promise): gzip and zstd run on libuv's thread pool; snappy and lz4 decode their
  * (<= 64 KiB and <= 4 MiB) blocks synchronously because those bindings run at GB/s and a pool hop
- * per block would cost more than the work.
+ * per block would cost more than the work. `decompressSync` does all four on the calling thread,
+ * for callers that must finish before anything else happens (the Produce path's record check).
  *
  * Decompression is bounded: the output never exceeds `maxOutputBytes` (zstd may transiently hold
  * up to one more 128 KiB block), and a larger payload fails with DecompressionError kind
@@ -12,10 +13,10 @@
  */
 import assert from 'node:assert/strict';
 import { CompressionCodec } from './batch-header.js';
-import { gzipCompress, gzipDecompress } from './codecs/gzip.js';
-import { lz4Compress, lz4Decompress } from './codecs/lz4.js';
-import { snappyCompress, snappyDecompress } from './codecs/snappy.js';
-import { zstdCompress, zstdDecompress } from './codecs/zstd.js';
+import { gzipCompress, gzipDecompress, gzipDecompressSync } from './codecs/gzip.js';
+import { lz4Compress, lz4Decompress, lz4DecompressSync } from './codecs/lz4.js';
+import { snappyCompress, snappyDecompress, snappyDecompressSync } from './codecs/snappy.js';
+import { zstdCompress, zstdDecompress, zstdDecompressSync } from './codecs/zstd.js';
 
 export { CompressionCodec } from './batch-header.js';
 export { DecompressionError, type CodecName, type DecompressionFailure } from './codecs/errors.js';
@@ -23,13 +24,22 @@ export { DecompressionError, type CodecName, type DecompressionFailure } from '.
 interface Codec {
   compress(input: Buffer): Promise<Buffer>;
   decompress(input: Buffer, maxOutputBytes: number): Promise<Buffer>;
+  decompressSync(input: Buffer, maxOutputBytes: number): Buffer;
 }
 
 const CODECS: Record<Exclude<CompressionCodec, 0>, Codec> = {
-  [CompressionCodec.gzip]: { compress: gzipCompress, decompress: gzipDecompress },
-  [CompressionCodec.snappy]: { compress: snappyCompress, decompress: snappyDecompress },
-  [CompressionCodec.lz4]: { compress: lz4Compress, decompress: lz4Decompress },
-  [CompressionCodec.zstd]: { compress: zstdCompress, decompress: zstdDecompress },
+  [CompressionCodec.gzip]: {
+    compress: gzipCompress, decompress: gzipDecompress, decompressSync: gzipDecompressSync,
+  },
+  [CompressionCodec.snappy]: {
+    compress: snappyCompress, decompress: snappyDecompress, decompressSync: snappyDecompressSync,
+  },
+  [CompressionCodec.lz4]: {
+    compress: lz4Compress, decompress: lz4Decompress, decompressSync: lz4DecompressSync,
+  },
+  [CompressionCodec.zstd]: {
+    compress: zstdCompress, decompress: zstdDecompress, decompressSync: zstdDecompressSync,
+  },
 };
 
 function codecFor(codec: CompressionCodec): Codec {
@@ -51,4 +61,17 @@ export function decompress(
   maxOutputBytes: number,
 ): Promise<Buffer> {
   return codecFor(codec).decompress(input, maxOutputBytes);
+}
+
+/**
+ * As decompress, on the calling thread, with the same bound. The Produce path uses it so that
+ * checking a batch cannot be overtaken by a later request's append; the cost is measured in
+ * bench/micro/produce-decode.ts.
+ */
+export function decompressSync(
+  codec: CompressionCodec,
+  input: Buffer,
+  maxOutputBytes: number,
+): Buffer {
+  return codecFor(codec).decompressSync(input, maxOutputBytes);
 }

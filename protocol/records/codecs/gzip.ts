@@ -17,18 +17,44 @@ export async function gzipCompress(input: Buffer): Promise<Buffer> {
 
 export async function gzipDecompress(input: Buffer, maxOutputBytes: number): Promise<Buffer> {
   assertOutputLimit(maxOutputBytes);
-  // zlib wants a limit of at least 1; a 0 limit is then enforced by the length check below.
-  const maxOutputLength = Math.min(Math.max(1, maxOutputBytes), bufferConstants.MAX_LENGTH);
   let output: Buffer;
   try {
-    output = await gunzipAsync(input, { maxOutputLength });
+    output = await gunzipAsync(input, { maxOutputLength: zlibOutputLimit(maxOutputBytes) });
   } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'ERR_BUFFER_TOO_LARGE') {
-      const detail = `inflates past the limit of ${maxOutputBytes} bytes`;
-      throw new DecompressionError('output-limit', 'gzip', detail);
-    }
-    throw corruptError('gzip', err);
+    throw gunzipError(err, maxOutputBytes);
   }
+  return checkedOutput(output, maxOutputBytes);
+}
+
+/**
+ * As gzipDecompress, on the calling thread: for the Produce path, which must finish checking a
+ * batch before it appends the next one (the async form would let a later request overtake).
+ */
+export function gzipDecompressSync(input: Buffer, maxOutputBytes: number): Buffer {
+  assertOutputLimit(maxOutputBytes);
+  let output: Buffer;
+  try {
+    output = zlib.gunzipSync(input, { maxOutputLength: zlibOutputLimit(maxOutputBytes) });
+  } catch (err) {
+    throw gunzipError(err, maxOutputBytes);
+  }
+  return checkedOutput(output, maxOutputBytes);
+}
+
+/** zlib wants a limit of at least 1; a 0 limit is then enforced by checkedOutput. */
+function zlibOutputLimit(maxOutputBytes: number): number {
+  return Math.min(Math.max(1, maxOutputBytes), bufferConstants.MAX_LENGTH);
+}
+
+function gunzipError(err: unknown, maxOutputBytes: number): DecompressionError {
+  if ((err as NodeJS.ErrnoException).code === 'ERR_BUFFER_TOO_LARGE') {
+    const detail = `inflates past the limit of ${maxOutputBytes} bytes`;
+    return new DecompressionError('output-limit', 'gzip', detail);
+  }
+  return corruptError('gzip', err);
+}
+
+function checkedOutput(output: Buffer, maxOutputBytes: number): Buffer {
   if (output.length > maxOutputBytes) {
     const detail = `inflates to ${output.length} bytes, limit is ${maxOutputBytes}`;
     throw new DecompressionError('output-limit', 'gzip', detail);

@@ -109,6 +109,10 @@ function readDescriptor(input: Buffer): FrameDescriptor {
 
 /** Decompresses one LZ4 frame; fails with 'output-limit' once output would pass maxOutputBytes. */
 export async function lz4Decompress(input: Buffer, maxOutputBytes: number): Promise<Buffer> {
+  return lz4DecompressSync(input, maxOutputBytes);
+}
+
+export function lz4DecompressSync(input: Buffer, maxOutputBytes: number): Buffer {
   assertOutputLimit(maxOutputBytes);
   const frame = readDescriptor(input);
   if (frame.contentSizeBytes !== null && frame.contentSizeBytes > maxOutputBytes) {

@@ -44,6 +44,10 @@ export function isXerialFramed(input: Buffer): boolean {
 }
 
 export async function snappyDecompress(input: Buffer, maxOutputBytes: number): Promise<Buffer> {
+  return snappyDecompressSync(input, maxOutputBytes);
+}
+
+export function snappyDecompressSync(input: Buffer, maxOutputBytes: number): Buffer {
   assertOutputLimit(maxOutputBytes);
   if (!isXerialFramed(input)) return rawBlock(input, 0, maxOutputBytes);
   const blocks: Buffer[] = [];

@@ -1,7 +1,8 @@
 /**
  * Produce: v3-11.
- * Behavior: one record batch per partition, validated by header and CRC32C and never decoded;
- * offsets are assigned by patching the batch in place. acks=1 and acks=-1 are answered only once
+ * Behavior: one record batch per partition, validated by header and CRC32C, and its records
+ * walked (decompressed within a per-request budget) to check they match the header, as Kafka's
+ * LogValidator does; the batch is stored as sent, offsets assigned by patching it in place. acks=1 and acks=-1 are answered only once
  * the batch is fsynced in the WAL (a single node has no replicas to wait for, so they mean the
  * same); acks=0 gets no response. Idempotent producers: duplicates are answered with their
  * original offsets, sequence gaps with OUT_OF_ORDER_SEQUENCE_NUMBER.
@@ -16,7 +17,8 @@ import {
   defaultProduceResponseTopicProduceResponse, encodeProduceResponse,
 } from '../../../protocol/generated/messages/produce.js';
 import { defineHandler } from '../handler.js';
-import { appendPartition } from '../produce/append-partition.js';
+import { appendPartition, type InflateBudget } from '../produce/append-partition.js';
+import { limits } from '../../../storage/limits.js';
 import { decodedRecords } from '../../../protocol/primitives/record-set.js';
 
 export const handler = defineHandler({
@@ -32,6 +34,7 @@ export const handler = defineHandler({
     const nowMs = s.nowMs();
     const res = defaultProduceResponse();
     const durable: Promise<void>[] = [];
+    const inflate: InflateBudget = { remainingBytes: limits.produceUncompressedBytesMax };
     // A batch whose leadership moved on before it was durable is answered NOT_LEADER_OR_FOLLOWER:
     // the client refreshes metadata and retries at the new leader.
     const failOnFence = (out: PartitionOut, p: Promise<void>) => p.catch((err: unknown) => {
@@ -44,7 +47,7 @@ export const handler = defineHandler({
       const out = { ...defaultProduceResponseTopicProduceResponse(), name: t.name,
         partitionResponses: [] as PartitionOut[] };
       for (const p of t.partitionData) {
-        const r = appendPartition(s, topic, p.index, decodedRecords(p.records), nowMs);
+        const r = appendPartition(s, topic, p.index, decodedRecords(p.records), nowMs, inflate);
         const partitionOut: PartitionOut = {
           ...defaultProduceResponsePartitionProduceResponse(),
           index: p.index, errorCode: r.errorCode, errorMessage: r.errorMessage,

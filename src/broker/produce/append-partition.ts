@@ -1,10 +1,12 @@
 /**
- * Produce, one partition: validate the batch without decoding its records (header + CRC32C),
- * take a private copy of it, and hand it to the partition log, which assigns offsets and
- * submits it to the WAL. Maps every outcome to the error code Kafka's broker returns.
+ * Produce, one partition: validate the batch (header + CRC32C, then a walk of its records,
+ * decompressed within a budget, that checks they match the header), take a private copy of it,
+ * and hand it to the partition log, which assigns offsets and submits it to the WAL. The batch
+ * itself is never re-encoded. Maps every outcome to the error code Kafka's broker returns.
  */
 import { ErrorCode } from '../../../protocol/generated/errors.js';
 import { validateBatch } from '../../../protocol/records/batch-header.js';
+import { checkBatchRecords } from '../../../protocol/records/batch-records.js';
 import { type TopicEntry, missingPartitionError } from '../../partition/partition-manager.js';
 import type { BrokerServices } from '../services.js';
 
@@ -18,12 +20,20 @@ export interface PartitionAppendResult {
   durable?: Promise<void>;
 }
 
+/**
+ * What the compressed batches of one request may still inflate to, starting from
+ * limits.produceUncompressedBytesMax: one budget per request, so many batches cannot multiply it.
+ */
+export interface InflateBudget {
+  remainingBytes: number;
+}
+
 function failed(errorCode: number, errorMessage: string | null): PartitionAppendResult {
   return { errorCode, errorMessage, baseOffset: -1, logAppendTimeMs: -1, logStartOffset: -1 };
 }
 
 export function appendPartition(s: BrokerServices, topic: TopicEntry | undefined, partition: number,
-  records: Buffer | null, nowMs: number): PartitionAppendResult {
+  records: Buffer | null, nowMs: number, inflate: InflateBudget): PartitionAppendResult {
   const log = topic?.logs[partition];
   if (topic === undefined || log === undefined) {
     return failed(ErrorCode[missingPartitionError(topic, partition)], null);
@@ -40,6 +50,10 @@ export function appendPartition(s: BrokerServices, topic: TopicEntry | undefined
   if (check.header.isTransactional) {
     return failed(ErrorCode.INVALID_RECORD, 'transactional batches are not supported');
   }
+  // Before any offset is assigned: a batch whose records cannot be read is never stored.
+  const contents = checkBatchRecords(check.header, check.sizeBytes, inflate.remainingBytes);
+  if (!contents.ok) return failed(ErrorCode[contents.errorName], contents.detail);
+  inflate.remainingBytes -= contents.uncompressedBytes;
   // Our own copy: the request buffer may be shared with other frames, and the log patches it.
   const batch = Buffer.from(records);
   const outcome = log.append(batch, check.header, topic.config, nowMs);

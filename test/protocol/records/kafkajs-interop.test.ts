@@ -6,11 +6,13 @@
  * kafkajs-lz4 (lz4 native module, frames with content checksums and 4 MiB blocks). For zstd no
  * kafkajs codec installs here (@kafkajs/zstd's cppzst fails to compile on Node 20), so kafkajs is
  * given our own zstd codec: that checks the batch plumbing, not an independent zstd.
+ * Every batch kafkajs writes also passes the broker's record walk (checkBatchRecords).
  */
 import { createRequire } from 'node:module';
 import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
 import { CompressionCodec, validateBatch } from '../../../protocol/records/batch-header.js';
+import { checkBatchRecords } from '../../../protocol/records/batch-records.js';
 import { compress, decompress } from '../../../protocol/records/compression.js';
 import { decodeBatch, encodeBatch, type BatchRecord } from '../../../protocol/records/record.js';
 
@@ -156,6 +158,9 @@ describe.each(CODECS)('kafkajs interop, %s', (_name, ours, theirs) => {
         expect(validation.sizeBytes).toBe(buf.length);
         expect(validation.header.compression).toBe(ours);
         expect(validation.header.recordCount).toBe(records.length);
+        // The broker's Produce check (header, then a walk of the records) accepts them.
+        const walked = checkBatchRecords(validation.header, validation.sizeBytes, 64 * 1024 * 1024);
+        expect(walked.ok).toBe(true);
         const batch = await decodeBatch(buf, { maxUncompressedBytes: 64 * 1024 * 1024 });
         expect(batch.producerId).toBe(PRODUCER_ID);
         expect(batch.baseSequence).toBe(11);
