@@ -1,7 +1,8 @@
 /**
  * Record batch v2 header: layout, a typed read-only view, validation, in-place patching, and
- * splitting a buffer of concatenated batches. Nothing here decodes records (see record.ts): the
- * broker's Produce and Fetch paths only ever touch the 61-byte header and the CRC.
+ * splitting a buffer of concatenated batches. Nothing here decodes records (see record.ts): Fetch
+ * and storage touch only the 61-byte header and the CRC; Produce also walks the records once
+ * (batch-records.ts) to check they match the header, without decoding them.
  *
  * Number or bigint: int64 fields that are positions or times (baseOffset, baseTimestamp,
  * maxTimestamp) are JS numbers, exact up to 2^53 (offsets: 285 years at a million records a
