@@ -45,25 +45,32 @@ afterAll(async () => {
   await broker?.destroy();
 });
 
-async function createTopic(name: string): Promise<void> {
+async function createTopic(name: string, numPartitions = 1): Promise<void> {
   const req = defaultCreateTopicsRequest();
-  req.topics = [{ ...defaultCreateTopicsRequestCreatableTopic(), name, numPartitions: 1 }];
+  req.topics = [{ ...defaultCreateTopicsRequestCreatableTopic(), name, numPartitions }];
   client.send(19, 5, (w) => encodeCreateTopicsRequest(w, 5, req));
   const res = decodeCreateTopicsResponse(decodeResponseFrame(19, 5, (await client.readFrame())!).body, 5);
   expect(res.topics[0]!.errorCode).toBe(ErrorCode.NONE);
 }
 
-async function produce(topic: string, records: Buffer): Promise<{ errorCode: number; baseOffset: bigint }> {
+type Produced = { errorCode: number; baseOffset: bigint };
+
+/** One Produce request with one batch per partition (partition i gets batches[i]). */
+async function produceEach(topic: string, batches: Buffer[]): Promise<Produced[]> {
   const req = defaultProduceRequest();
   req.acks = -1;
   req.timeoutMs = 10_000;
-  req.topicData = [{ name: topic, partitionData: [{ index: 0, records, unknownTaggedFields: undefined }],
-    unknownTaggedFields: undefined }];
+  const partitionData = batches.map((records, index) => ({ index, records, unknownTaggedFields: undefined }));
+  req.topicData = [{ name: topic, partitionData, unknownTaggedFields: undefined }];
   client.send(0, 9, (w) => encodeProduceRequest(w, 9, req));
   const frame = await client.readFrame();
   expect(frame).not.toBeNull();
-  const p = decodeProduceResponse(decodeResponseFrame(0, 9, frame!).body, 9).responses[0]!.partitionResponses[0]!;
-  return { errorCode: p.errorCode, baseOffset: p.baseOffset };
+  const res = decodeProduceResponse(decodeResponseFrame(0, 9, frame!).body, 9);
+  return res.responses[0]!.partitionResponses.map((p) => ({ errorCode: p.errorCode, baseOffset: p.baseOffset }));
+}
+
+async function produce(topic: string, records: Buffer): Promise<Produced> {
+  return (await produceEach(topic, [records]))[0]!;
 }
 
 function batch(values: string[], compression: CompressionCodec): Promise<Buffer> {
@@ -134,6 +141,32 @@ describe('a batch that lies about its records is refused, and consumers are not 
     expect(await produce(topic, await batch(['second'], CompressionCodec.lz4)))
       .toEqual({ errorCode: ErrorCode.NONE, baseOffset: BigInt(before) });
     expect(await kcatRead(topic)).toEqual(['0 first', '1 second']);
+    expect(client.closed).toBe(false);
+  }, 120_000);
+
+  it('the compressed batches of one request share one inflate budget (64 MiB); bombs are refused', async () => {
+    const topic = 'inflate-budget';
+    await createTopic(topic, 3);
+    // 40 MiB of zero-valued records each, a few KiB compressed: either fits the budget alone.
+    const zeros = Array.from({ length: 40 }, () => ({ key: null, value: Buffer.alloc(1024 * 1024) }));
+    const big = await encodeBatch({ records: zeros, compression: CompressionCodec.gzip, baseTimestamp: Date.now() });
+    expect(big.length).toBeLessThan(1024 * 1024);
+    const small = await batch(['small'], CompressionCodec.gzip);
+    expect(await produceEach(topic, [big, big, small])).toEqual([
+      { errorCode: ErrorCode.NONE, baseOffset: 0n },
+      { errorCode: ErrorCode.INVALID_RECORD, baseOffset: -1n },
+      { errorCode: ErrorCode.NONE, baseOffset: 0n },
+    ]);
+    // The next request has its own budget.
+    expect(await produceEach(topic, [small, big])).toEqual([
+      { errorCode: ErrorCode.NONE, baseOffset: 40n },
+      { errorCode: ErrorCode.NONE, baseOffset: 0n },
+    ]);
+    // 100 MiB in ~100 KiB: refused alone, before it is inflated past the budget.
+    const bomb = await encodeBatch({ records: [...zeros, ...zeros, ...zeros.slice(0, 20)],
+      compression: CompressionCodec.gzip, baseTimestamp: Date.now() });
+    expect(await produceEach(topic, [bomb])).toEqual([{ errorCode: ErrorCode.INVALID_RECORD, baseOffset: -1n }]);
+    expect(await highWatermark(topic)).toBe(41);
     expect(client.closed).toBe(false);
   }, 120_000);
 });
