@@ -12,6 +12,7 @@ import {
   compress,
   CompressionCodec,
   decompress,
+  decompressSync,
   DecompressionError,
 } from '../../../protocol/records/compression.js';
 import { XERIAL_MAGIC } from '../../../protocol/records/codecs/snappy.js';
@@ -84,6 +85,43 @@ describe.each(CODECS)('%s', (_name, codec) => {
       }),
       { numRuns: 100 },
     );
+  });
+});
+
+describe.each(CODECS)('%s, decompressSync (the Produce path)', (_name, codec) => {
+  /** The outcome of a sync decode in the same shape as an async one, to compare the two. */
+  function syncOutcome(input: Buffer, limit: number): Promise<Buffer> {
+    try {
+      return Promise.resolve(decompressSync(codec, input, limit));
+    } catch (err) {
+      return Promise.reject(err);
+    }
+  }
+
+  it('gives what decompress gives: output, or the same kind of failure', async () => {
+    const good = await compress(codec, Buffer.alloc(50_000, 'abcdefg'));
+    await fc.assert(
+      fc.asyncProperty(payloads, fc.nat(good.length - 1), fc.nat(255), async (input, at, x) => {
+        const packed = await compress(codec, input);
+        expect(decompressSync(codec, packed, input.length).equals(input)).toBe(true);
+        const bad = Buffer.from(good);
+        bad[at]! ^= x;
+        const [a, s] = await Promise.allSettled([decompress(codec, bad, 10 * MiB),
+          syncOutcome(bad, 10 * MiB)]);
+        expect(s.status).toBe(a.status);
+        if (a.status === 'fulfilled' && s.status === 'fulfilled') expect(s.value.equals(a.value)).toBe(true);
+        if (a.status === 'rejected' && s.status === 'rejected') {
+          expect(s.reason).toBeInstanceOf(DecompressionError);
+          expect((s.reason as DecompressionError).kind).toBe((a.reason as DecompressionError).kind);
+        }
+      }),
+      { numRuns: 40 },
+    );
+  });
+
+  it('stops a zip bomb at the limit', async () => {
+    const bomb = await compress(codec, Buffer.alloc(32 * MiB));
+    await expectFailure(syncOutcome(bomb, MiB), 'output-limit');
   });
 });
 
