@@ -2,9 +2,9 @@
  * Produce: v3-11.
  * Behavior: one record batch per partition, validated by header and CRC32C, and its records
  * walked (decompressed within a per-request budget) to check they match the header, as Kafka's
- * LogValidator does; the batch is stored as sent, offsets assigned by patching it in place. acks=1 and acks=-1 are answered only once
- * the batch is fsynced in the WAL (a single node has no replicas to wait for, so they mean the
- * same); acks=0 gets no response. Idempotent producers: duplicates are answered with their
+ * LogValidator does; the batch is stored as sent, offsets assigned by patching it in place.
+ * acks=1 and acks=-1 are answered only once the batch is fsynced in the WAL (a single node has
+ * no replicas to wait for, so they mean the same); acks=0 gets no response. Idempotent producers: duplicates are answered with their
  * original offsets, sequence gaps with OUT_OF_ORDER_SEQUENCE_NUMBER.
  * Version notes: v0-2 carry the old message format (magic 0/1) and are refused, yet advertised,
  * as Kafka 4 does: old librdkafka compresses only if Produce v0 is advertised.
