@@ -43,7 +43,9 @@ export async function autoCreateTopic(s: BrokerServices, name: string): Promise<
     return await s.partitions.createTopic(name, s.config.defaultPartitions, {});
   } catch (err) {
     // Two requests raced to create it: the other one won, which is just as good.
-    if (err instanceof TopicExistsError) return s.partitions.topic(name) ?? ErrorCode.UNKNOWN_TOPIC_OR_PARTITION;
+    if (err instanceof TopicExistsError) {
+      return await s.partitions.topicNow(name) ?? ErrorCode.UNKNOWN_TOPIC_OR_PARTITION;
+    }
     throw err;
   }
 }

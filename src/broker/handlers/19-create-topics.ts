@@ -51,6 +51,9 @@ export const handler = defineHandler({
   maxVersion: 7,
   decodeRequest: decodeCreateTopicsRequest,
   encodeResponse: encodeCreateTopicsResponse,
+  errorResponse: (req, _version, errorCode) => ({ ...defaultCreateTopicsResponse(),
+    topics: req.topics.map((t) => ({ ...defaultCreateTopicsResponseCreatableTopicResult(), name: t.name,
+      errorCode })) }),
   async handle(ctx, req, version) {
     const res = defaultCreateTopicsResponse();
     const seen = new Set<string>();

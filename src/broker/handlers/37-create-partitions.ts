@@ -5,7 +5,12 @@
  * Kafka's messages); unknown topic → UNKNOWN_TOPIC_OR_PARTITION; a topic named twice →
  * INVALID_REQUEST; validateOnly checks only. The partitions gauge follows.
  * Version notes: v2+ is the flexible encoding; v3 is v2.
- * Not implemented: assignments are ignored (no replicas: durability comes from object storage).
+ * Assignments, when given, are checked as Kafka does (one per new partition, none empty, no broker
+ * twice, every broker registered, else INVALID_REPLICA_ASSIGNMENT); the first broker of each
+ * leads the new partition (Kafka's preferred leader). Without them the controller's placement
+ * picks the leaders.
+ * Not implemented: replicas beyond the first (durability comes from object storage), so the
+ * replication-factor consistency check is skipped.
  */
 import { ErrorCode } from '../../../protocol/generated/errors.js';
 import {
@@ -18,9 +23,38 @@ import { defineHandler } from '../handler.js';
 import type { BrokerServices } from '../services.js';
 import { PARTITIONS_PER_TOPIC_MAX } from '../topic-admin.js';
 
-const { INVALID_PARTITIONS, UNKNOWN_TOPIC_OR_PARTITION: UNKNOWN_TOPIC } = ErrorCode;
+const { INVALID_PARTITIONS, INVALID_REPLICA_ASSIGNMENT, UNKNOWN_TOPIC_OR_PARTITION: UNKNOWN_TOPIC } = ErrorCode;
 type Outcome = { errorCode: number; errorMessage: string | null };
 const fail = (errorCode: number, errorMessage: string): Outcome => ({ errorCode, errorMessage });
+
+/** The leaders the assignments name (undefined without assignments), or Kafka's error. */
+function checkAssignments(s: BrokerServices, t: TopicIn, added: number):
+  number[] | undefined | Outcome {
+  if (t.assignments === null) return undefined;
+  if (t.assignments.length !== added) {
+    return fail(INVALID_REPLICA_ASSIGNMENT, `Attempted to add ${added} additional partition(s), ` +
+      `but only ${t.assignments.length} assignment(s) were specified.`);
+  }
+  const registered = new Set(s.cluster.brokers().map((b) => b.nodeId));
+  for (const { brokerIds } of t.assignments) {
+    if (brokerIds.length === 0) {
+      return fail(INVALID_REPLICA_ASSIGNMENT, 'The manual partition assignment includes an empty replica list.');
+    }
+    const seen = new Set<number>();
+    for (const id of brokerIds) {
+      if (seen.has(id)) {
+        return fail(INVALID_REPLICA_ASSIGNMENT,
+          `The manual partition assignment includes the broker ${id} more than once.`);
+      }
+      seen.add(id);
+      if (!registered.has(id)) {
+        return fail(INVALID_REPLICA_ASSIGNMENT,
+          `The manual partition assignment includes broker ${id}, but no such broker is registered.`);
+      }
+    }
+  }
+  return t.assignments.map((a) => a.brokerIds[0]!);
+}
 
 async function raise(s: BrokerServices, t: TopicIn, validateOnly: boolean): Promise<Outcome> {
   const { name, count } = t;
@@ -33,9 +67,11 @@ async function raise(s: BrokerServices, t: TopicIn, validateOnly: boolean): Prom
   if (count > PARTITIONS_PER_TOPIC_MAX) {
     return fail(INVALID_PARTITIONS, `partition count must be at most ${PARTITIONS_PER_TOPIC_MAX}`);
   }
+  const assignment = checkAssignments(s, t, count - current);
+  if (typeof assignment === 'object' && !Array.isArray(assignment)) return assignment;
   if (validateOnly) return { errorCode: ErrorCode.NONE, errorMessage: null };
   try {
-    await s.partitions.createPartitions(name, count);
+    await s.partitions.createPartitions(name, count, assignment);
   } catch (err) {
     if (!(err instanceof UnknownTopicError)) throw err;
     return fail(UNKNOWN_TOPIC, `The topic '${name}' does not exist.`); // deleted meanwhile
@@ -51,6 +87,8 @@ export const handler = defineHandler({
   maxVersion: 3,
   decodeRequest: decodeCreatePartitionsRequest,
   encodeResponse: encodeCreatePartitionsResponse,
+  errorResponse: (req, _version, errorCode) => ({ ...defaultCreatePartitionsResponse(),
+    results: req.topics.map((t) => ({ ...defaultResult(), name: t.name, errorCode })) }),
   async handle(ctx, req) {
     const res = defaultCreatePartitionsResponse();
     const names = req.topics.map((t) => t.name);
