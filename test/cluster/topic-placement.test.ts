@@ -161,3 +161,30 @@ it('CreatePartitions naming a broker that does not exist is refused with INVALID
     await admin.disconnect();
   }
 }, 60_000);
+
+it('a joining broker takes its share by handoffs, each released once (no retried release)', async () => {
+  const kafka = kafkaClient(cluster.bootstrap);
+  const admin = kafka.admin();
+  await admin.connect();
+  try {
+    const topics = (await admin.listTopics()).sort();
+    const leadersOf = async (): Promise<number[]> => (await admin.fetchTopicMetadata({ topics })).topics
+      .flatMap((t) => t.partitions.map((p) => p.leader));
+    const total = (await leadersOf()).length;
+    await cluster.addBroker();
+    const fairShare = Math.floor(total / 4);
+    await waitFor(`broker 4 leads ${fairShare} of ${total} partitions`, async () =>
+      (await leadersOf()).filter((id) => id === 4).length >= fairShare, 30_000);
+    const moved = (await leadersOf()).filter((id) => id === 4).length;
+    // Handoff requests are re-delivered by the watch on every change; the old code ran each one
+    // again every time, and every rerun after the release failed with "epoch N fenced by N+1".
+    await new Promise((r) => setTimeout(r, 1_000)); // any rerun would be logged by now
+    const outputs = cluster.brokers.slice(0, 3).map((b) => b.output());
+    const handedOff = outputs.reduce((n, o) => n + o.split('partition handed off').length - 1, 0);
+    expect(outputs.filter((o) => o.includes('fenced by')).map((o) => o.split('\n')
+      .find((line) => line.includes('fenced by')))).toEqual([]);
+    expect(handedOff).toBe(moved);
+  } finally {
+    await admin.disconnect();
+  }
+}, 60_000);
