@@ -260,12 +260,14 @@ export class PartitionManager {
     return n;
   }
 
-  async createTopic(name: string, partitionCount: number, configs: Record<string, string>):
-    Promise<TopicEntry> {
+  /** Creates a topic; `leaders` places its partitions (default: the placement). */
+  async createTopic(name: string, partitionCount: number, configs: Record<string, string>,
+    leaders?: readonly number[]): Promise<TopicEntry> {
     assert.ok(partitionCount >= 1, 'a topic has at least one partition');
     const record: TopicRecord = { name, topicId: newTopicId(), partitionCount, configs,
       createdAtMs: Date.now() };
-    await this.metadata.createTopic(record, await this.placement(record.topicId, 0, partitionCount));
+    await this.metadata.createTopic(record,
+      leaders ?? await this.placement(record.topicId, 0, partitionCount));
     this.log.info({ topic: name, partitions: partitionCount }, 'topic created');
     return this.install(record);
   }

@@ -142,7 +142,7 @@ it('partitions added through one broker show in every broker\'s Metadata, one to
   }
 }, 60_000);
 
-it('CreatePartitions naming a broker that does not exist is refused with INVALID_REPLICA_ASSIGNMENT', async () => {
+it('CreatePartitions (and CreateTopics) naming a broker that does not exist is refused with INVALID_REPLICA_ASSIGNMENT', async () => {
   const kafka = kafkaClient(cluster.bootstrap);
   const admin = kafka.admin();
   await admin.connect();
@@ -157,6 +157,14 @@ it('CreatePartitions naming a broker that does not exist is refused with INVALID
     await admin.createPartitions({ topicPartitions: [{ topic: 'assigned', count: 2, assignments: [[3]] }] });
     await waitFor('partition 1 led by broker 3', async () =>
       (await metadataOf(cluster.brokers[0]!.port, ['assigned'], 12)).get('assigned')?.[1]?.leaderId === 3, 5_000);
+    // CreateTopics has the same check, and honours a valid assignment the same way.
+    const refused = await admin.createTopics({ topics: [{ topic: 'assigned-too',
+      replicaAssignment: [{ partition: 0, replicas: [2] }, { partition: 1, replicas: [99] }] }] }).catch((e: unknown) => e);
+    expect(refused).toMatchObject({ errors: [{ type: 'INVALID_REPLICA_ASSIGNMENT' }] });
+    await admin.createTopics({ topics: [{ topic: 'assigned-too',
+      replicaAssignment: [{ partition: 0, replicas: [2] }, { partition: 1, replicas: [1] }] }] });
+    await waitFor('assigned-too led by brokers 2 and 1', async () => JSON.stringify((await metadataOf(
+      cluster.brokers[2]!.port, ['assigned-too'], 12)).get('assigned-too')?.map((p) => p.leaderId)) === '[2,1]', 5_000);
   } finally {
     await admin.disconnect();
   }

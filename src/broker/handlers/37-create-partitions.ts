@@ -1,14 +1,15 @@
 /**
  * CreatePartitions: v0-3.
- * Behavior: raises a topic's partition count; the new partitions start empty, led by this broker.
+ * Behavior: raises a topic's partition count; the new partitions start empty, led where the
+ * placement puts them (a single node: itself; a cluster: the controller's placement), and every
+ * broker's view follows through the etcd watch.
  * A count not above the current one, or above PARTITIONS_PER_TOPIC_MAX → INVALID_PARTITIONS (with
  * Kafka's messages); unknown topic → UNKNOWN_TOPIC_OR_PARTITION; a topic named twice →
  * INVALID_REQUEST; validateOnly checks only. The partitions gauge follows.
- * Version notes: v2+ is the flexible encoding; v3 is v2.
  * Assignments, when given, are checked as Kafka does (one per new partition, none empty, no broker
  * twice, every broker registered, else INVALID_REPLICA_ASSIGNMENT); the first broker of each
- * leads the new partition (Kafka's preferred leader). Without them the controller's placement
- * picks the leaders.
+ * leads the new partition (Kafka's preferred leader).
+ * Version notes: v2+ is the flexible encoding; v3 is v2.
  * Not implemented: replicas beyond the first (durability comes from object storage), so the
  * replication-factor consistency check is skipped.
  */
@@ -21,7 +22,7 @@ import {
 import { UnknownTopicError } from '../../metadata/coordinator.js';
 import { defineHandler } from '../handler.js';
 import type { BrokerServices } from '../services.js';
-import { PARTITIONS_PER_TOPIC_MAX } from '../topic-admin.js';
+import { PARTITIONS_PER_TOPIC_MAX, checkReplicaAssignment } from '../topic-admin.js';
 
 const { INVALID_PARTITIONS, INVALID_REPLICA_ASSIGNMENT, UNKNOWN_TOPIC_OR_PARTITION: UNKNOWN_TOPIC } = ErrorCode;
 type Outcome = { errorCode: number; errorMessage: string | null };
@@ -35,24 +36,8 @@ function checkAssignments(s: BrokerServices, t: TopicIn, added: number):
     return fail(INVALID_REPLICA_ASSIGNMENT, `Attempted to add ${added} additional partition(s), ` +
       `but only ${t.assignments.length} assignment(s) were specified.`);
   }
-  const registered = new Set(s.cluster.brokers().map((b) => b.nodeId));
-  for (const { brokerIds } of t.assignments) {
-    if (brokerIds.length === 0) {
-      return fail(INVALID_REPLICA_ASSIGNMENT, 'The manual partition assignment includes an empty replica list.');
-    }
-    const seen = new Set<number>();
-    for (const id of brokerIds) {
-      if (seen.has(id)) {
-        return fail(INVALID_REPLICA_ASSIGNMENT,
-          `The manual partition assignment includes the broker ${id} more than once.`);
-      }
-      seen.add(id);
-      if (!registered.has(id)) {
-        return fail(INVALID_REPLICA_ASSIGNMENT,
-          `The manual partition assignment includes broker ${id}, but no such broker is registered.`);
-      }
-    }
-  }
+  const check = checkReplicaAssignment(s, t.assignments.map((a) => a.brokerIds));
+  if (check.errorCode !== ErrorCode.NONE) return fail(check.errorCode, check.message!);
   return t.assignments.map((a) => a.brokerIds[0]!);
 }
 
