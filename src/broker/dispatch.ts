@@ -5,6 +5,8 @@
  *  - `null`: no response (acks=0 Produce);
  *  - a `CloseConnection`: the request is unanswerable (undecodable header or body, unknown API,
  *    unsupported version of an API other than ApiVersions), which is what Kafka's broker does.
+ * A handler that throws, or whose response fails to encode, is answered with its API's error
+ * response (UNKNOWN_SERVER_ERROR on everything asked about), built from the request.
  */
 import type { Logger } from 'pino';
 import assert from 'node:assert/strict';
@@ -83,15 +85,37 @@ export class Dispatcher {
     const ctx: RequestContext = {
       services: this.services, clientId: header.clientId, clientHost, correlationId, log: this.log,
     };
+    let response: unknown;
     try {
-      const response = await handler.handle(ctx, request, version);
-      if (response === null) return null;
+      response = await handler.handle(ctx, request, version);
+    } catch (err) {
+      // Operating errors travel as error codes; an exception here is a bug. The client still
+      // gets an answer (UNKNOWN_SERVER_ERROR) where the API has an error shape, as from Kafka.
+      this.log.error({ err, api: handler.name, version }, 'handler failed');
+      return this.errorAnswer(handler, request, version, correlationId);
+    }
+    if (response === null) return null;
+    try {
       return encodeResponseFrame(apiKey, version, correlationId,
         (w) => handler.encodeResponse(w, version, response));
     } catch (err) {
-      // Operating errors travel as error codes; an exception here is a bug. Closing the
-      // connection makes the client reconnect and retry rather than trust a half-made answer.
-      this.log.error({ err, api: handler.name, version }, 'handler failed');
+      // A response the encoder refuses (a bug in how it was built): answer from the request.
+      this.log.error({ err, api: handler.name, version }, 'response encoding failed');
+      return this.errorAnswer(handler, request, version, correlationId);
+    }
+  }
+
+  /** UNKNOWN_SERVER_ERROR built from the request, or a closed connection if the API has none. */
+  private errorAnswer(handler: ApiHandler, request: unknown, version: number,
+    correlationId: number): DispatchResult {
+    if (handler.errorResponse === undefined) return new CloseConnection(`${handler.name} handler failed`);
+    try {
+      const response = handler.errorResponse(request, version, ErrorCode.UNKNOWN_SERVER_ERROR);
+      if (response === null) return null;
+      return encodeResponseFrame(handler.apiKey, version, correlationId,
+        (w) => handler.encodeResponse(w, version, response));
+    } catch (err) {
+      this.log.error({ err, api: handler.name, version }, 'error response failed too');
       return new CloseConnection(`${handler.name} handler failed`);
     }
   }

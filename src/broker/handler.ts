@@ -34,6 +34,18 @@ export interface ApiHandler<Req = any, Res = any> {
   encodeResponse(w: Writer, version: number, response: Res): void;
   /** Returns the response, or null when none is sent (Produce with acks=0). */
   handle(ctx: RequestContext, request: Req, version: number): Promise<Res | null> | Res | null;
+  /**
+   * The answer when `handle` (or encoding its response) threw: `errorCode` on everything the
+   * request asked about, as Kafka's AbstractRequest.getErrorResponse. Without it the connection
+   * is closed (an API whose error shape is not written yet).
+   */
+  errorResponse?(request: Req, version: number, errorCode: number): Res | null;
+}
+
+/** errorResponse for an API whose response carries one top-level error code in every version. */
+export function topLevelError<Res extends { errorCode: number }>(defaultResponse: () => Res):
+  <Req>(request: Req, version: number, errorCode: number) => Res {
+  return (_request, _version, errorCode) => ({ ...defaultResponse(), errorCode });
 }
 
 /** Helps a handler file declare itself with its generated codec types inferred. */

@@ -34,6 +34,30 @@ export function checkNewTopic(s: BrokerServices, name: string, partitionCount: n
   return { errorCode: ErrorCode.NONE, message: null };
 }
 
+/**
+ * Kafka's checks of a manual replica assignment (one broker list per partition): none empty, no
+ * broker twice in one list, every broker registered, else INVALID_REPLICA_ASSIGNMENT with
+ * Kafka's message. Only the first broker of each list is used: it leads (the preferred leader);
+ * durability comes from object storage, not replicas.
+ */
+export function checkReplicaAssignment(s: BrokerServices, lists: readonly (readonly number[])[]):
+  TopicCheck {
+  const registered = new Set(s.cluster.brokers().map((b) => b.nodeId));
+  const invalid = (message: string) => ({ errorCode: ErrorCode.INVALID_REPLICA_ASSIGNMENT, message });
+  for (const brokerIds of lists) {
+    if (brokerIds.length === 0) return invalid('The manual partition assignment includes an empty replica list.');
+    const seen = new Set<number>();
+    for (const id of brokerIds) {
+      if (seen.has(id)) return invalid(`The manual partition assignment includes the broker ${id} more than once.`);
+      seen.add(id);
+      if (!registered.has(id)) {
+        return invalid(`The manual partition assignment includes broker ${id}, but no such broker is registered.`);
+      }
+    }
+  }
+  return { errorCode: ErrorCode.NONE, message: null };
+}
+
 /** Creates a topic with default settings; returns its entry or an error code. */
 export async function autoCreateTopic(s: BrokerServices, name: string): Promise<TopicEntry | number> {
   const check = checkNewTopic(s, name, s.config.defaultPartitions, {});
@@ -43,7 +67,9 @@ export async function autoCreateTopic(s: BrokerServices, name: string): Promise<
     return await s.partitions.createTopic(name, s.config.defaultPartitions, {});
   } catch (err) {
     // Two requests raced to create it: the other one won, which is just as good.
-    if (err instanceof TopicExistsError) return s.partitions.topic(name) ?? ErrorCode.UNKNOWN_TOPIC_OR_PARTITION;
+    if (err instanceof TopicExistsError) {
+      return await s.partitions.topicNow(name) ?? ErrorCode.UNKNOWN_TOPIC_OR_PARTITION;
+    }
     throw err;
   }
 }

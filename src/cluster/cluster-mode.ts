@@ -17,6 +17,7 @@ import { EtcdClusterView } from './etcd-view.js';
 import { Leadership } from './leadership.js';
 import { LeasedView } from './leased-view.js';
 import { Membership } from './membership.js';
+import { controllerPlacement } from './placement.js';
 
 /** How long a leaving broker waits for its partitions to drain into object storage. */
 const LEAVE_DRAIN_MS_MAX = 15_000;
@@ -52,6 +53,8 @@ export class ClusterMode {
     });
     const etcdView = await EtcdClusterView.open({ client: membership.client, keys: membership.keys,
       coordinator, log: report });
+    partitions.setLeaderPlacement(controllerPlacement({ coordinator, nodeId: config.nodeId,
+      liveBrokers: () => etcdView.brokers().map((b) => b.nodeId) }));
     const leadership = new Leadership({
       nodeId: config.nodeId, coordinator, partitions, uploader, client: membership.client,
       keys: membership.keys, log,

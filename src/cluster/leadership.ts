@@ -16,8 +16,8 @@
  * then releases it to the named broker — nothing is copied, nothing needs replaying.
  */
 import type { Logger } from 'pino';
-import type { Etcd3 } from 'etcd3';
-import type { PartitionState } from '../metadata/coordinator.js';
+import type { Etcd3, IKeyValue } from 'etcd3';
+import { FencedError, type PartitionState } from '../metadata/coordinator.js';
 import type { EtcdKeys } from '../metadata/etcd-keys.js';
 import type { PartitionManager } from '../partition/partition-manager.js';
 import type { Uploader } from '../partition/uploader.js';
@@ -41,11 +41,17 @@ export interface LeadershipDeps {
 /** How long a handoff waits for in-flight appends to become durable and uploaded. */
 const HANDOFF_DRAIN_MS_MAX = 10_000;
 const HANDOFF_POLL_MS = 20;
+/** A handoff that could not drain is tried again this much later (while still requested). */
+const HANDOFF_RETRY_MS = 1_000;
 
 export class Leadership {
   private readonly queue = new SerialQueue();
   private readonly cleanups: (() => unknown)[] = [];
   private closed = false;
+  private handoffWatch: PrefixWatch | null = null;
+  /** Handoff keys already queued, with the mod revision queued. */
+  private readonly handoffsSeen = new Map<string, string>();
+  private readonly retries = new Set<NodeJS.Timeout>();
 
   constructor(private readonly deps: LeadershipDeps) {}
 
@@ -63,10 +69,43 @@ export class Leadership {
       }
     }
     const handoffs = await PrefixWatch.open(this.deps.client, { key: this.deps.keys.handoffPrefix() },
-      (entries) => {
-        for (const [key, kv] of entries) void this.enqueue(() => this.onHandoff(key, kv.value));
-      }, (message, err) => this.deps.log.warn({ err }, message));
+      (entries) => this.onHandoffKeys(entries), (message, err) => this.deps.log.warn({ err }, message));
+    this.handoffWatch = handoffs;
     this.cleanups.push(() => handoffs.close());
+  }
+
+  /**
+   * The watch hands over every handoff key on every change; only a key that is new or was
+   * rewritten (a new mod revision) is a new request. Queueing them all each time ran every
+   * request again and again: after the first release, each rerun found the old log still open
+   * (its close was queued behind them) and tried to release it again (FencedError).
+   */
+  private onHandoffKeys(entries: ReadonlyMap<string, IKeyValue>): void {
+    for (const key of this.handoffsSeen.keys()) if (!entries.has(key)) this.handoffsSeen.delete(key);
+    for (const [key, kv] of entries) {
+      if (this.handoffsSeen.get(key) === kv.mod_revision) continue;
+      this.handoffsSeen.set(key, kv.mod_revision);
+      this.enqueueHandoff(key, kv);
+    }
+  }
+
+  private enqueueHandoff(key: string, kv: IKeyValue): void {
+    void this.enqueue(async () => {
+      try {
+        if (await this.onHandoff(key, kv.value)) return;
+      } catch (err) {
+        if (err instanceof FencedError) return; // the epoch moved on: nothing left to release
+        this.deps.log.warn({ err, key }, 'handoff failed; retrying');
+      }
+      // Not done: try again later if the request still stands unchanged.
+      const retry = setTimeout(() => {
+        this.retries.delete(retry);
+        if (this.handoffWatch?.entries().get(key)?.mod_revision === kv.mod_revision) {
+          this.enqueueHandoff(key, kv);
+        }
+      }, HANDOFF_RETRY_MS);
+      this.retries.add(retry);
+    });
   }
 
   private enqueue(work: () => Promise<void>): Promise<void> {
@@ -119,11 +158,19 @@ export class Leadership {
     }
   }
 
-  private async onHandoff(key: string, value: Buffer): Promise<void> {
+  /**
+   * Releases the partition if this broker still leads it at the request's epoch. Returns false
+   * when it could not drain (the request should be tried again), true when done or moot.
+   */
+  private async onHandoff(key: string, value: Buffer): Promise<boolean> {
     const request = decodeHandoff(value);
     const { topicId, partition } = this.deps.keys.partitionOfHandoffKey(key);
-    const local = this.deps.partitions.topicById(topicId)?.logs[partition];
-    if (local === undefined || local.leaderEpoch !== request.epoch || local.fenced) return;
+    const { partitions, coordinator, nodeId } = this.deps;
+    const local = partitions.topicById(topicId)?.logs[partition];
+    if (local === undefined || local.leaderEpoch !== request.epoch || local.fenced) return true;
+    const state = (await coordinator.getPartitionStates(topicId)).find((p) => p.partition === partition);
+    // Released already, or moved by the controller: the partition event closes the log.
+    if (state === undefined || state.leaderId !== nodeId || state.leaderEpoch !== request.epoch) return true;
     local.stopAppends();
     const deadline = Date.now() + HANDOFF_DRAIN_MS_MAX;
     while (local.uploadedEndOffset < local.nextOffset && Date.now() < deadline) {
@@ -134,14 +181,20 @@ export class Leadership {
       // Not everything reached object storage: this broker keeps the partition (appends stay
       // refused until it is released or reopened); nothing acknowledged is dropped.
       this.deps.log.warn({ topicId, partition }, 'handoff could not drain; keeping the data');
-      return;
+      return false;
     }
-    await this.deps.coordinator.releasePartition(topicId, partition, request.epoch, request.toLeaderId);
+    await coordinator.releasePartition(topicId, partition, request.epoch, request.toLeaderId);
+    // Closed now rather than when the partition event (queued behind us) arrives.
+    local.fence(`handed off to ${request.toLeaderId}`);
+    if (partitions.topicById(topicId)?.logs[partition] === local) partitions.closePartition(topicId, partition);
     this.deps.log.info({ topicId, partition, to: request.toLeaderId }, 'partition handed off');
+    return true;
   }
 
   async close(): Promise<void> {
     this.closed = true;
+    for (const retry of this.retries) clearTimeout(retry);
+    this.retries.clear();
     for (const cleanup of this.cleanups.splice(0)) await cleanup();
   }
 }

@@ -8,6 +8,7 @@ import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import {
   UnknownTopicError,
+  type NewPartitionLeaders,
   type PartitionState,
   type SegmentCommit,
   type SegmentEntry,
@@ -25,6 +26,15 @@ export class IndexContinuityError extends Error {
     super(`partition ${topicId}:${partition} is indexed up to ${indexedEndOffset}; ` +
       `entry ${baseOffset}..${lastOffset} does not continue it`);
   }
+}
+
+/** The leader of each of `count` new partitions, checked: -1 (none yet) or a node id. */
+export function newPartitionLeaders(leaders: NewPartitionLeaders, count: number): number[] {
+  const list = typeof leaders === 'number' ? Array.from({ length: count }, () => leaders)
+    : [...leaders];
+  assert.equal(list.length, count, 'one leader per new partition');
+  for (const id of list) assert.ok(Number.isSafeInteger(id) && id >= -1, `leaderId ${id}`);
+  return list;
 }
 
 /** The key SegmentCommit's maps use. */

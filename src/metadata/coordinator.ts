@@ -109,6 +109,9 @@ export class UnknownTopicError extends Error {
   override readonly name = 'UnknownTopicError';
 }
 
+/** Who leads new partitions: one broker for all of them, or one per partition, in order. */
+export type NewPartitionLeaders = number | readonly number[];
+
 export interface MetadataCoordinator {
   clusterId(): string;
 
@@ -116,13 +119,19 @@ export interface MetadataCoordinator {
   listTopics(): Promise<TopicRecord[]>;
   getTopic(name: string): Promise<TopicRecord | null>;
   getTopicById(topicId: string): Promise<TopicRecord | null>;
-  /** Creates the topic and its partition states atomically; throws TopicExistsError. */
-  createTopic(topic: TopicRecord, leaderId: number): Promise<void>;
+  /** The topic as the store holds it at this instant (getTopic may answer from a cache that a
+   *  watch keeps a few milliseconds behind other brokers' writes). */
+  readTopic(name: string): Promise<TopicRecord | null>;
+  /** Creates the topic and its partition states atomically, led by `leaders` (one broker for
+   *  all, or one per partition); throws TopicExistsError. */
+  createTopic(topic: TopicRecord, leaders: NewPartitionLeaders): Promise<void>;
   /** Deletes topic, partition states, segment entries, committed offsets of it. Returns the
    *  object keys that no longer hold any live data (for the caller to delete). */
   deleteTopic(name: string): Promise<string[]>;
-  /** Raises the partition count; new partitions start empty, led by `leaderId`. */
-  createPartitions(name: string, partitionCount: number, leaderId: number): Promise<void>;
+  /** Raises the partition count; new partitions start empty, led by `leaders` (one broker for
+   *  all, or one per new partition, in partition order). */
+  createPartitions(name: string, partitionCount: number, leaders: NewPartitionLeaders):
+    Promise<void>;
   /** Replaces the topic's config overrides. */
   setTopicConfigs(name: string, configs: Record<string, string>): Promise<void>;
 

@@ -34,6 +34,7 @@ import {
   afterRelease,
   type CommittedOffset,
   type MetadataCoordinator,
+  type NewPartitionLeaders,
   type PartitionState,
   type ProducerPartitionState,
   type SegmentCommit,
@@ -41,7 +42,7 @@ import {
   type TopicRecord,
 } from './coordinator.js';
 import {
-  type IndexPlan, assertCommitShape, assertOffset, assertTopicRecord, newKafkaUuid, parsePartitionKey,
+  type IndexPlan, assertCommitShape, assertOffset, assertTopicRecord, newKafkaUuid, newPartitionLeaders, parsePartitionKey,
   planIndexing, sortedEntries, unknownPartition,
 } from './commit-rules.js';
 
@@ -386,7 +387,12 @@ export class EmbeddedCoordinator implements MetadataCoordinator {
     return row === undefined ? null : topicFromRow(row);
   }
 
-  async createTopic(topic: TopicRecord, leaderId: number): Promise<void> {
+  /** The database is the only copy: getTopic is already current. */
+  async readTopic(name: string): Promise<TopicRecord | null> {
+    return this.getTopic(name);
+  }
+
+  async createTopic(topic: TopicRecord, leaders: NewPartitionLeaders): Promise<void> {
     assertTopicRecord(topic);
     this.db.transaction(() => {
       if (this.s.selectTopicByName.get(topic.name) !== undefined) {
@@ -397,7 +403,7 @@ export class EmbeddedCoordinator implements MetadataCoordinator {
       }
       this.s.insertTopic.run(topic.topicId, topic.name, topic.partitionCount,
         JSON.stringify(topic.configs), topic.createdAtMs);
-      this.insertPartitions(topic.topicId, 0, topic.partitionCount, leaderId);
+      this.insertPartitions(topic.topicId, 0, topic.partitionCount, leaders);
     })();
   }
 
@@ -413,14 +419,15 @@ export class EmbeddedCoordinator implements MetadataCoordinator {
     })();
   }
 
-  async createPartitions(name: string, partitionCount: number, leaderId: number): Promise<void> {
+  async createPartitions(name: string, partitionCount: number, leaders: NewPartitionLeaders):
+    Promise<void> {
     this.db.transaction(() => {
       const topic = this.requireTopicByName(name);
       if (!(Number.isSafeInteger(partitionCount) && partitionCount > topic.partitionCount)) {
         throw new RangeError(`topic ${name} has ${topic.partitionCount} partitions; ` +
           `${partitionCount} does not raise that`);
       }
-      this.insertPartitions(topic.topicId, topic.partitionCount, partitionCount, leaderId);
+      this.insertPartitions(topic.topicId, topic.partitionCount, partitionCount, leaders);
       this.s.updatePartitionCount.run(partitionCount, topic.topicId);
     })();
   }
@@ -572,11 +579,11 @@ export class EmbeddedCoordinator implements MetadataCoordinator {
   // Helpers; each runs inside its caller's transaction.
 
   private insertPartitions(topicId: string, fromPartition: number, toPartition: number,
-    leaderId: number): void {
+    leaders: NewPartitionLeaders): void {
     assert.ok(fromPartition < toPartition, 'at least one partition is created');
-    assert.ok(Number.isSafeInteger(leaderId) && leaderId >= -1, `leaderId ${leaderId}`);
+    const leaderIds = newPartitionLeaders(leaders, toPartition - fromPartition);
     for (let partition = fromPartition; partition < toPartition; partition++) {
-      this.s.insertPartition.run(topicId, partition, leaderId);
+      this.s.insertPartition.run(topicId, partition, leaderIds[partition - fromPartition]!);
     }
   }
 

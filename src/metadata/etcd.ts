@@ -58,6 +58,7 @@ import {
   afterRelease,
   type CommittedOffset,
   type MetadataCoordinator,
+  type NewPartitionLeaders,
   type PartitionState,
   type ProducerPartitionState,
   type SegmentCommit,
@@ -65,7 +66,7 @@ import {
   type TopicRecord,
 } from './coordinator.js';
 import {
-  assertCommitShape, assertOffset, assertTopicRecord, newKafkaUuid, parsePartitionKey,
+  assertCommitShape, assertOffset, assertTopicRecord, newKafkaUuid, newPartitionLeaders, parsePartitionKey,
   partitionKey, planIndexing, sortedEntries, unknownPartition,
 } from './commit-rules.js';
 import {
@@ -502,14 +503,20 @@ export class EtcdCoordinator implements MetadataCoordinator {
     return topic === null ? null : copyTopic(topic);
   }
 
+  /** A linearizable read of the topic key: after another broker's createTopic returned, this
+   *  sees it even before the watch has delivered it. */
+  async readTopic(name: string): Promise<TopicRecord | null> {
+    const range = await this.client.kv.range({ key: Buffer.from(this.keys.topic(name)) });
+    return versionedOf(range, decodeTopic).value;
+  }
+
   /** One txn: topic, id reservation and every partition state (2 + partitionCount ops). */
-  async createTopic(topic: TopicRecord, leaderId: number): Promise<void> {
+  async createTopic(topic: TopicRecord, leaders: NewPartitionLeaders): Promise<void> {
     assertTopicRecord(topic);
-    assert.ok(Number.isSafeInteger(leaderId) && leaderId >= -1, `leaderId ${leaderId}`);
     const topicKey = this.keys.topic(topic.name);
     const success = [putOp(topicKey, encodeTopic(topic)),
       putOp(this.keys.topicId(topic.topicId), topic.name),
-      ...this.newPartitionOps(topic.topicId, 0, topic.partitionCount, leaderId)];
+      ...this.newPartitionOps(topic.topicId, 0, topic.partitionCount, leaders)];
     const response = await this.txn(
       [doesNotExist(topicKey), doesNotExist(this.keys.topicId(topic.topicId))], success,
       [getOp(topicKey)]);
@@ -554,7 +561,8 @@ export class EtcdCoordinator implements MetadataCoordinator {
     }
   }
 
-  async createPartitions(name: string, partitionCount: number, leaderId: number): Promise<void> {
+  async createPartitions(name: string, partitionCount: number, leaders: NewPartitionLeaders):
+    Promise<void> {
     const topicKey = this.keys.topic(name);
     await this.writeLoop('createPartitions', this.keyReads([getOp(topicKey)],
       ([range]) => versionedOf(range, decodeTopic)), (view) => {
@@ -566,7 +574,7 @@ export class EtcdCoordinator implements MetadataCoordinator {
       }
       return { compare: [modEquals(topicKey, view.modRevision)], result: undefined, success: [
         putOp(topicKey, encodeTopic({ ...topic, partitionCount })),
-        ...this.newPartitionOps(topic.topicId, topic.partitionCount, partitionCount, leaderId)] };
+        ...this.newPartitionOps(topic.topicId, topic.partitionCount, partitionCount, leaders)] };
     });
   }
 
@@ -1041,13 +1049,13 @@ export class EtcdCoordinator implements MetadataCoordinator {
   }
 
   private newPartitionOps(topicId: string, fromPartition: number, toPartition: number,
-    leaderId: number): IRequestOp[] {
+    leaders: NewPartitionLeaders): IRequestOp[] {
     assert.ok(fromPartition < toPartition, 'at least one partition is created');
-    assert.ok(Number.isSafeInteger(leaderId) && leaderId >= -1, `leaderId ${leaderId}`);
+    const leaderIds = newPartitionLeaders(leaders, toPartition - fromPartition);
     const ops: IRequestOp[] = [];
     for (let partition = fromPartition; partition < toPartition; partition++) {
       ops.push(putOp(this.keys.partition(topicId, partition), encodePartitionState({ topicId,
-        partition, leaderId, leaderEpoch: 0, logStartOffset: 0, indexedEndOffset: 0,
+        partition, leaderId: leaderIds[partition - fromPartition]!, leaderEpoch: 0, logStartOffset: 0, indexedEndOffset: 0,
         recoverFrom: -1 })));
     }
     return ops;

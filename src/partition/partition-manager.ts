@@ -30,6 +30,9 @@ export function missingPartitionError(entry: TopicEntry | undefined, partition: 
   return exists ? 'NOT_LEADER_OR_FOLLOWER' : 'UNKNOWN_TOPIC_OR_PARTITION';
 }
 
+/** The leaders of new partitions `[from, to)` of a topic, one per partition. */
+export type LeaderPlacement = (topicId: string, from: number, to: number) => Promise<number[]>;
+
 export class PartitionManager {
   private readonly byName = new Map<string, TopicEntry>();
   private readonly byId = new Map<string, TopicEntry>();
@@ -49,6 +52,18 @@ export class PartitionManager {
     private readonly nodeId: number,
     private readonly log: Logger,
   ) {}
+
+  /**
+   * Who leads new partitions `[from, to)` of a topic: this broker on a single node; cluster mode
+   * installs the controller's placement (cluster/placement.ts), so that a new partition starts
+   * on its final leader instead of moving away in its first second.
+   */
+  private placement: LeaderPlacement = async (_topicId, from, to) =>
+    Array.from({ length: to - from }, () => this.nodeId);
+
+  setLeaderPlacement(placement: LeaderPlacement): void {
+    this.placement = placement;
+  }
 
   /** Loads every topic and its partitions' state from the coordinator. */
   async load(): Promise<void> {
@@ -92,9 +107,48 @@ export class PartitionManager {
     return s.leaderId === this.nodeId && s.recoverFrom === -1;
   }
 
-  /** Cluster mode: a topic another broker created (or this one, whose install it then joins). */
+  /**
+   * Cluster mode: a topic another broker created (or this one, whose install it then joins), or
+   * changed: partitions added (CreatePartitions through any broker) or configs replaced.
+   */
   async adoptTopic(record: TopicRecord): Promise<void> {
-    await this.install(record);
+    const entry = await this.install(record);
+    if (this.byId.get(record.topicId) !== entry) return; // deleted meanwhile
+    await this.grow(entry, record.partitionCount);
+    if (JSON.stringify(entry.record.configs) !== JSON.stringify(record.configs)) {
+      entry.record = { ...entry.record, configs: { ...record.configs } };
+      entry.config = effectiveConfig(this.config, record.configs);
+    }
+  }
+
+  /**
+   * Extends the entry to `partitionCount` partitions, opening the new ones this broker leads.
+   * Every new log is built first and the slots are filled together, without an await between:
+   * readers (Metadata) never see a partition list with holes. A slot another call filled
+   * meanwhile keeps its log: it may already hold appends. Returns the partitions it opened.
+   */
+  private async grow(entry: TopicEntry, partitionCount: number): Promise<Set<number>> {
+    const opened = new Set<number>();
+    if (partitionCount <= entry.logs.length) return opened;
+    const built = new Map<number, PartitionLog | undefined>();
+    const states = await this.metadata.getPartitionStates(entry.record.topicId);
+    for (const st of states.sort((a, b) => a.partition - b.partition)) {
+      if (st.partition < entry.logs.length || st.partition >= partitionCount) continue;
+      built.set(st.partition, this.leads(st) ? await this.openLog(entry.record, st) : undefined);
+    }
+    if (this.byId.get(entry.record.topicId) !== entry) return opened; // deleted meanwhile
+    // Only as far as the states read reach (they cannot lag the count that asked, as partitions
+    // only grow, but a hole is never made up).
+    for (let partition = entry.logs.length; built.has(partition); partition++) {
+      const log = built.get(partition);
+      if (log !== undefined) opened.add(partition);
+      entry.logs[partition] = log;
+    }
+    if (entry.logs.length > entry.record.partitionCount) {
+      entry.record = { ...entry.record, partitionCount: entry.logs.length };
+    }
+    assert.equal(entry.logs.length, entry.record.partitionCount, `${entry.record.name}: one log per partition`);
+    return opened;
   }
 
   /** Cluster mode: a topic another broker deleted. */
@@ -115,6 +169,14 @@ export class PartitionManager {
   async openPartition(topicId: string, state: PartitionState): Promise<boolean> {
     const entry = this.byId.get(topicId);
     if (entry === undefined) return false;
+    if (state.partition >= entry.logs.length) {
+      // A partition added by another broker, whose topic change has not reached us yet: grow the
+      // whole entry (a slot alone would leave holes below it).
+      const record = await this.metadata.getTopicById(topicId);
+      if (record === null || this.byId.get(topicId) !== entry) return false;
+      return (await this.grow(entry, Math.max(record.partitionCount, state.partition + 1)))
+        .has(state.partition);
+    }
     const log = await this.openLog(entry.record, state);
     if (this.byId.get(topicId) !== entry) return false; // deleted or re-created meanwhile
     const current = entry.logs[state.partition];
@@ -138,6 +200,26 @@ export class PartitionManager {
   }
 
   topic(name: string): TopicEntry | undefined {
+    return this.byName.get(name);
+  }
+
+  /**
+   * The topic's entry with at least `partitionCount` partitions when the coordinator has them,
+   * also when another broker created or grew it a moment ago and this broker's watch has not
+   * delivered that yet: a broker named leader in Metadata must accept the producer that follows,
+   * and a request refused for some partitions but accepted for others is resent whole by some
+   * clients (duplicates). Undefined when the topic does not exist.
+   */
+  async topicNow(name: string, partitionCount = 1): Promise<TopicEntry | undefined> {
+    const known = this.byName.get(name);
+    if (known !== undefined && known.record.partitionCount >= partitionCount) return known;
+    const record = await this.metadata.readTopic(name);
+    if (record === null) return known;
+    try {
+      await this.adoptTopic(record);
+    } catch (err) {
+      if (!(err instanceof UnknownTopicError)) throw err; // deleted meanwhile
+    }
     return this.byName.get(name);
   }
 
@@ -178,12 +260,14 @@ export class PartitionManager {
     return n;
   }
 
-  async createTopic(name: string, partitionCount: number, configs: Record<string, string>):
-    Promise<TopicEntry> {
+  /** Creates a topic; `leaders` places its partitions (default: the placement). */
+  async createTopic(name: string, partitionCount: number, configs: Record<string, string>,
+    leaders?: readonly number[]): Promise<TopicEntry> {
     assert.ok(partitionCount >= 1, 'a topic has at least one partition');
     const record: TopicRecord = { name, topicId: newTopicId(), partitionCount, configs,
       createdAtMs: Date.now() };
-    await this.metadata.createTopic(record, this.nodeId);
+    await this.metadata.createTopic(record,
+      leaders ?? await this.placement(record.topicId, 0, partitionCount));
     this.log.info({ topic: name, partitions: partitionCount }, 'topic created');
     return this.install(record);
   }
@@ -199,22 +283,17 @@ export class PartitionManager {
     return orphaned;
   }
 
-  async createPartitions(name: string, partitionCount: number): Promise<void> {
+  /** Raises the partition count; `leaders` places the new partitions (default: the placement). */
+  async createPartitions(name: string, partitionCount: number, leaders?: readonly number[]):
+    Promise<void> {
     const entry = this.byName.get(name);
     if (entry === undefined) throw new UnknownTopicError(name);
-    await this.metadata.createPartitions(name, partitionCount, this.nodeId);
+    const from = entry.record.partitionCount;
+    await this.metadata.createPartitions(name, partitionCount,
+      leaders ?? await this.placement(entry.record.topicId, from, partitionCount));
     // Existing logs keep their in-memory tails; the topic stays visible throughout, and the new
     // partitions appear all at once when their logs are built.
-    const states = await this.metadata.getPartitionStates(entry.record.topicId);
-    for (const st of states.sort((a, b) => a.partition - b.partition)) {
-      if (st.partition < entry.logs.length) continue; // existing, or added by a concurrent call
-      const log = this.leads(st) ? await this.openLog(entry.record, st) : undefined;
-      // Leadership may have opened it while we awaited (the change event of our own write), and
-      // that log may already take appends: keep it.
-      entry.logs[st.partition] ??= log;
-    }
-    entry.record = { ...entry.record, partitionCount: Math.max(partitionCount, entry.logs.length) };
-    assert.equal(entry.logs.length, entry.record.partitionCount, `${name}: one log per partition`);
+    await this.grow(entry, partitionCount);
   }
 
   async setConfigs(name: string, configs: Record<string, string>): Promise<void> {

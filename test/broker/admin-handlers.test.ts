@@ -29,6 +29,7 @@ import * as DP from '../../protocol/generated/messages/describe-producers.js';
 import * as IAC from '../../protocol/generated/messages/incremental-alter-configs.js';
 import * as OLE from '../../protocol/generated/messages/offset-for-leader-epoch.js';
 import * as SH from '../../protocol/generated/messages/sasl-handshake.js';
+import { decodeResponseFrame, encodeRequestFrame } from '../../protocol/frame.js';
 import { Reader } from '../../protocol/primitives/reader.js';
 import { Writer } from '../../protocol/primitives/writer.js';
 import { readBatchHeader } from '../../protocol/records/batch-header.js';
@@ -718,6 +719,66 @@ describe('CreatePartitions', () => {
     await createTopic('cp');
     const res = await call(createPartitions, codec, request([['cp', 2], ['missing', 2]]), v);
     expect(res.results.map((r) => r.errorCode)).toEqual([0, ErrorCode.UNKNOWN_TOPIC_OR_PARTITION]);
+  });
+
+  const assigned = (count: number, assignments: readonly (readonly number[])[], validateOnly: boolean) => ({
+    ...request([['cp', count]], validateOnly), topics: [{ ...request([['cp', count]]).topics[0]!,
+      assignments: assignments.map((brokerIds) =>
+        ({ ...CP.defaultCreatePartitionsRequestCreatePartitionsAssignment(), brokerIds: [...brokerIds] })) }] });
+
+  it('refuses replica assignments Kafka refuses (INVALID_REPLICA_ASSIGNMENT), and honours a valid one', async () => {
+    await createTopic('cp', 1);
+    const refused = [
+      [[[NODE_ID + 1]], `The manual partition assignment includes broker ${NODE_ID + 1}, but no such broker is registered.`],
+      [[[NODE_ID], [NODE_ID]], 'Attempted to add 1 additional partition(s), but only 2 assignment(s) were specified.'],
+      [[[]], 'The manual partition assignment includes an empty replica list.'],
+      [[[NODE_ID, NODE_ID]], `The manual partition assignment includes the broker ${NODE_ID} more than once.`],
+    ] as const;
+    for (const [assignments, message] of refused) {
+      for (const validateOnly of [true, false]) {
+        const res = await call(createPartitions, codec, assigned(2, assignments, validateOnly), 1);
+        expect(outcomes(res)).toEqual([['cp', ErrorCode.INVALID_REPLICA_ASSIGNMENT, message]]);
+      }
+    }
+    expect(fx.partitions.topic('cp')!.logs.length).toBe(1);
+    const res = await call(createPartitions, codec, assigned(3, [[NODE_ID], [NODE_ID]], false), 1);
+    expect(outcomes(res)).toEqual([['cp', ErrorCode.NONE, null]]);
+    expect(fx.partitions.topic('cp')!.logs.map((l) => l?.partition)).toEqual([0, 1, 2]);
+  });
+});
+
+describe('Dispatcher: a handler that fails', () => {
+  const request = { ...CP.defaultCreatePartitionsRequest(), timeoutMs: 1000,
+    topics: ['a', 'b'].map((name) => ({ ...CP.defaultCreatePartitionsRequestCreatePartitionsTopic(), name, count: 2 })) };
+
+  async function dispatchWith(handler: ApiHandler, version: number): Promise<CP.CreatePartitionsResponse> {
+    const dispatcher = new Dispatcher([handler], fx.services, log);
+    const frame = encodeRequestFrame(37, version, 42, 'test', (w) => CP.encodeCreatePartitionsRequest(w, version, request));
+    const out = await dispatcher.dispatch(frame.subarray(4), '127.0.0.1');
+    expect(out).not.toBeInstanceOf(CloseConnection);
+    const { correlationId, body } = decodeResponseFrame(37, version, Buffer.concat(out as Buffer[]).subarray(4));
+    expect(correlationId).toBe(42);
+    return CP.decodeCreatePartitionsResponse(body, version);
+  }
+
+  it.each(versions(createPartitions))('answers UNKNOWN_SERVER_ERROR for what was asked when it throws (v%i)', async (v) => {
+    const res = await dispatchWith({ ...createPartitions, handle: () => { throw new Error('a bug'); } }, v);
+    expect(res.results.map((r) => [r.name, r.errorCode])).toEqual(
+      [['a', ErrorCode.UNKNOWN_SERVER_ERROR], ['b', ErrorCode.UNKNOWN_SERVER_ERROR]]);
+  });
+
+  it('answers from the request when its response cannot be encoded (a hole in a list)', async () => {
+    const holed = { ...CP.defaultCreatePartitionsResponse(), results: new Array(2) };
+    const res = await dispatchWith({ ...createPartitions, handle: () => holed }, 2);
+    expect(res.results.map((r) => [r.name, r.errorCode])).toEqual(
+      [['a', ErrorCode.UNKNOWN_SERVER_ERROR], ['b', ErrorCode.UNKNOWN_SERVER_ERROR]]);
+  });
+
+  it('closes the connection for an API with no error response', async () => {
+    const { errorResponse: _none, ...bare } = createPartitions;
+    const dispatcher = new Dispatcher([{ ...bare, handle: () => { throw new Error('a bug'); } }], fx.services, log);
+    const frame = encodeRequestFrame(37, 0, 1, 'test', (w) => CP.encodeCreatePartitionsRequest(w, 0, request));
+    expect(await dispatcher.dispatch(frame.subarray(4), '127.0.0.1')).toBeInstanceOf(CloseConnection);
   });
 });
 

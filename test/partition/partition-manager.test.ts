@@ -7,6 +7,9 @@
  * acknowledged — would vanish: consumers would see an empty partition (kcat -e: zero records)
  * and the uploader would never store them.
  *
+ * A topic another broker grew (cluster mode) grows here too, all at once: Metadata must never
+ * see a partition list with holes.
+ *
  * These tests hold the coordinator's producer-state reads to force each interleaving.
  */
 import { pino } from 'pino';
@@ -143,6 +146,32 @@ describe('PartitionManager: concurrent opens of one partition', () => {
       expect(partitions.topic('t')!.logs).toHaveLength(2);
     });
   }
+
+  it('adopting a topic another broker grew adds its partitions and configs, never showing a hole', async () => {
+    const entry = await releaseUntilSettled(metadata, partitions.createTopic('t', 1, {}));
+    // Another broker's CreatePartitions and config change: only the coordinator knows of them.
+    await metadata.createPartitions('t', 4, [2, NODE_ID, 2]);
+    await metadata.setTopicConfigs('t', { 'retention.ms': '1000' });
+    const adopted = partitions.adoptTopic((await metadata.getTopic('t'))!);
+    await until(() => metadata.held.length === 1, 'the new log this broker leads is opening');
+    expect(entry.logs).toHaveLength(1); // nothing half-grown is visible meanwhile
+    await releaseUntilSettled(metadata, adopted);
+    expect(entry.record.partitionCount).toBe(4);
+    expect(Object.keys(entry.logs)).toEqual(['0', '1', '2', '3']); // no hole
+    expect(entry.logs.map((l) => l?.partition)).toEqual([0, undefined, 2, undefined]);
+    expect(entry.record.configs).toEqual({ 'retention.ms': '1000' });
+    expect(partitions.partitionExists('t', 3)).toBe(true);
+  });
+
+  it('a partition opened past the known count grows the whole entry first', async () => {
+    const entry = await releaseUntilSettled(metadata, partitions.createTopic('t', 1, {}));
+    await metadata.createPartitions('t', 4, [2, 2, NODE_ID]);
+    const state = (await metadata.getPartitionStates(entry.record.topicId))[3]!;
+    expect(await releaseUntilSettled(metadata, partitions.openPartition(entry.record.topicId, state))).toBe(true);
+    expect(Object.keys(entry.logs)).toEqual(['0', '1', '2', '3']);
+    expect(entry.logs.map((l) => l?.partition)).toEqual([0, undefined, undefined, 3]);
+    expect(entry.record.partitionCount).toBe(4);
+  });
 
   it('openPartition at a newer epoch still replaces (and fences) the older log', async () => {
     const entry = await releaseUntilSettled(metadata, partitions.createTopic('t', 1, {}));

@@ -29,6 +29,12 @@ export const handler = defineHandler({
   advertisedMinVersion: 0,
   decodeRequest: decodeProduceRequest,
   encodeResponse: encodeProduceResponse,
+  errorResponse: (req, _version, errorCode) => req.acks === 0 ? null : {
+    ...defaultProduceResponse(),
+    responses: req.topicData.map((t) => ({ ...defaultProduceResponseTopicProduceResponse(), name: t.name,
+      partitionResponses: t.partitionData.map((p) => ({ ...defaultProduceResponsePartitionProduceResponse(),
+        index: p.index, errorCode, baseOffset: -1n })) })),
+  },
   async handle(ctx, req) {
     const s = ctx.services;
     const nowMs = s.nowMs();
@@ -43,7 +49,12 @@ export const handler = defineHandler({
         errorMessage: 'leadership moved to another broker' });
     });
     for (const t of req.topicData) {
-      const topic = s.partitions.topic(t.name);
+      let topic = s.partitions.topic(t.name);
+      const partitionsNamed = Math.max(0, ...t.partitionData.map((p) => p.index + 1));
+      if (topic === undefined || topic.record.partitionCount < partitionsNamed) {
+        // Created or grown through another broker a moment ago: learn it now, not from the watch.
+        topic = await s.partitions.topicNow(t.name, partitionsNamed);
+      }
       const out = { ...defaultProduceResponseTopicProduceResponse(), name: t.name,
         partitionResponses: [] as PartitionOut[] };
       for (const p of t.partitionData) {

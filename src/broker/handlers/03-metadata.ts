@@ -24,7 +24,9 @@ function describeTopic(s: BrokerServices, entry: TopicEntry): TopicOut {
     ...defaultMetadataResponseMetadataResponseTopic(),
     name: entry.record.name,
     topicId: entry.record.topicId,
-    partitions: entry.logs.map((log, partitionIndex) => {
+    // By index, not entry.logs.map: a slot list with a hole must not make an undefined entry.
+    partitions: Array.from({ length: entry.logs.length }, (_, partitionIndex) => {
+      const log = entry.logs[partitionIndex];
       const { leaderId, leaderEpoch } = s.cluster.leader(entry.record.topicId, partitionIndex, log?.leaderEpoch ?? -1);
       return { ...defaultMetadataResponseMetadataResponsePartition(), partitionIndex,
         leaderId, leaderEpoch, replicaNodes: [leaderId], isrNodes: [leaderId] };
@@ -43,6 +45,9 @@ export const handler = defineHandler({
   maxVersion: 12,
   decodeRequest: decodeMetadataRequest,
   encodeResponse: encodeMetadataResponse,
+  // As Kafka: every topic asked about carries the error (an all-topics request gets none).
+  errorResponse: (req, _version, errorCode) => ({ ...defaultMetadataResponse(),
+    topics: (req.topics ?? []).map((t) => topicError(t.name, t.topicId, errorCode)) }),
   async handle(ctx, req, version) {
     const s = ctx.services;
     const res = defaultMetadataResponse();
@@ -63,7 +68,8 @@ export const handler = defineHandler({
           : topicError(null, t.topicId, ErrorCode.UNKNOWN_TOPIC_ID));
         continue;
       }
-      const entry = s.partitions.topic(t.name)
+      // topicNow: a topic another broker created a moment ago is known here too.
+      const entry = s.partitions.topic(t.name) ?? await s.partitions.topicNow(t.name)
         ?? (allowCreate ? await autoCreateTopic(s, t.name) : undefined);
       if (entry === undefined) {
         res.topics.push(topicError(t.name, ZERO_UUID, ErrorCode.UNKNOWN_TOPIC_OR_PARTITION));

@@ -19,7 +19,7 @@ import {
   decodeJoinGroupRequest, defaultJoinGroupResponse,
   defaultJoinGroupResponseJoinGroupResponseMember as defaultMember, encodeJoinGroupResponse,
 } from '../../../protocol/generated/messages/join-group.js';
-import { defineHandler } from '../handler.js';
+import { defineHandler, topLevelError } from '../handler.js';
 
 export const handler = defineHandler({
   apiKey: ApiKey.JoinGroup,
@@ -28,6 +28,7 @@ export const handler = defineHandler({
   maxVersion: 9,
   decodeRequest: decodeJoinGroupRequest,
   encodeResponse: encodeJoinGroupResponse,
+  errorResponse: topLevelError(defaultJoinGroupResponse),
   async handle(ctx, req, version) {
     const result = await ctx.services.groups.join(req.groupId, {
       memberId: req.memberId, groupInstanceId: req.groupInstanceId,

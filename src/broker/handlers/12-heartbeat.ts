@@ -12,7 +12,7 @@ import { ApiKey } from '../../../protocol/generated/api-keys.js';
 import {
   decodeHeartbeatRequest, defaultHeartbeatResponse, encodeHeartbeatResponse,
 } from '../../../protocol/generated/messages/heartbeat.js';
-import { defineHandler } from '../handler.js';
+import { defineHandler, topLevelError } from '../handler.js';
 
 export const handler = defineHandler({
   apiKey: ApiKey.Heartbeat,
@@ -21,6 +21,7 @@ export const handler = defineHandler({
   maxVersion: 4,
   decodeRequest: decodeHeartbeatRequest,
   encodeResponse: encodeHeartbeatResponse,
+  errorResponse: topLevelError(defaultHeartbeatResponse),
   async handle(ctx, req) {
     const errorCode = await ctx.services.groups.heartbeat(req.groupId,
       { memberId: req.memberId, groupInstanceId: req.groupInstanceId }, req.generationId);

@@ -14,7 +14,7 @@ import {
   decodeLeaveGroupRequest, defaultLeaveGroupResponse,
   defaultLeaveGroupResponseMemberResponse as defaultMember, encodeLeaveGroupResponse,
 } from '../../../protocol/generated/messages/leave-group.js';
-import { defineHandler } from '../handler.js';
+import { defineHandler, topLevelError } from '../handler.js';
 
 export const handler = defineHandler({
   apiKey: ApiKey.LeaveGroup,
@@ -23,6 +23,7 @@ export const handler = defineHandler({
   maxVersion: 5,
   decodeRequest: decodeLeaveGroupRequest,
   encodeResponse: encodeLeaveGroupResponse,
+  errorResponse: topLevelError(defaultLeaveGroupResponse),
   async handle(ctx, req, version) {
     const leaving = version >= 3
       ? req.members.map((m) => ({ memberId: m.memberId, groupInstanceId: m.groupInstanceId }))

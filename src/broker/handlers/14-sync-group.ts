@@ -13,7 +13,7 @@ import { ApiKey } from '../../../protocol/generated/api-keys.js';
 import {
   decodeSyncGroupRequest, defaultSyncGroupResponse, encodeSyncGroupResponse,
 } from '../../../protocol/generated/messages/sync-group.js';
-import { defineHandler } from '../handler.js';
+import { defineHandler, topLevelError } from '../handler.js';
 
 export const handler = defineHandler({
   apiKey: ApiKey.SyncGroup,
@@ -22,6 +22,7 @@ export const handler = defineHandler({
   maxVersion: 5,
   decodeRequest: decodeSyncGroupRequest,
   encodeResponse: encodeSyncGroupResponse,
+  errorResponse: topLevelError(defaultSyncGroupResponse),
   async handle(ctx, req, version) {
     const v5 = version >= 5;
     const result = await ctx.services.groups.sync(req.groupId, {

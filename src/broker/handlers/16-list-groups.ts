@@ -11,7 +11,7 @@ import {
   decodeListGroupsRequest, defaultListGroupsResponse,
   defaultListGroupsResponseListedGroup as defaultGroup, encodeListGroupsResponse,
 } from '../../../protocol/generated/messages/list-groups.js';
-import { defineHandler } from '../handler.js';
+import { defineHandler, topLevelError } from '../handler.js';
 
 export const handler = defineHandler({
   apiKey: ApiKey.ListGroups,
@@ -20,6 +20,7 @@ export const handler = defineHandler({
   maxVersion: 5,
   decodeRequest: decodeListGroupsRequest,
   encodeResponse: encodeListGroupsResponse,
+  errorResponse: topLevelError(defaultListGroupsResponse),
   async handle(ctx, req, version) {
     const result = await ctx.services.groups.listGroups(
       version >= 4 ? req.statesFilter : [], version >= 5 ? req.typesFilter : []);

@@ -11,7 +11,7 @@ import { ErrorCode } from '../../../protocol/generated/errors.js';
 import {
   decodeSaslHandshakeRequest, defaultSaslHandshakeResponse, encodeSaslHandshakeResponse,
 } from '../../../protocol/generated/messages/sasl-handshake.js';
-import { defineHandler } from '../handler.js';
+import { defineHandler, topLevelError } from '../handler.js';
 
 export const handler = defineHandler({
   apiKey: 17,
@@ -20,6 +20,7 @@ export const handler = defineHandler({
   maxVersion: 1,
   decodeRequest: decodeSaslHandshakeRequest,
   encodeResponse: encodeSaslHandshakeResponse,
+  errorResponse: topLevelError(defaultSaslHandshakeResponse),
   handle(ctx, req) {
     ctx.log.info({ mechanism: req.mechanism, clientId: ctx.clientId }, 'SASL is not supported');
     return { ...defaultSaslHandshakeResponse(), errorCode: ErrorCode.UNSUPPORTED_SASL_MECHANISM,

@@ -11,7 +11,7 @@ import {
   type ApiVersionsResponse, decodeApiVersionsRequest, defaultApiVersionsResponse,
   defaultApiVersionsResponseApiVersion, encodeApiVersionsResponse,
 } from '../../../protocol/generated/messages/api-versions.js';
-import { defineHandler } from '../handler.js';
+import { defineHandler, topLevelError } from '../handler.js';
 
 export function apiVersionsResponse(
   apis: readonly { apiKey: number; minVersion: number; maxVersion: number }[],
@@ -33,6 +33,7 @@ export const handler = defineHandler({
   maxVersion: 4,
   decodeRequest: decodeApiVersionsRequest,
   encodeResponse: encodeApiVersionsResponse,
+  errorResponse: topLevelError(defaultApiVersionsResponse),
   handle(ctx) {
     return apiVersionsResponse(ctx.services.apiVersions());
   },

@@ -35,6 +35,11 @@ export const handler = defineHandler({
   maxVersion: 6,
   decodeRequest: decodeDeleteTopicsRequest,
   encodeResponse: encodeDeleteTopicsResponse,
+  // v0-5 name topics in topicNames, v6+ in topics (by name or id).
+  errorResponse: (req, _version, errorCode) => ({ ...defaultDeleteTopicsResponse(),
+    responses: [...req.topicNames.map((name) => ({ name, topicId: ZERO_UUID })), ...req.topics]
+      .map(({ name, topicId }) => ({ ...defaultDeleteTopicsResponseDeletableTopicResult(), name,
+        topicId, errorCode })) }),
   async handle(ctx, req, version) {
     const res = defaultDeleteTopicsResponse();
     const targets = version >= 6 ? req.topics.map((t) => ({ name: t.name, topicId: t.topicId }))

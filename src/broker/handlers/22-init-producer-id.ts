@@ -10,7 +10,7 @@ import { ErrorCode } from '../../../protocol/generated/errors.js';
 import {
   decodeInitProducerIdRequest, defaultInitProducerIdResponse, encodeInitProducerIdResponse,
 } from '../../../protocol/generated/messages/init-producer-id.js';
-import { defineHandler } from '../handler.js';
+import { defineHandler, topLevelError } from '../handler.js';
 
 export const handler = defineHandler({
   apiKey: 22,
@@ -19,6 +19,7 @@ export const handler = defineHandler({
   maxVersion: 5,
   decodeRequest: decodeInitProducerIdRequest,
   encodeResponse: encodeInitProducerIdResponse,
+  errorResponse: topLevelError(defaultInitProducerIdResponse),
   async handle(ctx, req) {
     const res = defaultInitProducerIdResponse();
     if (req.transactionalId !== null) {

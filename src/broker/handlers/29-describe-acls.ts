@@ -9,7 +9,7 @@ import { ErrorCode } from '../../../protocol/generated/errors.js';
 import {
   decodeDescribeAclsRequest, defaultDescribeAclsResponse, encodeDescribeAclsResponse,
 } from '../../../protocol/generated/messages/describe-acls.js';
-import { defineHandler } from '../handler.js';
+import { defineHandler, topLevelError } from '../handler.js';
 
 export const NO_AUTHORIZER_MESSAGE = 'No Authorizer is configured on the broker';
 
@@ -20,6 +20,7 @@ export const handler = defineHandler({
   maxVersion: 3,
   decodeRequest: decodeDescribeAclsRequest,
   encodeResponse: encodeDescribeAclsResponse,
+  errorResponse: topLevelError(defaultDescribeAclsResponse),
   handle() {
     return { ...defaultDescribeAclsResponse(), errorCode: ErrorCode.SECURITY_DISABLED,
       errorMessage: NO_AUTHORIZER_MESSAGE };

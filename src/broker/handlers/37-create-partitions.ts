@@ -1,11 +1,17 @@
 /**
  * CreatePartitions: v0-3.
- * Behavior: raises a topic's partition count; the new partitions start empty, led by this broker.
+ * Behavior: raises a topic's partition count; the new partitions start empty, led where the
+ * placement puts them (a single node: itself; a cluster: the controller's placement), and every
+ * broker's view follows through the etcd watch.
  * A count not above the current one, or above PARTITIONS_PER_TOPIC_MAX → INVALID_PARTITIONS (with
  * Kafka's messages); unknown topic → UNKNOWN_TOPIC_OR_PARTITION; a topic named twice →
  * INVALID_REQUEST; validateOnly checks only. The partitions gauge follows.
+ * Assignments, when given, are checked as Kafka does (one per new partition, none empty, no broker
+ * twice, every broker registered, else INVALID_REPLICA_ASSIGNMENT); the first broker of each
+ * leads the new partition (Kafka's preferred leader).
  * Version notes: v2+ is the flexible encoding; v3 is v2.
- * Not implemented: assignments are ignored (no replicas: durability comes from object storage).
+ * Not implemented: replicas beyond the first (durability comes from object storage), so the
+ * replication-factor consistency check is skipped.
  */
 import { ErrorCode } from '../../../protocol/generated/errors.js';
 import {
@@ -16,11 +22,24 @@ import {
 import { UnknownTopicError } from '../../metadata/coordinator.js';
 import { defineHandler } from '../handler.js';
 import type { BrokerServices } from '../services.js';
-import { PARTITIONS_PER_TOPIC_MAX } from '../topic-admin.js';
+import { PARTITIONS_PER_TOPIC_MAX, checkReplicaAssignment } from '../topic-admin.js';
 
-const { INVALID_PARTITIONS, UNKNOWN_TOPIC_OR_PARTITION: UNKNOWN_TOPIC } = ErrorCode;
+const { INVALID_PARTITIONS, INVALID_REPLICA_ASSIGNMENT, UNKNOWN_TOPIC_OR_PARTITION: UNKNOWN_TOPIC } = ErrorCode;
 type Outcome = { errorCode: number; errorMessage: string | null };
 const fail = (errorCode: number, errorMessage: string): Outcome => ({ errorCode, errorMessage });
+
+/** The leaders the assignments name (undefined without assignments), or Kafka's error. */
+function checkAssignments(s: BrokerServices, t: TopicIn, added: number):
+  number[] | undefined | Outcome {
+  if (t.assignments === null) return undefined;
+  if (t.assignments.length !== added) {
+    return fail(INVALID_REPLICA_ASSIGNMENT, `Attempted to add ${added} additional partition(s), ` +
+      `but only ${t.assignments.length} assignment(s) were specified.`);
+  }
+  const check = checkReplicaAssignment(s, t.assignments.map((a) => a.brokerIds));
+  if (check.errorCode !== ErrorCode.NONE) return fail(check.errorCode, check.message!);
+  return t.assignments.map((a) => a.brokerIds[0]!);
+}
 
 async function raise(s: BrokerServices, t: TopicIn, validateOnly: boolean): Promise<Outcome> {
   const { name, count } = t;
@@ -33,9 +52,11 @@ async function raise(s: BrokerServices, t: TopicIn, validateOnly: boolean): Prom
   if (count > PARTITIONS_PER_TOPIC_MAX) {
     return fail(INVALID_PARTITIONS, `partition count must be at most ${PARTITIONS_PER_TOPIC_MAX}`);
   }
+  const assignment = checkAssignments(s, t, count - current);
+  if (typeof assignment === 'object' && !Array.isArray(assignment)) return assignment;
   if (validateOnly) return { errorCode: ErrorCode.NONE, errorMessage: null };
   try {
-    await s.partitions.createPartitions(name, count);
+    await s.partitions.createPartitions(name, count, assignment);
   } catch (err) {
     if (!(err instanceof UnknownTopicError)) throw err;
     return fail(UNKNOWN_TOPIC, `The topic '${name}' does not exist.`); // deleted meanwhile
@@ -51,6 +72,8 @@ export const handler = defineHandler({
   maxVersion: 3,
   decodeRequest: decodeCreatePartitionsRequest,
   encodeResponse: encodeCreatePartitionsResponse,
+  errorResponse: (req, _version, errorCode) => ({ ...defaultCreatePartitionsResponse(),
+    results: req.topics.map((t) => ({ ...defaultResult(), name: t.name, errorCode })) }),
   async handle(ctx, req) {
     const res = defaultCreatePartitionsResponse();
     const names = req.topics.map((t) => t.name);

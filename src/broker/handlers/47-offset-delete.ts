@@ -15,7 +15,7 @@ import {
   defaultOffsetDeleteResponseOffsetDeleteResponsePartition as defaultPartition,
   defaultOffsetDeleteResponseOffsetDeleteResponseTopic as defaultTopic, encodeOffsetDeleteResponse,
 } from '../../../protocol/generated/messages/offset-delete.js';
-import { defineHandler } from '../handler.js';
+import { defineHandler, topLevelError } from '../handler.js';
 
 export const handler = defineHandler({
   apiKey: ApiKey.OffsetDelete,
@@ -24,6 +24,7 @@ export const handler = defineHandler({
   maxVersion: 0,
   decodeRequest: decodeOffsetDeleteRequest,
   encodeResponse: encodeOffsetDeleteResponse,
+  errorResponse: topLevelError(defaultOffsetDeleteResponse),
   async handle(ctx, req) {
     const errors = new Map<string, number>();
     const known: { topic: string; partition: number }[] = [];

@@ -12,7 +12,7 @@ import {
   decodeDescribeClusterRequest, defaultDescribeClusterResponse,
   defaultDescribeClusterResponseDescribeClusterBroker, encodeDescribeClusterResponse,
 } from '../../../protocol/generated/messages/describe-cluster.js';
-import { defineHandler } from '../handler.js';
+import { defineHandler, topLevelError } from '../handler.js';
 
 const [ENDPOINT_BROKERS, ENDPOINT_CONTROLLERS] = [1, 2];
 /** ALTER, CREATE, CLUSTER_ACTION, DESCRIBE, DESCRIBE_CONFIGS, ALTER_CONFIGS, IDEMPOTENT_WRITE. */
@@ -25,6 +25,7 @@ export const handler = defineHandler({
   maxVersion: 1,
   decodeRequest: decodeDescribeClusterRequest,
   encodeResponse: encodeDescribeClusterResponse,
+  errorResponse: topLevelError(defaultDescribeClusterResponse),
   handle(ctx, req) {
     const s = ctx.services;
     const res = defaultDescribeClusterResponse();
