@@ -46,8 +46,8 @@ export const limits = Object.freeze({
   /**
    * Batch bytes in one segment object the uploader (or a takeover's recovery) builds; a backlog
    * larger than this goes up as several objects, oldest first. It bounds the one copy an upload
-   * makes in memory and the size of one PUT: at 32 MiB a PUT fits S3's default 30 s request
-   * timeout down to ~1.1 MB/s. A single batch larger than this still goes alone in one object
+   * makes in memory and the size of one PUT: at 32 MiB a PUT fits the default s3RequestTimeoutMs
+   * (30 s) down to ~1.1 MB/s. A single batch larger than this still goes alone in one object
    * (it is at most walEntryBytesMax, which fits).
    */
   uploadObjectBytesMax: 32 * MiB,
@@ -114,7 +114,7 @@ export function assertLimits(l: Limits): void {
   assert.ok(l.walEntryBytesMax <= l.uploadObjectBytesMax, 'a WAL entry fits in an upload object');
   assert.ok(l.uploadObjectBytesMax + segmentLimits.footerBytesMax <= objectStoreLimits.objectBytesMax,
     'an upload object and its largest footer fit in objectBytesMax');
-  // Backpressure must leave room for at least one full object, or uploads would be needlessly small.
+  // By default a backlog at the limit spans many objects (sixteen), never less than one.
   assert.ok(l.uploadObjectBytesMax <= l.uploadBacklogBytesMax, 'one object fits in the backlog');
   assertWalLimits({
     segmentBytesMax: l.walSegmentBytesMax,
