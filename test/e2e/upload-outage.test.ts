@@ -83,12 +83,13 @@ interface Ledger {
 }
 
 /**
- * Sends until `enough` says stop or a send is refused; returns the refusal's error types (or
- * null if none). No retries: a refused send is counted in doubt, never resent.
+ * Sends until `enough` says stop or a send fails; returns the failure's error types (or null if
+ * none). Idempotent, so the client's few retries cannot duplicate; a failed send is in doubt.
  */
 async function produceUntil(kafka: Kafka, ledger: Ledger, phase: string,
   enough: () => Promise<boolean>): Promise<string[] | null> {
-  const producer = kafka.producer({ retry: { retries: 0 } });
+  const producer = kafka.producer({ idempotent: true, maxInFlightRequests: 1,
+    retry: { retries: 2, initialRetryTime: 100, maxRetryTime: 500 } });
   await producer.connect();
   try {
     for (let sends = 0; sends < SENDS_MAX && !(await enough()); sends++) {
@@ -107,20 +108,25 @@ async function produceUntil(kafka: Kafka, ledger: Ledger, phase: string,
   }
 }
 
-/** Reads every partition up to its high watermark; returns the values in read order. */
-async function readAll(kafka: Kafka): Promise<string[]> {
+interface Read {
+  partition: number;
+  value: string;
+}
+
+/** Reads every partition up to its high watermark; returns the records in read order. */
+async function readAll(kafka: Kafka): Promise<Read[]> {
   const admin = kafka.admin();
   await admin.connect();
   const ends = await admin.fetchTopicOffsets(TOPIC);
   await admin.disconnect();
   const remaining = new Map(ends.map((e) => [e.partition, Number(e.high)]));
-  const values: string[] = [];
+  const values: Read[] = [];
   const consumer = kafka.consumer({ groupId: `reader-${Date.now()}` });
   await consumer.connect();
   await consumer.subscribe({ topic: TOPIC, fromBeginning: true });
   const seen = new Map<number, number>();
   await consumer.run({ eachMessage: async ({ partition, message }) => {
-    values.push(message.value!.toString());
+    values.push({ partition, value: message.value!.toString() });
     seen.set(partition, Number(message.offset) + 1);
   } });
   try {
@@ -132,15 +138,25 @@ async function readAll(kafka: Kafka): Promise<string[]> {
   return values;
 }
 
-function expectExactlyOnce(values: string[], ledger: Ledger): void {
+/** The send counter inside a value: it grows with every send, so per partition it must too. */
+const sequenceOf = (value: string) => Number(value.split('-').at(-2));
+
+function expectExactlyOnce(records: Read[], ledger: Ledger): void {
+  const values = records.map((r) => r.value);
   const counts = new Map<string, number>();
   for (const v of values) counts.set(v, (counts.get(v) ?? 0) + 1);
+  const lastByPartition = new Map<number, number>();
+  let reordered = 0;
+  for (const r of records) {
+    if (sequenceOf(r.value) <= (lastByPartition.get(r.partition) ?? -1)) reordered++;
+    lastByPartition.set(r.partition, sequenceOf(r.value));
+  }
   const duplicated = [...counts].filter(([, n]) => n > 1).length;
   const unknown = [...counts.keys()].filter((v) => !ledger.acked.has(v) && !ledger.inDoubt.has(v)).length;
   const lost = [...ledger.acked].filter((v) => !counts.has(v)).length;
   console.log(`read ${values.length}: acknowledged ${ledger.acked.size}, in doubt ${ledger.inDoubt.size}, `
-    + `lost ${lost}, duplicated ${duplicated}, unknown ${unknown}`);
-  expect({ lost, duplicated, unknown }).toEqual({ lost: 0, duplicated: 0, unknown: 0 });
+    + `lost ${lost}, duplicated ${duplicated}, unknown ${unknown}, reordered ${reordered}`);
+  expect({ lost, duplicated, unknown, reordered }).toEqual({ lost: 0, duplicated: 0, unknown: 0, reordered: 0 });
 }
 
 describe('object-store outage with a backlog of many objects', () => {
