@@ -124,6 +124,39 @@ describe('Uploader through an object-store outage', () => {
     return batch.length;
   }
 
+  it('keeps the backlog count equal to what is pending, through uploads and DeleteRecords', async () => {
+    const config = loadConfig(['--data-dir', dir]);
+    const wal = new InstantWal();
+    const partitions = new PartitionManager(metadata, config, wal, emptyHistory, 1, log);
+    await partitions.load();
+    const logs = (await partitions.createTopic('counted', 2, {})).logs.map((l) => l!);
+    const store = await LocalFolderStore.open({ rootDir: path.join(dir, 'objects') });
+    const uploader = new Uploader(partitions, wal, store, metadata, new TailMemory(1 << 20),
+      { nodeId: 1, uploadIntervalMs: 60_000, uploadBytesMax: config.uploadBytesMax,
+        partitionsPerObjectMax: 100, objectBytesMax: 16 * 1024 }, createMetrics(), log);
+    const pendingBytes = (l: PartitionLog) => l.uploadable(Infinity).reduce((n, b) => n + b.bytes.length, 0);
+    const check = () => {
+      for (const l of logs) expect(l.bytesNotUploaded).toBe(pendingBytes(l));
+      expect(logs.reduce((n, l) => n + l.bytesNotUploaded, 0)).toBe(uploader.uploadBacklogBytes);
+    };
+    for (let round = 0; round < 6; round++) {
+      for (let i = 0; i < 10; i++) uploader.noteAppended(await append(logs[i % 2]!, i));
+      check();
+      if (round % 3 === 1) {
+        // DeleteRecords (only ever up to what is uploaded: the handler refuses beyond) evicts
+        // uploaded batches and must leave the count of the pending ones alone.
+        const target = logs[round % 2]!;
+        target.advanceLogStart(target.uploadedEndOffset);
+        check();
+        expect(uploader.uploadBacklogBytes).toBeGreaterThan(0);
+      } else if (round % 3 === 2) {
+        await uploader.flush();
+        check();
+        expect(uploader.uploadBacklogBytes).toBe(0);
+      }
+    }
+  });
+
   it('drains a backlog of many objects in bounded pieces, oldest first, once the store is back', async () => {
     const config = loadConfig(['--data-dir', dir]);
     const wal = new InstantWal();
