@@ -46,6 +46,13 @@ export interface WalTrim {
 
 type Part = PendingPart<PartitionLog, TailBatch>;
 
+/**
+ * Longest wait between retries of a failing upload. Once the store is back, this is how long
+ * the backlog may keep waiting (and Produce stay refused past uploadBacklogBytesMax); a retry
+ * every few seconds costs a failing store nothing worth saving.
+ */
+const UPLOAD_RETRY_MS_MAX = 5_000;
+
 export class Uploader {
   private timer: NodeJS.Timeout | undefined;
   private running: Promise<void> | null = null;
@@ -130,7 +137,7 @@ export class Uploader {
       this.metrics.uploadErrors.inc();
       this.log.warn({ err, failures: this.failures }, 'upload failed; will retry');
     }
-    const backoffMs = Math.min(30_000, this.options.uploadIntervalMs * 2 ** Math.min(this.failures, 8));
+    const backoffMs = Math.min(UPLOAD_RETRY_MS_MAX, this.options.uploadIntervalMs * 2 ** Math.min(this.failures, 8));
     const more = this.wal.ackOnUpload && this.pendingBytes > 0;
     this.schedule(this.failures > 0 ? backoffMs : more ? 0 : this.options.uploadIntervalMs);
   }
