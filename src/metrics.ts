@@ -33,6 +33,8 @@ export function createMetrics() {
       buckets: LATENCY_BUCKETS_S, registers: [registry] }),
     uploadBytes: new Counter({ name: 'ledgerstream_upload_bytes_total', help: 'Bytes uploaded to object storage',
       registers: [registry] }),
+    uploadBacklog: new Gauge({ name: 'ledgerstream_upload_backlog_bytes',
+      help: 'Bytes appended and not yet in object storage (held in memory and the WAL)', registers: [registry] }),
     uploadErrors: new Counter({ name: 'ledgerstream_upload_errors_total', help: 'Failed segment uploads',
       registers: [registry] }),
     cacheHits: new Counter({ name: 'ledgerstream_read_cache_hits_total', help: 'Read cache hits',

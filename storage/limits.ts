@@ -6,6 +6,8 @@
  * Names carry their unit before the qualifier: `segmentBytesMax`, `flushIntervalMs`.
  */
 import assert from 'node:assert/strict';
+import { objectStoreLimits } from './object-store/object-store.js';
+import { segmentLimits } from './segment/format.js';
 
 const KiB = 1024;
 const MiB = 1024 * KiB;
@@ -41,6 +43,20 @@ export const limits = Object.freeze({
    * default), and a 1 MiB request of text rarely inflates past 10-20 MiB. A zip bomb fails here.
    */
   produceUncompressedBytesMax: 64 * MiB,
+  /**
+   * Batch bytes in one segment object the uploader (or a takeover's recovery) builds; a backlog
+   * larger than this goes up as several objects, oldest first. It bounds the one copy an upload
+   * makes in memory and the size of one PUT: at 32 MiB a PUT fits the default s3RequestTimeoutMs
+   * (30 s) down to ~1.1 MB/s. A single batch larger than this still goes alone in one object
+   * (it is at most walEntryBytesMax, which fits).
+   */
+  uploadObjectBytesMax: 32 * MiB,
+  /**
+   * Default for the uploadBacklogBytesMax setting: bytes appended but not yet in object storage
+   * past which Produce is refused with a retriable error. Those batches are held in memory and in
+   * the WAL until uploaded, so this is what an object-store outage may cost in RAM and WAL disk.
+   */
+  uploadBacklogBytesMax: 512 * MiB,
 });
 
 export type Limits = typeof limits;
@@ -94,6 +110,12 @@ export function assertWalLimits(l: WalLimits): void {
 export function assertLimits(l: Limits): void {
   // A compressed batch may always inflate to at least the largest batch accepted uncompressed.
   assert.ok(l.walEntryBytesMax <= l.produceUncompressedBytesMax, 'entry fits uncompressed');
+  // Any batch the WAL accepts fits in one object with its footer, so an upload always progresses.
+  assert.ok(l.walEntryBytesMax <= l.uploadObjectBytesMax, 'a WAL entry fits in an upload object');
+  assert.ok(l.uploadObjectBytesMax + segmentLimits.footerBytesMax <= objectStoreLimits.objectBytesMax,
+    'an upload object and its largest footer fit in objectBytesMax');
+  // By default a backlog at the limit spans many objects (sixteen), never less than one.
+  assert.ok(l.uploadObjectBytesMax <= l.uploadBacklogBytesMax, 'one object fits in the backlog');
   assertWalLimits({
     segmentBytesMax: l.walSegmentBytesMax,
     entryBytesMax: l.walEntryBytesMax,

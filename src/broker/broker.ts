@@ -95,7 +95,7 @@ export class Broker {
     };
     const uploader = new Uploader(partitions, walTrim, store, metadata, tailMemory,
       { nodeId: config.nodeId, uploadIntervalMs: config.uploadIntervalMs, uploadBytesMax: config.uploadBytesMax,
-        partitionsPerObjectMax: partitionsPerObjectMax(config) },
+        partitionsPerObjectMax: partitionsPerObjectMax(config), objectBytesMax: config.uploadObjectBytesMax },
       metrics, log);
     // In cluster mode the view is replaced by the etcd-backed one before the listener opens.
     let cluster: ClusterView = new SingleNodeView({ nodeId: config.nodeId, rack: null,

@@ -59,7 +59,8 @@ export class ClusterMode {
       nodeId: config.nodeId, coordinator, partitions, uploader, client: membership.client,
       keys: membership.keys, log,
       recovery: config.walMode !== 'shared' ? null : { metadata: coordinator, store,
-        keys: new SegmentKeyAllocator(config.nodeId), sharedWalDir: config.sharedWalDir, nowMs: Date.now },
+        keys: new SegmentKeyAllocator(config.nodeId), sharedWalDir: config.sharedWalDir, nowMs: Date.now,
+        objectBytesMax: config.uploadObjectBytesMax },
     });
     await leadership.start();
     const controller = await Controller.start({ membership, coordinator, log: report });

@@ -1,8 +1,10 @@
 /**
  * Takeover of a partition whose previous leader may have acknowledged batches that never reached
  * object storage (walMode=shared). Before the new leader serves, it reads the previous leader's
- * WAL folder, uploads that partition's batches beyond the segment index in one object, and
- * commits them under its OWN epoch — so the commit fails if leadership moved again meanwhile.
+ * WAL folder, uploads that partition's batches beyond the segment index in objects of at most
+ * `objectBytesMax` batch bytes, oldest first, and commits each under its OWN epoch — so a commit
+ * fails if leadership moved again meanwhile. Each object continues where the previous commit
+ * ended, so the index stays contiguous after any failure, and a retry resumes from the index.
  * Then it clears `recoverFrom`. Nothing is copied between brokers: the WAL is on a volume all
  * brokers reach, and the data goes to object storage.
  *
@@ -28,6 +30,8 @@ export interface RecoveryDeps {
   keys: SegmentKeyAllocator;
   sharedWalDir: string;
   nowMs: () => number;
+  /** Batch bytes per object (the uploader's limit): a dead broker's backlog may be any size. */
+  objectBytesMax: number;
 }
 
 /** Returns the number of batches recovered (0 when the WAL held nothing beyond the index). */
@@ -37,7 +41,19 @@ export async function recoverPartition(deps: RecoveryDeps, state: PartitionState
     dir: join(deps.sharedWalDir, String(state.recoverFrom)), headerCodec: partitionHeaderCodec,
     ownerFencedByCoordinator: true,
   });
-  const batches: Buffer[] = [];
+  let batches: Buffer[] = [];
+  let batchBytes = 0;
+  let recovered = 0;
+  let producers: ProducerStates | null = null;
+  const commit = async () => {
+    // Producer state continues from the snapshot the index holds, through the recovered batches,
+    // so a producer retrying one of them is answered as a duplicate by the new leader.
+    producers ??= new ProducerStates(await deps.metadata.loadProducerStates(state.topicId, state.partition));
+    await commitRecovered(deps, state, batches, producers);
+    recovered += batches.length;
+    batches = [];
+    batchBytes = 0;
+  };
   let next = state.indexedEndOffset;
   const first = wal.recovery.lsnFirst;
   if (first !== null) {
@@ -46,23 +62,23 @@ export async function recoverPartition(deps: RecoveryDeps, state: PartitionState
       const h = readBatchHeader(e.payload, 0);
       if (h.lastOffset < next) continue;
       assert.equal(h.baseOffset, next, `WAL of broker ${state.recoverFrom} has a gap at ${next}`);
+      if (batches.length > 0 && batchBytes + e.payload.length > deps.objectBytesMax) await commit();
       batches.push(e.payload);
+      batchBytes += e.payload.length;
       next = h.lastOffset + 1;
     }
   }
-  if (batches.length > 0) await commitRecovered(deps, state, batches);
+  if (batches.length > 0) await commit();
   await deps.metadata.completeRecovery(state.topicId, state.partition, state.leaderEpoch);
-  return batches.length;
+  return recovered;
 }
 
-async function commitRecovered(deps: RecoveryDeps, state: PartitionState, batches: Buffer[]): Promise<void> {
+async function commitRecovered(deps: RecoveryDeps, state: PartitionState, batches: Buffer[],
+  producers: ProducerStates): Promise<void> {
   const { topicId, partition } = state;
   const built = buildSegmentObject([{ topicId, partition, batches }]);
   let key = deps.keys.next(deps.nowMs());
   while (!(await deps.store.putIfAbsent(key, built.body))) key = deps.keys.next(deps.nowMs());
-  // Producer state continues from the snapshot the index holds, through the recovered batches,
-  // so a producer retrying one of them is answered as a duplicate by the new leader.
-  const producers = new ProducerStates(await deps.metadata.loadProducerStates(topicId, partition));
   for (const b of batches) {
     const h = readBatchHeader(b, 0);
     if (!h.hasProducerId) continue;

@@ -6,6 +6,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
+import { limits } from '../../storage/limits.js';
 
 export class ConfigError extends Error {
   override readonly name = 'ConfigError';
@@ -61,6 +62,8 @@ export const SETTINGS = {
   walSegmentBytesMax: { kind: 'int', default: 64 * MIB, min: MIB, max: 4096 * MIB, help: 'WAL segment file size' },
   uploadIntervalMs: { kind: 'int', default: 250, min: 10, max: 600_000, help: 'Upload WAL data to object storage at least this often' },
   uploadBytesMax: { kind: 'int', default: 8 * MIB, min: 64 * 1024, max: 1024 * MIB, help: 'Upload as soon as this much is waiting' },
+  uploadObjectBytesMax: { kind: 'int', default: limits.uploadObjectBytesMax, min: 64 * 1024, max: limits.uploadObjectBytesMax, help: 'Batch bytes per uploaded object; a larger backlog goes up as several objects, oldest first' },
+  uploadBacklogBytesMax: { kind: 'int', default: limits.uploadBacklogBytesMax, min: MIB, max: 65536 * MIB, help: 'Bytes not yet in object storage past which Produce gets KAFKA_STORAGE_ERROR (retriable)' },
   tailBytesMax: { kind: 'int', default: 256 * MIB, min: MIB, max: 65536 * MIB, help: 'Recent batches kept in memory for fetches' },
   readCacheBytesMax: { kind: 'int', default: 256 * MIB, min: MIB, max: 65536 * MIB, help: 'Block cache for reads from object storage' },
   autoCreateTopics: { kind: 'bool', default: true, help: 'Create unknown topics on Metadata requests (auto.create.topics.enable)' },

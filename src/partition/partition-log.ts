@@ -107,6 +107,8 @@ export class PartitionLog {
   logStartOffset: number;
   private readonly tail: TailBatch[] = [];
   private tailBytes = 0;
+  /** Bytes of tail batches at or past uploadedEndOffset: appended, not yet in object storage. */
+  private notUploadedBytes = 0;
   private readonly waiters = new Set<() => void>();
   private readonly uploadWaiters: UploadWaiter[] = [];
   /** Set once this broker learned it no longer leads the partition. */
@@ -136,6 +138,14 @@ export class PartitionLog {
     assert.ok(this.logStartOffset <= Math.max(this.uploadedEndOffset, this.logStartOffset));
     assert.ok(this.uploadedEndOffset <= this.highWatermark, 'uploaded data is durable');
     assert.ok(this.highWatermark <= this.nextOffset, 'durable data was assigned offsets');
+  }
+
+  /**
+   * Bytes appended here and not yet in object storage (the upload backlog); 0 once fenced, as
+   * the new leader owns that data and this broker will never upload it.
+   */
+  get bytesNotUploaded(): number {
+    return this.fenced ? 0 : this.notUploadedBytes;
   }
 
   /** Bytes held in the tail (uploaded or not). */
@@ -184,6 +194,7 @@ export class PartitionLog {
       lsnFloor: this.wal.lsnDurable + 1 };
     this.tail.push(entry);
     this.tailBytes += batch.length;
+    this.notUploadedBytes += batch.length;
     let durable: Promise<void>;
     if (this.wal.ackOnUpload) {
       entry.lsn = 0; // object storage is the log: the batch may be uploaded at once
@@ -213,6 +224,7 @@ export class PartitionLog {
     this.tail.push({ baseOffset, lastOffset: h.lastOffset, bytes: batch, maxTimestampMs: h.maxTimestamp,
       leaderEpoch: h.partitionLeaderEpoch, lsn, lsnFloor: lsn });
     this.tailBytes += batch.length;
+    this.notUploadedBytes += batch.length;
     this.nextOffset = h.lastOffset + 1;
     this.highWatermark = this.nextOffset;
     this.assertOffsets();
@@ -329,8 +341,20 @@ export class PartitionLog {
       }
     }
     assert.ok(endOffset <= this.highWatermark, 'only durable data is uploaded');
-    if (endOffset > this.uploadedEndOffset) this.uploadedEndOffset = endOffset;
+    this.advanceUploadedEnd(endOffset);
     this.assertOffsets();
+  }
+
+  /** Moves uploadedEndOffset forward, and the backlog count with it (before any eviction). */
+  private advanceUploadedEnd(endOffset: number): void {
+    if (endOffset <= this.uploadedEndOffset) return;
+    for (let i = this.tailIndexOf(this.uploadedEndOffset); i < this.tail.length; i++) {
+      const b = this.tail[i]!;
+      if (b.lastOffset >= endOffset) break;
+      this.notUploadedBytes -= b.bytes.length;
+    }
+    assert.ok(this.notUploadedBytes >= 0, 'backlog count stays non-negative');
+    this.uploadedEndOffset = endOffset;
   }
 
   /** A handoff starts: refuse appends; what was appended is still made durable and uploaded. */
@@ -362,7 +386,7 @@ export class PartitionLog {
     assert.ok(offset <= this.highWatermark, 'log start stays within durable data');
     if (offset <= this.logStartOffset) return;
     this.logStartOffset = offset;
-    if (this.uploadedEndOffset < offset) this.uploadedEndOffset = offset;
+    this.advanceUploadedEnd(offset);
     this.evictUploaded(offset);
   }
 

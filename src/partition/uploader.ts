@@ -1,8 +1,10 @@
 /**
  * Moves durable data from the WAL to object storage: every `uploadIntervalMs`, or as soon as
- * `uploadBytesMax` is waiting, it packs the pending batches of all partitions into ONE object,
- * PUTs it, commits the index of that object to the coordinator in ONE transaction, then trims the
- * WAL. The order is what makes every crash window safe:
+ * `uploadBytesMax` is waiting, it packs the pending batches of all partitions into objects of at
+ * most `objectBytesMax` batch bytes, oldest first (upload-plan.ts). For each object in turn it
+ * PUTs it, commits the object's index to the coordinator in ONE transaction, then trims the WAL;
+ * the first failure ends the pass, so per partition the index only ever grows by a prefix of what
+ * is pending. The order is what makes every crash window safe:
  *
  *   crash before the PUT completes     → WAL still has everything; replay re-uploads.
  *   crash after PUT, before the commit → the object is an orphan (collected later); replay
@@ -20,6 +22,7 @@ import { SegmentKeyAllocator } from '../../storage/segment/naming.js';
 import type { PartitionLog, TailBatch } from './partition-log.js';
 import type { PartitionManager } from './partition-manager.js';
 import type { TailMemory } from './tail-memory.js';
+import { type PendingPart, planUploadObjects } from './upload-plan.js';
 
 export interface UploaderOptions {
   nodeId: number;
@@ -30,6 +33,8 @@ export interface UploaderOptions {
    * a transaction; each partition costs about three). Further partitions go in the next object.
    */
   partitionsPerObjectMax: number;
+  /** Batch bytes per object (limits.uploadObjectBytesMax, or lower by configuration). */
+  objectBytesMax: number;
 }
 
 export interface WalTrim {
@@ -39,15 +44,25 @@ export interface WalTrim {
   truncateBefore(lsn: number): Promise<number>;
 }
 
-interface Part {
-  log: PartitionLog;
-  batches: TailBatch[];
-}
+type Part = PendingPart<PartitionLog, TailBatch>;
+
+/**
+ * Longest wait between retries of a failing upload. Once the store is back, this is how long
+ * the backlog may keep waiting (and Produce stay refused past uploadBacklogBytesMax); a retry
+ * every few seconds costs a failing store nothing worth saving.
+ */
+const UPLOAD_RETRY_MS_MAX = 5_000;
 
 export class Uploader {
   private timer: NodeJS.Timeout | undefined;
   private running: Promise<void> | null = null;
   private pendingBytes = 0;
+  /**
+   * Bytes appended and not yet in object storage, summed over the partitions at the end of each
+   * pass and after each object, and raised by every append in between (so it may run ahead of
+   * the truth until the next pass, never behind it).
+   */
+  private backlogBytes = 0;
   private stopped = false;
   /** Consecutive failures, for backoff. */
   private failures = 0;
@@ -67,7 +82,20 @@ export class Uploader {
   }
 
   start(): void {
+    this.refreshBacklog(); // WAL replay may have left a backlog from before a restart
     this.schedule(this.options.uploadIntervalMs);
+  }
+
+  /** Bytes appended and not yet in object storage (for Produce backpressure and /metrics). */
+  get uploadBacklogBytes(): number {
+    return this.backlogBytes;
+  }
+
+  private refreshBacklog(): void {
+    let bytes = 0;
+    for (const log of this.partitions.allLogs()) bytes += log.bytesNotUploaded;
+    this.backlogBytes = bytes;
+    this.metrics.uploadBacklog.set(bytes);
   }
 
   private schedule(delayMs: number): void {
@@ -79,6 +107,8 @@ export class Uploader {
   /** Called after each append; uploads early once enough is waiting. */
   noteAppended(sizeBytes: number): void {
     this.pendingBytes += sizeBytes;
+    this.backlogBytes += sizeBytes;
+    this.metrics.uploadBacklog.set(this.backlogBytes);
     // Object-storage WAL: produces wait for the upload, so it starts at once — and batches that
     // arrive meanwhile ride the next one (group commit, one PUT and one commit for many).
     const due = this.wal.ackOnUpload || this.pendingBytes >= this.options.uploadBytesMax;
@@ -107,7 +137,7 @@ export class Uploader {
       this.metrics.uploadErrors.inc();
       this.log.warn({ err, failures: this.failures }, 'upload failed; will retry');
     }
-    const backoffMs = Math.min(30_000, this.options.uploadIntervalMs * 2 ** Math.min(this.failures, 8));
+    const backoffMs = Math.min(UPLOAD_RETRY_MS_MAX, this.options.uploadIntervalMs * 2 ** Math.min(this.failures, 8));
     const more = this.wal.ackOnUpload && this.pendingBytes > 0;
     this.schedule(this.failures > 0 ? backoffMs : more ? 0 : this.options.uploadIntervalMs);
   }
@@ -121,23 +151,31 @@ export class Uploader {
   private async upload(): Promise<void> {
     // The cut is taken synchronously: every batch durable up to lsnMax is in `parts`.
     const lsnMax = this.wal.ackOnUpload ? Infinity : this.wal.lsnDurable;
-    const parts: Part[] = [];
+    const pending: Part[] = [];
     let sizeBytes = 0;
     for (const log of this.partitions.allLogs()) {
       const batches = log.uploadable(lsnMax);
       if (batches.length === 0) continue;
-      parts.push({ log, batches });
+      pending.push({ log, batches });
       for (const b of batches) sizeBytes += b.bytes.length;
     }
     this.pendingBytes = Math.max(0, this.pendingBytes - sizeBytes);
-    for (let i = 0; i < parts.length; i += this.options.partitionsPerObjectMax) {
-      const chunk = parts.slice(i, i + this.options.partitionsPerObjectMax);
-      await this.uploadParts(chunk, chunk.reduce((n, p) => n + p.batches.reduce((m, b) => m + b.bytes.length, 0), 0));
+    const objects = planUploadObjects(pending, { objectBytesMax: this.options.objectBytesMax,
+      partitionsMax: this.options.partitionsPerObjectMax });
+    try {
+      for (const parts of objects) {
+        await this.uploadParts(parts);
+        this.refreshBacklog();
+        // Trim after each object: a large backlog frees its WAL segments as it drains.
+        if (!this.wal.ackOnUpload) await this.trimWal();
+      }
+      if (objects.length === 0 && !this.wal.ackOnUpload) await this.trimWal();
+    } finally {
+      this.refreshBacklog();
     }
-    if (!this.wal.ackOnUpload) await this.trimWal();
   }
 
-  private async uploadParts(parts: Part[], sizeBytes: number): Promise<void> {
+  private async uploadParts(parts: Part[]): Promise<void> {
     const startMs = performance.now();
     const built = buildSegmentObject(parts.map((p) => ({
       topicId: p.log.topicId, partition: p.log.partition, batches: p.batches.map((b) => b.bytes),
@@ -177,7 +215,7 @@ export class Uploader {
     }
     this.metrics.uploadBytes.inc(built.body.length);
     this.metrics.uploadLatency.observe((performance.now() - startMs) / 1000);
-    this.log.debug({ key, partitions: parts.length, sizeBytes }, 'segment uploaded');
+    this.log.debug({ key, partitions: parts.length, sizeBytes: built.body.length }, 'segment uploaded');
   }
 
   /** Trims the WAL below the oldest LSN some partition still needs. */

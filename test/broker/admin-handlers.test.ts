@@ -101,7 +101,7 @@ async function setUp(): Promise<Fixture> {
   const store = await LocalFolderStore.open({ rootDir: path.join(dir, 'objects') });
   const uploader = new Uploader(partitions, wal, store, metadata, new TailMemory(config.tailBytesMax),
     { nodeId: NODE_ID, uploadIntervalMs: 60_000, uploadBytesMax: config.uploadBytesMax,
-      partitionsPerObjectMax: 100 }, metrics, log);
+      partitionsPerObjectMax: 100, objectBytesMax: config.uploadObjectBytesMax }, metrics, log);
   const deleted: string[] = [];
   const services: BrokerServices = {
     config, nodeId: NODE_ID, clusterId: metadata.clusterId(),

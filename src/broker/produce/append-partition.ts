@@ -9,6 +9,7 @@ import { validateBatch } from '../../../protocol/records/batch-header.js';
 import { checkBatchRecords } from '../../../protocol/records/batch-records.js';
 import { type TopicEntry, missingPartitionError } from '../../partition/partition-manager.js';
 import type { BrokerServices } from '../services.js';
+import { refusalForUploadBacklog } from './upload-backpressure.js';
 
 export interface PartitionAppendResult {
   errorCode: number;
@@ -38,6 +39,8 @@ export function appendPartition(s: BrokerServices, topic: TopicEntry | undefined
   if (topic === undefined || log === undefined) {
     return failed(ErrorCode[missingPartitionError(topic, partition)], null);
   }
+  const backlogFull = refusalForUploadBacklog(s);
+  if (backlogFull !== null) return failed(backlogFull.errorCode, backlogFull.errorMessage);
   if (records === null || records.length === 0) {
     return failed(ErrorCode.INVALID_RECORD, 'produce request carries no record batch');
   }

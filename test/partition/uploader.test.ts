@@ -1,0 +1,210 @@
+/**
+ * The uploader's bounded objects (issue 8 item 4): the plan on its own (upload-plan.ts), then a
+ * real Uploader — embedded coordinator, real PartitionManager and logs, a local-folder store
+ * behind the fault-injecting wrapper — through an outage with a backlog of many objects.
+ * The WAL is a double that is durable at once with increasing LSNs and records trims.
+ */
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { pino } from 'pino';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { readBatchHeader } from '../../protocol/records/batch-header.js';
+import { encodeBatch } from '../../protocol/records/record.js';
+import { loadConfig } from '../../src/config/config.js';
+import { EmbeddedCoordinator } from '../../src/metadata/embedded.js';
+import { createMetrics } from '../../src/metrics.js';
+import type { HistoryReader, PartitionLog, WalPort } from '../../src/partition/partition-log.js';
+import { PartitionManager } from '../../src/partition/partition-manager.js';
+import { TailMemory } from '../../src/partition/tail-memory.js';
+import { type PendingBatch, type PendingPart, planUploadObjects } from '../../src/partition/upload-plan.js';
+import { Uploader, type WalTrim } from '../../src/partition/uploader.js';
+import { FaultyObjectStore } from '../../storage/object-store/faulty.js';
+import { LocalFolderStore } from '../../storage/object-store/local-folder.js';
+
+const log = pino({ level: 'silent' });
+
+describe('planUploadObjects', () => {
+  /** Deterministic pseudo-random numbers (a failing case replays identically). */
+  function lcg(seed: number): () => number {
+    let x = seed >>> 0;
+    return () => (x = (Math.imul(x, 1_664_525) + 1_013_904_223) >>> 0) / 2 ** 32;
+  }
+
+  /** Partitions whose batches interleave in one WAL, as the uploader's cut sees them. */
+  function pendingOf(random: () => number, partitions: number, batches: number, bytesMax: number):
+    PendingPart<number, PendingBatch>[] {
+    const parts = Array.from({ length: partitions }, (_, p) => ({ log: p, batches: [] as PendingBatch[] }));
+    for (let lsn = 1; lsn <= batches; lsn++) {
+      parts[Math.floor(random() * partitions)]!.batches.push({ lsn, bytes: { length: 1 + Math.floor(random() * bytesMax) } });
+    }
+    return parts.filter((p) => p.batches.length > 0);
+  }
+
+  it('keeps every rule on 300 random backlogs', () => {
+    const random = lcg(8);
+    for (let round = 0; round < 300; round++) {
+      const pending = pendingOf(random, 1 + Math.floor(random() * 12), Math.floor(random() * 200), 5000);
+      const limits = { objectBytesMax: 1 + Math.floor(random() * 20_000), partitionsMax: 1 + Math.floor(random() * 5) };
+      const objects = planUploadObjects(pending, limits);
+      const taken = new Map<number, PendingBatch[]>();
+      let lsnBefore = 0;
+      for (const object of objects) {
+        const batches = object.flatMap((p) => p.batches);
+        const bytes = batches.reduce((n, b) => n + b.bytes.length, 0);
+        expect(batches.length).toBeGreaterThan(0);
+        if (batches.length > 1) expect(bytes).toBeLessThanOrEqual(limits.objectBytesMax);
+        expect(object.length).toBeLessThanOrEqual(limits.partitionsMax);
+        expect(new Set(object.map((p) => p.log)).size).toBe(object.length);
+        // Oldest first: an object holds no batch older than one a previous object left behind.
+        expect(Math.min(...batches.map((b) => b.lsn))).toBeGreaterThan(lsnBefore);
+        lsnBefore = Math.max(...batches.map((b) => b.lsn));
+        for (const p of object) taken.set(p.log, [...(taken.get(p.log) ?? []), ...p.batches]);
+      }
+      // Per partition, the objects in order hold exactly its pending batches, in order: every
+      // object is a prefix of what the ones before it left pending.
+      for (const p of pending) expect(taken.get(p.log)).toEqual(p.batches);
+      expect(taken.size).toBe(pending.length);
+    }
+  });
+
+  it('puts a batch larger than the limit alone in its object', () => {
+    const pending = [{ log: 'a', batches: [{ lsn: 1, bytes: { length: 10 } }, { lsn: 3, bytes: { length: 500 } }] },
+      { log: 'b', batches: [{ lsn: 2, bytes: { length: 10 } }, { lsn: 4, bytes: { length: 10 } }] }];
+    const plan = planUploadObjects(pending, { objectBytesMax: 100, partitionsMax: 10 });
+    expect(plan.map((o) => o.map((p) => [p.log, p.batches.map((b) => b.lsn)]))).toEqual([
+      [['a', [1]], ['b', [2]]], [['a', [3]]], [['b', [4]]],
+    ]);
+  });
+
+  it('plans nothing for nothing pending', () => {
+    expect(planUploadObjects([], { objectBytesMax: 100, partitionsMax: 1 })).toEqual([]);
+  });
+});
+
+/** Durable at once, with increasing LSNs; records where the uploader trims. */
+class InstantWal implements WalPort, WalTrim {
+  readonly ackOnUpload = false;
+  lsnDurable = 0;
+  readonly trims: number[] = [];
+  submit(): Promise<number> {
+    return Promise.resolve(++this.lsnDurable);
+  }
+  async truncateBefore(lsn: number): Promise<number> {
+    this.trims.push(lsn);
+    return 0;
+  }
+}
+
+const emptyHistory: HistoryReader = {
+  read: async (_topicId, _partition, offset) => ({ chunks: [], sizeBytes: 0, nextOffset: offset }),
+};
+
+describe('Uploader through an object-store outage', () => {
+  const OBJECT_BYTES_MAX = 64 * 1024;
+  let dir: string;
+  let metadata: EmbeddedCoordinator;
+
+  beforeEach(async () => {
+    dir = await mkdtemp(path.join(tmpdir(), 'uploader-test-'));
+    metadata = new EmbeddedCoordinator(':memory:');
+  });
+  afterEach(async () => {
+    await metadata.close();
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  async function append(target: PartitionLog, n: number): Promise<number> {
+    const batch = await encodeBatch({ baseTimestamp: 1_700_000_000_000,
+      records: [{ key: null, value: Buffer.alloc(3000, n % 251) }] });
+    const outcome = target.append(batch, readBatchHeader(batch, 0),
+      { messageBytesMax: 1 << 20, logAppendTime: false }, Date.now());
+    if (outcome.kind !== 'appended') throw new Error(`append failed: ${JSON.stringify(outcome)}`);
+    await outcome.durable;
+    return batch.length;
+  }
+
+  it('keeps the backlog count equal to what is pending, through uploads and DeleteRecords', async () => {
+    const config = loadConfig(['--data-dir', dir]);
+    const wal = new InstantWal();
+    const partitions = new PartitionManager(metadata, config, wal, emptyHistory, 1, log);
+    await partitions.load();
+    const logs = (await partitions.createTopic('counted', 2, {})).logs.map((l) => l!);
+    const store = await LocalFolderStore.open({ rootDir: path.join(dir, 'objects') });
+    const uploader = new Uploader(partitions, wal, store, metadata, new TailMemory(1 << 20),
+      { nodeId: 1, uploadIntervalMs: 60_000, uploadBytesMax: config.uploadBytesMax,
+        partitionsPerObjectMax: 100, objectBytesMax: 16 * 1024 }, createMetrics(), log);
+    const pendingBytes = (l: PartitionLog) => l.uploadable(Infinity).reduce((n, b) => n + b.bytes.length, 0);
+    const check = () => {
+      for (const l of logs) expect(l.bytesNotUploaded).toBe(pendingBytes(l));
+      expect(logs.reduce((n, l) => n + l.bytesNotUploaded, 0)).toBe(uploader.uploadBacklogBytes);
+    };
+    for (let round = 0; round < 6; round++) {
+      for (let i = 0; i < 10; i++) uploader.noteAppended(await append(logs[i % 2]!, i));
+      check();
+      if (round % 3 === 1) {
+        // DeleteRecords (only ever up to what is uploaded: the handler refuses beyond) evicts
+        // uploaded batches and must leave the count of the pending ones alone.
+        const target = logs[round % 2]!;
+        target.advanceLogStart(target.uploadedEndOffset);
+        check();
+        expect(uploader.uploadBacklogBytes).toBeGreaterThan(0);
+      } else if (round % 3 === 2) {
+        await uploader.flush();
+        check();
+        expect(uploader.uploadBacklogBytes).toBe(0);
+      }
+    }
+  });
+
+  it('drains a backlog of many objects in bounded pieces, oldest first, once the store is back', async () => {
+    const config = loadConfig(['--data-dir', dir]);
+    const wal = new InstantWal();
+    const partitions = new PartitionManager(metadata, config, wal, emptyHistory, 1, log);
+    await partitions.load();
+    const logs = (await partitions.createTopic('backlog', 3, {})).logs.map((l) => l!);
+    const store = new FaultyObjectStore(await LocalFolderStore.open({ rootDir: path.join(dir, 'objects') }));
+    const metrics = createMetrics();
+    const uploader = new Uploader(partitions, wal, store, metadata, new TailMemory(config.tailBytesMax),
+      { nodeId: 1, uploadIntervalMs: 60_000, uploadBytesMax: config.uploadBytesMax,
+        partitionsPerObjectMax: 100, objectBytesMax: OBJECT_BYTES_MAX }, metrics, log);
+    let appended = 0;
+    for (let i = 0; i < 150; i++) {
+      const bytes = await append(logs[i % 3]!, i);
+      uploader.noteAppended(bytes);
+      appended += bytes;
+    }
+    expect(uploader.uploadBacklogBytes).toBe(appended);
+    expect(appended).toBeGreaterThan(6 * OBJECT_BYTES_MAX);
+
+    store.failNext('putIfAbsent', 50);
+    await expect(uploader.flush()).rejects.toThrow();
+    expect(uploader.uploadBacklogBytes).toBe(appended);
+    expect(logs.map((l) => l.uploadedEndOffset)).toEqual([0, 0, 0]);
+
+    store.heal();
+    await uploader.flush();
+    expect(uploader.uploadBacklogBytes).toBe(0);
+    expect((await metrics.registry.getSingleMetric('ledgerstream_upload_backlog_bytes')!.get()).values[0]!.value).toBe(0);
+    expect(logs.map((l) => l.uploadedEndOffset)).toEqual([50, 50, 50]);
+
+    const objects = new Set<string>();
+    for (const l of logs) {
+      const segments = await metadata.listSegments(l.topicId, l.partition, 0, 1000);
+      let next = 0;
+      for (const s of segments) {
+        expect(s.baseOffset).toBe(next); // contiguous: each object continued where the last ended
+        next = s.lastOffset + 1;
+        objects.add(s.objectKey);
+      }
+      expect(next).toBe(50);
+    }
+    const sizes = await Promise.all([...objects].map(async (k) => (await store.head(k))!.sizeBytes));
+    expect(objects.size).toBeGreaterThanOrEqual(Math.floor(appended / OBJECT_BYTES_MAX));
+    expect(Math.max(...sizes)).toBeLessThanOrEqual(OBJECT_BYTES_MAX + 4096);
+    // The WAL was trimmed after each object, further each time (the backlog interleaves).
+    expect(wal.trims.length).toBe(objects.size);
+    for (let i = 1; i < wal.trims.length; i++) expect(wal.trims[i]!).toBeGreaterThan(wal.trims[i - 1]!);
+    expect(wal.trims.at(-1)).toBe(wal.lsnDurable + 1);
+  });
+});
