@@ -34,7 +34,9 @@ import { ReadCache } from '../../storage/cache/read-cache.js';
 import type { ObjectStore } from '../../storage/object-store/object-store.js';
 import { LocalFolderStore } from '../../storage/object-store/local-folder.js';
 import { S3Store } from '../../storage/object-store/s3.js';
-import { Wal, WalFailedError, partitionHeaderCodec, type PartitionEntryHeader } from '../../storage/wal/index.js';
+import {
+  Wal, WalFailedError, WalNoSpaceError, partitionHeaderCodec, type PartitionEntryHeader,
+} from '../../storage/wal/index.js';
 import { Dispatcher } from './dispatch.js';
 import { HANDLERS } from './handlers/index.js';
 import { BrokerServer } from './server.js';
@@ -213,13 +215,23 @@ const OBJECT_STORAGE_WAL: WalPort = {
   },
   lsnDurable: 0,
   ackOnUpload: true,
+  stalledNoSpace: false,
 };
 
-/** A WAL failure (a failed fsync) leaves nothing safe to do but stop: restart recovers. */
+/**
+ * A WAL failure (a failed fsync) leaves nothing safe to do but stop: restart recovers. A full disk
+ * is not a failure: produce answers KAFKA_STORAGE_ERROR, reads and uploads (which trim the WAL)
+ * go on, and appends resume once there is room.
+ */
 function walPort(wal: Wal<PartitionEntryHeader>, log: Logger): WalPort {
+  let noSpaceStallsLogged = 0;
   return {
     submit(topicId, partition, baseOffset, batch) {
       return wal.append({ topicId, partition, baseOffset: BigInt(baseOffset) }, batch).catch((err: unknown) => {
+        if (err instanceof WalNoSpaceError && wal.metrics.noSpaceStalls > noSpaceStallsLogged) {
+          noSpaceStallsLogged = wal.metrics.noSpaceStalls;
+          log.warn({ err, stalls: noSpaceStallsLogged }, 'WAL disk full; refusing produce until there is room');
+        }
         if (err instanceof WalFailedError) {
           log.fatal({ err }, 'WAL write failed; exiting so recovery can run');
           process.exit(70);
@@ -229,6 +241,9 @@ function walPort(wal: Wal<PartitionEntryHeader>, log: Logger): WalPort {
     },
     get lsnDurable() {
       return wal.lsnDurable;
+    },
+    get stalledNoSpace() {
+      return wal.stalledNoSpace;
     },
     ackOnUpload: false,
   };
