@@ -224,13 +224,17 @@ const OBJECT_STORAGE_WAL: WalPort = {
  * go on, and appends resume once there is room.
  */
 function walPort(wal: Wal<PartitionEntryHeader>, log: Logger): WalPort {
-  let noSpaceStallsLogged = 0;
+  let full = false; // logged once when the disk fills, once when writes succeed again
   return {
     submit(topicId, partition, baseOffset, batch) {
-      return wal.append({ topicId, partition, baseOffset: BigInt(baseOffset) }, batch).catch((err: unknown) => {
-        if (err instanceof WalNoSpaceError && wal.metrics.noSpaceStalls > noSpaceStallsLogged) {
-          noSpaceStallsLogged = wal.metrics.noSpaceStalls;
-          log.warn({ err, stalls: noSpaceStallsLogged }, 'WAL disk full; refusing produce until there is room');
+      return wal.append({ topicId, partition, baseOffset: BigInt(baseOffset) }, batch).then((lsn) => {
+        if (full) log.info('WAL disk has room again; produce resumed');
+        full = false;
+        return lsn;
+      }, (err: unknown) => {
+        if (err instanceof WalNoSpaceError && !full) {
+          full = true;
+          log.warn({ err }, 'WAL disk full: produce answers KAFKA_STORAGE_ERROR until there is room');
         }
         if (err instanceof WalFailedError) {
           log.fatal({ err }, 'WAL write failed; exiting so recovery can run');

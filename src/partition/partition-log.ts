@@ -245,8 +245,8 @@ export class PartitionLog {
    * acknowledged by whatever data gets those offsets next.
    */
   private rollBackUnwritten(entry: TailBatch, err: WalNoSpaceError): void {
-    const index = this.tail.lastIndexOf(entry);
-    if (index < 0) return;
+    const index = this.tailIndexOf(entry.baseOffset);
+    if (this.tail[index] !== entry) return;
     const dropped = this.tail.splice(index);
     for (const b of dropped) {
       assert.ok(b.lsn < 0, 'only batches the WAL has not written are rolled back');

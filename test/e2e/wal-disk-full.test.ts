@@ -124,7 +124,7 @@ async function expectExactlyAcked(kafka: Kafka, acked: string[]): Promise<void> 
 }
 
 describe('a full WAL disk (tmpfs)', () => {
-  it('refuses produce with KAFKA_STORAGE_ERROR, keeps reading, resumes, and starts or says why', async (ctx) => {
+  it('answers KAFKA_STORAGE_ERROR, keeps reading, resumes, and starts or says why', async (ctx) => {
     const dataDir = await mkdtemp(join(tmpdir(), 'ledgerstream-walfull-'));
     const walDir = join(dataDir, 'wal');
     await mkdir(walDir);

@@ -45,7 +45,8 @@ const noHistory: HistoryReader = {
 const settings = { messageBytesMax: 1 << 20, logAppendTime: false };
 const settle = () => new Promise<void>((resolve) => setImmediate(resolve));
 
-async function append(log: PartitionLog, count: number, producer?: { id: bigint; seq: number }): Promise<AppendOutcome> {
+async function append(log: PartitionLog, count: number,
+  producer?: { id: bigint; seq: number }): Promise<AppendOutcome> {
   const batch = await encodeBatch({ baseTimestamp: 1,
     records: Array.from({ length: count }, (_, i) => ({ key: null, value: Buffer.from(`v${i}`) })),
     ...(producer ? { producerId: producer.id, producerEpoch: 0, baseSequence: producer.seq } : {}) });

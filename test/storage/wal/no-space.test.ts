@@ -15,6 +15,10 @@ import {
   faultIo, headerFor, makeTempDir, numberOf, openTestWal, payloadFor, readAll, smallLimits,
 } from './helpers.js';
 
+function enospc(op: string): Error {
+  return Object.assign(new Error(`ENOSPC: no space left on device, ${op}`), { code: 'ENOSPC' });
+}
+
 /** writev succeeds while `room` lasts; then writes what fits and fails with ENOSPC. */
 function fullDiskIo(disk: { roomBytes: number; writes: number }): WalIo {
   return faultIo({
@@ -31,7 +35,7 @@ function fullDiskIo(disk: { roomBytes: number; writes: number }): WalIo {
         disk.roomBytes = 0;
         return nodeWalIo.writev(file, [part], positionBytes);
       }
-      throw Object.assign(new Error('ENOSPC: no space left on device, write'), { code: 'ENOSPC' });
+      throw enospc('write');
     },
   });
 }
@@ -106,7 +110,7 @@ describe('WAL on a full disk', () => {
     const io = faultIo({
       open(path, flags) {
         if (flags === 'wx' && failCreate) {
-          return Promise.reject(Object.assign(new Error('ENOSPC: no space left on device, open'), { code: 'ENOSPC' }));
+          return Promise.reject(enospc('open'));
         }
         return nodeWalIo.open(path, flags);
       },
@@ -119,7 +123,8 @@ describe('WAL on a full disk', () => {
       await wal.append(headerFor(n), payloadFor(n, 3000));
     }
     failCreate = true;
-    await expect(wal.append(headerFor(n + 1), payloadFor(n + 1, 3900))).rejects.toBeInstanceOf(WalNoSpaceError);
+    const needsRoll = wal.append(headerFor(n + 1), payloadFor(n + 1, 3900));
+    await expect(needsRoll).rejects.toBeInstanceOf(WalNoSpaceError);
     expect((await segmentSizes(dir)).length).toBe(1);
     failCreate = false;
     expect(await wal.truncateBefore(1)).toBe(0); // nothing deleted, so the stall stays
@@ -136,7 +141,7 @@ describe('WAL on a full disk', () => {
     // lock file itself cannot be written, is in test/e2e/wal-disk-full.test.ts).
     const io = faultIo({
       syncDir() {
-        return Promise.reject(Object.assign(new Error('ENOSPC: no space left on device, fsync'), { code: 'ENOSPC' }));
+        return Promise.reject(enospc('fsync'));
       },
     });
     const err = await openTestWal(dir, { io }).catch((e: unknown) => e);
