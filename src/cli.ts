@@ -5,6 +5,7 @@
  */
 import { Broker } from './broker/broker.js';
 import { ConfigError, describeSettings, loadConfig } from './config/config.js';
+import { WalNoSpaceError } from '../storage/wal/errors.js';
 
 const USAGE = `usage: ledgerstream start [--setting value ...]
 
@@ -50,6 +51,11 @@ async function main(argv: string[]): Promise<number> {
 }
 
 main(process.argv.slice(2)).then((code) => process.exit(code), (err: unknown) => {
+  if (err instanceof WalNoSpaceError) {
+    // The WAL needs a few bytes to take its lock; without the lock nothing may write or trim it.
+    console.error(`ledgerstream: cannot start: ${err.message}; free space on that disk and start again`);
+    process.exit(1);
+  }
   console.error('ledgerstream: failed to start:', err instanceof Error ? err.message : err);
   process.exit(1);
 });

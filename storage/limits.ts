@@ -35,6 +35,11 @@ export const limits = Object.freeze({
   /** Read buffer for recovery and replay scans; grows to one entry if an entry is larger. */
   walReadChunkBytes: 1 * MiB,
   /**
+   * After a write found the WAL's disk full, appends are refused for this long (unless a segment
+   * is deleted sooner), then tried again: space freed outside the broker is noticed within it.
+   */
+  walNoSpaceRetryMs: 1000,
+  /**
    * Bytes the compressed batches of one Produce request may inflate to, together, while the
    * broker walks their records (src/broker/produce/append-partition.ts). The walk runs on the
    * event loop, so this bounds both the one decompressed copy alive at a time and the stall one

@@ -34,7 +34,9 @@ import { ReadCache } from '../../storage/cache/read-cache.js';
 import type { ObjectStore } from '../../storage/object-store/object-store.js';
 import { LocalFolderStore } from '../../storage/object-store/local-folder.js';
 import { S3Store } from '../../storage/object-store/s3.js';
-import { Wal, WalFailedError, partitionHeaderCodec, type PartitionEntryHeader } from '../../storage/wal/index.js';
+import {
+  Wal, WalFailedError, WalNoSpaceError, partitionHeaderCodec, type PartitionEntryHeader,
+} from '../../storage/wal/index.js';
 import { Dispatcher } from './dispatch.js';
 import { HANDLERS } from './handlers/index.js';
 import { BrokerServer } from './server.js';
@@ -213,13 +215,27 @@ const OBJECT_STORAGE_WAL: WalPort = {
   },
   lsnDurable: 0,
   ackOnUpload: true,
+  stalledNoSpace: false,
 };
 
-/** A WAL failure (a failed fsync) leaves nothing safe to do but stop: restart recovers. */
+/**
+ * A WAL failure (a failed fsync) leaves nothing safe to do but stop: restart recovers. A full disk
+ * is not a failure: produce answers KAFKA_STORAGE_ERROR, reads and uploads (which trim the WAL)
+ * go on, and appends resume once there is room.
+ */
 function walPort(wal: Wal<PartitionEntryHeader>, log: Logger): WalPort {
+  let full = false; // logged once when the disk fills, once when writes succeed again
   return {
     submit(topicId, partition, baseOffset, batch) {
-      return wal.append({ topicId, partition, baseOffset: BigInt(baseOffset) }, batch).catch((err: unknown) => {
+      return wal.append({ topicId, partition, baseOffset: BigInt(baseOffset) }, batch).then((lsn) => {
+        if (full) log.info('WAL disk has room again; produce resumed');
+        full = false;
+        return lsn;
+      }, (err: unknown) => {
+        if (err instanceof WalNoSpaceError && !full) {
+          full = true;
+          log.warn({ err }, 'WAL disk full: produce answers KAFKA_STORAGE_ERROR until there is room');
+        }
         if (err instanceof WalFailedError) {
           log.fatal({ err }, 'WAL write failed; exiting so recovery can run');
           process.exit(70);
@@ -229,6 +245,9 @@ function walPort(wal: Wal<PartitionEntryHeader>, log: Logger): WalPort {
     },
     get lsnDurable() {
       return wal.lsnDurable;
+    },
+    get stalledNoSpace() {
+      return wal.stalledNoSpace;
     },
     ackOnUpload: false,
   };

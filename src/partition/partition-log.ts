@@ -15,6 +15,14 @@
  * Appends are synchronous from validation to WAL submission — no `await` between the sequence
  * check and the offset assignment — so the event loop itself serialises them; the awaits come
  * after (durability) and re-check nothing that could have changed.
+ *
+ * A full WAL disk: the WAL rejects, with WalNoSpaceError, every entry not yet durable, in LSN
+ * order, and refuses new ones until a later macrotask (storage/wal/group-commit.ts). So the
+ * rejected batches of a partition are always the end of its tail, and the first rejection handler
+ * cuts them off and takes their offsets back (and their producer sequences) before any new batch
+ * can be given offsets: the log stays contiguous, and a retry is appended anew, not answered as a
+ * duplicate of data that was never written. While the WAL refuses appends, produce gets the
+ * retriable KAFKA_STORAGE_ERROR before any offset is assigned.
  */
 import assert from 'node:assert/strict';
 import type { BatchHeaderView } from '../../protocol/records/batch-header.js';
@@ -23,6 +31,7 @@ import {
   patchPartitionLeaderEpoch, readBatchHeader,
 } from '../../protocol/records/batch-header.js';
 import { crc32c } from '../../protocol/records/crc32c.js';
+import { WalNoSpaceError } from '../../storage/wal/errors.js';
 import { ProducerStates, type SequenceCheck } from './producer-state.js';
 import type { ProducerPartitionState } from '../metadata/coordinator.js';
 
@@ -70,6 +79,8 @@ export interface WalPort {
    * uploader has put it in object storage and committed its index entry.
    */
   readonly ackOnUpload: boolean;
+  /** True while the WAL refuses appends because its disk is full (submit would reject). */
+  readonly stalledNoSpace: boolean;
 }
 
 /** A produce waiting for its batch to reach object storage (object-storage WAL mode). */
@@ -93,7 +104,7 @@ export type AppendOutcome =
   | { kind: 'appended'; baseOffset: number; logAppendTimeMs: number; durable: Promise<void> }
   | { kind: 'duplicate'; baseOffset: number; durable: Promise<void> }
   | { kind: 'error'; error: 'OUT_OF_ORDER_SEQUENCE_NUMBER' | 'INVALID_PRODUCER_EPOCH'
-      | 'MESSAGE_TOO_LARGE' | 'NOT_LEADER_OR_FOLLOWER'; detail: string };
+      | 'MESSAGE_TOO_LARGE' | 'NOT_LEADER_OR_FOLLOWER' | 'KAFKA_STORAGE_ERROR'; detail: string };
 
 export type ReadResult =
   | { kind: 'ok'; batches: Buffer[]; sizeBytes: number; highWatermark: number;
@@ -115,6 +126,8 @@ export class PartitionLog {
   fenced = false;
   /** Set while handing the partition to another broker: no appends, but uploads go on. */
   draining = false;
+  /** Why batches were last rolled back, for duplicates that waited on them. */
+  private rollBackError: WalNoSpaceError | null = null;
   readonly producers: ProducerStates;
 
   constructor(
@@ -178,6 +191,9 @@ export class PartitionLog {
       }
       if (check.kind === 'error') return { kind: 'error', error: check.error, detail: check.detail };
     }
+    if (this.wal.stalledNoSpace) {
+      return { kind: 'error', error: 'KAFKA_STORAGE_ERROR', detail: 'the WAL disk is full; retry later' };
+    }
     const baseOffset = this.nextOffset;
     const lastOffset = baseOffset + recordCount - 1;
     patchBaseOffset(batch, 0, baseOffset);
@@ -203,6 +219,10 @@ export class PartitionLog {
       durable = this.wal.submit(this.topicId, this.partition, baseOffset, batch).then((lsn) => {
         entry.lsn = lsn;
         this.advanceHighWatermark(lastOffset + 1);
+      }, (err: unknown) => {
+        // No await before this: it must run before the WAL admits appends again.
+        if (err instanceof WalNoSpaceError) this.rollBackUnwritten(entry, err);
+        throw err;
       });
     }
     this.assertOffsets();
@@ -230,6 +250,28 @@ export class PartitionLog {
     this.assertOffsets();
   }
 
+  /**
+   * The WAL did not write `entry` (disk full), nor anything submitted after it: drop them from
+   * the tail and give their offsets back. A later batch of this partition, rejected too, finds
+   * itself already gone. Duplicates waiting on the dropped offsets are failed, not left to be
+   * acknowledged by whatever data gets those offsets next.
+   */
+  private rollBackUnwritten(entry: TailBatch, err: WalNoSpaceError): void {
+    const index = this.tailIndexOf(entry.baseOffset);
+    if (this.tail[index] !== entry) return;
+    const dropped = this.tail.splice(index);
+    for (const b of dropped) {
+      assert.ok(b.lsn < 0, 'only batches the WAL has not written are rolled back');
+      this.tailBytes -= b.bytes.length;
+    }
+    assert.ok(entry.baseOffset >= this.highWatermark, 'nothing durable is rolled back');
+    this.nextOffset = entry.baseOffset;
+    this.producers.rollBack(entry.baseOffset);
+    this.assertOffsets();
+    this.rollBackError = err;
+    for (const wake of this.waiters) wake();
+  }
+
   private advanceHighWatermark(offset: number): void {
     if (offset <= this.highWatermark) return;
     this.highWatermark = offset;
@@ -248,6 +290,10 @@ export class PartitionLog {
         if (this.fenced) {
           cancel();
           reject(new PartitionFencedError(`${this.topicName}-${this.partition}: fenced`));
+        } else if (lastOffset >= this.nextOffset) {
+          // The original was rolled back (disk full): these offsets now belong to no batch.
+          cancel();
+          reject(this.rollBackError ?? new Error('offsets rolled back'));
         } else if (lastOffset < this.highWatermark) {
           cancel();
           resolve();

@@ -91,6 +91,18 @@ export class ProducerStates {
     assert.ok(state.recentBatches.length <= RECENT_BATCHES_MAX);
   }
 
+  /**
+   * Forgets batches at or past `offset`, which were rolled back (never written): the state is
+   * then what a restart would rebuild, up to that the producer's epoch if a rolled-back batch
+   * was the first of a new one (the producer is then forgotten, and starts again at sequence 0).
+   */
+  rollBack(offset: number): void {
+    for (const [id, s] of this.states) {
+      s.recentBatches = s.recentBatches.filter((b) => b.lastOffset < offset);
+      if (s.recentBatches.length === 0) this.states.delete(id);
+    }
+  }
+
   /** State as of `endOffset` (exclusive): what may be persisted once offsets below it are. */
   snapshot(endOffset: number): ProducerPartitionState[] {
     const out: ProducerPartitionState[] = [];

@@ -8,11 +8,18 @@
  * - A new segment's directory entry is fsynced before any entry in it can be acknowledged;
  *   otherwise a crash could forget the file along with acknowledged entries.
  * - The file is opened 'wx' (O_EXCL): a roll never reuses or overwrites an existing segment.
+ *
+ * A full disk (ENOSPC, EDQUOT) is not a failure of what is durable: a write that runs out of space
+ * is cut off again (truncate to the durable size, fdatasync), the segment stays as it was, and
+ * WalNoSpaceError tells the caller the group was not written. It then rolls to an empty segment,
+ * so that the one it filled can be deleted once uploaded (the active segment never is). A failed
+ * fdatasync stays fatal whatever its errno: the kernel may have dropped pages of earlier writes.
  */
 import assert from 'node:assert/strict';
 import type { FileHandle } from 'node:fs/promises';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
+import { isNoSpace, WalNoSpaceError } from './errors.js';
 import type { WalIo } from './io.js';
 import { writeAll } from './io.js';
 import type { WalMetrics } from './metrics.js';
@@ -44,6 +51,8 @@ export async function createSegmentFile(
     await io.syncDir(dir);
   } catch (err) {
     await file.close();
+    // Not left behind: a later roll to the same base LSN would fail on it (O_EXCL).
+    await io.unlink(path).catch(() => undefined);
     throw err;
   }
   return { path, file };
@@ -80,7 +89,15 @@ export class ActiveSegment {
   async prepareGroup(lsnFirst: number, entryBytes: number): Promise<number> {
     assert.equal(lsnFirst, this.lsnNext, 'groups arrive in LSN order without gaps');
     assert.ok(entryBytes < this.deps.segmentBytesMax, 'limits keep an entry below a segment');
-    if (this.sizeBytes + entryBytes > this.deps.segmentBytesMax) await this.roll(lsnFirst);
+    if (this.sizeBytes + entryBytes > this.deps.segmentBytesMax) {
+      try {
+        await this.roll(lsnFirst);
+      } catch (err) {
+        // roll() changes nothing before the new file exists, so the old segment stays active.
+        if (isNoSpace(err)) throw new WalNoSpaceError(this.deps.dir, err);
+        throw err;
+      }
+    }
     const roomBytes = this.deps.segmentBytesMax - this.sizeBytes;
     assert.ok(roomBytes >= entryBytes, 'the head entry fits after any roll');
     return roomBytes;
@@ -91,7 +108,14 @@ export class ActiveSegment {
     assert.ok(this.sizeBytes + bytes <= this.deps.segmentBytesMax, 'prepareGroup made room');
     // Timing is for metrics only, so reading the clock here does not affect any decision.
     const startMs = performance.now();
-    await writeAll(this.deps.io, this.file, buffers, this.sizeBytes);
+    try {
+      await writeAll(this.deps.io, this.file, buffers, this.sizeBytes);
+    } catch (err) {
+      if (!isNoSpace(err)) throw err;
+      await this.discardUnsynced();
+      await this.rollEmptyAfterNoSpace();
+      throw new WalNoSpaceError(this.deps.dir, err);
+    }
     const writtenMs = performance.now();
     await this.deps.io.datasync(this.file);
     const syncedMs = performance.now();
@@ -102,6 +126,29 @@ export class ActiveSegment {
 
   async close(): Promise<void> {
     await this.file.close();
+  }
+
+  /**
+   * Cuts what a write that ran out of space left past the durable size. Otherwise a later, shorter
+   * group could leave whole stale entries after it, which recovery would replay with reused LSNs.
+   * Shrinking needs no space; if it fails anyway the caller treats it as a WAL failure.
+   */
+  private async discardUnsynced(): Promise<void> {
+    await this.deps.io.truncate(this.file, this.sizeBytes);
+    await this.deps.io.datasync(this.file);
+  }
+
+  /**
+   * A full disk: start an empty segment so the full one (all durable) can be trimmed once
+   * uploaded. An empty file needs no data blocks; if even that fails, the next try rolls.
+   */
+  private async rollEmptyAfterNoSpace(): Promise<void> {
+    if (this.sizeBytes === 0) return;
+    try {
+      await this.roll(this.lsnNext);
+    } catch (err) {
+      if (!isNoSpace(err)) throw err;
+    }
   }
 
   private async roll(baseLsn: number): Promise<void> {

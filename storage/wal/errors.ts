@@ -45,3 +45,25 @@ export class WalClosedError extends Error {
     super('WAL is closed');
   }
 }
+
+/**
+ * The WAL's disk has no room (ENOSPC, EDQUOT). Unlike WalFailedError this is retriable: the append
+ * was not written (any partial bytes were cut off again) and nothing already durable is affected,
+ * so appends resume once space returns (an upload trims segments, or an operator frees space).
+ */
+export class WalNoSpaceError extends Error {
+  override readonly name = 'WalNoSpaceError';
+  constructor(
+    readonly dir: string,
+    cause: unknown,
+  ) {
+    const reason = cause instanceof Error ? cause.message : String(cause);
+    super(`WAL disk full: no space left in ${dir} (${reason})`, { cause });
+  }
+}
+
+/** ENOSPC (no space) or EDQUOT (quota): the file system refused to grow a file. */
+export function isNoSpace(err: unknown): boolean {
+  const code = (err as NodeJS.ErrnoException | null)?.code;
+  return code === 'ENOSPC' || code === 'EDQUOT';
+}

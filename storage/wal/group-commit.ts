@@ -10,10 +10,19 @@
  * Failure: if a write or fdatasync fails, every queued, in-flight and later append rejects with
  * WalFailedError. We do not retry an fsync: after a failed fsync Linux may already have dropped the
  * dirty pages, and a retry that "succeeds" would acknowledge data that is not on disk.
+ *
+ * A full disk is different (WalNoSpaceError from the sink, which has cut off any partial write):
+ * nothing durable is in doubt. The group, every entry queued behind it and every waiting one are
+ * rejected, in LSN order, and the next LSN goes back to lsnDurable + 1, so the LSNs handed out
+ * again stay contiguous. Rejecting everything not durable, not just the group, is what lets a
+ * caller roll back: for each caller the rejected entries are a suffix of what it submitted. Then
+ * appends are refused at once ("stalled") until `retryAfterNoSpace()` (a segment was deleted) or
+ * `noSpaceRetryMs` passes. The stall always outlasts the current microtask queue, so callers'
+ * rejection handlers have run (and rolled back) before any new entry is admitted.
  */
 import assert from 'node:assert/strict';
 import { stampEntry } from './entry.js';
-import { WalClosedError, WalFailedError } from './errors.js';
+import { WalClosedError, WalFailedError, WalNoSpaceError } from './errors.js';
 import type { WalMetrics } from './metrics.js';
 import type { GroupTiming } from './active-segment.js';
 
@@ -36,6 +45,8 @@ export interface GroupCommitLimits {
   pendingBytesMax: number;
   groupEntriesMax: number;
   groupBytesMax: number;
+  /** How long appends are refused after a full disk, unless space is freed sooner. */
+  noSpaceRetryMs: number;
 }
 
 export class GroupCommit {
@@ -48,6 +59,9 @@ export class GroupCommit {
   private flushing = false;
   private closing = false;
   private failure: Error | null = null;
+  /** Set while appends are refused because the disk was full; cleared by a retry. */
+  private noSpace: WalNoSpaceError | null = null;
+  private noSpaceTimer: NodeJS.Timeout | undefined;
   private readonly idleWaiters: Array<() => void> = [];
   private lsnNext: number;
   /** Every entry with an LSN <= this is durable (and its append resolved or resolving). */
@@ -62,6 +76,7 @@ export class GroupCommit {
     assert.ok(Number.isSafeInteger(lsnNext) && lsnNext >= 1, 'lsnNext is valid');
     const { pendingBytesMax, groupEntriesMax, groupBytesMax } = limits;
     assert.ok(pendingBytesMax > 0 && groupEntriesMax > 0 && groupBytesMax > 0, 'limits positive');
+    assert.ok(limits.noSpaceRetryMs > 0, 'a full disk is retried after a positive delay');
     this.lsnNext = lsnNext;
     this.lsnDurable = lsnNext - 1;
   }
@@ -72,6 +87,7 @@ export class GroupCommit {
     return new Promise<number>((resolve, reject) => {
       if (this.failure) return reject(this.failure);
       if (this.closing) return reject(new WalClosedError());
+      if (this.noSpace) return reject(this.noSpace);
       const pending: Pending = { entry, lsn: 0, resolve, reject };
       if (this.waiting.length === 0 && this.fits(entry.length)) return this.admit(pending);
       this.metrics.appendsWaited += 1;
@@ -85,9 +101,21 @@ export class GroupCommit {
    */
   async close(): Promise<void> {
     this.closing = true;
+    clearTimeout(this.noSpaceTimer);
     if (this.flushing) await new Promise<void>((resolve) => this.idleWaiters.push(resolve));
     assert.equal(this.queue.length, 0, 'the flush loop drained the queue');
     assert.equal(this.waiting.length, 0, 'waiting appends were admitted or rejected');
+  }
+
+  /** True while appends are refused because the WAL's disk was full. */
+  get stalledNoSpace(): boolean {
+    return this.noSpace !== null;
+  }
+
+  /** Space was freed (a segment deleted): let the next append try to write again. */
+  retryAfterNoSpace(): void {
+    clearTimeout(this.noSpaceTimer);
+    this.noSpace = null;
   }
 
   private fits(bytes: number): boolean {
@@ -122,13 +150,20 @@ export class GroupCommit {
 
   private async flushGroup(): Promise<void> {
     const head = this.queue[0]!;
-    const roomBytes = await this.sink.prepareGroup(head.lsn, head.entry.length);
+    let roomBytes: number;
+    try {
+      roomBytes = await this.sink.prepareGroup(head.lsn, head.entry.length);
+    } catch (err) {
+      if (err instanceof WalNoSpaceError) return this.stallNoSpace([], err);
+      throw err;
+    }
     const group = this.takeGroup(roomBytes);
     const bytes = group.reduce((sum, p) => sum + p.entry.length, 0);
     let timing: GroupTiming;
     try {
       timing = await this.sink.writeGroup(group.map((p) => p.entry), bytes);
     } catch (err) {
+      if (err instanceof WalNoSpaceError) return this.stallNoSpace(group, err);
       this.rejectAll(group, new WalFailedError(err));
       throw err;
     }
@@ -165,6 +200,26 @@ export class GroupCommit {
       this.admit(this.waiting.shift()!);
     }
     assert.ok(this.pendingBytes <= this.limits.pendingBytesMax, 'pending bytes stay bounded');
+  }
+
+  /**
+   * The disk is full and `group` was not written: reject it and everything behind it, hand out
+   * its LSNs again, and refuse appends until a retry.
+   */
+  private stallNoSpace(group: Pending[], err: WalNoSpaceError): void {
+    assert.equal(group[0]?.lsn ?? this.queue[0]?.lsn ?? this.lsnDurable + 1, this.lsnDurable + 1,
+      'the rejected entries start right after the durable ones');
+    this.noSpace = err;
+    this.metrics.noSpaceStalls += 1;
+    this.rejectAll(group, err);
+    this.rejectAll(this.queue.splice(0), err);
+    this.rejectAll(this.waiting.splice(0), err);
+    this.pendingBytes = 0;
+    this.lsnNext = this.lsnDurable + 1;
+    clearTimeout(this.noSpaceTimer);
+    // A timer, never a microtask: rejection handlers must all run before appends are admitted.
+    this.noSpaceTimer = setTimeout(() => this.retryAfterNoSpace(), this.limits.noSpaceRetryMs);
+    this.noSpaceTimer.unref();
   }
 
   private fail(err: unknown): void {

@@ -9,4 +9,6 @@ export { partitionHeaderCodec, type PartitionEntryHeader } from './partition-hea
 export type { WalFsyncSample, WalMetricsSnapshot } from './metrics.js';
 export type { WalIo } from './io.js';
 export { nodeWalIo } from './io.js';
-export { WalClosedError, WalCorruptError, WalFailedError, WalLockedError } from './errors.js';
+export {
+  WalClosedError, WalCorruptError, WalFailedError, WalLockedError, WalNoSpaceError,
+} from './errors.js';

@@ -19,7 +19,7 @@ import { readFileSync } from 'node:fs';
 import { link, readFile, unlink, writeFile } from 'node:fs/promises';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
-import { WalLockedError } from './errors.js';
+import { isNoSpace, WalLockedError } from './errors.js';
 import type { WalIo } from './io.js';
 
 export const lockFileName = 'wal.lock';
@@ -51,7 +51,16 @@ export class WalLock {
     const owner = currentOwner(nowMs);
     // Two rounds: the second runs after removing a stale lock; failing again means a live racer.
     for (let round = 0; round < 2; round++) {
-      if (await tryCreateLock(dir, owner, io)) {
+      let created: boolean;
+      try {
+        created = await tryCreateLock(dir, owner, io);
+      } catch (err) {
+        // A broker killed while its disk was full left a stale lock holding the room a new one
+        // needs: remove it and try once more (a live owner still makes removeIfStale throw).
+        if (round > 0 || !isNoSpace(err) || (await readLockOwner(dir)) === null) throw err;
+        created = false;
+      }
+      if (created) {
         heldNonces.add(owner.nonce);
         return new WalLock(dir, owner, io);
       }
@@ -129,7 +138,12 @@ async function tryCreateLock(dir: string, owner: WalLockOwner, io: WalIo): Promi
   const path = join(dir, lockFileName);
   const tempPath = `${path}.${owner.nonce}.tmp`;
   // Write fully, then link: the lock appears complete or not at all (never a torn lock file).
-  await writeFile(tempPath, JSON.stringify(owner) + '\n', { flag: 'wx', flush: true });
+  try {
+    await writeFile(tempPath, JSON.stringify(owner) + '\n', { flag: 'wx', flush: true });
+  } catch (err) {
+    await unlink(tempPath).catch(() => undefined); // e.g. created, then ENOSPC on the write
+    throw err;
+  }
   try {
     await link(tempPath, path);
   } catch (err) {

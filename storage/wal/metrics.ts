@@ -26,6 +26,8 @@ export class WalMetrics {
   pendingBytesPeak = 0;
   segmentsRolled = 0;
   segmentsDeleted = 0;
+  /** Times a write found the disk full (appends were then refused until a retry). */
+  noSpaceStalls = 0;
 
   constructor(private readonly onFsync?: (sample: WalFsyncSample) => void) {}
 
@@ -62,6 +64,7 @@ export class WalMetrics {
       pendingBytesPeak: this.pendingBytesPeak,
       segmentsRolled: this.segmentsRolled,
       segmentsDeleted: this.segmentsDeleted,
+      noSpaceStalls: this.noSpaceStalls,
     };
   }
 }
@@ -79,4 +82,5 @@ export interface WalMetricsSnapshot {
   pendingBytesPeak: number;
   segmentsRolled: number;
   segmentsDeleted: number;
+  noSpaceStalls: number;
 }

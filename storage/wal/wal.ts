@@ -12,10 +12,10 @@
  */
 import assert from 'node:assert/strict';
 import { mkdir } from 'node:fs/promises';
-import { assertWalLimits, walLimitsDefault, type WalLimits } from '../limits.js';
+import { assertWalLimits, limits as storageLimits, walLimitsDefault, type WalLimits } from '../limits.js';
 import { ActiveSegment, createSegmentFile } from './active-segment.js';
 import { encodeEntry, entryFrameBytes } from './entry.js';
-import { WalClosedError } from './errors.js';
+import { isNoSpace, WalClosedError, WalNoSpaceError } from './errors.js';
 import { GroupCommit } from './group-commit.js';
 import type { WalHeaderCodec } from './header-codec.js';
 import { nodeWalIo, type WalIo } from './io.js';
@@ -36,6 +36,8 @@ export interface WalOptions<H> {
   onFsync?: (sample: WalFsyncSample) => void;
   /** Time source for the lock file's timestamp (injected, like all time). */
   nowMs?: () => number;
+  /** After a full disk, appends are refused this long unless a segment is deleted sooner. */
+  noSpaceRetryMs?: number;
 }
 
 export class Wal<H> {
@@ -57,7 +59,20 @@ export class Wal<H> {
     readonly metrics: WalMetrics,
   ) {}
 
+  /**
+   * Opens (and recovers) the WAL in `options.dir`. A disk too full to take the lock or create the
+   * first segment rejects with WalNoSpaceError, which names the folder.
+   */
   static async open<H>(options: WalOptions<H>): Promise<Wal<H>> {
+    try {
+      return await Wal.openLocked(options);
+    } catch (err) {
+      if (isNoSpace(err)) throw new WalNoSpaceError(options.dir, err);
+      throw err;
+    }
+  }
+
+  private static async openLocked<H>(options: WalOptions<H>): Promise<Wal<H>> {
     const limits = { ...walLimitsDefault(), ...options.limits };
     assertWalLimits(limits);
     const io = options.io ?? nodeWalIo;
@@ -72,7 +87,9 @@ export class Wal<H> {
       const { dir } = options;
       const deps = { dir, io, segmentBytesMax: limits.segmentBytesMax, segments, metrics };
       const active = await ActiveSegment.resume(deps, last);
-      const groupCommit = new GroupCommit(active, limits, metrics, recovery.lsnNext);
+      const noSpaceRetryMs = options.noSpaceRetryMs ?? storageLimits.walNoSpaceRetryMs;
+      const groupCommit = new GroupCommit(active, { ...limits, noSpaceRetryMs }, metrics,
+        recovery.lsnNext);
       const codec = options.headerCodec;
       const parts = [lock, segments, active, groupCommit, recovery, metrics] as const;
       return new Wal(dir, codec, limits, io, ...parts);
@@ -88,6 +105,14 @@ export class Wal<H> {
     return this.groupCommit.lsnDurable;
   }
 
+  /**
+   * True while appends are refused because the disk was full (they reject with WalNoSpaceError
+   * at once). Callers check it before doing work an append would have to undo.
+   */
+  get stalledNoSpace(): boolean {
+    return this.groupCommit.stalledNoSpace;
+  }
+
   /** The oldest LSN still readable (the oldest segment's base); > lsnDurable if none is. */
   get lsnOldest(): number {
     return this.segments.oldest().baseLsn;
@@ -96,8 +121,8 @@ export class Wal<H> {
   /**
    * Appends one entry; resolves with its LSN once it is fdatasynced (group commit). Waits first if
    * pendingBytesMax is reached. Rejects with RangeError for an oversized entry (the caller's input,
-   * e.g. Kafka's MESSAGE_TOO_LARGE), WalFailedError after an I/O failure, WalClosedError after
-   * close.
+   * e.g. Kafka's MESSAGE_TOO_LARGE), WalFailedError after an I/O failure, WalNoSpaceError when
+   * the disk is full (not written, retriable; see group-commit.ts), WalClosedError after close.
    */
   append(header: H, payload: Buffer): Promise<number> {
     if (this.closed) return Promise.reject(new WalClosedError());
@@ -159,6 +184,8 @@ export class Wal<H> {
       this.metrics.segmentsDeleted += 1;
       deleted += 1;
     }
+    // Space was freed: a full disk may have room again, so let the next append try.
+    if (deleted > 0) this.groupCommit.retryAfterNoSpace();
     assert.ok(this.segments.snapshot().length >= 1, 'the active segment remains');
     return deleted;
   }

@@ -67,6 +67,7 @@ const log = pino({ level: 'silent' });
 /** Durable at once, with increasing LSNs; trimming is a no-op. */
 class InstantWal implements WalPort, WalTrim {
   readonly ackOnUpload = false;
+  readonly stalledNoSpace = false;
   lsnDurable = 0;
   submit(): Promise<number> {
     return Promise.resolve(++this.lsnDurable);

@@ -37,6 +37,7 @@ class HeldCoordinator extends EmbeddedCoordinator {
 /** Durable at once, with increasing LSNs. */
 class InstantWal implements WalPort {
   readonly ackOnUpload = false;
+  readonly stalledNoSpace = false;
   lsnDurable = 0;
   submit(): Promise<number> {
     return Promise.resolve(++this.lsnDurable);

@@ -19,6 +19,7 @@ import {
 import { defineHandler } from '../handler.js';
 import { appendPartition, type InflateBudget } from '../produce/append-partition.js';
 import { limits } from '../../../storage/limits.js';
+import { WalNoSpaceError } from '../../../storage/wal/errors.js';
 import { decodedRecords } from '../../../protocol/primitives/record-set.js';
 
 export const handler = defineHandler({
@@ -43,7 +44,13 @@ export const handler = defineHandler({
     const inflate: InflateBudget = { remainingBytes: limits.produceUncompressedBytesMax };
     // A batch whose leadership moved on before it was durable is answered NOT_LEADER_OR_FOLLOWER:
     // the client refreshes metadata and retries at the new leader.
+    // A full WAL disk is KAFKA_STORAGE_ERROR (retriable): the batch was not written, no offsets kept.
     const failOnFence = (out: PartitionOut, p: Promise<void>) => p.catch((err: unknown) => {
+      if (err instanceof WalNoSpaceError) {
+        Object.assign(out, { errorCode: ErrorCode.KAFKA_STORAGE_ERROR, baseOffset: -1n,
+          errorMessage: 'the WAL disk is full; retry later' });
+        return;
+      }
       ctx.log.info({ err }, 'produce not acknowledged: partition fenced');
       Object.assign(out, { errorCode: ErrorCode.NOT_LEADER_OR_FOLLOWER, baseOffset: -1n,
         errorMessage: 'leadership moved to another broker' });
