@@ -29,6 +29,7 @@ const OTHER_WRITES = 40;
 
 class InstantWal implements WalPort {
   readonly ackOnUpload = false;
+  readonly stalledNoSpace = false;
   lsnDurable = 0;
   submit(): Promise<number> {
     return Promise.resolve(++this.lsnDurable);

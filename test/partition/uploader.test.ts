@@ -85,6 +85,7 @@ describe('planUploadObjects', () => {
 /** Durable at once, with increasing LSNs; records where the uploader trims. */
 class InstantWal implements WalPort, WalTrim {
   readonly ackOnUpload = false;
+  readonly stalledNoSpace = false;
   lsnDurable = 0;
   readonly trims: number[] = [];
   submit(): Promise<number> {
