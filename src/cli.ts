@@ -6,6 +6,11 @@
 import { Broker } from './broker/broker.js';
 import { ConfigError, describeSettings, loadConfig } from './config/config.js';
 import { WalNoSpaceError } from '../storage/wal/errors.js';
+import { StartupCheckError } from './broker/startup-checks.js';
+
+// The AWS SDK warns on every start under Node.js 20 that its releases from 2027 need Node.js 22:
+// news for whoever upgrades our dependencies, not for an operator starting a broker.
+process.env['AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED'] ??= 'true';
 
 const USAGE = `usage: ledgerstream start [--setting value ...]
 
@@ -51,6 +56,10 @@ async function main(argv: string[]): Promise<number> {
 }
 
 main(process.argv.slice(2)).then((code) => process.exit(code), (err: unknown) => {
+  if (err instanceof StartupCheckError) {
+    console.error(`ledgerstream: cannot start: ${err.message}`);
+    process.exit(1);
+  }
   if (err instanceof WalNoSpaceError) {
     // The WAL needs a few bytes to take its lock; without the lock nothing may write or trim it.
     console.error(`ledgerstream: cannot start: ${err.message}; free space on that disk and start again`);

@@ -66,8 +66,26 @@ export function exportStoreStats(metrics: Metrics, stats: () => Record<string, n
   });
 }
 
-export function serveMetrics(metrics: Metrics, host: string, port: number): Promise<Server> {
+/** What /ready answers: ready, or the reasons it is not (each a short sentence). */
+export type Readiness = () => string[];
+
+/**
+ * Serves /metrics (Prometheus), /health (200 while the process answers at all: for liveness
+ * probes) and /ready (200 when the broker serves: recovered, in the cluster, object store taking
+ * uploads; else 503 with the reasons, one per line: for readiness probes and load balancers).
+ */
+export function serveMetrics(metrics: Metrics, host: string, port: number, readiness: Readiness = () => []): Promise<Server> {
   const server = createServer((req, res) => {
+    if (req.url === '/health') {
+      res.writeHead(200, { 'content-type': 'text/plain' }).end('ok\n');
+      return;
+    }
+    if (req.url === '/ready') {
+      const reasons = readiness();
+      res.writeHead(reasons.length === 0 ? 200 : 503, { 'content-type': 'text/plain' })
+        .end(reasons.length === 0 ? 'ready\n' : `${reasons.join('\n')}\n`);
+      return;
+    }
     if (req.url !== '/metrics') {
       res.writeHead(404).end();
       return;

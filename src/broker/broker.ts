@@ -10,7 +10,6 @@
  * Shutdown (SIGTERM): stop accepting, stop reading, answer what is in flight, upload everything
  * the WAL holds, close the WAL and the coordinator, exit 0.
  */
-import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Server as HttpServer } from 'node:http';
 import type { Logger } from 'pino';
@@ -40,6 +39,7 @@ import {
 import { Dispatcher } from './dispatch.js';
 import { HANDLERS } from './handlers/index.js';
 import { BrokerServer } from './server.js';
+import { StartupCheckError, checkDataDir, checkObjectStore, describeStore } from './startup-checks.js';
 import type { BrokerServices } from './services.js';
 
 export class Broker {
@@ -67,10 +67,11 @@ export class Broker {
   static async start(config: BrokerConfig): Promise<Broker> {
     const log = createLogger(config.logLevel, config.nodeId);
     const metrics = createMetrics();
-    await mkdir(config.dataDir, { recursive: true });
+    await checkDataDir(config.dataDir);
+    const store = await openObjectStore(config);
+    await checkStoreAtStart(store, config, log);
     const etcd = config.coordinator === 'etcd' ? await openEtcdCoordinator(config, log) : null;
     const metadata: MetadataCoordinator = etcd ?? new EmbeddedCoordinator(join(config.dataDir, 'metadata.db'));
-    const store = await openObjectStore(config);
     exportStoreStats(metrics, () => ({ ...store.stats() }));
     const wal = config.walMode === 'object' ? null : await Wal.open<PartitionEntryHeader>({
       dir: walDir(config), headerCodec: partitionHeaderCodec,
@@ -126,10 +127,23 @@ export class Broker {
     const broker = new Broker(config, log, metrics, services, store, wal, server, clusterMode, etcd);
     broker.scheduleRetention();
     broker.scheduleOrphanCollection();
-    if (config.metricsPort > 0) broker.metricsServer = await serveMetrics(metrics, config.metricsHost, config.metricsPort);
+    if (config.metricsPort > 0) {
+      broker.metricsServer = await serveMetrics(metrics, config.metricsHost, config.metricsPort, () => broker.notReadyReasons());
+    }
     metrics.partitions.set(partitions.partitionCount);
     log.info({ host: config.host, port: server.port, dataDir: config.dataDir }, 'broker started');
     return broker;
+  }
+
+  /** Why the broker should not get traffic now; empty when it serves (it has recovered once this runs). */
+  notReadyReasons(): string[] {
+    const reasons: string[] = [];
+    if (this.stopping !== null) reasons.push('shutting down');
+    if (this.services.uploader.failing) reasons.push('the object store does not take uploads');
+    if (!this.services.cluster.brokers().some((b) => b.nodeId === this.config.nodeId)) {
+      reasons.push('not registered in the cluster');
+    }
+    return reasons;
   }
 
   private scheduleRetention(): void {
@@ -187,7 +201,27 @@ export class Broker {
   }
 }
 
+/** The start-up check bounds its round trip by the S3 request timeout, and by 15 s at most. */
+const STORE_CHECK_TIMEOUT_MS_MAX = 15_000;
+
+async function checkStoreAtStart(store: ObjectStore, config: BrokerConfig, log: Logger): Promise<void> {
+  try {
+    await checkObjectStore(store, config, Math.min(config.s3RequestTimeoutMs, STORE_CHECK_TIMEOUT_MS_MAX));
+  } catch (err) {
+    if (!config.startDegraded) throw err;
+    log.error({ store: describeStore(config), reason: (err as Error).message }, 'starting degraded: the object store failed its check');
+  }
+}
+
 async function openObjectStore(config: BrokerConfig): Promise<ObjectStore> {
+  try {
+    return await openObjectStoreUnchecked(config);
+  } catch (err) {
+    throw new StartupCheckError(`object store (${describeStore(config)}) cannot be opened: ${(err as Error).message}`);
+  }
+}
+
+async function openObjectStoreUnchecked(config: BrokerConfig): Promise<ObjectStore> {
   if (config.objectStore === 'local') return LocalFolderStore.open({ rootDir: config.objectStoreDir });
   const store = new S3Store({
     bucket: config.s3Bucket, accessKeyId: config.s3AccessKeyId, secretAccessKey: config.s3SecretAccessKey,

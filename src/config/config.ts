@@ -7,6 +7,7 @@
 import { readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { limits } from '../../storage/limits.js';
+import { didYouMean } from './suggest.js';
 
 export class ConfigError extends Error {
   override readonly name = 'ConfigError';
@@ -47,6 +48,7 @@ export const SETTINGS = {
   s3Prefix: { kind: 'string', default: '', help: 'Key prefix inside the bucket' },
   s3RequestTimeoutMs: { kind: 'int', default: 30_000, min: 100, max: 600_000, help: 'Timeout of one S3 request' },
   s3CreateBucket: { kind: 'bool', default: false, help: 'Create the bucket at start-up if missing' },
+  startDegraded: { kind: 'bool', default: false, help: 'Start even if the object store fails the start-up check (a write, read and delete); produce then waits on the WAL and uploads retry' },
   walMode: { kind: 'enum', default: 'local', values: ['local', 'shared', 'object'],
     help: 'local: WAL in dataDir; shared: WAL in sharedWalDir/<nodeId>, replayed by another broker if this one dies; object: acknowledge only once in object storage' },
   sharedWalDir: { kind: 'string', default: '', help: 'Folder every broker can reach (walMode=shared)' },
@@ -140,7 +142,10 @@ export function parseFlags(argv: readonly string[]): Record<string, string> {
     const eq = arg.indexOf('=');
     const flag = arg.slice(2, eq < 0 ? undefined : eq);
     const name = byFlag.get(flag);
-    if (name === undefined) throw new ConfigError(flag, 'unknown setting');
+    if (name === undefined) {
+      const flags = ['config', ...Object.keys(SETTINGS).map(kebabCase)].map((f) => `--${f}`);
+      throw new ConfigError(`--${flag}`, `unknown setting${didYouMean(`--${flag}`, flags)}`);
+    }
     let value: string | undefined = eq < 0 ? argv[++i] : arg.slice(eq + 1);
     if (value === undefined) throw new ConfigError(name, 'missing value');
     out[name] = value;
@@ -148,8 +153,28 @@ export function parseFlags(argv: readonly string[]): Record<string, string> {
   return out;
 }
 
+/**
+ * LEDGERSTREAM_* variables that are not broker settings: the config file's path, and the tools'
+ * own (test and CI helpers, scripts), which share the environment of a broker they start.
+ */
+const NON_SETTING_VARIABLES = new Set([
+  'LEDGERSTREAM_CONFIG', 'LEDGERSTREAM_MINIO_BIN', 'LEDGERSTREAM_ETCD_BIN', 'LEDGERSTREAM_JAVA',
+  'LEDGERSTREAM_PYTHON', 'LEDGERSTREAM_GO', 'LEDGERSTREAM_KAFKA_VERSION', 'LEDGERSTREAM_KAFKA_HOME',
+  'LEDGERSTREAM_CLUSTER_DIR', 'LEDGERSTREAM_CI_TEST_LIMIT_S',
+]);
+
+/** An unknown LEDGERSTREAM_* variable is a typo until shown otherwise: silently ignoring it hides a wrong setting. */
+function checkEnvironment(env: NodeJS.ProcessEnv): void {
+  const known = new Set([...Object.keys(SETTINGS).map(envName), ...NON_SETTING_VARIABLES]);
+  for (const name of Object.keys(env)) {
+    if (!name.startsWith('LEDGERSTREAM_') || known.has(name)) continue;
+    throw new ConfigError(name, `unknown environment variable${didYouMean(name, Object.keys(SETTINGS).map(envName))}`);
+  }
+}
+
 export function loadConfig(argv: readonly string[], env: NodeJS.ProcessEnv = process.env): BrokerConfig {
   const flags = parseFlags(argv);
+  checkEnvironment(env);
   let file: Record<string, unknown> = {};
   const configPath = flags.config ?? env.LEDGERSTREAM_CONFIG;
   if (configPath !== undefined) {
@@ -159,7 +184,7 @@ export function loadConfig(argv: readonly string[], env: NodeJS.ProcessEnv = pro
       throw new ConfigError('config', `cannot read ${configPath}: ${(err as Error).message}`);
     }
     for (const key of Object.keys(file)) {
-      if (!(key in SETTINGS)) throw new ConfigError(key, `unknown setting in ${configPath}`);
+      if (!(key in SETTINGS)) throw new ConfigError(key, `unknown setting in ${configPath}${didYouMean(key, Object.keys(SETTINGS))}`);
     }
   }
   const config: Record<string, unknown> = {};

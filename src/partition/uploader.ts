@@ -66,6 +66,8 @@ export class Uploader {
   private stopped = false;
   /** Consecutive failures, for backoff. */
   private failures = 0;
+  /** When the current run of failed uploads began (for the line that says they resumed). */
+  private failingSinceMs = 0;
   private readonly keys: SegmentKeyAllocator;
 
   constructor(
@@ -115,6 +117,11 @@ export class Uploader {
     if (due && this.running === null) this.schedule(0);
   }
 
+  /** True while uploads fail (the object store is down, full or refusing). */
+  get failing(): boolean {
+    return this.failures > 0;
+  }
+
   /** Runs one upload now (or waits for the running one) — for shutdown and tests. */
   async flush(): Promise<void> {
     while (this.running !== null) await this.running;
@@ -131,11 +138,22 @@ export class Uploader {
     if (this.running !== null) return;
     try {
       await this.uploadOnce();
+      if (this.failures > 0) {
+        this.log.info({ failures: this.failures, outageMs: Date.now() - this.failingSinceMs },
+          'uploads resumed: the object store answers again');
+      }
       this.failures = 0;
     } catch (err) {
       this.failures++;
       this.metrics.uploadErrors.inc();
-      this.log.warn({ err, failures: this.failures }, 'upload failed; will retry');
+      // One ERROR per outage, not a stack per retry: the retries are on the metric and at debug.
+      const reason = err instanceof Error ? err.message : String(err);
+      if (this.failures === 1) {
+        this.failingSinceMs = Date.now();
+        this.log.error({ reason, backlogBytes: this.pendingBytes }, 'uploads failing: the object store does not take objects; retrying with backoff');
+      } else {
+        this.log.debug({ reason, failures: this.failures }, 'upload failed again; will retry');
+      }
     }
     const backoffMs = Math.min(UPLOAD_RETRY_MS_MAX, this.options.uploadIntervalMs * 2 ** Math.min(this.failures, 8));
     const more = this.wal.ackOnUpload && this.pendingBytes > 0;

@@ -38,16 +38,22 @@ describe('loadConfig', () => {
     expect([c.objectStore, c.s3Bucket, c.s3Prefix, c.nodeId]).toEqual(['s3', 'ledger', 'a/', 3]);
   });
 
+  it("accepts the tools' own LEDGERSTREAM_* variables beside the settings", () => {
+    const c = loadConfig([], { LEDGERSTREAM_PORT: '9093', LEDGERSTREAM_MINIO_BIN: '/x/minio', LEDGERSTREAM_ETCD_BIN: '/x/etcd' });
+    expect(c.port).toBe(9093);
+  });
+
   const bad: [string[], Record<string, string>, string][] = [
     [['--port', '99999'], {}, 'port'],
     [['--port', 'abc'], {}, 'port'],
-    [['--no-such-setting', '1'], {}, 'no-such-setting'],
+    [['--no-such-setting', '1'], {}, '--no-such-setting'],
     [['--object-store', 'ftp'], {}, 'objectStore'],
     [['--object-store', 's3'], {}, 's3Bucket'],
     [[], { LEDGERSTREAM_AUTO_CREATE_TOPICS: 'maybe' }, 'autoCreateTopics'],
     [['--s3-prefix', 'tenant'], {}, 's3Prefix'],
     [['--message-bytes-max', String(200 * 1024 * 1024)], {}, 'messageBytesMax'],
     [['--port'], {}, 'port'],
+    [[], { LEDGERSTREAM_PROT: '9093' }, 'LEDGERSTREAM_PROT'],
   ];
   for (const [argv, env, setting] of bad) {
     it(`refuses ${[...argv, ...Object.entries(env).map(([k, v]) => `${k}=${v}`)].join(' ')}`, () => {
