@@ -17,7 +17,7 @@ import type { BrokerConfig } from '../config/config.js';
 import { type ClusterView, SingleNodeView } from '../cluster/cluster-view.js';
 import { ClusterMode, openEtcdCoordinator } from '../cluster/cluster-mode.js';
 import { GroupCoordinator } from '../group/group-coordinator.js';
-import { createLogger } from '../log.js';
+import { type LogFormat, createLogger } from '../log.js';
 import type { MetadataCoordinator } from '../metadata/coordinator.js';
 import { EmbeddedCoordinator } from '../metadata/embedded.js';
 import type { EtcdCoordinator } from '../metadata/etcd.js';
@@ -65,7 +65,7 @@ export class Broker {
   }
 
   static async start(config: BrokerConfig): Promise<Broker> {
-    const log = createLogger(config.logLevel, config.nodeId);
+    const log = createLogger(config.logLevel, config.nodeId, config.logFormat as LogFormat);
     const metrics = createMetrics();
     await checkDataDir(config.dataDir);
     const store = await openObjectStore(config);

@@ -14,6 +14,7 @@ import { API_SPECS, ApiKey } from '../../protocol/generated/api-keys.js';
 import { ErrorCode } from '../../protocol/generated/errors.js';
 import { decodeRequestFrame, encodeResponseFrame } from '../../protocol/frame.js';
 import { ProtocolDecodeError } from '../../protocol/primitives/errors.js';
+import { auditLine, isAudited } from './audit.js';
 import type { ApiHandler, RequestContext } from './handler.js';
 import { apiVersionsResponse } from './handlers/18-api-versions.js';
 import type { BrokerServices } from './services.js';
@@ -94,6 +95,7 @@ export class Dispatcher {
       this.log.error({ err, api: handler.name, version }, 'handler failed');
       return this.errorAnswer(handler, request, version, correlationId);
     }
+    if (isAudited(apiKey, request)) auditLine(this.log, handler.name, ctx, request, response);
     if (response === null) return null;
     try {
       return encodeResponseFrame(apiKey, version, correlationId,

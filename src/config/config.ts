@@ -82,6 +82,7 @@ export const SETTINGS = {
   metricsPort: { kind: 'int', default: 0, min: 0, max: 65535, help: 'Prometheus endpoint port (0 = off)' },
   metricsHost: { kind: 'string', default: '127.0.0.1', help: 'Prometheus endpoint address' },
   logLevel: { kind: 'enum', default: 'info', values: ['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'], help: 'Log level' },
+  logFormat: { kind: 'enum', default: 'auto', values: ['auto', 'json', 'pretty'], help: 'pretty: a readable line per event; json: one JSON object per line; auto: pretty on a terminal, else json' },
   shutdownTimeoutMs: { kind: 'int', default: 30_000, min: 100, max: 600_000, help: 'Longest graceful shutdown before exit' },
 } as const satisfies Record<string, SettingSpec>;
 

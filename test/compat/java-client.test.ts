@@ -226,6 +226,10 @@ describe.skipIf(!HAVE_JAVA)(`Apache Kafka Java client and CLI tools against a br
       const reset = await tool('consumerGroups', ['--reset-offsets', '--to-earliest', '--group', group, '--topic', topic, '--execute']);
       const planned = groupRows(reset.stdout, group);
       expect(planned.map((r) => [r.partition, r.current])).toEqual([[0, 0], [1, 0], [2, 0]]); // NEW-OFFSET column
+      // The reset is an admin change (OffsetCommit outside any generation): it is in the audit trail.
+      const audited = broker.output().split('\n').filter((l) => l.includes('"audit":true') && l.includes('"api":"OffsetCommit"'));
+      expect(audited.length).toBeGreaterThanOrEqual(1);
+      expect((JSON.parse(audited.at(-1)!) as { request: string }).request).toContain(`"groupId":"${group}"`);
 
       const rewound = groupRows((await tool('consumerGroups', ['--describe', '--group', group])).stdout, group);
       for (const r of rewound) {
