@@ -49,11 +49,29 @@ export function createMetrics() {
       registers: [registry] }),
     bytesFetched: new Counter({ name: 'ledgerstream_fetched_bytes_total', help: 'Record batch bytes served',
       labelNames: ['source'], registers: [registry] }),
+    topicBytesIn: new Counter({ name: 'ledgerstream_topic_produced_bytes_total',
+      help: 'Record batch bytes appended, by topic', labelNames: ['topic'], registers: [registry] }),
+    topicRecordsIn: new Counter({ name: 'ledgerstream_topic_produced_records_total',
+      help: 'Records appended, by topic (from the batch headers)', labelNames: ['topic'], registers: [registry] }),
+    topicBytesOut: new Counter({ name: 'ledgerstream_topic_fetched_bytes_total',
+      help: 'Record batch bytes served to consumers, by topic', labelNames: ['topic'], registers: [registry] }),
   };
   return m;
 }
 
 export type Metrics = ReturnType<typeof createMetrics>;
+
+/** The age of the oldest batch not yet in object storage (read at scrape time; 0 when none waits). */
+export function exportBacklogAge(metrics: Metrics, oldestAtMs: () => number | null): void {
+  new Gauge({
+    name: 'ledgerstream_upload_backlog_oldest_seconds', registers: [metrics.registry],
+    help: 'Age of the oldest appended batch not yet in object storage (0 when the backlog is empty)',
+    collect() {
+      const oldest = oldestAtMs();
+      this.set(oldest === null ? 0 : Math.max(0, Date.now() - oldest) / 1000);
+    },
+  });
+}
 
 /** Exposes an object store's own request counters (read at scrape time). */
 export function exportStoreStats(metrics: Metrics, stats: () => Record<string, number>): void {

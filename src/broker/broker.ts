@@ -21,7 +21,7 @@ import { type LogFormat, createLogger } from '../log.js';
 import type { MetadataCoordinator } from '../metadata/coordinator.js';
 import { EmbeddedCoordinator } from '../metadata/embedded.js';
 import type { EtcdCoordinator } from '../metadata/etcd.js';
-import { type Metrics, createMetrics, exportStoreStats, serveMetrics } from '../metrics.js';
+import { type Metrics, createMetrics, exportBacklogAge, exportStoreStats, serveMetrics } from '../metrics.js';
 import { ObjectHistoryReader } from '../partition/history-reader.js';
 import type { WalPort } from '../partition/partition-log.js';
 import { PartitionManager } from '../partition/partition-manager.js';
@@ -38,6 +38,7 @@ import {
 } from '../../storage/wal/index.js';
 import { Dispatcher } from './dispatch.js';
 import { HANDLERS } from './handlers/index.js';
+import { exportConsumerLag } from './lag-metrics.js';
 import { BrokerServer } from './server.js';
 import { StartupCheckError, checkDataDir, checkObjectStore, describeStore } from './startup-checks.js';
 import type { BrokerServices } from './services.js';
@@ -131,6 +132,15 @@ export class Broker {
       broker.metricsServer = await serveMetrics(metrics, config.metricsHost, config.metricsPort, () => broker.notReadyReasons());
     }
     metrics.partitions.set(partitions.partitionCount);
+    exportConsumerLag(metrics, metadata, partitions);
+    exportBacklogAge(metrics, () => {
+      let oldest: number | null = null;
+      for (const log of partitions.allLogs()) {
+        const at = log.oldestNotUploadedAtMs;
+        if (at !== null && (oldest === null || at < oldest)) oldest = at;
+      }
+      return oldest;
+    });
     log.info({ host: config.host, port: server.port, dataDir: config.dataDir }, 'broker started');
     return broker;
   }

@@ -48,6 +48,8 @@ export interface TailBatch {
    * the uploader can tell how far the WAL may be trimmed even before `lsn` is known.
    */
   lsnFloor: number;
+  /** When this broker appended (or replayed) it, for the age of the upload backlog. */
+  appendedAtMs: number;
 }
 
 /** Reads batches that have left the in-memory tail, from object storage. */
@@ -161,6 +163,12 @@ export class PartitionLog {
     return this.fenced ? 0 : this.notUploadedBytes;
   }
 
+  /** When the oldest batch not yet in object storage was appended here; null if there is none. */
+  get oldestNotUploadedAtMs(): number | null {
+    if (this.fenced) return null;
+    return this.tail[this.tailIndexOf(this.uploadedEndOffset)]?.appendedAtMs ?? null;
+  }
+
   /** Bytes held in the tail (uploaded or not). */
   get tailSizeBytes(): number {
     return this.tailBytes;
@@ -207,7 +215,7 @@ export class PartitionLog {
     if (identity !== null) this.producers.record(identity, baseOffset, lastOffset, nowMs);
     const entry: TailBatch = { baseOffset, lastOffset, bytes: batch,
       maxTimestampMs: readBatchHeader(batch, 0).maxTimestamp, leaderEpoch: this.leaderEpoch, lsn: -1,
-      lsnFloor: this.wal.lsnDurable + 1 };
+      lsnFloor: this.wal.lsnDurable + 1, appendedAtMs: nowMs };
     this.tail.push(entry);
     this.tailBytes += batch.length;
     this.notUploadedBytes += batch.length;
@@ -242,7 +250,7 @@ export class PartitionLog {
       baseOffset, h.lastOffset, nowMs);
     }
     this.tail.push({ baseOffset, lastOffset: h.lastOffset, bytes: batch, maxTimestampMs: h.maxTimestamp,
-      leaderEpoch: h.partitionLeaderEpoch, lsn, lsnFloor: lsn });
+      leaderEpoch: h.partitionLeaderEpoch, lsn, lsnFloor: lsn, appendedAtMs: nowMs });
     this.tailBytes += batch.length;
     this.notUploadedBytes += batch.length;
     this.nextOffset = h.lastOffset + 1;

@@ -56,3 +56,23 @@ it('logs one audit line per admin change, with who asked and what failed', async
   expect(lines.slice(0, 6).map((l) => l.outcome)).toEqual(Array(6).fill('ok'));
   expect(new Set(lines.slice(6).map((l) => l.outcome))).toEqual(new Set(['UNKNOWN_TOPIC_OR_PARTITION']));
 });
+
+it('warns once per request about settings accepted with no effect (replication, min.insync.replicas, compression.type)', async () => {
+  const admin = kafkaClient(broker.bootstrap, 'audit-admin').admin();
+  await admin.connect();
+  try {
+    await admin.createTopics({ topics: [{ topic: 'replicated', numPartitions: 1, replicationFactor: 3,
+      configEntries: [{ name: 'min.insync.replicas', value: '2' }, { name: 'retention.ms', value: '60000' }] }] });
+    await admin.alterConfigs({ validateOnly: false, resources: [{ type: 2, name: 'replicated',
+      configEntries: [{ name: 'compression.type', value: 'gzip' }] }] });
+  } finally {
+    await admin.disconnect();
+  }
+  const warnings = broker.output().split('\n').filter((l) => l.includes('accepted with no effect'))
+    .map((l) => JSON.parse(l) as { level: string; topic: string; ignored: Record<string, string> });
+  expect(warnings.map((w) => [w.level, w.topic, Object.keys(w.ignored)])).toEqual([
+    ['warn', 'replicated', ['replication.factor=3', 'min.insync.replicas']],
+    ['warn', 'replicated', ['compression.type']],
+  ]);
+  expect(warnings[0]!.ignored['replication.factor=3']).toContain('object storage');
+});

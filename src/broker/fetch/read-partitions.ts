@@ -70,6 +70,7 @@ export async function readPartitions(s: BrokerServices, req: FetchRequest, versi
         continue;
       }
       pass.sizeBytes += read.sizeBytes;
+      if (read.sizeBytes > 0) s.metrics.topicBytesOut.inc({ topic: entry!.record.name }, read.sizeBytes);
       out.partitions.push({ ...defaultFetchResponsePartitionData(), partitionIndex: p.partition,
         highWatermark: BigInt(read.highWatermark), lastStableOffset: BigInt(read.highWatermark),
         logStartOffset: BigInt(read.logStartOffset), abortedTransactions: version >= 4 ? [] : null,

@@ -18,6 +18,7 @@ import {
   encodeCreateTopicsResponse,
 } from '../../../protocol/generated/messages/create-topics.js';
 import { defaultTopicConfigs } from '../../metadata/topic-configs.js';
+import { warnNoEffect } from './no-effect-settings.js';
 import { defineHandler } from '../handler.js';
 import type { BrokerServices } from '../services.js';
 import { type TopicCheck, checkNewTopic, checkReplicaAssignment } from '../topic-admin.js';
@@ -95,7 +96,9 @@ export const handler = defineHandler({
         continue;
       }
       seen.add(t.name);
-      res.topics.push(await createOne(ctx.services, t, req.validateOnly, version));
+      const result = await createOne(ctx.services, t, req.validateOnly, version);
+      if (result.errorCode === ErrorCode.NONE) warnNoEffect(ctx.log, t.name, t.configs.map((c) => c.name), t.replicationFactor);
+      res.topics.push(result);
     }
     return res;
   },

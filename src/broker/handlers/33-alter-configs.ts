@@ -13,6 +13,7 @@ import {
 } from '../../../protocol/generated/messages/alter-configs.js';
 import { UnknownTopicError } from '../../metadata/coordinator.js';
 import { validateTopicConfig } from '../../metadata/topic-configs.js';
+import { warnNoEffect } from './no-effect-settings.js';
 import { defineHandler } from '../handler.js';
 import type { BrokerServices } from '../services.js';
 import { RESOURCE_BROKER, RESOURCE_TOPIC } from './32-describe-configs.js';
@@ -61,6 +62,7 @@ export const handler = defineHandler({
       const kept = r.configs.flatMap((c) => c.value === null ? [] : [[c.name, c.value] as const]);
       const configs = Object.fromEntries(kept);
       const out = await alterTopicConfigs(ctx.services, r, () => ({ configs }), req.validateOnly);
+      if (out.errorCode === ErrorCode.NONE && !req.validateOnly) warnNoEffect(ctx.log, r.resourceName, r.configs.map((c) => c.name));
       res.responses.push({ ...out, resourceType: r.resourceType, resourceName: r.resourceName,
         unknownTaggedFields: undefined });
     }

@@ -16,6 +16,7 @@ import {
   encodeIncrementalAlterConfigsResponse,
 } from '../../../protocol/generated/messages/incremental-alter-configs.js';
 import { defaultTopicConfigs } from '../../metadata/topic-configs.js';
+import { warnNoEffect } from './no-effect-settings.js';
 import { defineHandler } from '../handler.js';
 import { type Outcome, alterTopicConfigs, fail } from './33-alter-configs.js';
 
@@ -61,6 +62,7 @@ export const handler = defineHandler({
     for (const r of req.resources) {
       const out = await alterTopicConfigs(ctx.services, r,
         (current) => apply(defaults, current, r.configs), req.validateOnly);
+      if (out.errorCode === ErrorCode.NONE && !req.validateOnly) warnNoEffect(ctx.log, r.resourceName, r.configs.filter((c) => c.configOperation !== 1).map((c) => c.name));
       res.responses.push({ ...out, resourceType: r.resourceType, resourceName: r.resourceName,
         unknownTaggedFields: undefined });
     }

@@ -1,0 +1,59 @@
+/**
+ * Consumer lag on /metrics: `ledgerstream_consumer_lag{group,topic,partition}`, the records
+ * between a group's committed offset and the high watermark, for every partition this broker
+ * leads (so in a cluster each lag is exported by exactly one broker: the partition's leader, the
+ * only one that knows its high watermark). Sum over brokers in Prometheus for a group's total.
+ *
+ * Committed offsets come from the metadata coordinator, read at most every LAG_REFRESH_MS and for
+ * at most LAG_GROUPS_MAX groups, so scrapes cost no more than that however often they come.
+ */
+import { Gauge } from 'prom-client';
+import type { MetadataCoordinator } from '../metadata/coordinator.js';
+import type { Metrics } from '../metrics.js';
+import type { PartitionManager } from '../partition/partition-manager.js';
+
+const LAG_REFRESH_MS = 10_000;
+const LAG_GROUPS_MAX = 1000;
+/** A refresh slower than this leaves the last values in place (a slow etcd must not hang scrapes). */
+const LAG_REFRESH_TIMEOUT_MS = 5000;
+
+interface Committed { group: string; topic: string; partition: number; offset: number }
+
+export function exportConsumerLag(metrics: Metrics, metadata: MetadataCoordinator, partitions: PartitionManager): void {
+  let committed: Committed[] = [];
+  let refreshedAtMs = -Infinity;
+  let refreshing: Promise<void> | null = null;
+
+  const refresh = async () => {
+    const groups = (await metadata.listOffsetGroups()).slice(0, LAG_GROUPS_MAX);
+    const next: Committed[] = [];
+    for (const group of groups) {
+      for (const o of await metadata.fetchOffsets(group)) {
+        if (partitions.partitionLog(o.topic, o.partition) !== undefined) next.push({ group, ...o });
+      }
+    }
+    committed = next;
+    refreshedAtMs = Date.now();
+  };
+
+  new Gauge({
+    name: 'ledgerstream_consumer_lag',
+    help: 'Records from the group\'s committed offset to the high watermark, for partitions led here',
+    labelNames: ['group', 'topic', 'partition'],
+    registers: [metrics.registry],
+    async collect() {
+      if (Date.now() - refreshedAtMs >= LAG_REFRESH_MS) {
+        refreshing ??= refresh().finally(() => { refreshing = null; });
+        let timer: NodeJS.Timeout | undefined;
+        await Promise.race([refreshing.catch(() => {}), new Promise((r) => { timer = setTimeout(r, LAG_REFRESH_TIMEOUT_MS); })]);
+        clearTimeout(timer);
+      }
+      this.reset();
+      for (const c of committed) {
+        const log = partitions.partitionLog(c.topic, c.partition);
+        if (log === undefined) continue; // moved away since the refresh
+        this.set({ group: c.group, topic: c.topic, partition: String(c.partition) }, Math.max(0, log.highWatermark - c.offset));
+      }
+    },
+  });
+}
