@@ -66,6 +66,8 @@ it('/health is up, /ready follows the object store, and an outage is one ERROR a
   } finally {
     await producer.disconnect();
   }
+  // The log comes through a pipe and may trail /ready: wait for the line that ends the outage.
+  await waitFor('the "uploads resumed" line', () => logLines('uploads resumed').length >= 1);
   const failing = logLines('uploads failing');
   const resumed = logLines('uploads resumed');
   expect(failing).toHaveLength(1);

@@ -1,8 +1,11 @@
 /**
  * Issue 12, metrics: per-topic bytes and records in and bytes out, the consumer lag of each group
  * per partition, and the age of the upload backlog, read from a real broker's /metrics while
- * kafkajs produces and consumes.
+ * kafkajs produces and consumes; then every query of the Grafana dashboard in docs/grafana names
+ * only metrics and labels that the broker really exports.
  */
+import { readFile } from 'node:fs/promises';
+import path from 'node:path';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { type BrokerProcess, startBroker } from '../helpers/broker-process.js';
 import { consumeAll, kafkaClient } from '../helpers/kafka-client.js';
@@ -62,4 +65,35 @@ it('counts bytes and records per topic, and shows each group\'s lag per partitio
 
   // And read-back works as ever.
   expect((await consumeAll(kafka, 'metered', 27)).length).toBe(27);
+});
+
+it('the Grafana dashboard queries only metrics and labels the broker exports', async () => {
+  const text = await (await fetch(`http://127.0.0.1:${metricsPort}/metrics`)).text();
+  const labelsOf = new Map<string, Set<string>>();
+  for (const line of text.split('\n')) {
+    const m = /^([a-zA-Z_:][a-zA-Z0-9_:]*)(\{(.*)\})? /.exec(line);
+    if (m === null) continue;
+    const labels = labelsOf.get(m[1]!) ?? new Set<string>();
+    for (const pair of (m[3] ?? '').matchAll(/([a-zA-Z_][a-zA-Z0-9_]*)="/g)) labels.add(pair[1]!);
+    labelsOf.set(m[1]!, labels);
+  }
+  const file = path.resolve(import.meta.dirname, '../../docs/grafana/ledgerstream-dashboard.json');
+  const dashboard = JSON.parse(await readFile(file, 'utf8')) as { panels: { title: string; targets: { expr: string }[] }[] };
+  expect(dashboard.panels.length).toBeGreaterThanOrEqual(10);
+  const problems: string[] = [];
+  for (const panel of dashboard.panels) {
+    for (const { expr } of panel.targets) {
+      const names = [...expr.matchAll(/\b(ledgerstream_[a-z_]+|process_[a-z_]+)\b/g)].map((m) => m[1]!);
+      expect(names.length).toBeGreaterThan(0);
+      // Labels grouped by must be on every metric of the query (le: on histogram buckets; instance: Prometheus adds it).
+      const grouped = [...expr.matchAll(/by \(([^)]*)\)/g)].flatMap((m) => m[1]!.split(',').map((l) => l.trim()))
+        .filter((l) => l !== 'le' && l !== 'instance');
+      for (const name of names) {
+        const labels = labelsOf.get(name);
+        if (labels === undefined) { problems.push(`${panel.title}: ${name} is not exported`); continue; }
+        for (const l of grouped) if (!labels.has(l)) problems.push(`${panel.title}: ${name} has no label ${l}`);
+      }
+    }
+  }
+  expect(problems).toEqual([]);
 });

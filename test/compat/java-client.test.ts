@@ -20,6 +20,7 @@ import {
   javaAvailable, kafkaJars, runJava, runKafkaTool,
 } from '../helpers/kafka-tools.js';
 import { CODEC_IDS, CODECS } from '../helpers/compat-steps.js';
+import { waitFor } from '../helpers/kafka-client.js';
 import { fetchStoredBatches } from '../helpers/stored-batches.js';
 
 const HAVE_JAVA = javaAvailable();
@@ -227,8 +228,10 @@ describe.skipIf(!HAVE_JAVA)(`Apache Kafka Java client and CLI tools against a br
       const planned = groupRows(reset.stdout, group);
       expect(planned.map((r) => [r.partition, r.current])).toEqual([[0, 0], [1, 0], [2, 0]]); // NEW-OFFSET column
       // The reset is an admin change (OffsetCommit outside any generation): it is in the audit trail.
-      const audited = broker.output().split('\n').filter((l) => l.includes('"audit":true') && l.includes('"api":"OffsetCommit"'));
-      expect(audited.length).toBeGreaterThanOrEqual(1);
+      // The log comes through a pipe, maybe after the tool has its answer: wait for the line.
+      const commitAuditLines = () => broker.output().split('\n').filter((l) => l.includes('"audit":true') && l.includes('"api":"OffsetCommit"'));
+      await waitFor('the OffsetCommit audit line', () => commitAuditLines().length >= 1);
+      const audited = commitAuditLines();
       expect((JSON.parse(audited.at(-1)!) as { request: string }).request).toContain(`"groupId":"${group}"`);
 
       const rewound = groupRows((await tool('consumerGroups', ['--describe', '--group', group])).stdout, group);
