@@ -73,6 +73,31 @@ export function exportBacklogAge(metrics: Metrics, oldestAtMs: () => number | nu
   });
 }
 
+/** The broker-wide memory budget for clients' bytes (read at scrape time). */
+export function exportClientMemory(metrics: Metrics,
+  budget: () => { requestBytes: number; answerBytes: number; looseBytes: number; peakBytes: number; limitBytes: number;
+    waiting: number; }): void {
+  new Gauge({
+    name: 'ledgerstream_client_memory_bytes', registers: [metrics.registry], labelNames: ['kind'],
+    help: 'Bytes held for clients: requests (admitted, being read or handled), answers (fetched data, unsent answers), loose (read, not yet admitted), peak of their sum since start, limit (of each of requests and answers)',
+    collect() {
+      const b = budget();
+      this.set({ kind: 'requests' }, b.requestBytes);
+      this.set({ kind: 'answers' }, b.answerBytes);
+      this.set({ kind: 'loose' }, b.looseBytes);
+      this.set({ kind: 'peak' }, b.peakBytes);
+      this.set({ kind: 'limit' }, b.limitBytes);
+    },
+  });
+  new Gauge({
+    name: 'ledgerstream_connections_waiting_for_memory', registers: [metrics.registry],
+    help: 'Connections that stopped reading until the client memory budget has room',
+    collect() {
+      this.set(budget().waiting);
+    },
+  });
+}
+
 /** Exposes an object store's own request counters (read at scrape time). */
 export function exportStoreStats(metrics: Metrics, stats: () => Record<string, number>): void {
   new Gauge({

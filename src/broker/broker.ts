@@ -21,7 +21,7 @@ import { type LogFormat, createLogger } from '../log.js';
 import type { MetadataCoordinator } from '../metadata/coordinator.js';
 import { EmbeddedCoordinator } from '../metadata/embedded.js';
 import type { EtcdCoordinator } from '../metadata/etcd.js';
-import { type Metrics, createMetrics, exportBacklogAge, exportStoreStats, serveMetrics } from '../metrics.js';
+import { type Metrics, createMetrics, exportBacklogAge, exportClientMemory, exportStoreStats, serveMetrics } from '../metrics.js';
 import { ObjectHistoryReader } from '../partition/history-reader.js';
 import type { WalPort } from '../partition/partition-log.js';
 import { PartitionManager } from '../partition/partition-manager.js';
@@ -38,6 +38,7 @@ import {
 } from '../../storage/wal/index.js';
 import { Dispatcher } from './dispatch.js';
 import { HANDLERS } from './handlers/index.js';
+import { MemoryBudget } from './memory-budget.js';
 import { exportConsumerLag } from './lag-metrics.js';
 import { BrokerServer } from './server.js';
 import { StartupCheckError, checkDataDir, checkObjectStore, describeStore } from './startup-checks.js';
@@ -115,13 +116,13 @@ export class Broker {
     if (clusterMode !== null) cluster = clusterMode.view;
     const services: BrokerServices = {
       config, nodeId: config.nodeId, clusterId: metadata.clusterId(), advertised, cluster,
-      metadata, partitions, groups, uploader, history, metrics,
+      metadata, partitions, groups, uploader, history, metrics, memory: new MemoryBudget(config.clientMemoryBytesMax),
       apiVersions: () => handlerRanges,
       deleteObjects: (keys) => deleteQuietly(store, keys, log),
       nowMs: Date.now,
     };
     const dispatcher = new Dispatcher(HANDLERS, services, log);
-    const server = new BrokerServer(dispatcher, config, metrics, log);
+    const server = new BrokerServer(dispatcher, config, services.memory, metrics, log);
     await server.listen(config.host, config.port);
     if (services.advertised.port === 0) services.advertised.port = server.port;
     uploader.start();
@@ -141,6 +142,7 @@ export class Broker {
       }
       return oldest;
     });
+    exportClientMemory(metrics, () => services.memory);
     log.info({ host: config.host, port: server.port, dataDir: config.dataDir }, 'broker started');
     return broker;
   }

@@ -6,7 +6,11 @@
  * Limits: a frame larger than `requestBytesMax` closes the connection before its body is read (as
  * Kafka's `socket.request.max.bytes`); reading stops while more than `inFlightRequestsMax`
  * requests are unanswered, or more than `unsentBytesMax` of responses wait in the socket, so a
- * client that does not read cannot make the broker buffer without bound.
+ * client that does not read cannot make the broker buffer without bound. Across connections, every
+ * byte held for a client is counted in the broker's MemoryBudget: a frame is read only once its
+ * whole size fits in it. A Fetch waits until the connection's previous Fetch answer has been handed
+ * to the kernel (real clients send one at a time per broker; Kafka answers one request at a time
+ * per connection), so pipelined fetches cannot build answers faster than the client takes them.
  */
 import type { Socket } from 'node:net';
 import type { Logger } from 'pino';
@@ -14,6 +18,7 @@ import { API_SPECS } from '../../protocol/generated/api-keys.js';
 import { FRAME_SIZE_BYTES } from '../../protocol/frame.js';
 import { CloseConnection, type Dispatcher, type RequestInfo } from './dispatch.js';
 import type { Metrics } from '../metrics.js';
+import type { MemoryBudget } from './memory-budget.js';
 
 export interface ConnectionLimits {
   requestBytesMax: number;
@@ -25,7 +30,11 @@ export interface ConnectionLimits {
 interface ResponseSlot {
   done: boolean;
   result: Buffer[] | null | CloseConnection;
+  /** A Fetch: the connection's next Fetch waits until this answer is in the kernel. */
+  fetch: boolean;
 }
+
+const FETCH_API_KEY = 1;
 
 export class Connection {
   private readonly chunks: Buffer[] = [];
@@ -33,9 +42,29 @@ export class Connection {
   private readonly slots: ResponseSlot[] = [];
   private inFlight = 0;
   private closed = false;
-  private readingPaused = false;
+  private socketPaused = false;
   /** Set on shutdown: never resume reading. */
   private shuttingDown = false;
+  /** Re-entrancy guard: frames are taken by one loop at a time. */
+  private extracting = false;
+  /** Request bytes this connection holds in the budget: the admitted frame and requests in hand. */
+  private requestBytes = 0;
+  /** Answer bytes it holds: answers not yet handed to the kernel. */
+  private answerBytes = 0;
+  /** Buffered bytes beyond the admitted frame: loose in the budget (at most about one socket read). */
+  private looseBytes = 0;
+  /** Size (with its prefix) of the frame at the head of the buffer, once admitted; 0 before. */
+  private admittedFrameBytes = 0;
+  /** The next frame did not fit in the budget: reading waits for bytes to be released. */
+  private waitingForRoom = false;
+  /** A Fetch is being answered or its answer is not yet in the kernel. */
+  private fetchOutstanding = false;
+  /** The next frame is a Fetch waiting for fetchOutstanding to clear. */
+  private waitingForFetch = false;
+  private readonly onRoom = (): void => {
+    this.waitingForRoom = false;
+    this.updateReading();
+  };
   readonly remote: string;
   /** The client's address as Kafka reports it in group descriptions: "/127.0.0.1", no port. */
   readonly clientHost: string;
@@ -44,6 +73,7 @@ export class Connection {
     private readonly socket: Socket,
     private readonly dispatcher: Dispatcher,
     private readonly limits: ConnectionLimits,
+    private readonly budget: MemoryBudget,
     private readonly metrics: Metrics,
     private readonly log: Logger,
     private readonly onClose: (c: Connection) => void,
@@ -63,8 +93,7 @@ export class Connection {
   /** Stops reading new requests; the ones in flight are still answered. */
   stopReading(): void {
     this.shuttingDown = true;
-    this.socket.pause();
-    this.readingPaused = true;
+    this.applyPause();
   }
 
   get idle(): boolean {
@@ -76,6 +105,14 @@ export class Connection {
     this.closed = true;
     this.log.debug({ remote: this.remote, reason }, 'connection closed');
     this.socket.destroy();
+    // Everything this connection held goes back at once; later releases of it are ignored.
+    this.budget.forget(this.onRoom);
+    this.budget.releaseRequest(this.requestBytes);
+    this.budget.releaseAnswer(this.answerBytes);
+    this.budget.addLoose(-this.looseBytes);
+    this.requestBytes = 0;
+    this.answerBytes = 0;
+    this.looseBytes = 0;
     this.onClose(this);
   }
 
@@ -83,23 +120,96 @@ export class Connection {
     this.metrics.bytesIn.inc(chunk.length);
     this.chunks.push(chunk);
     this.bufferedBytes += chunk.length;
+    this.syncLoose();
     this.extractFrames();
   }
 
+  /** Reading waits: too many requests unanswered, too much unsent, no room, a Fetch queued. */
+  private blocked(): boolean {
+    return this.shuttingDown || this.waitingForRoom || this.waitingForFetch
+      || this.inFlight >= this.limits.inFlightRequestsMax
+      || this.socket.writableLength > this.limits.unsentBytesMax;
+  }
+
   private extractFrames(): void {
-    // Frames already buffered wait too while reading is paused, so the in-flight bound holds.
-    while (!this.closed && !this.readingPaused && this.bufferedBytes >= FRAME_SIZE_BYTES) {
-      const size = this.peekSize();
-      if (size < 0 || size > this.limits.requestBytesMax) {
-        this.log.warn({ remote: this.remote, size, limit: this.limits.requestBytesMax },
-          'request size outside limits; closing connection');
-        this.close('request too large');
-        return;
+    if (this.extracting) return;
+    this.extracting = true;
+    try {
+      // Frames already buffered wait too while reading is blocked, so the in-flight bound holds.
+      while (!this.closed && !this.blocked() && this.bufferedBytes >= FRAME_SIZE_BYTES) {
+        const size = this.peekSize();
+        if (size < 0 || size > this.limits.requestBytesMax) {
+          this.log.warn({ remote: this.remote, size, limit: this.limits.requestBytesMax },
+            'request size outside limits; closing connection');
+          this.close('request too large');
+          return;
+        }
+        const total = FRAME_SIZE_BYTES + size;
+        if (this.admittedFrameBytes === 0 && !this.admit(total)) {
+          this.waitingForRoom = true;
+          this.budget.waitForRoom(this.onRoom);
+          break;
+        }
+        if (this.bufferedBytes < total) break; // the rest of an admitted frame: keep reading
+        if (this.fetchOutstanding && this.peekApiKey() === FETCH_API_KEY) {
+          this.waitingForFetch = true;
+          break;
+        }
+        const frame = this.take(total).subarray(FRAME_SIZE_BYTES);
+        // The frame's reservation passes from the read buffer to the request.
+        this.admittedFrameBytes = 0;
+        this.syncLoose();
+        this.handleFrame(frame, total);
       }
-      if (this.bufferedBytes < FRAME_SIZE_BYTES + size) return;
-      const frame = this.take(FRAME_SIZE_BYTES + size).subarray(FRAME_SIZE_BYTES);
-      this.handleFrame(frame);
+    } finally {
+      this.extracting = false;
     }
+    this.applyPause();
+  }
+
+  /** Reserves room for a whole frame of `total` bytes before it is read further. */
+  private admit(total: number): boolean {
+    if (!this.budget.tryReserveRequest(total)) return false;
+    this.requestBytes += total;
+    this.admittedFrameBytes = total;
+    this.syncLoose();
+    return true;
+  }
+
+  private syncLoose(): void {
+    if (this.closed) return;
+    const loose = Math.max(0, this.bufferedBytes - this.admittedFrameBytes);
+    this.budget.addLoose(loose - this.looseBytes);
+    this.looseBytes = loose;
+  }
+
+  // After close everything was released at once: later releases of this connection are ignored.
+
+  private releaseRequest(bytes: number): void {
+    if (this.closed) return;
+    this.requestBytes -= bytes;
+    this.budget.releaseRequest(bytes);
+  }
+
+  private holdAnswer(bytes: number): void {
+    if (this.closed) return;
+    this.answerBytes += bytes;
+    this.budget.addAnswer(bytes);
+  }
+
+  private releaseAnswer(bytes: number): void {
+    if (this.closed) return;
+    this.answerBytes -= bytes;
+    this.budget.releaseAnswer(bytes);
+  }
+
+  private applyPause(): void {
+    if (this.closed) return;
+    const pause = this.blocked();
+    if (pause === this.socketPaused) return;
+    this.socketPaused = pause;
+    if (pause) this.socket.pause();
+    else this.socket.resume();
   }
 
   private peekSize(): number {
@@ -107,6 +217,13 @@ export class Connection {
     if (first.length >= FRAME_SIZE_BYTES) return first.readInt32BE(0);
     const head = Buffer.concat(this.chunks, Math.min(this.bufferedBytes, 16));
     return head.readInt32BE(0);
+  }
+
+  /** The API key of the buffered frame at the head (its header's first field). */
+  private peekApiKey(): number {
+    const first = this.chunks[0]!;
+    if (first.length >= FRAME_SIZE_BYTES + 2) return first.readInt16BE(FRAME_SIZE_BYTES);
+    return Buffer.concat(this.chunks, Math.min(this.bufferedBytes, 16)).readInt16BE(FRAME_SIZE_BYTES);
   }
 
   /** Removes n bytes from the front of the buffered chunks: a view if one chunk holds them all. */
@@ -131,27 +248,31 @@ export class Connection {
     return out;
   }
 
-  private handleFrame(frame: Buffer): void {
-    const slot: ResponseSlot = { done: false, result: null };
+  private handleFrame(frame: Buffer, frameBytes: number): void {
+    const fetch = frame.length >= 2 && frame.readInt16BE(0) === FETCH_API_KEY;
+    if (fetch) this.fetchOutstanding = true;
+    const slot: ResponseSlot = { done: false, result: null, fetch };
     this.slots.push(slot);
     this.inFlight++;
-    this.updateReading();
     const startNs = process.hrtime.bigint();
     let info: RequestInfo | undefined;
     this.dispatcher.dispatch(frame, this.clientHost, (i) => { info = i; }).then(
-      (result) => this.complete(slot, result, info, startNs),
+      (result) => this.complete(slot, result, frameBytes, info, startNs),
       (err: unknown) => {
         this.log.error({ err }, 'dispatch failed');
-        this.complete(slot, new CloseConnection('dispatch failed'), info, startNs);
+        this.complete(slot, new CloseConnection('dispatch failed'), frameBytes, info, startNs);
       },
     );
   }
 
-  private complete(slot: ResponseSlot, result: ResponseSlot['result'], info: RequestInfo | undefined,
-    startNs: bigint): void {
+  private complete(slot: ResponseSlot, result: ResponseSlot['result'], frameBytes: number,
+    info: RequestInfo | undefined, startNs: bigint): void {
     slot.done = true;
     slot.result = result;
     this.inFlight--;
+    // The request's bytes are released; the answer's are held until the kernel has them.
+    this.releaseRequest(frameBytes);
+    if (Array.isArray(result)) this.holdAnswer(result.reduce((n, c) => n + c.length, 0));
     if (info !== undefined) {
       const api = API_SPECS.get(info.apiKey)?.name ?? String(info.apiKey);
       const seconds = Number(process.hrtime.bigint() - startNs) / 1e9;
@@ -172,28 +293,35 @@ export class Connection {
         this.close(result.reason);
         continue;
       }
-      if (result === null) continue;
-      this.socket.cork();
-      for (const chunk of result) {
-        this.socket.write(chunk);
-        this.metrics.bytesOut.inc(chunk.length);
+      if (result === null || result.length === 0) {
+        if (slot.fetch) this.fetchAnswered();
+        continue;
       }
+      this.socket.cork();
+      result.forEach((chunk, i) => {
+        const last = i === result.length - 1;
+        this.socket.write(chunk, () => {
+          this.releaseAnswer(chunk.length);
+          if (last && slot.fetch) this.fetchAnswered();
+        });
+        this.metrics.bytesOut.inc(chunk.length);
+      });
       this.socket.uncork();
     }
   }
 
-  /** Pauses reading while too much is in flight or unsent; resumes once both drop. */
+  /** The outstanding Fetch's answer is in the kernel: a queued Fetch may go. */
+  private fetchAnswered(): void {
+    this.fetchOutstanding = false;
+    if (this.waitingForFetch) {
+      this.waitingForFetch = false;
+      this.updateReading();
+    }
+  }
+
+  /** Reads on when nothing blocks it (taking frames already buffered first), else pauses. */
   private updateReading(): void {
     if (this.closed) return;
-    const overloaded = this.inFlight >= this.limits.inFlightRequestsMax
-      || this.socket.writableLength > this.limits.unsentBytesMax;
-    if (overloaded && !this.readingPaused) {
-      this.socket.pause();
-      this.readingPaused = true;
-    } else if (!overloaded && this.readingPaused && !this.shuttingDown) {
-      this.readingPaused = false;
-      this.socket.resume();
-      this.extractFrames();
-    }
+    this.extractFrames();
   }
 }

@@ -8,6 +8,7 @@ import type { BrokerConfig } from '../config/config.js';
 import type { Metrics } from '../metrics.js';
 import { Connection, type ConnectionLimits } from './connection.js';
 import type { Dispatcher } from './dispatch.js';
+import type { MemoryBudget } from './memory-budget.js';
 
 const DRAIN_POLL_MS = 20;
 
@@ -19,6 +20,7 @@ export class BrokerServer {
   constructor(
     private readonly dispatcher: Dispatcher,
     config: BrokerConfig,
+    private readonly budget: MemoryBudget,
     private readonly metrics: Metrics,
     private readonly log: Logger,
   ) {
@@ -47,7 +49,7 @@ export class BrokerServer {
   }
 
   private accept(socket: Socket): void {
-    const connection = new Connection(socket, this.dispatcher, this.limits, this.metrics, this.log,
+    const connection = new Connection(socket, this.dispatcher, this.limits, this.budget, this.metrics, this.log,
       (c) => {
         this.connections.delete(c);
         this.metrics.connections.set(this.connections.size);

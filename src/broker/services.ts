@@ -10,6 +10,7 @@ import type { Metrics } from '../metrics.js';
 import type { HistoryReader } from '../partition/partition-log.js';
 import type { PartitionManager } from '../partition/partition-manager.js';
 import type { Uploader } from '../partition/uploader.js';
+import type { MemoryBudget } from './memory-budget.js';
 
 export interface BrokerServices {
   config: BrokerConfig;
@@ -26,6 +27,8 @@ export interface BrokerServices {
   /** Reads of data that left the in-memory tail (object storage through the read cache). */
   history: HistoryReader;
   metrics: Metrics;
+  /** Bytes held for clients, broker-wide: connections are admitted against it, fetches shrink to it. */
+  memory: MemoryBudget;
   /** The handlers' version ranges, for ApiVersions. */
   apiVersions(): { apiKey: number; minVersion: number; maxVersion: number }[];
   /** Deletes objects that no longer hold live data (best effort; orphans are collected later). */

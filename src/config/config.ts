@@ -60,6 +60,8 @@ export const SETTINGS = {
   requestBytesMax: { kind: 'int', default: 100 * MIB, min: 1024, max: 1024 * MIB, help: 'Largest request accepted (socket.request.max.bytes)' },
   inFlightRequestsMax: { kind: 'int', default: 128, min: 1, max: 10_000, help: 'Unanswered requests per connection before reading pauses' },
   unsentBytesMax: { kind: 'int', default: 64 * MIB, min: 64 * 1024, max: 4096 * MIB, help: 'Unsent response bytes per connection before reading pauses' },
+  clientMemoryBytesMax: { kind: 'int', default: 512 * MIB, min: MIB, max: 65536 * MIB, help: 'Bytes held for clients over all connections (requests being read or handled, fetched data, answers not yet sent) past which connections stop reading: a wider queued.max.request.bytes' },
+  fetchMaxBytes: { kind: 'int', default: 55 * MIB, min: 1024, max: 1024 * MIB, help: 'Most record bytes in one Fetch answer, whatever the client asks; one batch goes anyway (fetch.max.bytes)' },
   connectionsMaxIdleMs: { kind: 'int', default: 600_000, min: 1000, max: 2 ** 31 - 1, help: 'Idle connections are closed after this' },
   walSegmentBytesMax: { kind: 'int', default: 64 * MIB, min: MIB, max: 4096 * MIB, help: 'WAL segment file size' },
   uploadIntervalMs: { kind: 'int', default: 250, min: 10, max: 600_000, help: 'Upload WAL data to object storage at least this often' },
@@ -213,6 +215,9 @@ function finish(c: BrokerConfig): BrokerConfig {
   }
   if (c.messageBytesMax > c.requestBytesMax) {
     throw new ConfigError('messageBytesMax', 'must not exceed requestBytesMax');
+  }
+  if (c.requestBytesMax > c.clientMemoryBytesMax) {
+    throw new ConfigError('requestBytesMax', 'must not exceed clientMemoryBytesMax, or a request that large could never be read');
   }
   if (c.walMode === 'shared' && c.sharedWalDir === '') {
     throw new ConfigError('sharedWalDir', 'required when walMode is shared');

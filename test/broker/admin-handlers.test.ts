@@ -9,6 +9,7 @@
  * exist at a version and is not ignorable fails the test. Each handler is also swept over every
  * version it registers.
  */
+import { MemoryBudget } from '../../src/broker/memory-budget.js';
 import { SingleNodeView } from '../../src/cluster/cluster-view.js';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -108,7 +109,7 @@ async function setUp(): Promise<Fixture> {
     config, nodeId: NODE_ID, clusterId: metadata.clusterId(),
     advertised: { host: 'broker.example', port: 19092 },
     cluster: new SingleNodeView({ nodeId: NODE_ID, host: 'broker.example', port: 19092, rack: null }),
-    metadata, partitions, uploader, metrics, history: emptyHistory,
+    metadata, partitions, uploader, metrics, history: emptyHistory, memory: new MemoryBudget(config.clientMemoryBytesMax),
     groups: {} as BrokerServices['groups'], // not used by these handlers
     apiVersions: () => [],
     deleteObjects: (keys) => { deleted.push(...keys); },

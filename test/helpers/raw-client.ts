@@ -72,6 +72,15 @@ export class RawClient {
     return this.closedFlag;
   }
 
+  /** Stops reading the socket, as a client that does not read its answers; resume() reads on. */
+  pause(): void {
+    this.socket.pause();
+  }
+
+  resume(): void {
+    this.socket.resume();
+  }
+
   close(): void {
     this.socket.destroy();
   }

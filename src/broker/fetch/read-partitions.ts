@@ -2,7 +2,8 @@
  * Fetch, one pass over the requested partitions: reads each from its log within the per-partition
  * and the response-wide byte budgets. Kafka's rule (KIP-74): the first partition that has data
  * returns at least one whole batch even if it is larger than both budgets, so a consumer can
- * never get stuck behind a large batch.
+ * never get stuck behind a large batch. The response-wide budget is also capped by the broker's
+ * fetch.max.bytes and by the room left in its memory budget.
  */
 import { ErrorCode } from '../../../protocol/generated/errors.js';
 import {
@@ -23,6 +24,8 @@ export interface FetchPass {
   logs: PartitionLog[];
   /** A partition reported an error: answer at once rather than wait. */
   hasError: boolean;
+  /** Answer bytes this pass holds in the broker's memory budget (its data): the caller releases them. */
+  heldBytes: number;
 }
 
 function partitionError(partitionIndex: number, errorCode: number, log?: PartitionLog): PartitionOut {
@@ -40,8 +43,21 @@ function lookupTopic(s: BrokerServices, t: FetchRequest['topics'][number], versi
 
 export async function readPartitions(s: BrokerServices, req: FetchRequest, version: number):
   Promise<FetchPass> {
-  const pass: FetchPass = { topics: [], sizeBytes: 0, logs: [], hasError: false };
-  const responseBytesMax = version >= 3 ? req.maxBytes : Number.MAX_SAFE_INTEGER;
+  const pass: FetchPass = { topics: [], sizeBytes: 0, logs: [], hasError: false, heldBytes: 0 };
+  // The broker's own cap (fetch.max.bytes) bounds the answer too.
+  const responseBytesMax = Math.min(version >= 3 ? req.maxBytes : Number.MAX_SAFE_INTEGER, s.config.fetchMaxBytes);
+  try {
+    await readInto(pass, s, req, version, responseBytesMax);
+  } catch (err) {
+    s.memory.releaseAnswer(pass.heldBytes);
+    throw err;
+  }
+  s.metrics.bytesFetched.inc({ source: 'any' }, pass.sizeBytes);
+  return pass;
+}
+
+async function readInto(pass: FetchPass, s: BrokerServices, req: FetchRequest, version: number,
+  responseBytesMax: number): Promise<void> {
   for (const t of req.topics) {
     const entry = lookupTopic(s, t, version);
     const out: TopicOut = { ...defaultFetchResponseFetchableTopicResponse(), topic: t.topic,
@@ -62,8 +78,18 @@ export async function readPartitions(s: BrokerServices, req: FetchRequest, versi
           ? ErrorCode.FENCED_LEADER_EPOCH : ErrorCode.UNKNOWN_LEADER_EPOCH, log));
         continue;
       }
-      const maxBytes = Math.max(0, Math.min(p.partitionMaxBytes, responseBytesMax - pass.sizeBytes));
+      // Room in the memory budget is taken before the read, so concurrent fetches cannot all see
+      // the same room; the KIP-74 rule still sends one batch when none is left.
+      const maxBytes = Math.max(0, Math.min(p.partitionMaxBytes, responseBytesMax - pass.sizeBytes,
+        s.memory.answerRoomBytes));
+      s.memory.addAnswer(maxBytes);
+      pass.heldBytes += maxBytes;
       const read = await log.read(Number(p.fetchOffset), maxBytes, pass.sizeBytes === 0);
+      // Hold what was read, no more.
+      const readBytes = read.kind === 'offset-out-of-range' ? 0 : read.sizeBytes;
+      if (readBytes > maxBytes) s.memory.addAnswer(readBytes - maxBytes);
+      else s.memory.releaseAnswer(maxBytes - readBytes);
+      pass.heldBytes += readBytes - maxBytes;
       if (read.kind === 'offset-out-of-range') {
         pass.hasError = true;
         out.partitions.push(partitionError(p.partition, ErrorCode.OFFSET_OUT_OF_RANGE, log));
@@ -78,6 +104,4 @@ export async function readPartitions(s: BrokerServices, req: FetchRequest, versi
         records: read.batches.length === 1 ? read.batches[0]! : new RecordParts(read.batches) });
     }
   }
-  s.metrics.bytesFetched.inc({ source: 'any' }, pass.sizeBytes);
-  return pass;
 }

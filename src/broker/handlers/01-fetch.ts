@@ -30,14 +30,22 @@ export const handler = defineHandler({
   async handle(ctx, req, version) {
     const s = ctx.services;
     const deadlineMs = s.nowMs() + Math.min(Math.max(req.maxWaitMs, 0), FETCH_WAIT_MS_MAX);
+    // Each pass holds its data in the broker's memory budget until the answer is built (the
+    // connection then holds the answer's bytes until the kernel has them).
     let pass = await readPartitions(s, req, version);
-    while (pass.sizeBytes < req.minBytes && !pass.hasError) {
-      const woken = await waitForAppend(pass.logs, deadlineMs - s.nowMs());
-      if (!woken) break;
-      pass = await readPartitions(s, req, version);
+    try {
+      while (pass.sizeBytes < req.minBytes && !pass.hasError) {
+        const woken = await waitForAppend(pass.logs, deadlineMs - s.nowMs());
+        if (!woken) break;
+        const next = await readPartitions(s, req, version);
+        s.memory.releaseAnswer(pass.heldBytes);
+        pass = next;
+      }
+      const res = defaultFetchResponse();
+      res.responses = pass.topics;
+      return res;
+    } finally {
+      s.memory.releaseAnswer(pass.heldBytes);
     }
-    const res = defaultFetchResponse();
-    res.responses = pass.topics;
-    return res;
   },
 });

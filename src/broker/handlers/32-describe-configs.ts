@@ -39,7 +39,7 @@ function configsOf({ config: c, nodeId, partitions }: BrokerServices, r: Resourc
   return Object.entries({ 'auto.create.topics.enable': c.autoCreateTopics, 'broker.id': nodeId,
     'log.retention.bytes': c.retentionBytes, 'log.retention.ms': c.retentionMs,
     'message.max.bytes': c.messageBytesMax, 'num.partitions': c.defaultPartitions,
-    'socket.request.max.bytes': c.requestBytesMax,
+    'socket.request.max.bytes': c.requestBytesMax, 'fetch.max.bytes': c.fetchMaxBytes,
   }).map(([key, value]) => [key, String(value), SOURCE_STATIC]);
 }
 
