@@ -1,7 +1,8 @@
 /**
  * `ledgerstream start [--setting value ...]`: starts a broker with embedded defaults (local
  * object folder and coordinator under ./data, 127.0.0.1:9092). A bad setting stops start-up with
- * one line naming it. SIGTERM or SIGINT shut down gracefully (exit 0).
+ * one line naming it. SIGTERM or SIGINT shut down gracefully (exit 0; exit 3 with one line when
+ * the object store did not take the WAL's data, which then waits in the WAL for the next start).
  */
 import { Broker } from './broker/broker.js';
 import { ConfigError, describeSettings, loadConfig } from './config/config.js';
@@ -11,6 +12,9 @@ import { StartupCheckError } from './broker/startup-checks.js';
 // The AWS SDK warns on every start under Node.js 20 that its releases from 2027 need Node.js 22:
 // news for whoever upgrades our dependencies, not for an operator starting a broker.
 process.env['AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED'] ??= 'true';
+
+/** Exit code of a graceful stop that left acknowledged data only in the WAL. */
+const EXIT_WAL_NOT_UPLOADED = 3;
 
 const USAGE = `usage: ledgerstream start [--setting value ...]
 
@@ -52,7 +56,13 @@ async function main(argv: string[]): Promise<number> {
     process.once('SIGTERM', onSignal);
     process.once('SIGINT', onSignal);
   });
-  return process.exitCode === 1 ? 1 : 0;
+  if (process.exitCode === 1) return 1;
+  if (broker.walBacklogBytesAtStop > 0) {
+    console.error(`ledgerstream: stopped with ${broker.walBacklogBytesAtStop} bytes not in object storage (the store did not take them); `
+      + 'they stay in the WAL and the next start uploads them: do not delete the data folder');
+    return EXIT_WAL_NOT_UPLOADED;
+  }
+  return 0;
 }
 
 main(process.argv.slice(2)).then((code) => process.exit(code), (err: unknown) => {

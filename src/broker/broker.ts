@@ -49,6 +49,8 @@ export class Broker {
   private orphanTimer: NodeJS.Timeout | undefined;
   private metricsServer: HttpServer | undefined;
   private stopping: Promise<void> | null = null;
+  /** Bytes a graceful stop left in the WAL because the object store did not take them (0: none). */
+  walBacklogBytesAtStop = 0;
 
   private constructor(
     readonly config: BrokerConfig,
@@ -200,8 +202,15 @@ export class Broker {
     try {
       await s.uploader.flush();
     } catch (err) {
-      // The WAL still holds everything; the next start replays and uploads it.
-      this.log.warn({ err }, 'final upload failed; data stays in the WAL');
+      this.log.debug({ err }, 'final upload failed');
+    }
+    // The WAL still holds what did not go up; the next start replays and uploads it. An operator
+    // (or a supervisor) must know, though: moving or wiping this data folder would lose it.
+    // (With the object-storage WAL nothing waiting was acknowledged: clients resend it.)
+    this.walBacklogBytesAtStop = this.wal === null ? 0 : s.uploader.uploadBacklogBytes;
+    if (this.walBacklogBytesAtStop > 0) {
+      this.log.error({ backlogBytes: this.walBacklogBytesAtStop, walDir: walDir(this.config) },
+        'stopped with data not in object storage: it stays in the WAL and the next start uploads it');
     }
     await s.uploader.stop();
     s.groups.close();

@@ -76,3 +76,36 @@ it('/health is up, /ready follows the object store, and an outage is one ERROR a
   expect(resumed[0]!.level).toBe('info');
   expect(logLines('upload failed')).toHaveLength(0); // the retries are at debug, below the default level
 });
+
+it('a stop while the object store is down exits 3 with one line, and the next start uploads what the WAL kept', async () => {
+  const kafka = kafkaClient(broker.bootstrap);
+  const producer = kafka.producer();
+  await producer.connect();
+  await rename(objectsDir, `${objectsDir}.away`);
+  await writeFile(objectsDir, 'outage\n');
+  try {
+    for (let i = 0; i < 5; i++) await producer.send({ topic: 'kept', acks: -1, messages: [{ value: `kept ${i}` }] });
+  } finally {
+    await producer.disconnect();
+  }
+  expect(await broker.stop()).toBe(3);
+  expect(broker.output()).toMatch(/ledgerstream: stopped with \d+ bytes not in object storage .*the next start uploads them/);
+
+  await rm(objectsDir);
+  await rename(`${objectsDir}.away`, objectsDir);
+  await broker.restart();
+  await waitFor('the WAL uploaded after the restart', async () =>
+    /^ledgerstream_upload_backlog_bytes 0$/m.test((await get('/metrics')).body), OUTAGE_MS_MAX);
+  const consumer = kafka.consumer({ groupId: 'kept-reader' });
+  const values: string[] = [];
+  await consumer.connect();
+  try {
+    await consumer.subscribe({ topic: 'kept', fromBeginning: true });
+    await consumer.run({ eachMessage: async ({ message }) => { values.push(message.value!.toString()); } });
+    await waitFor('the five records', () => values.length >= 5);
+  } finally {
+    await consumer.disconnect();
+  }
+  expect(values).toEqual(['kept 0', 'kept 1', 'kept 2', 'kept 3', 'kept 4']);
+  expect(await broker.stop()).toBe(0);
+}, 90_000);
