@@ -14,10 +14,22 @@
  * Handoff requests (the controller rebalancing onto a new broker) are honoured by the leader
  * itself: it fences the partition, waits until everything appended is durable and uploaded,
  * then releases it to the named broker — nothing is copied, nothing needs replaying.
+ *
+ * A partition taken from this broker with `recoverFrom` = this broker pins the WAL (see
+ * PartitionManager.pinWal) until the new leader has completed the recovery: this broker lives
+ * on after losing its lease, and its uploader must not trim what the new leader will replay.
+ *
+ * After a lost lease (cluster-mode.ts) every log is held (no appends) and `reacquire` runs once
+ * the broker has registered again: each held log drains into object storage under its old epoch
+ * and is released to this broker itself, which bumps the epoch; the new epoch's change event
+ * opens a fresh log. A leader that was replaced meanwhile finds its release fenced, and the
+ * change event closes its log. So nothing is acknowledged under a leadership from before the
+ * lease was lost.
  */
 import type { Logger } from 'pino';
 import type { Etcd3, IKeyValue } from 'etcd3';
-import { FencedError, type PartitionState } from '../metadata/coordinator.js';
+import { FencedError, UnknownTopicError, type PartitionState } from '../metadata/coordinator.js';
+import type { PartitionLog } from '../partition/partition-log.js';
 import type { EtcdKeys } from '../metadata/etcd-keys.js';
 import type { PartitionManager } from '../partition/partition-manager.js';
 import type { Uploader } from '../partition/uploader.js';
@@ -129,8 +141,10 @@ export class Leadership {
     Promise<void> {
     const { partitions, nodeId, log } = this.deps;
     const local = partitions.topicById(topicId)?.logs[partition];
+    if (state === null || state.recoverFrom !== nodeId) partitions.unpinWal(topicId, partition);
     if (state === null || state.leaderId !== nodeId) {
       if (local !== undefined) {
+        if (state?.recoverFrom === nodeId) partitions.pinWal(topicId, partition, local.lsnNeeded());
         local.fence(`leader is now ${state?.leaderId ?? 'none'}`);
         partitions.closePartition(topicId, partition);
         log.info({ topicId, partition, leader: state?.leaderId }, 'partition moved away');
@@ -152,6 +166,11 @@ export class Leadership {
       return; // completeRecovery's change event opens it
     }
     if (local !== undefined && local.leaderEpoch >= state.leaderEpoch) return;
+    // A late event (e.g. queued while the lease was lost) must not open a log at an epoch that
+    // has moved on meanwhile: its appends could never be committed. The cache is at least as new.
+    const now = (await this.deps.coordinator.getPartitionStates(topicId))
+      .find((p) => p.partition === partition);
+    if (now !== undefined && now.leaderEpoch > state.leaderEpoch) return;
     local?.fence('reopened at a newer epoch');
     if (await partitions.openPartition(topicId, state)) {
       log.info({ topicId, partition, epoch: state.leaderEpoch }, 'partition opened');
@@ -172,12 +191,7 @@ export class Leadership {
     // Released already, or moved by the controller: the partition event closes the log.
     if (state === undefined || state.leaderId !== nodeId || state.leaderEpoch !== request.epoch) return true;
     local.stopAppends();
-    const deadline = Date.now() + HANDOFF_DRAIN_MS_MAX;
-    while (local.uploadedEndOffset < local.nextOffset && Date.now() < deadline) {
-      if (local.highWatermark === local.nextOffset) await this.deps.uploader.flush();
-      else await new Promise((r) => setTimeout(r, HANDOFF_POLL_MS));
-    }
-    if (local.uploadedEndOffset < local.nextOffset) {
+    if (!await this.drain(local)) {
       // Not everything reached object storage: this broker keeps the partition (appends stay
       // refused until it is released or reopened); nothing acknowledged is dropped.
       this.deps.log.warn({ topicId, partition }, 'handoff could not drain; keeping the data');
@@ -189,6 +203,60 @@ export class Leadership {
     if (partitions.topicById(topicId)?.logs[partition] === local) partitions.closePartition(topicId, partition);
     this.deps.log.info({ topicId, partition, to: request.toLeaderId }, 'partition handed off');
     return true;
+  }
+
+  /** Waits (bounded) until everything the log appended is durable and in object storage. */
+  private async drain(local: PartitionLog): Promise<boolean> {
+    const deadline = Date.now() + HANDOFF_DRAIN_MS_MAX;
+    while (local.uploadedEndOffset < local.nextOffset && !local.fenced && Date.now() < deadline) {
+      if (local.highWatermark === local.nextOffset) await this.deps.uploader.flush();
+      else await new Promise((r) => setTimeout(r, HANDOFF_POLL_MS));
+    }
+    return !local.fenced && local.uploadedEndOffset >= local.nextOffset;
+  }
+
+  /**
+   * Run once this broker has a new lease, with every log held (see the file comment): takes
+   * back, at a new epoch, each partition still led under the old one, then lets logs opened from
+   * here on take appends — unless `leaseValid` says the new lease is gone too. Runs in the queue,
+   * so every change event delivered before it was handled under the hold. Rejects when some
+   * partition could not be drained (object storage unreachable): the caller retries.
+   */
+  reacquire(leaseValid: () => boolean): Promise<void> {
+    return this.queue.run(async () => {
+      const { partitions, coordinator, nodeId, log } = this.deps;
+      let undrained = 0;
+      for (const local of [...partitions.allLogs()]) {
+        if (local.fenced || !await this.drain(local)) {
+          if (!local.fenced) undrained++;
+          continue;
+        }
+        await this.fencedIsFine(coordinator.releasePartition(local.topicId, local.partition,
+          local.leaderEpoch, nodeId));
+      }
+      // Led here per the coordinator but without a log (an open or a recovery that failed while
+      // etcd was away): a new epoch, whose change event opens or recovers it as usual.
+      for (const { record, logs } of partitions.topics()) {
+        for (const s of await coordinator.getPartitionStates(record.topicId).catch(() => [])) {
+          if (s.leaderId !== nodeId || logs[s.partition] !== undefined) continue;
+          await this.fencedIsFine(coordinator.setPartitionLeader(s.topicId, s.partition, nodeId,
+            s.leaderEpoch));
+        }
+      }
+      if (undrained > 0) throw new Error(`${undrained} partitions could not drain; retrying`);
+      if (!leaseValid()) throw new Error('the new lease was lost too');
+      partitions.releaseAppends();
+      log.info('partition leadership re-acquired at new epochs');
+    });
+  }
+
+  /** A leadership write that lost to another (the partition moved or went): nothing to do. */
+  private async fencedIsFine(write: Promise<unknown>): Promise<void> {
+    try {
+      await write;
+    } catch (err) {
+      if (!(err instanceof FencedError || err instanceof UnknownTopicError)) throw err;
+    }
   }
 
   async close(): Promise<void> {

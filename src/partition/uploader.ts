@@ -240,6 +240,7 @@ export class Uploader {
   private async trimWal(): Promise<void> {
     let keepFrom = this.wal.lsnDurable + 1;
     for (const log of this.partitions.allLogs()) keepFrom = Math.min(keepFrom, log.lsnNeeded());
+    keepFrom = Math.min(keepFrom, this.partitions.walPinnedFrom()); // another broker recovers
     assert.ok(Number.isFinite(keepFrom));
     await this.wal.truncateBefore(keepFrom);
   }
