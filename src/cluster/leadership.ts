@@ -64,6 +64,10 @@ export class Leadership {
   /** Handoff keys already queued, with the mod revision queued. */
   private readonly handoffsSeen = new Map<string, string>();
   private readonly retries = new Set<NodeJS.Timeout>();
+  /** Set once this broker has registered again after losing its lease (see `reacquire`). */
+  private rejoined = false;
+  /** `topicId:partition` → the epoch this broker itself took it at, in the current session. */
+  private readonly confirmed = new Map<string, number>();
 
   constructor(private readonly deps: LeadershipDeps) {}
 
@@ -143,6 +147,7 @@ export class Leadership {
     const local = partitions.topicById(topicId)?.logs[partition];
     if (state === null || state.recoverFrom !== nodeId) partitions.unpinWal(topicId, partition);
     if (state === null || state.leaderId !== nodeId) {
+      this.confirmed.delete(`${topicId}:${partition}`);
       if (local !== undefined) {
         if (state?.recoverFrom === nodeId) partitions.pinWal(topicId, partition, local.lsnNeeded());
         local.fence(`leader is now ${state?.leaderId ?? 'none'}`);
@@ -151,21 +156,12 @@ export class Leadership {
       }
       return;
     }
+    if (local !== undefined && local.leaderEpoch >= state.leaderEpoch) return;
+    if (!await this.confirmedInSession(state)) return;
     if (state.recoverFrom >= 0) {
-      // Events queue up while a recovery runs (its own commit is one): act on the state as it is
-      // now, or a finished recovery would be replayed again (harmless, but an orphan object).
-      const now = (await this.deps.coordinator.getPartitionStates(topicId)).find((p) => p.partition === partition);
-      if (now === undefined || now.leaderId !== nodeId || now.leaderEpoch !== state.leaderEpoch
-        || now.recoverFrom < 0) return;
-      state = now;
-      const recovered = this.deps.recovery === null ? 0 : await recoverPartition(this.deps.recovery, state);
-      if (this.deps.recovery === null) {
-        await this.deps.coordinator.completeRecovery(topicId, partition, state.leaderEpoch);
-      }
-      log.info({ topicId, partition, from: state.recoverFrom, batches: recovered }, 'partition recovered');
+      await this.recover(state);
       return; // completeRecovery's change event opens it
     }
-    if (local !== undefined && local.leaderEpoch >= state.leaderEpoch) return;
     // A late event (e.g. queued while the lease was lost) must not open a log at an epoch that
     // has moved on meanwhile: its appends could never be committed. The cache is at least as new.
     const now = (await this.deps.coordinator.getPartitionStates(topicId))
@@ -174,6 +170,51 @@ export class Leadership {
     local?.fence('reopened at a newer epoch');
     if (await partitions.openPartition(topicId, state)) {
       log.info({ topicId, partition, epoch: state.leaderEpoch }, 'partition opened');
+    }
+  }
+
+  private async recover(state: PartitionState): Promise<void> {
+    const { topicId, partition } = state;
+    const { nodeId, log } = this.deps;
+    // Events queue up while a recovery runs (its own commit is one): act on the state as it is
+    // now, or a finished recovery would be replayed again (harmless, but an orphan object).
+    const now = (await this.deps.coordinator.getPartitionStates(topicId)).find((p) => p.partition === partition);
+    if (now === undefined || now.leaderId !== nodeId || now.leaderEpoch !== state.leaderEpoch
+      || now.recoverFrom < 0) return;
+    const recovered = this.deps.recovery === null ? 0 : await recoverPartition(this.deps.recovery, now);
+    if (this.deps.recovery === null) {
+      await this.deps.coordinator.completeRecovery(topicId, partition, now.leaderEpoch);
+    }
+    log.info({ topicId, partition, from: now.recoverFrom, batches: recovered }, 'partition recovered');
+  }
+
+  /**
+   * After a rejoin, a leadership may date from before this broker registered again, and a
+   * controller that has not yet seen it come back may still take it away without its consent
+   * (its compare-and-set on the epoch would succeed). So in a rejoined session this broker serves
+   * only epochs it wrote itself: any other is first bumped (same leader, epoch + 1), and that
+   * write's change event opens or recovers the partition. While appends are held, `reacquire`
+   * does this for every log, later.
+   */
+  private async confirmedInSession(state: PartitionState): Promise<boolean> {
+    if (!this.rejoined || this.deps.partitions.holdingAppends) return true;
+    const key = `${state.topicId}:${state.partition}`;
+    if (this.confirmed.get(key) === state.leaderEpoch) return true;
+    await this.takeAtNewEpoch(state.topicId, state.partition, state.leaderEpoch,
+      (epoch) => this.deps.coordinator.setPartitionLeader(state.topicId, state.partition,
+        this.deps.nodeId, epoch));
+    return false;
+  }
+
+  /** Writes leadership of this broker at a new epoch and remembers it; fenced is fine. */
+  private async takeAtNewEpoch(topicId: string, partition: number, epoch: number,
+    write: (epoch: number) => Promise<PartitionState>): Promise<void> {
+    try {
+      const next = await write(epoch);
+      if (next.leaderId === this.deps.nodeId) this.confirmed.set(`${topicId}:${partition}`, next.leaderEpoch);
+    } catch (err) {
+      // The partition moved or went meanwhile: its change event tells this broker what to do.
+      if (!(err instanceof FencedError || err instanceof UnknownTopicError)) throw err;
     }
   }
 
@@ -209,8 +250,10 @@ export class Leadership {
   private async drain(local: PartitionLog): Promise<boolean> {
     const deadline = Date.now() + HANDOFF_DRAIN_MS_MAX;
     while (local.uploadedEndOffset < local.nextOffset && !local.fenced && Date.now() < deadline) {
-      if (local.highWatermark === local.nextOffset) await this.deps.uploader.flush();
-      else await new Promise((r) => setTimeout(r, HANDOFF_POLL_MS));
+      // A failed upload (e.g. another partition's commit fenced) is retried until the deadline.
+      const flushed = local.highWatermark === local.nextOffset &&
+        await this.deps.uploader.flush().then(() => true, () => false);
+      if (!flushed) await new Promise((r) => setTimeout(r, HANDOFF_POLL_MS));
     }
     return !local.fenced && local.uploadedEndOffset >= local.nextOffset;
   }
@@ -225,22 +268,24 @@ export class Leadership {
   reacquire(leaseValid: () => boolean): Promise<void> {
     return this.queue.run(async () => {
       const { partitions, coordinator, nodeId, log } = this.deps;
+      this.rejoined = true;
+      this.confirmed.clear(); // epochs confirmed in an earlier session prove nothing now
       let undrained = 0;
       for (const local of [...partitions.allLogs()]) {
         if (local.fenced || !await this.drain(local)) {
           if (!local.fenced) undrained++;
           continue;
         }
-        await this.fencedIsFine(coordinator.releasePartition(local.topicId, local.partition,
-          local.leaderEpoch, nodeId));
+        await this.takeAtNewEpoch(local.topicId, local.partition, local.leaderEpoch,
+          (epoch) => coordinator.releasePartition(local.topicId, local.partition, epoch, nodeId));
       }
       // Led here per the coordinator but without a log (an open or a recovery that failed while
       // etcd was away): a new epoch, whose change event opens or recovers it as usual.
       for (const { record, logs } of partitions.topics()) {
         for (const s of await coordinator.getPartitionStates(record.topicId).catch(() => [])) {
           if (s.leaderId !== nodeId || logs[s.partition] !== undefined) continue;
-          await this.fencedIsFine(coordinator.setPartitionLeader(s.topicId, s.partition, nodeId,
-            s.leaderEpoch));
+          await this.takeAtNewEpoch(s.topicId, s.partition, s.leaderEpoch,
+            (epoch) => coordinator.setPartitionLeader(s.topicId, s.partition, nodeId, epoch));
         }
       }
       if (undrained > 0) throw new Error(`${undrained} partitions could not drain; retrying`);
@@ -248,15 +293,6 @@ export class Leadership {
       partitions.releaseAppends();
       log.info('partition leadership re-acquired at new epochs');
     });
-  }
-
-  /** A leadership write that lost to another (the partition moved or went): nothing to do. */
-  private async fencedIsFine(write: Promise<unknown>): Promise<void> {
-    try {
-      await write;
-    } catch (err) {
-      if (!(err instanceof FencedError || err instanceof UnknownTopicError)) throw err;
-    }
   }
 
   async close(): Promise<void> {
