@@ -130,6 +130,12 @@ export class PartitionLog {
   draining = false;
   /** Why batches were last rolled back, for duplicates that waited on them. */
   private rollBackError: WalNoSpaceError | null = null;
+  /**
+   * Set when the broker's lease was lost (cluster mode): like `draining`, and an append still
+   * waiting for its fsync is then never acknowledged, even if the broker has a new lease by the
+   * time the fsync completes: its epoch dates from the lost lease.
+   */
+  leaseLost = false;
   readonly producers: ProducerStates;
 
   constructor(
@@ -227,6 +233,7 @@ export class PartitionLog {
       durable = this.wal.submit(this.topicId, this.partition, baseOffset, batch).then((lsn) => {
         entry.lsn = lsn;
         this.advanceHighWatermark(lastOffset + 1);
+        if (this.leaseLost) throw new PartitionFencedError(`${this.topicName}-${this.partition}: lease lost`);
       }, (err: unknown) => {
         // No await before this: it must run before the WAL admits appends again.
         if (err instanceof WalNoSpaceError) this.rollBackUnwritten(entry, err);
@@ -414,6 +421,12 @@ export class PartitionLog {
   /** A handoff starts: refuse appends; what was appended is still made durable and uploaded. */
   stopAppends(): void {
     this.draining = true;
+  }
+
+  /** The broker lost its lease: as stopAppends, and appends in flight are not acknowledged. */
+  holdForLostLease(): void {
+    this.draining = true;
+    this.leaseLost = true;
   }
 
   /** Leadership moved on: refuse appends, fail produces still waiting to be acknowledged. */

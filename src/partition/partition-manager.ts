@@ -201,7 +201,7 @@ export class PartitionManager {
   /** Lease lost: every log, present and opened from now on, refuses appends. */
   holdAppends(): void {
     this.appendsHeld = true;
-    for (const log of this.allLogs()) log.stopAppends();
+    for (const log of this.allLogs()) log.holdForLostLease();
   }
 
   /**
@@ -217,7 +217,7 @@ export class PartitionManager {
   }
 
   private applyHold(log: PartitionLog): PartitionLog {
-    if (this.appendsHeld) log.stopAppends();
+    if (this.appendsHeld) log.holdForLostLease();
     return log;
   }
 
