@@ -55,6 +55,9 @@ const HANDOFF_DRAIN_MS_MAX = 10_000;
 const HANDOFF_POLL_MS = 20;
 /** A handoff that could not drain is tried again this much later (while still requested). */
 const HANDOFF_RETRY_MS = 1_000;
+/** Backoff of a failed partition change's retries. */
+const RETRY_MS_MIN = 100;
+const RETRY_MS_MAX = 5_000;
 
 export class Leadership {
   private readonly queue = new SerialQueue();
@@ -63,6 +66,7 @@ export class Leadership {
   private handoffWatch: PrefixWatch | null = null;
   /** Handoff keys already queued, with the mod revision queued. */
   private readonly handoffsSeen = new Map<string, string>();
+  /** Pending retries (handoffs and failed partition changes), cleared on close. */
   private readonly retries = new Set<NodeJS.Timeout>();
   /** Set once this broker has registered again after losing its lease (see `reacquire`). */
   private rejoined = false;
@@ -74,14 +78,18 @@ export class Leadership {
   async start(): Promise<void> {
     const { coordinator } = this.deps;
     this.cleanups.push(coordinator.onChange((change) => {
-      if (change.kind === 'topic') void this.enqueue(() => this.onTopic(change.name));
-      else void this.enqueue(() => this.onPartition(change.topicId, change.partition, change.state));
+      if (change.kind === 'topic') {
+        void this.enqueue(() => this.onTopic(change.name), () => this.onTopic(change.name));
+      }
+      else void this.enqueue(() => this.onPartition(change.topicId, change.partition, change.state),
+        () => this.resyncPartition(change.topicId, change.partition));
     }));
     // Sweep what is there now: events only tell about what changes from here on.
     for (const topic of await coordinator.listTopics()) {
-      await this.enqueue(() => this.onTopic(topic.name));
+      await this.enqueue(() => this.onTopic(topic.name), () => this.onTopic(topic.name));
       for (const s of await coordinator.getPartitionStates(topic.topicId)) {
-        await this.enqueue(() => this.onPartition(s.topicId, s.partition, s));
+        await this.enqueue(() => this.onPartition(s.topicId, s.partition, s),
+          () => this.resyncPartition(s.topicId, s.partition));
       }
     }
     const handoffs = await PrefixWatch.open(this.deps.client, { key: this.deps.keys.handoffPrefix() },
@@ -124,15 +132,43 @@ export class Leadership {
     });
   }
 
-  private enqueue(work: () => Promise<void>): Promise<void> {
+  /**
+   * Runs `work` in the queue. If it fails (etcd unreachable, or its client still refusing calls
+   * right after an outage), `retry` — which acts on the state as it is then — is queued after a
+   * backoff, until it succeeds: no further change may ever come to retry it otherwise, and a
+   * partition this broker leads would stay closed.
+   */
+  private enqueue(work: () => Promise<void>, retry?: () => Promise<void>, attempt = 0):
+    Promise<void> {
     return this.queue.run(async () => {
       if (this.closed) return;
       try {
         await work();
       } catch (err) {
-        this.deps.log.warn({ err }, 'leadership change failed; retried on the next change');
+        this.deps.log.warn({ err, attempt }, retry === undefined
+          ? 'leadership change failed; retried on the next change'
+          : 'leadership change failed; retrying');
+        if (retry === undefined) return;
+        const delayMs = Math.min(RETRY_MS_MAX, RETRY_MS_MIN * 2 ** Math.min(attempt, 6));
+        const timer = setTimeout(() => {
+          this.retries.delete(timer);
+          void this.enqueue(retry, retry, attempt + 1);
+        }, delayMs);
+        this.retries.add(timer);
       }
     });
+  }
+
+  /** Acts on a partition's leadership as the coordinator's cache has it now. */
+  private async resyncPartition(topicId: string, partition: number): Promise<void> {
+    let state: PartitionState | null = null;
+    try {
+      state = (await this.deps.coordinator.getPartitionStates(topicId))
+        .find((p) => p.partition === partition) ?? null;
+    } catch (err) {
+      if (!(err instanceof UnknownTopicError)) throw err; // deleted: close it if open
+    }
+    await this.onPartition(topicId, partition, state);
   }
 
   private async onTopic(name: string): Promise<void> {

@@ -63,7 +63,15 @@ export async function readPartitions(s: BrokerServices, req: FetchRequest, versi
         continue;
       }
       const maxBytes = Math.max(0, Math.min(p.partitionMaxBytes, responseBytesMax - pass.sizeBytes));
-      const read = await log.read(Number(p.fetchOffset), maxBytes, pass.sizeBytes === 0);
+      const read = await log.read(Number(p.fetchOffset), maxBytes, pass.sizeBytes === 0)
+        .catch(() => ({ kind: 'unreadable' as const }));
+      if (read.kind === 'unreadable') {
+        // Older data needs the segment index (etcd) and object storage; with either unreachable
+        // this partition answers a retriable error, the others (and the in-memory tail) are served.
+        pass.hasError = true;
+        out.partitions.push(partitionError(p.partition, ErrorCode.KAFKA_STORAGE_ERROR, log));
+        continue;
+      }
       if (read.kind === 'offset-out-of-range') {
         pass.hasError = true;
         out.partitions.push(partitionError(p.partition, ErrorCode.OFFSET_OUT_OF_RANGE, log));
