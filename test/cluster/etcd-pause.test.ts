@@ -29,7 +29,8 @@ const PARTITIONS = 3;
 const LEASE_TTL_MS = 2_000;
 /** About three TTLs: every lease expires in etcd and in every broker's own estimate. */
 const PAUSE_MS = 3 * LEASE_TTL_MS;
-const SENDS_MAX = 5_000;
+/** Bounds each producer loop; it normally stops well before, when told to. */
+const SENDS_MAX = 100_000;
 /** A topic whose early data leaves the in-memory tail (tailBytesMax) before the pause. */
 const OLD_TOPIC = 'etcd-pause-old';
 const TAIL_BYTES_MAX = 1024 * 1024;
@@ -175,7 +176,6 @@ it('brokers outlive an etcd pause: reads served, writes refused, then rejoin wit
   const beforePause = [...acked];
 
   process.kill(cluster.etcd.pid, 'SIGSTOP');
-  let resumed = false;
   try {
     await new Promise((r) => setTimeout(r, PAUSE_MS));
     const ackedLeaseExpired = acked.length;
@@ -208,9 +208,7 @@ it('brokers outlive an etcd pause: reads served, writes refused, then rejoin wit
     console.log(`etcd paused: ${beforePause.length} acknowledged before, ${acked.length} in all`);
   } finally {
     process.kill(cluster.etcd.pid, 'SIGCONT');
-    resumed = true;
   }
-  expect(resumed).toBe(true);
 
   // Produce resumes on every partition, without any broker restarting.
   const ackedIn = (partition: number) => acked.filter((m) => m.partition === partition).length;
