@@ -3,8 +3,10 @@
  * CI test (chaos.test.ts, a few faults) and the long run (`npm run chaos`, scripts/chaos.ts).
  *
  * While a steady load runs, a fault loop SIGKILLs, SIGSTOPs/SIGCONTs and gracefully restarts
- * random brokers, one at a time (it waits for the cluster to be whole again before the next), and
- * kills the current controller exactly once:
+ * random brokers, one at a time (it waits for the cluster to be whole again before the next),
+ * kills the current controller exactly once, and (chaos-cluster-faults.ts) creates a topic and
+ * produces into it at once, grows a topic's partitions, takes the object store away for a few
+ * seconds and SIGSTOPs etcd past the lease, each once by default:
  *  - producers: kafkajs idempotent producers, acks=-1, small batches of numbered records (unique
  *    ids `p<n>:<seq>`), keyed so they spread over the partitions, with retries that outlast a
  *    failover. A send that finally throws marks its records "in doubt".
@@ -53,12 +55,17 @@ import { decodeResponseFrame } from '../../protocol/frame.js';
 import type { BrokerProcess } from '../helpers/broker-process.js';
 import { type TestCluster, startCluster } from '../helpers/cluster.js';
 import { RawClient } from '../helpers/raw-client.js';
+import {
+  CLUSTER_FAULT_KINDS, ClusterFaults, type ClusterFaultKind,
+} from './chaos-cluster-faults.js';
 
 process.env['KAFKAJS_NO_PARTITIONER_WARNING'] = '1';
 
 export type WalMode = 'shared' | 'object';
-export type FaultKind = 'kill' | 'pause' | 'restart' | 'controller-kill';
-const FAULT_KINDS: FaultKind[] = ['kill', 'pause', 'restart', 'controller-kill'];
+type BrokerFaultKind = 'kill' | 'pause' | 'restart';
+export type FaultKind = BrokerFaultKind | 'controller-kill' | ClusterFaultKind;
+const FAULT_KINDS: FaultKind[] = ['kill', 'pause', 'restart', 'controller-kill', ...CLUSTER_FAULT_KINDS];
+const isClusterKind = (k: FaultKind): k is ClusterFaultKind => (CLUSTER_FAULT_KINDS as FaultKind[]).includes(k);
 
 export interface ChaosOptions {
   walMode?: WalMode;
@@ -80,7 +87,15 @@ export interface ChaosOptions {
   /** How long a SIGKILLed broker stays down before it is restarted. */
   killDownMs?: [number, number];
   /** Only these fault kinds for the random faults (the controller kill happens regardless). */
-  kinds?: ('kill' | 'pause' | 'restart')[];
+  kinds?: Exclude<FaultKind, 'controller-kill'>[];
+  /** Kinds that happen exactly once each at random places (as the controller kill does), the
+   * rest being drawn from `kinds`. Default: every cluster-wide kind (topic creation, partition
+   * growth, object-store outage, etcd pause). */
+  onceKinds?: Exclude<FaultKind, 'controller-kill'>[];
+  /** How long an object-store outage lasts. */
+  storeOutageMs?: [number, number];
+  /** How long etcd stays SIGSTOPped (longer than the 2 s lease by default). */
+  etcdPauseMs?: [number, number];
   probeIntervalMs?: number;
   probeTimeoutMs?: number;
   /** Seed of the fault choices (timing still varies from run to run). */
@@ -102,6 +117,7 @@ export interface ChaosOptions {
 export interface FaultRecord {
   index: number;
   kind: FaultKind;
+  /** 0 for a cluster-wide fault. */
   nodeId: number;
   /** Since the start of the run. */
   atMs: number;
@@ -175,6 +191,10 @@ export interface ChaosReport {
   maxRecoveryMs: number;
   unavailabilityMs: { perPartition: number[]; overall: number; worstPartition: number; worstFromMs: number };
   probeSends: { ok: number; failed: number };
+  /** Per fault kind: the longest probe gap that overlapped a fault of that kind (ms). */
+  unavailabilityByKindMs: Partial<Record<FaultKind, number>>;
+  /** Wrong high watermarks on a new topic, Metadata that did not follow partition growth, ... */
+  clusterAnomalies: string[];
   /** Client-side errors by kind (sends that threw, probe failures, kafkajs unsent partitions). */
   clientErrors: Record<string, number>;
   samples: { lost: string[]; duplicated: string[]; reordered: string[]; unacknowledgedRead: string[];
@@ -634,6 +654,24 @@ class Brokers {
   }
 }
 
+interface ProbeGap { partition: number; fromMs: number; toMs: number }
+const PROBE_GAPS_MAX = 10_000;
+
+/**
+ * Per fault kind, the longest probe gap that overlaps one of its faults (from the fault to a whole
+ * cluster again, plus the probe's timeout for the sends in flight then).
+ */
+function unavailabilityByKind(faults: FaultRecord[], gaps: ProbeGap[], slackMs: number): Partial<Record<FaultKind, number>> {
+  const out: Partial<Record<FaultKind, number>> = {};
+  for (const f of faults) {
+    const end = f.atMs + Math.max(0, f.recoveredAfterMs) + slackMs;
+    let longest = 0;
+    for (const g of gaps) if (g.fromMs < end && g.toMs > f.atMs) longest = Math.max(longest, g.toMs - g.fromMs);
+    out[f.kind] = Math.max(out[f.kind] ?? 0, Math.round(longest));
+  }
+  return out;
+}
+
 // Load: idempotent producers and the probe -----------------------------------------------------
 
 class Producers {
@@ -723,6 +761,8 @@ class Producers {
 /** One record per partition every interval; the longest gap between acknowledgements per partition. */
 class Probe {
   readonly sends = { ok: 0, failed: 0 };
+  /** Gaps longer than two intervals, to attribute them to the faults they overlap. */
+  readonly gaps: ProbeGap[] = [];
   private readonly producer: Producer;
   private stopped = false;
   private loops: Promise<void>[] = [];
@@ -755,6 +795,9 @@ class Probe {
 
   private note(partition: number, okAtMs: number): void {
     const gap = okAtMs - this.lastOk[partition]!;
+    if (this.lastOk[partition]! >= this.measureFrom && gap > 2 * this.intervalMs && this.gaps.length < PROBE_GAPS_MAX) {
+      this.gaps.push({ partition, fromMs: this.lastOk[partition]!, toMs: okAtMs });
+    }
     if (this.lastOk[partition]! >= this.measureFrom && gap > this.maxGap[partition]!) {
       this.maxGap[partition] = gap;
       this.maxGapFrom[partition] = this.lastOk[partition]!;
@@ -788,6 +831,7 @@ class Probe {
     for (let p = 0; p < this.partitions; p++) {
       const gap = end - this.lastOk[p]!;
       if (gap > this.maxGap[p]!) { this.maxGap[p] = gap; this.maxGapFrom[p] = this.lastOk[p]!; }
+      if (gap > 2 * this.intervalMs && this.measureFrom <= end) this.gaps.push({ partition: p, fromMs: this.lastOk[p]!, toMs: end });
     }
     this.measureFrom = Infinity;
     this.stopped = true;
@@ -1016,6 +1060,38 @@ async function readTopic(kafka: Kafka, highs: number[]): Promise<ReadRecord[]> {
   return out;
 }
 
+/**
+ * The kind of each fault: the controller kill and each of `onceKinds` once, at random places
+ * (as long as there are places), the rest drawn from `kinds`.
+ */
+function planFaults(count: number, kinds: Exclude<FaultKind, 'controller-kill'>[],
+  onceKinds: Exclude<FaultKind, 'controller-kill'>[], random: () => number): FaultKind[] {
+  const plan: (FaultKind | null)[] = Array.from({ length: count }, () => null);
+  const free = () => plan.flatMap((k, i) => (k === null ? [i] : []));
+  for (const kind of ['controller-kill' as const, ...onceKinds]) {
+    const places = free();
+    if (places.length === 0) break;
+    plan[places[Math.floor(random() * places.length)]!] = kind;
+  }
+  return plan.map((k) => k ?? kinds[Math.floor(random() * kinds.length)]!);
+}
+
+/** A cluster-wide fault (see chaos-cluster-faults.ts), then the wait for a whole cluster. */
+async function injectClusterFault(index: number, kind: ClusterFaultKind, faults: ClusterFaults,
+  brokers: Brokers, admin: Admin, clock: Clock): Promise<FaultRecord> {
+  const t0 = performance.now();
+  const atMs = clock.now();
+  let detail: string;
+  try {
+    detail = await faults.inject(index, kind, admin);
+  } catch (err) {
+    detail = `FAILED: ${String(err).slice(0, 300)}`;
+    faults.anomalies.push(`fault ${index + 1} (${kind}) failed: ${String(err).slice(0, 300)}`);
+  }
+  const whole = await brokers.waitWhole(`fault ${index + 1} (${kind})`);
+  return { index, kind, nodeId: 0, atMs, detail, recoveredAfterMs: whole ? Math.round(performance.now() - t0) : -1 };
+}
+
 // The run --------------------------------------------------------------------------------------
 
 export async function runChaos(options: ChaosOptions = {}): Promise<ChaosReport> {
@@ -1024,6 +1100,7 @@ export async function runChaos(options: ChaosOptions = {}): Promise<ChaosReport>
   const partitions = options.partitions ?? 6;
   const [gapMin, gapMax] = options.faultGapMs ?? [500, 2000];
   const kinds = options.kinds ?? ['kill', 'pause', 'restart'];
+  const onceKinds = options.onceKinds ?? CLUSTER_FAULT_KINDS;
   const seed = options.seed ?? Math.floor(Math.random() * 2 ** 31);
   const random = prng(seed);
   const clock = new Clock(options.log ?? (() => {}));
@@ -1043,6 +1120,8 @@ export async function runChaos(options: ChaosOptions = {}): Promise<ChaosReport>
   const probe = new Probe(cluster.bootstrap, partitions, ledger, clock, options.probeIntervalMs ?? 200,
     options.probeTimeoutMs ?? 1500);
   const commits = new Commits(partitions, clock, ledger);
+  const clusterFaults = new ClusterFaults(cluster, random, {
+    storeOutageMs: options.storeOutageMs ?? [2000, 5000], etcdPauseMs: options.etcdPauseMs ?? [3000, 5000] });
   const groupKafka = kafka('chaos-group', { requestTimeout: 10_000 });
   const members = Array.from({ length: options.consumers ?? 2 },
     (_, i) => new GroupMember(groupKafka, `consumer-${i}`, commits, clock));
@@ -1052,6 +1131,7 @@ export async function runChaos(options: ChaosOptions = {}): Promise<ChaosReport>
     await admin.connect();
     await admin.createTopics({ topics: [{ topic: TOPIC, numPartitions: partitions }] });
     if (!await brokers.waitWhole('creating the topic')) throw new Error('the topic got no leaders');
+    await clusterFaults.setUp(admin);
 
     for (const m of members) await m.start();
     poller = (async () => {
@@ -1072,16 +1152,19 @@ export async function runChaos(options: ChaosOptions = {}): Promise<ChaosReport>
     const faultsByKind = Object.fromEntries(FAULT_KINDS.map((k) => [k, 0])) as Record<FaultKind, number>;
     const phaseStart = performance.now();
     const durationMs = (options.durationS ?? 0) * 1000;
-    const controllerFaultAt = faultCount <= 1 ? 0 : 1 + Math.floor(random() * (faultCount - 1));
+    const plan = planFaults(faultCount, kinds, onceKinds, random);
     for (let index = 0; index < faultCount; index++) {
       const due = phaseStart + (durationMs * index) / faultCount;
       await sleep(Math.max(gapMin + random() * (gapMax - gapMin), due - performance.now()));
       if (!await brokers.waitWhole(`before fault ${index + 1}`)) break;
-      const kind: FaultKind = index === controllerFaultAt ? 'controller-kill' : kinds[Math.floor(random() * kinds.length)]!;
-      const fault = await brokers.inject(index, kind, admin);
+      const kind = plan[index]!;
+      const fault = isClusterKind(kind)
+        ? await injectClusterFault(index, kind, clusterFaults, brokers, admin, clock)
+        : await brokers.inject(index, kind, admin);
       faults.push(fault);
       faultsByKind[kind]++;
-      clock.log(`fault ${index + 1}/${faultCount}: ${kind} broker ${fault.nodeId}: ${fault.detail}; ` +
+      const target = fault.nodeId > 0 ? ` broker ${fault.nodeId}` : '';
+      clock.log(`fault ${index + 1}/${faultCount}: ${kind}${target}: ${fault.detail}; ` +
         (fault.recoveredAfterMs < 0 ? 'NOT whole again' : `whole again after ${seconds(fault.recoveredAfterMs)}`));
       if (fault.recoveredAfterMs < 0) break;
     }
@@ -1154,6 +1237,8 @@ export async function runChaos(options: ChaosOptions = {}): Promise<ChaosReport>
       controllerFailoverMs: brokers.controllerFailoverMs,
       maxRecoveryMs: Math.max(0, ...faults.map((f) => f.recoveredAfterMs)),
       unavailabilityMs,
+      unavailabilityByKindMs: unavailabilityByKind(faults, probe.gaps, options.probeTimeoutMs ?? 1500),
+      clusterAnomalies: clusterFaults.anomalies,
       probeSends: probe.sends,
       clientErrors: ledger.clientErrors,
       samples: {
@@ -1197,6 +1282,7 @@ export function chaosFailures(r: ChaosReport): string[] {
   if (r.hangs > 0) failures.push(`${r.hangs} hangs (cluster not whole again in time, or no new controller)`);
   if (r.crashes > 0) failures.push(`${r.crashes} broker crashes`);
   if (!r.groupCaughtUp) failures.push(`the consumer group did not catch up (lag ${r.groupLagAtEnd})`);
+  if (r.clusterAnomalies.length > 0) failures.push(`${r.clusterAnomalies.length} cluster anomalies: ${r.clusterAnomalies.join('; ')}`);
   return failures;
 }
 
@@ -1216,6 +1302,8 @@ export function formatReport(r: ChaosReport): string {
     `  longest unavailability per partition (ms): ${r.unavailabilityMs.perPartition.map((g, p) => `p${p} ${g}`).join(', ')}`,
     `  longest unavailability overall: ${r.unavailabilityMs.overall} ms (p${r.unavailabilityMs.worstPartition}, ` +
       `from +${seconds(r.unavailabilityMs.worstFromMs)}); probe sends ok ${r.probeSends.ok}, failed ${r.probeSends.failed}`,
+    `  longest unavailability per fault type (ms): ` +
+      `${FAULT_KINDS.filter((k) => r.unavailabilityByKindMs[k] !== undefined).map((k) => `${k} ${r.unavailabilityByKindMs[k]}`).join(', ')}`,
     `  broker exits not asked for: ${r.brokerExits.length} (crashes ${r.crashes}); restart failures ${r.restartFailures}; ` +
       `graceful stops not exiting 0: ${r.badGracefulStops}; hangs ${r.hangs}`,
     `  total time ${seconds(r.totalMs)}`,
@@ -1223,7 +1311,7 @@ export function formatReport(r: ChaosReport): string {
   const errors = Object.entries(r.clientErrors).sort((a, b) => b[1] - a[1]);
   if (errors.length > 0) lines.push(`  client errors: ${errors.map(([k, n]) => `${k} ×${n}`).join('; ')}`);
   for (const f of r.faults) {
-    lines.push(`    fault ${f.index + 1} at +${seconds(f.atMs)}: ${f.kind} broker ${f.nodeId}: ${f.detail}; ` +
+    lines.push(`    fault ${f.index + 1} at +${seconds(f.atMs)}: ${f.kind}${f.nodeId > 0 ? ` broker ${f.nodeId}` : ''}: ${f.detail}; ` +
       `whole after ${f.recoveredAfterMs} ms`);
   }
   for (const e of r.brokerExits) {
