@@ -182,6 +182,8 @@ export interface ChaosReport {
   brokerExits: BrokerExit[];
   /** Exits other than a fail-stop on a lost lease. */
   crashes: number;
+  /** Brokers that exited during an etcd pause or the recovery after it (they should ride it out). */
+  etcdPauseExits: number;
   restartFailures: number;
   /** Graceful stops that did not exit 0. */
   badGracefulStops: number;
@@ -1231,6 +1233,8 @@ export async function runChaos(options: ChaosOptions = {}): Promise<ChaosReport>
       faultsByKind, faults,
       brokerExits: brokers.exits,
       crashes: brokers.exits.filter((e) => e.kind === 'crash').length,
+      etcdPauseExits: brokers.exits.filter((e) => faults.some((f) => f.kind === 'etcd-pause' &&
+        e.atMs >= f.atMs && (f.recoveredAfterMs < 0 || e.atMs <= f.atMs + f.recoveredAfterMs))).length,
       restartFailures: brokers.restartFailures,
       badGracefulStops: brokers.badGracefulStops,
       hangs: brokers.hangs,
@@ -1281,6 +1285,7 @@ export function chaosFailures(r: ChaosReport): string[] {
   if (r.offsetMismatches > 0) failures.push(`${r.offsetMismatches} records read at another offset than acknowledged`);
   if (r.hangs > 0) failures.push(`${r.hangs} hangs (cluster not whole again in time, or no new controller)`);
   if (r.crashes > 0) failures.push(`${r.crashes} broker crashes`);
+  if (r.etcdPauseExits > 0) failures.push(`${r.etcdPauseExits} broker exits during an etcd pause`);
   if (!r.groupCaughtUp) failures.push(`the consumer group did not catch up (lag ${r.groupLagAtEnd})`);
   if (r.clusterAnomalies.length > 0) failures.push(`${r.clusterAnomalies.length} cluster anomalies: ${r.clusterAnomalies.join('; ')}`);
   return failures;
@@ -1304,7 +1309,8 @@ export function formatReport(r: ChaosReport): string {
       `from +${seconds(r.unavailabilityMs.worstFromMs)}); probe sends ok ${r.probeSends.ok}, failed ${r.probeSends.failed}`,
     `  longest unavailability per fault type (ms): ` +
       `${FAULT_KINDS.filter((k) => r.unavailabilityByKindMs[k] !== undefined).map((k) => `${k} ${r.unavailabilityByKindMs[k]}`).join(', ')}`,
-    `  broker exits not asked for: ${r.brokerExits.length} (crashes ${r.crashes}); restart failures ${r.restartFailures}; ` +
+    `  broker exits not asked for: ${r.brokerExits.length} (crashes ${r.crashes}, ` +
+      `during etcd pauses ${r.etcdPauseExits}); restart failures ${r.restartFailures}; ` +
       `graceful stops not exiting 0: ${r.badGracefulStops}; hangs ${r.hangs}`,
     `  total time ${seconds(r.totalMs)}`,
   ];
