@@ -398,7 +398,10 @@ export class PartitionLog {
     if (this.wal.ackOnUpload) {
       this.advanceHighWatermark(endOffset);
       while (this.uploadWaiters.length > 0 && this.uploadWaiters[0]!.lastOffset < endOffset) {
-        this.uploadWaiters.shift()!.resolve();
+        const waiter = this.uploadWaiters.shift()!;
+        // As for a WAL fsync: stored, but not acknowledged under the lost lease's epoch.
+        if (this.leaseLost) waiter.reject(new PartitionFencedError(`${this.topicName}-${this.partition}: lease lost`));
+        else waiter.resolve();
       }
     }
     assert.ok(endOffset <= this.highWatermark, 'only durable data is uploaded');

@@ -83,6 +83,26 @@ describe('PartitionManager: appends held while the lease is lost', () => {
     expect(after).toMatchObject({ kind: 'error', error: 'NOT_LEADER_OR_FOLLOWER' });
   });
 
+  it('object-storage WAL: an append waiting for its upload when the lease is lost is never acknowledged', async () => {
+    const objectWal = { ackOnUpload: true, stalledNoSpace: false, lsnDurable: 0,
+      submit: () => Promise.reject(new Error('no local WAL')) } satisfies WalPort;
+    const config: BrokerConfig = { ...loadConfig([], {}), nodeId: NODE_ID };
+    const objectMode = new PartitionManager(metadata, config, objectWal, emptyHistory, NODE_ID, pino({ level: 'silent' }));
+    const log = (await objectMode.createTopic('object', 1, {})).logs[0]!;
+    const before = await append(log, 'before');
+    if (before.kind !== 'appended') throw new Error(before.kind);
+    log.markUploaded(1);
+    await before.durable;
+
+    const inFlight = await append(log, 'in flight');
+    if (inFlight.kind !== 'appended') throw new Error(inFlight.kind);
+    const settled = inFlight.durable.then(() => 'acknowledged', (err: unknown) => err);
+    objectMode.holdAppends();
+    log.markUploaded(2); // its commit succeeds after the lease was lost
+    expect(await settled).toBeInstanceOf(PartitionFencedError);
+    expect(log.highWatermark).toBe(2); // stored all the same, and readable
+  });
+
   it('a log opened while held is held; once released, logs opened later take appends', async () => {
     partitions.holdAppends();
     expect(partitions.holdingAppends).toBe(true);
