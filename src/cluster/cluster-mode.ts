@@ -109,7 +109,7 @@ export class ClusterMode {
       try {
         if (this.membership.state() !== 'registered') await this.registerAgain();
         else if (!this.partitions.holdingAppends) return;
-        else await this.leadership.reacquire(() => this.membership.isLeaseValid());
+        else await this.leadership.reacquire(() => this.membership.isLeaseValid(), this.membership);
         if (!this.partitions.holdingAppends) {
           this.log.info({ controller: this.controller.controllerId() }, 'rejoined the cluster');
           return;
@@ -138,7 +138,7 @@ export class ClusterMode {
     this.membership = membership;
     this.followLease(membership);
     this.log.info({ leaseId: membership.leaseId() }, 'registered again with a new lease');
-    await this.leadership.reacquire(() => membership.isLeaseValid());
+    await this.leadership.reacquire(() => membership.isLeaseValid(), membership);
   }
 
   /**

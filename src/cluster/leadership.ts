@@ -72,6 +72,8 @@ export class Leadership {
   private rejoined = false;
   /** `topicId:partition` → the epoch this broker itself took it at, in the current session. */
   private readonly confirmed = new Map<string, number>();
+  /** The session (lease) `confirmed` belongs to, as `reacquire` was last told. */
+  private session: object | null = null;
 
   constructor(private readonly deps: LeadershipDeps) {}
 
@@ -234,12 +236,15 @@ export class Leadership {
    */
   private async confirmedInSession(state: PartitionState): Promise<boolean> {
     if (!this.rejoined || this.deps.partitions.holdingAppends) return true;
-    const key = `${state.topicId}:${state.partition}`;
-    if (this.confirmed.get(key) === state.leaderEpoch) return true;
+    if (this.isConfirmed(state.topicId, state.partition, state.leaderEpoch)) return true;
     await this.takeAtNewEpoch(state.topicId, state.partition, state.leaderEpoch,
       (epoch) => this.deps.coordinator.setPartitionLeader(state.topicId, state.partition,
         this.deps.nodeId, epoch));
     return false;
+  }
+
+  private isConfirmed(topicId: string, partition: number, epoch: number): boolean {
+    return this.confirmed.get(`${topicId}:${partition}`) === epoch;
   }
 
   /** Writes leadership of this broker at a new epoch and remembers it; fenced is fine. */
@@ -282,13 +287,21 @@ export class Leadership {
     return true;
   }
 
-  /** Waits (bounded) until everything the log appended is durable and in object storage. */
+  /**
+   * Waits (bounded) until everything the log appended is durable and in object storage. The
+   * bound holds even if an upload never settles (a store call without a deadline): the caller
+   * tries again later rather than waiting forever in the queue.
+   */
   private async drain(local: PartitionLog): Promise<boolean> {
     const deadline = Date.now() + HANDOFF_DRAIN_MS_MAX;
     while (local.uploadedEndOffset < local.nextOffset && !local.fenced && Date.now() < deadline) {
       // A failed upload (e.g. another partition's commit fenced) is retried until the deadline.
-      const flushed = local.highWatermark === local.nextOffset &&
-        await this.deps.uploader.flush().then(() => true, () => false);
+      let timer: NodeJS.Timeout | undefined;
+      const flushed = local.highWatermark === local.nextOffset && await Promise.race([
+        this.deps.uploader.flush().then(() => true, () => false),
+        new Promise<false>((r) => { timer = setTimeout(() => r(false), Math.max(0, deadline - Date.now())); }),
+      ]);
+      clearTimeout(timer);
       if (!flushed) await new Promise((r) => setTimeout(r, HANDOFF_POLL_MS));
     }
     return !local.fenced && local.uploadedEndOffset >= local.nextOffset;
@@ -301,13 +314,19 @@ export class Leadership {
    * so every change event delivered before it was handled under the hold. Rejects when some
    * partition could not be drained (object storage unreachable): the caller retries.
    */
-  reacquire(leaseValid: () => boolean): Promise<void> {
+  reacquire(leaseValid: () => boolean, session: object): Promise<void> {
     return this.queue.run(async () => {
       const { partitions, coordinator, nodeId, log } = this.deps;
       this.rejoined = true;
-      this.confirmed.clear(); // epochs confirmed in an earlier session prove nothing now
+      if (this.session !== session) {
+        this.session = session;
+        this.confirmed.clear(); // epochs confirmed in an earlier session prove nothing now
+      }
       let undrained = 0;
       for (const local of [...partitions.allLogs()]) {
+        // Taken at this epoch by an earlier attempt of this session (and opened held since): a
+        // retry has nothing of the lost lease to drain from it, and need not bump it again.
+        if (this.isConfirmed(local.topicId, local.partition, local.leaderEpoch)) continue;
         if (local.fenced || !await this.drain(local)) {
           if (!local.fenced) undrained++;
           continue;
@@ -320,6 +339,7 @@ export class Leadership {
       for (const { record, logs } of partitions.topics()) {
         for (const s of await coordinator.getPartitionStates(record.topicId).catch(() => [])) {
           if (s.leaderId !== nodeId || logs[s.partition] !== undefined) continue;
+          if (this.isConfirmed(s.topicId, s.partition, s.leaderEpoch)) continue; // its open is queued
           await this.takeAtNewEpoch(s.topicId, s.partition, s.leaderEpoch,
             (epoch) => coordinator.setPartitionLeader(s.topicId, s.partition, nodeId, epoch));
         }
