@@ -20,7 +20,7 @@ import {
 import { decodeResponseFrame } from '../../protocol/frame.js';
 import { encodeBatch } from '../../protocol/records/record.js';
 import { RawClient } from '../helpers/raw-client.js';
-import { type TestCluster, startCluster } from '../helpers/cluster.js';
+import { type TestCluster, saveBrokerLogs, startCluster } from '../helpers/cluster.js';
 import { consumeAll, kafkaClient, waitFor, waitForStableLeaders } from '../helpers/kafka-client.js';
 
 const run = promisify(execFile);
@@ -53,7 +53,7 @@ afterAll(async () => {
 function brokerLog(output: string): string {
   const lines: string[] = [];
   for (const line of output.split('\n')) {
-    if (!/lease|rejoin|regist|acquir|fenced|recover|moved|opened|handed|failed|drain/.test(line)) continue;
+    if (!/lease|rejoin|regist|acquir|fenced|recover|moved|opened|handed|fail|drain|upload|index/.test(line)) continue;
     try {
       const { time, node, msg, topicId, partition, epoch, leader, to, err } = JSON.parse(line) as
         Record<string, unknown> & { err?: { message?: string } };
@@ -218,6 +218,7 @@ it('brokers outlive an etcd pause: reads served, writes refused, then rejoin wit
       resumedAt.every((n, partition) => ackedIn(partition) >= n + 10), 90_000);
   } catch (err) {
     for (const b of cluster.brokers) console.log(brokerLog(b.output()));
+    console.log(`whole broker logs in ${await saveBrokerLogs(cluster.brokers, 'etcd-pause')}`);
     throw err;
   }
   stop = true;
