@@ -14,7 +14,7 @@
  * Each returns what it did; problems found (wrong high watermarks, Metadata that never
  * converged or dropped the connection) go to `anomalies`, which fail the run.
  */
-import { rename, rm, writeFile } from 'node:fs/promises';
+import { lstat, mkdir, readdir, rename, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { type Admin, Kafka, logLevel } from 'kafkajs';
 import { ApiKey } from '../../protocol/generated/api-keys.js';
@@ -25,6 +25,7 @@ import {
 import { decodeResponseFrame } from '../../protocol/frame.js';
 import type { TestCluster } from '../helpers/cluster.js';
 import { RawClient } from '../helpers/raw-client.js';
+import { bounded, chaosBounds } from './chaos-bounds.js';
 
 export type ClusterFaultKind = 'create-topic' | 'grow-partitions' | 'store-outage' | 'etcd-pause';
 export const CLUSTER_FAULT_KINDS: ClusterFaultKind[] = ['create-topic', 'grow-partitions', 'store-outage', 'etcd-pause'];
@@ -59,7 +60,7 @@ export async function partitionCountAt(port: number, topic: string, allTopics: b
   timeoutMs = 2000): Promise<number | 'dropped' | null> {
   let raw: RawClient | null = null;
   try {
-    raw = await RawClient.connect(port);
+    raw = await bounded('connect', RawClient.connect(port), timeoutMs);
     const req = defaultMetadataRequest();
     req.topics = allTopics ? null : [{ ...defaultMetadataRequestMetadataRequestTopic(), name: topic }];
     req.allowAutoTopicCreation = false;
@@ -94,8 +95,8 @@ export class ClusterFaults {
 
   /** Creates the side topic the grow-partitions faults grow. */
   async setUp(admin: Admin): Promise<void> {
-    await admin.createTopics({ waitForLeaders: true,
-      topics: [{ topic: GROW_TOPIC, numPartitions: clusterFaultLimits.growTopicPartitionsStart }] });
+    await bounded('createTopics', admin.createTopics({ waitForLeaders: true,
+      topics: [{ topic: GROW_TOPIC, numPartitions: clusterFaultLimits.growTopicPartitionsStart }] }), chaosBounds.callMs);
   }
 
   async inject(index: number, kind: ClusterFaultKind, admin: Admin): Promise<string> {
@@ -109,28 +110,31 @@ export class ClusterFaults {
     const topic = `chaos-new-${index}`;
     const partitions = clusterFaultLimits.newTopicPartitions;
     const t0 = performance.now();
-    await admin.createTopics({ topics: [{ topic, numPartitions: partitions }] });
+    await bounded('createTopics', admin.createTopics({ topics: [{ topic, numPartitions: partitions }] }),
+      chaosBounds.callMs);
     const createdMs = Math.round(performance.now() - t0);
     // kafkajs's default producer: not idempotent, retries a failed request whole.
     const producer = this.kafka.producer({ allowAutoTopicCreation: false });
     const sent = Array.from({ length: partitions }, () => 0);
     try {
-      await producer.connect();
+      await bounded('producer connect', producer.connect(), chaosBounds.callMs);
       const messages = Array.from({ length: clusterFaultLimits.newTopicRecords }, (_, i) => {
         sent[i % partitions]!++;
         return { partition: i % partitions, value: `${topic}:${i}` };
       });
-      await producer.send({ topic, acks: -1, messages });
+      await bounded('send', producer.send({ topic, acks: -1, messages }), chaosBounds.sendMs);
     } catch (err) {
       // Every record's fate is unknown: the high watermarks can only be bounded, not checked.
       this.anomalies.push(`${topic}: the send right after creation failed: ${String(err).slice(0, 200)}`);
       return `created ${topic} in ${createdMs} ms; send FAILED`;
     } finally {
-      await producer.disconnect().catch(() => {});
+      await bounded('producer disconnect', producer.disconnect(), chaosBounds.disconnectMs).catch(() => {});
     }
     const ackedMs = Math.round(performance.now() - t0);
     const highs = Array.from({ length: partitions }, () => -1);
-    for (const o of await admin.fetchTopicOffsets(topic)) highs[o.partition] = Number(o.high);
+    for (const o of await bounded('fetchTopicOffsets', admin.fetchTopicOffsets(topic), chaosBounds.callMs)) {
+      highs[o.partition] = Number(o.high);
+    }
     if (highs.some((h, p) => h !== sent[p])) {
       this.anomalies.push(`${topic}: high watermarks ${highs.join(',')} after acknowledged sends of ${sent.join(',')}`);
     }
@@ -141,7 +145,8 @@ export class ClusterFaults {
   private async growPartitions(admin: Admin): Promise<string> {
     const to = this.growCount + 1 + Math.floor(this.random() * clusterFaultLimits.growStepMax);
     const t0 = performance.now();
-    await admin.createPartitions({ topicPartitions: [{ topic: GROW_TOPIC, count: to }] });
+    await bounded('createPartitions', admin.createPartitions({ topicPartitions: [{ topic: GROW_TOPIC, count: to }] }),
+      chaosBounds.callMs);
     this.growCount = to;
     const ports = this.cluster.brokers.map((b) => b.port);
     const deadline = performance.now() + clusterFaultLimits.metadataConvergeMsMax;
@@ -167,20 +172,49 @@ export class ClusterFaults {
     return `grew ${GROW_TOPIC} to ${to} partitions; Metadata did NOT converge: ${last.join(',')}`;
   }
 
-  /** Every object store request fails while a plain file stands where the folder was. */
+  /**
+   * Every object store request fails while a plain file stands where the folder was. A broker's
+   * put re-creates a missing folder (mkdir -p), so the folder may come back between two of these
+   * steps: whatever stands at the folder's path is then moved aside whole (one rename, so a put
+   * lands either before, and is kept, or fails) and merged back into the store at the end.
+   * Before, a folder re-created between the rename and the write of the file failed the write,
+   * the folder was never put back, and the rest of the run read an empty store.
+   */
   private async storeOutage(): Promise<string> {
     const folder = path.join(this.cluster.sharedDir, 'objects');
     const away = `${folder}.outage`;
+    const block = `${folder}.block`;
     const outage = this.between(this.settings.storeOutageMs);
+    const aside: string[] = [];
+    const moveAside = async (): Promise<void> => {
+      if (!(await lstat(folder).catch(() => null))?.isDirectory()) {
+        await rm(folder, { force: true });
+        return;
+      }
+      const to = `${folder}.aside-${aside.length}`;
+      await rename(folder, to);
+      aside.push(to);
+    };
+    await writeFile(block, 'object store outage (chaos)\n');
     await rename(folder, away);
+    let detail = `object store failing for ${Math.round(outage)} ms`;
     try {
-      await writeFile(folder, 'object store outage (chaos)\n');
+      if (!await retried(async () => rename(block, folder), moveAside)) {
+        detail = 'object store outage NOT in place (the folder kept coming back)';
+      }
       await sleep(outage);
     } finally {
-      await rm(folder, { force: true });
-      await rename(away, folder);
+      await rm(block, { force: true }); // if it never took the folder's place
+      await moveAside(); // the file, or a folder re-created meanwhile
+      if (!await retried(async () => rename(away, folder), moveAside)) {
+        throw new Error(`could not put the object store back from ${away}`);
+      }
+      for (const dir of aside) {
+        await mergeInto(dir, folder);
+        await rm(dir, { recursive: true, force: true });
+      }
     }
-    return `object store failing for ${Math.round(outage)} ms`;
+    return aside.length === 0 ? detail : `${detail}; merged ${aside.length} folder(s) re-created meanwhile`;
   }
 
   private async etcdPause(): Promise<string> {
@@ -193,5 +227,32 @@ export class ClusterFaults {
       process.kill(pid, 'SIGCONT');
     }
     return `etcd SIGSTOPped for ${Math.round(pause)} ms`;
+  }
+}
+
+/** `step`, after `clear` when it failed, a few times; false if it never succeeded. */
+async function retried(step: () => Promise<void>, clear: () => Promise<void>): Promise<boolean> {
+  for (let attempt = 1; attempt <= 5; attempt++) {
+    try {
+      await step();
+      return true;
+    } catch {
+      await clear();
+    }
+  }
+  return false;
+}
+
+/** Moves every object below `from` to the same key below `to` (temp files of puts excepted). */
+async function mergeInto(from: string, to: string): Promise<void> {
+  for (const entry of await readdir(from, { withFileTypes: true })) {
+    const source = path.join(from, entry.name);
+    const target = path.join(to, entry.name);
+    if (entry.isDirectory()) {
+      await mkdir(target, { recursive: true });
+      await mergeInto(source, target);
+    } else if (!entry.name.startsWith('.tmp-')) {
+      await rename(source, target);
+    }
   }
 }

@@ -20,7 +20,7 @@ describe.each<{ walMode: WalMode }>([{ walMode: 'shared' }, { walMode: 'object' 
     const lines: string[] = [];
     try {
       const report = await runChaos({ walMode, faults: FAULTS, faultGapMs: [300, 1000],
-        recoveryLimitMs: 30_000, catchUpLimitMs: 30_000, log: (line) => lines.push(line) });
+        recoveryLimitMs: 30_000, catchUpLimitMs: 30_000, deadlineMs: 225_000, log: (line) => lines.push(line) });
       lines.push(formatReport(report));
       expect(report.faults).toHaveLength(FAULTS);
       expect(report.faultsByKind['controller-kill']).toBe(1);

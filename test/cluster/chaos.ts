@@ -58,6 +58,7 @@ import { RawClient } from '../helpers/raw-client.js';
 import {
   CLUSTER_FAULT_KINDS, ClusterFaults, type ClusterFaultKind,
 } from './chaos-cluster-faults.js';
+import { HardDeadline, HardDeadlineError, bounded, chaosBounds, killHard } from './chaos-bounds.js';
 
 process.env['KAFKAJS_NO_PARTITIONER_WARNING'] = '1';
 
@@ -112,6 +113,12 @@ export interface ChaosOptions {
   recoveryLimitMs?: number;
   /** Longest wait for the consumer group to commit up to the end of every partition. Default 60 s. */
   catchUpLimitMs?: number;
+  /**
+   * Hard limit of the whole run (start-up included): past it every process the run started
+   * (brokers, etcd) is killed and runChaos throws, with what it knows, instead of hanging.
+   * Default: 10 minutes plus `durationS`.
+   */
+  deadlineMs?: number;
 }
 
 export interface FaultRecord {
@@ -253,6 +260,11 @@ async function withRetries<T>(fn: () => Promise<T>, attempts = 10): Promise<T> {
       await sleep(500);
     }
   }
+}
+
+/** Disconnects a kafkajs client, bounded; errors and overruns are ignored (it is going anyway). */
+async function disconnect(client: { disconnect(): Promise<void> }): Promise<void> {
+  await bounded('disconnect', client.disconnect(), chaosBounds.disconnectMs).catch(() => {});
 }
 
 /** Milliseconds since the run started, and progress lines stamped with them. */
@@ -474,8 +486,10 @@ class Brokers {
   controllerFailoverMs: number | null = null;
   private readonly timers: NodeJS.Timeout[] = [];
   private watchdogRun: Promise<void> | null = null;
+  /** Set by destroy and killAll: no more restarts. */
+  private stopping = false;
   private readonly killOnExit = () => {
-    for (const n of this.nodes) try { if (n.handle.pid !== undefined) process.kill(n.handle.pid, 'SIGKILL'); } catch { /* gone */ }
+    for (const n of this.nodes) killHard(n.handle.pid);
   };
 
   constructor(private readonly cluster: TestCluster, private readonly partitions: number,
@@ -495,16 +509,36 @@ class Brokers {
 
   private async restart(node: Node): Promise<void> {
     for (let attempt = 1; ; attempt++) {
+      if (this.stopping) throw new Error(`broker ${node.id}: not restarted, the run is stopping`);
       try {
-        await node.handle.restart();
+        await bounded(`broker ${node.id} restart`, node.handle.restart(), chaosBounds.brokerMs);
         return;
       } catch (err) {
         this.restartFailures++;
         this.clock.log(`broker ${node.id}: restart attempt ${attempt} failed: ${String(err).slice(0, 2000)}`);
-        await node.handle.kill().catch(() => {});
+        await this.killNode(node);
         if (attempt >= 5) throw err;
         await sleep(1000);
       }
+    }
+  }
+
+  /** SIGKILL and wait for the exit, bounded (a SIGKILL cannot be ignored, but never wait blind). */
+  private async killNode(node: Node): Promise<void> {
+    await bounded(`broker ${node.id} kill`, node.handle.kill(), chaosBounds.brokerMs).catch((err: unknown) => {
+      this.clock.log(String(err));
+      killHard(node.handle.pid);
+    });
+  }
+
+  /** A graceful stop, bounded; past the bound the broker is SIGKILLed and the code is null. */
+  private async stopNode(node: Node): Promise<number | null> {
+    try {
+      return await bounded(`broker ${node.id} graceful stop`, node.handle.stop(), chaosBounds.brokerMs);
+    } catch (err) {
+      this.clock.log(String(err));
+      await this.killNode(node);
+      return null;
     }
   }
 
@@ -518,12 +552,12 @@ class Brokers {
 
   /** Restarts a broker that exited while nobody was faulting it, and notes the exit. */
   private watchdog(): void {
-    if (this.watchdogRun !== null) return;
+    if (this.watchdogRun !== null || this.stopping) return;
     const dead = this.nodes.filter((n) => n.state === 'up' && !alive(n.handle.pid));
     if (dead.length === 0) return;
     this.watchdogRun = Promise.all(dead.map(async (node) => {
       node.state = 'busy';
-      const code = await node.handle.stop(); // already exited: just its exit code
+      const code = await this.stopNode(node); // already exited: just its exit code
       const kind = this.noteExit(node, code);
       this.clock.log(`broker ${node.id} exited unasked (code ${code}: ${kind}); restarting`);
       await this.restart(node);
@@ -560,7 +594,7 @@ class Brokers {
   async inject(index: number, kind: FaultKind, admin: Admin): Promise<FaultRecord> {
     let node: Node;
     if (kind === 'controller-kill') {
-      const { controller } = await admin.describeCluster();
+      const { controller } = await bounded('describeCluster', admin.describeCluster(), chaosBounds.callMs);
       if (controller === null) this.clock.log('describeCluster named no controller; killing broker 1');
       node = this.nodes[(controller ?? 1) - 1]!;
     } else {
@@ -584,7 +618,7 @@ class Brokers {
   }
 
   private async kill(node: Node, t0: number): Promise<string> {
-    await node.handle.kill();
+    await this.killNode(node);
     const down = this.between(this.settings.killDownMs);
     await sleep(down - (performance.now() - t0));
     await this.restart(node);
@@ -592,7 +626,7 @@ class Brokers {
   }
 
   private async killController(node: Node, t0: number): Promise<string> {
-    await node.handle.kill();
+    await this.killNode(node);
     const others = this.nodes.filter((n) => n !== node);
     const deadline = performance.now() + 30_000;
     let successor = -1;
@@ -620,7 +654,7 @@ class Brokers {
     const deadline = performance.now() + 2500;
     while (alive(pid) && performance.now() < deadline) await sleep(50);
     if (alive(pid)) return `${detail}; resumed`;
-    const code = await node.handle.stop();
+    const code = await this.stopNode(node);
     if (code !== 75) this.noteExit(node, code);
     detail += `; exited ${code} after SIGCONT; restarted`;
     await this.restart(node);
@@ -628,7 +662,7 @@ class Brokers {
   }
 
   private async gracefulRestart(node: Node, t0: number): Promise<string> {
-    const code = await node.handle.stop();
+    const code = await this.stopNode(node);
     const stopMs = Math.round(performance.now() - t0);
     if (code !== 0) this.badGracefulStops++;
     await sleep(this.random() * 500);
@@ -647,11 +681,29 @@ class Brokers {
     return logDir;
   }
 
-  async destroy(): Promise<void> {
+  /** At once, synchronously: no more restarts, every broker and etcd SIGKILLed. */
+  killAll(): string[] {
+    this.stopping = true;
     for (const t of this.timers) clearInterval(t);
-    await this.watchdogRun;
     for (const n of this.nodes) n.state = 'busy';
-    await this.cluster.destroy();
+    const killed: string[] = [];
+    for (const n of this.nodes) if (killHard(n.handle.pid)) killed.push(`broker ${n.id}`);
+    if (killHard(this.cluster.etcd.pid)) killed.push('etcd');
+    return killed;
+  }
+
+  async destroy(): Promise<void> {
+    this.stopping = true;
+    for (const t of this.timers) clearInterval(t);
+    for (const n of this.nodes) n.state = 'busy';
+    // A restart in progress ends within its bound (and makes no new attempt).
+    if (this.watchdogRun !== null) await bounded('the watchdog', this.watchdogRun, chaosBounds.brokerMs).catch(() => {});
+    try {
+      await bounded('stopping the cluster', this.cluster.destroy(), chaosBounds.brokerMs);
+    } catch (err) {
+      this.clock.log(`${String(err)}; SIGKILLing what is left`);
+      this.killAll();
+    }
     process.off('exit', this.killOnExit);
   }
 }
@@ -707,11 +759,11 @@ class Producers {
       const producer = this.kafka.producer({ idempotent: true, maxInFlightRequests: 1,
         allowAutoTopicCreation: false, retry: { retries: 30, initialRetryTime: 100, maxRetryTime: 1000 } });
       try {
-        await producer.connect();
+        await bounded('producer connect', producer.connect(), chaosBounds.callMs);
         return producer;
       } catch (err) {
         this.ledger.error('producer connect', err);
-        await producer.disconnect().catch(() => {});
+        await disconnect(producer);
         await sleep(500);
       }
     }
@@ -732,19 +784,20 @@ class Producers {
       // One send per partition, all at once (see the file comment).
       const sent = await Promise.all([...byPartition.values()].map((messages) => this.send(producer!, stream, messages)));
       if (sent.includes(false)) {
-        await producer.disconnect().catch(() => {});
+        await disconnect(producer);
         producer = await this.connect();
       }
       await sleep(this.sendPauseMs);
     }
-    await producer?.disconnect().catch(() => {});
+    if (producer !== null) await disconnect(producer);
   }
 
   /** Sends one partition's records; false if not all of them are known to be acknowledged. */
   private async send(producer: Producer, stream: string,
     messages: { key: string; value: string; partition: number }[]): Promise<boolean> {
     try {
-      const results = await producer.send({ topic: TOPIC, acks: -1, timeout: 10_000, messages });
+      const results = await bounded('send', producer.send({ topic: TOPIC, acks: -1, timeout: 10_000, messages }),
+        chaosBounds.sendMs);
       const [result] = results;
       if (results.length === 1 && result!.partition === messages[0]!.partition && result!.errorCode === 0 &&
         Number(result!.baseOffset) >= 0) {
@@ -785,7 +838,7 @@ class Probe {
   }
 
   async start(): Promise<void> {
-    await this.producer.connect();
+    await bounded('probe connect', this.producer.connect(), chaosBounds.callMs);
     this.loops = Array.from({ length: this.partitions }, (_, p) => this.loop(p));
   }
 
@@ -813,8 +866,8 @@ class Probe {
       const id = `q:${this.seq++}`;
       this.ledger.sending(id, partition);
       try {
-        const [result] = await this.producer.send({ topic: TOPIC, acks: -1, timeout: this.timeoutMs,
-          messages: [{ key: id, value: id, partition }] });
+        const [result] = await bounded('probe send', this.producer.send({ topic: TOPIC, acks: -1,
+          timeout: this.timeoutMs, messages: [{ key: id, value: id, partition }] }), chaosBounds.callMs);
         this.ledger.acked(id, result === undefined ? -1 : Number(result.baseOffset));
         this.sends.ok++;
         this.note(partition, this.clock.now());
@@ -838,7 +891,7 @@ class Probe {
     this.measureFrom = Infinity;
     this.stopped = true;
     await Promise.allSettled(this.loops);
-    await this.producer.disconnect().catch(() => {});
+    await disconnect(this.producer);
     const overall = Math.max(...this.maxGap);
     const worst = this.maxGap.indexOf(overall);
     return { perPartition: this.maxGap.map((g) => Math.round(g)), overall: Math.round(overall),
@@ -886,7 +939,9 @@ class Commits {
     if (this.draining !== null) return;
     this.draining = this.drain().finally(() => {
       this.draining = null;
-      if (this.wanted.size > 0) this.kick();
+      // Not once closed: drain would return at once, leaving `wanted` as it is, and kick again
+      // and again in microtasks only, so no timer (not even the run's hard deadline) ever fired.
+      if (this.wanted.size > 0 && !this.closed) this.kick();
     });
   }
 
@@ -900,7 +955,7 @@ class Commits {
       this.sent[partition] = offset;
       try {
         // The broker's acknowledgement arrives as the member's COMMIT_OFFSETS event (acknowledgedBy).
-        await member.commit(partition, offset);
+        await bounded('commit', member.commit(partition, offset), chaosBounds.callMs);
       } catch (err) {
         this.ledger.error('commit', err);
       }
@@ -953,7 +1008,7 @@ class Commits {
     // Compared with what was seen before asking: commits acknowledged meanwhile may be newer.
     const floors = this.seen.map((s) => ({ ...s }));
     const at = this.clock.now();
-    const res = await admin.fetchOffsets({ groupId: GROUP, topics: [TOPIC] });
+    const res = await bounded('fetchOffsets', admin.fetchOffsets({ groupId: GROUP, topics: [TOPIC] }), chaosBounds.callMs);
     const out = this.seen.map(() => -1);
     for (const p of res.flatMap((t) => t.partitions)) {
       out[p.partition] = Number(p.offset);
@@ -997,18 +1052,18 @@ class GroupMember {
         if (!payload.restart) this.restartLater();
       });
       try {
-        await consumer.connect();
-        await consumer.subscribe({ topic: TOPIC, fromBeginning: true });
-        await consumer.run({ autoCommit: false, eachBatchAutoResolve: true, eachBatch: async ({ batch }) => {
+        await bounded('consumer connect', consumer.connect(), chaosBounds.callMs);
+        await bounded('consumer subscribe', consumer.subscribe({ topic: TOPIC, fromBeginning: true }), chaosBounds.callMs);
+        await bounded('consumer run', consumer.run({ autoCommit: false, eachBatchAutoResolve: true, eachBatch: async ({ batch }) => {
           if (batch.messages.length === 0) return;
           this.consumed += batch.messages.length;
           this.positions.set(batch.partition, { offset: Number(batch.lastOffset()) + 1, atMs: this.clock.now() });
           this.commits.request(this, batch.partition, Number(batch.lastOffset()) + 1);
-        } });
+        } }), chaosBounds.callMs);
         return;
       } catch (err) {
         this.clock.log(`${this.name} failed to start (${errorName(err)}); trying again`);
-        await consumer.disconnect().catch(() => {});
+        await disconnect(consumer);
         await sleep(1000);
       }
     }
@@ -1017,7 +1072,7 @@ class GroupMember {
   private restartLater(): void {
     if (this.restarting !== null || this.stopped) return;
     this.restarting = (async () => {
-      await this.consumer?.disconnect().catch(() => {});
+      if (this.consumer !== null) await disconnect(this.consumer);
       await this.start();
       this.restarting = null;
     })();
@@ -1025,8 +1080,8 @@ class GroupMember {
 
   async stop(): Promise<void> {
     this.stopped = true;
-    await this.restarting;
-    await this.consumer?.disconnect().catch(() => {});
+    if (this.restarting !== null) await bounded(`${this.name} restart`, this.restarting, chaosBounds.callMs).catch(() => {});
+    if (this.consumer !== null) await disconnect(this.consumer);
   }
 }
 
@@ -1036,10 +1091,10 @@ async function readTopic(kafka: Kafka, highs: number[]): Promise<ReadRecord[]> {
   const next = highs.map(() => 0);
   const consumer = kafka.consumer({ groupId: `chaos-reader-${Date.now()}`, maxWaitTimeInMs: 200 });
   let progressAt = performance.now();
-  await consumer.connect();
   try {
-    await consumer.subscribe({ topic: TOPIC, fromBeginning: true });
-    await consumer.run({ eachBatchAutoResolve: true, eachBatch: async ({ batch }) => {
+    await bounded('reader connect', consumer.connect(), chaosBounds.callMs);
+    await bounded('reader subscribe', consumer.subscribe({ topic: TOPIC, fromBeginning: true }), chaosBounds.callMs);
+    await bounded('reader run', consumer.run({ eachBatchAutoResolve: true, eachBatch: async ({ batch }) => {
       for (const m of batch.messages) {
         const offset = Number(m.offset);
         // kafkajs hands each message its record batch's header fields, untyped.
@@ -1049,7 +1104,7 @@ async function readTopic(kafka: Kafka, highs: number[]): Promise<ReadRecord[]> {
         next[batch.partition] = Math.max(next[batch.partition]!, offset + 1);
       }
       progressAt = performance.now();
-    } });
+    } }), chaosBounds.callMs);
     const deadline = performance.now() + 120_000;
     while (next.some((n, p) => n < highs[p]!)) {
       if (performance.now() > deadline || performance.now() - progressAt > 30_000) break;
@@ -1057,7 +1112,7 @@ async function readTopic(kafka: Kafka, highs: number[]): Promise<ReadRecord[]> {
     }
     await sleep(500); // anything past the high watermarks would show up too
   } finally {
-    await consumer.disconnect().catch(() => {});
+    await disconnect(consumer);
   }
   return out;
 }
@@ -1107,8 +1162,11 @@ export async function runChaos(options: ChaosOptions = {}): Promise<ChaosReport>
   const random = prng(seed);
   const clock = new Clock(options.log ?? (() => {}));
   const ledger = new Ledger(clock);
+  const deadlineMs = options.deadlineMs ?? 600_000 + (options.durationS ?? 0) * 1000;
+  const runStart = performance.now();
 
   clock.log(`chaos: wal-mode ${walMode}, ${faultCount} faults, seed ${seed}; starting etcd and 3 brokers`);
+  // startCluster bounds each start itself (etcd, then each broker's 30 s) and cleans up on failure.
   const cluster = await startCluster(3, { walMode, ...options.brokerSettings });
   const brokers = new Brokers(cluster, partitions, {
     pauseMs: options.pauseMs ?? [500, 4000], killDownMs: options.killDownMs ?? [100, 2000],
@@ -1129,9 +1187,19 @@ export async function runChaos(options: ChaosOptions = {}): Promise<ChaosReport>
     (_, i) => new GroupMember(groupKafka, `consumer-${i}`, commits, clock));
   let polling = true;
   let poller: Promise<void> = Promise.resolve();
-  try {
-    await admin.connect();
-    await admin.createTopics({ topics: [{ topic: TOPIC, numPartitions: partitions }] });
+  const faults: FaultRecord[] = [];
+  const faultsByKind = Object.fromEntries(FAULT_KINDS.map((k) => [k, 0])) as Record<FaultKind, number>;
+  // Past the hard deadline: every process killed at once (synchronously, from the timer), so
+  // whatever the run awaits fails soon; the run's own promise is abandoned.
+  const deadline = new HardDeadline(Math.max(0, deadlineMs - (performance.now() - runStart)), () => {
+    polling = false;
+    const killed = brokers.killAll();
+    clock.log(`HARD DEADLINE (${seconds(deadlineMs)}) reached; SIGKILLed ${killed.join(', ') || 'nothing (all gone)'}`);
+  });
+  const run = async (): Promise<ChaosReport> => {
+    await bounded('admin connect', admin.connect(), chaosBounds.callMs);
+    await bounded('createTopics', admin.createTopics({ topics: [{ topic: TOPIC, numPartitions: partitions }] }),
+      chaosBounds.callMs);
     if (!await brokers.waitWhole('creating the topic')) throw new Error('the topic got no leaders');
     await clusterFaults.setUp(admin);
 
@@ -1150,8 +1218,6 @@ export async function runChaos(options: ChaosOptions = {}): Promise<ChaosReport>
     probe.measure();
 
     // Faults, one at a time, each once the cluster is whole again.
-    const faults: FaultRecord[] = [];
-    const faultsByKind = Object.fromEntries(FAULT_KINDS.map((k) => [k, 0])) as Record<FaultKind, number>;
     const phaseStart = performance.now();
     const durationMs = (options.durationS ?? 0) * 1000;
     const plan = planFaults(faultCount, kinds, onceKinds, random);
@@ -1180,7 +1246,9 @@ export async function runChaos(options: ChaosOptions = {}): Promise<ChaosReport>
     clock.log('producers done');
     const highs = await withRetries(async () => {
       const out: number[] = Array.from({ length: partitions }, () => 0);
-      for (const o of await admin.fetchTopicOffsets(TOPIC)) out[o.partition] = Number(o.high);
+      for (const o of await bounded('fetchTopicOffsets', admin.fetchTopicOffsets(TOPIC), chaosBounds.callMs)) {
+        out[o.partition] = Number(o.high);
+      }
       return out;
     });
     const highTotal = highs.reduce((a, b) => a + b, 0);
@@ -1204,8 +1272,8 @@ export async function runChaos(options: ChaosOptions = {}): Promise<ChaosReport>
     }
     polling = false;
     await poller;
-    await commits.close();
-    for (const m of members) await m.stop();
+    await bounded('closing the commit gate', commits.close(), chaosBounds.callMs);
+    await Promise.all(members.map((m) => m.stop()));
 
     const readBack = await readTopic(kafka('chaos-reader', { requestTimeout: 10_000 }), highs);
     clock.log(`read ${readBack.length} records (high watermarks total ${highTotal})`);
@@ -1257,15 +1325,31 @@ export async function runChaos(options: ChaosOptions = {}): Promise<ChaosReport>
       report.logDir = await brokers.saveLogs(options.logDir, report);
     }
     return report;
+  };
+  try {
+    return await deadline.race(run());
   } catch (err) {
-    const logDir = await brokers.saveLogs(options.logDir, null).catch(() => null);
+    const logDir = await bounded('saving the logs', brokers.saveLogs(options.logDir, null), chaosBounds.callMs)
+      .catch(() => null);
+    if (err instanceof HardDeadlineError) {
+      throw new Error(`${err.message}: every process it started was killed. So far: ` +
+        `${faults.length} of ${faultCount} faults (${faults.map((f) => `${f.kind}${f.nodeId > 0 ? ` ${f.nodeId}` : ''}` +
+          ` ${f.recoveredAfterMs < 0 ? 'never whole' : `whole after ${f.recoveredAfterMs} ms`}`).join('; ') || 'none'}); ` +
+        `${ledger.count('acked')} records acknowledged, ${ledger.count('doubt')} in doubt, ` +
+        `${ledger.count('pending')} pending; broker logs in ${logDir}`, { cause: err });
+    }
     clock.log(`chaos run failed: ${String(err)}; broker logs in ${logDir}`);
     throw err;
   } finally {
+    deadline.clear();
     polling = false;
-    await Promise.allSettled([producers.stop(), probe.stop(), poller, commits.close()]);
-    await Promise.allSettled(members.map((m) => m.stop()));
-    await admin.disconnect().catch(() => {});
+    // Each step is bounded, and so is the whole: a stuck client must not hold the test.
+    const cleanup = (async () => {
+      await Promise.allSettled([producers.stop(), probe.stop(), poller, commits.close()]);
+      await Promise.allSettled(members.map((m) => m.stop()));
+      await bounded('admin disconnect', admin.disconnect(), chaosBounds.disconnectMs).catch(() => {});
+    })();
+    await bounded('stopping the load', cleanup, chaosBounds.cleanupMs).catch((err: unknown) => clock.log(String(err)));
     await brokers.destroy();
   }
 }
