@@ -42,6 +42,7 @@ const report = await runChaos({
   durationS: intArg('duration-s', values['duration-s'], 0),
   seed: intArg('seed', values.seed, 0),
   faultGapMs: [1000, 3000],
+  kinds: ['kill', 'pause', 'restart', 'create-topic', 'grow-partitions', 'store-outage', 'etcd-pause'],
   logDir: values['log-dir'],
   keepLogs: 'always',
   log: (line) => console.log(line),

@@ -19,7 +19,7 @@
 #   start <id> starts broker <id> again with the settings it had.
 #
 # Each broker runs under a small supervisor loop that restarts it when it exits with code 75,
-# which a broker does when it lost its etcd lease (paused past the TTL): it must rejoin afresh.
+# which brokers did when they lost their etcd lease; they now rejoin in place instead.
 # Any other exit (a kill, a graceful stop, a bad setting) ends the loop.
 #
 # Environment (all optional):

@@ -2,10 +2,17 @@
  * Cluster mode (coordinator=etcd): the etcd coordinator, this broker's membership lease, the
  * controller campaign, the cluster view and the leadership reactor, started and stopped together.
  *
- * Fail-stop on a lost lease: a broker whose lease expired may already have been replaced, so it
- * exits rather than serve on a stale belief; its supervisor restarts it and it rejoins cleanly.
+ * A lost lease (etcd unreachable or paused past the TTL, or this broker stalled) does not stop
+ * the broker: a broker that may have been replaced must not acknowledge, but everything it holds
+ * is durable, so it keeps its port and serves reads. From the moment the lease may have expired,
+ * produce is answered NOT_LEADER_OR_FOLLOWER (LeasedView, then held logs); the broker registers
+ * again with a new lease as soon as etcd answers, campaigns as a new controller candidate, and
+ * re-acquires its partitions at new epochs (Leadership.reacquire) before it takes appends again.
+ * Partitions the controller gave away meanwhile are recovered from this broker's WAL by their
+ * new leader, as after a crash; epoch fencing of index commits keeps every range uploaded once.
  */
 import type { Logger } from 'pino';
+import type { Etcd3 } from 'etcd3';
 import type { BrokerConfig } from '../config/config.js';
 import { EtcdCoordinator } from '../metadata/etcd.js';
 import type { PartitionManager } from '../partition/partition-manager.js';
@@ -16,11 +23,14 @@ import { Controller } from './controller.js';
 import { EtcdClusterView } from './etcd-view.js';
 import { Leadership } from './leadership.js';
 import { LeasedView } from './leased-view.js';
-import { Membership } from './membership.js';
+import { Membership, type MembershipOptions, membershipLimits, newEtcdClient } from './membership.js';
 import { controllerPlacement } from './placement.js';
 
 /** How long a leaving broker waits for its partitions to drain into object storage. */
 const LEAVE_DRAIN_MS_MAX = 15_000;
+/** Backoff between attempts to rejoin after a lost lease. */
+const REJOIN_RETRY_MS_MIN = 250;
+const REJOIN_RETRY_MS_MAX = 2_000;
 
 export function openEtcdCoordinator(config: BrokerConfig, log: Logger): Promise<EtcdCoordinator> {
   return EtcdCoordinator.open({
@@ -30,33 +40,42 @@ export function openEtcdCoordinator(config: BrokerConfig, log: Logger): Promise<
 }
 
 export class ClusterMode {
+  readonly view: LeasedView;
+  private closed = false;
+  private rejoining: Promise<void> | null = null;
+
   private constructor(
-    readonly view: LeasedView,
-    private readonly membership: Membership,
-    private readonly controller: Controller,
+    private membership: Membership,
+    private controller: Controller,
     private readonly leadership: Leadership,
     private readonly etcdView: EtcdClusterView,
+    private readonly client: Etcd3,
+    private readonly membershipOptions: MembershipOptions,
+    private readonly coordinator: EtcdCoordinator,
+    private readonly partitions: PartitionManager,
     private readonly log: Logger,
-  ) {}
+  ) {
+    this.view = new LeasedView(etcdView, () => this.membership.isLeaseValid());
+    this.followLease(membership);
+  }
 
   static async start(config: BrokerConfig, coordinator: EtcdCoordinator, partitions: PartitionManager,
     uploader: Uploader, store: ObjectStore, log: Logger): Promise<ClusterMode> {
     const report = (message: string, err: unknown) => log.warn({ err }, message);
-    const membership = await Membership.register({
-      hosts: config.etcdEndpoints, keyPrefix: config.etcdPrefix, leaseTtlMs: config.leaseTtlMs,
+    // One client for every session of this broker: the watches on it outlive a lost lease.
+    const client = newEtcdClient(config.etcdEndpoints, membershipLimits.callTimeoutMsDefault);
+    const membershipOptions: MembershipOptions = {
+      hosts: config.etcdEndpoints, client, keyPrefix: config.etcdPrefix, leaseTtlMs: config.leaseTtlMs,
       endpoint: { nodeId: config.nodeId, host: config.advertisedHost, port: config.advertisedPort, rack: null },
       log: report,
-    });
-    membership.on('lost', (reason) => {
-      log.fatal({ err: reason }, 'broker lease lost; exiting so a restart rejoins cleanly');
-      process.exit(75);
-    });
-    const etcdView = await EtcdClusterView.open({ client: membership.client, keys: membership.keys,
+    };
+    const membership = await Membership.register(membershipOptions);
+    const etcdView = await EtcdClusterView.open({ client, keys: membership.keys,
       coordinator, log: report });
     partitions.setLeaderPlacement(controllerPlacement({ coordinator, nodeId: config.nodeId,
       liveBrokers: () => etcdView.brokers().map((b) => b.nodeId) }));
     const leadership = new Leadership({
-      nodeId: config.nodeId, coordinator, partitions, uploader, client: membership.client,
+      nodeId: config.nodeId, coordinator, partitions, uploader, client,
       keys: membership.keys, log,
       recovery: config.walMode !== 'shared' ? null : { metadata: coordinator, store,
         keys: new SegmentKeyAllocator(config.nodeId), sharedWalDir: config.sharedWalDir, nowMs: Date.now,
@@ -64,9 +83,62 @@ export class ClusterMode {
     });
     await leadership.start();
     const controller = await Controller.start({ membership, coordinator, log: report });
-    const view = new LeasedView(etcdView, () => membership.isLeaseValid());
     log.info({ controller: controller.controllerId() }, 'joined the cluster');
-    return new ClusterMode(view, membership, controller, leadership, etcdView, log);
+    return new ClusterMode(membership, controller, leadership, etcdView, client, membershipOptions,
+      coordinator, partitions, log);
+  }
+
+  private followLease(membership: Membership): void {
+    const onLost = (reason: Error): void => {
+      if (this.closed || membership !== this.membership) return;
+      this.log.warn({ err: reason }, 'broker lease lost; refusing writes, serving reads, rejoining');
+      this.partitions.holdAppends();
+      const controller = this.controller;
+      void controller.close().catch((err: unknown) =>
+        this.log.warn({ err }, 'closing the controller of the lost session failed'));
+      this.rejoining ??= this.rejoin().finally(() => { this.rejoining = null; });
+    };
+    // Lost already (while the controller started): handle it as if the event came now.
+    if (membership.state() === 'lost') onLost(new Error('lease lost while rejoining'));
+    else membership.once('lost', onLost);
+  }
+
+  /** Registers again until it succeeds, then re-acquires leadership (retried until it is done). */
+  private async rejoin(): Promise<void> {
+    for (let attempt = 0; !this.closed; attempt++) {
+      try {
+        if (this.membership.state() !== 'registered') await this.registerAgain();
+        else if (!this.partitions.holdingAppends) return;
+        else await this.leadership.reacquire(() => this.membership.isLeaseValid(), this.membership);
+        if (!this.partitions.holdingAppends) {
+          this.log.info({ controller: this.controller.controllerId() }, 'rejoined the cluster');
+          return;
+        }
+      } catch (err) {
+        this.log.warn({ err, attempt }, 'rejoining the cluster failed; retrying');
+        await new Promise((r) => setTimeout(r,
+          Math.min(REJOIN_RETRY_MS_MAX, REJOIN_RETRY_MS_MIN * 2 ** Math.min(attempt, 4))));
+      }
+    }
+  }
+
+  private async registerAgain(): Promise<void> {
+    const membership = await Membership.register(this.membershipOptions);
+    if (this.closed) {
+      await membership.close();
+      return;
+    }
+    try {
+      this.controller = await Controller.start({ membership, coordinator: this.coordinator,
+        log: (message, err) => this.log.warn({ err }, message) });
+    } catch (err) {
+      await membership.revoke();
+      throw err;
+    }
+    this.membership = membership;
+    this.followLease(membership);
+    this.log.info({ leaseId: membership.leaseId() }, 'registered again with a new lease');
+    await this.leadership.reacquire(() => membership.isLeaseValid(), membership);
   }
 
   /**
@@ -102,12 +174,15 @@ export class ClusterMode {
   }
 
   async close(): Promise<void> {
+    this.closed = true;
     await this.leadership.close();
     await this.controller.close();
     await this.etcdView.close();
   }
 
   async closeMembership(): Promise<void> {
+    this.closed = true;
     await this.membership.close();
+    this.client.close();
   }
 }

@@ -11,7 +11,8 @@
  * (handoff requests) compare it, so a deposed controller's writes fail.
  *
  * Placement. On every change of the live brokers or of partition leadership (debounced, and again
- * every `resyncIntervalMs` in case a write failed), the active controller runs `planAssignments`:
+ * every `resyncIntervalMs` in case a write failed), the active controller runs `planAssignments`
+ * on the leadership and on the registered brokers read from etcd after it (readLiveBrokers):
  *  (a) a partition whose leader is not live (or -1) is given to the least-loaded live broker with
  *      `setPartitionLeader(…, expectedEpoch)`: a compare-and-set, so two controllers acting on
  *      the same view move a partition once, and the coordinator records the dead broker in
@@ -34,7 +35,7 @@ import {
 } from '../metadata/coordinator.js';
 import type { CoordinatorChange } from '../metadata/etcd.js';
 import { prefixEnd } from '../metadata/etcd-keys.js';
-import { PrefixWatch, type BrokerRegistration, type Membership } from './membership.js';
+import { PrefixWatch, brokersOf, type Membership } from './membership.js';
 
 export const controllerLimits = {
   /** Changes within this window are planned for together (a broker leaving moves many). */
@@ -206,7 +207,6 @@ export class Controller extends EventEmitter<{ elected: [epoch: number]; resigne
   private readonly debounceMs: number;
   private readonly resyncIntervalMs: number;
   private readonly log: (message: string, error: unknown) => void;
-  private liveBrokers: BrokerRegistration[] = [];
   private holderId = -1;
   /** Create revision of our controller key while we are the controller, else -1. */
   private epoch = -1;
@@ -281,10 +281,8 @@ export class Controller extends EventEmitter<{ elected: [epoch: number]; resigne
     membership.on('lost', onLost);
     this.cleanups.push(() => membership.off('lost', onLost));
     this.cleanups.push(this.coordinator.onChange((change) => this.onCoordinatorChange(change)));
-    const brokers = await membership.watchBrokers((live) => {
-      this.liveBrokers = live;
-      this.scheduleReconcile();
-    });
+    // Brokers coming and going trigger a pass; the pass reads them afresh (readLiveBrokers).
+    const brokers = await membership.watchBrokers(() => this.scheduleReconcile());
     this.cleanups.push(() => brokers.close());
     const key = membership.keys.controller();
     const holder = await PrefixWatch.open(membership.client, { key, exact: true },
@@ -423,7 +421,7 @@ export class Controller extends EventEmitter<{ elected: [epoch: number]; resigne
     const epoch = this.epoch;
     if (!this.isActive() || !this.membership.isLeaseValid()) return nothingDone();
     const partitions = await this.readLeadership();
-    const plan = planAssignments(this.liveBrokers.map((b) => b.nodeId), partitions);
+    const plan = planAssignments(await this.readLiveBrokers(), partitions);
     const result = nothingDone();
     for (const move of plan.reassign) {
       // Re-check before every write: a controller paused past its lease must stop at once.
@@ -440,6 +438,22 @@ export class Controller extends EventEmitter<{ elected: [epoch: number]; resigne
     if (this.epoch !== epoch || !this.membership.isLeaseValid()) return result;
     Object.assign(result, await this.syncHandoffs(epoch, plan.handoffs));
     return result;
+  }
+
+  /**
+   * The registered brokers, read from etcd AFTER the leadership the plan uses (the watch only
+   * triggers passes). A broker whose registration the watch shows as gone may have registered
+   * again already and re-taken its partitions at new epochs; read afterwards, it is live, so its
+   * partitions are not reassigned; read before it came back, the reassignment's expected epoch
+   * predates its re-taking, so one of the two compare-and-sets fails. Either way a broker never
+   * loses, without its consent, a partition it holds under a valid lease.
+   */
+  private async readLiveBrokers(): Promise<number[]> {
+    const { client, keys } = this.membership;
+    const prefix = keys.brokersPrefix();
+    const response = await client.kv.range({ key: Buffer.from(prefix), range_end: prefixEnd(prefix) });
+    const entries = new Map(response.kvs.map((kv) => [kv.key.toString('utf8'), kv]));
+    return brokersOf(entries, keys, this.log).map((b) => b.nodeId);
   }
 
   private async readLeadership(): Promise<PartitionState[]> {

@@ -14,10 +14,22 @@
  * Handoff requests (the controller rebalancing onto a new broker) are honoured by the leader
  * itself: it fences the partition, waits until everything appended is durable and uploaded,
  * then releases it to the named broker — nothing is copied, nothing needs replaying.
+ *
+ * A partition taken from this broker with `recoverFrom` = this broker pins the WAL (see
+ * PartitionManager.pinWal) until the new leader has completed the recovery: this broker lives
+ * on after losing its lease, and its uploader must not trim what the new leader will replay.
+ *
+ * After a lost lease (cluster-mode.ts) every log is held (no appends) and `reacquire` runs once
+ * the broker has registered again: each held log drains into object storage under its old epoch
+ * and is released to this broker itself, which bumps the epoch; the new epoch's change event
+ * opens a fresh log. A leader that was replaced meanwhile finds its release fenced, and the
+ * change event closes its log. So nothing is acknowledged under a leadership from before the
+ * lease was lost.
  */
 import type { Logger } from 'pino';
 import type { Etcd3, IKeyValue } from 'etcd3';
-import { FencedError, type PartitionState } from '../metadata/coordinator.js';
+import { FencedError, UnknownTopicError, type PartitionState } from '../metadata/coordinator.js';
+import type { PartitionLog } from '../partition/partition-log.js';
 import type { EtcdKeys } from '../metadata/etcd-keys.js';
 import type { PartitionManager } from '../partition/partition-manager.js';
 import type { Uploader } from '../partition/uploader.js';
@@ -43,6 +55,9 @@ const HANDOFF_DRAIN_MS_MAX = 10_000;
 const HANDOFF_POLL_MS = 20;
 /** A handoff that could not drain is tried again this much later (while still requested). */
 const HANDOFF_RETRY_MS = 1_000;
+/** Backoff of a failed partition change's retries. */
+const RETRY_MS_MIN = 100;
+const RETRY_MS_MAX = 5_000;
 
 export class Leadership {
   private readonly queue = new SerialQueue();
@@ -51,21 +66,32 @@ export class Leadership {
   private handoffWatch: PrefixWatch | null = null;
   /** Handoff keys already queued, with the mod revision queued. */
   private readonly handoffsSeen = new Map<string, string>();
+  /** Pending retries (handoffs and failed partition changes), cleared on close. */
   private readonly retries = new Set<NodeJS.Timeout>();
+  /** Set once this broker has registered again after losing its lease (see `reacquire`). */
+  private rejoined = false;
+  /** `topicId:partition` → the epoch this broker itself took it at, in the current session. */
+  private readonly confirmed = new Map<string, number>();
+  /** The session (lease) `confirmed` belongs to, as `reacquire` was last told. */
+  private session: object | null = null;
 
   constructor(private readonly deps: LeadershipDeps) {}
 
   async start(): Promise<void> {
     const { coordinator } = this.deps;
     this.cleanups.push(coordinator.onChange((change) => {
-      if (change.kind === 'topic') void this.enqueue(() => this.onTopic(change.name));
-      else void this.enqueue(() => this.onPartition(change.topicId, change.partition, change.state));
+      if (change.kind === 'topic') {
+        void this.enqueue(() => this.onTopic(change.name), () => this.onTopic(change.name));
+      }
+      else void this.enqueue(() => this.onPartition(change.topicId, change.partition, change.state),
+        () => this.resyncPartition(change.topicId, change.partition));
     }));
     // Sweep what is there now: events only tell about what changes from here on.
     for (const topic of await coordinator.listTopics()) {
-      await this.enqueue(() => this.onTopic(topic.name));
+      await this.enqueue(() => this.onTopic(topic.name), () => this.onTopic(topic.name));
       for (const s of await coordinator.getPartitionStates(topic.topicId)) {
-        await this.enqueue(() => this.onPartition(s.topicId, s.partition, s));
+        await this.enqueue(() => this.onPartition(s.topicId, s.partition, s),
+          () => this.resyncPartition(s.topicId, s.partition));
       }
     }
     const handoffs = await PrefixWatch.open(this.deps.client, { key: this.deps.keys.handoffPrefix() },
@@ -108,15 +134,43 @@ export class Leadership {
     });
   }
 
-  private enqueue(work: () => Promise<void>): Promise<void> {
+  /**
+   * Runs `work` in the queue. If it fails (etcd unreachable, or its client still refusing calls
+   * right after an outage), `retry` — which acts on the state as it is then — is queued after a
+   * backoff, until it succeeds: no further change may ever come to retry it otherwise, and a
+   * partition this broker leads would stay closed.
+   */
+  private enqueue(work: () => Promise<void>, retry?: () => Promise<void>, attempt = 0):
+    Promise<void> {
     return this.queue.run(async () => {
       if (this.closed) return;
       try {
         await work();
       } catch (err) {
-        this.deps.log.warn({ err }, 'leadership change failed; retried on the next change');
+        this.deps.log.warn({ err, attempt }, retry === undefined
+          ? 'leadership change failed; retried on the next change'
+          : 'leadership change failed; retrying');
+        if (retry === undefined) return;
+        const delayMs = Math.min(RETRY_MS_MAX, RETRY_MS_MIN * 2 ** Math.min(attempt, 6));
+        const timer = setTimeout(() => {
+          this.retries.delete(timer);
+          void this.enqueue(retry, retry, attempt + 1);
+        }, delayMs);
+        this.retries.add(timer);
       }
     });
+  }
+
+  /** Acts on a partition's leadership as the coordinator's cache has it now. */
+  private async resyncPartition(topicId: string, partition: number): Promise<void> {
+    let state: PartitionState | null = null;
+    try {
+      state = (await this.deps.coordinator.getPartitionStates(topicId))
+        .find((p) => p.partition === partition) ?? null;
+    } catch (err) {
+      if (!(err instanceof UnknownTopicError)) throw err; // deleted: close it if open
+    }
+    await this.onPartition(topicId, partition, state);
   }
 
   private async onTopic(name: string): Promise<void> {
@@ -129,32 +183,79 @@ export class Leadership {
     Promise<void> {
     const { partitions, nodeId, log } = this.deps;
     const local = partitions.topicById(topicId)?.logs[partition];
+    if (state === null || state.recoverFrom !== nodeId) partitions.unpinWal(topicId, partition);
     if (state === null || state.leaderId !== nodeId) {
+      this.confirmed.delete(`${topicId}:${partition}`);
       if (local !== undefined) {
+        if (state?.recoverFrom === nodeId) partitions.pinWal(topicId, partition, local.lsnNeeded());
         local.fence(`leader is now ${state?.leaderId ?? 'none'}`);
         partitions.closePartition(topicId, partition);
         log.info({ topicId, partition, leader: state?.leaderId }, 'partition moved away');
       }
       return;
     }
+    if (local !== undefined && local.leaderEpoch >= state.leaderEpoch) return;
+    if (!await this.confirmedInSession(state)) return;
     if (state.recoverFrom >= 0) {
-      // Events queue up while a recovery runs (its own commit is one): act on the state as it is
-      // now, or a finished recovery would be replayed again (harmless, but an orphan object).
-      const now = (await this.deps.coordinator.getPartitionStates(topicId)).find((p) => p.partition === partition);
-      if (now === undefined || now.leaderId !== nodeId || now.leaderEpoch !== state.leaderEpoch
-        || now.recoverFrom < 0) return;
-      state = now;
-      const recovered = this.deps.recovery === null ? 0 : await recoverPartition(this.deps.recovery, state);
-      if (this.deps.recovery === null) {
-        await this.deps.coordinator.completeRecovery(topicId, partition, state.leaderEpoch);
-      }
-      log.info({ topicId, partition, from: state.recoverFrom, batches: recovered }, 'partition recovered');
+      await this.recover(state);
       return; // completeRecovery's change event opens it
     }
-    if (local !== undefined && local.leaderEpoch >= state.leaderEpoch) return;
+    // A late event (e.g. queued while the lease was lost) must not open a log at an epoch that
+    // has moved on meanwhile: its appends could never be committed. The cache is at least as new.
+    const now = (await this.deps.coordinator.getPartitionStates(topicId))
+      .find((p) => p.partition === partition);
+    if (now !== undefined && now.leaderEpoch > state.leaderEpoch) return;
     local?.fence('reopened at a newer epoch');
     if (await partitions.openPartition(topicId, state)) {
       log.info({ topicId, partition, epoch: state.leaderEpoch }, 'partition opened');
+    }
+  }
+
+  private async recover(state: PartitionState): Promise<void> {
+    const { topicId, partition } = state;
+    const { nodeId, log } = this.deps;
+    // Events queue up while a recovery runs (its own commit is one): act on the state as it is
+    // now, or a finished recovery would be replayed again (harmless, but an orphan object).
+    const now = (await this.deps.coordinator.getPartitionStates(topicId)).find((p) => p.partition === partition);
+    if (now === undefined || now.leaderId !== nodeId || now.leaderEpoch !== state.leaderEpoch
+      || now.recoverFrom < 0) return;
+    const recovered = this.deps.recovery === null ? 0 : await recoverPartition(this.deps.recovery, now);
+    if (this.deps.recovery === null) {
+      await this.deps.coordinator.completeRecovery(topicId, partition, now.leaderEpoch);
+    }
+    log.info({ topicId, partition, from: now.recoverFrom, batches: recovered }, 'partition recovered');
+  }
+
+  /**
+   * After a rejoin, a leadership may date from before this broker registered again, and a
+   * controller that has not yet seen it come back may still take it away without its consent
+   * (its compare-and-set on the epoch would succeed). So in a rejoined session this broker serves
+   * only epochs it wrote itself: any other is first bumped (same leader, epoch + 1), and that
+   * write's change event opens or recovers the partition. While appends are held, `reacquire`
+   * does this for every log, later.
+   */
+  private async confirmedInSession(state: PartitionState): Promise<boolean> {
+    if (!this.rejoined || this.deps.partitions.holdingAppends) return true;
+    if (this.isConfirmed(state.topicId, state.partition, state.leaderEpoch)) return true;
+    await this.takeAtNewEpoch(state.topicId, state.partition, state.leaderEpoch,
+      (epoch) => this.deps.coordinator.setPartitionLeader(state.topicId, state.partition,
+        this.deps.nodeId, epoch));
+    return false;
+  }
+
+  private isConfirmed(topicId: string, partition: number, epoch: number): boolean {
+    return this.confirmed.get(`${topicId}:${partition}`) === epoch;
+  }
+
+  /** Writes leadership of this broker at a new epoch and remembers it; fenced is fine. */
+  private async takeAtNewEpoch(topicId: string, partition: number, epoch: number,
+    write: (epoch: number) => Promise<PartitionState>): Promise<void> {
+    try {
+      const next = await write(epoch);
+      if (next.leaderId === this.deps.nodeId) this.confirmed.set(`${topicId}:${partition}`, next.leaderEpoch);
+    } catch (err) {
+      // The partition moved or went meanwhile: its change event tells this broker what to do.
+      if (!(err instanceof FencedError || err instanceof UnknownTopicError)) throw err;
     }
   }
 
@@ -172,12 +273,7 @@ export class Leadership {
     // Released already, or moved by the controller: the partition event closes the log.
     if (state === undefined || state.leaderId !== nodeId || state.leaderEpoch !== request.epoch) return true;
     local.stopAppends();
-    const deadline = Date.now() + HANDOFF_DRAIN_MS_MAX;
-    while (local.uploadedEndOffset < local.nextOffset && Date.now() < deadline) {
-      if (local.highWatermark === local.nextOffset) await this.deps.uploader.flush();
-      else await new Promise((r) => setTimeout(r, HANDOFF_POLL_MS));
-    }
-    if (local.uploadedEndOffset < local.nextOffset) {
+    if (!await this.drain(local)) {
       // Not everything reached object storage: this broker keeps the partition (appends stay
       // refused until it is released or reopened); nothing acknowledged is dropped.
       this.deps.log.warn({ topicId, partition }, 'handoff could not drain; keeping the data');
@@ -189,6 +285,70 @@ export class Leadership {
     if (partitions.topicById(topicId)?.logs[partition] === local) partitions.closePartition(topicId, partition);
     this.deps.log.info({ topicId, partition, to: request.toLeaderId }, 'partition handed off');
     return true;
+  }
+
+  /**
+   * Waits (bounded) until everything the log appended is durable and in object storage. The
+   * bound holds even if an upload never settles (a store call without a deadline): the caller
+   * tries again later rather than waiting forever in the queue.
+   */
+  private async drain(local: PartitionLog): Promise<boolean> {
+    const deadline = Date.now() + HANDOFF_DRAIN_MS_MAX;
+    while (local.uploadedEndOffset < local.nextOffset && !local.fenced && Date.now() < deadline) {
+      // A failed upload (e.g. another partition's commit fenced) is retried until the deadline.
+      let timer: NodeJS.Timeout | undefined;
+      const flushed = local.highWatermark === local.nextOffset && await Promise.race([
+        this.deps.uploader.flush().then(() => true, () => false),
+        new Promise<false>((r) => { timer = setTimeout(() => r(false), Math.max(0, deadline - Date.now())); }),
+      ]);
+      clearTimeout(timer);
+      if (!flushed) await new Promise((r) => setTimeout(r, HANDOFF_POLL_MS));
+    }
+    return !local.fenced && local.uploadedEndOffset >= local.nextOffset;
+  }
+
+  /**
+   * Run once this broker has a new lease, with every log held (see the file comment): takes
+   * back, at a new epoch, each partition still led under the old one, then lets logs opened from
+   * here on take appends — unless `leaseValid` says the new lease is gone too. Runs in the queue,
+   * so every change event delivered before it was handled under the hold. Rejects when some
+   * partition could not be drained (object storage unreachable): the caller retries.
+   */
+  reacquire(leaseValid: () => boolean, session: object): Promise<void> {
+    return this.queue.run(async () => {
+      const { partitions, coordinator, nodeId, log } = this.deps;
+      this.rejoined = true;
+      if (this.session !== session) {
+        this.session = session;
+        this.confirmed.clear(); // epochs confirmed in an earlier session prove nothing now
+      }
+      let undrained = 0;
+      for (const local of [...partitions.allLogs()]) {
+        // Taken at this epoch by an earlier attempt of this session (and opened held since): a
+        // retry has nothing of the lost lease to drain from it, and need not bump it again.
+        if (this.isConfirmed(local.topicId, local.partition, local.leaderEpoch)) continue;
+        if (local.fenced || !await this.drain(local)) {
+          if (!local.fenced) undrained++;
+          continue;
+        }
+        await this.takeAtNewEpoch(local.topicId, local.partition, local.leaderEpoch,
+          (epoch) => coordinator.releasePartition(local.topicId, local.partition, epoch, nodeId));
+      }
+      // Led here per the coordinator but without a log (an open or a recovery that failed while
+      // etcd was away): a new epoch, whose change event opens or recovers it as usual.
+      for (const { record, logs } of partitions.topics()) {
+        for (const s of await coordinator.getPartitionStates(record.topicId).catch(() => [])) {
+          if (s.leaderId !== nodeId || logs[s.partition] !== undefined) continue;
+          if (this.isConfirmed(s.topicId, s.partition, s.leaderEpoch)) continue; // its open is queued
+          await this.takeAtNewEpoch(s.topicId, s.partition, s.leaderEpoch,
+            (epoch) => coordinator.setPartitionLeader(s.topicId, s.partition, nodeId, epoch));
+        }
+      }
+      if (undrained > 0) throw new Error(`${undrained} partitions could not drain; retrying`);
+      if (!leaseValid()) throw new Error('the new lease was lost too');
+      partitions.releaseAppends();
+      log.info('partition leadership re-acquired at new epochs');
+    });
   }
 
   async close(): Promise<void> {

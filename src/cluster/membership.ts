@@ -84,6 +84,11 @@ export function decodeRegistration(value: Buffer): BrokerRegistration {
 export interface MembershipOptions {
   /** etcd client URLs, e.g. `http://127.0.0.1:2379`. */
   hosts: string | string[];
+  /**
+   * An etcd client to use instead of a new one; it stays open when the membership closes (a
+   * broker that rejoins after losing its lease keeps one client, and the watches on it).
+   */
+  client?: Etcd3;
   /** The coordinator's key prefix; default `/ledgerstream/`. */
   keyPrefix?: string;
   endpoint: BrokerEndpoint;
@@ -135,10 +140,12 @@ export class Membership extends EventEmitter<{ lost: [reason: Error] }> {
   private keepAlive: KeepAliveStream | null = null;
   private keepAliveTimer: NodeJS.Timeout | null = null;
   private keyWatch: PrefixWatch | null = null;
+  private readonly ownsClient: boolean;
 
   private constructor(readonly client: Etcd3, options: MembershipOptions) {
     super();
     this.keys = new EtcdKeys(options.keyPrefix ?? keyPrefixDefault);
+    this.ownsClient = options.client === undefined;
     this.nodeId = options.endpoint.nodeId;
     this.leaseTtlMs = options.leaseTtlMs ?? membershipLimits.leaseTtlMsDefault;
     this.leaseSafetyMarginMs = options.leaseSafetyMarginMs ?? Math.max(
@@ -158,14 +165,16 @@ export class Membership extends EventEmitter<{ lost: [reason: Error] }> {
 
   /** Grants the lease, registers the broker under it and starts the keep-alives. */
   static async register(options: MembershipOptions): Promise<Membership> {
-    const client = newEtcdClient(options.hosts,
+    const client = options.client ?? newEtcdClient(options.hosts,
       options.callTimeoutMs ?? membershipLimits.callTimeoutMsDefault);
     const membership = new Membership(client, options);
     try {
       await membership.start();
     } catch (error) {
       membership.stopBackground();
-      client.close();
+      // Granted but not registered: give the lease back rather than leave it to expire.
+      if (membership.leaseIdValue !== '0') await membership.revokeLease();
+      if (membership.ownsClient) client.close();
       throw error;
     }
     return membership;
@@ -209,10 +218,10 @@ export class Membership extends EventEmitter<{ lost: [reason: Error] }> {
     if (wasRegistered) await this.revokeLease();
   }
 
-  /** Revokes (if still registered) and closes the etcd client. */
+  /** Revokes (if still registered) and closes the etcd client, unless it was given. */
   async close(): Promise<void> {
     await this.revoke();
-    this.client.close();
+    if (this.ownsClient) this.client.close();
   }
 
   // Start-up

@@ -130,6 +130,12 @@ export class PartitionLog {
   draining = false;
   /** Why batches were last rolled back, for duplicates that waited on them. */
   private rollBackError: WalNoSpaceError | null = null;
+  /**
+   * Set when the broker's lease was lost (cluster mode): like `draining`, and an append still
+   * waiting for its fsync is then never acknowledged, even if the broker has a new lease by the
+   * time the fsync completes: its epoch dates from the lost lease.
+   */
+  leaseLost = false;
   readonly producers: ProducerStates;
 
   constructor(
@@ -227,6 +233,7 @@ export class PartitionLog {
       durable = this.wal.submit(this.topicId, this.partition, baseOffset, batch).then((lsn) => {
         entry.lsn = lsn;
         this.advanceHighWatermark(lastOffset + 1);
+        if (this.leaseLost) throw new PartitionFencedError(`${this.topicName}-${this.partition}: lease lost`);
       }, (err: unknown) => {
         // No await before this: it must run before the WAL admits appends again.
         if (err instanceof WalNoSpaceError) this.rollBackUnwritten(entry, err);
@@ -391,7 +398,10 @@ export class PartitionLog {
     if (this.wal.ackOnUpload) {
       this.advanceHighWatermark(endOffset);
       while (this.uploadWaiters.length > 0 && this.uploadWaiters[0]!.lastOffset < endOffset) {
-        this.uploadWaiters.shift()!.resolve();
+        const waiter = this.uploadWaiters.shift()!;
+        // As for a WAL fsync: stored, but not acknowledged under the lost lease's epoch.
+        if (this.leaseLost) waiter.reject(new PartitionFencedError(`${this.topicName}-${this.partition}: lease lost`));
+        else waiter.resolve();
       }
     }
     assert.ok(endOffset <= this.highWatermark, 'only durable data is uploaded');
@@ -414,6 +424,12 @@ export class PartitionLog {
   /** A handoff starts: refuse appends; what was appended is still made durable and uploaded. */
   stopAppends(): void {
     this.draining = true;
+  }
+
+  /** The broker lost its lease: as stopAppends, and appends in flight are not acknowledged. */
+  holdForLostLease(): void {
+    this.draining = true;
+    this.leaseLost = true;
   }
 
   /** Leadership moved on: refuse appends, fail produces still waiting to be acknowledged. */

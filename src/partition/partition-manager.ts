@@ -43,6 +43,17 @@ export class PartitionManager {
    * later would replace logs that may already hold acknowledged appends with empty ones.
    */
   private readonly installing = new Map<string, Promise<TopicEntry>>();
+  /**
+   * Cluster mode, while this broker has no valid lease: every log refuses appends, also one
+   * opened meanwhile, until cluster/leadership.ts has re-acquired leadership at a new epoch.
+   */
+  private appendsHeld = false;
+  /**
+   * WAL positions still needed by partitions taken from this broker without its consent, by
+   * `topicId:partition`: the new leader replays them from this broker's WAL (recoverFrom), so
+   * the WAL must not be trimmed past them until that recovery is complete.
+   */
+  private readonly walPins = new Map<string, number>();
 
   constructor(
     private readonly metadata: MetadataCoordinator,
@@ -94,6 +105,7 @@ export class PartitionManager {
     }
     const entry: TopicEntry = { record, config: effectiveConfig(this.config, record.configs), logs };
     assert.ok(!this.byId.has(record.topicId), `${record.name}: installed once`);
+    for (const log of logs) if (log !== undefined) this.applyHold(log);
     this.byName.set(record.name, entry);
     this.byId.set(record.topicId, entry);
     return entry;
@@ -142,7 +154,7 @@ export class PartitionManager {
     for (let partition = entry.logs.length; built.has(partition); partition++) {
       const log = built.get(partition);
       if (log !== undefined) opened.add(partition);
-      entry.logs[partition] = log;
+      entry.logs[partition] = log === undefined ? undefined : this.applyHold(log);
     }
     if (entry.logs.length > entry.record.partitionCount) {
       entry.record = { ...entry.record, partitionCount: entry.logs.length };
@@ -182,8 +194,47 @@ export class PartitionManager {
     const current = entry.logs[state.partition];
     if (current !== undefined && !current.fenced && current.leaderEpoch >= state.leaderEpoch) return false;
     current?.fence('reopened at a newer epoch');
-    entry.logs[state.partition] = log;
+    entry.logs[state.partition] = this.applyHold(log);
     return true;
+  }
+
+  /** Lease lost: every log, present and opened from now on, refuses appends. */
+  holdAppends(): void {
+    this.appendsHeld = true;
+    for (const log of this.allLogs()) log.holdForLostLease();
+  }
+
+  /**
+   * Leadership was re-acquired at new epochs: logs opened from now on take appends. The held
+   * logs themselves never do again; each is replaced when its new epoch arrives.
+   */
+  releaseAppends(): void {
+    this.appendsHeld = false;
+  }
+
+  get holdingAppends(): boolean {
+    return this.appendsHeld;
+  }
+
+  private applyHold(log: PartitionLog): PartitionLog {
+    if (this.appendsHeld) log.holdForLostLease();
+    return log;
+  }
+
+  /** Keeps the WAL from `lsn` on for a partition another broker is recovering from it. */
+  pinWal(topicId: string, partition: number, lsn: number): void {
+    if (Number.isFinite(lsn)) this.walPins.set(`${topicId}:${partition}`, lsn);
+  }
+
+  unpinWal(topicId: string, partition: number): void {
+    this.walPins.delete(`${topicId}:${partition}`);
+  }
+
+  /** The lowest pinned WAL position, or Infinity. */
+  walPinnedFrom(): number {
+    let lsn = Infinity;
+    for (const pinned of this.walPins.values()) lsn = Math.min(lsn, pinned);
+    return lsn;
   }
 
   /** Cluster mode: another broker leads the partition now. */

@@ -15,6 +15,7 @@ import assert from 'node:assert/strict';
 import type { Logger } from 'pino';
 import type { MetadataCoordinator, ProducerPartitionState, SegmentEntry } from '../metadata/coordinator.js';
 import { FencedError } from '../metadata/coordinator.js';
+import { IndexContinuityError } from '../metadata/commit-rules.js';
 import type { Metrics } from '../metrics.js';
 import type { ObjectStore } from '../../storage/object-store/object-store.js';
 import { buildSegmentObject } from '../../storage/segment/writer.js';
@@ -224,22 +225,60 @@ export class Uploader {
           if (p.log.topicId === err.topicId && p.log.partition === err.partition) p.log.fence('commit fenced');
         }
       }
+      if (err instanceof IndexContinuityError) {
+        const rest = this.adoptIndexed(parts, err);
+        if (rest !== null) {
+          // This object is an orphan now (collected later); what is left goes in a new one.
+          if (rest.length > 0) await this.uploadParts(rest);
+          return;
+        }
+      }
       throw err;
     }
-    for (const p of parts) {
-      const endOffset = p.batches.at(-1)!.lastOffset + 1;
-      p.log.markUploaded(endOffset);
-      this.tailMemory.uploaded(p.log, endOffset, p.batches.reduce((n, b) => n + b.bytes.length, 0));
-    }
+    for (const p of parts) this.markUploaded(p.log, p.batches, p.batches.at(-1)!.lastOffset + 1);
     this.metrics.uploadBytes.inc(built.body.length);
     this.metrics.uploadLatency.observe((performance.now() - startMs) / 1000);
     this.log.debug({ key, partitions: parts.length, sizeBytes: built.body.length }, 'segment uploaded');
+  }
+
+  private markUploaded(log: PartitionLog, batches: readonly TailBatch[], endOffset: number): void {
+    log.markUploaded(endOffset);
+    this.tailMemory.uploaded(log, endOffset, batches.reduce((n, b) =>
+      n + (b.lastOffset < endOffset ? b.bytes.length : 0), 0));
+  }
+
+  /**
+   * A commit whose answer was lost (its call timed out, e.g. while etcd was paused) may still
+   * have been applied — etcd runs a request it received once it resumes. The index then ends
+   * inside what this broker still holds as pending, and every later commit of the same pending
+   * batches overlaps it partially and fails (IndexContinuityError) for good: the partition could
+   * never be uploaded again, nor drained. The coordinator checks every partition's epoch before
+   * it checks continuity, so here the partition is still at this log's epoch, and only this log
+   * commits at its epoch: the indexed part beyond `uploadedEndOffset` is this log's own earlier
+   * commit of these very batches. It is marked uploaded, and the parts left are returned to be
+   * committed in a new object. Null when the error is not that case (it is then thrown).
+   */
+  private adoptIndexed(parts: Part[], err: IndexContinuityError): Part[] | null {
+    const part = parts.find((p) => p.log.topicId === err.topicId && p.log.partition === err.partition);
+    if (part === undefined || part.log.fenced) return null;
+    const { log, batches } = part;
+    const indexedEnd = err.indexedEndOffset;
+    const boundary = batches.findIndex((b) => b.lastOffset + 1 === indexedEnd);
+    if (err.baseOffset !== log.uploadedEndOffset || batches[0]?.baseOffset !== log.uploadedEndOffset
+      || boundary < 0) return null;
+    this.log.warn({ topic: log.topicName, partition: log.partition, epoch: log.leaderEpoch,
+      uploadedEndOffset: log.uploadedEndOffset, indexedEndOffset: indexedEnd },
+    'the index holds an earlier commit of this partition whose answer was lost; taking it as uploaded');
+    this.markUploaded(log, batches.slice(0, boundary + 1), indexedEnd);
+    return parts.flatMap((p) => p !== part ? [p]
+      : boundary + 1 < batches.length ? [{ log, batches: batches.slice(boundary + 1) }] : []);
   }
 
   /** Trims the WAL below the oldest LSN some partition still needs. */
   private async trimWal(): Promise<void> {
     let keepFrom = this.wal.lsnDurable + 1;
     for (const log of this.partitions.allLogs()) keepFrom = Math.min(keepFrom, log.lsnNeeded());
+    keepFrom = Math.min(keepFrom, this.partitions.walPinnedFrom()); // another broker recovers
     assert.ok(Number.isFinite(keepFrom));
     await this.wal.truncateBefore(keepFrom);
   }

@@ -3,8 +3,10 @@
  * CI test (chaos.test.ts, a few faults) and the long run (`npm run chaos`, scripts/chaos.ts).
  *
  * While a steady load runs, a fault loop SIGKILLs, SIGSTOPs/SIGCONTs and gracefully restarts
- * random brokers, one at a time (it waits for the cluster to be whole again before the next), and
- * kills the current controller exactly once:
+ * random brokers, one at a time (it waits for the cluster to be whole again before the next),
+ * kills the current controller exactly once, and (chaos-cluster-faults.ts) creates a topic and
+ * produces into it at once, grows a topic's partitions, takes the object store away for a few
+ * seconds and SIGSTOPs etcd past the lease, each once by default:
  *  - producers: kafkajs idempotent producers, acks=-1, small batches of numbered records (unique
  *    ids `p<n>:<seq>`), keyed so they spread over the partitions, with retries that outlast a
  *    failover. A send that finally throws marks its records "in doubt".
@@ -53,12 +55,18 @@ import { decodeResponseFrame } from '../../protocol/frame.js';
 import type { BrokerProcess } from '../helpers/broker-process.js';
 import { type TestCluster, startCluster } from '../helpers/cluster.js';
 import { RawClient } from '../helpers/raw-client.js';
+import {
+  CLUSTER_FAULT_KINDS, ClusterFaults, type ClusterFaultKind,
+} from './chaos-cluster-faults.js';
+import { HardDeadline, HardDeadlineError, bounded, chaosBounds, killHard } from './chaos-bounds.js';
 
 process.env['KAFKAJS_NO_PARTITIONER_WARNING'] = '1';
 
 export type WalMode = 'shared' | 'object';
-export type FaultKind = 'kill' | 'pause' | 'restart' | 'controller-kill';
-const FAULT_KINDS: FaultKind[] = ['kill', 'pause', 'restart', 'controller-kill'];
+type BrokerFaultKind = 'kill' | 'pause' | 'restart';
+export type FaultKind = BrokerFaultKind | 'controller-kill' | ClusterFaultKind;
+const FAULT_KINDS: FaultKind[] = ['kill', 'pause', 'restart', 'controller-kill', ...CLUSTER_FAULT_KINDS];
+const isClusterKind = (k: FaultKind): k is ClusterFaultKind => (CLUSTER_FAULT_KINDS as FaultKind[]).includes(k);
 
 export interface ChaosOptions {
   walMode?: WalMode;
@@ -80,7 +88,15 @@ export interface ChaosOptions {
   /** How long a SIGKILLed broker stays down before it is restarted. */
   killDownMs?: [number, number];
   /** Only these fault kinds for the random faults (the controller kill happens regardless). */
-  kinds?: ('kill' | 'pause' | 'restart')[];
+  kinds?: Exclude<FaultKind, 'controller-kill'>[];
+  /** Kinds that happen exactly once each at random places (as the controller kill does), the
+   * rest being drawn from `kinds`. Default: every cluster-wide kind (topic creation, partition
+   * growth, object-store outage, etcd pause). */
+  onceKinds?: Exclude<FaultKind, 'controller-kill'>[];
+  /** How long an object-store outage lasts. */
+  storeOutageMs?: [number, number];
+  /** How long etcd stays SIGSTOPped (longer than the 2 s lease by default). */
+  etcdPauseMs?: [number, number];
   probeIntervalMs?: number;
   probeTimeoutMs?: number;
   /** Seed of the fault choices (timing still varies from run to run). */
@@ -97,11 +113,18 @@ export interface ChaosOptions {
   recoveryLimitMs?: number;
   /** Longest wait for the consumer group to commit up to the end of every partition. Default 60 s. */
   catchUpLimitMs?: number;
+  /**
+   * Hard limit of the whole run (start-up included): past it every process the run started
+   * (brokers, etcd) is killed and runChaos throws, with what it knows, instead of hanging.
+   * Default: 10 minutes plus `durationS`.
+   */
+  deadlineMs?: number;
 }
 
 export interface FaultRecord {
   index: number;
   kind: FaultKind;
+  /** 0 for a cluster-wide fault. */
   nodeId: number;
   /** Since the start of the run. */
   atMs: number;
@@ -166,6 +189,8 @@ export interface ChaosReport {
   brokerExits: BrokerExit[];
   /** Exits other than a fail-stop on a lost lease. */
   crashes: number;
+  /** Brokers that exited during an etcd pause or the recovery after it (they should ride it out). */
+  etcdPauseExits: number;
   restartFailures: number;
   /** Graceful stops that did not exit 0. */
   badGracefulStops: number;
@@ -175,6 +200,10 @@ export interface ChaosReport {
   maxRecoveryMs: number;
   unavailabilityMs: { perPartition: number[]; overall: number; worstPartition: number; worstFromMs: number };
   probeSends: { ok: number; failed: number };
+  /** Per fault kind: the longest probe gap that overlapped a fault of that kind (ms). */
+  unavailabilityByKindMs: Partial<Record<FaultKind, number>>;
+  /** Wrong high watermarks on a new topic, Metadata that did not follow partition growth, ... */
+  clusterAnomalies: string[];
   /** Client-side errors by kind (sends that threw, probe failures, kafkajs unsent partitions). */
   clientErrors: Record<string, number>;
   samples: { lost: string[]; duplicated: string[]; reordered: string[]; unacknowledgedRead: string[];
@@ -231,6 +260,11 @@ async function withRetries<T>(fn: () => Promise<T>, attempts = 10): Promise<T> {
       await sleep(500);
     }
   }
+}
+
+/** Disconnects a kafkajs client, bounded; errors and overruns are ignored (it is going anyway). */
+async function disconnect(client: { disconnect(): Promise<void> }): Promise<void> {
+  await bounded('disconnect', client.disconnect(), chaosBounds.disconnectMs).catch(() => {});
 }
 
 /** Milliseconds since the run started, and progress lines stamped with them. */
@@ -452,8 +486,10 @@ class Brokers {
   controllerFailoverMs: number | null = null;
   private readonly timers: NodeJS.Timeout[] = [];
   private watchdogRun: Promise<void> | null = null;
+  /** Set by destroy and killAll: no more restarts. */
+  private stopping = false;
   private readonly killOnExit = () => {
-    for (const n of this.nodes) try { if (n.handle.pid !== undefined) process.kill(n.handle.pid, 'SIGKILL'); } catch { /* gone */ }
+    for (const n of this.nodes) killHard(n.handle.pid);
   };
 
   constructor(private readonly cluster: TestCluster, private readonly partitions: number,
@@ -473,16 +509,36 @@ class Brokers {
 
   private async restart(node: Node): Promise<void> {
     for (let attempt = 1; ; attempt++) {
+      if (this.stopping) throw new Error(`broker ${node.id}: not restarted, the run is stopping`);
       try {
-        await node.handle.restart();
+        await bounded(`broker ${node.id} restart`, node.handle.restart(), chaosBounds.brokerMs);
         return;
       } catch (err) {
         this.restartFailures++;
         this.clock.log(`broker ${node.id}: restart attempt ${attempt} failed: ${String(err).slice(0, 2000)}`);
-        await node.handle.kill().catch(() => {});
+        await this.killNode(node);
         if (attempt >= 5) throw err;
         await sleep(1000);
       }
+    }
+  }
+
+  /** SIGKILL and wait for the exit, bounded (a SIGKILL cannot be ignored, but never wait blind). */
+  private async killNode(node: Node): Promise<void> {
+    await bounded(`broker ${node.id} kill`, node.handle.kill(), chaosBounds.brokerMs).catch((err: unknown) => {
+      this.clock.log(String(err));
+      killHard(node.handle.pid);
+    });
+  }
+
+  /** A graceful stop, bounded; past the bound the broker is SIGKILLed and the code is null. */
+  private async stopNode(node: Node): Promise<number | null> {
+    try {
+      return await bounded(`broker ${node.id} graceful stop`, node.handle.stop(), chaosBounds.brokerMs);
+    } catch (err) {
+      this.clock.log(String(err));
+      await this.killNode(node);
+      return null;
     }
   }
 
@@ -496,12 +552,12 @@ class Brokers {
 
   /** Restarts a broker that exited while nobody was faulting it, and notes the exit. */
   private watchdog(): void {
-    if (this.watchdogRun !== null) return;
+    if (this.watchdogRun !== null || this.stopping) return;
     const dead = this.nodes.filter((n) => n.state === 'up' && !alive(n.handle.pid));
     if (dead.length === 0) return;
     this.watchdogRun = Promise.all(dead.map(async (node) => {
       node.state = 'busy';
-      const code = await node.handle.stop(); // already exited: just its exit code
+      const code = await this.stopNode(node); // already exited: just its exit code
       const kind = this.noteExit(node, code);
       this.clock.log(`broker ${node.id} exited unasked (code ${code}: ${kind}); restarting`);
       await this.restart(node);
@@ -538,7 +594,7 @@ class Brokers {
   async inject(index: number, kind: FaultKind, admin: Admin): Promise<FaultRecord> {
     let node: Node;
     if (kind === 'controller-kill') {
-      const { controller } = await admin.describeCluster();
+      const { controller } = await bounded('describeCluster', admin.describeCluster(), chaosBounds.callMs);
       if (controller === null) this.clock.log('describeCluster named no controller; killing broker 1');
       node = this.nodes[(controller ?? 1) - 1]!;
     } else {
@@ -562,7 +618,7 @@ class Brokers {
   }
 
   private async kill(node: Node, t0: number): Promise<string> {
-    await node.handle.kill();
+    await this.killNode(node);
     const down = this.between(this.settings.killDownMs);
     await sleep(down - (performance.now() - t0));
     await this.restart(node);
@@ -570,7 +626,7 @@ class Brokers {
   }
 
   private async killController(node: Node, t0: number): Promise<string> {
-    await node.handle.kill();
+    await this.killNode(node);
     const others = this.nodes.filter((n) => n !== node);
     const deadline = performance.now() + 30_000;
     let successor = -1;
@@ -598,7 +654,7 @@ class Brokers {
     const deadline = performance.now() + 2500;
     while (alive(pid) && performance.now() < deadline) await sleep(50);
     if (alive(pid)) return `${detail}; resumed`;
-    const code = await node.handle.stop();
+    const code = await this.stopNode(node);
     if (code !== 75) this.noteExit(node, code);
     detail += `; exited ${code} after SIGCONT; restarted`;
     await this.restart(node);
@@ -606,7 +662,7 @@ class Brokers {
   }
 
   private async gracefulRestart(node: Node, t0: number): Promise<string> {
-    const code = await node.handle.stop();
+    const code = await this.stopNode(node);
     const stopMs = Math.round(performance.now() - t0);
     if (code !== 0) this.badGracefulStops++;
     await sleep(this.random() * 500);
@@ -625,13 +681,49 @@ class Brokers {
     return logDir;
   }
 
-  async destroy(): Promise<void> {
+  /** At once, synchronously: no more restarts, every broker and etcd SIGKILLed. */
+  killAll(): string[] {
+    this.stopping = true;
     for (const t of this.timers) clearInterval(t);
-    await this.watchdogRun;
     for (const n of this.nodes) n.state = 'busy';
-    await this.cluster.destroy();
+    const killed: string[] = [];
+    for (const n of this.nodes) if (killHard(n.handle.pid)) killed.push(`broker ${n.id}`);
+    if (killHard(this.cluster.etcd.pid)) killed.push('etcd');
+    return killed;
+  }
+
+  async destroy(): Promise<void> {
+    this.stopping = true;
+    for (const t of this.timers) clearInterval(t);
+    for (const n of this.nodes) n.state = 'busy';
+    // A restart in progress ends within its bound (and makes no new attempt).
+    if (this.watchdogRun !== null) await bounded('the watchdog', this.watchdogRun, chaosBounds.brokerMs).catch(() => {});
+    try {
+      await bounded('stopping the cluster', this.cluster.destroy(), chaosBounds.brokerMs);
+    } catch (err) {
+      this.clock.log(`${String(err)}; SIGKILLing what is left`);
+      this.killAll();
+    }
     process.off('exit', this.killOnExit);
   }
+}
+
+interface ProbeGap { partition: number; fromMs: number; toMs: number }
+const PROBE_GAPS_MAX = 10_000;
+
+/**
+ * Per fault kind, the longest probe gap that overlaps one of its faults (from the fault to a whole
+ * cluster again, plus the probe's timeout for the sends in flight then).
+ */
+function unavailabilityByKind(faults: FaultRecord[], gaps: ProbeGap[], slackMs: number): Partial<Record<FaultKind, number>> {
+  const out: Partial<Record<FaultKind, number>> = {};
+  for (const f of faults) {
+    const end = f.atMs + Math.max(0, f.recoveredAfterMs) + slackMs;
+    let longest = 0;
+    for (const g of gaps) if (g.fromMs < end && g.toMs > f.atMs) longest = Math.max(longest, g.toMs - g.fromMs);
+    out[f.kind] = Math.max(out[f.kind] ?? 0, Math.round(longest));
+  }
+  return out;
 }
 
 // Load: idempotent producers and the probe -----------------------------------------------------
@@ -667,11 +759,11 @@ class Producers {
       const producer = this.kafka.producer({ idempotent: true, maxInFlightRequests: 1,
         allowAutoTopicCreation: false, retry: { retries: 30, initialRetryTime: 100, maxRetryTime: 1000 } });
       try {
-        await producer.connect();
+        await bounded('producer connect', producer.connect(), chaosBounds.callMs);
         return producer;
       } catch (err) {
         this.ledger.error('producer connect', err);
-        await producer.disconnect().catch(() => {});
+        await disconnect(producer);
         await sleep(500);
       }
     }
@@ -692,19 +784,20 @@ class Producers {
       // One send per partition, all at once (see the file comment).
       const sent = await Promise.all([...byPartition.values()].map((messages) => this.send(producer!, stream, messages)));
       if (sent.includes(false)) {
-        await producer.disconnect().catch(() => {});
+        await disconnect(producer);
         producer = await this.connect();
       }
       await sleep(this.sendPauseMs);
     }
-    await producer?.disconnect().catch(() => {});
+    if (producer !== null) await disconnect(producer);
   }
 
   /** Sends one partition's records; false if not all of them are known to be acknowledged. */
   private async send(producer: Producer, stream: string,
     messages: { key: string; value: string; partition: number }[]): Promise<boolean> {
     try {
-      const results = await producer.send({ topic: TOPIC, acks: -1, timeout: 10_000, messages });
+      const results = await bounded('send', producer.send({ topic: TOPIC, acks: -1, timeout: 10_000, messages }),
+        chaosBounds.sendMs);
       const [result] = results;
       if (results.length === 1 && result!.partition === messages[0]!.partition && result!.errorCode === 0 &&
         Number(result!.baseOffset) >= 0) {
@@ -723,6 +816,8 @@ class Producers {
 /** One record per partition every interval; the longest gap between acknowledgements per partition. */
 class Probe {
   readonly sends = { ok: 0, failed: 0 };
+  /** Gaps longer than two intervals, to attribute them to the faults they overlap. */
+  readonly gaps: ProbeGap[] = [];
   private readonly producer: Producer;
   private stopped = false;
   private loops: Promise<void>[] = [];
@@ -743,7 +838,7 @@ class Probe {
   }
 
   async start(): Promise<void> {
-    await this.producer.connect();
+    await bounded('probe connect', this.producer.connect(), chaosBounds.callMs);
     this.loops = Array.from({ length: this.partitions }, (_, p) => this.loop(p));
   }
 
@@ -755,6 +850,9 @@ class Probe {
 
   private note(partition: number, okAtMs: number): void {
     const gap = okAtMs - this.lastOk[partition]!;
+    if (this.lastOk[partition]! >= this.measureFrom && gap > 2 * this.intervalMs && this.gaps.length < PROBE_GAPS_MAX) {
+      this.gaps.push({ partition, fromMs: this.lastOk[partition]!, toMs: okAtMs });
+    }
     if (this.lastOk[partition]! >= this.measureFrom && gap > this.maxGap[partition]!) {
       this.maxGap[partition] = gap;
       this.maxGapFrom[partition] = this.lastOk[partition]!;
@@ -768,8 +866,8 @@ class Probe {
       const id = `q:${this.seq++}`;
       this.ledger.sending(id, partition);
       try {
-        const [result] = await this.producer.send({ topic: TOPIC, acks: -1, timeout: this.timeoutMs,
-          messages: [{ key: id, value: id, partition }] });
+        const [result] = await bounded('probe send', this.producer.send({ topic: TOPIC, acks: -1,
+          timeout: this.timeoutMs, messages: [{ key: id, value: id, partition }] }), chaosBounds.callMs);
         this.ledger.acked(id, result === undefined ? -1 : Number(result.baseOffset));
         this.sends.ok++;
         this.note(partition, this.clock.now());
@@ -788,11 +886,12 @@ class Probe {
     for (let p = 0; p < this.partitions; p++) {
       const gap = end - this.lastOk[p]!;
       if (gap > this.maxGap[p]!) { this.maxGap[p] = gap; this.maxGapFrom[p] = this.lastOk[p]!; }
+      if (gap > 2 * this.intervalMs && this.measureFrom <= end) this.gaps.push({ partition: p, fromMs: this.lastOk[p]!, toMs: end });
     }
     this.measureFrom = Infinity;
     this.stopped = true;
     await Promise.allSettled(this.loops);
-    await this.producer.disconnect().catch(() => {});
+    await disconnect(this.producer);
     const overall = Math.max(...this.maxGap);
     const worst = this.maxGap.indexOf(overall);
     return { perPartition: this.maxGap.map((g) => Math.round(g)), overall: Math.round(overall),
@@ -840,7 +939,9 @@ class Commits {
     if (this.draining !== null) return;
     this.draining = this.drain().finally(() => {
       this.draining = null;
-      if (this.wanted.size > 0) this.kick();
+      // Not once closed: drain would return at once, leaving `wanted` as it is, and kick again
+      // and again in microtasks only, so no timer (not even the run's hard deadline) ever fired.
+      if (this.wanted.size > 0 && !this.closed) this.kick();
     });
   }
 
@@ -854,7 +955,7 @@ class Commits {
       this.sent[partition] = offset;
       try {
         // The broker's acknowledgement arrives as the member's COMMIT_OFFSETS event (acknowledgedBy).
-        await member.commit(partition, offset);
+        await bounded('commit', member.commit(partition, offset), chaosBounds.callMs);
       } catch (err) {
         this.ledger.error('commit', err);
       }
@@ -907,7 +1008,7 @@ class Commits {
     // Compared with what was seen before asking: commits acknowledged meanwhile may be newer.
     const floors = this.seen.map((s) => ({ ...s }));
     const at = this.clock.now();
-    const res = await admin.fetchOffsets({ groupId: GROUP, topics: [TOPIC] });
+    const res = await bounded('fetchOffsets', admin.fetchOffsets({ groupId: GROUP, topics: [TOPIC] }), chaosBounds.callMs);
     const out = this.seen.map(() => -1);
     for (const p of res.flatMap((t) => t.partitions)) {
       out[p.partition] = Number(p.offset);
@@ -951,18 +1052,18 @@ class GroupMember {
         if (!payload.restart) this.restartLater();
       });
       try {
-        await consumer.connect();
-        await consumer.subscribe({ topic: TOPIC, fromBeginning: true });
-        await consumer.run({ autoCommit: false, eachBatchAutoResolve: true, eachBatch: async ({ batch }) => {
+        await bounded('consumer connect', consumer.connect(), chaosBounds.callMs);
+        await bounded('consumer subscribe', consumer.subscribe({ topic: TOPIC, fromBeginning: true }), chaosBounds.callMs);
+        await bounded('consumer run', consumer.run({ autoCommit: false, eachBatchAutoResolve: true, eachBatch: async ({ batch }) => {
           if (batch.messages.length === 0) return;
           this.consumed += batch.messages.length;
           this.positions.set(batch.partition, { offset: Number(batch.lastOffset()) + 1, atMs: this.clock.now() });
           this.commits.request(this, batch.partition, Number(batch.lastOffset()) + 1);
-        } });
+        } }), chaosBounds.callMs);
         return;
       } catch (err) {
         this.clock.log(`${this.name} failed to start (${errorName(err)}); trying again`);
-        await consumer.disconnect().catch(() => {});
+        await disconnect(consumer);
         await sleep(1000);
       }
     }
@@ -971,7 +1072,7 @@ class GroupMember {
   private restartLater(): void {
     if (this.restarting !== null || this.stopped) return;
     this.restarting = (async () => {
-      await this.consumer?.disconnect().catch(() => {});
+      if (this.consumer !== null) await disconnect(this.consumer);
       await this.start();
       this.restarting = null;
     })();
@@ -979,8 +1080,8 @@ class GroupMember {
 
   async stop(): Promise<void> {
     this.stopped = true;
-    await this.restarting;
-    await this.consumer?.disconnect().catch(() => {});
+    if (this.restarting !== null) await bounded(`${this.name} restart`, this.restarting, chaosBounds.callMs).catch(() => {});
+    if (this.consumer !== null) await disconnect(this.consumer);
   }
 }
 
@@ -990,10 +1091,10 @@ async function readTopic(kafka: Kafka, highs: number[]): Promise<ReadRecord[]> {
   const next = highs.map(() => 0);
   const consumer = kafka.consumer({ groupId: `chaos-reader-${Date.now()}`, maxWaitTimeInMs: 200 });
   let progressAt = performance.now();
-  await consumer.connect();
   try {
-    await consumer.subscribe({ topic: TOPIC, fromBeginning: true });
-    await consumer.run({ eachBatchAutoResolve: true, eachBatch: async ({ batch }) => {
+    await bounded('reader connect', consumer.connect(), chaosBounds.callMs);
+    await bounded('reader subscribe', consumer.subscribe({ topic: TOPIC, fromBeginning: true }), chaosBounds.callMs);
+    await bounded('reader run', consumer.run({ eachBatchAutoResolve: true, eachBatch: async ({ batch }) => {
       for (const m of batch.messages) {
         const offset = Number(m.offset);
         // kafkajs hands each message its record batch's header fields, untyped.
@@ -1003,7 +1104,7 @@ async function readTopic(kafka: Kafka, highs: number[]): Promise<ReadRecord[]> {
         next[batch.partition] = Math.max(next[batch.partition]!, offset + 1);
       }
       progressAt = performance.now();
-    } });
+    } }), chaosBounds.callMs);
     const deadline = performance.now() + 120_000;
     while (next.some((n, p) => n < highs[p]!)) {
       if (performance.now() > deadline || performance.now() - progressAt > 30_000) break;
@@ -1011,9 +1112,41 @@ async function readTopic(kafka: Kafka, highs: number[]): Promise<ReadRecord[]> {
     }
     await sleep(500); // anything past the high watermarks would show up too
   } finally {
-    await consumer.disconnect().catch(() => {});
+    await disconnect(consumer);
   }
   return out;
+}
+
+/**
+ * The kind of each fault: the controller kill and each of `onceKinds` once, at random places
+ * (as long as there are places), the rest drawn from `kinds`.
+ */
+function planFaults(count: number, kinds: Exclude<FaultKind, 'controller-kill'>[],
+  onceKinds: Exclude<FaultKind, 'controller-kill'>[], random: () => number): FaultKind[] {
+  const plan: (FaultKind | null)[] = Array.from({ length: count }, () => null);
+  const free = () => plan.flatMap((k, i) => (k === null ? [i] : []));
+  for (const kind of ['controller-kill' as const, ...onceKinds]) {
+    const places = free();
+    if (places.length === 0) break;
+    plan[places[Math.floor(random() * places.length)]!] = kind;
+  }
+  return plan.map((k) => k ?? kinds[Math.floor(random() * kinds.length)]!);
+}
+
+/** A cluster-wide fault (see chaos-cluster-faults.ts), then the wait for a whole cluster. */
+async function injectClusterFault(index: number, kind: ClusterFaultKind, faults: ClusterFaults,
+  brokers: Brokers, admin: Admin, clock: Clock): Promise<FaultRecord> {
+  const t0 = performance.now();
+  const atMs = clock.now();
+  let detail: string;
+  try {
+    detail = await faults.inject(index, kind, admin);
+  } catch (err) {
+    detail = `FAILED: ${String(err).slice(0, 300)}`;
+    faults.anomalies.push(`fault ${index + 1} (${kind}) failed: ${String(err).slice(0, 300)}`);
+  }
+  const whole = await brokers.waitWhole(`fault ${index + 1} (${kind})`);
+  return { index, kind, nodeId: 0, atMs, detail, recoveredAfterMs: whole ? Math.round(performance.now() - t0) : -1 };
 }
 
 // The run --------------------------------------------------------------------------------------
@@ -1024,12 +1157,16 @@ export async function runChaos(options: ChaosOptions = {}): Promise<ChaosReport>
   const partitions = options.partitions ?? 6;
   const [gapMin, gapMax] = options.faultGapMs ?? [500, 2000];
   const kinds = options.kinds ?? ['kill', 'pause', 'restart'];
+  const onceKinds = options.onceKinds ?? CLUSTER_FAULT_KINDS;
   const seed = options.seed ?? Math.floor(Math.random() * 2 ** 31);
   const random = prng(seed);
   const clock = new Clock(options.log ?? (() => {}));
   const ledger = new Ledger(clock);
+  const deadlineMs = options.deadlineMs ?? 600_000 + (options.durationS ?? 0) * 1000;
+  const runStart = performance.now();
 
   clock.log(`chaos: wal-mode ${walMode}, ${faultCount} faults, seed ${seed}; starting etcd and 3 brokers`);
+  // startCluster bounds each start itself (etcd, then each broker's 30 s) and cleans up on failure.
   const cluster = await startCluster(3, { walMode, ...options.brokerSettings });
   const brokers = new Brokers(cluster, partitions, {
     pauseMs: options.pauseMs ?? [500, 4000], killDownMs: options.killDownMs ?? [100, 2000],
@@ -1043,15 +1180,28 @@ export async function runChaos(options: ChaosOptions = {}): Promise<ChaosReport>
   const probe = new Probe(cluster.bootstrap, partitions, ledger, clock, options.probeIntervalMs ?? 200,
     options.probeTimeoutMs ?? 1500);
   const commits = new Commits(partitions, clock, ledger);
+  const clusterFaults = new ClusterFaults(cluster, random, {
+    storeOutageMs: options.storeOutageMs ?? [2000, 5000], etcdPauseMs: options.etcdPauseMs ?? [3000, 5000] });
   const groupKafka = kafka('chaos-group', { requestTimeout: 10_000 });
   const members = Array.from({ length: options.consumers ?? 2 },
     (_, i) => new GroupMember(groupKafka, `consumer-${i}`, commits, clock));
   let polling = true;
   let poller: Promise<void> = Promise.resolve();
-  try {
-    await admin.connect();
-    await admin.createTopics({ topics: [{ topic: TOPIC, numPartitions: partitions }] });
+  const faults: FaultRecord[] = [];
+  const faultsByKind = Object.fromEntries(FAULT_KINDS.map((k) => [k, 0])) as Record<FaultKind, number>;
+  // Past the hard deadline: every process killed at once (synchronously, from the timer), so
+  // whatever the run awaits fails soon; the run's own promise is abandoned.
+  const deadline = new HardDeadline(Math.max(0, deadlineMs - (performance.now() - runStart)), () => {
+    polling = false;
+    const killed = brokers.killAll();
+    clock.log(`HARD DEADLINE (${seconds(deadlineMs)}) reached; SIGKILLed ${killed.join(', ') || 'nothing (all gone)'}`);
+  });
+  const run = async (): Promise<ChaosReport> => {
+    await bounded('admin connect', admin.connect(), chaosBounds.callMs);
+    await bounded('createTopics', admin.createTopics({ topics: [{ topic: TOPIC, numPartitions: partitions }] }),
+      chaosBounds.callMs);
     if (!await brokers.waitWhole('creating the topic')) throw new Error('the topic got no leaders');
+    await clusterFaults.setUp(admin);
 
     for (const m of members) await m.start();
     poller = (async () => {
@@ -1068,20 +1218,21 @@ export async function runChaos(options: ChaosOptions = {}): Promise<ChaosReport>
     probe.measure();
 
     // Faults, one at a time, each once the cluster is whole again.
-    const faults: FaultRecord[] = [];
-    const faultsByKind = Object.fromEntries(FAULT_KINDS.map((k) => [k, 0])) as Record<FaultKind, number>;
     const phaseStart = performance.now();
     const durationMs = (options.durationS ?? 0) * 1000;
-    const controllerFaultAt = faultCount <= 1 ? 0 : 1 + Math.floor(random() * (faultCount - 1));
+    const plan = planFaults(faultCount, kinds, onceKinds, random);
     for (let index = 0; index < faultCount; index++) {
       const due = phaseStart + (durationMs * index) / faultCount;
       await sleep(Math.max(gapMin + random() * (gapMax - gapMin), due - performance.now()));
       if (!await brokers.waitWhole(`before fault ${index + 1}`)) break;
-      const kind: FaultKind = index === controllerFaultAt ? 'controller-kill' : kinds[Math.floor(random() * kinds.length)]!;
-      const fault = await brokers.inject(index, kind, admin);
+      const kind = plan[index]!;
+      const fault = isClusterKind(kind)
+        ? await injectClusterFault(index, kind, clusterFaults, brokers, admin, clock)
+        : await brokers.inject(index, kind, admin);
       faults.push(fault);
       faultsByKind[kind]++;
-      clock.log(`fault ${index + 1}/${faultCount}: ${kind} broker ${fault.nodeId}: ${fault.detail}; ` +
+      const target = fault.nodeId > 0 ? ` broker ${fault.nodeId}` : '';
+      clock.log(`fault ${index + 1}/${faultCount}: ${kind}${target}: ${fault.detail}; ` +
         (fault.recoveredAfterMs < 0 ? 'NOT whole again' : `whole again after ${seconds(fault.recoveredAfterMs)}`));
       if (fault.recoveredAfterMs < 0) break;
     }
@@ -1095,7 +1246,9 @@ export async function runChaos(options: ChaosOptions = {}): Promise<ChaosReport>
     clock.log('producers done');
     const highs = await withRetries(async () => {
       const out: number[] = Array.from({ length: partitions }, () => 0);
-      for (const o of await admin.fetchTopicOffsets(TOPIC)) out[o.partition] = Number(o.high);
+      for (const o of await bounded('fetchTopicOffsets', admin.fetchTopicOffsets(TOPIC), chaosBounds.callMs)) {
+        out[o.partition] = Number(o.high);
+      }
       return out;
     });
     const highTotal = highs.reduce((a, b) => a + b, 0);
@@ -1119,8 +1272,8 @@ export async function runChaos(options: ChaosOptions = {}): Promise<ChaosReport>
     }
     polling = false;
     await poller;
-    await commits.close();
-    for (const m of members) await m.stop();
+    await bounded('closing the commit gate', commits.close(), chaosBounds.callMs);
+    await Promise.all(members.map((m) => m.stop()));
 
     const readBack = await readTopic(kafka('chaos-reader', { requestTimeout: 10_000 }), highs);
     clock.log(`read ${readBack.length} records (high watermarks total ${highTotal})`);
@@ -1148,12 +1301,16 @@ export async function runChaos(options: ChaosOptions = {}): Promise<ChaosReport>
       faultsByKind, faults,
       brokerExits: brokers.exits,
       crashes: brokers.exits.filter((e) => e.kind === 'crash').length,
+      etcdPauseExits: brokers.exits.filter((e) => faults.some((f) => f.kind === 'etcd-pause' &&
+        e.atMs >= f.atMs && (f.recoveredAfterMs < 0 || e.atMs <= f.atMs + f.recoveredAfterMs))).length,
       restartFailures: brokers.restartFailures,
       badGracefulStops: brokers.badGracefulStops,
       hangs: brokers.hangs,
       controllerFailoverMs: brokers.controllerFailoverMs,
       maxRecoveryMs: Math.max(0, ...faults.map((f) => f.recoveredAfterMs)),
       unavailabilityMs,
+      unavailabilityByKindMs: unavailabilityByKind(faults, probe.gaps, options.probeTimeoutMs ?? 1500),
+      clusterAnomalies: clusterFaults.anomalies,
       probeSends: probe.sends,
       clientErrors: ledger.clientErrors,
       samples: {
@@ -1168,15 +1325,31 @@ export async function runChaos(options: ChaosOptions = {}): Promise<ChaosReport>
       report.logDir = await brokers.saveLogs(options.logDir, report);
     }
     return report;
+  };
+  try {
+    return await deadline.race(run());
   } catch (err) {
-    const logDir = await brokers.saveLogs(options.logDir, null).catch(() => null);
+    const logDir = await bounded('saving the logs', brokers.saveLogs(options.logDir, null), chaosBounds.callMs)
+      .catch(() => null);
+    if (err instanceof HardDeadlineError) {
+      throw new Error(`${err.message}: every process it started was killed. So far: ` +
+        `${faults.length} of ${faultCount} faults (${faults.map((f) => `${f.kind}${f.nodeId > 0 ? ` ${f.nodeId}` : ''}` +
+          ` ${f.recoveredAfterMs < 0 ? 'never whole' : `whole after ${f.recoveredAfterMs} ms`}`).join('; ') || 'none'}); ` +
+        `${ledger.count('acked')} records acknowledged, ${ledger.count('doubt')} in doubt, ` +
+        `${ledger.count('pending')} pending; broker logs in ${logDir}`, { cause: err });
+    }
     clock.log(`chaos run failed: ${String(err)}; broker logs in ${logDir}`);
     throw err;
   } finally {
+    deadline.clear();
     polling = false;
-    await Promise.allSettled([producers.stop(), probe.stop(), poller, commits.close()]);
-    await Promise.allSettled(members.map((m) => m.stop()));
-    await admin.disconnect().catch(() => {});
+    // Each step is bounded, and so is the whole: a stuck client must not hold the test.
+    const cleanup = (async () => {
+      await Promise.allSettled([producers.stop(), probe.stop(), poller, commits.close()]);
+      await Promise.allSettled(members.map((m) => m.stop()));
+      await bounded('admin disconnect', admin.disconnect(), chaosBounds.disconnectMs).catch(() => {});
+    })();
+    await bounded('stopping the load', cleanup, chaosBounds.cleanupMs).catch((err: unknown) => clock.log(String(err)));
     await brokers.destroy();
   }
 }
@@ -1196,7 +1369,9 @@ export function chaosFailures(r: ChaosReport): string[] {
   if (r.offsetMismatches > 0) failures.push(`${r.offsetMismatches} records read at another offset than acknowledged`);
   if (r.hangs > 0) failures.push(`${r.hangs} hangs (cluster not whole again in time, or no new controller)`);
   if (r.crashes > 0) failures.push(`${r.crashes} broker crashes`);
+  if (r.etcdPauseExits > 0) failures.push(`${r.etcdPauseExits} broker exits during an etcd pause`);
   if (!r.groupCaughtUp) failures.push(`the consumer group did not catch up (lag ${r.groupLagAtEnd})`);
+  if (r.clusterAnomalies.length > 0) failures.push(`${r.clusterAnomalies.length} cluster anomalies: ${r.clusterAnomalies.join('; ')}`);
   return failures;
 }
 
@@ -1216,14 +1391,17 @@ export function formatReport(r: ChaosReport): string {
     `  longest unavailability per partition (ms): ${r.unavailabilityMs.perPartition.map((g, p) => `p${p} ${g}`).join(', ')}`,
     `  longest unavailability overall: ${r.unavailabilityMs.overall} ms (p${r.unavailabilityMs.worstPartition}, ` +
       `from +${seconds(r.unavailabilityMs.worstFromMs)}); probe sends ok ${r.probeSends.ok}, failed ${r.probeSends.failed}`,
-    `  broker exits not asked for: ${r.brokerExits.length} (crashes ${r.crashes}); restart failures ${r.restartFailures}; ` +
+    `  longest unavailability per fault type (ms): ` +
+      `${FAULT_KINDS.filter((k) => r.unavailabilityByKindMs[k] !== undefined).map((k) => `${k} ${r.unavailabilityByKindMs[k]}`).join(', ')}`,
+    `  broker exits not asked for: ${r.brokerExits.length} (crashes ${r.crashes}, ` +
+      `during etcd pauses ${r.etcdPauseExits}); restart failures ${r.restartFailures}; ` +
       `graceful stops not exiting 0: ${r.badGracefulStops}; hangs ${r.hangs}`,
     `  total time ${seconds(r.totalMs)}`,
   ];
   const errors = Object.entries(r.clientErrors).sort((a, b) => b[1] - a[1]);
   if (errors.length > 0) lines.push(`  client errors: ${errors.map(([k, n]) => `${k} ×${n}`).join('; ')}`);
   for (const f of r.faults) {
-    lines.push(`    fault ${f.index + 1} at +${seconds(f.atMs)}: ${f.kind} broker ${f.nodeId}: ${f.detail}; ` +
+    lines.push(`    fault ${f.index + 1} at +${seconds(f.atMs)}: ${f.kind}${f.nodeId > 0 ? ` broker ${f.nodeId}` : ''}: ${f.detail}; ` +
       `whole after ${f.recoveredAfterMs} ms`);
   }
   for (const e of r.brokerExits) {

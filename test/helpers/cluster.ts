@@ -2,7 +2,7 @@
  * A Ledgerstream cluster on loopback for tests: a real etcd, a shared folder standing in for the
  * shared volume (object store and WALs), and N broker processes on fixed free ports.
  */
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { type BrokerProcess, startBroker } from './broker-process.js';
@@ -65,4 +65,14 @@ export async function startCluster(brokerCount: number, settings: Settings = {},
       await rm(sharedDir, { recursive: true, force: true });
     },
   };
+}
+
+/**
+ * Writes each broker's whole output (what it kept of it) to broker-<node id>.log in a new temporary
+ * folder, for a failed test to point at; returns the folder. Kept after the cluster is destroyed.
+ */
+export async function saveBrokerLogs(brokers: readonly BrokerProcess[], label: string): Promise<string> {
+  const dir = await mkdtemp(path.join(tmpdir(), `ledgerstream-logs-${label}-`));
+  for (const [i, b] of brokers.entries()) await writeFile(path.join(dir, `broker-${i + 1}.log`), b.output());
+  return dir;
 }

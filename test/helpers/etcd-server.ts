@@ -29,6 +29,8 @@ export const etcdServerLimits = {
 export interface EtcdServer {
   /** Client URL, e.g. http://127.0.0.1:40123 */
   endpoint: string;
+  /** OS process id, for fault injection (SIGSTOP/SIGCONT pauses etcd). */
+  pid: number;
   stop(): Promise<void>;
 }
 
@@ -107,7 +109,7 @@ async function startEtcdOnce(binary: string, clientPort: number, peerPort: numbe
     await stop();
     throw error;
   }
-  return { endpoint, stop };
+  return { endpoint, pid: child.pid!, stop };
 }
 
 async function waitUntilHealthy(endpoint: string, child: ChildProcess, log: () => string):

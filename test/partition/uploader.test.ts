@@ -1,7 +1,8 @@
 /**
  * The uploader's bounded objects (issue 8 item 4): the plan on its own (upload-plan.ts), then a
  * real Uploader — embedded coordinator, real PartitionManager and logs, a local-folder store
- * behind the fault-injecting wrapper — through an outage with a backlog of many objects.
+ * behind the fault-injecting wrapper — through an outage with a backlog of many objects, and
+ * after a commit that was applied though its caller was told it failed.
  * The WAL is a double that is durable at once with increasing LSNs and records trims.
  */
 import { mkdtemp, rm } from 'node:fs/promises';
@@ -101,23 +102,42 @@ const emptyHistory: HistoryReader = {
   read: async (_topicId, _partition, offset) => ({ chunks: [], sizeBytes: 0, nextOffset: offset }),
 };
 
-describe('Uploader through an object-store outage', () => {
+/**
+ * The coordinator applies a commit but its caller never hears so (a call deadline while etcd was
+ * paused: etcd runs the request once it resumes). Then the index ends inside the batches the log
+ * still holds as pending, and the next commit of them overlaps it partially.
+ */
+class AnswerLosingCoordinator extends EmbeddedCoordinator {
+  private losing = 0;
+  loseNextAnswers(n: number): void {
+    this.losing = n;
+  }
+  override async commitSegments(...args: Parameters<EmbeddedCoordinator['commitSegments']>): Promise<void> {
+    await super.commitSegments(...args);
+    if (this.losing > 0) {
+      this.losing--;
+      throw new Error('4 DEADLINE_EXCEEDED: Deadline exceeded (the commit was applied)');
+    }
+  }
+}
+
+describe('Uploader on real logs and the embedded coordinator', () => {
   const OBJECT_BYTES_MAX = 64 * 1024;
   let dir: string;
-  let metadata: EmbeddedCoordinator;
+  let metadata: AnswerLosingCoordinator;
 
   beforeEach(async () => {
     dir = await mkdtemp(path.join(tmpdir(), 'uploader-test-'));
-    metadata = new EmbeddedCoordinator(':memory:');
+    metadata = new AnswerLosingCoordinator(':memory:');
   });
   afterEach(async () => {
     await metadata.close();
     await rm(dir, { recursive: true, force: true });
   });
 
-  async function append(target: PartitionLog, n: number): Promise<number> {
+  async function append(target: PartitionLog, n: number, valueBytes = 3000): Promise<number> {
     const batch = await encodeBatch({ baseTimestamp: 1_700_000_000_000,
-      records: [{ key: null, value: Buffer.alloc(3000, n % 251) }] });
+      records: [{ key: null, value: Buffer.alloc(valueBytes, n % 251) }] });
     const outcome = target.append(batch, readBatchHeader(batch, 0),
       { messageBytesMax: 1 << 20, logAppendTime: false }, Date.now());
     if (outcome.kind !== 'appended') throw new Error(`append failed: ${JSON.stringify(outcome)}`);
@@ -207,5 +227,43 @@ describe('Uploader through an object-store outage', () => {
     expect(wal.trims.length).toBe(objects.size);
     for (let i = 1; i < wal.trims.length; i++) expect(wal.trims[i]!).toBeGreaterThan(wal.trims[i - 1]!);
     expect(wal.trims.at(-1)).toBe(wal.lsnDurable + 1);
+  });
+
+  it('takes its own applied commit as uploaded and commits the rest, instead of failing forever', async () => {
+    const config = loadConfig(['--data-dir', dir]);
+    const wal = new InstantWal();
+    const partitions = new PartitionManager(metadata, config, wal, emptyHistory, 1, log);
+    await partitions.load();
+    const [a, b] = (await partitions.createTopic('lost', 2, {})).logs.map((l) => l!);
+    const uploader = new Uploader(partitions, wal, new FaultyObjectStore(await LocalFolderStore.open(
+      { rootDir: path.join(dir, 'objects') })), metadata, new TailMemory(1 << 20),
+    { nodeId: 1, uploadIntervalMs: 60_000, uploadBytesMax: config.uploadBytesMax,
+      partitionsPerObjectMax: 100, objectBytesMax: 1 << 20 }, createMetrics(), log);
+    for (let i = 0; i < 3; i++) await append(a!, i, 100);
+    for (let i = 0; i < 2; i++) await append(b!, i, 100);
+    metadata.loseNextAnswers(1);
+    await expect(uploader.flush()).rejects.toThrow(/DEADLINE_EXCEEDED/);
+    // Applied all the same; the logs do not know it.
+    expect((await metadata.getPartitionStates(a!.topicId)).map((s) => s.indexedEndOffset)).toEqual([3, 2]);
+    expect([a!.uploadedEndOffset, b!.uploadedEndOffset]).toEqual([0, 0]);
+
+    // Appended meanwhile: the next commit of partition 0 is 0..4, which the index ends inside.
+    await append(a!, 3, 100);
+    await append(a!, 4, 100);
+    await uploader.flush();
+    expect([a!.uploadedEndOffset, b!.uploadedEndOffset]).toEqual([5, 2]);
+    expect(uploader.uploadBacklogBytes).toBe(0);
+    for (const [target, end] of [[a!, 5], [b!, 2]] as const) {
+      let next = 0;
+      for (const s of await metadata.listSegments(target.topicId, target.partition, 0, 100)) {
+        expect(s.baseOffset).toBe(next); // contiguous: nothing indexed twice, nothing skipped
+        next = s.lastOffset + 1;
+      }
+      expect(next).toBe(end);
+    }
+    // And on from there as usual.
+    await append(b!, 2, 100);
+    await uploader.flush();
+    expect(b!.uploadedEndOffset).toBe(3);
   });
 });

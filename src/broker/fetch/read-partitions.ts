@@ -84,7 +84,17 @@ async function readInto(pass: FetchPass, s: BrokerServices, req: FetchRequest, v
         s.memory.answerRoomBytes));
       s.memory.addAnswer(maxBytes);
       pass.heldBytes += maxBytes;
-      const read = await log.read(Number(p.fetchOffset), maxBytes, pass.sizeBytes === 0);
+      const read = await log.read(Number(p.fetchOffset), maxBytes, pass.sizeBytes === 0)
+        .catch(() => ({ kind: 'unreadable' as const }));
+      if (read.kind === 'unreadable') {
+        s.memory.releaseAnswer(maxBytes);
+        pass.heldBytes -= maxBytes;
+        // Older data needs the segment index (etcd) and object storage; with either unreachable
+        // this partition answers a retriable error, the others (and the in-memory tail) are served.
+        pass.hasError = true;
+        out.partitions.push(partitionError(p.partition, ErrorCode.KAFKA_STORAGE_ERROR, log));
+        continue;
+      }
       // Hold what was read, no more.
       const readBytes = read.kind === 'offset-out-of-range' ? 0 : read.sizeBytes;
       if (readBytes > maxBytes) s.memory.addAnswer(readBytes - maxBytes);
