@@ -8,28 +8,49 @@
  */
 import { ErrorCode } from '../../../protocol/generated/errors.js';
 import {
-  type MetadataResponseMetadataResponseTopic as TopicOut, decodeMetadataRequest,
+  type MetadataResponseMetadataResponseTopic as TopicOut,
+  type MetadataResponseMetadataResponsePartition as PartitionOut, decodeMetadataRequest,
   defaultMetadataResponse, defaultMetadataResponseMetadataResponseBroker,
   defaultMetadataResponseMetadataResponsePartition, defaultMetadataResponseMetadataResponseTopic,
   encodeMetadataResponse,
 } from '../../../protocol/generated/messages/metadata.js';
 import { ZERO_UUID } from '../../../protocol/primitives/uuid.js';
+import type { PartitionLeader } from '../../cluster/cluster-view.js';
 import type { TopicEntry } from '../../partition/partition-manager.js';
 import { defineHandler } from '../handler.js';
 import type { BrokerServices } from '../services.js';
 import { autoCreateTopic } from '../topic-admin.js';
 
-function describeTopic(s: BrokerServices, entry: TopicEntry): TopicOut {
+/**
+ * One partition's entry. A partition whose leader is unknown or not among the live brokers answers
+ * LEADER_NOT_AVAILABLE with no leader, as Kafka does. Naming a broker the same answer does not
+ * list leaves clients stuck: kafkajs fetches only from listed brokers, so such a partition went
+ * unfetched until the client's metadata aged out (5 minutes); the error makes it ask again until
+ * the partition has a live leader.
+ */
+export function describePartition(partitionIndex: number, leader: PartitionLeader,
+  liveBrokerIds: ReadonlySet<number>): PartitionOut {
+  const { leaderId, leaderEpoch } = leader;
+  const partition = { ...defaultMetadataResponseMetadataResponsePartition(), partitionIndex, leaderEpoch };
+  if (liveBrokerIds.has(leaderId)) {
+    return { ...partition, leaderId, replicaNodes: [leaderId], isrNodes: [leaderId] };
+  }
+  const replicaNodes = leaderId < 0 ? [] : [leaderId];
+  return { ...partition, errorCode: ErrorCode.LEADER_NOT_AVAILABLE, leaderId: -1, replicaNodes,
+    isrNodes: replicaNodes, offlineReplicas: replicaNodes };
+}
+
+function describeTopic(s: BrokerServices, entry: TopicEntry,
+  liveBrokerIds: ReadonlySet<number>): TopicOut {
+  const { topicId } = entry.record;
   return {
     ...defaultMetadataResponseMetadataResponseTopic(),
     name: entry.record.name,
-    topicId: entry.record.topicId,
+    topicId,
     // By index, not entry.logs.map: a slot list with a hole must not make an undefined entry.
     partitions: Array.from({ length: entry.logs.length }, (_, partitionIndex) => {
-      const log = entry.logs[partitionIndex];
-      const { leaderId, leaderEpoch } = s.cluster.leader(entry.record.topicId, partitionIndex, log?.leaderEpoch ?? -1);
-      return { ...defaultMetadataResponseMetadataResponsePartition(), partitionIndex,
-        leaderId, leaderEpoch, replicaNodes: [leaderId], isrNodes: [leaderId] };
+      const localEpoch = entry.logs[partitionIndex]?.leaderEpoch ?? -1;
+      return describePartition(partitionIndex, s.cluster.leader(topicId, partitionIndex, localEpoch), liveBrokerIds);
     }),
   };
 }
@@ -55,16 +76,17 @@ export const handler = defineHandler({
       nodeId: b.nodeId, host: b.host, port: b.port, rack: b.rack }));
     res.clusterId = s.clusterId;
     res.controllerId = s.cluster.controllerId();
+    const live = new Set(res.brokers.map((b) => b.nodeId));
     const all = req.topics === null || (version === 0 && req.topics.length === 0);
     if (all) {
-      res.topics = s.partitions.topics().map((t) => describeTopic(s, t));
+      res.topics = s.partitions.topics().map((t) => describeTopic(s, t, live));
       return res;
     }
     const allowCreate = s.config.autoCreateTopics && (version < 4 || req.allowAutoTopicCreation);
     for (const t of req.topics ?? []) {
       if (t.name === null) {
         const entry = s.partitions.topicById(t.topicId);
-        res.topics.push(entry ? describeTopic(s, entry)
+        res.topics.push(entry ? describeTopic(s, entry, live)
           : topicError(null, t.topicId, ErrorCode.UNKNOWN_TOPIC_ID));
         continue;
       }
@@ -76,7 +98,7 @@ export const handler = defineHandler({
       } else if (typeof entry === 'number') {
         res.topics.push(topicError(t.name, ZERO_UUID, entry));
       } else {
-        res.topics.push(describeTopic(s, entry));
+        res.topics.push(describeTopic(s, entry, live));
       }
     }
     return res;
