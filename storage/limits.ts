@@ -112,6 +112,13 @@ export function assertWalLimits(l: WalLimits): void {
   assert.ok(l.readChunkBytes >= walEntryFrameBytes, 'a read chunk holds at least one frame');
 }
 
+/**
+ * The largest Kafka batch a broker stores: a batch is one WAL entry, less the entry's frame and
+ * largest header. It caps max.message.bytes in every WAL mode, so a topic behaves the same in
+ * each (object-WAL mode has no entry, but its batches must fit the others' WALs on a move).
+ */
+export const batchBytesMax = limits.walEntryBytesMax - walEntryFrameBytes - limits.walHeaderBytesMax;
+
 export function assertLimits(l: Limits): void {
   // A compressed batch may always inflate to at least the largest batch accepted uncompressed.
   assert.ok(l.walEntryBytesMax <= l.produceUncompressedBytesMax, 'entry fits uncompressed');
@@ -133,3 +140,5 @@ export function assertLimits(l: Limits): void {
 }
 
 assertLimits(limits);
+assert.ok(batchBytesMax > 0 && batchBytesMax + walEntryFrameBytes + limits.walHeaderBytesMax <= limits.walEntryBytesMax,
+  'the largest batch fits one WAL entry');

@@ -6,7 +6,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { limits } from '../../storage/limits.js';
+import { batchBytesMax, limits } from '../../storage/limits.js';
 import { didYouMean } from './suggest.js';
 
 export class ConfigError extends Error {
@@ -74,7 +74,7 @@ export const SETTINGS = {
   defaultPartitions: { kind: 'int', default: 1, min: 1, max: 10_000, help: 'Partitions of auto-created topics (num.partitions)' },
   retentionMs: { kind: 'int', default: 7 * 24 * 3600 * 1000, min: -1, max: Number.MAX_SAFE_INTEGER, help: 'Default retention.ms' },
   retentionBytes: { kind: 'int', default: -1, min: -1, max: Number.MAX_SAFE_INTEGER, help: 'Default retention.bytes per partition' },
-  messageBytesMax: { kind: 'int', default: 1_048_588, min: 1024, max: 1024 * MIB, help: 'Default max.message.bytes (largest batch)' },
+  messageBytesMax: { kind: 'int', default: 1_048_588, min: 1024, max: batchBytesMax, help: 'Default max.message.bytes (largest batch; at most one WAL entry)' },
   orphanAgeMsMin: { kind: 'int', default: 600_000, min: 1000, max: 30 * 86_400_000, help: 'Unreferenced objects older than this are deleted' },
   orphanCheckIntervalMs: { kind: 'int', default: 300_000, min: 100, max: 86_400_000, help: 'How often unreferenced objects are looked for' },
   retentionCheckIntervalMs: { kind: 'int', default: 60_000, min: 100, max: 86_400_000, help: 'How often retention runs' },

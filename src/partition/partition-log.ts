@@ -31,6 +31,7 @@ import {
   patchPartitionLeaderEpoch, readBatchHeader,
 } from '../../protocol/records/batch-header.js';
 import { crc32c } from '../../protocol/records/crc32c.js';
+import { batchBytesMax } from '../../storage/limits.js';
 import { WalNoSpaceError } from '../../storage/wal/errors.js';
 import { ProducerStates, type SequenceCheck } from './producer-state.js';
 import type { ProducerPartitionState } from '../metadata/coordinator.js';
@@ -192,6 +193,11 @@ export class PartitionLog {
     if (batch.length > settings.messageBytesMax) {
       return { kind: 'error', error: 'MESSAGE_TOO_LARGE',
         detail: `batch of ${batch.length} bytes > max.message.bytes ${settings.messageBytesMax}` };
+    }
+    if (batch.length > batchBytesMax) {
+      // Checked before offsets are assigned: a batch the WAL would refuse must not take any.
+      return { kind: 'error', error: 'MESSAGE_TOO_LARGE',
+        detail: `batch of ${batch.length} bytes > ${batchBytesMax}, the largest batch a broker stores (one WAL entry)` };
     }
     const recordCount = header.recordCount;
     const identity = header.hasProducerId ? {

@@ -52,6 +52,8 @@ describe('loadConfig', () => {
     [[], { LEDGERSTREAM_AUTO_CREATE_TOPICS: 'maybe' }, 'autoCreateTopics'],
     [['--s3-prefix', 'tenant'], {}, 's3Prefix'],
     [['--message-bytes-max', String(200 * 1024 * 1024)], {}, 'messageBytesMax'],
+    // Fits the request but not one WAL entry (8 MiB less its frame and header).
+    [['--message-bytes-max', String(8 * 1024 * 1024)], {}, 'messageBytesMax'],
     [['--port'], {}, 'port'],
     [[], { LEDGERSTREAM_PROT: '9093' }, 'LEDGERSTREAM_PROT'],
   ];

@@ -18,6 +18,7 @@ import {
 } from '../../../protocol/generated/messages/produce.js';
 import { defineHandler } from '../handler.js';
 import { appendPartition, type InflateBudget } from '../produce/append-partition.js';
+import { PartitionFencedError } from '../../partition/partition-log.js';
 import { limits } from '../../../storage/limits.js';
 import { WalNoSpaceError } from '../../../storage/wal/errors.js';
 import { decodedRecords } from '../../../protocol/primitives/record-set.js';
@@ -42,18 +43,21 @@ export const handler = defineHandler({
     const res = defaultProduceResponse();
     const durable: Promise<void>[] = [];
     const inflate: InflateBudget = { remainingBytes: limits.produceUncompressedBytesMax };
-    // A batch whose leadership moved on before it was durable is answered NOT_LEADER_OR_FOLLOWER:
-    // the client refreshes metadata and retries at the new leader.
-    // A full WAL disk is KAFKA_STORAGE_ERROR (retriable): the batch was not written, no offsets kept.
+    // Only a batch whose leadership moved on before it was durable is answered
+    // NOT_LEADER_OR_FOLLOWER: the client refreshes metadata and retries at the new leader.
+    // Anything else that kept a batch from being durable (a full WAL disk, the offsets rolled back
+    // behind such a batch) is KAFKA_STORAGE_ERROR (retriable): the batch was not written.
     const failOnFence = (out: PartitionOut, p: Promise<void>) => p.catch((err: unknown) => {
-      if (err instanceof WalNoSpaceError) {
-        Object.assign(out, { errorCode: ErrorCode.KAFKA_STORAGE_ERROR, baseOffset: -1n,
-          errorMessage: 'the WAL disk is full; retry later' });
+      if (err instanceof PartitionFencedError) {
+        ctx.log.info({ err }, 'produce not acknowledged: partition fenced');
+        Object.assign(out, { errorCode: ErrorCode.NOT_LEADER_OR_FOLLOWER, baseOffset: -1n,
+          errorMessage: 'leadership moved to another broker' });
         return;
       }
-      ctx.log.info({ err }, 'produce not acknowledged: partition fenced');
-      Object.assign(out, { errorCode: ErrorCode.NOT_LEADER_OR_FOLLOWER, baseOffset: -1n,
-        errorMessage: 'leadership moved to another broker' });
+      if (!(err instanceof WalNoSpaceError)) ctx.log.warn({ err }, 'produce not acknowledged: batch not made durable');
+      Object.assign(out, { errorCode: ErrorCode.KAFKA_STORAGE_ERROR, baseOffset: -1n,
+        errorMessage: err instanceof WalNoSpaceError ? 'the WAL disk is full; retry later'
+          : `the batch was not made durable (${(err as Error).message}); retry later` });
     });
     for (const t of req.topicData) {
       let topic = s.partitions.topic(t.name);

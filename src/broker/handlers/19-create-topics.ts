@@ -97,7 +97,7 @@ export const handler = defineHandler({
       }
       seen.add(t.name);
       const result = await createOne(ctx.services, t, req.validateOnly, version);
-      if (result.errorCode === ErrorCode.NONE) warnNoEffect(ctx.log, t.name, t.configs.map((c) => c.name), t.replicationFactor);
+      if (result.errorCode === ErrorCode.NONE) warnNoEffect(ctx.log, t.name, t.configs, t.replicationFactor);
       res.topics.push(result);
     }
     return res;

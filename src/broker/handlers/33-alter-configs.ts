@@ -62,7 +62,7 @@ export const handler = defineHandler({
       const kept = r.configs.flatMap((c) => c.value === null ? [] : [[c.name, c.value] as const]);
       const configs = Object.fromEntries(kept);
       const out = await alterTopicConfigs(ctx.services, r, () => ({ configs }), req.validateOnly);
-      if (out.errorCode === ErrorCode.NONE && !req.validateOnly) warnNoEffect(ctx.log, r.resourceName, r.configs.map((c) => c.name));
+      if (out.errorCode === ErrorCode.NONE && !req.validateOnly) warnNoEffect(ctx.log, r.resourceName, r.configs);
       res.responses.push({ ...out, resourceType: r.resourceType, resourceName: r.resourceName,
         unknownTaggedFields: undefined });
     }

@@ -62,7 +62,7 @@ export const handler = defineHandler({
     for (const r of req.resources) {
       const out = await alterTopicConfigs(ctx.services, r,
         (current) => apply(defaults, current, r.configs), req.validateOnly);
-      if (out.errorCode === ErrorCode.NONE && !req.validateOnly) warnNoEffect(ctx.log, r.resourceName, r.configs.filter((c) => c.configOperation !== 1).map((c) => c.name));
+      if (out.errorCode === ErrorCode.NONE && !req.validateOnly) warnNoEffect(ctx.log, r.resourceName, r.configs.filter((c) => c.configOperation !== 1));
       res.responses.push({ ...out, resourceType: r.resourceType, resourceName: r.resourceName,
         unknownTaggedFields: undefined });
     }

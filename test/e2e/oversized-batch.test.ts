@@ -1,0 +1,76 @@
+/**
+ * A batch larger than one WAL entry holds, on a topic whose max.message.bytes allows it (issue 9
+ * item 3). Before the fix such a batch got offsets, was refused by the WAL ("entry too large"),
+ * was answered NOT_LEADER_OR_FOLLOWER as if leadership had moved, and its offsets stayed in the
+ * tail. Now it is refused with MESSAGE_TOO_LARGE before any offset is assigned; later batches
+ * take the next offsets, are uploaded, and read back (from object storage after a restart).
+ */
+import type { Kafka } from 'kafkajs';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { limits } from '../../storage/limits.js';
+import { type BrokerProcess, startBroker } from '../helpers/broker-process.js';
+import { consumeAll, kafkaClient } from '../helpers/kafka-client.js';
+
+const TOPIC = 'oversized';
+/** Allows 16 MiB, twice what a WAL entry holds. */
+const TOPIC_MESSAGE_BYTES_MAX = 2 * limits.walEntryBytesMax;
+
+async function highWatermark(kafka: Kafka): Promise<number> {
+  const admin = kafka.admin();
+  await admin.connect();
+  try {
+    const offsets = await admin.fetchTopicOffsets(TOPIC);
+    return Number(offsets.find((o) => o.partition === 0)!.high);
+  } finally {
+    await admin.disconnect();
+  }
+}
+
+describe.each([{ walMode: 'local' }, { walMode: 'object' }])('WAL mode $walMode', ({ walMode }) => {
+  let broker: BrokerProcess;
+  let kafka: Kafka;
+
+  beforeAll(async () => {
+    broker = await startBroker({ settings: { walMode, uploadIntervalMs: 100,
+      requestBytesMax: 4 * limits.walEntryBytesMax } });
+    kafka = kafkaClient(broker.bootstrap);
+    const admin = kafka.admin();
+    await admin.connect();
+    await admin.createTopics({ topics: [{ topic: TOPIC, numPartitions: 1,
+      configEntries: [{ name: 'max.message.bytes', value: String(TOPIC_MESSAGE_BYTES_MAX) }] }] });
+    await admin.disconnect();
+  }, 60_000);
+  afterAll(async () => broker?.destroy());
+
+  it('refuses a batch larger than a WAL entry with MESSAGE_TOO_LARGE, consuming no offset', async () => {
+    const producer = kafka.producer({ retry: { retries: 0 } });
+    await producer.connect();
+    try {
+      await producer.send({ topic: TOPIC, acks: -1, messages: [{ key: 'before', value: 'small-0' }] });
+      expect(await highWatermark(kafka)).toBe(1);
+
+      const value = Buffer.alloc(limits.walEntryBytesMax + 1024 * 1024, 'x');
+      const refused = await producer.send({ topic: TOPIC, acks: -1, messages: [{ key: 'big', value }] })
+        .then(() => null, (err: { type?: string; name?: string; cause?: { type?: string } }) =>
+          err.type ?? err.cause?.type ?? err.name);
+      expect(refused).toBe('MESSAGE_TOO_LARGE');
+      expect(await highWatermark(kafka)).toBe(1);
+
+      const result = await producer.send({ topic: TOPIC, acks: -1, messages: [{ key: 'after', value: 'small-1' }] });
+      expect(Number(result[0]!.baseOffset)).toBe(1);
+      expect(await highWatermark(kafka)).toBe(2);
+    } finally {
+      await producer.disconnect();
+    }
+    expect(broker.output()).not.toContain('leadership moved');
+    // The topic's setting was accepted, with a warning saying what it will not do.
+    expect(broker.output()).toContain(`max.message.bytes=${TOPIC_MESSAGE_BYTES_MAX}`);
+
+    // Uploads were not stopped by the refused batch: after a restart the records come from
+    // object storage (and the WAL replay, in local mode), offsets 0 and 1.
+    await broker.stop();
+    await broker.restart();
+    const read = await consumeAll(kafka, TOPIC, 2);
+    expect(read.map((r) => [r.offset, r.value])).toEqual([[0, 'small-0'], [1, 'small-1']]);
+  }, 90_000);
+});
