@@ -1,3 +1,42 @@
 #!/usr/bin/env node
-// Runs the compiled CLI (npm run build writes dist/).
-import '../dist/src/cli.js';
+// Runs the compiled CLI. In a clone, the broker's sources are compiled first when dist/ is missing
+// or older than them (tsc -p tsconfig.broker.json, incremental: seconds the first time, then only
+// what changed), so `npx ledgerstream …` works right after `npm install`, without a build step.
+import { spawnSync } from 'node:child_process';
+import { existsSync, readdirSync, statSync } from 'node:fs';
+import path from 'node:path';
+
+const root = path.resolve(import.meta.dirname, '..');
+const entry = path.join(root, 'dist/src/cli.js');
+const project = path.join(root, 'tsconfig.broker.json');
+const SOURCE_FOLDERS = ['src', 'storage', 'protocol'];
+
+function newestSourceMs(dir) {
+  let newest = 0;
+  for (const e of readdirSync(dir, { withFileTypes: true })) {
+    const p = path.join(dir, e.name);
+    if (e.isDirectory()) newest = Math.max(newest, newestSourceMs(p));
+    else if (e.name.endsWith('.ts')) newest = Math.max(newest, statSync(p).mtimeMs);
+  }
+  return newest;
+}
+
+function builtMs() {
+  const marks = [entry, path.join(root, 'dist/.broker.tsbuildinfo')].filter((f) => existsSync(f));
+  return Math.max(0, ...marks.map((f) => statSync(f).mtimeMs));
+}
+
+if (existsSync(project)) {
+  const sourcesMs = Math.max(...SOURCE_FOLDERS.map((d) => path.join(root, d)).filter((d) => existsSync(d))
+    .map(newestSourceMs));
+  if (!existsSync(entry) || builtMs() < sourcesMs) {
+    process.stderr.write('ledgerstream: compiling the sources (first run or changed sources)...\n');
+    const tsc = path.join(root, 'node_modules/typescript/bin/tsc');
+    const r = spawnSync(process.execPath, [tsc, '-p', project], { stdio: 'inherit' });
+    if (r.status !== 0) {
+      process.stderr.write('ledgerstream: compiling failed; run `npm install` first, then try again\n');
+      process.exit(1);
+    }
+  }
+}
+await import(entry);

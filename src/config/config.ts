@@ -163,7 +163,7 @@ export function parseFlags(argv: readonly string[]): Record<string, string> {
 const NON_SETTING_VARIABLES = new Set([
   'LEDGERSTREAM_CONFIG', 'LEDGERSTREAM_MINIO_BIN', 'LEDGERSTREAM_ETCD_BIN', 'LEDGERSTREAM_JAVA',
   'LEDGERSTREAM_PYTHON', 'LEDGERSTREAM_GO', 'LEDGERSTREAM_KAFKA_VERSION', 'LEDGERSTREAM_KAFKA_HOME',
-  'LEDGERSTREAM_CLUSTER_DIR', 'LEDGERSTREAM_CI_TEST_LIMIT_S',
+  'LEDGERSTREAM_CLUSTER_DIR', 'LEDGERSTREAM_CI_TEST_LIMIT_S', 'LEDGERSTREAM_BOOTSTRAP',
 ]);
 
 /** An unknown LEDGERSTREAM_* variable is a typo until shown otherwise: silently ignoring it hides a wrong setting. */
