@@ -82,7 +82,8 @@ export class ClusterMode {
         objectBytesMax: config.uploadObjectBytesMax },
     });
     await leadership.start();
-    const controller = await Controller.start({ membership, coordinator, log: report });
+    const controller = await Controller.start({ membership, coordinator, log: report,
+      info: (fields, message) => log.info(fields, message) });
     log.info({ controller: controller.controllerId() }, 'joined the cluster');
     return new ClusterMode(membership, controller, leadership, etcdView, client, membershipOptions,
       coordinator, partitions, log);
@@ -130,7 +131,8 @@ export class ClusterMode {
     }
     try {
       this.controller = await Controller.start({ membership, coordinator: this.coordinator,
-        log: (message, err) => this.log.warn({ err }, message) });
+        log: (message, err) => this.log.warn({ err }, message),
+        info: (fields, message) => this.log.info(fields, message) });
     } catch (err) {
       await membership.revoke();
       throw err;

@@ -186,6 +186,11 @@ export interface ControllerOptions {
   debounceMs?: number;
   resyncIntervalMs?: number;
   log?: (message: string, error: unknown) => void;
+  /**
+   * Events an operator (and the failover benchmark) times a failover by: the active controller
+   * seeing the live brokers change, and each partition it moves off a broker that is not live.
+   */
+  info?: (fields: Record<string, unknown>, message: string) => void;
 }
 
 /** What one pass did, for tests and logs. */
@@ -207,6 +212,9 @@ export class Controller extends EventEmitter<{ elected: [epoch: number]; resigne
   private readonly debounceMs: number;
   private readonly resyncIntervalMs: number;
   private readonly log: (message: string, error: unknown) => void;
+  private readonly info: (fields: Record<string, unknown>, message: string) => void;
+  /** The live brokers last seen, to log changes once. */
+  private liveSeen = '';
   private holderId = -1;
   /** Create revision of our controller key while we are the controller, else -1. */
   private epoch = -1;
@@ -227,6 +235,7 @@ export class Controller extends EventEmitter<{ elected: [epoch: number]; resigne
     this.debounceMs = options.debounceMs ?? controllerLimits.debounceMsDefault;
     this.resyncIntervalMs = options.resyncIntervalMs ?? controllerLimits.resyncIntervalMsDefault;
     this.log = options.log ?? ((message, error) => process.emitWarning(`${message}: ${error}`));
+    this.info = options.info ?? (() => {});
     assert.ok(this.debounceMs >= 0 && this.resyncIntervalMs > 0, 'controller timings');
   }
 
@@ -282,7 +291,12 @@ export class Controller extends EventEmitter<{ elected: [epoch: number]; resigne
     this.cleanups.push(() => membership.off('lost', onLost));
     this.cleanups.push(this.coordinator.onChange((change) => this.onCoordinatorChange(change)));
     // Brokers coming and going trigger a pass; the pass reads them afresh (readLiveBrokers).
-    const brokers = await membership.watchBrokers(() => this.scheduleReconcile());
+    const brokers = await membership.watchBrokers((live) => {
+      const ids = live.map((b) => b.nodeId).sort((a, b) => a - b);
+      if (this.isActive() && ids.join(',') !== this.liveSeen) this.info({ brokers: ids }, 'live brokers changed');
+      this.liveSeen = ids.join(',');
+      this.scheduleReconcile();
+    });
     this.cleanups.push(() => brokers.close());
     const key = membership.keys.controller();
     const holder = await PrefixWatch.open(membership.client, { key, exact: true },
@@ -430,6 +444,8 @@ export class Controller extends EventEmitter<{ elected: [epoch: number]; resigne
         await this.coordinator.setPartitionLeader(move.topicId, move.partition, move.toLeaderId,
           move.expectedEpoch);
         result.reassigned.push(move);
+        this.info({ topicId: move.topicId, partition: move.partition, from: move.fromLeaderId, to: move.toLeaderId },
+          'partition reassigned');
       } catch (error) {
         if (!(error instanceof FencedError || error instanceof UnknownTopicError)) throw error;
         result.fenced++;

@@ -319,7 +319,7 @@ export class PartitionManager {
       createdAtMs: Date.now() };
     await this.metadata.createTopic(record,
       leaders ?? await this.placement(record.topicId, 0, partitionCount));
-    this.log.info({ topic: name, partitions: partitionCount }, 'topic created');
+    this.log.info({ topic: name, topicId: record.topicId, partitions: partitionCount }, 'topic created');
     return this.install(record);
   }
 

@@ -38,6 +38,8 @@ export interface BrokerOptions {
   /** Extra settings, e.g. { uploadIntervalMs: 50 }. */
   settings?: Record<string, string | number | boolean>;
   dataDir?: string;
+  /** Every chunk of the broker's stdout and stderr as it arrives (output() keeps only the tail). */
+  onOutput?: (chunk: string) => void;
   port?: number;
 }
 
@@ -58,6 +60,7 @@ export async function startBroker(options: BrokerOptions = {}): Promise<BrokerPr
     child = proc;
     exited = new Promise((resolve) => proc.once('exit', (code) => resolve(code)));
     const keep = (chunk: Buffer) => {
+      options.onOutput?.(chunk.toString());
       output = (output + chunk.toString()).slice(-OUTPUT_BYTES_MAX);
     };
     proc.stderr!.on('data', keep);

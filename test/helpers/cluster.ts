@@ -29,7 +29,8 @@ type Settings = Record<string, string | number | boolean>;
  * (e.g. a metrics port), by node id (1, 2, ...).
  */
 export async function startCluster(brokerCount: number, settings: Settings = {},
-  perBroker: (nodeId: number) => Promise<Settings> | Settings = () => ({})): Promise<TestCluster> {
+  perBroker: (nodeId: number) => Promise<Settings> | Settings = () => ({}),
+  onOutput?: (nodeId: number, chunk: string) => void): Promise<TestCluster> {
   const etcd = await startEtcdServer();
   const sharedDir = await mkdtemp(path.join(tmpdir(), 'ledgerstream-cluster-'));
   const brokers: BrokerProcess[] = [];
@@ -38,6 +39,7 @@ export async function startCluster(brokerCount: number, settings: Settings = {},
     const broker = await startBroker({
       port: await freePort(),
       dataDir: path.join(sharedDir, `broker-${nodeId}`),
+      onOutput: onOutput === undefined ? undefined : (chunk) => onOutput(nodeId, chunk),
       settings: {
         nodeId, coordinator: 'etcd', etcdEndpoints: etcd.endpoint,
         etcdTxnOpsMax: etcdServerLimits.txnOpsMax, leaseTtlMs: 2000,

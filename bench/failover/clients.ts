@@ -1,0 +1,125 @@
+/**
+ * The failover benchmark's producers: three real clients, each on its own topic, each recording
+ * when every record was acknowledged, per partition. librdkafka and the Java client run as child
+ * processes printing "ack PARTITION EPOCH_MS" lines; kafkajs runs in this process.
+ */
+import { type ChildProcess, spawn } from 'node:child_process';
+import path from 'node:path';
+import { Kafka, logLevel } from 'kafkajs';
+import { compileJava, javaAvailable, kafkaJars } from '../../test/helpers/kafka-tools.js';
+
+export type ClientName = 'librdkafka' | 'java' | 'kafkajs';
+export const CLIENT_NAMES: ClientName[] = ['librdkafka', 'java', 'kafkajs'];
+
+const HERE = import.meta.dirname;
+const PYTHON = process.env['LEDGERSTREAM_PYTHON'] ?? '/usr/bin/python3';
+const JAVA = process.env['LEDGERSTREAM_JAVA'] ?? 'java';
+
+/** Acknowledgement times per partition, in order, and failures. */
+export class AckLog {
+  readonly acks: number[][];
+  failures = 0;
+  readonly failureKinds = new Map<string, number>();
+  constructor(readonly client: ClientName, readonly topic: string, partitions: number) {
+    this.acks = Array.from({ length: partitions }, () => []);
+  }
+
+  ack(partition: number, atMs: number): void {
+    this.acks[partition]?.push(atMs);
+  }
+
+  fail(kind: string): void {
+    this.failures++;
+    this.failureKinds.set(kind, (this.failureKinds.get(kind) ?? 0) + 1);
+  }
+
+  /**
+   * The longest time without an acknowledgement on `partition` over [fromMs, toMs): gaps
+   * between consecutive acks that overlap the window, and the open gap at its end.
+   */
+  longestGap(partition: number, fromMs: number, toMs: number): { gapMs: number; fromMs: number } {
+    const times = this.acks[partition]!;
+    let best = { gapMs: 0, fromMs };
+    let prev = -Infinity;
+    for (const t of times) {
+      if (t >= fromMs && prev > -Infinity && t - prev > best.gapMs && prev < toMs) best = { gapMs: t - prev, fromMs: prev };
+      if (t >= toMs) return best;
+      prev = t;
+    }
+    if (prev > -Infinity && toMs - prev > best.gapMs) best = { gapMs: toMs - prev, fromMs: prev };
+    return best;
+  }
+
+  total(): number {
+    return this.acks.reduce((n, a) => n + a.length, 0);
+  }
+}
+
+export interface RunningClient {
+  log: AckLog;
+  stop(): Promise<void>;
+}
+
+function parseLines(child: ChildProcess, log: AckLog): void {
+  let rest = '';
+  child.stdout!.on('data', (chunk: Buffer) => {
+    const text = rest + chunk.toString();
+    const lines = text.split('\n');
+    rest = lines.pop()!;
+    for (const line of lines) {
+      const [kind, p, t, error] = line.split(' ');
+      if (kind === 'ack') log.ack(Number(p), Number(t));
+      else if (kind === 'fail') log.fail(error ?? 'unknown');
+    }
+  });
+}
+
+async function childClient(log: AckLog, command: string, args: string[]): Promise<RunningClient> {
+  const child = spawn(command, args, { stdio: ['pipe', 'pipe', 'pipe'] });
+  let stderr = '';
+  child.stderr!.on('data', (c: Buffer) => { stderr = (stderr + c.toString()).slice(-4000); });
+  parseLines(child, log);
+  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+  child.once('exit', (code) => {
+    if (code !== 0 && code !== null) process.stderr.write(`${log.client} producer exited ${code}: ${stderr}\n`);
+  });
+  return { log, stop: async () => { child.stdin!.end(); await Promise.race([exited, new Promise((r) => setTimeout(r, 15_000))]); child.kill('SIGKILL'); } };
+}
+
+function kafkajsClient(log: AckLog, bootstrap: string[], partitions: number, ratePerPartition: number): RunningClient {
+  // kafkajs's defaults (retries 5 from 300 ms), as a user runs it.
+  const producer = new Kafka({ clientId: 'failover-bench', brokers: bootstrap, logLevel: logLevel.NOTHING })
+    .producer({ idempotent: true });
+  let stopped = false;
+  const intervalMs = 1000 / ratePerPartition;
+  const loop = async (partition: number) => {
+    let next = performance.now();
+    for (let seq = 0; !stopped; seq++) {
+      await producer.send({ topic: log.topic, acks: -1, messages: [{ partition, value: String(seq) }] })
+        .then(() => log.ack(partition, Date.now()), (err: { type?: string; name?: string }) => log.fail(err.type ?? err.name ?? 'error'));
+      next += intervalMs;
+      await new Promise((r) => setTimeout(r, Math.max(0, next - performance.now())));
+    }
+  };
+  const loops = producer.connect().then(() => Promise.all(Array.from({ length: partitions }, (_, p) => loop(p))));
+  return { log, stop: async () => { stopped = true; await loops.catch(() => {}); await producer.disconnect(); } };
+}
+
+export async function startClient(name: ClientName, bootstrap: string[], topic: string, partitions: number,
+  ratePerPartition: number): Promise<RunningClient> {
+  const log = new AckLog(name, topic, partitions);
+  const args = [bootstrap.join(','), topic, String(partitions), String(ratePerPartition)];
+  if (name === 'librdkafka') return childClient(log, PYTHON, [path.join(HERE, 'producer.py'), ...args]);
+  if (name === 'java') {
+    const classes = await compileJava([path.join(HERE, 'FailoverProducer.java')]);
+    const jars = await kafkaJars();
+    return childClient(log, JAVA, ['-Xmx256m', `-Dlog4j2.configurationFile=${jars.toolsLog4j}`,
+      '-cp', [path.join(jars.libs, '*'), classes].join(path.delimiter), 'FailoverProducer', ...args]);
+  }
+  return kafkajsClient(log, bootstrap, partitions, ratePerPartition);
+}
+
+/** The clients this machine can run (java and python3 with confluent-kafka installed). */
+export function availableClients(): ClientName[] {
+  return CLIENT_NAMES.filter((c) => c === 'kafkajs' || (c === 'java' ? javaAvailable() : true));
+}

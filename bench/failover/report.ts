@@ -1,0 +1,70 @@
+/** The failover benchmark's table: per client and signal, p50/p99/max of each part. */
+
+export interface KillRecord {
+  signal: 'kill' | 'term';
+  client: string;
+  kill: number;
+  victim: number;
+  partition: number;
+  /** Longest time without an acknowledgement on this partition, from 1 s before the kill to the restart. */
+  unavailableMs: number;
+  /** Kill → the controller saw the broker gone. */
+  detectionMs: number | null;
+  /** Kill → the partition given to another broker (or handed off by the victim). */
+  reassignedMs: number | null;
+  /** Kill → opened on its new leader (after WAL replay and index commit). */
+  openedMs: number | null;
+  /** Opened → the client's first acknowledgement after the gap. */
+  clientMs: number | null;
+  openedOn: number | null;
+  /** After the restart: the longest gap on any partition of this client's topic. */
+  returnGapMs: number;
+  /** Kill → the restarted victim joined the cluster again. */
+  rejoinedMs: number | null;
+}
+
+/** Nearest-rank percentile; null for no values. */
+export function percentile(values: readonly number[], p: number): number | null {
+  if (values.length === 0) return null;
+  const sorted = [...values].sort((a, b) => a - b);
+  return sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1))]!;
+}
+
+const ms = (v: number | null) => (v === null ? '-' : (v / 1000).toFixed(2));
+
+function summary(values: readonly (number | null)[]): string {
+  const known = values.filter((v): v is number => v !== null);
+  if (known.length === 0) return '-';
+  return `${ms(percentile(known, 50))} / ${ms(percentile(known, 99))} / ${ms(Math.max(...known))}`;
+}
+
+export function renderReport(records: readonly KillRecord[], settings: Record<string, unknown>,
+  acked: Record<string, unknown>, lost: readonly string[]): string {
+  const lines = [`# Failover as clients see it (${new Date().toISOString()})`, '',
+    `Settings: ${JSON.stringify(settings)}`, '',
+    'Seconds, p50 / p99 / max over every (kill, partition the victim led). Unavailable: the longest',
+    'time without an acknowledgement on the partition from 1 s before the kill to the restart.',
+    'Detection, reassigned and opened count from the kill; client from the opening to the first',
+    'acknowledgement. Rejoined: from the kill until the restarted broker joined again. Return:',
+    'after the restart, the longest gap on any partition.', '',
+    '| signal | client | kills | partitions | unavailable | detection | reassigned | opened | client | rejoined | return |',
+    '|---|---|---|---|---|---|---|---|---|---|---|'];
+  const groups = new Map<string, KillRecord[]>();
+  for (const r of records) {
+    const key = `${r.signal} ${r.client}`;
+    groups.set(key, [...(groups.get(key) ?? []), r]);
+  }
+  for (const [key, rs] of groups) {
+    const [signal, client] = key.split(' ');
+    const kills = new Set(rs.map((r) => r.kill)).size;
+    const returns = [...new Map(rs.map((r) => [r.kill, r.returnGapMs])).values()];
+    lines.push(`| SIG${signal!.toUpperCase()} | ${client} | ${kills} | ${rs.length} | ${summary(rs.map((r) => r.unavailableMs))} | ` +
+      `${summary(rs.map((r) => r.detectionMs))} | ${summary(rs.map((r) => r.reassignedMs))} | ` +
+      `${summary(rs.map((r) => r.openedMs))} | ${summary(rs.map((r) => r.clientMs))} | ` +
+      `${summary(rs.map((r) => r.rejoinedMs))} | ${summary(returns)} |`);
+  }
+  lines.push('', `Acknowledged: ${JSON.stringify(acked)}`, '',
+    lost.length === 0 ? 'Nothing acknowledged was lost (every high watermark >= the records acknowledged on it).'
+      : `LOST: ${lost.join('; ')}`, '');
+  return lines.join('\n');
+}
