@@ -50,6 +50,19 @@ export class AckLog {
     return best;
   }
 
+  /** The first acknowledgement on `partition` at or after `atMs`, or null. */
+  firstAckAfter(partition: number, atMs: number): number | null {
+    const times = this.acks[partition]!;
+    let lo = 0;
+    let hi = times.length;
+    while (lo < hi) {
+      const mid = (lo + hi) >> 1;
+      if (times[mid]! < atMs) lo = mid + 1;
+      else hi = mid;
+    }
+    return lo < times.length ? times[lo]! : null;
+  }
+
   total(): number {
     return this.acks.reduce((n, a) => n + a.length, 0);
   }

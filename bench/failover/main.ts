@@ -81,9 +81,12 @@ async function leadersOf(kafka: Kafka, topics: string[]): Promise<Map<string, Ma
 
 async function oneKill(cluster: TestCluster, kafka: Kafka, clients: RunningClient[], timeline: Timeline,
   signal: 'kill' | 'term', index: number): Promise<KillRecord[]> {
-  const victim = (index % cluster.brokers.length) + 1;
-  const broker = cluster.brokers[victim - 1]!;
+  // The leader of one partition of one client's topic, in turn: every client loses partitions in
+  // every round of kills, whichever broker the handoffs after each restart favour.
   const leaders = await leadersOf(kafka, clients.map((c) => c.log.topic));
+  const aimed = clients[index % clients.length]!.log.topic;
+  const victim = leaders.get(aimed)?.get(Math.floor(index / clients.length) % PARTITIONS) ?? (index % cluster.brokers.length) + 1;
+  const broker = cluster.brokers[victim - 1]!;
   const t0 = Date.now();
   if (signal === 'kill') await broker.kill();
   else await broker.stop();
@@ -93,7 +96,9 @@ async function oneKill(cluster: TestCluster, kafka: Kafka, clients: RunningClien
   await waitWhole(kafka, clients);
   await sleep(SETTLE_MS);
   const tEnd = Date.now();
-  const gone = timeline.first(t0, (e) => e.msg === 'live brokers changed' && !e.brokers!.includes(victim));
+  // The controller saw the victim go, or (the victim was the controller) another took over.
+  const gone = timeline.first(t0, (e) => (e.msg === 'live brokers changed' && !e.brokers!.includes(victim)) ||
+    (e.msg === 'became the controller' && e.node !== victim));
   const rejoined = timeline.first(t0, (e) => e.msg === 'joined the cluster' && e.node === victim);
   const out: KillRecord[] = [];
   for (const c of clients) {
@@ -106,12 +111,14 @@ async function oneKill(cluster: TestCluster, kafka: Kafka, clients: RunningClien
       const moved = timeline.first(t0, (e) => e.topicId === topicId && e.partition === p &&
         ((e.msg === 'partition reassigned' && e.from === victim) || (e.msg === 'partition handed off' && e.node === victim)));
       const opened = timeline.first(t0, (e) => e.msg === 'partition opened' && e.topicId === topicId && e.partition === p);
-      const firstAck = gap.fromMs + gap.gapMs;
+      // The client's part: from the opening to its first acknowledgement after it (not the end of
+      // the longest gap, which after a SIGTERM may be another, later one).
+      const firstAck = opened === undefined ? null : c.log.firstAckAfter(p, opened.atMs);
       out.push({ signal, client: c.log.client, kill: index, victim, partition: p, unavailableMs: gap.gapMs,
         detectionMs: gone === undefined ? null : gone.atMs - t0,
         reassignedMs: moved === undefined ? null : moved.atMs - t0,
         openedMs: opened === undefined ? null : opened.atMs - t0,
-        clientMs: opened === undefined ? null : firstAck - opened.atMs,
+        clientMs: opened === undefined || firstAck === null ? null : firstAck - opened.atMs,
         openedOn: opened?.node ?? null, returnGapMs,
         rejoinedMs: rejoined === undefined ? null : rejoined.atMs - t0 });
     }

@@ -14,7 +14,7 @@ export interface BrokerEvent {
   to?: number;
 }
 
-const KEPT = new Set(['topic created', 'live brokers changed', 'partition reassigned', 'partition opened',
+const KEPT = new Set(['topic created', 'live brokers changed', 'became the controller', 'partition reassigned', 'partition opened',
   'partition recovered', 'partition handed off', 'partition moved away']);
 
 export class Timeline {

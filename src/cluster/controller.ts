@@ -359,6 +359,8 @@ export class Controller extends EventEmitter<{ elected: [epoch: number]; resigne
     if (this.closed || this.epoch === epoch) return;
     this.epoch = epoch;
     this.holderId = this.membership.nodeId;
+    this.info({ epoch, brokers: this.liveSeen === '' ? [] : this.liveSeen.split(',').map(Number) },
+      'became the controller');
     this.emit('elected', epoch);
     this.scheduleReconcile(0);
   }
