@@ -5,8 +5,8 @@ import org.apache.kafka.common.serialization.StringSerializer;
 
 /**
  * A steady idempotent acks=all producer through Apache Kafka's Java client, for bench/failover:
- * one record per partition every 1/RATE s, and one line "ack PARTITION EPOCH_MS" per acknowledged
- * record ("fail PARTITION EPOCH_MS ERROR" per failed one). Runs until standard input closes.
+ * one record per partition every 1/RATE s (values 0, 1, 2, ...), and one line
+ * "ack PARTITION EPOCH_MS SEQ" per acknowledged record ("fail PARTITION EPOCH_MS ERROR" per failed one). Runs until standard input closes.
  * The client's default settings otherwise (retries, delivery.timeout.ms 120 s), as a user runs it.
  *
  *     FailoverProducer BOOTSTRAP TOPIC PARTITIONS RATE_PER_PARTITION
@@ -38,10 +38,11 @@ public final class FailoverProducer {
       while (stdin.isAlive()) {
         for (int p = 0; p < partitions; p++) {
           final int partition = p;
+          final long value = seq;
           producer.send(new ProducerRecord<>(topic, p, null, Long.toString(seq)), (meta, err) -> {
             long now = System.currentTimeMillis();
             synchronized (System.out) {
-              if (err == null) System.out.println("ack " + partition + " " + now);
+              if (err == null) System.out.println("ack " + partition + " " + now + " " + value);
               else System.out.println("fail " + partition + " " + now + " " + err.getClass().getSimpleName());
             }
           });

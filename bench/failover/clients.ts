@@ -1,7 +1,8 @@
 /**
  * The failover benchmark's producers: three real clients, each on its own topic, each recording
- * when every record was acknowledged, per partition. librdkafka and the Java client run as child
- * processes printing "ack PARTITION EPOCH_MS" lines; kafkajs runs in this process.
+ * when every record was acknowledged, and which, per partition. Each partition's records carry
+ * its sequence number 0, 1, 2, ... as their value. librdkafka and the Java client run as child
+ * processes printing "ack PARTITION EPOCH_MS SEQ" lines; kafkajs runs in this process.
  */
 import { type ChildProcess, spawn } from 'node:child_process';
 import path from 'node:path';
@@ -15,18 +16,26 @@ const HERE = import.meta.dirname;
 const PYTHON = process.env['LEDGERSTREAM_PYTHON'] ?? '/usr/bin/python3';
 const JAVA = process.env['LEDGERSTREAM_JAVA'] ?? 'java';
 
-/** Acknowledgement times per partition, in order, and failures. */
+/** Acknowledgement times and the records acknowledged, per partition, in order; and failures. */
 export class AckLog {
   readonly acks: number[][];
+  /** The sequence numbers (record values) acknowledged, per partition. */
+  readonly ackedSeqs: number[][];
   failures = 0;
   readonly failureKinds = new Map<string, number>();
   constructor(readonly client: ClientName, readonly topic: string, partitions: number) {
     this.acks = Array.from({ length: partitions }, () => []);
+    this.ackedSeqs = Array.from({ length: partitions }, () => []);
   }
 
-  ack(partition: number, atMs: number): void {
-    this.acks[partition]?.push(atMs);
+  ack(partition: number, atMs: number, seq: number): void {
+    if (!Number.isSafeInteger(partition) || this.acks[partition] === undefined || !Number.isSafeInteger(seq)) {
+      throw new Error(`${this.client}: malformed acknowledgement (partition ${partition}, seq ${seq})`);
+    }
+    this.acks[partition]!.push(atMs);
+    this.ackedSeqs[partition]!.push(seq);
   }
+
 
   fail(kind: string): void {
     this.failures++;
@@ -80,9 +89,9 @@ function parseLines(child: ChildProcess, log: AckLog): void {
     const lines = text.split('\n');
     rest = lines.pop()!;
     for (const line of lines) {
-      const [kind, p, t, error] = line.split(' ');
-      if (kind === 'ack') log.ack(Number(p), Number(t));
-      else if (kind === 'fail') log.fail(error ?? 'unknown');
+      const [kind, p, t, last] = line.split(' ');
+      if (kind === 'ack') log.ack(Number(p), Number(t), Number(last));
+      else if (kind === 'fail') log.fail(last ?? 'unknown');
     }
   });
 }
@@ -109,7 +118,7 @@ function kafkajsClient(log: AckLog, bootstrap: string[], partitions: number, rat
     let next = performance.now();
     for (let seq = 0; !stopped; seq++) {
       await producer.send({ topic: log.topic, acks: -1, messages: [{ partition, value: String(seq) }] })
-        .then(() => log.ack(partition, Date.now()), (err: { type?: string; name?: string }) => log.fail(err.type ?? err.name ?? 'error'));
+        .then(() => log.ack(partition, Date.now(), seq), (err: { type?: string; name?: string }) => log.fail(err.type ?? err.name ?? 'error'));
       next += intervalMs;
       await new Promise((r) => setTimeout(r, Math.max(0, next - performance.now())));
     }

@@ -1,7 +1,8 @@
 """A steady idempotent acks=all producer through librdkafka (confluent-kafka-python), for
-bench/failover: one record per partition every 1/RATE s, and one line "ack PARTITION EPOCH_MS"
-on stdout per acknowledged record ("fail PARTITION EPOCH_MS ERROR" per failed one). Runs until
-standard input closes. librdkafka's default settings otherwise, as a user would run it.
+bench/failover: one record per partition every 1/RATE s (values 0, 1, 2, ...), and one line
+"ack PARTITION EPOCH_MS SEQ" on stdout per acknowledged record, SEQ being its value ("fail
+PARTITION EPOCH_MS ERROR" per failed one). Runs until standard input closes. librdkafka's default
+settings otherwise, as a user would run it.
 
     producer.py BOOTSTRAP TOPIC PARTITIONS RATE_PER_PARTITION
 """
@@ -22,7 +23,7 @@ def main():
     def delivered(err, msg):
         now = int(time.time() * 1000)
         if err is None:
-            out.write(f'ack {msg.partition()} {now}\n')
+            out.write(f'ack {msg.partition()} {now} {msg.value().decode()}\n')
         else:
             out.write(f'fail {msg.partition()} {now} {err.name()}\n')
 

@@ -14,7 +14,7 @@ export interface KillRecord {
   reassignedMs: number | null;
   /** Kill → opened on its new leader (after WAL replay and index commit). */
   openedMs: number | null;
-  /** Opened → the client's first acknowledgement after the gap. */
+  /** Opened → the client's first acknowledgement on the partition at or after it. */
   clientMs: number | null;
   openedOn: number | null;
   /** After the restart: the longest gap on any partition of this client's topic. */
@@ -64,7 +64,7 @@ export function renderReport(records: readonly KillRecord[], settings: Record<st
       `${summary(rs.map((r) => r.rejoinedMs))} | ${summary(returns)} |`);
   }
   lines.push('', `Acknowledged: ${JSON.stringify(acked)}`, '',
-    lost.length === 0 ? 'Nothing acknowledged was lost (every high watermark >= the records acknowledged on it).'
-      : `LOST: ${lost.join('; ')}`, '');
+    lost.length === 0 ? 'Read back: nothing acknowledged was lost, nothing duplicated or reordered (every partition read to its high watermark).'
+      : `READ BACK FAILED: ${lost.join('; ')}`, '');
   return lines.join('\n');
 }

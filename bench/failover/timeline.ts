@@ -14,8 +14,8 @@ export interface BrokerEvent {
   to?: number;
 }
 
-const KEPT = new Set(['topic created', 'live brokers changed', 'became the controller', 'partition reassigned', 'partition opened',
-  'partition recovered', 'partition handed off', 'partition moved away']);
+const KEPT = new Set(['topic created', 'live brokers changed', 'became the controller', 'partition reassigned',
+  'partition opened', 'partition recovered', 'partition handed off', 'partition released', 'partition moved away']);
 
 export class Timeline {
   readonly events: BrokerEvent[] = [];

@@ -213,8 +213,9 @@ export class Controller extends EventEmitter<{ elected: [epoch: number]; resigne
   private readonly resyncIntervalMs: number;
   private readonly log: (message: string, error: unknown) => void;
   private readonly info: (fields: Record<string, unknown>, message: string) => void;
-  /** The live brokers last seen, to log changes once. */
+  /** The live brokers last seen, and last logged (changes are logged once, by the active one). */
   private liveSeen = '';
+  private liveLogged = '';
   private holderId = -1;
   /** Create revision of our controller key while we are the controller, else -1. */
   private epoch = -1;
@@ -292,9 +293,8 @@ export class Controller extends EventEmitter<{ elected: [epoch: number]; resigne
     this.cleanups.push(this.coordinator.onChange((change) => this.onCoordinatorChange(change)));
     // Brokers coming and going trigger a pass; the pass reads them afresh (readLiveBrokers).
     const brokers = await membership.watchBrokers((live) => {
-      const ids = live.map((b) => b.nodeId).sort((a, b) => a - b);
-      if (this.isActive() && ids.join(',') !== this.liveSeen) this.info({ brokers: ids }, 'live brokers changed');
-      this.liveSeen = ids.join(',');
+      this.liveSeen = live.map((b) => b.nodeId).sort((a, b) => a - b).join(',');
+      this.logLiveBrokers();
       this.scheduleReconcile();
     });
     this.cleanups.push(() => brokers.close());
@@ -361,8 +361,16 @@ export class Controller extends EventEmitter<{ elected: [epoch: number]; resigne
     this.holderId = this.membership.nodeId;
     this.info({ epoch, brokers: this.liveSeen === '' ? [] : this.liveSeen.split(',').map(Number) },
       'became the controller');
+    this.liveLogged = this.liveSeen; // logged just above
     this.emit('elected', epoch);
     this.scheduleReconcile(0);
+  }
+
+  private logLiveBrokers(): void {
+    if (!this.isActive() || this.liveSeen === this.liveLogged) return;
+    this.liveLogged = this.liveSeen;
+    this.info({ brokers: this.liveSeen === '' ? [] : this.liveSeen.split(',').map(Number), epoch: this.epoch },
+      'live brokers changed');
   }
 
   private stepDown(): void {

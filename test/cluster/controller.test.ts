@@ -46,14 +46,15 @@ interface Node {
 }
 
 /** A broker's control plane in this process, on its own etcd clients. */
-async function startNode(nodeId: number, withController = true): Promise<Node> {
+async function startNode(nodeId: number, withController = true,
+  info?: (fields: Record<string, unknown>, message: string) => void): Promise<Node> {
   const membership = await Membership.register({ hosts: etcd.server.endpoint, keyPrefix: prefix,
     endpoint: { nodeId, host: '127.0.0.1', port: 9000 + nodeId, rack: null }, leaseTtlMs,
     log: quiet });
   const coordinator = await EtcdCoordinator.open({ hosts: etcd.server.endpoint, keyPrefix: prefix,
     txnOpsMax: etcdServerLimits.txnOpsMax, log: quiet });
   const controller = withController
-    ? await Controller.start({ membership, coordinator, debounceMs, log: quiet }) : null;
+    ? await Controller.start({ membership, coordinator, debounceMs, log: quiet, info }) : null;
   let closed = false;
   const node: Node = { membership, coordinator, controller, close: async () => {
     if (closed) return;
@@ -132,6 +133,23 @@ describe('controller election', () => {
     expect(tookMs).toBeLessThan(500);
     expect(other!.controller!.controllerEpoch()).toBeGreaterThan(oldEpoch);
     expect((await controllerKey())?.nodeId).toBe(other!.membership.nodeId);
+  });
+
+  it('a successor logs the live brokers without the controller that left (failover timing)', async () => {
+    const logged: { node: number; brokers: unknown }[] = [];
+    const nodes = await Promise.all([1, 2].map((nodeId) => startNode(nodeId, true, (fields, message) => {
+      if (message === 'live brokers changed' || message === 'became the controller') {
+        logged.push({ node: nodeId, brokers: fields['brokers'] });
+      }
+    })));
+    await within(2_000, () => nodes.some((n) => n.controller!.isActive()));
+    const [active, other] = nodes[0]!.controller!.isActive() ? nodes : [nodes[1]!, nodes[0]!];
+    await within(2_000, () => logged.some((l) => JSON.stringify(l.brokers) === '[1,2]'));
+    // The lease goes, and the controller key with it: only the successor can see it gone.
+    await active!.membership.revoke();
+    await within(2_000, () => other!.controller!.isActive());
+    await within(2_000, () => logged.some((l) => l.node === other!.membership.nodeId &&
+      JSON.stringify(l.brokers) === JSON.stringify([other!.membership.nodeId])));
   });
 
   it('takes over within about one lease TTL when the controller process is killed',
