@@ -163,6 +163,8 @@ export class ClusterMode {
       const to = others[i++ % others.length]!.nodeId;
       try {
         await coordinator.releasePartition(log.topicId, log.partition, log.leaderEpoch, to);
+        // Produces refused meanwhile are answered now (they wait for this: append-partition.ts).
+        log.fence(`released to ${to}`);
         this.log.info({ topicId: log.topicId, partition: log.partition, to }, 'partition released');
       } catch (err) {
         this.log.warn({ err, topic: log.topicName, partition: log.partition }, 'release failed');

@@ -324,6 +324,26 @@ export class PartitionLog {
     });
   }
 
+  /**
+   * Resolves once the partition is fenced (its leadership moved on) or after `waitMs`, whichever
+   * comes first; never rejects. A produce refused while a handoff drains waits on this, so the
+   * client's Metadata refresh, which follows the refusal, finds the new leader (see
+   * append-partition.ts).
+   */
+  whenFenced(waitMs: number): Promise<void> {
+    assert.ok(Number.isSafeInteger(waitMs) && waitMs >= 0, 'waitMs');
+    if (this.fenced) return Promise.resolve();
+    return new Promise((resolve) => {
+      const done = () => {
+        cancel();
+        clearTimeout(timer);
+        resolve();
+      };
+      const timer = setTimeout(done, waitMs);
+      const cancel = this.onAppend(() => { if (this.fenced) done(); });
+    });
+  }
+
   /** Calls `wake` when the high watermark next advances; returns a function that cancels. */
   onAppend(wake: () => void): () => void {
     this.waiters.add(wake);

@@ -77,6 +77,7 @@ export const handler = defineHandler({
           logStartOffset: BigInt(r.logStartOffset),
         };
         if (r.durable !== undefined) durable.push(failOnFence(partitionOut, r.durable));
+        if (r.answerAfter !== undefined) durable.push(r.answerAfter);
         out.partitionResponses.push(partitionOut);
         if (r.errorCode !== ErrorCode.NONE) ctx.log.debug({ topic: t.name, partition: p.index, error: r.errorMessage }, 'produce refused');
       }

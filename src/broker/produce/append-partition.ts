@@ -19,7 +19,18 @@ export interface PartitionAppendResult {
   logStartOffset: number;
   /** Resolves once the batch is durable; absent when nothing was appended. */
   durable?: Promise<void>;
+  /** The answer (a refusal) waits for this: the partition's handoff to finish. Never rejects. */
+  answerAfter?: Promise<void>;
 }
+
+/**
+ * How long a produce refused because its partition is being handed over (a graceful stop, a
+ * rebalance) waits for the handoff, usually tens of ms. Answered at once, the client's Metadata
+ * refresh still names this broker, its retry comes back here and is refused again, and its
+ * backoff grows (kafkajs: 300 ms, then 600 ms); answered after the release, one retry goes to
+ * the new leader.
+ */
+export const handoffAnswerWaitMsMax = 2_000;
 
 /**
  * What the compressed batches of one request may still inflate to, starting from
@@ -62,6 +73,9 @@ export function appendPartition(s: BrokerServices, topic: TopicEntry | undefined
   const outcome = log.append(batch, check.header, topic.config, nowMs);
   switch (outcome.kind) {
     case 'error':
+      if (outcome.error === 'NOT_LEADER_OR_FOLLOWER' && !log.fenced) {
+        return { ...failed(ErrorCode[outcome.error], outcome.detail), answerAfter: log.whenFenced(handoffAnswerWaitMsMax) };
+      }
       return failed(ErrorCode[outcome.error], outcome.detail);
     case 'duplicate':
       // Acknowledged when the original is durable, not before (it may still be in flight).
