@@ -24,6 +24,7 @@ import { EtcdClusterView } from './etcd-view.js';
 import { Leadership } from './leadership.js';
 import { LeasedView } from './leased-view.js';
 import { Membership, type MembershipOptions, membershipLimits, newEtcdClient } from './membership.js';
+import { PeerProbe } from './peer-probe.js';
 import { controllerPlacement } from './placement.js';
 
 /** How long a leaving broker waits for its partitions to drain into object storage. */
@@ -53,6 +54,7 @@ export class ClusterMode {
     private readonly membershipOptions: MembershipOptions,
     private readonly coordinator: EtcdCoordinator,
     private readonly partitions: PartitionManager,
+    private readonly peerProbe: PeerProbe,
     private readonly log: Logger,
   ) {
     this.view = new LeasedView(etcdView, () => this.membership.isLeaseValid());
@@ -66,6 +68,7 @@ export class ClusterMode {
     const client = newEtcdClient(config.etcdEndpoints, membershipLimits.callTimeoutMsDefault);
     const membershipOptions: MembershipOptions = {
       hosts: config.etcdEndpoints, client, keyPrefix: config.etcdPrefix, leaseTtlMs: config.leaseTtlMs,
+      ackWindowMs: config.ackWindowMs,
       endpoint: { nodeId: config.nodeId, host: config.advertisedHost, port: config.advertisedPort, rack: null },
       log: report,
     };
@@ -84,9 +87,12 @@ export class ClusterMode {
     await leadership.start();
     const controller = await Controller.start({ membership, coordinator, log: report,
       info: (fields, message) => log.info(fields, message) });
+    // Every broker watches its peers' ports: a dead one is replaced well before its lease expires.
+    const peerProbe = await PeerProbe.start({ client, keys: membership.keys, nodeId: config.nodeId, log: report,
+      info: (fields, message) => log.info(fields, message) });
     log.info({ controller: controller.controllerId() }, 'joined the cluster');
     return new ClusterMode(membership, controller, leadership, etcdView, client, membershipOptions,
-      coordinator, partitions, log);
+      coordinator, partitions, peerProbe, log);
   }
 
   private followLease(membership: Membership): void {
@@ -180,6 +186,7 @@ export class ClusterMode {
 
   async close(): Promise<void> {
     this.closed = true;
+    await this.peerProbe.close();
     await this.leadership.close();
     await this.controller.close();
     await this.etcdView.close();

@@ -23,6 +23,12 @@
  *      The controller never moves a partition away from a LIVE leader itself: only the leader
  *      knows when everything it acknowledged is in object storage.
  * Requests the plan no longer wants (done, target gone, plan changed) are deleted.
+ *
+ * A broker whose lease a peer REVOKED (peer-probe.ts: its port refused connections) may still be
+ * acknowledging for up to its acknowledgement window (membership.ts) after the revoke. Its
+ * partitions are reassigned only once that window has passed since this controller saw its
+ * registration go (which was after the revoke): whatever it acknowledged is then in the WAL the
+ * new leader replays. A registration that expired needs no such wait.
  */
 import assert from 'node:assert/strict';
 import { EventEmitter } from 'node:events';
@@ -36,6 +42,7 @@ import {
 import type { CoordinatorChange } from '../metadata/etcd.js';
 import { prefixEnd } from '../metadata/etcd-keys.js';
 import { PrefixWatch, brokersOf, type Membership } from './membership.js';
+import { RevokedBrokers } from './revoked-brokers.js';
 
 export const controllerLimits = {
   /** Changes within this window are planned for together (a broker leaving moves many). */
@@ -216,6 +223,9 @@ export class Controller extends EventEmitter<{ elected: [epoch: number]; resigne
   /** The live brokers last seen, and last logged (changes are logged once, by the active one). */
   private liveSeen = '';
   private liveLogged = '';
+  private readonly revoked: RevokedBrokers;
+  /** The deadline of the deferred reassignments a pass is scheduled for, to log and schedule once. */
+  private deferredUntilMs = -Infinity;
   private holderId = -1;
   /** Create revision of our controller key while we are the controller, else -1. */
   private epoch = -1;
@@ -237,6 +247,7 @@ export class Controller extends EventEmitter<{ elected: [epoch: number]; resigne
     this.resyncIntervalMs = options.resyncIntervalMs ?? controllerLimits.resyncIntervalMsDefault;
     this.log = options.log ?? ((message, error) => process.emitWarning(`${message}: ${error}`));
     this.info = options.info ?? (() => {});
+    this.revoked = new RevokedBrokers(this.membership.client, this.membership.keys, this.membership.leaseTtlMs, this.log);
     assert.ok(this.debounceMs >= 0 && this.resyncIntervalMs > 0, 'controller timings');
   }
 
@@ -293,6 +304,7 @@ export class Controller extends EventEmitter<{ elected: [epoch: number]; resigne
     this.cleanups.push(this.coordinator.onChange((change) => this.onCoordinatorChange(change)));
     // Brokers coming and going trigger a pass; the pass reads them afresh (readLiveBrokers).
     const brokers = await membership.watchBrokers((live) => {
+      this.revoked.noteRegistered(live.map((b) => b.nodeId));
       this.liveSeen = live.map((b) => b.nodeId).sort((a, b) => a - b).join(',');
       this.logLiveBrokers();
       this.scheduleReconcile();
@@ -445,9 +457,19 @@ export class Controller extends EventEmitter<{ elected: [epoch: number]; resigne
     const epoch = this.epoch;
     if (!this.isActive() || !this.membership.isLeaseValid()) return nothingDone();
     const partitions = await this.readLeadership();
-    const plan = planAssignments(await this.readLiveBrokers(), partitions);
+    const live = await this.readLiveBrokers();
+    this.revoked.noteRegistered(live);
+    const plan = planAssignments(live, partitions);
     const result = nothingDone();
+    const notBefore = await this.revoked.notBefore(plan.reassign.map((m) => m.fromLeaderId));
+    const nowMs = performance.now();
+    let deferredUntilMs = -Infinity;
     for (const move of plan.reassign) {
+      const untilMs = notBefore.get(move.fromLeaderId) ?? -Infinity;
+      if (nowMs < untilMs) {
+        deferredUntilMs = Math.max(deferredUntilMs, untilMs);
+        continue;
+      }
       // Re-check before every write: a controller paused past its lease must stop at once.
       if (this.epoch !== epoch || !this.membership.isLeaseValid()) return result;
       try {
@@ -462,6 +484,15 @@ export class Controller extends EventEmitter<{ elected: [epoch: number]; resigne
       }
     }
     if (this.epoch !== epoch || !this.membership.isLeaseValid()) return result;
+    if (deferredUntilMs > nowMs) {
+      // The plan's handoffs assumed the deferred moves done: plan them again with those.
+      if (deferredUntilMs !== this.deferredUntilMs) {
+        this.deferredUntilMs = deferredUntilMs;
+        this.info({ waitMs: Math.ceil(deferredUntilMs - nowMs) }, 'reassignment waits out a revoked broker\'s window');
+        setTimeout(() => this.scheduleReconcile(0), Math.ceil(deferredUntilMs - nowMs)).unref();
+      }
+      return result;
+    }
     Object.assign(result, await this.syncHandoffs(epoch, plan.handoffs));
     return result;
   }

@@ -15,6 +15,8 @@
  *   leaseValidUntilMs = (when the last keep-alive that etcd CONFIRMED was SENT)
  *                       + min(leaseTtlMs, TTL etcd granted) - safety margin
  *
+ * (with `ackWindowMs` in place of the TTL when it is shorter: see below).
+ *
  * Send time, not answer time: etcd restarts the TTL when it receives the keep-alive, which is
  * after we sent it, so the estimate errs early. performance.now() keeps running while the process
  * is stopped, so the first check after SIGCONT already says false, before any timer fires.
@@ -25,6 +27,14 @@
  * for a whole granted TTL (etcd has then expired it, or is about to): the broker must stop serving
  * its partitions. The session is over; a new `Membership.register` starts another. `revoke()` is
  * the graceful way out: etcd deletes the key at once, so the controller need not wait a TTL.
+ *
+ * The acknowledgement window. A broker acknowledges only within `ackWindowMs` of a keep-alive etcd
+ * confirmed (keep-alives go every window/3), however long the lease. So once the lease is revoked
+ * (by anyone: a peer that saw this broker's port refuse connections, peer-probe.ts), this broker
+ * acknowledges nothing `ackWindowMs` later, whether it is dead or not; a controller that waits
+ * that long after seeing the registration go may hand its partitions over (controller.ts), while
+ * a broker merely stalled for longer than the window but shorter than the lease keeps its lease.
+ * The registration publishes the window, so peers know how long to wait.
  *
  * `PrefixWatch` (range read + watch from the next revision, reloaded when the watch fails) feeds
  * `watchBrokers` here, and the controller key and handoff requests in controller.ts.
@@ -45,6 +55,8 @@ import type { BrokerEndpoint } from './cluster-view.js';
 
 export const membershipLimits = {
   leaseTtlMsDefault: 6_000,
+  /** Without `ackWindowMs`, the window is the lease TTL (as before there was a window). */
+  ackWindowMsMin: 300,
   /** etcd leases are granted in whole seconds, at least one. */
   leaseTtlMsMin: 1_000,
   /** Keep-alives sent per TTL (etcd's Go client sends one every TTL/3). */
@@ -63,14 +75,18 @@ export const membershipLimits = {
 assert.ok(membershipLimits.safetyMarginTtlFraction < 1 / membershipLimits.keepAlivesPerTtl,
   'a keep-alive is due before the margin eats the validity it renews');
 
-/** What a broker registers: its endpoint, and when it started (wall clock, for operators). */
+/**
+ * What a broker registers: its endpoint, when it started (wall clock, for operators), and its
+ * acknowledgement window (absent in registrations of brokers from before there was one).
+ */
 export interface BrokerRegistration extends BrokerEndpoint {
   startedAtMs: number;
+  ackWindowMs?: number;
 }
 
 export function encodeRegistration(registration: BrokerRegistration): string {
-  const { nodeId, host, port, rack, startedAtMs } = registration;
-  return JSON.stringify({ nodeId, host, port, rack, startedAtMs });
+  const { nodeId, host, port, rack, startedAtMs, ackWindowMs } = registration;
+  return JSON.stringify({ nodeId, host, port, rack, startedAtMs, ackWindowMs });
 }
 
 export function decodeRegistration(value: Buffer): BrokerRegistration {
@@ -78,6 +94,8 @@ export function decodeRegistration(value: Buffer): BrokerRegistration {
   assert.ok(Number.isSafeInteger(registration.nodeId) && registration.nodeId >= 0, 'nodeId');
   assert.ok(typeof registration.host === 'string' && Number.isSafeInteger(registration.port));
   assert.ok(registration.rack === null || typeof registration.rack === 'string', 'rack');
+  assert.ok(registration.ackWindowMs === undefined || (Number.isSafeInteger(registration.ackWindowMs) &&
+    registration.ackWindowMs > 0), 'ackWindowMs');
   return registration;
 }
 
@@ -93,7 +111,9 @@ export interface MembershipOptions {
   keyPrefix?: string;
   endpoint: BrokerEndpoint;
   leaseTtlMs?: number;
-  /** Subtracted from the validity estimate; default 10% of the TTL, at least 50 ms. */
+  /** Acknowledge only this long after a confirmed keep-alive (see the file comment); default the TTL. */
+  ackWindowMs?: number;
+  /** Subtracted from the validity estimate; default 10% of the window, at least 50 ms. */
   leaseSafetyMarginMs?: number;
   callTimeoutMs?: number;
   /** Monotonic clock for lease validity; default performance.now. */
@@ -127,6 +147,8 @@ export class Membership extends EventEmitter<{ lost: [reason: Error] }> {
   readonly keys: EtcdKeys;
   readonly nodeId: number;
   readonly leaseTtlMs: number;
+  /** min(leaseTtlMs, the ackWindowMs option): validity never outlasts it. */
+  readonly ackWindowMs: number;
   readonly leaseSafetyMarginMs: number;
   private readonly registration: BrokerRegistration;
   private readonly nowMs: () => number;
@@ -148,18 +170,21 @@ export class Membership extends EventEmitter<{ lost: [reason: Error] }> {
     this.ownsClient = options.client === undefined;
     this.nodeId = options.endpoint.nodeId;
     this.leaseTtlMs = options.leaseTtlMs ?? membershipLimits.leaseTtlMsDefault;
+    this.ackWindowMs = Math.min(this.leaseTtlMs, options.ackWindowMs ?? this.leaseTtlMs);
     this.leaseSafetyMarginMs = options.leaseSafetyMarginMs ?? Math.max(
       membershipLimits.safetyMarginMsMin,
-      Math.floor(this.leaseTtlMs * membershipLimits.safetyMarginTtlFraction));
+      Math.floor(this.ackWindowMs * membershipLimits.safetyMarginTtlFraction));
     this.nowMs = options.monotonicNowMs ?? (() => performance.now());
     this.log = options.log ?? warn;
     this.registration = { ...options.endpoint,
-      startedAtMs: (options.wallClockMs ?? Date.now)() };
+      startedAtMs: (options.wallClockMs ?? Date.now)(), ackWindowMs: this.ackWindowMs };
     assert.ok(Number.isSafeInteger(this.nodeId) && this.nodeId >= 0, `nodeId ${this.nodeId}`);
     assert.ok(Number.isSafeInteger(this.leaseTtlMs) &&
       this.leaseTtlMs >= membershipLimits.leaseTtlMsMin, `leaseTtlMs ${this.leaseTtlMs}`);
+    assert.ok(Number.isSafeInteger(this.ackWindowMs) && this.ackWindowMs >= membershipLimits.ackWindowMsMin,
+      `ackWindowMs ${this.ackWindowMs}`);
     assert.ok(this.leaseSafetyMarginMs >= 0 &&
-      this.leaseSafetyMarginMs < this.leaseTtlMs / membershipLimits.keepAlivesPerTtl,
+      this.leaseSafetyMarginMs < this.ackWindowMs / membershipLimits.keepAlivesPerTtl,
     'the safety margin leaves room for the next keep-alive');
   }
 
@@ -267,13 +292,13 @@ export class Membership extends EventEmitter<{ lost: [reason: Error] }> {
   // Keep-alives
 
   private keepAliveIntervalMs(): number {
-    return Math.floor(this.leaseTtlMs / membershipLimits.keepAlivesPerTtl);
+    return Math.floor(this.ackWindowMs / membershipLimits.keepAlivesPerTtl);
   }
 
   private confirm(sentAtMs: number, ttlMs: number): void {
     assert.ok(ttlMs > 0, 'a confirmed lease has a TTL');
     this.confirmedSentAtMs = Math.max(this.confirmedSentAtMs, sentAtMs);
-    const validUntilMs = this.confirmedSentAtMs + Math.min(this.leaseTtlMs, ttlMs) -
+    const validUntilMs = this.confirmedSentAtMs + Math.min(this.ackWindowMs, ttlMs) -
       this.leaseSafetyMarginMs;
     this.validUntilMs = Math.max(this.validUntilMs, validUntilMs);
   }

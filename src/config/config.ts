@@ -57,6 +57,7 @@ export const SETTINGS = {
   etcdPrefix: { kind: 'string', default: '/ledgerstream/', help: 'Key prefix of this cluster in etcd' },
   etcdTxnOpsMax: { kind: 'int', default: 128, min: 16, max: 100_000, help: "Ops per etcd transaction: etcd's --max-txn-ops (default 128)" },
   leaseTtlMs: { kind: 'int', default: 6000, min: 1000, max: 600_000, help: 'Broker lease in etcd: a dead broker is replaced after about this long' },
+  ackWindowMs: { kind: 'int', default: 1500, min: 300, max: 600_000, help: 'Acknowledge only this long after a lease renewal etcd confirmed (at most leaseTtlMs): a broker whose port refuses connections is replaced after about this long' },
   requestBytesMax: { kind: 'int', default: 100 * MIB, min: 1024, max: 1024 * MIB, help: 'Largest request accepted (socket.request.max.bytes)' },
   inFlightRequestsMax: { kind: 'int', default: 128, min: 1, max: 10_000, help: 'Unanswered requests per connection before reading pauses' },
   unsentBytesMax: { kind: 'int', default: 64 * MIB, min: 64 * 1024, max: 4096 * MIB, help: 'Unsent response bytes per connection before reading pauses' },

@@ -20,6 +20,8 @@
  *   brokers/<nodeId:010>                                a live broker's registration JSON
  *   controller                                          the elected controller's node id JSON
  *   handoff/<topicId>/<partition:010>                   a rebalancing request to a live leader
+ *   revoked/<nodeId:010>                                a broker whose lease a peer revoked
+ *                                                       (lease ID, window; a short lease of its own)
  *
  * Segment keys end in the entry's *last* offset, not its base offset. listSegments asks for the
  * entries whose lastOffset >= fromOffset; keyed by lastOffset that is one ascending range starting
@@ -170,6 +172,14 @@ export class EtcdKeys {
 
   controller(): string {
     return `${this.prefix}controller`;
+  }
+
+  revokedPrefix(): string {
+    return `${this.prefix}revoked/`;
+  }
+
+  revoked(nodeId: number): string {
+    return this.revokedPrefix() + pad(nodeId, partitionDigits);
   }
 
   handoffPrefix(): string {

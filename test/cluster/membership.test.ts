@@ -74,7 +74,8 @@ describe('membership', () => {
     const membership = await register(3, { wallClockMs: () => 1_700_000_000_123 });
     expect(membership.state()).toBe('registered');
     expect(await registrationOf(3)).toEqual({ lease: membership.leaseId(), value: {
-      nodeId: 3, host: 'broker-3.test', port: 9092, rack: 'a', startedAtMs: 1_700_000_000_123 } });
+      nodeId: 3, host: 'broker-3.test', port: 9092, rack: 'a', startedAtMs: 1_700_000_000_123,
+      ackWindowMs: leaseTtlMs } });
     const ttl = await etcd.raw.leaseClient.leaseTimeToLive({ ID: membership.leaseId() });
     expect(Number(ttl.grantedTTL) * 1_000).toBe(etcdTtlMs);
 
@@ -90,6 +91,27 @@ describe('membership', () => {
     expect((await registrationOf(3))?.lease).toBe(membership.leaseId());
     expect(membership.state()).toBe('registered');
   });
+
+  it('acknowledges only within its window of the last confirmed keep-alive, and keeps the lease',
+    async () => {
+      // A lease of 6 s, a window of 300 ms: keep-alives every 100 ms hold validity up, never
+      // more than the window ahead; the registration publishes the window for the controller.
+      const membership = await register(5, { leaseTtlMs: 6_000, ackWindowMs: 300 });
+      expect(membership.ackWindowMs).toBe(300);
+      expect((await registrationOf(5))?.value.ackWindowMs).toBe(300);
+      let valid = 0;
+      let samples = 0;
+      for (const endMs = performance.now() + 1_500; performance.now() < endMs; samples++) {
+        const nowMs = performance.now();
+        if (membership.isLeaseValid(nowMs)) valid++;
+        expect(membership.leaseValidUntilMs() - nowMs).toBeLessThanOrEqual(300);
+        await new Promise((resolve) => setTimeout(resolve, 20));
+      }
+      expect(valid).toBeGreaterThan(samples * 0.8); // renewed well within the window
+      // A window longer than the lease is the lease.
+      const longer = await register(6, { leaseTtlMs: 2_000, ackWindowMs: 5_000 });
+      expect(longer.ackWindowMs).toBe(2_000);
+    });
 
   it('computes validity from the send time of the last confirmed keep-alive, minus a margin',
     async () => {
