@@ -184,16 +184,22 @@ export class ClusterMode {
     return this.controller.isActive();
   }
 
+  /** Stops the control plane; the view stays (see closeMembership). */
   async close(): Promise<void> {
     this.closed = true;
     await this.peerProbe.close();
     await this.leadership.close();
     await this.controller.close();
-    await this.etcdView.close();
   }
 
+  /**
+   * The end: the view closes only now, so that while a leaving broker drains its connections,
+   * its Metadata answers still follow the partitions it handed over (a closed view would name it
+   * leader still, and send a client's retry back to it).
+   */
   async closeMembership(): Promise<void> {
     this.closed = true;
+    await this.etcdView.close();
     await this.membership.close();
     this.client.close();
   }
