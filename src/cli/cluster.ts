@@ -3,7 +3,7 @@
  * brokers' /metrics the data not yet in object storage (the upload backlog and its age).
  */
 import { type Command } from 'commander';
-import { CliError, type ConnectOptions, table, withAdmin } from './connect.js';
+import { CliError, type ConnectOptions, collect, table, withAdmin } from './connect.js';
 
 interface StatusOptions extends ConnectOptions {
   metricsUrl?: string[];
@@ -75,8 +75,6 @@ async function printBacklog(urls: readonly string[]): Promise<void> {
         (b.bytes > 0 && Number.isFinite(b.oldestSeconds) ? `, oldest ${b.oldestSeconds.toFixed(1)} s old` : ''));
   }
 }
-
-const collect = (value: string, previous: string[] = []) => [...previous, value];
 
 export function addClusterCommands(program: Command, withBootstrap: (c: Command) => Command): void {
   const cluster = program.command('cluster').description('the cluster as clients see it');

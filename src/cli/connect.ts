@@ -65,6 +65,16 @@ export async function withAdmin<T>(opts: ConnectOptions, fn: (admin: Admin) => P
   }
 }
 
+/** Fails with a CliError naming the next step unless `topic` exists. */
+export async function requireTopic(admin: Admin, topic: string): Promise<void> {
+  if (!(await admin.listTopics()).includes(topic)) {
+    throw new CliError(`topic "${topic}" does not exist (see \`ledgerstream topic list\`)`);
+  }
+}
+
+/** A repeatable option's values, in order (commander calls it once per occurrence). */
+export const collect = (value: string, previous: string[] = []): string[] => [...previous, value];
+
 /** Columns padded to their widest cell, as Kafka's tools print tables. */
 export function table(rows: readonly (readonly (string | number)[])[]): string {
   const widths: number[] = [];

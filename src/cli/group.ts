@@ -4,7 +4,7 @@
  */
 import { type Command } from 'commander';
 import kafkajs, { type Admin } from 'kafkajs';
-import { CliError, type ConnectOptions, intOption, table, timeOption, withAdmin } from './connect.js';
+import { CliError, type ConnectOptions, intOption, requireTopic, table, timeOption, withAdmin } from './connect.js';
 
 const { AssignerProtocol } = kafkajs;
 
@@ -94,7 +94,7 @@ async function target(admin: Admin, groupId: string, opts: ResetOptions): Promis
 
 async function reset(groupId: string, opts: ResetOptions): Promise<void> {
   await withAdmin(opts, async (admin) => {
-    if (!(await admin.listTopics()).includes(opts.topic)) throw new CliError(`topic "${opts.topic}" does not exist`);
+    await requireTopic(admin, opts.topic);
     const offsets = await target(admin, groupId, opts);
     if (opts.execute) {
       const group = (await admin.describeGroups([groupId])).groups[0];

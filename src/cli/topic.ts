@@ -4,7 +4,7 @@
  */
 import kafkajs, { type Admin } from 'kafkajs';
 import { type Command } from 'commander';
-import { CliError, type ConnectOptions, intOption, table, withAdmin } from './connect.js';
+import { CliError, type ConnectOptions, collect, intOption, requireTopic, table, withAdmin } from './connect.js';
 
 const { ConfigResourceTypes } = kafkajs;
 
@@ -30,12 +30,6 @@ async function overrides(admin: Admin, topic: string): Promise<Map<string, strin
     resources: [{ type: ConfigResourceTypes.TOPIC, name: topic }] });
   const entries = res.resources[0]?.configEntries ?? [];
   return new Map(entries.filter((e) => !e.isDefault).map((e) => [e.configName, e.configValue]));
-}
-
-async function requireTopic(admin: Admin, topic: string): Promise<void> {
-  if (!(await admin.listTopics()).includes(topic)) {
-    throw new CliError(`topic "${topic}" does not exist (see \`ledgerstream topic list\`)`);
-  }
 }
 
 async function create(name: string, opts: TopicOptions): Promise<void> {
@@ -104,8 +98,6 @@ async function remove(name: string, opts: ConnectOptions): Promise<void> {
     console.log(`deleted topic ${name}`);
   });
 }
-
-const collect = (value: string, previous: string[] = []) => [...previous, value];
 
 export function addTopicCommands(program: Command, withBootstrap: (c: Command) => Command): void {
   const topic = program.command('topic').description('create, list, describe, alter and delete topics');

@@ -27,7 +27,7 @@ import {
 import { crc32c } from '../../protocol/records/crc32c.js';
 import { encodeBatch } from '../../protocol/records/record.js';
 import { type BrokerProcess, startBroker } from '../helpers/broker-process.js';
-import { consumeAll, kafkaClient } from '../helpers/kafka-client.js';
+import { consumeAll, highWatermark, kafkaClient } from '../helpers/kafka-client.js';
 import { RawClient } from '../helpers/raw-client.js';
 
 const run = promisify(execFile);
@@ -85,16 +85,6 @@ function reseal(buf: Buffer): Buffer {
   return buf;
 }
 
-async function highWatermark(topic: string): Promise<number> {
-  const admin = kafka.admin();
-  await admin.connect();
-  try {
-    const offsets = await admin.fetchTopicOffsets(topic);
-    return Number(offsets.find((o) => o.partition === 0)!.high);
-  } finally {
-    await admin.disconnect();
-  }
-}
 
 async function kcatRead(topic: string): Promise<string[]> {
   const { stdout } = await run('kcat', ['-b', broker.bootstrap, '-t', topic, '-C', '-o', 'beginning',
@@ -113,7 +103,7 @@ describe('a batch that lies about its records is refused, and consumers are not 
     expect(await produce(topic, garbage)).toEqual({ errorCode: ErrorCode.CORRUPT_MESSAGE, baseOffset: -1n });
     expect(await produce(topic, await batch(['after'], CompressionCodec.gzip)))
       .toEqual({ errorCode: ErrorCode.NONE, baseOffset: 1n });
-    expect(await highWatermark(topic)).toBe(2);
+    expect(await highWatermark(kafka, topic)).toBe(2);
 
     expect(await kcatRead(topic)).toEqual(['0 before', '1 after']);
     const read = await consumeAll(kafka, topic, 2);
@@ -125,7 +115,7 @@ describe('a batch that lies about its records is refused, and consumers are not 
     await createTopic(topic);
     expect(await produce(topic, await batch(['first'], CompressionCodec.none)))
       .toEqual({ errorCode: ErrorCode.NONE, baseOffset: 0n });
-    const before = await highWatermark(topic);
+    const before = await highWatermark(kafka, topic);
     for (const codec of [CompressionCodec.gzip, CompressionCodec.zstd, CompressionCodec.none]) {
       const lying = await batch(['a', 'b', 'c'].map((v) => v.repeat(100)), codec);
       // Uncompressed, a count the payload cannot hold (7 bytes a record at least) is refused by
@@ -137,7 +127,7 @@ describe('a batch that lies about its records is refused, and consumers are not 
       expect(await produce(topic, reseal(lying)))
         .toEqual({ errorCode: ErrorCode.INVALID_RECORD, baseOffset: -1n });
     }
-    expect(await highWatermark(topic)).toBe(before);
+    expect(await highWatermark(kafka, topic)).toBe(before);
     expect(await produce(topic, await batch(['second'], CompressionCodec.lz4)))
       .toEqual({ errorCode: ErrorCode.NONE, baseOffset: BigInt(before) });
     expect(await kcatRead(topic)).toEqual(['0 first', '1 second']);
@@ -166,7 +156,7 @@ describe('a batch that lies about its records is refused, and consumers are not 
     const bomb = await encodeBatch({ records: [...zeros, ...zeros, ...zeros.slice(0, 20)],
       compression: CompressionCodec.gzip, baseTimestamp: Date.now() });
     expect(await produceEach(topic, [bomb])).toEqual([{ errorCode: ErrorCode.INVALID_RECORD, baseOffset: -1n }]);
-    expect(await highWatermark(topic)).toBe(41);
+    expect(await highWatermark(kafka, topic)).toBe(41);
     expect(client.closed).toBe(false);
   }, 120_000);
 });

@@ -9,22 +9,11 @@ import type { Kafka } from 'kafkajs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { limits } from '../../storage/limits.js';
 import { type BrokerProcess, startBroker } from '../helpers/broker-process.js';
-import { consumeAll, kafkaClient } from '../helpers/kafka-client.js';
+import { consumeAll, highWatermark, kafkaClient } from '../helpers/kafka-client.js';
 
 const TOPIC = 'oversized';
 /** Allows 16 MiB, twice what a WAL entry holds. */
 const TOPIC_MESSAGE_BYTES_MAX = 2 * limits.walEntryBytesMax;
-
-async function highWatermark(kafka: Kafka): Promise<number> {
-  const admin = kafka.admin();
-  await admin.connect();
-  try {
-    const offsets = await admin.fetchTopicOffsets(TOPIC);
-    return Number(offsets.find((o) => o.partition === 0)!.high);
-  } finally {
-    await admin.disconnect();
-  }
-}
 
 describe.each([{ walMode: 'local' }, { walMode: 'object' }])('WAL mode $walMode', ({ walMode }) => {
   let broker: BrokerProcess;
@@ -47,18 +36,18 @@ describe.each([{ walMode: 'local' }, { walMode: 'object' }])('WAL mode $walMode'
     await producer.connect();
     try {
       await producer.send({ topic: TOPIC, acks: -1, messages: [{ key: 'before', value: 'small-0' }] });
-      expect(await highWatermark(kafka)).toBe(1);
+      expect(await highWatermark(kafka, TOPIC)).toBe(1);
 
       const value = Buffer.alloc(limits.walEntryBytesMax + 1024 * 1024, 'x');
       const refused = await producer.send({ topic: TOPIC, acks: -1, messages: [{ key: 'big', value }] })
         .then(() => null, (err: { type?: string; name?: string; cause?: { type?: string } }) =>
           err.type ?? err.cause?.type ?? err.name);
       expect(refused).toBe('MESSAGE_TOO_LARGE');
-      expect(await highWatermark(kafka)).toBe(1);
+      expect(await highWatermark(kafka, TOPIC)).toBe(1);
 
       const result = await producer.send({ topic: TOPIC, acks: -1, messages: [{ key: 'after', value: 'small-1' }] });
       expect(Number(result[0]!.baseOffset)).toBe(1);
-      expect(await highWatermark(kafka)).toBe(2);
+      expect(await highWatermark(kafka, TOPIC)).toBe(2);
     } finally {
       await producer.disconnect();
     }

@@ -20,6 +20,18 @@ export async function waitFor(what: string, check: () => boolean | Promise<boole
   throw new Error(`timed out waiting for ${what}`);
 }
 
+/** The high watermark of one partition, through a short-lived admin client. */
+export async function highWatermark(kafka: Kafka, topic: string, partition = 0): Promise<number> {
+  const admin = kafka.admin();
+  await admin.connect();
+  try {
+    const offsets = await admin.fetchTopicOffsets(topic);
+    return Number(offsets.find((o) => o.partition === partition)!.high);
+  } finally {
+    await admin.disconnect();
+  }
+}
+
 /** Reads a topic from the beginning with a fresh group until `expected` records arrived. */
 export async function consumeAll(kafka: Kafka, topic: string, expected: number):
   Promise<{ partition: number; offset: number; value: string }[]> {
