@@ -12,7 +12,7 @@
  * new leader, as after a crash; epoch fencing of index commits keeps every range uploaded once.
  */
 import type { Logger } from 'pino';
-import type { Etcd3 } from 'etcd3';
+import { openEtcdClient, type EtcdClient } from '../etcd/client.js';
 import type { BrokerConfig } from '../config/config.js';
 import { EtcdCoordinator } from '../metadata/etcd.js';
 import type { PartitionManager } from '../partition/partition-manager.js';
@@ -23,7 +23,7 @@ import { Controller } from './controller.js';
 import { EtcdClusterView } from './etcd-view.js';
 import { Leadership } from './leadership.js';
 import { LeasedView } from './leased-view.js';
-import { Membership, type MembershipOptions, membershipLimits, newEtcdClient } from './membership.js';
+import { Membership, type MembershipOptions, membershipLimits } from './membership.js';
 import { PeerProbe } from './peer-probe.js';
 import { controllerPlacement } from './placement.js';
 
@@ -50,7 +50,7 @@ export class ClusterMode {
     private controller: Controller,
     private readonly leadership: Leadership,
     private readonly etcdView: EtcdClusterView,
-    private readonly client: Etcd3,
+    private readonly client: EtcdClient,
     private readonly membershipOptions: MembershipOptions,
     private readonly coordinator: EtcdCoordinator,
     private readonly partitions: PartitionManager,
@@ -65,7 +65,8 @@ export class ClusterMode {
     uploader: Uploader, store: ObjectStore, log: Logger): Promise<ClusterMode> {
     const report = (message: string, err: unknown) => log.warn({ err }, message);
     // One client for every session of this broker: the watches on it outlive a lost lease.
-    const client = newEtcdClient(config.etcdEndpoints, membershipLimits.callTimeoutMsDefault);
+    const client = openEtcdClient({ hosts: config.etcdEndpoints,
+      callTimeoutMs: membershipLimits.callTimeoutMsDefault });
     const membershipOptions: MembershipOptions = {
       hosts: config.etcdEndpoints, client, keyPrefix: config.etcdPrefix, leaseTtlMs: config.leaseTtlMs,
       ackWindowMs: config.ackWindowMs,

@@ -32,7 +32,7 @@
  */
 import assert from 'node:assert/strict';
 import { EventEmitter } from 'node:events';
-import type { ICompare, IKeyValue, IRequestOp } from 'etcd3';
+import type { EtcdKeyValue, EtcdRequestOp } from '../etcd/client.js';
 import {
   FencedError,
   UnknownTopicError,
@@ -40,8 +40,11 @@ import {
   type PartitionState,
 } from '../metadata/coordinator.js';
 import type { CoordinatorChange } from '../metadata/etcd.js';
-import { prefixEnd } from '../metadata/etcd-keys.js';
-import { PrefixWatch, brokersOf, type Membership } from './membership.js';
+import {
+  createdAt, deleteOp, doesNotExist, keyOf, putOp, rangePrefix,
+} from '../etcd/txn.js';
+import { KeySetWatch } from '../etcd/watch.js';
+import { brokersOf, type Membership } from './membership.js';
 import { RevokedBrokers } from './revoked-brokers.js';
 
 export const controllerLimits = {
@@ -311,7 +314,7 @@ export class Controller extends EventEmitter<{ elected: [epoch: number]; resigne
     });
     this.cleanups.push(() => brokers.close());
     const key = membership.keys.controller();
-    const holder = await PrefixWatch.open(membership.client, { key, exact: true },
+    const holder = await KeySetWatch.open(membership.client, { key, exact: true },
       (entries) => this.onControllerKey(entries.get(key) ?? null), this.log);
     this.cleanups.push(() => holder.close());
     this.resyncTimer = setInterval(() => this.scheduleReconcile(), this.resyncIntervalMs);
@@ -319,7 +322,7 @@ export class Controller extends EventEmitter<{ elected: [epoch: number]; resigne
 
   // Election
 
-  private onControllerKey(kv: IKeyValue | null): void {
+  private onControllerKey(kv: EtcdKeyValue | null): void {
     if (kv === null) {
       this.holderId = -1;
       this.stepDown();
@@ -344,12 +347,11 @@ export class Controller extends EventEmitter<{ elected: [epoch: number]; resigne
     }
     if (this.closed || !this.membership.isLeaseValid()) return;
     this.campaigning = true;
-    const key = Buffer.from(this.membership.keys.controller());
+    const key = this.membership.keys.controller();
     try {
-      const response = await this.membership.client.kv.txn({
-        compare: [{ key, target: 'Version', result: 'Equal', version: 0 }],
-        success: [{ request_put: { key, lease: this.membership.leaseId(),
-          value: Buffer.from(JSON.stringify({ nodeId: this.membership.nodeId })) } }],
+      const response = await this.membership.client.kv.txn({ compare: [doesNotExist(key)],
+        success: [putOp(key, JSON.stringify({ nodeId: this.membership.nodeId }),
+          this.membership.leaseId())],
         failure: [] });
       // Our put is the key's creation: its revision is the create revision, our epoch.
       if (response.succeeded) this.stepUp(Number(response.header.revision));
@@ -393,11 +395,10 @@ export class Controller extends EventEmitter<{ elected: [epoch: number]; resigne
 
   /** Deletes the key if it is still the one we created (not a successor's). */
   private async resign(epoch: number): Promise<void> {
-    const key = Buffer.from(this.membership.keys.controller());
+    const key = this.membership.keys.controller();
     try {
-      await this.membership.client.kv.txn({
-        compare: [{ key, target: 'Create', result: 'Equal', create_revision: epoch }],
-        success: [{ request_delete_range: { key } }], failure: [] });
+      await this.membership.client.kv.txn({ compare: [createdAt(key, epoch)],
+        success: [deleteOp(key)], failure: [] });
     } catch (error) {
       this.log('resigning as controller failed; the key expires with the lease', error);
     }
@@ -507,9 +508,8 @@ export class Controller extends EventEmitter<{ elected: [epoch: number]; resigne
    */
   private async readLiveBrokers(): Promise<number[]> {
     const { client, keys } = this.membership;
-    const prefix = keys.brokersPrefix();
-    const response = await client.kv.range({ key: Buffer.from(prefix), range_end: prefixEnd(prefix) });
-    const entries = new Map(response.kvs.map((kv) => [kv.key.toString('utf8'), kv]));
+    const kvs = await rangePrefix(client, keys.brokersPrefix());
+    const entries = new Map(kvs.map((kv) => [keyOf(kv), kv]));
     return brokersOf(entries, keys, this.log).map((b) => b.nodeId);
   }
 
@@ -532,10 +532,9 @@ export class Controller extends EventEmitter<{ elected: [epoch: number]; resigne
   private async syncHandoffs(epoch: number, handoffs: PlannedHandoff[]):
     Promise<{ handoffsPut: number; handoffsDeleted: number }> {
     const { client, keys } = this.membership;
-    const prefix = keys.handoffPrefix();
-    const existing = new Map((await client.kv.range({ key: Buffer.from(prefix),
-      range_end: prefixEnd(prefix) })).kvs.map((kv) => [kv.key.toString('utf8'), kv]));
-    const ops: IRequestOp[] = [];
+    const existing = new Map((await rangePrefix(client, keys.handoffPrefix()))
+      .map((kv) => [keyOf(kv), kv]));
+    const ops: EtcdRequestOp[] = [];
     let handoffsPut = 0;
     for (const handoff of handoffs) {
       const key = keys.handoff(handoff.topicId, handoff.partition);
@@ -544,15 +543,13 @@ export class Controller extends EventEmitter<{ elected: [epoch: number]; resigne
       existing.delete(key);
       if (current?.value.toString('utf8') === value &&
         current.lease === this.membership.leaseId()) continue;
-      ops.push({ request_put: { key: Buffer.from(key), value: Buffer.from(value),
-        lease: this.membership.leaseId() } });
+      ops.push(putOp(key, value, this.membership.leaseId()));
       handoffsPut++;
     }
     for (const key of existing.keys()) {
-      ops.push({ request_delete_range: { key: Buffer.from(key) } });
+      ops.push(deleteOp(key));
     }
-    const guard: ICompare = { key: Buffer.from(keys.controller()), target: 'Create',
-      result: 'Equal', create_revision: epoch };
+    const guard = createdAt(keys.controller(), epoch);
     for (let i = 0; i < ops.length; i += controllerLimits.handoffOpsPerTxnMax) {
       const response = await client.kv.txn({ compare: [guard], failure: [],
         success: ops.slice(i, i + controllerLimits.handoffOpsPerTxnMax) });

@@ -27,15 +27,15 @@
  * lease was lost.
  */
 import type { Logger } from 'pino';
-import type { Etcd3, IKeyValue } from 'etcd3';
+import type { EtcdClient, EtcdKeyValue } from '../etcd/client.js';
+import type { EtcdKeys } from '../etcd/keys.js';
+import { KeySetWatch } from '../etcd/watch.js';
 import { FencedError, UnknownTopicError, type PartitionState } from '../metadata/coordinator.js';
 import type { PartitionLog } from '../partition/partition-log.js';
-import type { EtcdKeys } from '../metadata/etcd-keys.js';
 import type { PartitionManager } from '../partition/partition-manager.js';
 import type { Uploader } from '../partition/uploader.js';
 import { SerialQueue } from '../util/serial-queue.js';
 import { type WatchedCoordinator, decodeHandoff } from './controller.js';
-import { PrefixWatch } from './membership.js';
 import { type RecoveryDeps, recoverPartition } from './recover-partition.js';
 
 export interface LeadershipDeps {
@@ -45,7 +45,7 @@ export interface LeadershipDeps {
   uploader: Uploader;
   /** null in walMode=object: there is no WAL to replay, acknowledged data is already stored. */
   recovery: RecoveryDeps | null;
-  client: Etcd3;
+  client: EtcdClient;
   keys: EtcdKeys;
   log: Logger;
 }
@@ -63,7 +63,7 @@ export class Leadership {
   private readonly queue = new SerialQueue();
   private readonly cleanups: (() => unknown)[] = [];
   private closed = false;
-  private handoffWatch: PrefixWatch | null = null;
+  private handoffWatch: KeySetWatch | null = null;
   /** Handoff keys already queued, with the mod revision queued. */
   private readonly handoffsSeen = new Map<string, string>();
   /** Pending retries (handoffs and failed partition changes), cleared on close. */
@@ -94,7 +94,7 @@ export class Leadership {
           () => this.resyncPartition(s.topicId, s.partition));
       }
     }
-    const handoffs = await PrefixWatch.open(this.deps.client, { key: this.deps.keys.handoffPrefix() },
+    const handoffs = await KeySetWatch.open(this.deps.client, { key: this.deps.keys.handoffPrefix() },
       (entries) => this.onHandoffKeys(entries), (message, err) => this.deps.log.warn({ err }, message));
     this.handoffWatch = handoffs;
     this.cleanups.push(() => handoffs.close());
@@ -106,7 +106,7 @@ export class Leadership {
    * request again and again: after the first release, each rerun found the old log still open
    * (its close was queued behind them) and tried to release it again (FencedError).
    */
-  private onHandoffKeys(entries: ReadonlyMap<string, IKeyValue>): void {
+  private onHandoffKeys(entries: ReadonlyMap<string, EtcdKeyValue>): void {
     for (const key of this.handoffsSeen.keys()) if (!entries.has(key)) this.handoffsSeen.delete(key);
     for (const [key, kv] of entries) {
       if (this.handoffsSeen.get(key) === kv.mod_revision) continue;
@@ -115,7 +115,7 @@ export class Leadership {
     }
   }
 
-  private enqueueHandoff(key: string, kv: IKeyValue): void {
+  private enqueueHandoff(key: string, kv: EtcdKeyValue): void {
     void this.enqueue(async () => {
       try {
         if (await this.onHandoff(key, kv.value)) return;

@@ -41,15 +41,20 @@
 import assert from 'node:assert/strict';
 import { setTimeout as sleep } from 'node:timers/promises';
 import {
-  Etcd3,
-  type ICompare,
-  type IKeyValue,
-  type IRangeResponse,
-  type IRequestOp,
-  type IResponseHeader,
-  type ITxnResponse,
-  type Watcher,
-} from 'etcd3';
+  openEtcdClient,
+  type EtcdClient,
+  type EtcdCompare as ICompare,
+  type EtcdKeyValue as IKeyValue,
+  type EtcdRangeResponse as IRangeResponse,
+  type EtcdRequestOp as IRequestOp,
+  type EtcdTxnResponse as ITxnResponse,
+} from '../etcd/client.js';
+import { EtcdKeys, keyPrefixDefault, prefixEnd } from '../etcd/keys.js';
+import {
+  absent, deleteOp, deletePrefixOp, doesNotExist, getOp, keyOf, modEquals, putOp, rangePages,
+  rangePrefix, rangesOf, revisionOf, txnWithin, unchangedSince, versionedOf, type Versioned,
+} from '../etcd/txn.js';
+import { EtcdWatch } from '../etcd/watch.js';
 import {
   FencedError,
   TopicExistsError,
@@ -70,7 +75,6 @@ import {
   partitionKey, planIndexing, sortedEntries, unknownPartition,
 } from './commit-rules.js';
 import {
-  EtcdKeys,
   decodeCounter,
   decodeObject,
   decodeOffset,
@@ -85,10 +89,8 @@ import {
   encodeProducerStates,
   encodeSegment,
   encodeTopic,
-  keyPrefixDefault,
-  prefixEnd,
   type ObjectRecord,
-} from './etcd-keys.js';
+} from './etcd/codecs.js';
 
 export const etcdCoordinatorLimits = {
   /** etcd's own default for --max-txn-ops; raise both together. */
@@ -133,15 +135,13 @@ export type CoordinatorChange =
   | { kind: 'topic'; name: string; topic: TopicRecord | null }
   | { kind: 'partition'; topicId: string; partition: number; state: PartitionState | null };
 
+export { EtcdTxnTooLargeError } from '../etcd/txn.js';
+
 export class EtcdConflictError extends Error {
   override readonly name = 'EtcdConflictError';
   constructor(readonly operation: string, readonly attempts: number) {
     super(`${operation}: gave up after ${attempts} attempts; the keys it read kept changing`);
   }
-}
-
-export class EtcdTxnTooLargeError extends RangeError {
-  override readonly name = 'EtcdTxnTooLargeError';
 }
 
 /**
@@ -151,72 +151,6 @@ export class EtcdTxnTooLargeError extends RangeError {
 export function commitSegmentsTxnOpsMax(commit: SegmentCommit): number {
   const partitions = commit.leaderEpochs.size;
   return Math.max(commit.entries.length + 2 * partitions + 1, partitions + 1);
-}
-
-// etcd request helpers ---------------------------------------------------------------------------
-
-interface Versioned<T> {
-  value: T | null;
-  /** 0 when the key does not exist: what etcd compares a missing key's mod_revision as. */
-  modRevision: number;
-}
-
-const absent: Versioned<never> = { value: null, modRevision: 0 };
-
-function revisionOf(header: IResponseHeader | { revision: string }): number {
-  const revision = Number(header.revision);
-  assert.ok(Number.isSafeInteger(revision) && revision > 0, `etcd revision ${header.revision}`);
-  return revision;
-}
-
-function getOp(key: string): IRequestOp {
-  return { request_range: { key: Buffer.from(key) } };
-}
-
-function putOp(key: string, value: string): IRequestOp {
-  return { request_put: { key: Buffer.from(key), value: Buffer.from(value) } };
-}
-
-function deleteOp(key: string): IRequestOp {
-  return { request_delete_range: { key: Buffer.from(key) } };
-}
-
-function deletePrefixOp(prefix: string): IRequestOp {
-  return { request_delete_range: { key: Buffer.from(prefix), range_end: prefixEnd(prefix) } };
-}
-
-function modEquals(key: string, modRevision: number): ICompare {
-  return { key: Buffer.from(key), target: 'Mod', result: 'Equal', mod_revision: modRevision };
-}
-
-function doesNotExist(key: string): ICompare {
-  return { key: Buffer.from(key), target: 'Version', result: 'Equal', version: 0 };
-}
-
-/** No key under `prefix` changed after `revision` (keys deleted since are not seen: callers
- *  guard those through another key). */
-function unchangedSince(prefix: string, revision: number): ICompare {
-  return { key: Buffer.from(prefix), range_end: prefixEnd(prefix), target: 'Mod', result: 'Less',
-    mod_revision: revision + 1 };
-}
-
-function rangesOf(response: ITxnResponse): IRangeResponse[] {
-  return response.responses.map((op) => {
-    assert.ok(op.response_range !== undefined && op.response_range !== null, 'a read op');
-    return op.response_range;
-  });
-}
-
-function versionedOf<T>(range: IRangeResponse | undefined, decode: (value: Buffer) => T):
-  Versioned<T> {
-  assert.ok(range !== undefined, 'one range response per read');
-  const [kv] = range.kvs;
-  if (kv === undefined) return absent;
-  return { value: decode(kv.value), modRevision: revisionOf({ revision: kv.mod_revision }) };
-}
-
-function keyOf(kv: IKeyValue): string {
-  return kv.key.toString('utf8');
 }
 
 /** Live-count changes of objects losing `entries`: the records to write and the dead keys. */
@@ -422,19 +356,13 @@ export class EtcdCoordinator implements MetadataCoordinator {
   private readonly listeners = new Set<(change: CoordinatorChange) => void>();
   private clusterIdValue = '';
   private closed = false;
-  /** Bumped whenever the watchers are replaced: events of older watchers are ignored. */
-  private watchGeneration = 0;
-  private watchers: Watcher[] = [];
-  /** The newest revision the watch (or a reload) has shown us. */
-  private watchedRevision = 0;
-  private reloads = 0;
+  /** Follows topics/ and partitions/ into the cache; null until open() started it. */
+  private watch: EtcdWatch | null = null;
   private conflicts = 0;
-  private reloading: Promise<void> | null = null;
-  private reloadAgain = false;
   private producerIds = { next: 0, end: 0 };
   private producerIdRefill: Promise<void> | null = null;
 
-  private constructor(private readonly client: Etcd3, options: EtcdCoordinatorOptions) {
+  private constructor(private readonly client: EtcdClient, options: EtcdCoordinatorOptions) {
     this.keys = new EtcdKeys(options.keyPrefix ?? keyPrefixDefault);
     this.cache = new TopicCache(this.keys);
     this.txnOpsMax = options.txnOpsMax ?? etcdCoordinatorLimits.txnOpsMaxDefault;
@@ -448,18 +376,12 @@ export class EtcdCoordinator implements MetadataCoordinator {
 
   /** Connects, creates the cluster id on first use, loads the cache and starts the watches. */
   static async open(options: EtcdCoordinatorOptions): Promise<EtcdCoordinator> {
-    const callTimeoutMs = options.callTimeoutMs ?? etcdCoordinatorLimits.callTimeoutMsDefault;
-    const client = new Etcd3({
-      hosts: options.hosts,
-      // Unary calls get a deadline so a lost etcd fails a call instead of hanging it; the watch
-      // stream must not have one.
-      defaultCallOptions: (context) => context.isStream ? {} :
-        { deadline: Date.now() + callTimeoutMs },
-    });
+    const client = openEtcdClient({ hosts: options.hosts,
+      callTimeoutMs: options.callTimeoutMs ?? etcdCoordinatorLimits.callTimeoutMsDefault });
     const coordinator = new EtcdCoordinator(client, options);
     try {
       coordinator.clusterIdValue = await coordinator.ensureClusterId();
-      await coordinator.load();
+      await coordinator.startWatch();
     } catch (error) {
       await coordinator.close();
       throw error;
@@ -482,8 +404,7 @@ export class EtcdCoordinator implements MetadataCoordinator {
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
-    this.watchGeneration++;
-    await this.cancelWatchers();
+    await this.watch?.close();
     this.client.close();
   }
 
@@ -679,7 +600,7 @@ export class EtcdCoordinator implements MetadataCoordinator {
     const start = this.keys.segment(topicId, partition, fromOffset);
     const end = prefixEnd(this.keys.segmentsOfPartition(topicId, partition));
     const entries: SegmentEntry[] = [];
-    for await (const page of this.rangePages(Buffer.from(start), end, { limit })) {
+    for await (const page of rangePages(this.client, Buffer.from(start), end, { limit })) {
       for (const kv of page) entries.push(decodeSegment(keyOf(kv), kv.value));
     }
     return entries;
@@ -709,7 +630,7 @@ export class EtcdCoordinator implements MetadataCoordinator {
   async listReferencedObjects(): Promise<Set<string>> {
     const prefix = this.keys.objectsPrefix();
     const objectKeys = new Set<string>();
-    for await (const page of this.rangePages(Buffer.from(prefix), prefixEnd(prefix),
+    for await (const page of rangePages(this.client, Buffer.from(prefix), prefixEnd(prefix),
       { keysOnly: true })) {
       for (const kv of page) objectKeys.add(this.keys.objectKeyOf(keyOf(kv)));
     }
@@ -750,7 +671,7 @@ export class EtcdCoordinator implements MetadataCoordinator {
   async fetchOffsets(groupId: string): Promise<CommittedOffset[]> {
     const prefix = this.keys.offsetsOfGroup(groupId);
     const offsets: CommittedOffset[] = [];
-    for await (const page of this.rangePages(Buffer.from(prefix), prefixEnd(prefix), {})) {
+    for await (const page of rangePages(this.client, Buffer.from(prefix), prefixEnd(prefix), {})) {
       for (const kv of page) {
         const { topic, partition } = this.keys.topicPartitionOfOffsetKey(keyOf(kv), groupId);
         offsets.push(decodeOffset(topic, partition, kv.value));
@@ -796,30 +717,24 @@ export class EtcdCoordinator implements MetadataCoordinator {
    * watch is up, and transactions that lost a compare (each retried): for metrics and tests.
    */
   watchStatus(): { reloads: number; revision: number; watching: boolean; conflicts: number } {
-    return { reloads: this.reloads, revision: this.watchedRevision,
-      watching: this.watchers.length > 0 && this.reloading === null, conflicts: this.conflicts };
+    const status = this.watch?.status() ?? { reloads: 0, revision: 0, watching: false };
+    return { ...status, conflicts: this.conflicts };
   }
 
   /** Cancels the live watches as etcd would: they end unasked, which must trigger a reload. */
   async cancelWatchForTesting(): Promise<void> {
-    await Promise.all(this.watchers.map((watcher) => watcher.cancel()));
+    await this.watch?.cancelForTesting();
   }
 
   /** Stops watching without reloading; resumeWatchForTesting restarts from where it stopped. */
   async pauseWatchForTesting(): Promise<void> {
-    this.watchGeneration++;
-    await this.cancelWatchers();
+    await this.watch?.pauseForTesting();
   }
 
   /** Resumes the watch from the revision after the last one seen, as a reconnect does; if etcd
    *  compacted that revision meanwhile, the watch is refused and the cache reloads. */
   async resumeWatchForTesting(): Promise<void> {
-    const generation = ++this.watchGeneration;
-    try {
-      await this.startWatchers(this.watchedRevision + 1, generation);
-    } catch (error) {
-      this.scheduleReload(error);
-    }
+    await this.watch?.resumeForTesting();
   }
 
   // Writes: the optimistic loop and its plans
@@ -982,17 +897,17 @@ export class EtcdCoordinator implements MetadataCoordinator {
     if (topic === null) throw new UnknownTopicError(`unknown topic ${name}`);
     const revision = revisionOf(response.header);
     const at = { revision };
-    const partitions = (await this.rangeAll(this.keys.partitionsOfTopic(topic.topicId), at))
+    const partitions = (await rangePrefix(this.client, this.keys.partitionsOfTopic(topic.topicId), at))
       .map((kv) => decodePartitionState(kv.value));
     const segmentsPrefix = this.keys.segmentsOfTopic(topic.topicId);
     const entryCount = Number((await this.client.kv.range({ key: Buffer.from(segmentsPrefix),
       range_end: prefixEnd(segmentsPrefix), count_only: true, revision })).count);
     const entries = entryCount > etcdCoordinatorLimits.deleteTopicEntriesReadMax ? []
-      : (await this.rangeAll(segmentsPrefix, at)).map((kv) => decodeSegment(keyOf(kv), kv.value));
+      : (await rangePrefix(this.client, segmentsPrefix, at)).map((kv) => decodeSegment(keyOf(kv), kv.value));
     const objects = await this.readObjects(new Set(entries.map((e) => e.objectKey)));
     // Offsets are keyed by group first, so the topic's are found by scanning every group's.
     const topicSegment = `/${encodeURIComponent(name)}/`;
-    const offsetKeys = (await this.rangeAll(this.keys.offsetsPrefix(), { ...at, keysOnly: true }))
+    const offsetKeys = (await rangePrefix(this.client, this.keys.offsetsPrefix(), { ...at, keysOnly: true }))
       .map(keyOf).filter((key) => key.slice(this.keys.offsetsPrefix().length).replace(/^[^/]*/,
         '').startsWith(topicSegment));
     return { topic, topicModRevision, revision, partitions, entryCount, entries, objects,
@@ -1094,13 +1009,7 @@ export class EtcdCoordinator implements MetadataCoordinator {
 
   private async txn(compare: ICompare[], success: IRequestOp[], failure: IRequestOp[]):
     Promise<ITxnResponse> {
-    const largest = Math.max(compare.length, success.length, failure.length);
-    if (largest > this.txnOpsMax) {
-      throw new EtcdTxnTooLargeError(`a transaction needs ${largest} ops in one branch; ` +
-        `txnOpsMax is ${this.txnOpsMax} (raise it with etcd's --max-txn-ops, or commit fewer ` +
-        'partitions per object)');
-    }
-    return this.client.kv.txn({ compare, success, failure });
+    return txnWithin(this.client, this.txnOpsMax, compare, success, failure);
   }
 
   private async backoffAfterConflict(attempt: number): Promise<void> {
@@ -1136,39 +1045,7 @@ export class EtcdCoordinator implements MetadataCoordinator {
 
   private segmentPages(topicId: string, partition: number): AsyncGenerator<IKeyValue[]> {
     const prefix = this.keys.segmentsOfPartition(topicId, partition);
-    return this.rangePages(Buffer.from(prefix), prefixEnd(prefix), {});
-  }
-
-  private async rangeAll(prefix: string, options: { revision?: number; keysOnly?: boolean }):
-    Promise<IKeyValue[]> {
-    const kvs: IKeyValue[] = [];
-    for await (const page of this.rangePages(Buffer.from(prefix), prefixEnd(prefix), options)) {
-      kvs.push(...page);
-    }
-    return kvs;
-  }
-
-  /**
-   * Keys in [start, end) in pages of rangePageKeysMax, at most `limit` in all. Every page after
-   * the first reads at the first page's revision, so the pages form one snapshot.
-   */
-  private async *rangePages(start: Buffer, end: Buffer,
-    options: { revision?: number; keysOnly?: boolean; limit?: number }):
-    AsyncGenerator<IKeyValue[]> {
-    let remaining = options.limit ?? Number.MAX_SAFE_INTEGER;
-    let revision = options.revision ?? 0;
-    let from: Buffer = start;
-    while (remaining > 0) {
-      const limit = Math.min(remaining, etcdCoordinatorLimits.rangePageKeysMax);
-      const response = await this.client.kv.range({ key: from, range_end: end, limit,
-        keys_only: options.keysOnly ?? false, ...(revision > 0 ? { revision } : {}) });
-      if (revision === 0) revision = revisionOf(response.header);
-      remaining -= response.kvs.length;
-      yield response.kvs;
-      const last = response.kvs.at(-1);
-      if (!response.more || last === undefined) return;
-      from = Buffer.concat([last.key, Buffer.from([0])]);
-    }
+    return rangePages(this.client, Buffer.from(prefix), prefixEnd(prefix));
   }
 
   // The cache: cluster id, load, watch, reload
@@ -1183,104 +1060,18 @@ export class EtcdCoordinator implements MetadataCoordinator {
     return clusterId;
   }
 
-  /** Range-reads topics and partitions at one revision, then watches both from the next one. */
-  private async load(): Promise<void> {
-    const generation = ++this.watchGeneration;
-    await this.cancelWatchers();
-    const topicsPrefix = this.keys.topicsPrefix();
-    const first = await this.client.kv.range({ key: Buffer.from(topicsPrefix), count_only: true,
-      range_end: prefixEnd(topicsPrefix) });
-    const revision = revisionOf(first.header);
-    const kvs = [...await this.rangeAll(topicsPrefix, { revision }),
-      ...await this.rangeAll(this.keys.partitionsPrefix(), { revision })];
-    if (generation !== this.watchGeneration || this.closed) return;
-    this.emit(this.cache.replace(kvs, revision));
-    this.watchedRevision = Math.max(this.watchedRevision, revision);
-    await this.startWatchers(revision + 1, generation);
-  }
-
-  private async startWatchers(fromRevision: number, generation: number): Promise<void> {
-    const watchers: Watcher[] = [];
-    try {
-      for (const prefix of [this.keys.topicsPrefix(), this.keys.partitionsPrefix()]) {
-        const watcher = await this.client.watch().prefix(prefix)
-          .startRevision(String(fromRevision)).create();
-        watchers.push(watcher);
-        this.watchers.push(watcher);
-        this.handleWatcher(watcher, generation);
-      }
-    } catch (error) {
-      await this.cancelWatchers();
-      throw error;
-    }
-    if (generation !== this.watchGeneration || this.closed) await this.cancelWatchers();
-  }
-
-  private handleWatcher(watcher: Watcher, generation: number): void {
-    const live = (): boolean => generation === this.watchGeneration && !this.closed;
-    watcher.on('data', (response) => {
-      if (!live()) return;
-      try {
-        for (const event of response.events) {
-          const modRevision = revisionOf({ revision: event.kv.mod_revision });
-          this.applyChange(keyOf(event.kv), modRevision,
-            event.type === 'Delete' ? null : event.kv.value);
-        }
-        this.watchedRevision = Math.max(this.watchedRevision, revisionOf(response.header));
-      } catch (error) {
-        this.scheduleReload(error);
-      }
-    });
-    // An ended watcher must leave `watchers`: cancelling it again would wait for an answer etcd
-    // never sends (it no longer knows the watch id).
-    const forget = (): void => {
-      this.watchers = this.watchers.filter((w) => w !== watcher);
-    };
-    watcher.on('error', (error) => {
-      forget();
-      if (live()) this.scheduleReload(error);
-    });
-    watcher.on('end', () => {
-      forget();
-      if (live()) this.scheduleReload(new Error('watch ended unasked'));
-    });
-  }
-
-  private scheduleReload(reason: unknown): void {
-    if (this.closed) return;
-    this.log('metadata watch failed; reloading the topic cache', reason);
-    if (this.reloading !== null) {
-      this.reloadAgain = true;
-      return;
-    }
-    this.watchGeneration++; // from now on, the failed watchers' events are ignored
-    this.reloads++;
-    this.reloading = this.reloadUntilDone().finally(() => {
-      this.reloading = null;
-    });
-  }
-
-  private async reloadUntilDone(): Promise<void> {
-    for (let attempt = 0; !this.closed; attempt++) {
-      try {
-        this.reloadAgain = false;
-        await this.load();
-        if (!this.reloadAgain) return;
-      } catch (error) {
-        if (this.closed) return;
-        this.log('metadata cache reload failed; retrying', error);
-        await sleep(Math.min(etcdCoordinatorLimits.reloadBackoffMsMax, 100 * 2 ** attempt));
-      }
-    }
-  }
-
-  /** Cancels the watchers, waiting for etcd's confirmation at most watchCancelMsMax: a watch
-   *  stream that is down cannot confirm, and its watchers are dropped with it anyway. */
-  private async cancelWatchers(): Promise<void> {
-    const watchers = this.watchers;
-    this.watchers = [];
-    await Promise.allSettled(watchers.map((watcher) => Promise.race([watcher.cancel(),
-      sleep(etcdCoordinatorLimits.watchCancelMsMax)])));
+  /** Loads topics and partitions into the cache at one revision, then follows both (two
+   *  watches: one on the whole prefix would stream every segment entry written). */
+  private async startWatch(): Promise<void> {
+    this.watch = await EtcdWatch.open(this.client,
+      [{ key: this.keys.topicsPrefix() }, { key: this.keys.partitionsPrefix() }], {
+        onSnapshot: (kvs, revision) => this.emit(this.cache.replace(kvs, revision)),
+        onChanges: (changes) => {
+          for (const c of changes) this.applyChange(c.key, c.modRevision, c.value);
+        },
+      }, { log: this.log, failedMessage: 'metadata watch failed; reloading the topic cache',
+        reloadFailedMessage: 'metadata cache reload failed; retrying',
+        reloadBackoffMsMax: etcdCoordinatorLimits.reloadBackoffMsMax });
   }
 
   /** Applies this instance's committed ops to the cache at the txn's revision. */

@@ -12,7 +12,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { Controller, decodeHandoff, type HandoffRequest } from '../../src/cluster/controller.js';
 import { Membership } from '../../src/cluster/membership.js';
 import { EtcdCoordinator } from '../../src/metadata/etcd.js';
-import { EtcdKeys, prefixEnd } from '../../src/metadata/etcd-keys.js';
+import { EtcdKeys, prefixEnd } from '../../src/etcd/keys.js';
 import { etcdPerFile } from '../helpers/etcd-per-file.js';
 import { etcdServerLimits } from '../helpers/etcd-server.js';
 import { topicRecord } from '../metadata/coordinator.contract.js';

@@ -3,14 +3,15 @@
  * Metadata / FindCoordinator / DescribeCluster handlers see them, following changes.
  */
 import { randomUUID } from 'node:crypto';
-import { Etcd3 } from 'etcd3';
+import { openEtcdClient } from '../../src/etcd/client.js';
 import { afterEach, beforeEach, expect, it } from 'vitest';
 import { rendezvous } from '../../src/cluster/cluster-view.js';
 import { Controller } from '../../src/cluster/controller.js';
 import { EtcdClusterView } from '../../src/cluster/etcd-view.js';
 import { Membership } from '../../src/cluster/membership.js';
 import { EtcdCoordinator } from '../../src/metadata/etcd.js';
-import { EtcdKeys, decodePartitionState } from '../../src/metadata/etcd-keys.js';
+import { EtcdKeys } from '../../src/etcd/keys.js';
+import { decodePartitionState } from '../../src/metadata/etcd/codecs.js';
 import { etcdPerFile } from '../helpers/etcd-per-file.js';
 import { topicRecord } from '../metadata/coordinator.contract.js';
 
@@ -58,7 +59,7 @@ it('follows live brokers, the controller and partition leaders', async () => {
   cleanups.push(() => controller.close());
   const second = await register(2);
 
-  const client = new Etcd3({ hosts: etcd.server.endpoint }); // the view outlives the memberships
+  const client = openEtcdClient({ hosts: etcd.server.endpoint, callTimeoutMs: 5_000 }); // the view outlives the memberships
   cleanups.push(async () => client.close());
   const view = await EtcdClusterView.open({ client, keys: new EtcdKeys(prefix), coordinator,
     log: quiet });

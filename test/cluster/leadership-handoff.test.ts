@@ -13,7 +13,7 @@ import { encodeHandoff } from '../../src/cluster/controller.js';
 import { Leadership } from '../../src/cluster/leadership.js';
 import { loadConfig } from '../../src/config/config.js';
 import { EtcdCoordinator } from '../../src/metadata/etcd.js';
-import { EtcdKeys } from '../../src/metadata/etcd-keys.js';
+import { EtcdKeys } from '../../src/etcd/keys.js';
 import type { HistoryReader, WalPort } from '../../src/partition/partition-log.js';
 import { PartitionManager } from '../../src/partition/partition-manager.js';
 import type { Uploader } from '../../src/partition/uploader.js';

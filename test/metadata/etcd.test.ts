@@ -14,7 +14,7 @@ import {
   commitSegmentsTxnOpsMax,
   type CoordinatorChange,
 } from '../../src/metadata/etcd.js';
-import { EtcdKeys, prefixEnd } from '../../src/metadata/etcd-keys.js';
+import { EtcdKeys, prefixEnd } from '../../src/etcd/keys.js';
 import { etcdPerFile } from '../helpers/etcd-per-file.js';
 import { etcdServerLimits } from '../helpers/etcd-server.js';
 import {

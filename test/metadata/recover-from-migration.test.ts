@@ -13,7 +13,7 @@ import {
   metadataFilePath,
   schemaVersionLatest,
 } from '../../src/metadata/embedded.js';
-import { decodePartitionState } from '../../src/metadata/etcd-keys.js';
+import { decodePartitionState } from '../../src/metadata/etcd/codecs.js';
 import { topicRecord } from './coordinator.contract.js';
 
 let dir: string;
