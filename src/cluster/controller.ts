@@ -33,13 +33,9 @@
 import assert from 'node:assert/strict';
 import { EventEmitter } from 'node:events';
 import type { EtcdKeyValue, EtcdRequestOp } from '../etcd/client.js';
-import {
-  FencedError,
-  UnknownTopicError,
-  type MetadataCoordinator,
-  type PartitionState,
-} from '../metadata/coordinator.js';
-import type { CoordinatorChange } from '../metadata/etcd.js';
+import { FencedError, UnknownTopicError, type PartitionState } from '../metadata/records.js';
+import type { Metadata } from '../metadata/stores.js';
+import type { MetadataChange } from '../metadata/etcd/metadata.js';
 import {
   createdAt, deleteOp, doesNotExist, keyOf, putOp, rangePrefix,
 } from '../etcd/txn.js';
@@ -184,9 +180,9 @@ export function decodeHandoff(value: Buffer): HandoffRequest {
 
 // The controller ---------------------------------------------------------------------------------
 
-/** A coordinator that reports changes: the etcd one (EtcdCoordinator.onChange). */
-export type WatchedCoordinator = MetadataCoordinator & {
-  onChange(listener: (change: CoordinatorChange) => void): () => void;
+/** Metadata that reports changes: the etcd engine's (EtcdMetadata.onChange). */
+export type WatchedCoordinator = Metadata & {
+  onChange(listener: (change: MetadataChange) => void): () => void;
 };
 
 export interface ControllerOptions {
@@ -407,7 +403,7 @@ export class Controller extends EventEmitter<{ elected: [epoch: number]; resigne
   // Placement
 
   /** Only leadership and the set of partitions matter; index progress does not. */
-  private onCoordinatorChange(change: CoordinatorChange): void {
+  private onCoordinatorChange(change: MetadataChange): void {
     if (change.kind === 'topic') {
       this.scheduleReconcile();
       return;
@@ -474,7 +470,7 @@ export class Controller extends EventEmitter<{ elected: [epoch: number]; resigne
       // Re-check before every write: a controller paused past its lease must stop at once.
       if (this.epoch !== epoch || !this.membership.isLeaseValid()) return result;
       try {
-        await this.coordinator.setPartitionLeader(move.topicId, move.partition, move.toLeaderId,
+        await this.coordinator.leadership.setLeader(move.topicId, move.partition, move.toLeaderId,
           move.expectedEpoch);
         result.reassigned.push(move);
         this.info({ topicId: move.topicId, partition: move.partition, from: move.fromLeaderId, to: move.toLeaderId },
@@ -515,9 +511,9 @@ export class Controller extends EventEmitter<{ elected: [epoch: number]; resigne
 
   private async readLeadership(): Promise<PartitionState[]> {
     const partitions: PartitionState[] = [];
-    for (const topic of await this.coordinator.listTopics()) {
+    for (const topic of await this.coordinator.topics.list()) {
       try {
-        partitions.push(...await this.coordinator.getPartitionStates(topic.topicId));
+        partitions.push(...await this.coordinator.leadership.states(topic.topicId));
       } catch (error) {
         if (!(error instanceof UnknownTopicError)) throw error; // deleted meanwhile
       }

@@ -13,8 +13,8 @@
 import type { EtcdClient, EtcdKeyValue } from '../etcd/client.js';
 import type { EtcdKeys } from '../etcd/keys.js';
 import { KeySetWatch } from '../etcd/watch.js';
-import { UnknownTopicError, type PartitionState } from '../metadata/coordinator.js';
-import type { CoordinatorChange } from '../metadata/etcd.js';
+import { UnknownTopicError, type PartitionState } from '../metadata/records.js';
+import type { MetadataChange } from '../metadata/etcd/metadata.js';
 import {
   rendezvous,
   type BrokerEndpoint,
@@ -94,7 +94,7 @@ export class EtcdClusterView implements ClusterView {
     this.controller = kv === null ? -1 : decodeControllerRecord(kv.value).nodeId;
   }
 
-  private onCoordinatorChange(change: CoordinatorChange): void {
+  private onCoordinatorChange(change: MetadataChange): void {
     if (change.kind === 'topic') return; // a deleted topic's partitions arrive as deletions too
     const key = partitionKey(change.topicId, change.partition);
     if (change.state === null) this.leaders.delete(key);
@@ -102,9 +102,9 @@ export class EtcdClusterView implements ClusterView {
   }
 
   private async loadLeaders(coordinator: WatchedCoordinator): Promise<void> {
-    for (const topic of await coordinator.listTopics()) {
+    for (const topic of await coordinator.topics.list()) {
       try {
-        for (const state of await coordinator.getPartitionStates(topic.topicId)) {
+        for (const state of await coordinator.leadership.states(topic.topicId)) {
           this.remember(state);
         }
       } catch (error) {

@@ -10,7 +10,7 @@
  * id, so the controller's next pass finds nothing to move (unless two creations raced, which at
  * worst leaves one handoff, as before).
  */
-import { UnknownTopicError } from '../metadata/coordinator.js';
+import { UnknownTopicError } from '../metadata/records.js';
 import type { LeaderPlacement } from '../partition/partition-manager.js';
 import { type PartitionLeadership, type WatchedCoordinator, planAssignments } from './controller.js';
 
@@ -27,9 +27,9 @@ export function controllerPlacement(deps: PlacementDeps): LeaderPlacement {
     const live = deps.liveBrokers();
     if (live.length === 0) return Array.from({ length: to - from }, () => deps.nodeId);
     const partitions: PartitionLeadership[] = [];
-    for (const topic of await deps.coordinator.listTopics()) {
+    for (const topic of await deps.coordinator.topics.list()) {
       try {
-        for (const p of await deps.coordinator.getPartitionStates(topic.topicId)) {
+        for (const p of await deps.coordinator.leadership.states(topic.topicId)) {
           if (p.topicId !== topicId || p.partition < from) partitions.push(p);
         }
       } catch (error) {

@@ -10,7 +10,7 @@ import type {
   ProducerPartitionState,
   SegmentEntry,
   TopicRecord,
-} from '../coordinator.js';
+} from '../records.js';
 
 export function encodeTopic(topic: TopicRecord): string {
   return JSON.stringify(topic);
