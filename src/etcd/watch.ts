@@ -267,7 +267,8 @@ export class KeySetWatch {
   static async open(client: Etcd3, range: WatchRange,
     onChange: (entries: ReadonlyMap<string, IKeyValue>) => void,
     log: WatchLog = defaultWatchLog,
-    reloadBackoffMsMax: number = etcdWatchLimits.keySetReloadBackoffMsMaxDefault): Promise<KeySetWatch> {
+    reloadBackoffMsMax: number = etcdWatchLimits.keySetReloadBackoffMsMaxDefault):
+    Promise<KeySetWatch> {
     const keySet = new KeySetWatch(range, onChange, log);
     keySet.watch = await EtcdWatch.open(client, [range], {
       onSnapshot: (kvs) => {

@@ -21,8 +21,8 @@ import type {
 } from '../../etcd/client.js';
 import { prefixEnd } from '../../etcd/keys.js';
 import {
-  absent, deleteOp, deleteRangeOp, etcdTxnLimits, getOp, keyOf, modEquals, putOp, rangePages, rangesOf,
-  versionedOf, type Versioned,
+  absent, deleteOp, deleteRangeOp, etcdTxnLimits, getOp, keyOf, modEquals, putOp, rangePages,
+  rangesOf, versionedOf, type Versioned,
 } from '../../etcd/txn.js';
 import type {
   PartitionState, ProducerPartitionState, SegmentCommit, SegmentEntry,
