@@ -12,7 +12,8 @@
  */
 import { UnknownTopicError } from '../metadata/records.js';
 import type { LeaderPlacement } from '../partition/partition-manager.js';
-import { type PartitionLeadership, type WatchedCoordinator, planAssignments } from './controller.js';
+import type { WatchedCoordinator } from './controller.js';
+import { type PartitionPlacement, planAssignments } from './plan-assignments.js';
 
 export interface PlacementDeps {
   coordinator: WatchedCoordinator;
@@ -26,7 +27,7 @@ export function controllerPlacement(deps: PlacementDeps): LeaderPlacement {
   return async (topicId, from, to) => {
     const live = deps.liveBrokers();
     if (live.length === 0) return Array.from({ length: to - from }, () => deps.nodeId);
-    const partitions: PartitionLeadership[] = [];
+    const partitions: PartitionPlacement[] = [];
     for (const topic of await deps.coordinator.topics.list()) {
       try {
         for (const p of await deps.coordinator.leadership.states(topic.topicId)) {
@@ -36,7 +37,7 @@ export function controllerPlacement(deps: PlacementDeps): LeaderPlacement {
         if (!(error instanceof UnknownTopicError)) throw error; // deleted meanwhile
       }
     }
-    const fresh = Array.from({ length: to - from }, (_, i): PartitionLeadership =>
+    const fresh = Array.from({ length: to - from }, (_, i): PartitionPlacement =>
       ({ topicId, partition: from + i, leaderId: -1, leaderEpoch: 0, recoverFrom: -1 }));
     const plan = planAssignments(live, [...partitions, ...fresh]);
     const leaders = new Map(plan.reassign.filter((m) => m.topicId === topicId && m.partition >= from)
