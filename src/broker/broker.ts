@@ -15,12 +15,12 @@ import type { Server as HttpServer } from 'node:http';
 import type { Logger } from 'pino';
 import type { BrokerConfig } from '../config/config.js';
 import { type ClusterView, SingleNodeView } from '../cluster/cluster-view.js';
-import { ClusterMode, openEtcdCoordinator } from '../cluster/cluster-mode.js';
+import { ClusterMode, openEtcdMetadata } from '../cluster/cluster-mode.js';
 import { GroupCoordinator } from '../group/group-coordinator.js';
 import { type LogFormat, createLogger } from '../log.js';
-import type { MetadataCoordinator } from '../metadata/coordinator.js';
-import { EmbeddedCoordinator } from '../metadata/embedded.js';
-import type { EtcdCoordinator } from '../metadata/etcd.js';
+import type { Metadata } from '../metadata/stores.js';
+import type { EtcdMetadata } from '../metadata/etcd/metadata.js';
+import { SqliteMetadata } from '../metadata/sqlite/metadata.js';
 import { type Metrics, createMetrics, exportBacklogAge, exportClientMemory, exportStoreStats, serveMetrics } from '../metrics.js';
 import { ObjectHistoryReader } from '../partition/history-reader.js';
 import type { WalPort } from '../partition/partition-log.js';
@@ -61,7 +61,7 @@ export class Broker {
     private readonly wal: Wal<PartitionEntryHeader> | null,
     private readonly server: BrokerServer,
     private readonly clusterMode: ClusterMode | null,
-    private readonly etcd: EtcdCoordinator | null,
+    private readonly etcd: EtcdMetadata | null,
   ) {}
 
   get port(): number {
@@ -74,8 +74,8 @@ export class Broker {
     await checkDataDir(config.dataDir);
     const store = await openObjectStore(config);
     await checkStoreAtStart(store, config, log);
-    const etcd = config.coordinator === 'etcd' ? await openEtcdCoordinator(config, log) : null;
-    const metadata: MetadataCoordinator = etcd ?? new EmbeddedCoordinator(join(config.dataDir, 'metadata.db'));
+    const etcd = config.coordinator === 'etcd' ? await openEtcdMetadata(config, log) : null;
+    const metadata: Metadata = etcd ?? new SqliteMetadata(join(config.dataDir, 'metadata.db'));
     exportStoreStats(metrics, () => ({ ...store.stats() }));
     const wal = config.walMode === 'object' ? null : await Wal.open<PartitionEntryHeader>({
       dir: walDir(config), headerCodec: partitionHeaderCodec,
@@ -325,4 +325,4 @@ function deleteQuietly(store: ObjectStore, keys: string[], log: Logger): void {
   });
 }
 
-export type { MetadataCoordinator };
+export type { Metadata };

@@ -8,7 +8,7 @@
  * at most LAG_GROUPS_MAX groups, so scrapes cost no more than that however often they come.
  */
 import { Gauge } from 'prom-client';
-import type { MetadataCoordinator } from '../metadata/coordinator.js';
+import type { Metadata } from '../metadata/stores.js';
 import type { Metrics } from '../metrics.js';
 import type { PartitionManager } from '../partition/partition-manager.js';
 
@@ -19,16 +19,16 @@ const LAG_REFRESH_TIMEOUT_MS = 5000;
 
 interface Committed { group: string; topic: string; partition: number; offset: number }
 
-export function exportConsumerLag(metrics: Metrics, metadata: MetadataCoordinator, partitions: PartitionManager): void {
+export function exportConsumerLag(metrics: Metrics, metadata: Metadata, partitions: PartitionManager): void {
   let committed: Committed[] = [];
   let refreshedAtMs = -Infinity;
   let refreshing: Promise<void> | null = null;
 
   const refresh = async () => {
-    const groups = (await metadata.listOffsetGroups()).slice(0, LAG_GROUPS_MAX);
+    const groups = (await metadata.offsets.listGroups()).slice(0, LAG_GROUPS_MAX);
     const next: Committed[] = [];
     for (const group of groups) {
-      for (const o of await metadata.fetchOffsets(group)) {
+      for (const o of await metadata.offsets.fetch(group)) {
         if (partitions.partitionLog(o.topic, o.partition) !== undefined) next.push({ group, ...o });
       }
     }

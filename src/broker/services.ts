@@ -5,7 +5,7 @@
 import type { ClusterView } from '../cluster/cluster-view.js';
 import type { BrokerConfig } from '../config/config.js';
 import type { GroupCoordinator } from '../group/group-coordinator.js';
-import type { MetadataCoordinator } from '../metadata/coordinator.js';
+import type { Metadata } from '../metadata/stores.js';
 import type { Metrics } from '../metrics.js';
 import type { HistoryReader } from '../partition/partition-log.js';
 import type { PartitionManager } from '../partition/partition-manager.js';
@@ -20,7 +20,7 @@ export interface BrokerServices {
   advertised: { host: string; port: number };
   /** Brokers, controller, partition leaders and group coordinators, as this broker knows them. */
   cluster: ClusterView;
-  metadata: MetadataCoordinator;
+  metadata: Metadata;
   partitions: PartitionManager;
   groups: GroupCoordinator;
   uploader: Uploader;

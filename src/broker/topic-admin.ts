@@ -3,7 +3,7 @@
  * auto-creation in Metadata.
  */
 import { ErrorCode } from '../../protocol/generated/errors.js';
-import { TopicExistsError } from '../metadata/coordinator.js';
+import { TopicExistsError } from '../metadata/records.js';
 import { validateTopicConfig, validateTopicName } from '../metadata/topic-configs.js';
 import type { TopicEntry } from '../partition/partition-manager.js';
 import type { BrokerServices } from './services.js';

@@ -12,9 +12,9 @@
  * new leader, as after a crash; epoch fencing of index commits keeps every range uploaded once.
  */
 import type { Logger } from 'pino';
-import type { Etcd3 } from 'etcd3';
+import { openEtcdClient, type EtcdClient } from '../etcd/client.js';
 import type { BrokerConfig } from '../config/config.js';
-import { EtcdCoordinator } from '../metadata/etcd.js';
+import { EtcdMetadata } from '../metadata/etcd/metadata.js';
 import type { PartitionManager } from '../partition/partition-manager.js';
 import type { Uploader } from '../partition/uploader.js';
 import type { ObjectStore } from '../../storage/object-store/object-store.js';
@@ -23,7 +23,7 @@ import { Controller } from './controller.js';
 import { EtcdClusterView } from './etcd-view.js';
 import { Leadership } from './leadership.js';
 import { LeasedView } from './leased-view.js';
-import { Membership, type MembershipOptions, membershipLimits, newEtcdClient } from './membership.js';
+import { Membership, type MembershipOptions, membershipLimits } from './membership.js';
 import { PeerProbe } from './peer-probe.js';
 import { controllerPlacement } from './placement.js';
 
@@ -33,8 +33,8 @@ const LEAVE_DRAIN_MS_MAX = 15_000;
 const REJOIN_RETRY_MS_MIN = 250;
 const REJOIN_RETRY_MS_MAX = 2_000;
 
-export function openEtcdCoordinator(config: BrokerConfig, log: Logger): Promise<EtcdCoordinator> {
-  return EtcdCoordinator.open({
+export function openEtcdMetadata(config: BrokerConfig, log: Logger): Promise<EtcdMetadata> {
+  return EtcdMetadata.open({
     hosts: config.etcdEndpoints, keyPrefix: config.etcdPrefix, txnOpsMax: config.etcdTxnOpsMax,
     log: (message, err) => log.warn({ err }, message),
   });
@@ -50,9 +50,9 @@ export class ClusterMode {
     private controller: Controller,
     private readonly leadership: Leadership,
     private readonly etcdView: EtcdClusterView,
-    private readonly client: Etcd3,
+    private readonly client: EtcdClient,
     private readonly membershipOptions: MembershipOptions,
-    private readonly coordinator: EtcdCoordinator,
+    private readonly coordinator: EtcdMetadata,
     private readonly partitions: PartitionManager,
     private readonly peerProbe: PeerProbe,
     private readonly log: Logger,
@@ -61,11 +61,12 @@ export class ClusterMode {
     this.followLease(membership);
   }
 
-  static async start(config: BrokerConfig, coordinator: EtcdCoordinator, partitions: PartitionManager,
+  static async start(config: BrokerConfig, coordinator: EtcdMetadata, partitions: PartitionManager,
     uploader: Uploader, store: ObjectStore, log: Logger): Promise<ClusterMode> {
     const report = (message: string, err: unknown) => log.warn({ err }, message);
     // One client for every session of this broker: the watches on it outlive a lost lease.
-    const client = newEtcdClient(config.etcdEndpoints, membershipLimits.callTimeoutMsDefault);
+    const client = openEtcdClient({ hosts: config.etcdEndpoints,
+      callTimeoutMs: membershipLimits.callTimeoutMsDefault });
     const membershipOptions: MembershipOptions = {
       hosts: config.etcdEndpoints, client, keyPrefix: config.etcdPrefix, leaseTtlMs: config.leaseTtlMs,
       ackWindowMs: config.ackWindowMs,
@@ -153,7 +154,7 @@ export class ClusterMode {
    * Graceful leave: stop appends, upload everything, hand each partition to another live broker,
    * then revoke the lease. No data moves between brokers: it is all in object storage.
    */
-  async leave(partitions: PartitionManager, uploader: Uploader, coordinator: EtcdCoordinator,
+  async leave(partitions: PartitionManager, uploader: Uploader, coordinator: EtcdMetadata,
     nodeId: number): Promise<void> {
     const logs = [...partitions.allLogs()];
     for (const log of logs) log.stopAppends();
@@ -168,7 +169,7 @@ export class ClusterMode {
       if (others.length === 0 || log.uploadedEndOffset < log.nextOffset) continue;
       const to = others[i++ % others.length]!.nodeId;
       try {
-        await coordinator.releasePartition(log.topicId, log.partition, log.leaderEpoch, to);
+        await coordinator.leadership.release(log.topicId, log.partition, log.leaderEpoch, to);
         // Produces refused meanwhile are answered now (they wait for this: append-partition.ts).
         log.fence(`released to ${to}`);
         this.log.info({ topicId: log.topicId, partition: log.partition, to }, 'partition released');

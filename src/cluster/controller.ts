@@ -32,16 +32,18 @@
  */
 import assert from 'node:assert/strict';
 import { EventEmitter } from 'node:events';
-import type { ICompare, IKeyValue, IRequestOp } from 'etcd3';
+import type { EtcdKeyValue, EtcdRequestOp } from '../etcd/client.js';
+import { FencedError, UnknownTopicError, type PartitionState } from '../metadata/records.js';
+import type { Metadata } from '../metadata/stores.js';
+import type { MetadataChange } from '../metadata/etcd/metadata.js';
 import {
-  FencedError,
-  UnknownTopicError,
-  type MetadataCoordinator,
-  type PartitionState,
-} from '../metadata/coordinator.js';
-import type { CoordinatorChange } from '../metadata/etcd.js';
-import { prefixEnd } from '../metadata/etcd-keys.js';
-import { PrefixWatch, brokersOf, type Membership } from './membership.js';
+  createdAt, deleteOp, doesNotExist, keyOf, putOp, rangePrefix,
+} from '../etcd/txn.js';
+import { KeySetWatch } from '../etcd/watch.js';
+import { brokersOf, type Membership } from './membership.js';
+import {
+  planAssignments, type PlannedHandoff, type PlannedReassignment,
+} from './plan-assignments.js';
 import { RevokedBrokers } from './revoked-brokers.js';
 
 export const controllerLimits = {
@@ -55,97 +57,6 @@ export const controllerLimits = {
   handoffOpsPerTxnMax: 64,
 } as const;
 assert.ok(controllerLimits.handoffOpsPerTxnMax <= 128);
-
-// The plan: a pure function of live brokers and partition leadership ---------------------------
-
-export type PartitionLeadership =
-  Pick<PartitionState, 'topicId' | 'partition' | 'leaderId' | 'leaderEpoch' | 'recoverFrom'>;
-
-/** Give a partition whose leader is gone to `toLeaderId`, if its epoch is still `expectedEpoch`. */
-export interface PlannedReassignment {
-  topicId: string;
-  partition: number;
-  fromLeaderId: number;
-  toLeaderId: number;
-  expectedEpoch: number;
-}
-
-/** Ask the live leader `fromLeaderId` at `epoch` to release the partition to `toLeaderId`. */
-export interface PlannedHandoff {
-  topicId: string;
-  partition: number;
-  fromLeaderId: number;
-  toLeaderId: number;
-  epoch: number;
-}
-
-export interface AssignmentPlan {
-  reassign: PlannedReassignment[];
-  handoffs: PlannedHandoff[];
-}
-
-function byPartition(a: PartitionLeadership, b: PartitionLeadership): number {
-  return a.topicId < b.topicId ? -1 : a.topicId > b.topicId ? 1 : a.partition - b.partition;
-}
-
-/** The broker with the fewest partitions (`sign` 1) or the most (-1); ties to the lowest id. */
-function extremeBroker(load: Map<number, number>, candidates: Iterable<number>, sign: 1 | -1):
-  number | null {
-  let best: number | null = null;
-  for (const nodeId of candidates) {
-    const difference = best === null ? -1 : sign * (load.get(nodeId)! - load.get(best)!);
-    if (difference < 0 || (difference === 0 && best !== null && nodeId < best)) best = nodeId;
-  }
-  return best;
-}
-
-/**
- * What the controller should do, given the live brokers and every partition's leadership; the
- * same input always gives the same plan (ties go to the lowest node id, partitions are taken in
- * (topicId, partition) order), so a plan re-run while its handoffs are in flight asks for the same
- * moves. Orphans (leader not live, or -1) go one at a time to the least-loaded live broker. Then,
- * while the most-loaded broker leads at least two more than the least-loaded, its last movable
- * partition is handed to the least-loaded. Movable: led by it before this plan, and not
- * recovering (recoverFrom -1), since a leader mid-replay cannot flush and release yet. With no
- * live broker the plan is empty: there is nowhere to move anything.
- */
-export function planAssignments(liveBrokers: readonly number[],
-  partitions: readonly PartitionLeadership[]): AssignmentPlan {
-  const live = [...new Set(liveBrokers)].sort((a, b) => a - b);
-  assert.ok(live.every((nodeId) => Number.isSafeInteger(nodeId) && nodeId >= 0), 'node ids');
-  const plan: AssignmentPlan = { reassign: [], handoffs: [] };
-  if (live.length === 0) return plan;
-  const load = new Map(live.map((nodeId) => [nodeId, 0]));
-  const movable = new Map(live.map((nodeId): [number, PartitionLeadership[]] => [nodeId, []]));
-  const orphans: PartitionLeadership[] = [];
-  for (const p of [...partitions].sort(byPartition)) {
-    const count = load.get(p.leaderId);
-    if (count === undefined) {
-      orphans.push(p);
-      continue;
-    }
-    load.set(p.leaderId, count + 1);
-    if (p.recoverFrom === -1) movable.get(p.leaderId)!.push(p);
-  }
-  for (const p of orphans) {
-    const to = extremeBroker(load, live, 1)!;
-    load.set(to, load.get(to)! + 1);
-    plan.reassign.push({ topicId: p.topicId, partition: p.partition, fromLeaderId: p.leaderId,
-      toLeaderId: to, expectedEpoch: p.leaderEpoch });
-  }
-  for (;;) {
-    const under = extremeBroker(load, live, 1)!;
-    const over = extremeBroker(load, live.filter((b) => movable.get(b)!.length > 0), -1);
-    if (over === null || load.get(over)! - load.get(under)! < 2) break;
-    const p = movable.get(over)!.pop()!;
-    load.set(over, load.get(over)! - 1);
-    load.set(under, load.get(under)! + 1);
-    plan.handoffs.push({ topicId: p.topicId, partition: p.partition, fromLeaderId: over,
-      toLeaderId: under, epoch: p.leaderEpoch });
-  }
-  assert.equal([...load.values()].reduce((a, b) => a + b, 0), partitions.length, 'all placed');
-  return plan;
-}
 
 // Values of the controller's keys ----------------------------------------------------------------
 
@@ -181,9 +92,9 @@ export function decodeHandoff(value: Buffer): HandoffRequest {
 
 // The controller ---------------------------------------------------------------------------------
 
-/** A coordinator that reports changes: the etcd one (EtcdCoordinator.onChange). */
-export type WatchedCoordinator = MetadataCoordinator & {
-  onChange(listener: (change: CoordinatorChange) => void): () => void;
+/** Metadata that reports changes: the etcd engine's (EtcdMetadata.onChange). */
+export type WatchedCoordinator = Metadata & {
+  onChange(listener: (change: MetadataChange) => void): () => void;
 };
 
 export interface ControllerOptions {
@@ -311,7 +222,7 @@ export class Controller extends EventEmitter<{ elected: [epoch: number]; resigne
     });
     this.cleanups.push(() => brokers.close());
     const key = membership.keys.controller();
-    const holder = await PrefixWatch.open(membership.client, { key, exact: true },
+    const holder = await KeySetWatch.open(membership.client, { key, exact: true },
       (entries) => this.onControllerKey(entries.get(key) ?? null), this.log);
     this.cleanups.push(() => holder.close());
     this.resyncTimer = setInterval(() => this.scheduleReconcile(), this.resyncIntervalMs);
@@ -319,7 +230,7 @@ export class Controller extends EventEmitter<{ elected: [epoch: number]; resigne
 
   // Election
 
-  private onControllerKey(kv: IKeyValue | null): void {
+  private onControllerKey(kv: EtcdKeyValue | null): void {
     if (kv === null) {
       this.holderId = -1;
       this.stepDown();
@@ -344,12 +255,11 @@ export class Controller extends EventEmitter<{ elected: [epoch: number]; resigne
     }
     if (this.closed || !this.membership.isLeaseValid()) return;
     this.campaigning = true;
-    const key = Buffer.from(this.membership.keys.controller());
+    const key = this.membership.keys.controller();
     try {
-      const response = await this.membership.client.kv.txn({
-        compare: [{ key, target: 'Version', result: 'Equal', version: 0 }],
-        success: [{ request_put: { key, lease: this.membership.leaseId(),
-          value: Buffer.from(JSON.stringify({ nodeId: this.membership.nodeId })) } }],
+      const response = await this.membership.client.kv.txn({ compare: [doesNotExist(key)],
+        success: [putOp(key, JSON.stringify({ nodeId: this.membership.nodeId }),
+          this.membership.leaseId())],
         failure: [] });
       // Our put is the key's creation: its revision is the create revision, our epoch.
       if (response.succeeded) this.stepUp(Number(response.header.revision));
@@ -393,11 +303,10 @@ export class Controller extends EventEmitter<{ elected: [epoch: number]; resigne
 
   /** Deletes the key if it is still the one we created (not a successor's). */
   private async resign(epoch: number): Promise<void> {
-    const key = Buffer.from(this.membership.keys.controller());
+    const key = this.membership.keys.controller();
     try {
-      await this.membership.client.kv.txn({
-        compare: [{ key, target: 'Create', result: 'Equal', create_revision: epoch }],
-        success: [{ request_delete_range: { key } }], failure: [] });
+      await this.membership.client.kv.txn({ compare: [createdAt(key, epoch)],
+        success: [deleteOp(key)], failure: [] });
     } catch (error) {
       this.log('resigning as controller failed; the key expires with the lease', error);
     }
@@ -406,7 +315,7 @@ export class Controller extends EventEmitter<{ elected: [epoch: number]; resigne
   // Placement
 
   /** Only leadership and the set of partitions matter; index progress does not. */
-  private onCoordinatorChange(change: CoordinatorChange): void {
+  private onCoordinatorChange(change: MetadataChange): void {
     if (change.kind === 'topic') {
       this.scheduleReconcile();
       return;
@@ -473,7 +382,7 @@ export class Controller extends EventEmitter<{ elected: [epoch: number]; resigne
       // Re-check before every write: a controller paused past its lease must stop at once.
       if (this.epoch !== epoch || !this.membership.isLeaseValid()) return result;
       try {
-        await this.coordinator.setPartitionLeader(move.topicId, move.partition, move.toLeaderId,
+        await this.coordinator.leadership.setLeader(move.topicId, move.partition, move.toLeaderId,
           move.expectedEpoch);
         result.reassigned.push(move);
         this.info({ topicId: move.topicId, partition: move.partition, from: move.fromLeaderId, to: move.toLeaderId },
@@ -507,17 +416,16 @@ export class Controller extends EventEmitter<{ elected: [epoch: number]; resigne
    */
   private async readLiveBrokers(): Promise<number[]> {
     const { client, keys } = this.membership;
-    const prefix = keys.brokersPrefix();
-    const response = await client.kv.range({ key: Buffer.from(prefix), range_end: prefixEnd(prefix) });
-    const entries = new Map(response.kvs.map((kv) => [kv.key.toString('utf8'), kv]));
+    const kvs = await rangePrefix(client, keys.brokersPrefix());
+    const entries = new Map(kvs.map((kv) => [keyOf(kv), kv]));
     return brokersOf(entries, keys, this.log).map((b) => b.nodeId);
   }
 
   private async readLeadership(): Promise<PartitionState[]> {
     const partitions: PartitionState[] = [];
-    for (const topic of await this.coordinator.listTopics()) {
+    for (const topic of await this.coordinator.topics.list()) {
       try {
-        partitions.push(...await this.coordinator.getPartitionStates(topic.topicId));
+        partitions.push(...await this.coordinator.leadership.states(topic.topicId));
       } catch (error) {
         if (!(error instanceof UnknownTopicError)) throw error; // deleted meanwhile
       }
@@ -532,10 +440,9 @@ export class Controller extends EventEmitter<{ elected: [epoch: number]; resigne
   private async syncHandoffs(epoch: number, handoffs: PlannedHandoff[]):
     Promise<{ handoffsPut: number; handoffsDeleted: number }> {
     const { client, keys } = this.membership;
-    const prefix = keys.handoffPrefix();
-    const existing = new Map((await client.kv.range({ key: Buffer.from(prefix),
-      range_end: prefixEnd(prefix) })).kvs.map((kv) => [kv.key.toString('utf8'), kv]));
-    const ops: IRequestOp[] = [];
+    const existing = new Map((await rangePrefix(client, keys.handoffPrefix()))
+      .map((kv) => [keyOf(kv), kv]));
+    const ops: EtcdRequestOp[] = [];
     let handoffsPut = 0;
     for (const handoff of handoffs) {
       const key = keys.handoff(handoff.topicId, handoff.partition);
@@ -544,15 +451,13 @@ export class Controller extends EventEmitter<{ elected: [epoch: number]; resigne
       existing.delete(key);
       if (current?.value.toString('utf8') === value &&
         current.lease === this.membership.leaseId()) continue;
-      ops.push({ request_put: { key: Buffer.from(key), value: Buffer.from(value),
-        lease: this.membership.leaseId() } });
+      ops.push(putOp(key, value, this.membership.leaseId()));
       handoffsPut++;
     }
     for (const key of existing.keys()) {
-      ops.push({ request_delete_range: { key: Buffer.from(key) } });
+      ops.push(deleteOp(key));
     }
-    const guard: ICompare = { key: Buffer.from(keys.controller()), target: 'Create',
-      result: 'Equal', create_revision: epoch };
+    const guard = createdAt(keys.controller(), epoch);
     for (let i = 0; i < ops.length; i += controllerLimits.handoffOpsPerTxnMax) {
       const response = await client.kv.txn({ compare: [guard], failure: [],
         success: ops.slice(i, i + controllerLimits.handoffOpsPerTxnMax) });

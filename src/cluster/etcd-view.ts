@@ -10,10 +10,11 @@
  * id). A partition the view does not know yet has no leader (-1): clients retry on
  * LEADER_NOT_AVAILABLE, which beats naming a broker that does not lead it.
  */
-import type { Etcd3, IKeyValue } from 'etcd3';
-import { UnknownTopicError, type PartitionState } from '../metadata/coordinator.js';
-import type { CoordinatorChange } from '../metadata/etcd.js';
-import type { EtcdKeys } from '../metadata/etcd-keys.js';
+import type { EtcdClient, EtcdKeyValue } from '../etcd/client.js';
+import type { EtcdKeys } from '../etcd/keys.js';
+import { KeySetWatch } from '../etcd/watch.js';
+import { UnknownTopicError, type PartitionState } from '../metadata/records.js';
+import type { MetadataChange } from '../metadata/etcd/metadata.js';
 import {
   rendezvous,
   type BrokerEndpoint,
@@ -21,11 +22,11 @@ import {
   type PartitionLeader,
 } from './cluster-view.js';
 import { decodeControllerRecord, type WatchedCoordinator } from './controller.js';
-import { PrefixWatch, watchBrokers } from './membership.js';
+import { watchBrokers } from './membership.js';
 
 export interface EtcdClusterViewOptions {
   /** Any etcd client of this broker (e.g. its Membership's). */
-  client: Etcd3;
+  client: EtcdClient;
   keys: EtcdKeys;
   coordinator: WatchedCoordinator;
   log?: (message: string, error: unknown) => void;
@@ -56,7 +57,7 @@ export class EtcdClusterView implements ClusterView {
       }, log);
       view.cleanups.push(() => brokers.close());
       const key = options.keys.controller();
-      const controller = await PrefixWatch.open(options.client, { key, exact: true },
+      const controller = await KeySetWatch.open(options.client, { key, exact: true },
         (entries) => view.onControllerKey(entries.get(key) ?? null), log);
       view.cleanups.push(() => controller.close());
       await view.loadLeaders(options.coordinator);
@@ -89,11 +90,11 @@ export class EtcdClusterView implements ClusterView {
     for (const cleanup of this.cleanups.splice(0)) await cleanup();
   }
 
-  private onControllerKey(kv: IKeyValue | null): void {
+  private onControllerKey(kv: EtcdKeyValue | null): void {
     this.controller = kv === null ? -1 : decodeControllerRecord(kv.value).nodeId;
   }
 
-  private onCoordinatorChange(change: CoordinatorChange): void {
+  private onCoordinatorChange(change: MetadataChange): void {
     if (change.kind === 'topic') return; // a deleted topic's partitions arrive as deletions too
     const key = partitionKey(change.topicId, change.partition);
     if (change.state === null) this.leaders.delete(key);
@@ -101,9 +102,9 @@ export class EtcdClusterView implements ClusterView {
   }
 
   private async loadLeaders(coordinator: WatchedCoordinator): Promise<void> {
-    for (const topic of await coordinator.listTopics()) {
+    for (const topic of await coordinator.topics.list()) {
       try {
-        for (const state of await coordinator.getPartitionStates(topic.topicId)) {
+        for (const state of await coordinator.leadership.states(topic.topicId)) {
           this.remember(state);
         }
       } catch (error) {

@@ -27,15 +27,15 @@
  * lease was lost.
  */
 import type { Logger } from 'pino';
-import type { Etcd3, IKeyValue } from 'etcd3';
-import { FencedError, UnknownTopicError, type PartitionState } from '../metadata/coordinator.js';
+import type { EtcdClient, EtcdKeyValue } from '../etcd/client.js';
+import type { EtcdKeys } from '../etcd/keys.js';
+import { KeySetWatch } from '../etcd/watch.js';
+import { FencedError, UnknownTopicError, type PartitionState } from '../metadata/records.js';
 import type { PartitionLog } from '../partition/partition-log.js';
-import type { EtcdKeys } from '../metadata/etcd-keys.js';
 import type { PartitionManager } from '../partition/partition-manager.js';
 import type { Uploader } from '../partition/uploader.js';
 import { SerialQueue } from '../util/serial-queue.js';
 import { type WatchedCoordinator, decodeHandoff } from './controller.js';
-import { PrefixWatch } from './membership.js';
 import { type RecoveryDeps, recoverPartition } from './recover-partition.js';
 
 export interface LeadershipDeps {
@@ -45,7 +45,7 @@ export interface LeadershipDeps {
   uploader: Uploader;
   /** null in walMode=object: there is no WAL to replay, acknowledged data is already stored. */
   recovery: RecoveryDeps | null;
-  client: Etcd3;
+  client: EtcdClient;
   keys: EtcdKeys;
   log: Logger;
 }
@@ -63,7 +63,7 @@ export class Leadership {
   private readonly queue = new SerialQueue();
   private readonly cleanups: (() => unknown)[] = [];
   private closed = false;
-  private handoffWatch: PrefixWatch | null = null;
+  private handoffWatch: KeySetWatch | null = null;
   /** Handoff keys already queued, with the mod revision queued. */
   private readonly handoffsSeen = new Map<string, string>();
   /** Pending retries (handoffs and failed partition changes), cleared on close. */
@@ -87,14 +87,14 @@ export class Leadership {
         () => this.resyncPartition(change.topicId, change.partition));
     }));
     // Sweep what is there now: events only tell about what changes from here on.
-    for (const topic of await coordinator.listTopics()) {
+    for (const topic of await coordinator.topics.list()) {
       await this.enqueue(() => this.onTopic(topic.name), () => this.onTopic(topic.name));
-      for (const s of await coordinator.getPartitionStates(topic.topicId)) {
+      for (const s of await coordinator.leadership.states(topic.topicId)) {
         await this.enqueue(() => this.onPartition(s.topicId, s.partition, s),
           () => this.resyncPartition(s.topicId, s.partition));
       }
     }
-    const handoffs = await PrefixWatch.open(this.deps.client, { key: this.deps.keys.handoffPrefix() },
+    const handoffs = await KeySetWatch.open(this.deps.client, { key: this.deps.keys.handoffPrefix() },
       (entries) => this.onHandoffKeys(entries), (message, err) => this.deps.log.warn({ err }, message));
     this.handoffWatch = handoffs;
     this.cleanups.push(() => handoffs.close());
@@ -106,7 +106,7 @@ export class Leadership {
    * request again and again: after the first release, each rerun found the old log still open
    * (its close was queued behind them) and tried to release it again (FencedError).
    */
-  private onHandoffKeys(entries: ReadonlyMap<string, IKeyValue>): void {
+  private onHandoffKeys(entries: ReadonlyMap<string, EtcdKeyValue>): void {
     for (const key of this.handoffsSeen.keys()) if (!entries.has(key)) this.handoffsSeen.delete(key);
     for (const [key, kv] of entries) {
       if (this.handoffsSeen.get(key) === kv.mod_revision) continue;
@@ -115,7 +115,7 @@ export class Leadership {
     }
   }
 
-  private enqueueHandoff(key: string, kv: IKeyValue): void {
+  private enqueueHandoff(key: string, kv: EtcdKeyValue): void {
     void this.enqueue(async () => {
       try {
         if (await this.onHandoff(key, kv.value)) return;
@@ -165,7 +165,7 @@ export class Leadership {
   private async resyncPartition(topicId: string, partition: number): Promise<void> {
     let state: PartitionState | null = null;
     try {
-      state = (await this.deps.coordinator.getPartitionStates(topicId))
+      state = (await this.deps.coordinator.leadership.states(topicId))
         .find((p) => p.partition === partition) ?? null;
     } catch (err) {
       if (!(err instanceof UnknownTopicError)) throw err; // deleted: close it if open
@@ -174,7 +174,7 @@ export class Leadership {
   }
 
   private async onTopic(name: string): Promise<void> {
-    const record = await this.deps.coordinator.getTopic(name);
+    const record = await this.deps.coordinator.topics.get(name);
     if (record === null) this.deps.partitions.forgetTopic(name);
     else await this.deps.partitions.adoptTopic(record);
   }
@@ -202,7 +202,7 @@ export class Leadership {
     }
     // A late event (e.g. queued while the lease was lost) must not open a log at an epoch that
     // has moved on meanwhile: its appends could never be committed. The cache is at least as new.
-    const now = (await this.deps.coordinator.getPartitionStates(topicId))
+    const now = (await this.deps.coordinator.leadership.states(topicId))
       .find((p) => p.partition === partition);
     if (now !== undefined && now.leaderEpoch > state.leaderEpoch) return;
     local?.fence('reopened at a newer epoch');
@@ -216,12 +216,12 @@ export class Leadership {
     const { nodeId, log } = this.deps;
     // Events queue up while a recovery runs (its own commit is one): act on the state as it is
     // now, or a finished recovery would be replayed again (harmless, but an orphan object).
-    const now = (await this.deps.coordinator.getPartitionStates(topicId)).find((p) => p.partition === partition);
+    const now = (await this.deps.coordinator.leadership.states(topicId)).find((p) => p.partition === partition);
     if (now === undefined || now.leaderId !== nodeId || now.leaderEpoch !== state.leaderEpoch
       || now.recoverFrom < 0) return;
     const recovered = this.deps.recovery === null ? 0 : await recoverPartition(this.deps.recovery, now);
     if (this.deps.recovery === null) {
-      await this.deps.coordinator.completeRecovery(topicId, partition, now.leaderEpoch);
+      await this.deps.coordinator.leadership.completeRecovery(topicId, partition, now.leaderEpoch);
     }
     log.info({ topicId, partition, from: now.recoverFrom, batches: recovered }, 'partition recovered');
   }
@@ -238,7 +238,7 @@ export class Leadership {
     if (!this.rejoined || this.deps.partitions.holdingAppends) return true;
     if (this.isConfirmed(state.topicId, state.partition, state.leaderEpoch)) return true;
     await this.takeAtNewEpoch(state.topicId, state.partition, state.leaderEpoch,
-      (epoch) => this.deps.coordinator.setPartitionLeader(state.topicId, state.partition,
+      (epoch) => this.deps.coordinator.leadership.setLeader(state.topicId, state.partition,
         this.deps.nodeId, epoch));
     return false;
   }
@@ -269,7 +269,7 @@ export class Leadership {
     const { partitions, coordinator, nodeId } = this.deps;
     const local = partitions.topicById(topicId)?.logs[partition];
     if (local === undefined || local.leaderEpoch !== request.epoch || local.fenced) return true;
-    const state = (await coordinator.getPartitionStates(topicId)).find((p) => p.partition === partition);
+    const state = (await coordinator.leadership.states(topicId)).find((p) => p.partition === partition);
     // Released already, or moved by the controller: the partition event closes the log.
     if (state === undefined || state.leaderId !== nodeId || state.leaderEpoch !== request.epoch) return true;
     local.stopAppends();
@@ -279,7 +279,7 @@ export class Leadership {
       this.deps.log.warn({ topicId, partition }, 'handoff could not drain; keeping the data');
       return false;
     }
-    await coordinator.releasePartition(topicId, partition, request.epoch, request.toLeaderId);
+    await coordinator.leadership.release(topicId, partition, request.epoch, request.toLeaderId);
     // Closed now rather than when the partition event (queued behind us) arrives.
     local.fence(`handed off to ${request.toLeaderId}`);
     if (partitions.topicById(topicId)?.logs[partition] === local) partitions.closePartition(topicId, partition);
@@ -332,16 +332,16 @@ export class Leadership {
           continue;
         }
         await this.takeAtNewEpoch(local.topicId, local.partition, local.leaderEpoch,
-          (epoch) => coordinator.releasePartition(local.topicId, local.partition, epoch, nodeId));
+          (epoch) => coordinator.leadership.release(local.topicId, local.partition, epoch, nodeId));
       }
       // Led here per the coordinator but without a log (an open or a recovery that failed while
       // etcd was away): a new epoch, whose change event opens or recovers it as usual.
       for (const { record, logs } of partitions.topics()) {
-        for (const s of await coordinator.getPartitionStates(record.topicId).catch(() => [])) {
+        for (const s of await coordinator.leadership.states(record.topicId).catch(() => [])) {
           if (s.leaderId !== nodeId || logs[s.partition] !== undefined) continue;
           if (this.isConfirmed(s.topicId, s.partition, s.leaderEpoch)) continue; // its open is queued
           await this.takeAtNewEpoch(s.topicId, s.partition, s.leaderEpoch,
-            (epoch) => coordinator.setPartitionLeader(s.topicId, s.partition, nodeId, epoch));
+            (epoch) => coordinator.leadership.setLeader(s.topicId, s.partition, nodeId, epoch));
         }
       }
       if (undrained > 0) throw new Error(`${undrained} partitions could not drain; retrying`);

@@ -36,21 +36,22 @@
  * a broker merely stalled for longer than the window but shorter than the lease keeps its lease.
  * The registration publishes the window, so peers know how long to wait.
  *
- * `PrefixWatch` (range read + watch from the next revision, reloaded when the watch fails) feeds
- * `watchBrokers` here, and the controller key and handoff requests in controller.ts.
+ * `KeySetWatch` (src/etcd/watch.ts: range read + watch from the next revision, reloaded when the
+ * watch fails) feeds `watchBrokers` here, and the controller key and handoff requests.
  */
 import assert from 'node:assert/strict';
 import { EventEmitter } from 'node:events';
 import {
-  Etcd3,
   EtcdLeaseInvalidError,
-  type IDuplexStream,
-  type IKeyValue,
-  type ILeaseKeepAliveRequest,
-  type ILeaseKeepAliveResponse,
-  type Watcher,
-} from 'etcd3';
-import { EtcdKeys, keyPrefixDefault, prefixEnd } from '../metadata/etcd-keys.js';
+  openEtcdClient,
+  type EtcdClient,
+  type EtcdDuplexStream,
+  type EtcdKeepAliveRequest,
+  type EtcdKeepAliveResponse,
+  type EtcdKeyValue,
+} from '../etcd/client.js';
+import { EtcdKeys, keyPrefixDefault } from '../etcd/keys.js';
+import { KeySetWatch, defaultWatchLog } from '../etcd/watch.js';
 import type { BrokerEndpoint } from './cluster-view.js';
 
 export const membershipLimits = {
@@ -70,7 +71,6 @@ export const membershipLimits = {
   /** A graceful revoke waits this long for etcd, then leaves the lease to expire. */
   revokeTimeoutMs: 2_000,
   watchRetryMsMax: 2_000,
-  watchCancelMsMax: 1_000,
 } as const;
 assert.ok(membershipLimits.safetyMarginTtlFraction < 1 / membershipLimits.keepAlivesPerTtl,
   'a keep-alive is due before the margin eats the validity it renews');
@@ -106,7 +106,7 @@ export interface MembershipOptions {
    * An etcd client to use instead of a new one; it stays open when the membership closes (a
    * broker that rejoins after losing its lease keeps one client, and the watches on it).
    */
-  client?: Etcd3;
+  client?: EtcdClient;
   /** The coordinator's key prefix; default `/ledgerstream/`. */
   keyPrefix?: string;
   endpoint: BrokerEndpoint;
@@ -126,19 +126,10 @@ export interface MembershipOptions {
 
 export type MembershipState = 'registered' | 'lost' | 'revoked';
 
-/** An Etcd3 client whose unary calls carry a deadline (a lost etcd fails them; streams live on). */
-export function newEtcdClient(hosts: string | string[], callTimeoutMs: number): Etcd3 {
-  assert.ok(Number.isSafeInteger(callTimeoutMs) && callTimeoutMs > 0, 'callTimeoutMs');
-  return new Etcd3({ hosts, defaultCallOptions: (context) => context.isStream ? {} :
-    { deadline: Date.now() + callTimeoutMs } });
-}
-
-function warn(message: string, error: unknown): void {
-  process.emitWarning(`${message}: ${String(error)}`);
-}
+const warn = defaultWatchLog;
 
 interface KeepAliveStream {
-  stream: IDuplexStream<ILeaseKeepAliveRequest, ILeaseKeepAliveResponse>;
+  stream: EtcdDuplexStream<EtcdKeepAliveRequest, EtcdKeepAliveResponse>;
   /** Monotonic send time of the keep-alive awaiting its answer, or null. */
   pendingSentAtMs: number | null;
 }
@@ -161,10 +152,10 @@ export class Membership extends EventEmitter<{ lost: [reason: Error] }> {
   private stateValue: MembershipState = 'registered';
   private keepAlive: KeepAliveStream | null = null;
   private keepAliveTimer: NodeJS.Timeout | null = null;
-  private keyWatch: PrefixWatch | null = null;
+  private keyWatch: KeySetWatch | null = null;
   private readonly ownsClient: boolean;
 
-  private constructor(readonly client: Etcd3, options: MembershipOptions) {
+  private constructor(readonly client: EtcdClient, options: MembershipOptions) {
     super();
     this.keys = new EtcdKeys(options.keyPrefix ?? keyPrefixDefault);
     this.ownsClient = options.client === undefined;
@@ -190,8 +181,8 @@ export class Membership extends EventEmitter<{ lost: [reason: Error] }> {
 
   /** Grants the lease, registers the broker under it and starts the keep-alives. */
   static async register(options: MembershipOptions): Promise<Membership> {
-    const client = options.client ?? newEtcdClient(options.hosts,
-      options.callTimeoutMs ?? membershipLimits.callTimeoutMsDefault);
+    const client = options.client ?? openEtcdClient({ hosts: options.hosts,
+      callTimeoutMs: options.callTimeoutMs ?? membershipLimits.callTimeoutMsDefault });
     const membership = new Membership(client, options);
     try {
       await membership.start();
@@ -229,7 +220,7 @@ export class Membership extends EventEmitter<{ lost: [reason: Error] }> {
   }
 
   /** The live brokers, from this broker's own etcd client (see `watchBrokers`). */
-  watchBrokers(onChange: (brokers: BrokerRegistration[]) => void): Promise<PrefixWatch> {
+  watchBrokers(onChange: (brokers: BrokerRegistration[]) => void): Promise<KeySetWatch> {
     return watchBrokers(this.client, this.keys, onChange, this.log);
   }
 
@@ -261,7 +252,7 @@ export class Membership extends EventEmitter<{ lost: [reason: Error] }> {
     this.confirm(sentAtMs, this.grantedTtlMs);
     await this.putRegistration();
     const key = this.keys.broker(this.nodeId);
-    this.keyWatch = await PrefixWatch.open(this.client, { key, exact: true },
+    this.keyWatch = await KeySetWatch.open(this.client, { key, exact: true },
       (entries) => this.onOwnKeyChange(entries.get(key) ?? null), this.log);
     this.scheduleKeepAlive(this.keepAliveIntervalMs());
   }
@@ -277,7 +268,7 @@ export class Membership extends EventEmitter<{ lost: [reason: Error] }> {
   }
 
   /** Puts the key back if it vanished while the lease lives; notes a duplicate node id. */
-  private onOwnKeyChange(kv: IKeyValue | null): void {
+  private onOwnKeyChange(kv: EtcdKeyValue | null): void {
     if (this.stateValue !== 'registered') return;
     if (kv === null) {
       this.putRegistration().catch((error: unknown) => {
@@ -351,7 +342,7 @@ export class Membership extends EventEmitter<{ lost: [reason: Error] }> {
     }
     this.keepAlive = keepAlive;
     const current = (): boolean => this.keepAlive === keepAlive;
-    stream.on('data', (response: ILeaseKeepAliveResponse) => {
+    stream.on('data', (response: EtcdKeepAliveResponse) => {
       if (current()) this.onKeepAliveAnswer(keepAlive, response);
     });
     const onBroken = (error: unknown): void => {
@@ -365,7 +356,7 @@ export class Membership extends EventEmitter<{ lost: [reason: Error] }> {
     return keepAlive;
   }
 
-  private onKeepAliveAnswer(keepAlive: KeepAliveStream, response: ILeaseKeepAliveResponse):
+  private onKeepAliveAnswer(keepAlive: KeepAliveStream, response: EtcdKeepAliveResponse):
     void {
     const sentAtMs = keepAlive.pendingSentAtMs;
     keepAlive.pendingSentAtMs = null;
@@ -418,143 +409,19 @@ export class Membership extends EventEmitter<{ lost: [reason: Error] }> {
   }
 }
 
-// Watching a prefix ------------------------------------------------------------------------------
-
-export interface PrefixWatchRange {
-  /** A prefix, or with `exact` one key. */
-  key: string;
-  exact?: boolean;
-}
-
-/**
- * The keys in a range as of the latest revision etcd has shown: a range read at revision R, then
- * a watch from R + 1. A watch that errors (e.g. compacted) or ends unasked is replaced by a fresh
- * read and watch, with backoff. `onChange` gets the whole current set after the first read and
- * after every change, and runs synchronously: keep it short.
- */
-export class PrefixWatch {
-  private current = new Map<string, IKeyValue>();
-  private watcher: Watcher | null = null;
-  private generation = 0;
-  private closed = false;
-  private reloading = false;
-
-  private constructor(private readonly client: Etcd3, private readonly range: PrefixWatchRange,
-    private readonly onChange: (entries: ReadonlyMap<string, IKeyValue>) => void,
-    private readonly log: (message: string, error: unknown) => void) {}
-
-  /** Resolves after the first read has been delivered to `onChange`. */
-  static async open(client: Etcd3, range: PrefixWatchRange,
-    onChange: (entries: ReadonlyMap<string, IKeyValue>) => void,
-    log: (message: string, error: unknown) => void = warn): Promise<PrefixWatch> {
-    const watch = new PrefixWatch(client, range, onChange, log);
-    await watch.load();
-    return watch;
-  }
-
-  entries(): ReadonlyMap<string, IKeyValue> {
-    return this.current;
-  }
-
-  async close(): Promise<void> {
-    this.closed = true;
-    this.generation++;
-    await this.cancelWatcher();
-  }
-
-  private async load(): Promise<void> {
-    const generation = ++this.generation;
-    await this.cancelWatcher();
-    const { key, exact } = this.range;
-    const response = await this.client.kv.range({ key: Buffer.from(key),
-      ...(exact === true ? {} : { range_end: prefixEnd(key) }) });
-    if (generation !== this.generation || this.closed) return;
-    this.current = new Map(response.kvs.map((kv) => [kv.key.toString('utf8'), kv]));
-    this.deliver();
-    const builder = this.client.watch();
-    const watcher = await (exact === true ? builder.key(key) : builder.prefix(key))
-      .startRevision(String(Number(response.header.revision) + 1)).create();
-    if (generation !== this.generation || this.closed) {
-      await watcher.cancel();
-      return;
-    }
-    this.watcher = watcher;
-    this.follow(watcher, generation);
-  }
-
-  private follow(watcher: Watcher, generation: number): void {
-    const live = (): boolean => generation === this.generation && !this.closed;
-    watcher.on('data', (response) => {
-      if (!live()) return;
-      for (const event of response.events) {
-        const key = event.kv.key.toString('utf8');
-        if (event.type === 'Delete') this.current.delete(key);
-        else this.current.set(key, event.kv);
-      }
-      if (response.events.length > 0) this.deliver();
-    });
-    watcher.on('error', (error) => {
-      if (live()) this.scheduleReload(error);
-    });
-    watcher.on('end', () => {
-      if (live()) this.scheduleReload(new Error('watch ended unasked'));
-    });
-  }
-
-  private deliver(): void {
-    try {
-      this.onChange(this.current);
-    } catch (error) {
-      this.log(`watch listener of ${this.range.key} threw`, error);
-    }
-  }
-
-  private scheduleReload(reason: unknown): void {
-    if (this.closed || this.reloading) return;
-    this.log(`watch of ${this.range.key} failed; reloading`, reason);
-    this.reloading = true;
-    this.generation++; // the failed watcher's events are ignored from now on
-    void this.reloadUntilDone().finally(() => {
-      this.reloading = false;
-    });
-  }
-
-  private async reloadUntilDone(): Promise<void> {
-    for (let attempt = 0; !this.closed; attempt++) {
-      try {
-        await this.load();
-        return;
-      } catch (error) {
-        this.log(`reloading the watch of ${this.range.key} failed; retrying`, error);
-        await new Promise((resolve) => setTimeout(resolve,
-          Math.min(membershipLimits.watchRetryMsMax, 100 * 2 ** attempt)));
-      }
-    }
-  }
-
-  /** Cancels, waiting for etcd at most watchCancelMsMax: a dead stream never confirms. */
-  private async cancelWatcher(): Promise<void> {
-    const watcher = this.watcher;
-    this.watcher = null;
-    if (watcher === null) return;
-    await Promise.race([watcher.cancel().catch(() => undefined),
-      new Promise((resolve) => setTimeout(resolve, membershipLimits.watchCancelMsMax))]);
-  }
-}
-
 /** The live brokers, sorted by node id, to `onChange` after the first read and every change. */
-export async function watchBrokers(client: Etcd3, keys: EtcdKeys,
+export async function watchBrokers(client: EtcdClient, keys: EtcdKeys,
   onChange: (brokers: BrokerRegistration[]) => void,
-  log: (message: string, error: unknown) => void = warn): Promise<PrefixWatch> {
-  return PrefixWatch.open(client, { key: keys.brokersPrefix() },
-    (entries) => onChange(brokersOf(entries, keys, log)), log);
+  log: (message: string, error: unknown) => void = warn): Promise<KeySetWatch> {
+  return KeySetWatch.open(client, { key: keys.brokersPrefix() },
+    (entries) => onChange(brokersOf(entries, keys, log)), log, membershipLimits.watchRetryMsMax);
 }
 
 /**
  * Registrations in a brokers/ watch, sorted by node id. A value this code did not write is
  * reported and skipped rather than thrown: one bad key must not hide every live broker.
  */
-export function brokersOf(entries: ReadonlyMap<string, IKeyValue>, keys: EtcdKeys,
+export function brokersOf(entries: ReadonlyMap<string, EtcdKeyValue>, keys: EtcdKeys,
   log: (message: string, error: unknown) => void = warn): BrokerRegistration[] {
   const brokers: BrokerRegistration[] = [];
   for (const [key, kv] of entries) {

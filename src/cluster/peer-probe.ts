@@ -21,9 +21,10 @@
  */
 import assert from 'node:assert/strict';
 import { Socket } from 'node:net';
-import { EtcdLeaseInvalidError, type Etcd3 } from 'etcd3';
-import type { EtcdKeys } from '../metadata/etcd-keys.js';
-import { type BrokerRegistration, type PrefixWatch, decodeRegistration, watchBrokers } from './membership.js';
+import { EtcdLeaseInvalidError, type EtcdClient } from '../etcd/client.js';
+import type { EtcdKeys } from '../etcd/keys.js';
+import type { KeySetWatch } from '../etcd/watch.js';
+import { type BrokerRegistration, decodeRegistration, watchBrokers } from './membership.js';
 import { encodeRevokedRecord } from './revoked-brokers.js';
 
 export const peerProbeLimits = {
@@ -37,7 +38,7 @@ export const peerProbeLimits = {
 } as const;
 
 export interface PeerProbeOptions {
-  client: Etcd3;
+  client: EtcdClient;
   keys: EtcdKeys;
   /** This broker: not probed. */
   nodeId: number;
@@ -59,7 +60,7 @@ const incarnation = (r: BrokerRegistration) => `${r.nodeId}@${r.startedAtMs}`;
 
 export class PeerProbe {
   private readonly probes = new Map<string, Probe>();
-  private watch: PrefixWatch | null = null;
+  private watch: KeySetWatch | null = null;
   private closed = false;
 
   private constructor(private readonly options: PeerProbeOptions) {}
@@ -159,7 +160,7 @@ export class PeerProbe {
  * `revoked/` record (so no controller reassigns before the window), then the lease itself.
  * Returns whether this call revoked it (false: gone already, or a newer incarnation registered).
  */
-export async function revokePeerLease(client: Etcd3, keys: EtcdKeys, registration: BrokerRegistration):
+export async function revokePeerLease(client: EtcdClient, keys: EtcdKeys, registration: BrokerRegistration):
   Promise<boolean> {
   const ackWindowMs = registration.ackWindowMs;
   assert.ok(ackWindowMs !== undefined, 'only a broker with an acknowledgement window is revoked');

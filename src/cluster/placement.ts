@@ -10,9 +10,10 @@
  * id, so the controller's next pass finds nothing to move (unless two creations raced, which at
  * worst leaves one handoff, as before).
  */
-import { UnknownTopicError } from '../metadata/coordinator.js';
+import { UnknownTopicError } from '../metadata/records.js';
 import type { LeaderPlacement } from '../partition/partition-manager.js';
-import { type PartitionLeadership, type WatchedCoordinator, planAssignments } from './controller.js';
+import type { WatchedCoordinator } from './controller.js';
+import { type PartitionPlacement, planAssignments } from './plan-assignments.js';
 
 export interface PlacementDeps {
   coordinator: WatchedCoordinator;
@@ -26,17 +27,17 @@ export function controllerPlacement(deps: PlacementDeps): LeaderPlacement {
   return async (topicId, from, to) => {
     const live = deps.liveBrokers();
     if (live.length === 0) return Array.from({ length: to - from }, () => deps.nodeId);
-    const partitions: PartitionLeadership[] = [];
-    for (const topic of await deps.coordinator.listTopics()) {
+    const partitions: PartitionPlacement[] = [];
+    for (const topic of await deps.coordinator.topics.list()) {
       try {
-        for (const p of await deps.coordinator.getPartitionStates(topic.topicId)) {
+        for (const p of await deps.coordinator.leadership.states(topic.topicId)) {
           if (p.topicId !== topicId || p.partition < from) partitions.push(p);
         }
       } catch (error) {
         if (!(error instanceof UnknownTopicError)) throw error; // deleted meanwhile
       }
     }
-    const fresh = Array.from({ length: to - from }, (_, i): PartitionLeadership =>
+    const fresh = Array.from({ length: to - from }, (_, i): PartitionPlacement =>
       ({ topicId, partition: from + i, leaderId: -1, leaderEpoch: 0, recoverFrom: -1 }));
     const plan = planAssignments(live, [...partitions, ...fresh]);
     const leaders = new Map(plan.reassign.filter((m) => m.topicId === topicId && m.partition >= from)

@@ -17,7 +17,8 @@
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { readBatchHeader } from '../../protocol/records/batch-header.js';
-import type { MetadataCoordinator, PartitionState } from '../metadata/coordinator.js';
+import type { PartitionState } from '../metadata/records.js';
+import type { Metadata } from '../metadata/stores.js';
 import { ProducerStates } from '../partition/producer-state.js';
 import type { ObjectStore } from '../../storage/object-store/object-store.js';
 import { buildSegmentObject } from '../../storage/segment/writer.js';
@@ -25,7 +26,7 @@ import type { SegmentKeyAllocator } from '../../storage/segment/naming.js';
 import { WalReadOnly, partitionHeaderCodec } from '../../storage/wal/index.js';
 
 export interface RecoveryDeps {
-  metadata: MetadataCoordinator;
+  metadata: Metadata;
   store: ObjectStore;
   keys: SegmentKeyAllocator;
   sharedWalDir: string;
@@ -48,7 +49,7 @@ export async function recoverPartition(deps: RecoveryDeps, state: PartitionState
   const commit = async () => {
     // Producer state continues from the snapshot the index holds, through the recovered batches,
     // so a producer retrying one of them is answered as a duplicate by the new leader.
-    producers ??= new ProducerStates(await deps.metadata.loadProducerStates(state.topicId, state.partition));
+    producers ??= new ProducerStates(await deps.metadata.producers.loadStates(state.topicId, state.partition));
     await commitRecovered(deps, state, batches, producers);
     recovered += batches.length;
     batches = [];
@@ -69,7 +70,7 @@ export async function recoverPartition(deps: RecoveryDeps, state: PartitionState
     }
   }
   if (batches.length > 0) await commit();
-  await deps.metadata.completeRecovery(state.topicId, state.partition, state.leaderEpoch);
+  await deps.metadata.leadership.completeRecovery(state.topicId, state.partition, state.leaderEpoch);
   return recovered;
 }
 
@@ -88,7 +89,7 @@ async function commitRecovered(deps: RecoveryDeps, state: PartitionState, batche
   }
   const id = `${topicId}:${partition}`;
   const endOffset = readBatchHeader(batches.at(-1)!, 0).lastOffset + 1;
-  await deps.metadata.commitSegments({
+  await deps.metadata.segments.commit({
     objectKey: key, objectSizeBytes: built.body.length,
     entries: built.ranges.map((r) => ({ topicId, partition, baseOffset: r.baseOffset,
       lastOffset: r.lastOffset, objectKey: key, position: r.position, sizeBytes: r.sizeBytes,

@@ -7,8 +7,9 @@
  * has no such record and needs no wait (its broker stopped acknowledging before etcd expired it).
  */
 import assert from 'node:assert/strict';
-import type { Etcd3 } from 'etcd3';
-import { type EtcdKeys, prefixEnd } from '../metadata/etcd-keys.js';
+import type { EtcdClient } from '../etcd/client.js';
+import type { EtcdKeys } from '../etcd/keys.js';
+import { keyOf, rangePrefix } from '../etcd/txn.js';
 
 export const revokedBrokersLimits = {
   /** Added to a revoked broker's window: clocks of two hosts may tick at slightly different rates. */
@@ -44,7 +45,7 @@ export class RevokedBrokers {
    * @param windowMsIfUnreadable used for a record that cannot be read: this broker's lease TTL,
    *   which no acknowledgement window in a uniformly configured cluster exceeds.
    */
-  constructor(private readonly client: Etcd3, private readonly keys: EtcdKeys,
+  constructor(private readonly client: EtcdClient, private readonly keys: EtcdKeys,
     private readonly windowMsIfUnreadable: number,
     private readonly log: (message: string, error: unknown) => void) {}
 
@@ -66,10 +67,10 @@ export class RevokedBrokers {
     const out = new Map<number, number>();
     if (nodeIds.length === 0) return out;
     const prefix = this.keys.revokedPrefix();
-    const response = await this.client.kv.range({ key: Buffer.from(prefix), range_end: prefixEnd(prefix) });
+    const kvs = await rangePrefix(this.client, prefix);
     const wanted = new Set(nodeIds);
-    for (const kv of response.kvs) {
-      const nodeId = Number(kv.key.toString('utf8').slice(prefix.length));
+    for (const kv of kvs) {
+      const nodeId = Number(keyOf(kv).slice(prefix.length));
       if (!wanted.has(nodeId)) continue;
       let windowMs = this.windowMsIfUnreadable;
       try {

@@ -10,7 +10,7 @@
 import assert from 'node:assert/strict';
 import type { Logger } from 'pino';
 import { ErrorCode } from '../../protocol/generated/errors.js';
-import type { MetadataCoordinator } from '../metadata/coordinator.js';
+import type { Metadata } from '../metadata/stores.js';
 import {
   Group, joinError, syncError, type GroupConfig, type GroupState, type GroupSummary,
   type JoinRequest, type JoinResult, type LeaveResult, type MemberIdentity, type Outcome,
@@ -24,7 +24,7 @@ export const offsetMetadataBytesMax = 4096;
 const REMEMBERED_PROTOCOL_TYPES_MAX = 100_000;
 
 export interface GroupCoordinatorOptions {
-  metadata: MetadataCoordinator;
+  metadata: Metadata;
   config: GroupConfig;
   log: Logger;
   nowMs: () => number;
@@ -80,7 +80,7 @@ export type DescribedGroup = GroupSummary & { errorCode: number };
 
 export class GroupCoordinator {
   private readonly groups = new Map<string, Group>();
-  private readonly metadata: MetadataCoordinator;
+  private readonly metadata: Metadata;
   private readonly config: GroupConfig;
   private readonly log: Logger;
   private readonly nowMs: () => number;
@@ -152,7 +152,7 @@ export class GroupCoordinator {
         metadata: o.metadata ?? '', commitTimestampMs }));
       if (valid.length === 0) return errors;
       try {
-        await this.metadata.commitOffsets(groupId, valid);
+        await this.metadata.offsets.commit(groupId, valid);
       } catch (err) {
         this.log.error({ err, groupId }, 'storing committed offsets failed');
         return errors.map((e) => e === ErrorCode.NONE ? ErrorCode.COORDINATOR_NOT_AVAILABLE : e);
@@ -167,7 +167,7 @@ export class GroupCoordinator {
     if (this.closed) return { errorCode: ErrorCode.COORDINATOR_NOT_AVAILABLE, topics: [] };
     let committed;
     try {
-      committed = await this.metadata.fetchOffsets(groupId);
+      committed = await this.metadata.offsets.fetch(groupId);
     } catch (err) {
       this.log.error({ err, groupId }, 'reading committed offsets failed');
       return { errorCode: ErrorCode.COORDINATOR_NOT_AVAILABLE, topics: [] };
@@ -203,11 +203,11 @@ export class GroupCoordinator {
       const partitionErrors = partitions.map((p) => group.isSubscribedToTopic(p.topic)
         ? ErrorCode.GROUP_SUBSCRIBED_TO_TOPIC : ErrorCode.NONE);
       try {
-        if (group.state === 'Empty' && (await this.metadata.fetchOffsets(groupId)).length === 0) {
+        if (group.state === 'Empty' && (await this.metadata.offsets.fetch(groupId)).length === 0) {
           return { errorCode: ErrorCode.GROUP_ID_NOT_FOUND, partitionErrors: [] };
         }
         const eligible = partitions.filter((_, i) => partitionErrors[i] === ErrorCode.NONE);
-        if (eligible.length > 0) await this.metadata.deleteOffsets(groupId, eligible);
+        if (eligible.length > 0) await this.metadata.offsets.delete(groupId, eligible);
       } catch (err) {
         this.log.error({ err, groupId }, 'deleting committed offsets failed');
         errorCode = ErrorCode.COORDINATOR_NOT_AVAILABLE;
@@ -227,7 +227,7 @@ export class GroupCoordinator {
         state: g.state, groupType: 'classic' });
     }
     try {
-      for (const groupId of await this.metadata.listOffsetGroups()) {
+      for (const groupId of await this.metadata.offsets.listGroups()) {
         if (!listed.has(groupId)) {
           listed.set(groupId, { groupId, protocolType: this.lastProtocolTypes.get(groupId) ?? '',
             state: 'Empty', groupType: 'classic' });
@@ -266,7 +266,7 @@ export class GroupCoordinator {
       return { ...group.summary(), errorCode: ErrorCode.NONE };
     }
     try {
-      const hasOffsets = (await this.metadata.fetchOffsets(groupId)).length > 0;
+      const hasOffsets = (await this.metadata.offsets.fetch(groupId)).length > 0;
       return { ...none, state: hasOffsets ? 'Empty' : 'Dead', errorCode: ErrorCode.NONE };
     } catch (err) {
       this.log.error({ err, groupId }, 'reading committed offsets failed');
@@ -289,10 +289,10 @@ export class GroupCoordinator {
       if (group.state === 'Dead') return ErrorCode.GROUP_ID_NOT_FOUND;
       if (group.state !== 'Empty') return ErrorCode.NON_EMPTY_GROUP;
       try {
-        if (created && (await this.metadata.fetchOffsets(groupId)).length === 0) {
+        if (created && (await this.metadata.offsets.fetch(groupId)).length === 0) {
           return ErrorCode.GROUP_ID_NOT_FOUND;
         }
-        await this.metadata.deleteGroupOffsets(groupId);
+        await this.metadata.offsets.deleteGroup(groupId);
         this.lastProtocolTypes.delete(groupId);
       } catch (err) {
         this.log.error({ err, groupId }, 'deleting a group failed');

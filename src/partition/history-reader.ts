@@ -4,7 +4,7 @@
  * the requested offsets. A sequential consumer gets the next entry prefetched.
  */
 import { readBatchHeader, splitBatches } from '../../protocol/records/batch-header.js';
-import type { MetadataCoordinator } from '../metadata/coordinator.js';
+import type { Metadata } from '../metadata/stores.js';
 import type { Metrics } from '../metrics.js';
 import type { HistoryChunk, HistoryReader } from './partition-log.js';
 
@@ -19,14 +19,14 @@ const ENTRIES_PER_READ_MAX = 8;
 
 export class ObjectHistoryReader implements HistoryReader {
   constructor(
-    private readonly metadata: MetadataCoordinator,
+    private readonly metadata: Metadata,
     private readonly cache: RangeCache,
     private readonly metrics: Metrics,
   ) {}
 
   async read(topicId: string, partition: number, offset: number, endOffset: number,
     maxBytes: number, minOneBatch: boolean): Promise<HistoryChunk> {
-    const entries = await this.metadata.listSegments(topicId, partition, offset, ENTRIES_PER_READ_MAX);
+    const entries = await this.metadata.segments.list(topicId, partition, offset, ENTRIES_PER_READ_MAX);
     const out: Buffer[] = [];
     let sizeBytes = 0;
     let nextOffset = offset;

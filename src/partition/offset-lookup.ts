@@ -7,7 +7,7 @@
  * batch — never miss one. Kafka answers per record; matching that would mean decompressing.
  */
 import { readBatchHeader, splitBatches } from '../../protocol/records/batch-header.js';
-import type { MetadataCoordinator } from '../metadata/coordinator.js';
+import type { Metadata } from '../metadata/stores.js';
 import type { HistoryReader, PartitionLog } from './partition-log.js';
 
 export interface OffsetAndTimestamp {
@@ -17,8 +17,8 @@ export interface OffsetAndTimestamp {
 }
 
 export async function offsetForTimestamp(log: PartitionLog, timestampMs: number,
-  metadata: MetadataCoordinator, history: HistoryReader): Promise<OffsetAndTimestamp | null> {
-  const entry = await metadata.findSegmentByTimestamp(log.topicId, log.partition, timestampMs);
+  metadata: Metadata, history: HistoryReader): Promise<OffsetAndTimestamp | null> {
+  const entry = await metadata.segments.findByTimestamp(log.topicId, log.partition, timestampMs);
   if (entry !== null && entry.lastOffset >= log.logStartOffset) {
     const from = Math.max(entry.baseOffset, log.logStartOffset);
     const read = await history.read(log.topicId, log.partition, from, entry.lastOffset + 1,

@@ -7,18 +7,18 @@
  * The age guard is what makes this safe against an upload in progress: an object is young
  * between its PUT and its commit, which takes seconds; `orphanAgeMsMin` is minutes.
  */
-import type { MetadataCoordinator } from '../metadata/coordinator.js';
+import type { Metadata } from '../metadata/stores.js';
 import type { ObjectStore } from '../../storage/object-store/object-store.js';
 import { segmentKeyPrefix } from '../../storage/segment/naming.js';
 
 /** Objects examined per pass; the next pass continues the scan from the start (LIST order). */
 const OBJECTS_PER_PASS_MAX = 100_000;
 
-export async function collectOrphans(store: ObjectStore, metadata: MetadataCoordinator,
+export async function collectOrphans(store: ObjectStore, metadata: Metadata,
   nowMs: number, orphanAgeMsMin: number): Promise<string[]> {
   // Read the references after listing would miss an object committed in between; before listing
   // is safe: anything committed later is younger than the age guard.
-  const referenced = await metadata.listReferencedObjects();
+  const referenced = await metadata.segments.referencedObjects();
   const orphans: string[] = [];
   let seen = 0;
   for await (const meta of store.list(segmentKeyPrefix)) {

@@ -34,7 +34,7 @@ import { crc32c } from '../../protocol/records/crc32c.js';
 import { batchBytesMax } from '../../storage/limits.js';
 import { WalNoSpaceError } from '../../storage/wal/errors.js';
 import { ProducerStates, type SequenceCheck } from './producer-state.js';
-import type { ProducerPartitionState } from '../metadata/coordinator.js';
+import type { ProducerPartitionState } from '../metadata/records.js';
 
 export interface TailBatch {
   baseOffset: number;

@@ -8,8 +8,9 @@ import { ErrorCode } from '../../protocol/generated/errors.js';
 import { randomBytes } from 'node:crypto';
 import type { Logger } from 'pino';
 import type { BrokerConfig } from '../config/config.js';
-import type { MetadataCoordinator, PartitionState, TopicRecord } from '../metadata/coordinator.js';
-import { UnknownTopicError } from '../metadata/coordinator.js';
+import type { PartitionState, TopicRecord } from '../metadata/records.js';
+import type { Metadata } from '../metadata/stores.js';
+import { UnknownTopicError } from '../metadata/records.js';
 import { type EffectiveTopicConfig, effectiveConfig } from '../metadata/topic-configs.js';
 import { type HistoryReader, PartitionLog, type WalPort } from './partition-log.js';
 
@@ -56,7 +57,7 @@ export class PartitionManager {
   private readonly walPins = new Map<string, number>();
 
   constructor(
-    private readonly metadata: MetadataCoordinator,
+    private readonly metadata: Metadata,
     private readonly config: BrokerConfig,
     private readonly wal: WalPort,
     private readonly history: HistoryReader,
@@ -78,7 +79,7 @@ export class PartitionManager {
 
   /** Loads every topic and its partitions' state from the coordinator. */
   async load(): Promise<void> {
-    for (const record of await this.metadata.listTopics()) await this.install(record);
+    for (const record of await this.metadata.topics.list()) await this.install(record);
   }
 
   /**
@@ -97,7 +98,7 @@ export class PartitionManager {
   }
 
   private async build(record: TopicRecord): Promise<TopicEntry> {
-    const states = await this.metadata.getPartitionStates(record.topicId);
+    const states = await this.metadata.leadership.states(record.topicId);
     assert.equal(states.length, record.partitionCount, `${record.name}: one state per partition`);
     const logs: (PartitionLog | undefined)[] = [];
     for (const s of states.sort((a, b) => a.partition - b.partition)) {
@@ -143,7 +144,7 @@ export class PartitionManager {
     const opened = new Set<number>();
     if (partitionCount <= entry.logs.length) return opened;
     const built = new Map<number, PartitionLog | undefined>();
-    const states = await this.metadata.getPartitionStates(entry.record.topicId);
+    const states = await this.metadata.leadership.states(entry.record.topicId);
     for (const st of states.sort((a, b) => a.partition - b.partition)) {
       if (st.partition < entry.logs.length || st.partition >= partitionCount) continue;
       built.set(st.partition, this.leads(st) ? await this.openLog(entry.record, st) : undefined);
@@ -184,7 +185,7 @@ export class PartitionManager {
     if (state.partition >= entry.logs.length) {
       // A partition added by another broker, whose topic change has not reached us yet: grow the
       // whole entry (a slot alone would leave holes below it).
-      const record = await this.metadata.getTopicById(topicId);
+      const record = await this.metadata.topics.getById(topicId);
       if (record === null || this.byId.get(topicId) !== entry) return false;
       return (await this.grow(entry, Math.max(record.partitionCount, state.partition + 1)))
         .has(state.partition);
@@ -244,7 +245,7 @@ export class PartitionManager {
   }
 
   private async openLog(record: TopicRecord, s: PartitionState): Promise<PartitionLog> {
-    const producers = await this.metadata.loadProducerStates(record.topicId, s.partition);
+    const producers = await this.metadata.producers.loadStates(record.topicId, s.partition);
     return new PartitionLog(record.topicId, record.name, s.partition, s.leaderEpoch,
       { logStartOffset: s.logStartOffset, indexedEndOffset: s.indexedEndOffset, producers },
       this.wal, this.history);
@@ -264,7 +265,7 @@ export class PartitionManager {
   async topicNow(name: string, partitionCount = 1): Promise<TopicEntry | undefined> {
     const known = this.byName.get(name);
     if (known !== undefined && known.record.partitionCount >= partitionCount) return known;
-    const record = await this.metadata.readTopic(name);
+    const record = await this.metadata.topics.read(name);
     if (record === null) return known;
     try {
       await this.adoptTopic(record);
@@ -317,7 +318,7 @@ export class PartitionManager {
     assert.ok(partitionCount >= 1, 'a topic has at least one partition');
     const record: TopicRecord = { name, topicId: newTopicId(), partitionCount, configs,
       createdAtMs: Date.now() };
-    await this.metadata.createTopic(record,
+    await this.metadata.topics.create(record,
       leaders ?? await this.placement(record.topicId, 0, partitionCount));
     this.log.info({ topic: name, topicId: record.topicId, partitions: partitionCount }, 'topic created');
     return this.install(record);
@@ -327,7 +328,7 @@ export class PartitionManager {
   async deleteTopic(name: string): Promise<string[]> {
     const entry = this.byName.get(name);
     if (entry === undefined) throw new UnknownTopicError(name);
-    const orphaned = await this.metadata.deleteTopic(name);
+    const orphaned = await this.metadata.topics.delete(name);
     this.byName.delete(name);
     this.byId.delete(entry.record.topicId);
     this.log.info({ topic: name }, 'topic deleted');
@@ -340,7 +341,7 @@ export class PartitionManager {
     const entry = this.byName.get(name);
     if (entry === undefined) throw new UnknownTopicError(name);
     const from = entry.record.partitionCount;
-    await this.metadata.createPartitions(name, partitionCount,
+    await this.metadata.topics.createPartitions(name, partitionCount,
       leaders ?? await this.placement(entry.record.topicId, from, partitionCount));
     // Existing logs keep their in-memory tails; the topic stays visible throughout, and the new
     // partitions appear all at once when their logs are built.
@@ -350,7 +351,7 @@ export class PartitionManager {
   async setConfigs(name: string, configs: Record<string, string>): Promise<void> {
     const entry = this.byName.get(name);
     if (entry === undefined) throw new UnknownTopicError(name);
-    await this.metadata.setTopicConfigs(name, configs);
+    await this.metadata.topics.setConfigs(name, configs);
     entry.record = { ...entry.record, configs };
     entry.config = effectiveConfig(this.config, configs);
   }

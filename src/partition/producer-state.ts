@@ -8,7 +8,7 @@
  * acknowledged as a duplicate of data that does not exist.
  */
 import assert from 'node:assert/strict';
-import type { ProducerPartitionState } from '../metadata/coordinator.js';
+import type { ProducerPartitionState } from '../metadata/records.js';
 
 /** Kafka keeps the last 5 batches per producer (max.in.flight.requests.per.connection ≤ 5). */
 export const RECENT_BATCHES_MAX = 5;

@@ -4,14 +4,15 @@
  * storage is considered (the in-memory tail is the newest data). Objects whose every entry is
  * gone are returned for deletion.
  */
-import type { MetadataCoordinator, SegmentEntry } from '../metadata/coordinator.js';
+import type { SegmentEntry } from '../metadata/records.js';
+import type { Metadata } from '../metadata/stores.js';
 import type { PartitionLog } from './partition-log.js';
 import type { PartitionManager } from './partition-manager.js';
 
 /** Entries examined per partition per pass; the next pass continues where this one stopped. */
 const ENTRIES_PER_PASS_MAX = 1000;
 
-export async function enforceRetention(partitions: PartitionManager, metadata: MetadataCoordinator,
+export async function enforceRetention(partitions: PartitionManager, metadata: Metadata,
   nowMs: number): Promise<string[]> {
   const orphaned: string[] = [];
   for (const topic of partitions.topics()) {
@@ -19,12 +20,12 @@ export async function enforceRetention(partitions: PartitionManager, metadata: M
     if (retentionMs < 0 && retentionBytes < 0) continue;
     for (const log of topic.logs) {
       if (log === undefined) continue; // led elsewhere: that broker runs its retention
-      const entries = await metadata.listSegments(log.topicId, log.partition, log.logStartOffset,
+      const entries = await metadata.segments.list(log.topicId, log.partition, log.logStartOffset,
         ENTRIES_PER_PASS_MAX);
-      const totalBytes = retentionBytes >= 0 ? await metadata.partitionSizeBytes(log.topicId, log.partition) : 0;
+      const totalBytes = retentionBytes >= 0 ? await metadata.segments.partitionSizeBytes(log.topicId, log.partition) : 0;
       const newStart = retainedStart(entries, log, nowMs, retentionMs, retentionBytes, totalBytes);
       if (newStart <= log.logStartOffset) continue;
-      orphaned.push(...await metadata.advanceLogStartOffset(log.topicId, log.partition, newStart));
+      orphaned.push(...await metadata.segments.advanceLogStart(log.topicId, log.partition, newStart));
       log.advanceLogStart(newStart);
     }
   }

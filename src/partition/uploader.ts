@@ -13,9 +13,10 @@
  */
 import assert from 'node:assert/strict';
 import type { Logger } from 'pino';
-import type { MetadataCoordinator, ProducerPartitionState, SegmentEntry } from '../metadata/coordinator.js';
-import { FencedError } from '../metadata/coordinator.js';
-import { IndexContinuityError } from '../metadata/commit-rules.js';
+import type { ProducerPartitionState, SegmentEntry } from '../metadata/records.js';
+import type { Metadata } from '../metadata/stores.js';
+import { FencedError } from '../metadata/records.js';
+import { IndexContinuityError } from '../metadata/rules.js';
 import type { Metrics } from '../metrics.js';
 import type { ObjectStore } from '../../storage/object-store/object-store.js';
 import { buildSegmentObject } from '../../storage/segment/writer.js';
@@ -75,7 +76,7 @@ export class Uploader {
     private readonly partitions: PartitionManager,
     private readonly wal: WalTrim,
     private readonly store: ObjectStore,
-    private readonly metadata: MetadataCoordinator,
+    private readonly metadata: Metadata,
     private readonly tailMemory: TailMemory,
     private readonly options: UploaderOptions,
     private readonly metrics: Metrics,
@@ -215,7 +216,7 @@ export class Uploader {
       leaderEpochs.set(id, p.log.leaderEpoch);
     }
     try {
-      await this.metadata.commitSegments({ objectKey: key, objectSizeBytes: built.body.length,
+      await this.metadata.segments.commit({ objectKey: key, objectSizeBytes: built.body.length,
         entries, producerStates, leaderEpochs });
     } catch (err) {
       if (err instanceof FencedError) {

@@ -54,7 +54,7 @@ import { handler as describeProducers } from '../../src/broker/handlers/61-descr
 import { adminHandlers } from '../../src/broker/handlers/admin-handlers.js';
 import type { BrokerServices } from '../../src/broker/services.js';
 import { type BrokerConfig, loadConfig } from '../../src/config/config.js';
-import { EmbeddedCoordinator } from '../../src/metadata/embedded.js';
+import { SqliteMetadata } from '../../src/metadata/sqlite/metadata.js';
 import { createMetrics } from '../../src/metrics.js';
 import type { HistoryReader, PartitionLog, WalPort } from '../../src/partition/partition-log.js';
 import { PartitionManager } from '../../src/partition/partition-manager.js';
@@ -84,7 +84,7 @@ const emptyHistory: HistoryReader = {
 
 interface Fixture {
   services: BrokerServices;
-  metadata: EmbeddedCoordinator;
+  metadata: SqliteMetadata;
   partitions: PartitionManager;
   deleted: string[];
   dir: string;
@@ -95,7 +95,7 @@ let fx: Fixture;
 async function setUp(): Promise<Fixture> {
   const config: BrokerConfig = { ...loadConfig([], {}), nodeId: NODE_ID, defaultPartitions: 3 };
   const dir = await mkdtemp(path.join(tmpdir(), 'admin-handlers-'));
-  const metadata = new EmbeddedCoordinator(':memory:');
+  const metadata = new SqliteMetadata(':memory:');
   const wal = new InstantWal();
   const partitions = new PartitionManager(metadata, config, wal, emptyHistory, NODE_ID, log);
   await partitions.load();
@@ -179,7 +179,7 @@ async function produce(target: PartitionLog, count: number,
 
 /** A new leader epoch for the partition, in the coordinator and in the log (a leader change). */
 async function bumpEpoch(target: PartitionLog): Promise<number> {
-  const state = await fx.metadata.setPartitionLeader(target.topicId, target.partition, NODE_ID);
+  const state = await fx.metadata.leadership.setLeader(target.topicId, target.partition, NODE_ID);
   target.leaderEpoch = state.leaderEpoch;
   return state.leaderEpoch;
 }
@@ -259,7 +259,7 @@ describe('DeleteRecords', () => {
     expect(results(res)).toEqual([['dr', 0, ErrorCode.NONE, 7n]]);
     expect(p0!.uploadedEndOffset).toBe(10);
     expect(p0!.logStartOffset).toBe(7);
-    const [state] = await fx.metadata.getPartitionStates(p0!.topicId);
+    const [state] = await fx.metadata.leadership.states(p0!.topicId);
     expect(state!.logStartOffset).toBe(7);
     expect(fx.deleted).toEqual([]); // the object still holds offsets 7..9
     const read = await p0!.read(5, 1 << 20, true);
@@ -270,11 +270,11 @@ describe('DeleteRecords', () => {
     const [p0] = await createTopic('dr');
     await produce(p0!, 4);
     await fx.services.uploader.flush();
-    const [entry] = await fx.metadata.listSegments(p0!.topicId, 0, 0, 10);
+    const [entry] = await fx.metadata.segments.list(p0!.topicId, 0, 0, 10);
     const res = await call(deleteRecords, codec, request([['dr', [[0, -1n]]]]), 1);
     expect(results(res)).toEqual([['dr', 0, ErrorCode.NONE, 4n]]);
     expect(fx.deleted).toEqual([entry!.objectKey]);
-    expect(await fx.metadata.listSegments(p0!.topicId, 0, 0, 10)).toEqual([]);
+    expect(await fx.metadata.segments.list(p0!.topicId, 0, 0, 10)).toEqual([]);
   });
 
   it('refuses offsets past the high watermark or below -1, and unknown partitions', async () => {
@@ -560,7 +560,7 @@ describe('AlterConfigs', () => {
     expect(topic.record.configs).toEqual({ 'max.message.bytes': '2000' });
     expect(topic.config.messageBytesMax).toBe(2000);
     expect(topic.config.retentionMs).toBe(fx.services.config.retentionMs); // back to the default
-    expect((await fx.metadata.getTopic('ac'))!.configs).toEqual({ 'max.message.bytes': '2000' });
+    expect((await fx.metadata.topics.get('ac'))!.configs).toEqual({ 'max.message.bytes': '2000' });
   });
 
   it('validates every key and value and changes nothing on error or with validateOnly', async () => {
@@ -615,7 +615,7 @@ describe('IncrementalAlterConfigs', () => {
     const topic = fx.partitions.topic('iac')!;
     expect(topic.record.configs).toEqual({ 'retention.bytes': '4096', 'max.message.bytes': '3000' });
     expect(topic.config.messageBytesMax).toBe(3000);
-    expect((await fx.metadata.getTopic('iac'))!.configs).toEqual(topic.record.configs);
+    expect((await fx.metadata.topics.get('iac'))!.configs).toEqual(topic.record.configs);
   });
 
   it('appends to and subtracts from list configs, validating the result', async () => {
@@ -690,7 +690,7 @@ describe('CreatePartitions', () => {
     const topic = fx.partitions.topic('cp')!;
     expect(topic.logs.map((l) => [l!.partition, l!.highWatermark])).toEqual([[0, 3], [1, 0], [2, 0]]);
     expect(topic.logs[0]).toBe(p0);
-    expect((await fx.metadata.getPartitionStates(topic.record.topicId)).length).toBe(3);
+    expect((await fx.metadata.leadership.states(topic.record.topicId)).length).toBe(3);
     expect((await fx.services.metrics.partitions.get()).values[0]!.value).toBe(3);
   });
 

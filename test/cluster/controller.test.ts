@@ -11,11 +11,11 @@ import { randomUUID } from 'node:crypto';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { Controller, decodeHandoff, type HandoffRequest } from '../../src/cluster/controller.js';
 import { Membership } from '../../src/cluster/membership.js';
-import { EtcdCoordinator } from '../../src/metadata/etcd.js';
-import { EtcdKeys, prefixEnd } from '../../src/metadata/etcd-keys.js';
+import { EtcdMetadata } from '../../src/metadata/etcd/metadata.js';
+import { EtcdKeys, prefixEnd } from '../../src/etcd/keys.js';
 import { etcdPerFile } from '../helpers/etcd-per-file.js';
 import { etcdServerLimits } from '../helpers/etcd-server.js';
-import { topicRecord } from '../metadata/coordinator.contract.js';
+import { topicRecord } from '../metadata/contract/fixtures.js';
 import { ChildBroker } from './child-broker.js';
 
 const leaseTtlMs = 2_000;
@@ -40,7 +40,7 @@ afterEach(async () => {
 
 interface Node {
   membership: Membership;
-  coordinator: EtcdCoordinator;
+  coordinator: EtcdMetadata;
   controller: Controller | null;
   close(): Promise<void>;
 }
@@ -51,7 +51,7 @@ async function startNode(nodeId: number, withController = true,
   const membership = await Membership.register({ hosts: etcd.server.endpoint, keyPrefix: prefix,
     endpoint: { nodeId, host: '127.0.0.1', port: 9000 + nodeId, rack: null }, leaseTtlMs,
     log: quiet });
-  const coordinator = await EtcdCoordinator.open({ hosts: etcd.server.endpoint, keyPrefix: prefix,
+  const coordinator = await EtcdMetadata.open({ hosts: etcd.server.endpoint, keyPrefix: prefix,
     txnOpsMax: etcdServerLimits.txnOpsMax, log: quiet });
   const controller = withController
     ? await Controller.start({ membership, coordinator, debounceMs, log: quiet, info }) : null;
@@ -99,9 +99,9 @@ async function handoffs(): Promise<Map<number, HandoffRequest & { lease: string 
     { ...decodeHandoff(kv.value), lease: kv.lease }]));
 }
 
-async function leadership(c: EtcdCoordinator, topicId: string):
+async function leadership(c: EtcdMetadata, topicId: string):
   Promise<[number, number, number][]> {
-  return (await c.getPartitionStates(topicId)).map((s) => [s.leaderId, s.leaderEpoch,
+  return (await c.leadership.states(topicId)).map((s) => [s.leaderId, s.leaderEpoch,
     s.recoverFrom]);
 }
 
@@ -209,11 +209,11 @@ describe('controller placement', () => {
       await doomed.waitFor('registered');
       const c = nodes[0]!.coordinator;
       const topic = topicRecord('placed', 6);
-      await c.createTopic(topic, 3); // all on 3, which is live: only handoffs may move them
+      await c.topics.create(topic, 3); // all on 3, which is live: only handoffs may move them
       const t = topic.topicId;
       await within(2_000, async () => (await handoffs()).size === 4);
       for (const [partition, to] of [[0, 1], [3, 1], [1, 2], [4, 2]] as const) {
-        await c.releasePartition(t, partition, 0, to); // what the broker wiring would do
+        await c.leadership.release(t, partition, 0, to); // what the broker wiring would do
       }
       await within(2_000, async () => (await handoffs()).size === 0); // balanced: 2, 2, 2
       expect(await leadership(c, t)).toEqual(
@@ -238,7 +238,7 @@ describe('controller placement', () => {
       await within(2_000, () => first.controller!.isActive());
       const c = first.coordinator;
       const topic = topicRecord('rebalanced', 4);
-      await c.createTopic(topic, 1);
+      await c.topics.create(topic, 1);
       const t = topic.topicId;
       await new Promise((resolve) => setTimeout(resolve, 10 * debounceMs));
       expect((await handoffs()).size).toBe(0); // one broker: nothing to balance
@@ -255,10 +255,10 @@ describe('controller placement', () => {
         [2, { fromLeaderId: 1, toLeaderId: 2, epoch: 0, lease }]]));
       expect(await leadership(c, t)).toEqual([[1, 0, -1], [1, 0, -1], [1, 0, -1], [1, 0, -1]]);
 
-      await c.releasePartition(t, 3, 0, 2); // the wiring flushed p3 and let go
+      await c.leadership.release(t, 3, 0, 2); // the wiring flushed p3 and let go
       await within(2_000, async () => !(await handoffs()).has(3));
       expect([...(await handoffs()).keys()]).toEqual([2]);
-      await c.releasePartition(t, 2, 0, 2);
+      await c.leadership.release(t, 2, 0, 2);
       await within(2_000, async () => (await handoffs()).size === 0);
       expect(await leadership(c, t)).toEqual([[1, 0, -1], [1, 0, -1], [2, 1, -1], [2, 1, -1]]);
     });
@@ -268,14 +268,14 @@ describe('controller placement', () => {
     await within(2_000, () => first.controller!.isActive());
     const c = first.coordinator;
     const loaded = topicRecord('loaded', 2);
-    await c.createTopic(loaded, 1);
+    await c.topics.create(loaded, 1);
     const joining = await startNode(2, false);
     await within(2_000, async () => (await handoffs()).size === 1);
     await joining.close(); // gracefully: the revoke removes it at once
     await within(2_000, async () => (await handoffs()).size === 0);
 
     const orphan = topicRecord('orphan', 3);
-    await c.createTopic(orphan, -1);
+    await c.topics.create(orphan, -1);
     await within(2_000, async () =>
       (await leadership(c, orphan.topicId)).every(([leaderId]) => leaderId === 1));
     expect(await leadership(c, orphan.topicId)).toEqual([[1, 1, -1], [1, 1, -1], [1, 1, -1]]);

@@ -3,16 +3,17 @@
  * Metadata / FindCoordinator / DescribeCluster handlers see them, following changes.
  */
 import { randomUUID } from 'node:crypto';
-import { Etcd3 } from 'etcd3';
+import { openEtcdClient } from '../../src/etcd/client.js';
 import { afterEach, beforeEach, expect, it } from 'vitest';
 import { rendezvous } from '../../src/cluster/cluster-view.js';
 import { Controller } from '../../src/cluster/controller.js';
 import { EtcdClusterView } from '../../src/cluster/etcd-view.js';
 import { Membership } from '../../src/cluster/membership.js';
-import { EtcdCoordinator } from '../../src/metadata/etcd.js';
-import { EtcdKeys, decodePartitionState } from '../../src/metadata/etcd-keys.js';
+import { EtcdMetadata } from '../../src/metadata/etcd/metadata.js';
+import { EtcdKeys } from '../../src/etcd/keys.js';
+import { decodePartitionState } from '../../src/metadata/etcd/codecs.js';
 import { etcdPerFile } from '../helpers/etcd-per-file.js';
-import { topicRecord } from '../metadata/coordinator.contract.js';
+import { topicRecord } from '../metadata/contract/fixtures.js';
 
 const etcd = etcdPerFile();
 
@@ -46,11 +47,11 @@ async function within(deadlineMs: number, check: () => boolean): Promise<void> {
 }
 
 it('follows live brokers, the controller and partition leaders', async () => {
-  const coordinator = await EtcdCoordinator.open({ hosts: etcd.server.endpoint, keyPrefix: prefix,
+  const coordinator = await EtcdMetadata.open({ hosts: etcd.server.endpoint, keyPrefix: prefix,
     log: quiet });
   cleanups.push(() => coordinator.close());
   const topic = topicRecord('viewed', 3);
-  await coordinator.createTopic(topic, 1);
+  await coordinator.topics.create(topic, 1);
   const t = topic.topicId;
   const first = await register(1);
   const controller = await Controller.start({ membership: first, coordinator, debounceMs: 10,
@@ -58,7 +59,7 @@ it('follows live brokers, the controller and partition leaders', async () => {
   cleanups.push(() => controller.close());
   const second = await register(2);
 
-  const client = new Etcd3({ hosts: etcd.server.endpoint }); // the view outlives the memberships
+  const client = openEtcdClient({ hosts: etcd.server.endpoint, callTimeoutMs: 5_000 }); // the view outlives the memberships
   cleanups.push(async () => client.close());
   const view = await EtcdClusterView.open({ client, keys: new EtcdKeys(prefix), coordinator,
     log: quiet });
@@ -73,7 +74,7 @@ it('follows live brokers, the controller and partition leaders', async () => {
     expect(view.groupCoordinator(groupId)).toEqual(rendezvous(groupId, view.brokers()));
   }
 
-  await coordinator.releasePartition(t, 2, 0, 2); // as the rebalancing handoff would
+  await coordinator.leadership.release(t, 2, 0, 2); // as the rebalancing handoff would
   await within(1_000, () => view.leader(t, 2, 0).leaderId === 2);
   expect(view.leader(t, 2, 0)).toEqual({ leaderId: 2, leaderEpoch: 1 });
 
@@ -93,6 +94,6 @@ it('follows live brokers, the controller and partition leaders', async () => {
   await within(1_000, () => view.brokers().length === 0 && view.controllerId() === -1);
   expect(view.groupCoordinator('agents')).toBeNull();
 
-  await coordinator.deleteTopic('viewed');
+  await coordinator.topics.delete('viewed');
   await within(1_000, () => view.leader(t, 0, 5).leaderId === -1);
 });

@@ -12,15 +12,15 @@ import { expect, it } from 'vitest';
 import { encodeHandoff } from '../../src/cluster/controller.js';
 import { Leadership } from '../../src/cluster/leadership.js';
 import { loadConfig } from '../../src/config/config.js';
-import { EtcdCoordinator } from '../../src/metadata/etcd.js';
-import { EtcdKeys } from '../../src/metadata/etcd-keys.js';
+import { EtcdMetadata } from '../../src/metadata/etcd/metadata.js';
+import { EtcdKeys } from '../../src/etcd/keys.js';
 import type { HistoryReader, WalPort } from '../../src/partition/partition-log.js';
 import { PartitionManager } from '../../src/partition/partition-manager.js';
 import type { Uploader } from '../../src/partition/uploader.js';
 import { etcdPerFile } from '../helpers/etcd-per-file.js';
 import { etcdServerLimits } from '../helpers/etcd-server.js';
 import { waitFor } from '../helpers/kafka-client.js';
-import { topicRecord } from '../metadata/coordinator.contract.js';
+import { topicRecord } from '../metadata/contract/fixtures.js';
 
 const etcd = etcdPerFile();
 const NODE_ID = 1;
@@ -45,16 +45,16 @@ it('carries out a handoff request once, however often the watch re-delivers the 
   const keys = new EtcdKeys(prefix);
   const lines: string[] = [];
   const log = pino({ level: 'info' }, new Writable({ write(chunk, _enc, done) { lines.push(String(chunk)); done(); } }));
-  const coordinator = await EtcdCoordinator.open({ hosts: etcd.server.endpoint, keyPrefix: prefix,
+  const coordinator = await EtcdMetadata.open({ hosts: etcd.server.endpoint, keyPrefix: prefix,
     txnOpsMax: etcdServerLimits.txnOpsMax, log: () => undefined });
   let releases = 0;
-  const release = coordinator.releasePartition.bind(coordinator);
-  coordinator.releasePartition = async (...args) => { releases++; return release(...args); };
+  const release = coordinator.leadership.release.bind(coordinator.leadership);
+  coordinator.leadership.release = async (...args) => { releases++; return release(...args); };
   const partitions = new PartitionManager(coordinator, { ...loadConfig([], {}), nodeId: NODE_ID },
     new InstantWal(), emptyHistory, NODE_ID, log);
   const topic = topicRecord('moving', 2);
   const other = topicRecord('elsewhere', 4); // another broker's topic: its requests are not ours
-  await coordinator.createTopic(topic, NODE_ID);
+  await coordinator.topics.create(topic, NODE_ID);
   await partitions.load();
   const leadership = new Leadership({ nodeId: NODE_ID, coordinator, partitions, client: etcd.raw, keys, log,
     uploader: { flush: async () => undefined } as unknown as Uploader, recovery: null });
@@ -68,7 +68,7 @@ it('carries out a handoff request once, however often the watch re-delivers the 
     await Promise.all(Array.from({ length: OTHER_WRITES }, (_, i) => etcd.raw.put(keys.handoff(other.topicId, i % 4))
       .value(encodeHandoff({ fromLeaderId: 3, toLeaderId: 2, epoch: i }))));
     await waitFor('partition 0 released to broker 2', async () => {
-      const state = (await coordinator.getPartitionStates(topic.topicId))[0]!;
+      const state = (await coordinator.leadership.states(topic.topicId))[0]!;
       return state.leaderId === 2 && partitions.partitionLog('moving', 0) === undefined;
     }, 10_000);
     await new Promise((r) => setTimeout(r, 500)); // a rerun, if any were queued, has run by now

@@ -21,7 +21,7 @@ import { writeSync } from 'node:fs';
 import { createInterface } from 'node:readline';
 import { Controller } from '../../src/cluster/controller.js';
 import { Membership } from '../../src/cluster/membership.js';
-import { EtcdCoordinator } from '../../src/metadata/etcd.js';
+import { EtcdMetadata } from '../../src/metadata/etcd/metadata.js';
 
 /** A pause of the loop longer than this is taken for a SIGSTOP (the loop itself takes µs). */
 const gapMsMin = 300;
@@ -49,7 +49,7 @@ say(`registered ${membership.leaseId()} ` +
   `${Math.round(membership.leaseValidUntilMs() - performance.now())}`);
 
 if (mode === 'controller') {
-  const coordinator = await EtcdCoordinator.open({ hosts: endpoint, keyPrefix, log: ignore });
+  const coordinator = await EtcdMetadata.open({ hosts: endpoint, keyPrefix, log: ignore });
   const controller = await Controller.start({ membership, coordinator, debounceMs: 20,
     log: ignore });
   controller.on('elected', (epoch) => say(`elected ${epoch}`));

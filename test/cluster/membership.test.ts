@@ -8,7 +8,7 @@
  * 1000 ms lease lives 2 s in etcd; validity on our side stays 1000 ms from the keep-alive's send.
  */
 import { randomUUID } from 'node:crypto';
-import { EtcdLeaseInvalidError } from 'etcd3';
+import { EtcdLeaseInvalidError } from '../../src/etcd/client.js';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import {
   Membership,
@@ -16,7 +16,7 @@ import {
   type BrokerRegistration,
   type MembershipOptions,
 } from '../../src/cluster/membership.js';
-import { EtcdKeys } from '../../src/metadata/etcd-keys.js';
+import { EtcdKeys } from '../../src/etcd/keys.js';
 import { etcdPerFile } from '../helpers/etcd-per-file.js';
 import { startEtcdServer } from '../helpers/etcd-server.js';
 import { ChildBroker } from './child-broker.js';

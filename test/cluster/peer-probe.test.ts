@@ -8,8 +8,9 @@
  */
 import { afterEach, expect, it } from 'vitest';
 import type { Kafka } from 'kafkajs';
-import { EtcdKeys } from '../../src/metadata/etcd-keys.js';
-import { decodeRegistration, newEtcdClient } from '../../src/cluster/membership.js';
+import { openEtcdClient } from '../../src/etcd/client.js';
+import { EtcdKeys } from '../../src/etcd/keys.js';
+import { decodeRegistration } from '../../src/cluster/membership.js';
 import { revokePeerLease } from '../../src/cluster/peer-probe.js';
 import { type TestCluster, startCluster } from '../helpers/cluster.js';
 import { kafkaClient, waitFor } from '../helpers/kafka-client.js';
@@ -111,7 +112,7 @@ it.each([
   const load = steadyProducer(kafka, 'revoked');
   await new Promise((r) => setTimeout(r, 500));
   // What a peer does when the leader's port refuses: here the leader is alive and acknowledging.
-  const client = newEtcdClient(cluster.etcd.endpoint, 5_000);
+  const client = openEtcdClient({ hosts: cluster.etcd.endpoint, callTimeoutMs: 5_000 });
   const keys = new EtcdKeys('/ledgerstream/');
   try {
     const [kv] = (await client.kv.range({ key: Buffer.from(keys.broker(leader)) })).kvs;

@@ -8,24 +8,24 @@ import { describe, expect, it } from 'vitest';
 import {
   planAssignments,
   type AssignmentPlan,
-  type PartitionLeadership,
-} from '../../src/cluster/controller.js';
+  type PartitionPlacement,
+} from '../../src/cluster/plan-assignments.js';
 
 const topicA = 'AAAAAAAAAAAAAAAAAAAAAA';
 const topicB = 'BBBBBBBBBBBBBBBBBBBBBB';
 
-function led(leaderId: number, partition: number, extra: Partial<PartitionLeadership> = {}):
-  PartitionLeadership {
+function led(leaderId: number, partition: number, extra: Partial<PartitionPlacement> = {}):
+  PartitionPlacement {
   return { topicId: topicA, partition, leaderId, leaderEpoch: 3, recoverFrom: -1, ...extra };
 }
 
 /** Leaders 0..n-1 of topic A, each from the list. */
-function topic(leaders: number[], topicId = topicA): PartitionLeadership[] {
+function topic(leaders: number[], topicId = topicA): PartitionPlacement[] {
   return leaders.map((leaderId, partition) => led(leaderId, partition, { topicId }));
 }
 
 /** Partition count per broker once the plan is carried out. */
-function loadAfter(live: number[], partitions: PartitionLeadership[], plan: AssignmentPlan):
+function loadAfter(live: number[], partitions: PartitionPlacement[], plan: AssignmentPlan):
   Map<number, number> {
   const leaders = new Map(partitions.map((p) => [`${p.topicId}:${p.partition}`, p.leaderId]));
   for (const move of [...plan.reassign, ...plan.handoffs]) {

@@ -12,7 +12,7 @@ import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { encodeBatch } from '../../protocol/records/record.js';
 import { recoverPartition } from '../../src/cluster/recover-partition.js';
-import { EmbeddedCoordinator } from '../../src/metadata/embedded.js';
+import { SqliteMetadata } from '../../src/metadata/sqlite/metadata.js';
 import { LocalFolderStore } from '../../storage/object-store/local-folder.js';
 import { SegmentKeyAllocator } from '../../storage/segment/naming.js';
 import { Wal, partitionHeaderCodec } from '../../storage/wal/index.js';
@@ -23,11 +23,11 @@ const OBJECT_BYTES_MAX = 32 * 1024;
 
 describe('recoverPartition with a backlog of many objects', () => {
   let dir: string;
-  let metadata: EmbeddedCoordinator;
+  let metadata: SqliteMetadata;
 
   beforeEach(async () => {
     dir = await mkdtemp(path.join(tmpdir(), 'recover-test-'));
-    metadata = new EmbeddedCoordinator(':memory:');
+    metadata = new SqliteMetadata(':memory:');
   });
   afterEach(async () => {
     await metadata.close();
@@ -36,7 +36,7 @@ describe('recoverPartition with a backlog of many objects', () => {
 
   it('commits the dead broker\'s WAL in bounded objects, contiguous and byte-identical', async () => {
     const topicId = Buffer.from(randomUUID().replaceAll('-', ''), 'hex').toString('base64url');
-    await metadata.createTopic({ name: 'taken', topicId, partitionCount: 2, configs: {},
+    await metadata.topics.create({ name: 'taken', topicId, partitionCount: 2, configs: {},
       createdAtMs: 1_700_000_000_000 }, DEAD);
     // The dead broker's WAL: partition 0 and 1 interleaved, 2 records per batch.
     const sharedWalDir = path.join(dir, 'wal');
@@ -51,7 +51,7 @@ describe('recoverPartition with a backlog of many objects', () => {
       await wal.append({ topicId, partition, baseOffset: BigInt(baseOffset) }, batch);
     }
     await wal.close();
-    const state = await metadata.setPartitionLeader(topicId, 0, TAKER);
+    const state = await metadata.leadership.setLeader(topicId, 0, TAKER);
     expect(state.recoverFrom).toBe(DEAD);
 
     const store = await LocalFolderStore.open({ rootDir: path.join(dir, 'objects') });
@@ -59,10 +59,10 @@ describe('recoverPartition with a backlog of many objects', () => {
       sharedWalDir, nowMs: Date.now, objectBytesMax: OBJECT_BYTES_MAX }, state);
     expect(recovered).toBe(30);
 
-    const after = (await metadata.getPartitionStates(topicId))[0]!;
+    const after = (await metadata.leadership.states(topicId))[0]!;
     expect(after.recoverFrom).toBe(-1);
     expect(after.indexedEndOffset).toBe(60);
-    const segments = await metadata.listSegments(topicId, 0, 0, 1000);
+    const segments = await metadata.segments.list(topicId, 0, 0, 1000);
     const objects = new Set(segments.map((s) => s.objectKey));
     const writtenBytes = written.reduce((n, b) => n + b.length, 0);
     expect(objects.size).toBeGreaterThanOrEqual(Math.floor(writtenBytes / OBJECT_BYTES_MAX));

@@ -27,14 +27,14 @@ import { GroupCoordinator } from '../../src/group/group-coordinator.js';
 import {
   parseSubscribedTopics, type JoinRequest, type JoinResult, type SyncResult,
 } from '../../src/group/group.js';
-import { EmbeddedCoordinator } from '../../src/metadata/embedded.js';
+import { SqliteMetadata } from '../../src/metadata/sqlite/metadata.js';
 
 const log = pino({ level: 'silent' });
 const G = 'group-1';
 const sessionMs = 10_000;
 const rebalanceMs = 30_000;
 
-let metadata: EmbeddedCoordinator;
+let metadata: SqliteMetadata;
 let groups: GroupCoordinator;
 let groupCount = 0;
 
@@ -49,7 +49,7 @@ function start(initialDelayMs = 0): void {
 
 beforeEach(() => {
   vi.useFakeTimers();
-  metadata = new EmbeddedCoordinator(':memory:');
+  metadata = new SqliteMetadata(':memory:');
   start();
 });
 
@@ -506,7 +506,7 @@ describe('offsets', () => {
       { groupId: G, errorCode: ErrorCode.NON_EMPTY_GROUP },
       { groupId: 'offsets-only', errorCode: ErrorCode.NONE },
       { groupId: 'nothing', errorCode: ErrorCode.GROUP_ID_NOT_FOUND }]);
-    expect(await metadata.listOffsetGroups()).toEqual([]);
+    expect(await metadata.offsets.listGroups()).toEqual([]);
     await groups.leave(G, [{ memberId: a.memberId, groupInstanceId: null }]);
     expect(await groups.deleteGroups([G])).toEqual([{ groupId: G, errorCode: ErrorCode.GROUP_ID_NOT_FOUND }]);
   });
@@ -670,7 +670,7 @@ describe('handlers on the wire', () => {
   });
 
   it('OffsetDelete and DeleteGroups over the wire', async () => {
-    await metadata.createTopic({ name: 't', topicId: 'AAAAAAAAAAAAAAAAAAAAAA', partitionCount: 2,
+    await metadata.topics.create({ name: 't', topicId: 'AAAAAAAAAAAAAAAAAAAAAA', partitionCount: 2,
       configs: {}, createdAtMs: 0 }, 7);
     await groups.commitOffsets('od', { generationId: -1, memberId: '', groupInstanceId: null,
       offsets: [0, 1].map((partition) => ({ topic: 't', partition, offset: 1, leaderEpoch: -1,

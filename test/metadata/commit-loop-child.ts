@@ -6,13 +6,13 @@
  * line is only written after the promise of what it reports has resolved):
  *   ready <indexedEndOffset>      opened; the index of partition 0 ends there
  *   committed <lastOffset>        commitSegments up to lastOffset resolved
- *   producer <producerId>         allocateProducerId resolved
+ *   producer <producerId>         producers.allocate resolved
  *   offset <offset>               commitOffsets of group `kill` at offset resolved
  */
 import { randomUUID } from 'node:crypto';
 import { writeSync } from 'node:fs';
-import type { SegmentCommit } from '../../src/metadata/coordinator.js';
-import { EmbeddedCoordinator } from '../../src/metadata/embedded.js';
+import type { SegmentCommit } from '../../src/metadata/records.js';
+import { SqliteMetadata } from '../../src/metadata/sqlite/metadata.js';
 
 // Not imported from the contract file: that imports vitest, which belongs inside the runner.
 const killTopicName = 'kill-test';
@@ -39,25 +39,25 @@ function say(line: string): void {
 
 const filePath = process.argv[2];
 if (!filePath) throw new Error('usage: commit-loop-child.ts <database file>');
-const coordinator = new EmbeddedCoordinator(filePath);
-if ((await coordinator.getTopic(killTopicName)) === null) {
+const coordinator = new SqliteMetadata(filePath);
+if ((await coordinator.topics.get(killTopicName)) === null) {
   const topicId = Buffer.from(randomUUID().replaceAll('-', ''), 'hex').toString('base64url');
-  await coordinator.createTopic({ name: killTopicName, topicId, partitionCount: 1, configs: {},
+  await coordinator.topics.create({ name: killTopicName, topicId, partitionCount: 1, configs: {},
     createdAtMs: Date.now() }, 1);
 }
-const topic = await coordinator.getTopic(killTopicName);
+const topic = await coordinator.topics.get(killTopicName);
 if (topic === null) throw new Error('topic vanished');
-const [state] = await coordinator.getPartitionStates(topic.topicId);
+const [state] = await coordinator.leadership.states(topic.topicId);
 if (state === undefined) throw new Error('no partition 0');
 say(`ready ${state.indexedEndOffset}`);
 
 for (let baseOffset = state.indexedEndOffset; ; baseOffset += recordsPerCommit) {
   const lastOffset = baseOffset + recordsPerCommit - 1;
-  await coordinator.commitSegments(commitFor(topic.topicId, baseOffset, lastOffset));
+  await coordinator.segments.commit(commitFor(topic.topicId, baseOffset, lastOffset));
   say(`committed ${lastOffset}`);
   if (baseOffset % (recordsPerCommit * 5) === 0) {
-    say(`producer ${await coordinator.allocateProducerId()}`);
-    await coordinator.commitOffsets(killGroupId, [{ topic: killTopicName, partition: 0,
+    say(`producer ${await coordinator.producers.allocate()}`);
+    await coordinator.offsets.commit(killGroupId, [{ topic: killTopicName, partition: 0,
       offset: lastOffset, leaderEpoch: 0, metadata: null, commitTimestampMs: Date.now() }]);
     say(`offset ${lastOffset}`);
   }

@@ -1,29 +1,29 @@
 /**
- * The etcd coordinator: the shared contract against a real etcd (one server per file, a fresh key
- * prefix per test so cases never see each other's keys), then what only a shared, watched store
+ * The etcd engine: every store's contract (contract/) against a real etcd (one server per file, a
+ * fresh key prefix per test so cases never see each other's keys), then what only a shared, watched store
  * can get wrong — two instances seeing each other's changes, racing writers, a 20k-key segment
  * index, and the cache reload after the watch fails.
  */
 import { randomUUID } from 'node:crypto';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { FencedError } from '../../src/metadata/coordinator.js';
-import { IndexContinuityError } from '../../src/metadata/commit-rules.js';
+import { FencedError } from '../../src/metadata/records.js';
+import { IndexContinuityError } from '../../src/metadata/rules.js';
 import {
-  EtcdCoordinator,
+  EtcdMetadata,
   EtcdTxnTooLargeError,
   commitSegmentsTxnOpsMax,
-  type CoordinatorChange,
-} from '../../src/metadata/etcd.js';
-import { EtcdKeys, prefixEnd } from '../../src/metadata/etcd-keys.js';
+  type MetadataChange,
+} from '../../src/metadata/etcd/metadata.js';
+import { EtcdKeys, prefixEnd } from '../../src/etcd/keys.js';
 import { etcdPerFile } from '../helpers/etcd-per-file.js';
 import { etcdServerLimits } from '../helpers/etcd-server.js';
 import {
   at,
   commitOf,
-  runCoordinatorContract,
   topicRecord,
-  type CoordinatorHarness,
-} from './coordinator.contract.js';
+  type MetadataHarness,
+} from './contract/fixtures.js';
+import { runMetadataContracts } from './contract/run.js';
 
 /** How soon another instance must see a change through its watch. */
 const watchVisibleMsMax = 1_000;
@@ -38,16 +38,16 @@ function freshPrefix(): string {
 const logged: string[] = [];
 
 async function open(keyPrefix: string, txnOpsMax: number = etcdServerLimits.txnOpsMax):
-  Promise<EtcdCoordinator> {
-  return EtcdCoordinator.open({ hosts: etcd.server.endpoint, keyPrefix, txnOpsMax,
+  Promise<EtcdMetadata> {
+  return EtcdMetadata.open({ hosts: etcd.server.endpoint, keyPrefix, txnOpsMax,
     log: (message) => logged.push(message) });
 }
 
-runCoordinatorContract('etcd', async (): Promise<CoordinatorHarness> => {
+runMetadataContracts('etcd', async (): Promise<MetadataHarness> => {
   const prefix = freshPrefix();
   let current = await open(prefix);
   return {
-    coordinator: current,
+    metadata: current,
     reopen: async () => {
       await current.close();
       current = await open(prefix);
@@ -77,11 +77,11 @@ async function countKeys(prefix: string): Promise<number> {
   return Number(response.count);
 }
 
-describe('etcd coordinator specifics', () => {
+describe('etcd engine specifics', () => {
   let prefix: string;
   let keys: EtcdKeys;
-  let a: EtcdCoordinator;
-  let b: EtcdCoordinator;
+  let a: EtcdMetadata;
+  let b: EtcdMetadata;
   beforeEach(async () => {
     prefix = freshPrefix();
     keys = new EtcdKeys(prefix);
@@ -99,34 +99,34 @@ describe('etcd coordinator specifics', () => {
 
   it('shows one instance the topic and leadership changes of another within a second',
     async () => {
-      const heard: CoordinatorChange[] = [];
+      const heard: MetadataChange[] = [];
       b.onChange((change) => heard.push(change));
       const topic = topicRecord('shared', 2);
-      await a.createTopic(topic, 1);
-      await within(watchVisibleMsMax, async () => (await b.getTopic('shared')) !== null);
-      expect(await b.getTopicById(topic.topicId)).toEqual(topic);
+      await a.topics.create(topic, 1);
+      await within(watchVisibleMsMax, async () => (await b.topics.get('shared')) !== null);
+      expect(await b.topics.getById(topic.topicId)).toEqual(topic);
 
-      await a.setPartitionLeader(topic.topicId, 1, 7);
+      await a.leadership.setLeader(topic.topicId, 1, 7);
       await within(watchVisibleMsMax, () => heard.some((c) => c.kind === 'partition' &&
         c.partition === 1 && c.state?.leaderEpoch === 1));
       expect(heard).toContainEqual({ kind: 'topic', name: 'shared', topic });
       expect(heard).toContainEqual({ kind: 'partition', topicId: topic.topicId, partition: 1,
         state: { topicId: topic.topicId, partition: 1, leaderId: 7, leaderEpoch: 1,
           logStartOffset: 0, indexedEndOffset: 0, recoverFrom: 1 } });
-      expect((await b.getPartitionStates(topic.topicId)).map((s) => s.leaderId)).toEqual([1, 7]);
+      expect((await b.leadership.states(topic.topicId)).map((s) => s.leaderId)).toEqual([1, 7]);
 
-      await b.deleteTopic('shared');
-      await within(watchVisibleMsMax, async () => (await a.getTopic('shared')) === null);
-      expect(await a.listTopics()).toEqual([]);
+      await b.topics.delete('shared');
+      await within(watchVisibleMsMax, async () => (await a.topics.get('shared')) === null);
+      expect(await a.topics.list()).toEqual([]);
       expect(heard).toContainEqual({ kind: 'topic', name: 'shared', topic: null });
     });
 
   it('never lets two racing commits to a partition both write: one wins, one fails or replays',
     async () => {
       const topic = topicRecord('race', 1);
-      await a.createTopic(topic, 1);
+      await a.topics.create(topic, 1);
       const t = topic.topicId;
-      await within(watchVisibleMsMax, async () => (await b.getTopic('race')) !== null);
+      await within(watchVisibleMsMax, async () => (await b.topics.get('race')) !== null);
       let endOffset = 0;
       const outcomes = new Set<string>();
       for (let round = 0; round < 20; round++) {
@@ -136,13 +136,13 @@ describe('etcd coordinator specifics', () => {
         // Both caches at the same state first, so neither starts from a stale guess.
         for (const c of [a, b]) {
           await within(watchVisibleMsMax, async () =>
-            (await c.getPartitionStates(t))[0]?.indexedEndOffset === endOffset);
+            (await c.leadership.states(t))[0]?.indexedEndOffset === endOffset);
         }
         const fromA = commitOf(`obj/a${round}`, [at(t, 0, endOffset, endOffset + 9)]);
         const fromB = commitOf(`obj/b${round}`, [at(t, 0, endOffset, endOffset + 14)]);
         const [resultA, resultB] = await Promise.allSettled(
-          [a.commitSegments(fromA), b.commitSegments(fromB)]);
-        const entries = await a.listSegments(t, 0, endOffset, 100);
+          [a.segments.commit(fromA), b.segments.commit(fromB)]);
+        const entries = await a.segments.list(t, 0, endOffset, 100);
         if (resultB.status === 'rejected') {
           expect(resultB.reason).toBeInstanceOf(IndexContinuityError);
           expect(resultA.status).toBe('fulfilled');
@@ -154,11 +154,11 @@ describe('etcd coordinator specifics', () => {
           outcomes.add('b won');
         }
         endOffset = entries[0]!.lastOffset + 1;
-        const objects = await a.listReferencedObjects();
+        const objects = await a.segments.referencedObjects();
         expect(objects.size).toBe(round + 1); // exactly one object per round is referenced
         expect(objects.has(entries[0]!.objectKey)).toBe(true);
       }
-      const [state] = await b.getPartitionStates(t);
+      const [state] = await b.leadership.states(t);
       expect(state?.indexedEndOffset).toBe(endOffset);
       expect(outcomes.size).toBeGreaterThan(0);
       // Every round's loser lost a compare in etcd: the conflict path ran, not just the cache.
@@ -167,17 +167,17 @@ describe('etcd coordinator specifics', () => {
 
   it('fences a former leader whose commit races the election that replaced it', async () => {
     const topic = topicRecord('election', 1);
-    await a.createTopic(topic, 1);
+    await a.topics.create(topic, 1);
     const t = topic.topicId;
     for (let round = 0; round < 10; round++) {
-      const [state] = await a.getPartitionStates(t);
+      const [state] = await a.leadership.states(t);
       const { leaderEpoch, indexedEndOffset: end } = state!;
       const stale = commitOf(`obj/${round}`, [at(t, 0, end, end + 9, { leaderEpoch })],
         { epochs: new Map([[`${t}:0`, leaderEpoch]]) });
-      const [commit, election] = await Promise.allSettled([a.commitSegments(stale),
-        b.setPartitionLeader(t, 0, 2, leaderEpoch)]);
+      const [commit, election] = await Promise.allSettled([a.segments.commit(stale),
+        b.leadership.setLeader(t, 0, 2, leaderEpoch)]);
       expect(election.status).toBe('fulfilled');
-      const entries = await a.listSegments(t, 0, end, 10);
+      const entries = await a.segments.list(t, 0, end, 10);
       if (commit.status === 'fulfilled') {
         expect(entries).toEqual(stale.entries); // committed before the epoch moved
       } else {
@@ -189,22 +189,22 @@ describe('etcd coordinator specifics', () => {
 
   it('keeps one writer of two identical replays: the other is an idempotent no-op', async () => {
     const topic = topicRecord('same-range', 1);
-    await a.createTopic(topic, 1);
+    await a.topics.create(topic, 1);
     const t = topic.topicId;
-    await within(watchVisibleMsMax, async () => (await b.getTopic('same-range')) !== null);
+    await within(watchVisibleMsMax, async () => (await b.topics.get('same-range')) !== null);
     const [first, second] = [commitOf('obj/x', [at(t, 0, 0, 9)]),
       commitOf('obj/y', [at(t, 0, 0, 9)])];
-    await Promise.all([a.commitSegments(first), b.commitSegments(second)]);
-    const entries = await a.listSegments(t, 0, 0, 10);
+    await Promise.all([a.segments.commit(first), b.segments.commit(second)]);
+    const entries = await a.segments.list(t, 0, 0, 10);
     expect(entries).toHaveLength(1);
     expect([first.entries, second.entries]).toContainEqual(entries);
     // Only the entry's object is referenced; the other is an orphan for the sweep.
-    expect(await a.listReferencedObjects()).toEqual(new Set([entries[0]!.objectKey]));
+    expect(await a.segments.referencedObjects()).toEqual(new Set([entries[0]!.objectKey]));
   });
 
   it('stores a 20k-entry index as 20k keys and lists from its middle quickly', async () => {
     const topic = topicRecord('big', 1);
-    await a.createTopic(topic, 1);
+    await a.topics.create(topic, 1);
     const t = topic.topicId;
     const entryCount = 20_000;
     const entriesPerCommit = 1_000; // 1002 ops per txn, under the server's 1024
@@ -216,29 +216,29 @@ describe('etcd coordinator specifics', () => {
       });
       const commit = commitOf(`obj/big-${first}`, specs);
       expect(commitSegmentsTxnOpsMax(commit)).toBeLessThanOrEqual(etcdServerLimits.txnOpsMax);
-      await a.commitSegments(commit);
+      await a.segments.commit(commit);
     }
     expect(await countKeys(keys.segmentsOfPartition(t, 0))).toBe(entryCount);
     expect(await countKeys(keys.objectsPrefix())).toBe(entryCount / entriesPerCommit);
 
     const fromOffset = 100_005; // inside entry 10_000, which covers 100_000..100_009
     const startMs = performance.now();
-    const page = await b.listSegments(t, 0, fromOffset, 50);
+    const page = await b.segments.list(t, 0, fromOffset, 50);
     const elapsedMs = performance.now() - startMs;
     expect(page.map((e) => e.baseOffset)).toEqual(
       Array.from({ length: 50 }, (_, i) => 100_000 + i * offsetsPerEntry));
     expect(page[0]).toMatchObject({ lastOffset: 100_009, objectKey: 'obj/big-10000' });
     expect(elapsedMs).toBeLessThan(250);
-    expect(await b.listSegments(t, 0, 199_995, 50)).toHaveLength(1);
-    expect(await b.listSegments(t, 0, 200_000, 50)).toEqual([]);
+    expect(await b.segments.list(t, 0, 199_995, 50)).toHaveLength(1);
+    expect(await b.segments.list(t, 0, 200_000, 50)).toEqual([]);
 
     // Retention over more entries than one txn can release goes in steps and ends exact.
-    const dead = await a.advanceLogStartOffset(t, 0, 150_000);
+    const dead = await a.segments.advanceLogStart(t, 0, 150_000);
     expect(dead).toHaveLength(15);
     expect(await countKeys(keys.segmentsOfPartition(t, 0))).toBe(5_000);
-    const [state] = await a.getPartitionStates(t);
+    const [state] = await a.leadership.states(t);
     expect(state).toMatchObject({ logStartOffset: 150_000, indexedEndOffset: 200_000 });
-    expect(await a.deleteTopic('big')).toHaveLength(5);
+    expect(await a.topics.delete('big')).toHaveLength(5);
     expect(await countKeys(prefix)).toBe(1); // only the cluster id is left
   }, 120_000);
 
@@ -247,18 +247,18 @@ describe('etcd coordinator specifics', () => {
       const narrow = await open(prefix, 8);
       try {
         const topic = topicRecord('trim', 2);
-        await narrow.createTopic(topic, 1);
+        await narrow.topics.create(topic, 1);
         for (let i = 0; i < 10; i++) {
-          await narrow.commitSegments(commitOf(`obj/${i}`,
+          await narrow.segments.commit(commitOf(`obj/${i}`,
             [at(topic.topicId, 0, i * 10, i * 10 + 9), at(topic.topicId, 1, i, i)]));
         }
-        await narrow.commitOffsets('g', [0, 1].map((partition) => ({ topic: 'trim', partition,
+        await narrow.offsets.commit('g', [0, 1].map((partition) => ({ topic: 'trim', partition,
           offset: 5, leaderEpoch: 0, metadata: null, commitTimestampMs: 1 })));
         // 10 objects + 2 offsets + 5 prefix deletes do not fit 8 ops: retention goes first.
-        expect(await narrow.deleteTopic('trim')).toEqual(
+        expect(await narrow.topics.delete('trim')).toEqual(
           Array.from({ length: 10 }, (_, i) => `obj/${i}`).sort());
         expect(await countKeys(prefix)).toBe(1); // only the cluster id is left
-        expect(await narrow.listOffsetGroups()).toEqual([]);
+        expect(await narrow.offsets.listGroups()).toEqual([]);
       } finally {
         await narrow.close();
       }
@@ -268,70 +268,70 @@ describe('etcd coordinator specifics', () => {
     const small = await open(prefix, 16);
     try {
       const topic = topicRecord('wide', 20);
-      await expect(small.createTopic(topic, 1)).rejects.toBeInstanceOf(EtcdTxnTooLargeError);
-      await a.createTopic(topic, 1);
+      await expect(small.topics.create(topic, 1)).rejects.toBeInstanceOf(EtcdTxnTooLargeError);
+      await a.topics.create(topic, 1);
       const wide = commitOf('obj/wide', Array.from({ length: 20 }, (_, p) =>
         at(topic.topicId, p, 0, 0)));
-      await expect(small.commitSegments(wide)).rejects.toBeInstanceOf(EtcdTxnTooLargeError);
-      expect(await a.listReferencedObjects()).toEqual(new Set());
+      await expect(small.segments.commit(wide)).rejects.toBeInstanceOf(EtcdTxnTooLargeError);
+      expect(await a.segments.referencedObjects()).toEqual(new Set());
     } finally {
       await small.close();
     }
   });
 
   it('reloads the cache when the watch is cancelled and keeps following changes', async () => {
-    const heard: CoordinatorChange[] = [];
+    const heard: MetadataChange[] = [];
     a.onChange((change) => heard.push(change));
     const reloadsBefore = a.watchStatus().reloads;
     await a.cancelWatchForTesting();
     await within(5_000, () => a.watchStatus().reloads > reloadsBefore && a.watchStatus().watching);
     expect(logged).toContain('metadata watch failed; reloading the topic cache');
     const topic = topicRecord('after-cancel', 1);
-    await b.createTopic(topic, 1);
-    await within(watchVisibleMsMax, async () => (await a.getTopic('after-cancel')) !== null);
+    await b.topics.create(topic, 1);
+    await within(watchVisibleMsMax, async () => (await a.topics.get('after-cancel')) !== null);
     expect(heard).toContainEqual({ kind: 'topic', name: 'after-cancel', topic });
   });
 
   it('reloads from a fresh snapshot when its watch revision was compacted away', async () => {
     const kept = topicRecord('kept', 1);
-    await a.createTopic(kept, 1);
+    await a.topics.create(kept, 1);
     await a.pauseWatchForTesting(); // as if disconnected: b's changes are missed...
-    const heard: CoordinatorChange[] = [];
+    const heard: MetadataChange[] = [];
     a.onChange((change) => heard.push(change));
     const missed = topicRecord('missed', 2);
-    await b.createTopic(missed, 3);
-    await b.setPartitionLeader(kept.topicId, 0, 9);
-    await b.deleteTopic('kept');
+    await b.topics.create(missed, 3);
+    await b.leadership.setLeader(kept.topicId, 0, 9);
+    await b.topics.delete('kept');
     const { header } = await etcd.raw.kv.range({ key: Buffer.from(prefix) });
     await etcd.raw.kv.compact({ revision: header.revision, physical: true }); // ...and compacted away
     const reloadsBefore = a.watchStatus().reloads;
 
     await a.resumeWatchForTesting(); // the resumed watch is refused: it must reload instead
     await within(5_000, () => a.watchStatus().reloads > reloadsBefore && a.watchStatus().watching);
-    expect(await a.listTopics()).toEqual([missed]);
+    expect(await a.topics.list()).toEqual([missed]);
     expect(heard).toContainEqual({ kind: 'topic', name: 'missed', topic: missed });
     expect(heard).toContainEqual({ kind: 'topic', name: 'kept', topic: null });
     expect(heard).toContainEqual({ kind: 'partition', topicId: kept.topicId, partition: 0,
       state: null });
-    await b.setPartitionLeader(missed.topicId, 1, 4); // and the new watch follows on
+    await b.leadership.setLeader(missed.topicId, 1, 4); // and the new watch follows on
     await within(watchVisibleMsMax, async () =>
-      (await a.getPartitionStates(missed.topicId))[1]?.leaderId === 4);
+      (await a.leadership.states(missed.topicId))[1]?.leaderId === 4);
   });
 
   it('keeps producer ids unique across instances allocating concurrently', async () => {
     const ids = await Promise.all(Array.from({ length: 300 }, (_, i) =>
-      (i % 2 === 0 ? a : b).allocateProducerId()));
+      (i % 2 === 0 ? a : b).producers.allocate()));
     expect(new Set(ids).size).toBe(ids.length);
   });
 
   it('keeps group offsets apart when group ids contain slashes', async () => {
     const offset = { topic: 't', partition: 0, offset: 1, leaderEpoch: 0, metadata: null,
       commitTimestampMs: 1 };
-    await a.commitOffsets('g', [offset]);
-    await a.commitOffsets('g/t', [{ ...offset, offset: 2 }]);
-    expect((await a.fetchOffsets('g')).map((o) => o.offset)).toEqual([1]);
-    expect(await a.listOffsetGroups()).toEqual(['g', 'g/t']);
-    await a.deleteGroupOffsets('g');
-    expect(await a.listOffsetGroups()).toEqual(['g/t']);
+    await a.offsets.commit('g', [offset]);
+    await a.offsets.commit('g/t', [{ ...offset, offset: 2 }]);
+    expect((await a.offsets.fetch('g')).map((o) => o.offset)).toEqual([1]);
+    expect(await a.offsets.listGroups()).toEqual(['g', 'g/t']);
+    await a.offsets.deleteGroup('g');
+    expect(await a.offsets.listGroups()).toEqual(['g/t']);
   });
 });

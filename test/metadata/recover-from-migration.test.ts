@@ -9,12 +9,12 @@ import path from 'node:path';
 import Database from 'better-sqlite3';
 import { afterEach, beforeEach, expect, it } from 'vitest';
 import {
-  EmbeddedCoordinator,
+  SqliteMetadata,
   metadataFilePath,
   schemaVersionLatest,
-} from '../../src/metadata/embedded.js';
-import { decodePartitionState } from '../../src/metadata/etcd-keys.js';
-import { topicRecord } from './coordinator.contract.js';
+} from '../../src/metadata/sqlite/metadata.js';
+import { decodePartitionState } from '../../src/metadata/etcd/codecs.js';
+import { topicRecord } from './contract/fixtures.js';
 
 let dir: string;
 beforeEach(async () => {
@@ -35,18 +35,18 @@ function downgradeToVersion1(filePath: string): void {
 it('adds recover_from = -1 to the partitions of a version-1 database', async () => {
   expect(schemaVersionLatest).toBe(2);
   const filePath = metadataFilePath(dir);
-  const before = new EmbeddedCoordinator(filePath);
+  const before = new SqliteMetadata(filePath);
   const topic = topicRecord('old', 2);
-  await before.createTopic(topic, 3);
-  await before.setPartitionLeader(topic.topicId, 1, 3); // same leader: epoch 1
+  await before.topics.create(topic, 3);
+  await before.leadership.setLeader(topic.topicId, 1, 3); // same leader: epoch 1
   await before.close();
   downgradeToVersion1(filePath);
 
-  const after = new EmbeddedCoordinator(filePath);
+  const after = new SqliteMetadata(filePath);
   expect(after.storageSettings().schemaVersion).toBe(2);
-  expect((await after.getPartitionStates(topic.topicId)).map((s) =>
+  expect((await after.leadership.states(topic.topicId)).map((s) =>
     [s.leaderId, s.leaderEpoch, s.recoverFrom])).toEqual([[3, 0, -1], [3, 1, -1]]);
-  expect((await after.setPartitionLeader(topic.topicId, 0, 4, 0)).recoverFrom).toBe(3);
+  expect((await after.leadership.setLeader(topic.topicId, 0, 4, 0)).recoverFrom).toBe(3);
   await after.close();
 });
 

@@ -11,7 +11,7 @@ import { encodeBatch } from '../../protocol/records/record.js';
 import { appendPartition, handoffAnswerWaitMsMax } from '../../src/broker/produce/append-partition.js';
 import type { BrokerServices } from '../../src/broker/services.js';
 import { type BrokerConfig, loadConfig } from '../../src/config/config.js';
-import { EmbeddedCoordinator } from '../../src/metadata/embedded.js';
+import { SqliteMetadata } from '../../src/metadata/sqlite/metadata.js';
 import type { HistoryReader, WalPort } from '../../src/partition/partition-log.js';
 import { PartitionManager } from '../../src/partition/partition-manager.js';
 
@@ -21,13 +21,13 @@ const emptyHistory: HistoryReader = {
 };
 
 describe('a produce refused during a handoff', () => {
-  let metadata: EmbeddedCoordinator;
+  let metadata: SqliteMetadata;
   let partitions: PartitionManager;
   let services: BrokerServices;
 
   beforeEach(() => {
     const config: BrokerConfig = { ...loadConfig([], {}), nodeId: 1 };
-    metadata = new EmbeddedCoordinator(':memory:');
+    metadata = new SqliteMetadata(':memory:');
     partitions = new PartitionManager(metadata, config, wal, emptyHistory, 1, pino({ level: 'silent' }));
     // appendPartition reads only the upload backlog (none here) besides the log itself.
     services = { partitions, uploader: { uploadBacklogBytes: 0, noteAppended: () => {} },

@@ -11,7 +11,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { validateBatch } from '../../protocol/records/batch-header.js';
 import { encodeBatch } from '../../protocol/records/record.js';
 import { type BrokerConfig, loadConfig } from '../../src/config/config.js';
-import { EmbeddedCoordinator } from '../../src/metadata/embedded.js';
+import { SqliteMetadata } from '../../src/metadata/sqlite/metadata.js';
 import {
   type AppendOutcome, type HistoryReader, type PartitionLog, PartitionFencedError, type WalPort,
 } from '../../src/partition/partition-log.js';
@@ -45,13 +45,13 @@ async function append(log: PartitionLog, value: string): Promise<AppendOutcome> 
 }
 
 describe('PartitionManager: appends held while the lease is lost', () => {
-  let metadata: EmbeddedCoordinator;
+  let metadata: SqliteMetadata;
   let wal: HeldWal;
   let partitions: PartitionManager;
 
   beforeEach(() => {
     const config: BrokerConfig = { ...loadConfig([], {}), nodeId: NODE_ID };
-    metadata = new EmbeddedCoordinator(':memory:');
+    metadata = new SqliteMetadata(':memory:');
     wal = new HeldWal();
     partitions = new PartitionManager(metadata, config, wal, emptyHistory, NODE_ID, pino({ level: 'silent' }));
   });
@@ -112,7 +112,7 @@ describe('PartitionManager: appends held while the lease is lost', () => {
     partitions.releaseAppends();
     // A held log never takes appends again: it is replaced when its new epoch is opened.
     expect(await append(held, 'y')).toMatchObject({ kind: 'error', error: 'NOT_LEADER_OR_FOLLOWER' });
-    const state = (await metadata.getPartitionStates(held.topicId))[0]!;
+    const state = (await metadata.leadership.states(held.topicId))[0]!;
     expect(await partitions.openPartition(held.topicId, { ...state, leaderEpoch: state.leaderEpoch + 1 }))
       .toBe(true);
     const reopened = partitions.partitionLog('held', 0)!;

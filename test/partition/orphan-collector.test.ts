@@ -6,7 +6,7 @@ import { mkdtemp, utimes } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { expect, it } from 'vitest';
-import { EmbeddedCoordinator } from '../../src/metadata/embedded.js';
+import { SqliteMetadata } from '../../src/metadata/sqlite/metadata.js';
 import { collectOrphans } from '../../src/partition/orphan-collector.js';
 import { encodeBatch } from '../../protocol/records/record.js';
 import { LocalFolderStore } from '../../storage/object-store/local-folder.js';
@@ -16,16 +16,16 @@ import { formatSegmentKey } from '../../storage/segment/naming.js';
 it('deletes old unreferenced objects only', async () => {
   const dir = await mkdtemp(path.join(tmpdir(), 'ls-orphans-'));
   const store = await LocalFolderStore.open({ rootDir: path.join(dir, 'objects') });
-  const metadata = new EmbeddedCoordinator(':memory:');
+  const metadata = new SqliteMetadata(':memory:');
   const topicId = 'AAAAAAAAAAAAAAAAAAAAAQ';
-  await metadata.createTopic({ name: 't', topicId, partitionCount: 1, configs: {}, createdAtMs: 0 }, 1);
+  await metadata.topics.create({ name: 't', topicId, partitionCount: 1, configs: {}, createdAtMs: 0 }, 1);
   const batch = await encodeBatch({ records: [{ key: null, value: Buffer.from('x') }], baseTimestamp: 1 });
   const built = buildSegmentObject([{ topicId, partition: 0, batches: [batch] }]);
   const key = (n: number) => formatSegmentKey({ createdAtMs: n, nodeId: 1, nonce: '0000000' + n });
   const [referenced, oldOrphan, youngOrphan] = [key(1), key(2), key(3)];
   for (const k of [referenced, oldOrphan, youngOrphan]) await store.put(k, built.body);
   const r = built.ranges[0]!;
-  await metadata.commitSegments({ objectKey: referenced, objectSizeBytes: built.body.length,
+  await metadata.segments.commit({ objectKey: referenced, objectSizeBytes: built.body.length,
     entries: [{ topicId, partition: 0, baseOffset: 0, lastOffset: 0, objectKey: referenced,
       position: r.position, sizeBytes: r.sizeBytes, maxTimestampMs: 1, leaderEpoch: 0 }],
     producerStates: new Map(), leaderEpochs: new Map([[`${topicId}:0`, 0]]) });

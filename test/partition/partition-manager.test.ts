@@ -17,8 +17,8 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { validateBatch } from '../../protocol/records/batch-header.js';
 import { encodeBatch } from '../../protocol/records/record.js';
 import { type BrokerConfig, loadConfig } from '../../src/config/config.js';
-import type { ProducerPartitionState } from '../../src/metadata/coordinator.js';
-import { EmbeddedCoordinator } from '../../src/metadata/embedded.js';
+import type { ProducerPartitionState } from '../../src/metadata/records.js';
+import { SqliteMetadata } from '../../src/metadata/sqlite/metadata.js';
 import type { HistoryReader, PartitionLog, WalPort } from '../../src/partition/partition-log.js';
 import { PartitionManager } from '../../src/partition/partition-manager.js';
 
@@ -26,11 +26,15 @@ const NODE_ID = 1;
 const TICKS_MAX = 1_000;
 
 /** Holds every loadProducerStates call until the test releases it. */
-class HeldCoordinator extends EmbeddedCoordinator {
+class HeldCoordinator extends SqliteMetadata {
   readonly held: (() => void)[] = [];
-  override async loadProducerStates(topicId: string, partition: number): Promise<ProducerPartitionState[]> {
-    await new Promise<void>((resolve) => this.held.push(resolve));
-    return super.loadProducerStates(topicId, partition);
+  constructor(filePath: string) {
+    super(filePath);
+    const loadStates = this.producers.loadStates.bind(this.producers);
+    this.producers.loadStates = async (topicId, partition): Promise<ProducerPartitionState[]> => {
+      await new Promise<void>((resolve) => this.held.push(resolve));
+      return loadStates(topicId, partition);
+    };
   }
 }
 
@@ -96,7 +100,7 @@ describe('PartitionManager: concurrent opens of one partition', () => {
     const created = partitions.createTopic('t', 1, {});
     await until(() => metadata.held.length === 1, 'createTopic is opening the log');
     // What cluster/leadership.ts does on the change event of the creation.
-    const record = (await metadata.getTopic('t'))!;
+    const record = (await metadata.topics.get('t'))!;
     const adopted = partitions.adoptTopic(record);
     await tick();
     metadata.held.shift()!(); // createTopic's open finishes first: it answers the client
@@ -114,7 +118,7 @@ describe('PartitionManager: concurrent opens of one partition', () => {
   it('adopting first and creating second also ends with one entry', async () => {
     const created = partitions.createTopic('t', 1, {});
     await until(() => metadata.held.length === 1, 'createTopic is opening the log');
-    const adopted = partitions.adoptTopic((await metadata.getTopic('t'))!);
+    const adopted = partitions.adoptTopic((await metadata.topics.get('t'))!);
     await tick();
     // Whatever finishes first, both callers get the same entry.
     const [entry] = await releaseUntilSettled(metadata, Promise.all([created, adopted]));
@@ -129,7 +133,7 @@ describe('PartitionManager: concurrent opens of one partition', () => {
       const added = partitions.createPartitions('t', 2);
       await until(() => metadata.held.length === 1, 'createPartitions is opening the new log');
       // What cluster/leadership.ts does on the change event of the new partition.
-      const state = (await metadata.getPartitionStates(entry.record.topicId))[1]!;
+      const state = (await metadata.leadership.states(entry.record.topicId))[1]!;
       const opened = partitions.openPartition(entry.record.topicId, state);
       await until(() => metadata.held.length === 2, 'openPartition is opening a log');
       const [winner, loser]: [Promise<unknown>, Promise<unknown>] = first === 'createPartitions' ? [added, opened] : [opened, added];
@@ -151,9 +155,9 @@ describe('PartitionManager: concurrent opens of one partition', () => {
   it('adopting a topic another broker grew adds its partitions and configs, never showing a hole', async () => {
     const entry = await releaseUntilSettled(metadata, partitions.createTopic('t', 1, {}));
     // Another broker's CreatePartitions and config change: only the coordinator knows of them.
-    await metadata.createPartitions('t', 4, [2, NODE_ID, 2]);
-    await metadata.setTopicConfigs('t', { 'retention.ms': '1000' });
-    const adopted = partitions.adoptTopic((await metadata.getTopic('t'))!);
+    await metadata.topics.createPartitions('t', 4, [2, NODE_ID, 2]);
+    await metadata.topics.setConfigs('t', { 'retention.ms': '1000' });
+    const adopted = partitions.adoptTopic((await metadata.topics.get('t'))!);
     await until(() => metadata.held.length === 1, 'the new log this broker leads is opening');
     expect(entry.logs).toHaveLength(1); // nothing half-grown is visible meanwhile
     await releaseUntilSettled(metadata, adopted);
@@ -166,8 +170,8 @@ describe('PartitionManager: concurrent opens of one partition', () => {
 
   it('a partition opened past the known count grows the whole entry first', async () => {
     const entry = await releaseUntilSettled(metadata, partitions.createTopic('t', 1, {}));
-    await metadata.createPartitions('t', 4, [2, 2, NODE_ID]);
-    const state = (await metadata.getPartitionStates(entry.record.topicId))[3]!;
+    await metadata.topics.createPartitions('t', 4, [2, 2, NODE_ID]);
+    const state = (await metadata.leadership.states(entry.record.topicId))[3]!;
     expect(await releaseUntilSettled(metadata, partitions.openPartition(entry.record.topicId, state))).toBe(true);
     expect(Object.keys(entry.logs)).toEqual(['0', '1', '2', '3']);
     expect(entry.logs.map((l) => l?.partition)).toEqual([0, undefined, undefined, 3]);
@@ -177,7 +181,7 @@ describe('PartitionManager: concurrent opens of one partition', () => {
   it('openPartition at a newer epoch still replaces (and fences) the older log', async () => {
     const entry = await releaseUntilSettled(metadata, partitions.createTopic('t', 1, {}));
     const old = entry.logs[0]!;
-    const state = await metadata.setPartitionLeader(entry.record.topicId, 0, NODE_ID);
+    const state = await metadata.leadership.setLeader(entry.record.topicId, 0, NODE_ID);
     await releaseUntilSettled(metadata, partitions.openPartition(entry.record.topicId, state));
     const now = partitions.partitionLog('t', 0)!;
     expect(now).not.toBe(old);

@@ -13,7 +13,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { readBatchHeader } from '../../protocol/records/batch-header.js';
 import { encodeBatch } from '../../protocol/records/record.js';
 import { loadConfig } from '../../src/config/config.js';
-import { EmbeddedCoordinator } from '../../src/metadata/embedded.js';
+import { SqliteMetadata } from '../../src/metadata/sqlite/metadata.js';
 import { createMetrics } from '../../src/metrics.js';
 import type { HistoryReader, PartitionLog, WalPort } from '../../src/partition/partition-log.js';
 import { PartitionManager } from '../../src/partition/partition-manager.js';
@@ -107,17 +107,21 @@ const emptyHistory: HistoryReader = {
  * paused: etcd runs the request once it resumes). Then the index ends inside the batches the log
  * still holds as pending, and the next commit of them overlaps it partially.
  */
-class AnswerLosingCoordinator extends EmbeddedCoordinator {
+class AnswerLosingCoordinator extends SqliteMetadata {
   private losing = 0;
   loseNextAnswers(n: number): void {
     this.losing = n;
   }
-  override async commitSegments(...args: Parameters<EmbeddedCoordinator['commitSegments']>): Promise<void> {
-    await super.commitSegments(...args);
-    if (this.losing > 0) {
-      this.losing--;
-      throw new Error('4 DEADLINE_EXCEEDED: Deadline exceeded (the commit was applied)');
-    }
+  constructor(filePath: string) {
+    super(filePath);
+    const commit = this.segments.commit.bind(this.segments);
+    this.segments.commit = async (...args) => {
+      await commit(...args);
+      if (this.losing > 0) {
+        this.losing--;
+        throw new Error('4 DEADLINE_EXCEEDED: Deadline exceeded (the commit was applied)');
+      }
+    };
   }
 }
 
@@ -211,7 +215,7 @@ describe('Uploader on real logs and the embedded coordinator', () => {
 
     const objects = new Set<string>();
     for (const l of logs) {
-      const segments = await metadata.listSegments(l.topicId, l.partition, 0, 1000);
+      const segments = await metadata.segments.list(l.topicId, l.partition, 0, 1000);
       let next = 0;
       for (const s of segments) {
         expect(s.baseOffset).toBe(next); // contiguous: each object continued where the last ended
@@ -244,7 +248,7 @@ describe('Uploader on real logs and the embedded coordinator', () => {
     metadata.loseNextAnswers(1);
     await expect(uploader.flush()).rejects.toThrow(/DEADLINE_EXCEEDED/);
     // Applied all the same; the logs do not know it.
-    expect((await metadata.getPartitionStates(a!.topicId)).map((s) => s.indexedEndOffset)).toEqual([3, 2]);
+    expect((await metadata.leadership.states(a!.topicId)).map((s) => s.indexedEndOffset)).toEqual([3, 2]);
     expect([a!.uploadedEndOffset, b!.uploadedEndOffset]).toEqual([0, 0]);
 
     // Appended meanwhile: the next commit of partition 0 is 0..4, which the index ends inside.
@@ -255,7 +259,7 @@ describe('Uploader on real logs and the embedded coordinator', () => {
     expect(uploader.uploadBacklogBytes).toBe(0);
     for (const [target, end] of [[a!, 5], [b!, 2]] as const) {
       let next = 0;
-      for (const s of await metadata.listSegments(target.topicId, target.partition, 0, 100)) {
+      for (const s of await metadata.segments.list(target.topicId, target.partition, 0, 100)) {
         expect(s.baseOffset).toBe(next); // contiguous: nothing indexed twice, nothing skipped
         next = s.lastOffset + 1;
       }

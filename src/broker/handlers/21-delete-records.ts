@@ -15,7 +15,7 @@ import {
   defaultDeleteRecordsResponseDeleteRecordsPartitionResult as defaultPartitionOut,
   defaultDeleteRecordsResponseDeleteRecordsTopicResult as defaultTopicOut,
 } from '../../../protocol/generated/messages/delete-records.js';
-import { UnknownTopicError } from '../../metadata/coordinator.js';
+import { UnknownTopicError } from '../../metadata/records.js';
 import type { PartitionLog } from '../../partition/partition-log.js';
 import { defineHandler } from '../handler.js';
 import type { BrokerServices } from '../services.js';
@@ -27,7 +27,7 @@ async function advance(s: BrokerServices, { out, log, offset }: Pending): Promis
   // Still not indexed after the flush: the upload failed.
   if (offset > log.uploadedEndOffset) return void (out.errorCode = ErrorCode.KAFKA_STORAGE_ERROR);
   try {
-    const orphaned = await s.metadata.advanceLogStartOffset(log.topicId, log.partition, offset);
+    const orphaned = await s.metadata.segments.advanceLogStart(log.topicId, log.partition, offset);
     log.advanceLogStart(offset);
     s.deleteObjects(orphaned);
     out.lowWatermark = BigInt(log.logStartOffset);

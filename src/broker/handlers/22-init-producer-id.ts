@@ -26,7 +26,7 @@ export const handler = defineHandler({
       ctx.log.info({ transactionalId: req.transactionalId }, 'transactions are not supported');
       return { ...res, errorCode: ErrorCode.TRANSACTIONAL_ID_AUTHORIZATION_FAILED };
     }
-    const producerId = await ctx.services.metadata.allocateProducerId();
+    const producerId = await ctx.services.metadata.producers.allocate();
     return { ...res, producerId: BigInt(producerId), producerEpoch: 0 };
   },
 });

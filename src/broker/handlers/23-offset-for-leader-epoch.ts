@@ -26,7 +26,7 @@ async function indexedEnd(s: BrokerServices, log: PartitionLog, epoch: number) {
   let end: number | null = null;
   for (let lo = log.logStartOffset, hi = log.uploadedEndOffset; lo < hi;) {
     const mid = Math.floor((lo + hi) / 2);
-    const [e] = await s.metadata.listSegments(log.topicId, log.partition, mid, 1);
+    const [e] = await s.metadata.segments.list(log.topicId, log.partition, mid, 1);
     if (e === undefined || e.baseOffset >= hi) hi = mid; // nothing indexed in [mid, hi)
     else if (e.leaderEpoch > epoch) end = hi = e.baseOffset;
     else lo = e.lastOffset + 1;

@@ -11,7 +11,7 @@ import { ErrorCode } from '../../../protocol/generated/errors.js';
 import {
   decodeAlterConfigsRequest, defaultAlterConfigsResponse, encodeAlterConfigsResponse,
 } from '../../../protocol/generated/messages/alter-configs.js';
-import { UnknownTopicError } from '../../metadata/coordinator.js';
+import { UnknownTopicError } from '../../metadata/records.js';
 import { validateTopicConfig } from '../../metadata/topic-configs.js';
 import { warnNoEffect } from './no-effect-settings.js';
 import { defineHandler } from '../handler.js';

@@ -19,7 +19,7 @@ import {
   defaultCreatePartitionsResponse, encodeCreatePartitionsResponse,
   defaultCreatePartitionsResponseCreatePartitionsTopicResult as defaultResult,
 } from '../../../protocol/generated/messages/create-partitions.js';
-import { UnknownTopicError } from '../../metadata/coordinator.js';
+import { UnknownTopicError } from '../../metadata/records.js';
 import { defineHandler } from '../handler.js';
 import type { BrokerServices } from '../services.js';
 import { PARTITIONS_PER_TOPIC_MAX, checkReplicaAssignment } from '../topic-admin.js';

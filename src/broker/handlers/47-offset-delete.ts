@@ -29,7 +29,7 @@ export const handler = defineHandler({
     const errors = new Map<string, number>();
     const known: { topic: string; partition: number }[] = [];
     for (const t of req.topics) {
-      const topic = await ctx.services.metadata.getTopic(t.name);
+      const topic = await ctx.services.metadata.topics.get(t.name);
       for (const { partitionIndex: partition } of t.partitions) {
         if (topic !== null && partition >= 0 && partition < topic.partitionCount) {
           known.push({ topic: t.name, partition });

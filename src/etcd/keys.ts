@@ -1,5 +1,7 @@
 /**
- * The etcd key layout of the cluster-mode coordinator (etcd.ts), and the codecs of its values.
+ * The etcd key layout of Ledgerstream: the metadata stores' keys (src/metadata/etcd/, whose value
+ * codecs are in codecs.ts there) and cluster mode's (src/cluster/), in one place so that no two
+ * users can claim the same key.
  *
  * Everything lives under one prefix (default `/ledgerstream/`), so several clusters or test cases
  * can share an etcd by prefix alone. Numbers in keys are zero-padded so that etcd's byte order is
@@ -34,13 +36,6 @@
  * in a group id cannot make one group's prefix match another's keys.
  */
 import assert from 'node:assert/strict';
-import type {
-  CommittedOffset,
-  PartitionState,
-  ProducerPartitionState,
-  SegmentEntry,
-  TopicRecord,
-} from './coordinator.js';
 
 export const keyPrefixDefault = '/ledgerstream/';
 
@@ -167,7 +162,7 @@ export class EtcdKeys {
   /** The node id of a key under brokersPrefix(). */
   nodeIdOfBrokerKey(key: string): number {
     assert.ok(key.startsWith(this.brokersPrefix()), `broker key ${key}`);
-    return parseNumber(key.slice(this.brokersPrefix().length), key);
+    return parseKeyNumber(key.slice(this.brokersPrefix().length), key);
   }
 
   controller(): string {
@@ -196,7 +191,7 @@ export class EtcdKeys {
     assert.ok(key.startsWith(this.handoffPrefix()), `handoff key ${key}`);
     const [topicId, partition] = key.slice(this.handoffPrefix().length).split('/');
     assert.ok(topicId !== undefined && partition !== undefined, `handoff key ${key}`);
-    return { topicId, partition: parseNumber(partition, key) };
+    return { topicId, partition: parseKeyNumber(partition, key) };
   }
 
   /** Which cached record a key under the prefix is, or null for keys the cache does not hold. */
@@ -208,7 +203,7 @@ export class EtcdKeys {
     if (key.startsWith(this.partitionsPrefix())) {
       const [topicId, partition] = key.slice(this.partitionsPrefix().length).split('/');
       assert.ok(topicId !== undefined && partition !== undefined, `partition key ${key}`);
-      return { kind: 'partition', topicId, partition: parseNumber(partition, key) };
+      return { kind: 'partition', topicId, partition: parseKeyNumber(partition, key) };
     }
     return null;
   }
@@ -225,7 +220,7 @@ export class EtcdKeys {
   topicPartitionOfOffsetKey(key: string, groupId: string): { topic: string; partition: number } {
     const [topic, partition] = key.slice(this.offsetsOfGroup(groupId).length).split('/');
     assert.ok(topic !== undefined && partition !== undefined, `offset key ${key}`);
-    return { topic: decodeURIComponent(topic), partition: parseNumber(partition, key) };
+    return { topic: decodeURIComponent(topic), partition: parseKeyNumber(partition, key) };
   }
 
   /** The object key of a key under objectsPrefix(). */
@@ -239,126 +234,9 @@ function assertTopicId(topicId: string): void {
   assert.match(topicId, /^[A-Za-z0-9_-]{22}$/, 'topicId is a base64url Kafka Uuid');
 }
 
-function parseNumber(text: string, key: string): number {
+export function parseKeyNumber(text: string, key: string): number {
   const value = Number(text);
   assert.ok(/^\d+$/.test(text) && Number.isSafeInteger(value), `number in key ${key}`);
   return value;
 }
 
-// Value codecs. Decoders assert the shape: a value that fails one was not written by this code.
-
-export function encodeTopic(topic: TopicRecord): string {
-  return JSON.stringify(topic);
-}
-
-export function decodeTopic(value: Buffer): TopicRecord {
-  const topic = JSON.parse(value.toString('utf8')) as TopicRecord;
-  assert.ok(typeof topic.name === 'string' && typeof topic.topicId === 'string');
-  assert.ok(Number.isSafeInteger(topic.partitionCount) && topic.partitionCount > 0);
-  assert.ok(typeof topic.configs === 'object' && topic.configs !== null);
-  return topic;
-}
-
-export function encodePartitionState(state: PartitionState): string {
-  assert.ok(state.logStartOffset >= 0 && state.indexedEndOffset >= 0 && state.leaderEpoch >= 0);
-  assert.ok(Number.isSafeInteger(state.recoverFrom) && state.recoverFrom >= -1, 'recoverFrom');
-  return JSON.stringify(state);
-}
-
-export function decodePartitionState(value: Buffer): PartitionState {
-  const state = JSON.parse(value.toString('utf8')) as PartitionState;
-  assert.ok(typeof state.topicId === 'string' && Number.isSafeInteger(state.partition));
-  assert.ok(Number.isSafeInteger(state.leaderEpoch) && Number.isSafeInteger(state.leaderId));
-  assert.ok(Number.isSafeInteger(state.logStartOffset));
-  assert.ok(Number.isSafeInteger(state.indexedEndOffset));
-  // Values written before recoverFrom existed had no unconsented leader change to recover from.
-  state.recoverFrom ??= -1;
-  assert.ok(Number.isSafeInteger(state.recoverFrom) && state.recoverFrom >= -1, 'recoverFrom');
-  return state;
-}
-
-/**
- * A segment entry without what its key already says (topic, partition, last offset):
- * `[baseOffset, objectKey, position, sizeBytes, maxTimestampMs, leaderEpoch]`. An array, not an
- * object, because a partition can hold a million of these and etcd keeps every one in memory.
- */
-type SegmentValue = [number, string, number, number, number, number];
-
-export function encodeSegment(entry: SegmentEntry): string {
-  const value: SegmentValue = [entry.baseOffset, entry.objectKey, entry.position,
-    entry.sizeBytes, entry.maxTimestampMs, entry.leaderEpoch];
-  return JSON.stringify(value);
-}
-
-export function decodeSegment(key: string, value: Buffer): SegmentEntry {
-  const slash = key.lastIndexOf('/');
-  const partitionSlash = key.lastIndexOf('/', slash - 1);
-  const topicSlash = key.lastIndexOf('/', partitionSlash - 1);
-  const topicId = key.slice(topicSlash + 1, partitionSlash);
-  const partition = parseNumber(key.slice(partitionSlash + 1, slash), key);
-  const lastOffset = parseNumber(key.slice(slash + 1), key);
-  const fields = JSON.parse(value.toString('utf8')) as SegmentValue;
-  assert.ok(Array.isArray(fields) && fields.length === 6, `segment value of ${key}`);
-  const [baseOffset, objectKey, position, sizeBytes, maxTimestampMs, leaderEpoch] = fields;
-  assert.ok(baseOffset <= lastOffset, `segment ${key} starts after it ends`);
-  return { topicId, partition, baseOffset, lastOffset, objectKey, position, sizeBytes,
-    maxTimestampMs, leaderEpoch };
-}
-
-/** What the index knows of one uploaded object. */
-export interface ObjectRecord {
-  sizeBytes: number;
-  /** Index entries naming the object; the record is deleted when this reaches 0. */
-  liveEntries: number;
-  createdAtMs: number;
-}
-
-export function encodeObject(record: ObjectRecord): string {
-  assert.ok(record.liveEntries > 0, 'an object record with no live entry is deleted instead');
-  return JSON.stringify(record);
-}
-
-export function decodeObject(value: Buffer): ObjectRecord {
-  const record = JSON.parse(value.toString('utf8')) as ObjectRecord;
-  assert.ok(Number.isSafeInteger(record.liveEntries) && record.liveEntries > 0);
-  assert.ok(Number.isSafeInteger(record.sizeBytes) && record.sizeBytes > 0);
-  return record;
-}
-
-export function encodeProducerStates(states: ProducerPartitionState[]): string {
-  const sorted = [...states].sort((a, b) => a.producerId - b.producerId);
-  return JSON.stringify(sorted);
-}
-
-export function decodeProducerStates(value: Buffer): ProducerPartitionState[] {
-  const states = JSON.parse(value.toString('utf8')) as ProducerPartitionState[];
-  assert.ok(Array.isArray(states), 'producer states are a list');
-  return states;
-}
-
-type OffsetValue = Omit<CommittedOffset, 'topic' | 'partition'>;
-
-export function encodeOffset(offset: CommittedOffset): string {
-  const value: OffsetValue = { offset: offset.offset, leaderEpoch: offset.leaderEpoch,
-    metadata: offset.metadata, commitTimestampMs: offset.commitTimestampMs };
-  return JSON.stringify(value);
-}
-
-export function decodeOffset(topic: string, partition: number, value: Buffer): CommittedOffset {
-  const fields = JSON.parse(value.toString('utf8')) as OffsetValue;
-  assert.ok(Number.isSafeInteger(fields.offset), `offset of ${topic}:${partition}`);
-  return { topic, partition, offset: fields.offset, leaderEpoch: fields.leaderEpoch,
-    metadata: fields.metadata, commitTimestampMs: fields.commitTimestampMs };
-}
-
-export function encodeCounter(value: number): string {
-  assert.ok(Number.isSafeInteger(value) && value >= 0, `counter ${value}`);
-  return String(value);
-}
-
-export function decodeCounter(value: Buffer): number {
-  const text = value.toString('utf8');
-  const counter = Number(text);
-  assert.ok(/^\d+$/.test(text) && Number.isSafeInteger(counter), `counter ${text}`);
-  return counter;
-}

@@ -1,19 +1,22 @@
 /**
- * The coordinator's domain rules, shared by every engine (SQLite, etcd): the shape a segment
- * commit must have, how its entries continue each partition's index, partition keys, Kafka
- * UUIDs. Engines differ in how they store and fence; what a valid commit *is* must not differ,
- * so it is written once here.
+ * The metadata stores' domain rules, shared by every engine (SQLite, etcd): leadership
+ * transitions and the fencing by epoch they are guarded by, the shape a segment commit must have
+ * and how its entries continue each partition's index, how releasing index entries changes the
+ * objects' live counts, partition keys, Kafka UUIDs. Engines differ in how they read, write and
+ * make a change atomic; what a change *is* must not differ, so it is decided here, on values the
+ * engine read, and the engine writes the result.
  */
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import {
+  FencedError,
   UnknownTopicError,
   type NewPartitionLeaders,
   type PartitionState,
   type SegmentCommit,
   type SegmentEntry,
   type TopicRecord,
-} from './coordinator.js';
+} from './records.js';
 
 /**
  * Thrown by commitSegments when an entry does not start exactly where its partition's index ends:
@@ -148,4 +151,105 @@ export function planIndexing(sorted: SegmentEntry[], states: Map<string, Partiti
     if (!plan.endOffsets.has(key)) plan.replayedPartitions.add(key);
   }
   return plan;
+}
+
+// Leadership transitions: the one rule every engine applies, so they cannot drift apart.
+//
+//   call                          leaderId      leaderEpoch  recoverFrom
+//   setLeader, same id            unchanged     +1           unchanged
+//   setLeader, new id             new           +1           old.recoverFrom if != -1,
+//                                                            else old.leaderId (-1 if none)
+//   release                       toLeaderId    +1           old.recoverFrom (normally -1)
+//   completeRecovery              unchanged     unchanged    -1
+//
+// Each is fenced: setLeader with an expected epoch, release and completeRecovery by the epoch
+// the caller holds. A fenced call throws FencedError and the engine writes nothing.
+
+/** The state at `epoch`, or FencedError (UnknownTopicError when there is no such partition). */
+export function requireEpoch(current: PartitionState | null, topicId: string, partition: number,
+  epoch: number): PartitionState {
+  if (current === null) throw unknownPartition(topicId, partition);
+  if (current.leaderEpoch !== epoch) {
+    throw new FencedError(topicId, partition, epoch, current.leaderEpoch);
+  }
+  return current;
+}
+
+/** The state after setLeader (see the table above). */
+export function afterLeaderSet(current: PartitionState | null, topicId: string, partition: number,
+  leaderId: number, expectedEpoch?: number): PartitionState {
+  assert.ok(Number.isSafeInteger(leaderId) && leaderId >= -1, `leaderId ${leaderId}`);
+  const state = requireEpoch(current, topicId, partition, expectedEpoch ??
+    current?.leaderEpoch ?? -1);
+  if (leaderId === state.leaderId) return { ...state, leaderEpoch: state.leaderEpoch + 1 };
+  const recoverFrom = state.recoverFrom !== -1 ? state.recoverFrom : state.leaderId;
+  return { ...state, leaderId, leaderEpoch: state.leaderEpoch + 1, recoverFrom };
+}
+
+/** The state after release (see the table above). */
+export function afterRelease(current: PartitionState | null, topicId: string, partition: number,
+  epoch: number, toLeaderId: number): PartitionState {
+  assert.ok(Number.isSafeInteger(toLeaderId) && toLeaderId >= -1, `toLeaderId ${toLeaderId}`);
+  const state = requireEpoch(current, topicId, partition, epoch);
+  return { ...state, leaderId: toLeaderId, leaderEpoch: state.leaderEpoch + 1 };
+}
+
+/** The state after completeRecovery, or null when there is nothing to write (a repeat). */
+export function afterRecoveryComplete(current: PartitionState | null, topicId: string,
+  partition: number, epoch: number): PartitionState | null {
+  const state = requireEpoch(current, topicId, partition, epoch);
+  return state.recoverFrom === -1 ? null : { ...state, recoverFrom: -1 };
+}
+
+/**
+ * The states a commit is fenced by, keyed like `leaderEpochs`: every partition it writes must
+ * exist and still be at the epoch the committing leader holds, or nothing is written.
+ */
+export function fenceCommit(leaderEpochs: Map<string, number>,
+  stateOf: (topicId: string, partition: number) => PartitionState | null):
+  Map<string, PartitionState> {
+  const states = new Map<string, PartitionState>();
+  for (const [key, heldEpoch] of leaderEpochs) {
+    const { topicId, partition } = parsePartitionKey(key);
+    states.set(key, requireEpoch(stateOf(topicId, partition), topicId, partition, heldEpoch));
+  }
+  return states;
+}
+
+/** The log start after advanceLogStart to `offset`, or null when it would not move (it never
+ *  moves backwards; a repeat is a no-op). */
+export function advancedLogStart(current: PartitionState | null, topicId: string,
+  partition: number, offset: number): number | null {
+  assertOffset(offset, 'log start offset');
+  if (current === null) throw unknownPartition(topicId, partition);
+  return offset <= current.logStartOffset ? null : offset;
+}
+
+// Object refcounts: every object record counts the index entries naming it (`liveEntries`), and
+// is deleted, its key handed back for the caller to delete the object, when that reaches 0.
+
+/** What releasing index entries does to their objects' live counts. */
+export interface ObjectRelease {
+  /** Objects that keep live entries, with their new count. */
+  liveCounts: Map<string, number>;
+  /** Objects left with none, sorted: delete the record, and the caller deletes the object. */
+  deadObjectKeys: string[];
+}
+
+/** Lowers the live count of each object named by `released` (one key per released entry);
+ *  `liveEntriesOf` answers the count the engine read. */
+export function releaseEntries(released: Iterable<string>,
+  liveEntriesOf: (objectKey: string) => number): ObjectRelease {
+  const counts = new Map<string, number>();
+  for (const objectKey of released) counts.set(objectKey, (counts.get(objectKey) ?? 0) + 1);
+  const release: ObjectRelease = { liveCounts: new Map(), deadObjectKeys: [] };
+  for (const [objectKey, count] of counts) {
+    const liveEntries = liveEntriesOf(objectKey) - count;
+    assert.ok(Number.isSafeInteger(liveEntries) && liveEntries >= 0,
+      `object ${objectKey} counts every entry naming it`);
+    if (liveEntries > 0) release.liveCounts.set(objectKey, liveEntries);
+    else release.deadObjectKeys.push(objectKey);
+  }
+  release.deadObjectKeys.sort();
+  return release;
 }

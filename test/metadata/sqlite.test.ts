@@ -1,7 +1,7 @@
 /**
- * The embedded (SQLite) coordinator: the shared contract on a temp file and in memory, then what
+ * The SQLite engine: every store's contract on a temp file and in memory (contract/), then what
  * only this engine can get wrong — pragmas, migrations, the object live counts behind the
- * interface, the query plan of listSegments, and durability across a SIGKILL.
+ * interface, the query plan of SegmentIndex.list, and durability across a SIGKILL.
  */
 import { spawn } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
@@ -11,19 +11,19 @@ import { fileURLToPath } from 'node:url';
 import Database from 'better-sqlite3';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import {
-  EmbeddedCoordinator,
+  SqliteMetadata,
   metadataFilePath,
   schemaVersionLatest,
-} from '../../src/metadata/embedded.js';
-import { IndexContinuityError } from '../../src/metadata/commit-rules.js';
+} from '../../src/metadata/sqlite/metadata.js';
+import { IndexContinuityError } from '../../src/metadata/rules.js';
 import {
   at,
   commitOf,
   producerState,
-  runCoordinatorContract,
   topicRecord,
-  type CoordinatorHarness,
-} from './coordinator.contract.js';
+  type MetadataHarness,
+} from './contract/fixtures.js';
+import { runMetadataContracts } from './contract/run.js';
 
 const repoRoot = fileURLToPath(new URL('../..', import.meta.url));
 const recordsPerCommit = 10; // as in commit-loop-child.ts
@@ -34,15 +34,15 @@ async function freshDataDir(): Promise<{ dir: string; cleanup: () => Promise<voi
   return { dir, cleanup: () => rm(dir, { recursive: true, force: true }) };
 }
 
-async function fileHarness(): Promise<CoordinatorHarness> {
+async function fileHarness(): Promise<MetadataHarness> {
   const { dir, cleanup } = await freshDataDir();
   const filePath = metadataFilePath(dir);
-  let open = new EmbeddedCoordinator(filePath);
+  let open = new SqliteMetadata(filePath);
   return {
-    coordinator: open,
+    metadata: open,
     reopen: async () => {
       await open.close();
-      open = new EmbeddedCoordinator(filePath);
+      open = new SqliteMetadata(filePath);
       return open;
     },
     cleanup: async () => {
@@ -52,14 +52,14 @@ async function fileHarness(): Promise<CoordinatorHarness> {
   };
 }
 
-runCoordinatorContract('embedded (SQLite file)', fileHarness);
+runMetadataContracts('SQLite file', fileHarness);
 
-runCoordinatorContract('embedded (SQLite :memory:)', async () => {
-  const coordinator = new EmbeddedCoordinator(':memory:');
-  return { coordinator, cleanup: () => coordinator.close() };
+runMetadataContracts('SQLite :memory:', async () => {
+  const metadata = new SqliteMetadata(':memory:');
+  return { metadata, cleanup: () => metadata.close() };
 });
 
-describe('embedded coordinator specifics', () => {
+describe('SQLite engine specifics', () => {
   let dir: string;
   let cleanupDir: () => Promise<void>;
   let filePath: string;
@@ -72,7 +72,7 @@ describe('embedded coordinator specifics', () => {
   });
 
   it('opens in WAL mode with synchronous FULL at the latest schema version', async () => {
-    const coordinator = new EmbeddedCoordinator(filePath);
+    const coordinator = new SqliteMetadata(filePath);
     expect(coordinator.storageSettings()).toEqual(
       { journalMode: 'wal', synchronous: 2, schemaVersion: schemaVersionLatest });
     await coordinator.close();
@@ -80,14 +80,14 @@ describe('embedded coordinator specifics', () => {
   });
 
   it('migrates idempotently: reopening keeps one version row and the same cluster id', async () => {
-    const first = new EmbeddedCoordinator(filePath);
+    const first = new SqliteMetadata(filePath);
     const clusterId = first.clusterId();
-    await first.createTopic(topicRecord('t', 1), 1);
+    await first.topics.create(topicRecord('t', 1), 1);
     await first.close();
     for (let i = 0; i < 3; i++) {
-      const again = new EmbeddedCoordinator(filePath);
+      const again = new SqliteMetadata(filePath);
       expect(again.clusterId()).toBe(clusterId);
-      expect((await again.listTopics()).map((t) => t.name)).toEqual(['t']);
+      expect((await again.topics.list()).map((t) => t.name)).toEqual(['t']);
       await again.close();
     }
     const raw = new Database(filePath, { readonly: true });
@@ -98,26 +98,26 @@ describe('embedded coordinator specifics', () => {
   });
 
   it('refuses a database written by a newer schema', async () => {
-    await new EmbeddedCoordinator(filePath).close();
+    await new SqliteMetadata(filePath).close();
     const raw = new Database(filePath);
     raw.prepare('UPDATE schema_version SET version = ?').run(schemaVersionLatest + 1);
     raw.close();
-    expect(() => new EmbeddedCoordinator(filePath)).toThrow(/newer than this broker supports/);
+    expect(() => new SqliteMetadata(filePath)).toThrow(/newer than this broker supports/);
   });
 
   it('names a contiguity violation with IndexContinuityError', async () => {
-    const coordinator = new EmbeddedCoordinator(filePath);
+    const coordinator = new SqliteMetadata(filePath);
     const topic = topicRecord('contig', 1);
-    await coordinator.createTopic(topic, 1);
-    await coordinator.commitSegments(commitOf('o/1', [at(topic.topicId, 0, 0, 9)]));
-    const gap = coordinator.commitSegments(commitOf('o/2', [at(topic.topicId, 0, 11, 19)]));
+    await coordinator.topics.create(topic, 1);
+    await coordinator.segments.commit(commitOf('o/1', [at(topic.topicId, 0, 0, 9)]));
+    const gap = coordinator.segments.commit(commitOf('o/2', [at(topic.topicId, 0, 11, 19)]));
     await expect(gap).rejects.toBeInstanceOf(IndexContinuityError);
     await expect(gap).rejects.toMatchObject({ indexedEndOffset: 10, baseOffset: 11 });
     await coordinator.close();
   });
 
   it('keeps object live counts equal to the index entries naming each object', async () => {
-    const coordinator = new EmbeddedCoordinator(filePath);
+    const coordinator = new SqliteMetadata(filePath);
     await runMixedWorkload(coordinator);
     const raw = new Database(filePath, { readonly: true });
     const counts = raw.prepare(`SELECT o.object_key AS objectKey, o.live_entries AS live,
@@ -134,7 +134,7 @@ describe('embedded coordinator specifics', () => {
   });
 
   it('serves listSegments from the last_offset index, without a sort', async () => {
-    const coordinator = new EmbeddedCoordinator(filePath);
+    const coordinator = new SqliteMetadata(filePath);
     const raw = new Database(filePath, { readonly: true });
     const plan = raw.prepare(`EXPLAIN QUERY PLAN SELECT * FROM segments WHERE topic_id = ?
       AND partition = ? AND last_offset >= ? ORDER BY last_offset LIMIT ?`)
@@ -157,12 +157,12 @@ describe('embedded coordinator specifics', () => {
       expect(readyEnd - (printed.lastOffsetMax + 1)).oneOf([0, recordsPerCommit]);
       collectPrinted(lines, printed);
     }
-    const coordinator = new EmbeddedCoordinator(filePath);
-    const topic = await coordinator.getTopic('kill-test');
+    const coordinator = new SqliteMetadata(filePath);
+    const topic = await coordinator.topics.get('kill-test');
     expect(topic).not.toBeNull();
-    const [state] = await coordinator.getPartitionStates(topic!.topicId);
+    const [state] = await coordinator.leadership.states(topic!.topicId);
     expect(state!.indexedEndOffset).toBeGreaterThan(printed.lastOffsetMax);
-    const entries = await coordinator.listSegments(topic!.topicId, 0, 0, 1_000_000);
+    const entries = await coordinator.segments.list(topic!.topicId, 0, 0, 1_000_000);
     // Contiguous from 0 up to the index end, and every reported commit is one of the entries.
     entries.forEach((entry, i) => expect(entry.baseOffset).toBe(i * recordsPerCommit));
     expect(entries.at(-1)!.lastOffset + 1).toBe(state!.indexedEndOffset);
@@ -170,32 +170,32 @@ describe('embedded coordinator specifics', () => {
     const missing = printed.lastOffsets.filter((offset) => !indexedLastOffsets.has(offset));
     expect(missing).toEqual([]);
     expect(printed.lastOffsets.length).toBeGreaterThan(killRounds * 20);
-    expect(await coordinator.allocateProducerId()).toBeGreaterThan(printed.producerIdMax);
-    const [offset] = await coordinator.fetchOffsets('kill');
+    expect(await coordinator.producers.allocate()).toBeGreaterThan(printed.producerIdMax);
+    const [offset] = await coordinator.offsets.fetch('kill');
     expect(offset!.offset).toBeGreaterThanOrEqual(printed.groupOffsetMax);
     await coordinator.close();
   });
 });
 
 /** Commits, retention and a topic delete over shared objects: everything that moves live counts. */
-async function runMixedWorkload(c: EmbeddedCoordinator): Promise<void> {
+async function runMixedWorkload(c: SqliteMetadata): Promise<void> {
   const a = topicRecord('a', 2);
   const b = topicRecord('b', 1);
-  await c.createTopic(a, 1);
-  await c.createTopic(b, 1);
+  await c.topics.create(a, 1);
+  await c.topics.create(b, 1);
   const key = (t: string, p: number): string => `${t}:${p}`;
   for (let i = 0; i < 10; i++) {
     const base = i * 10;
-    await c.commitSegments(commitOf(`o/${i}`, [at(a.topicId, 0, base, base + 9),
+    await c.segments.commit(commitOf(`o/${i}`, [at(a.topicId, 0, base, base + 9),
       at(a.topicId, 1, base, base + 4), at(a.topicId, 1, base + 5, base + 9),
       at(b.topicId, 0, base, base + 9)],
     { producerStates: new Map([[key(a.topicId, 0), [producerState(1, base + 9)]]]) }));
   }
-  await c.commitSegments(commitOf('o/5', [at(a.topicId, 0, 50, 59)])); // replay, same key
-  await c.advanceLogStartOffset(a.topicId, 0, 45);
-  await c.advanceLogStartOffset(a.topicId, 1, 72);
-  await c.advanceLogStartOffset(b.topicId, 0, 20);
-  await c.deleteTopic('b');
+  await c.segments.commit(commitOf('o/5', [at(a.topicId, 0, 50, 59)])); // replay, same key
+  await c.segments.advanceLogStart(a.topicId, 0, 45);
+  await c.segments.advanceLogStart(a.topicId, 1, 72);
+  await c.segments.advanceLogStart(b.topicId, 0, 20);
+  await c.topics.delete('b');
 }
 
 /** Starts the child, lets it print `commitsBeforeKill` commits, SIGKILLs it, returns its lines. */

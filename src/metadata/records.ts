@@ -1,0 +1,109 @@
+/**
+ * The records the metadata stores (stores.ts) keep, and the errors they answer with: topics and
+ * their configs, partition state (leader, epoch, log start), the segment index that says which
+ * object holds which offsets, committed group offsets, and producer state.
+ *
+ * Offsets are `number`: JavaScript numbers are exact to 2^53, which at a million records a second
+ * lasts 285 years; the wire codec's bigint values are converted at the edge with a range check.
+ */
+
+export interface TopicRecord {
+  name: string;
+  /** base64url UUID, as Kafka's Uuid.toString() prints it */
+  topicId: string;
+  partitionCount: number;
+  /** Topic-level config overrides only (defaults are applied by the broker). */
+  configs: Record<string, string>;
+  createdAtMs: number;
+}
+
+export interface PartitionState {
+  topicId: string;
+  partition: number;
+  /** Broker id of the leader, -1 if none. */
+  leaderId: number;
+  /** Bumped on every leadership change; fences writes of former leaders. */
+  leaderEpoch: number;
+  /** Offsets below this are deleted (retention, DeleteRecords). */
+  logStartOffset: number;
+  /** One past the last offset recorded in the segment index (0 for an empty partition). */
+  indexedEndOffset: number;
+  /**
+   * The broker whose WAL may still hold entries of this partition beyond the index, which the
+   * leader must replay into object storage before it serves; -1 when there is nothing to recover.
+   * Set when leadership moves away from a broker without its consent (it died), kept across
+   * further moves until a leader calls completeRecovery: if the broker that took over dies
+   * mid-replay, the next one must still replay the ORIGINAL broker's WAL.
+   */
+  recoverFrom: number;
+}
+
+/** Where one partition's contiguous range of batches sits inside one object. */
+export interface SegmentEntry {
+  topicId: string;
+  partition: number;
+  /** First offset of the first batch in the range. */
+  baseOffset: number;
+  /** Last offset of the last batch in the range (inclusive). */
+  lastOffset: number;
+  objectKey: string;
+  /** Byte position of the range inside the object. */
+  position: number;
+  sizeBytes: number;
+  /** Largest record timestamp in the range (for retention and ListOffsets by time). */
+  maxTimestampMs: number;
+  /** Leader epoch that wrote the range (for OffsetForLeaderEpoch). */
+  leaderEpoch: number;
+}
+
+/** Idempotent-producer state of one producer on one partition. */
+export interface ProducerPartitionState {
+  producerId: number;
+  producerEpoch: number;
+  /** Sequence numbers and offsets of the last few batches, oldest first (Kafka keeps 5). */
+  recentBatches: { firstSequence: number; lastSequence: number; baseOffset: number;
+    lastOffset: number }[];
+  lastTimestampMs: number;
+}
+
+export interface CommittedOffset {
+  topic: string;
+  partition: number;
+  offset: number;
+  leaderEpoch: number;
+  metadata: string | null;
+  commitTimestampMs: number;
+}
+
+/** A commit of one uploaded object: index entries for many partitions, in one transaction. */
+export interface SegmentCommit {
+  objectKey: string;
+  objectSizeBytes: number;
+  entries: SegmentEntry[];
+  /** Producer state as of the end of each partition's range, keyed `${topicId}:${partition}`. */
+  producerStates: Map<string, ProducerPartitionState[]>;
+  /**
+   * The leader epoch the committing broker holds per partition, keyed `${topicId}:${partition}`.
+   * The commit fails with FencedError if any partition's epoch has moved on.
+   */
+  leaderEpochs: Map<string, number>;
+}
+
+export class FencedError extends Error {
+  override readonly name = 'FencedError';
+  constructor(readonly topicId: string, readonly partition: number, readonly heldEpoch: number,
+    readonly currentEpoch: number) {
+    super(`partition ${topicId}:${partition} epoch ${heldEpoch} fenced by ${currentEpoch}`);
+  }
+}
+
+export class TopicExistsError extends Error {
+  override readonly name = 'TopicExistsError';
+}
+
+export class UnknownTopicError extends Error {
+  override readonly name = 'UnknownTopicError';
+}
+
+/** Who leads new partitions: one broker for all of them, or one per partition, in order. */
+export type NewPartitionLeaders = number | readonly number[];

@@ -1,0 +1,56 @@
+/** PartitionLeadership on SQLite: the leadership columns of the `partitions` table. The
+ *  transitions and their fencing are rules.ts's; this file reads and writes rows. */
+import assert from 'node:assert/strict';
+import type { PartitionState } from '../records.js';
+import { afterLeaderSet, afterRecoveryComplete, afterRelease } from '../rules.js';
+import type { PartitionLeadership } from '../stores.js';
+import type { SqliteDatabase } from './database.js';
+
+export class SqlitePartitionLeadership implements PartitionLeadership {
+  constructor(private readonly d: SqliteDatabase) {}
+
+  async states(topicId: string): Promise<PartitionState[]> {
+    return this.d.transaction(() => {
+      this.d.requireTopicById(topicId);
+      const states = this.d.s.selectPartitions.all(topicId);
+      assert.ok(states.length > 0, 'a topic has partitions');
+      return states;
+    });
+  }
+
+  async setLeader(topicId: string, partition: number, leaderId: number,
+    expectedEpoch?: number): Promise<PartitionState> {
+    return this.d.transaction(() => {
+      const current = this.d.partition(topicId, partition);
+      const next = afterLeaderSet(current, topicId, partition, leaderId, expectedEpoch);
+      return this.write(current!, next);
+    });
+  }
+
+  async completeRecovery(topicId: string, partition: number, epoch: number): Promise<void> {
+    this.d.transaction(() => {
+      const current = this.d.partition(topicId, partition);
+      const next = afterRecoveryComplete(current, topicId, partition, epoch);
+      if (next !== null) this.write(current!, next); // null: a repeat is a no-op
+    });
+  }
+
+  async release(topicId: string, partition: number, epoch: number, toLeaderId: number):
+    Promise<PartitionState> {
+    return this.d.transaction(() => {
+      const current = this.d.partition(topicId, partition);
+      return this.write(current!, afterRelease(current, topicId, partition, epoch, toLeaderId));
+    });
+  }
+
+  /** Writes the leadership columns of `next` over `current` (read in the same transaction); the
+   *  epoch in the WHERE clause makes it a compare-and-set even if a caller forgot to check. */
+  private write(current: PartitionState, next: PartitionState): PartitionState {
+    assert.ok(next.leaderEpoch >= current.leaderEpoch && next.recoverFrom >= -1);
+    const state = this.d.s.updateLeadership.get(next.leaderId, next.leaderEpoch,
+      next.recoverFrom, current.topicId, current.partition, current.leaderEpoch);
+    assert.ok(state !== undefined, 'the row read in this transaction is still there');
+    assert.deepEqual(state, next, 'the row is what the transition computed');
+    return state;
+  }
+}

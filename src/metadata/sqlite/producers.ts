@@ -1,0 +1,20 @@
+/** ProducerIds on SQLite: one counter row, and the `producer_states` rows commits write. */
+import assert from 'node:assert/strict';
+import type { ProducerPartitionState } from '../records.js';
+import type { ProducerIds } from '../stores.js';
+import type { SqliteDatabase } from './database.js';
+
+export class SqliteProducerIds implements ProducerIds {
+  constructor(private readonly d: SqliteDatabase) {}
+
+  async allocate(): Promise<number> {
+    const producerId = this.d.s.nextProducerId.get();
+    assert.ok(producerId !== undefined && Number.isSafeInteger(producerId) && producerId >= 0);
+    return producerId;
+  }
+
+  async loadStates(topicId: string, partition: number): Promise<ProducerPartitionState[]> {
+    return this.d.s.selectProducerStates.all(topicId, partition)
+      .map((json) => JSON.parse(json) as ProducerPartitionState);
+  }
+}
