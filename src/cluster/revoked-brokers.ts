@@ -9,12 +9,7 @@
 import assert from 'node:assert/strict';
 import type { Etcd3 } from 'etcd3';
 import { type EtcdKeys, prefixEnd } from '../metadata/etcd-keys.js';
-
-export const revokedBrokersLimits = {
-  /** Added to a revoked broker's window: clocks of two hosts may tick at slightly different rates. */
-  slackFraction: 0.05,
-  slackMs: 20,
-} as const;
+import { revokedBrokersLimits } from '../limits.js';
 
 /** What a `revoked/<nodeId>` key holds. */
 export interface RevokedRecord {

@@ -45,6 +45,7 @@ import {
   type IndexPlan, assertCommitShape, assertOffset, assertTopicRecord, newKafkaUuid, newPartitionLeaders, parsePartitionKey,
   planIndexing, sortedEntries, unknownPartition,
 } from './commit-rules.js';
+import { adminLimits } from '../limits.js';
 
 /** The coordinator's file name inside the broker's data folder. */
 export const metadataFileName = 'metadata.db';
@@ -53,8 +54,6 @@ export function metadataFilePath(dataDir: string): string {
   return path.join(dataDir, metadataFileName);
 }
 
-/** How long a statement waits for a lock held by another connection (e.g. an admin tool). */
-const busyTimeoutMs = 5_000;
 
 /**
  * Schema migrations, in order: entry i takes the schema from version i to i + 1. Released entries
@@ -152,7 +151,7 @@ function configureConnection(db: Database.Database): void {
   assert.equal(journalMode, db.memory ? 'memory' : 'wal', `journal_mode is ${String(journalMode)}`);
   db.pragma('synchronous = FULL'); // see the file comment: a resolved commit is on disk
   db.pragma('foreign_keys = ON');
-  db.pragma(`busy_timeout = ${busyTimeoutMs}`);
+  db.pragma(`busy_timeout = ${adminLimits.sqliteBusyTimeoutMs}`);
   assert.equal(db.pragma('synchronous', { simple: true }), 2, 'synchronous must be FULL');
 }
 

@@ -89,30 +89,7 @@ import {
   prefixEnd,
   type ObjectRecord,
 } from './etcd-keys.js';
-
-export const etcdCoordinatorLimits = {
-  /** etcd's own default for --max-txn-ops; raise both together. */
-  txnOpsMaxDefault: 128,
-  /** Attempts of one optimistic transaction before EtcdConflictError. */
-  txnAttemptsMax: 16,
-  /** Jittered pause between conflicting attempts, so two writers do not collide in lockstep. */
-  conflictBackoffMsMax: 50,
-  /** Keys per range read; pages keep each gRPC message well under its 4 MiB default. */
-  rangePageKeysMax: 1_000,
-  producerIdsPerBlockDefault: 100,
-  /** One partition's producer list is one value; etcd's --max-request-bytes is 1.5 MiB. */
-  producerStatesBytesMax: 512 * 1024,
-  callTimeoutMsDefault: 10_000,
-  reloadBackoffMsMax: 5_000,
-  watchCancelMsMax: 1_000,
-  /** deleteTopic trims oversized topics through retention first; this bounds those rounds. */
-  deleteTopicRoundsMax: 8,
-  /** A topic with more index entries is trimmed through retention (a txn's worth of entries at
-   *  a time) before deleteTopic reads it, rather than read whole into memory. */
-  deleteTopicEntriesReadMax: 100_000,
-} as const;
-assert.ok(etcdCoordinatorLimits.producerStatesBytesMax < 1.5 * 1024 * 1024);
-assert.ok(etcdCoordinatorLimits.txnOpsMaxDefault >= 8, 'fixed per-txn overheads fit');
+import { etcdCoordinatorLimits } from '../limits.js';
 
 export interface EtcdCoordinatorOptions {
   /** etcd client URLs, e.g. `http://127.0.0.1:2379`. */
@@ -536,7 +513,7 @@ export class EtcdCoordinator implements MetadataCoordinator {
     const deadObjectKeys: string[] = [];
     for (let round = 1; ; round++) {
       const view = await this.readTopicDeletionView(name);
-      const opsNeeded = 5 + view.objects.size + view.offsetKeys.length;
+      const opsNeeded = etcdCoordinatorLimits.deleteTopicOpsFixed + view.objects.size + view.offsetKeys.length;
       const tooLarge = view.entryCount > etcdCoordinatorLimits.deleteTopicEntriesReadMax;
       if (tooLarge || opsNeeded > this.txnOpsMax) { // the success branch is the largest
         // Too large for one txn: empty the partitions through retention first (each step is its
