@@ -360,6 +360,10 @@ function assertEtcdRelations(l: BrokerLimits): void {
   assert.ok(l.etcd.txnOpsMaxDefault === l.settings.etcdTxnOpsMax, 'one etcdTxnOpsMax default');
   assert.ok(l.etcd.producerStatesBytesMax <= l.external.etcdRequestBytesMax / 2,
     "one partition's producer list fits an etcd request with room for the rest");
+  // Not asserted, because it does not hold: a commit of uploadPartitionsPerObjectMax partitions
+  // (42 at 128 ops) each with a producer list near producerStatesBytesMax would exceed
+  // etcdRequestBytesMax (42 × 512 KiB). Typical lists are a few hundred bytes; the segment
+  // committer should cut objects by the commit's encoded bytes as well as by its ops.
 }
 
 /** Cluster timing: windows within leases, drains within the shutdown. */
