@@ -1,16 +1,75 @@
 /**
  * Every storage limit in one place (TigerBeetle style), with the relations between them asserted
  * once at load time. Code that needs a limit takes it from here, or from an options object whose
- * defaults come from here and which is checked by the same assertions.
+ * defaults come from here and which is checked by the same assertions. The broker's own limits,
+ * and its settings' defaults, are in src/limits.ts, which re-exports these (storage cannot import
+ * from src/); protocol/ keeps only format facts (header sizes, codec bounds).
  *
  * Names carry their unit before the qualifier: `segmentBytesMax`, `flushIntervalMs`.
  */
 import assert from 'node:assert/strict';
-import { objectStoreLimits } from './object-store/object-store.js';
-import { segmentLimits } from './segment/format.js';
 
 const KiB = 1024;
 const MiB = 1024 * KiB;
+
+/** Limits shared by every object store engine; each one is asserted where it is enforced. */
+export const objectStoreLimits = Object.freeze({
+  /** S3's own key limit; the local folder keeps the same so a key valid in one is valid in all. */
+  keyBytesMax: 1024,
+  /** Linux NAME_MAX: one key segment becomes one file or directory name in the local folder. */
+  keySegmentBytesMax: 255,
+  /** Whole objects are held in memory; segments are far smaller than this. */
+  objectBytesMax: 256 * MiB,
+  /** ListObjectsV2 returns at most 1000 keys a page. */
+  listPageSizeMax: 1000,
+  /** DeleteObjects accepts at most 1000 keys a request. */
+  deleteBatchKeysMax: 1000,
+  /** Bounds one deleteMany call so a caller bug cannot queue an unbounded amount of work. */
+  deleteManyKeysMax: 100_000,
+});
+
+export const localFolderLimits = Object.freeze({
+  /** A concurrent delete may prune the directory a put just made; the put then makes it again. */
+  putAttemptsMax: 3,
+});
+
+/** What an S3 store uses when its config leaves a field out (the broker's settings default to these). */
+export const s3StoreDefaults = Object.freeze({
+  region: 'us-east-1',
+  forcePathStyle: true,
+  keyPrefix: '',
+  /** One request, headers to last body byte; a 32 MiB PUT fits it down to ~1.1 MB/s. */
+  requestTimeoutMs: 30_000,
+  /** The SDK's attempts per request (5xx, throttling, timeouts), with its backoff. */
+  maxAttempts: 5,
+});
+
+export const s3StoreLimits = Object.freeze({
+  requestTimeoutMsMin: 50,
+  requestTimeoutMsMax: 10 * 60_000,
+  maxAttemptsMax: 10,
+  /** Re-sends of a GET whose body broke mid-stream (the SDK retries only up to the headers). */
+  bodyReadAttemptsMax: 3,
+  /** Attempts of putIfAbsent when S3 answers 409 ConditionalRequestConflict. */
+  conditionalAttemptsMax: 5,
+  conditionalBackoffMsMax: 200,
+  httpSocketsMax: 64,
+});
+
+/** Limits of the segment object format (storage/segment/format.ts asserts its own relations). */
+export const segmentLimits = Object.freeze({
+  /** Kafka topic ids are 22 base64url characters; room for other id schemes, bounded. */
+  topicIdBytesMax: 64,
+  /** Partitions in one object; an uploader packing more should cut a second object. */
+  rangesPerObjectMax: 32_768,
+  /** Bounds the second GET of a footer read and the allocation behind it. */
+  footerBytesMax: 4 * MiB,
+  /**
+   * First GET of a footer read: the object's tail. 64 KiB holds the trailer plus the index of
+   * ~870 partitions with 22-character topic ids, so most reads need one GET, not two.
+   */
+  footerTailReadBytes: 64 * KiB,
+});
 
 export const limits = Object.freeze({
   /** A WAL segment rolls before it would exceed this; bounds one file and one recovery scan. */
@@ -64,7 +123,8 @@ export const limits = Object.freeze({
   uploadBacklogBytesMax: 512 * MiB,
 });
 
-export type Limits = typeof limits;
+/** The limits' shape, any numbers (tests check the relations on altered copies). */
+export type Limits = { readonly [K in keyof typeof limits]: number };
 
 /** The subset of limits one WAL instance runs with; tests shrink these to exercise edges. */
 export interface WalLimits {
@@ -128,6 +188,10 @@ export function assertLimits(l: Limits): void {
     'an upload object and its largest footer fit in objectBytesMax');
   // By default a backlog at the limit spans many objects (sixteen), never less than one.
   assert.ok(l.uploadObjectBytesMax <= l.uploadBacklogBytesMax, 'one object fits in the backlog');
+  // The S3 defaults lie within the bounds s3.ts enforces on any config.
+  assert.ok(s3StoreDefaults.requestTimeoutMs >= s3StoreLimits.requestTimeoutMsMin &&
+    s3StoreDefaults.requestTimeoutMs <= s3StoreLimits.requestTimeoutMsMax, 's3 default timeout in range');
+  assert.ok(s3StoreDefaults.maxAttempts <= s3StoreLimits.maxAttemptsMax, 's3 default attempts in range');
   assertWalLimits({
     segmentBytesMax: l.walSegmentBytesMax,
     entryBytesMax: l.walEntryBytesMax,

@@ -11,6 +11,7 @@
 import type { Logger } from 'pino';
 import { errorName } from '../../protocol/generated/errors.js';
 import { ApiKey } from '../../protocol/generated/api-keys.js';
+import { adminLimits } from '../limits.js';
 
 /** Admin APIs whose every call changes state (or tries to). */
 const AUDITED = new Set<number>([
@@ -19,10 +20,6 @@ const AUDITED = new Set<number>([
   ApiKey.OffsetDelete,
 ]);
 
-/** Longest request summary logged; an admin request larger than this is cut (and says so). */
-const REQUEST_CHARS_MAX = 2048;
-/** Error names listed per line at most (a CreateTopics of 10,000 topics stays one short line). */
-const ERRORS_MAX = 20;
 
 /** Until authentication exists every client is the anonymous principal, as Kafka names it. */
 const ANONYMOUS = 'User:ANONYMOUS';
@@ -46,7 +43,8 @@ export function isAudited(apiKey: number, request: unknown): boolean {
 
 function summarize(request: unknown): string {
   const text = JSON.stringify(request, (_key, value: unknown) => (typeof value === 'bigint' ? Number(value) : value));
-  return text.length <= REQUEST_CHARS_MAX ? text : `${text.slice(0, REQUEST_CHARS_MAX)}… (${text.length} chars)`;
+  const charsMax = adminLimits.auditRequestCharsMax;
+  return text.length <= charsMax ? text : `${text.slice(0, charsMax)}… (${text.length} chars)`;
 }
 
 /** Names of the non-zero `errorCode` fields anywhere in a response, with their counts. */
@@ -68,7 +66,8 @@ export function responseErrors(response: unknown): string[] {
     }
   };
   visit(response, 0);
-  return [...counts].slice(0, ERRORS_MAX).map(([name, n]) => (n === 1 ? name : `${name} ×${n}`));
+  return [...counts].slice(0, adminLimits.auditErrorsMax)
+    .map(([name, n]) => (n === 1 ? name : `${name} ×${n}`));
 }
 
 export function auditLine(log: Logger, api: string, source: AuditSource, request: unknown, response: unknown): void {

@@ -29,6 +29,7 @@ import { collectOrphans } from '../partition/orphan-collector.js';
 import { enforceRetention } from '../partition/retention.js';
 import { TailMemory } from '../partition/tail-memory.js';
 import { Uploader, type WalTrim } from '../partition/uploader.js';
+import { adminLimits, uploadPartitionsPerObjectMax } from '../limits.js';
 import { ReadCache } from '../../storage/cache/read-cache.js';
 import type { ObjectStore } from '../../storage/object-store/object-store.js';
 import { LocalFolderStore } from '../../storage/object-store/local-folder.js';
@@ -102,7 +103,8 @@ export class Broker {
     };
     const uploader = new Uploader(partitions, walTrim, store, metadata, tailMemory,
       { nodeId: config.nodeId, uploadIntervalMs: config.uploadIntervalMs, uploadBytesMax: config.uploadBytesMax,
-        partitionsPerObjectMax: partitionsPerObjectMax(config), objectBytesMax: config.uploadObjectBytesMax },
+        partitionsPerObjectMax: uploadPartitionsPerObjectMax(config.coordinator, config.etcdTxnOpsMax),
+        objectBytesMax: config.uploadObjectBytesMax },
       metrics, log);
     // In cluster mode the view is replaced by the etcd-backed one before the listener opens.
     let cluster: ClusterView = new SingleNodeView({ nodeId: config.nodeId, rack: null,
@@ -222,12 +224,11 @@ export class Broker {
   }
 }
 
-/** The start-up check bounds its round trip by the S3 request timeout, and by 15 s at most. */
-const STORE_CHECK_TIMEOUT_MS_MAX = 15_000;
 
 async function checkStoreAtStart(store: ObjectStore, config: BrokerConfig, log: Logger): Promise<void> {
   try {
-    await checkObjectStore(store, config, Math.min(config.s3RequestTimeoutMs, STORE_CHECK_TIMEOUT_MS_MAX));
+    await checkObjectStore(store, config,
+      Math.min(config.s3RequestTimeoutMs, adminLimits.storeCheckTimeoutMsMax));
   } catch (err) {
     if (!config.startDegraded) throw err;
     log.error({ store: describeStore(config), reason: (err as Error).message }, 'starting degraded: the object store failed its check');
@@ -252,11 +253,6 @@ async function openObjectStoreUnchecked(config: BrokerConfig): Promise<ObjectSto
   });
   if (config.s3CreateBucket) await store.ensureBucket();
   return store;
-}
-
-/** Each partition in one commit costs ~3 etcd transaction ops (entry, state, producers). */
-function partitionsPerObjectMax(config: BrokerConfig): number {
-  return config.coordinator === 'etcd' ? Math.max(1, Math.floor((config.etcdTxnOpsMax - 2) / 3)) : 10_000;
 }
 
 function walDir(config: BrokerConfig): string {

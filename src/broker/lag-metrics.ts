@@ -4,18 +4,16 @@
  * leads (so in a cluster each lag is exported by exactly one broker: the partition's leader, the
  * only one that knows its high watermark). Sum over brokers in Prometheus for a group's total.
  *
- * Committed offsets come from the metadata coordinator, read at most every LAG_REFRESH_MS and for
- * at most LAG_GROUPS_MAX groups, so scrapes cost no more than that however often they come.
+ * Committed offsets come from the metadata coordinator, read at most every lagRefreshMs and for
+ * at most lagGroupsMax groups (src/limits.ts), so scrapes cost no more than that however often
+ * they come.
  */
 import { Gauge } from 'prom-client';
 import type { Metadata } from '../metadata/stores.js';
 import type { Metrics } from '../metrics.js';
 import type { PartitionManager } from '../partition/partition-manager.js';
+import { groupLimits } from '../limits.js';
 
-const LAG_REFRESH_MS = 10_000;
-const LAG_GROUPS_MAX = 1000;
-/** A refresh slower than this leaves the last values in place (a slow etcd must not hang scrapes). */
-const LAG_REFRESH_TIMEOUT_MS = 5000;
 
 interface Committed { group: string; topic: string; partition: number; offset: number }
 
@@ -25,7 +23,7 @@ export function exportConsumerLag(metrics: Metrics, metadata: Metadata, partitio
   let refreshing: Promise<void> | null = null;
 
   const refresh = async () => {
-    const groups = (await metadata.offsets.listGroups()).slice(0, LAG_GROUPS_MAX);
+    const groups = (await metadata.offsets.listGroups()).slice(0, groupLimits.lagGroupsMax);
     const next: Committed[] = [];
     for (const group of groups) {
       for (const o of await metadata.offsets.fetch(group)) {
@@ -42,10 +40,11 @@ export function exportConsumerLag(metrics: Metrics, metadata: Metadata, partitio
     labelNames: ['group', 'topic', 'partition'],
     registers: [metrics.registry],
     async collect() {
-      if (Date.now() - refreshedAtMs >= LAG_REFRESH_MS) {
+      if (Date.now() - refreshedAtMs >= groupLimits.lagRefreshMs) {
         refreshing ??= refresh().finally(() => { refreshing = null; });
         let timer: NodeJS.Timeout | undefined;
-        await Promise.race([refreshing.catch(() => {}), new Promise((r) => { timer = setTimeout(r, LAG_REFRESH_TIMEOUT_MS); })]);
+        await Promise.race([refreshing.catch(() => {}),
+          new Promise((r) => { timer = setTimeout(r, groupLimits.lagRefreshTimeoutMs); })]);
         clearTimeout(timer);
       }
       this.reset();

@@ -9,8 +9,8 @@ import type { Metrics } from '../metrics.js';
 import { Connection, type ConnectionLimits } from './connection.js';
 import type { Dispatcher } from './dispatch.js';
 import type { MemoryBudget } from './memory-budget.js';
+import { adminLimits } from '../limits.js';
 
-const DRAIN_POLL_MS = 20;
 
 export class BrokerServer {
   private readonly server: Server;
@@ -64,7 +64,7 @@ export class BrokerServer {
     for (const c of this.connections) c.stopReading();
     const deadline = Date.now() + timeoutMs;
     while ([...this.connections].some((c) => !c.idle) && Date.now() < deadline) {
-      await new Promise((r) => setTimeout(r, DRAIN_POLL_MS));
+      await new Promise((r) => setTimeout(r, adminLimits.drainPollMs));
     }
     for (const c of this.connections) c.close('broker shutting down');
   }

@@ -7,9 +7,7 @@ import { TopicExistsError } from '../metadata/records.js';
 import { validateTopicConfig, validateTopicName } from '../metadata/topic-configs.js';
 import type { TopicEntry } from '../partition/partition-manager.js';
 import type { BrokerServices } from './services.js';
-
-/** Partitions per topic we allow; Kafka has no hard cap, but every limit is explicit here. */
-export const PARTITIONS_PER_TOPIC_MAX = 10_000;
+import { adminLimits } from '../limits.js';
 
 export interface TopicCheck {
   errorCode: number;
@@ -23,9 +21,10 @@ export function checkNewTopic(s: BrokerServices, name: string, partitionCount: n
   if (s.partitions.topic(name) !== undefined) {
     return { errorCode: ErrorCode.TOPIC_ALREADY_EXISTS, message: `Topic '${name}' already exists.` };
   }
-  if (!Number.isInteger(partitionCount) || partitionCount < 1 || partitionCount > PARTITIONS_PER_TOPIC_MAX) {
+  const countMax = adminLimits.partitionsPerTopicMax;
+  if (!Number.isInteger(partitionCount) || partitionCount < 1 || partitionCount > countMax) {
     return { errorCode: ErrorCode.INVALID_PARTITIONS,
-      message: `partition count must be 1..${PARTITIONS_PER_TOPIC_MAX}, got ${partitionCount}` };
+      message: `partition count must be 1..${countMax}, got ${partitionCount}` };
   }
   for (const [key, value] of Object.entries(configs)) {
     const error = validateTopicConfig(key, value);

@@ -23,15 +23,11 @@ import { Controller } from './controller.js';
 import { EtcdClusterView } from './etcd-view.js';
 import { Leadership } from './leadership.js';
 import { LeasedView } from './leased-view.js';
-import { Membership, type MembershipOptions, membershipLimits } from './membership.js';
+import { Membership, type MembershipOptions } from './membership.js';
 import { PeerProbe } from './peer-probe.js';
+import { handoffLimits, membershipLimits } from '../limits.js';
 import { controllerPlacement } from './placement.js';
 
-/** How long a leaving broker waits for its partitions to drain into object storage. */
-const LEAVE_DRAIN_MS_MAX = 15_000;
-/** Backoff between attempts to rejoin after a lost lease. */
-const REJOIN_RETRY_MS_MIN = 250;
-const REJOIN_RETRY_MS_MAX = 2_000;
 
 export function openEtcdMetadata(config: BrokerConfig, log: Logger): Promise<EtcdMetadata> {
   return EtcdMetadata.open({
@@ -125,7 +121,8 @@ export class ClusterMode {
       } catch (err) {
         this.log.warn({ err, attempt }, 'rejoining the cluster failed; retrying');
         await new Promise((r) => setTimeout(r,
-          Math.min(REJOIN_RETRY_MS_MAX, REJOIN_RETRY_MS_MIN * 2 ** Math.min(attempt, 4))));
+          Math.min(handoffLimits.rejoinRetryMsMax,
+            handoffLimits.rejoinRetryMsMin * 2 ** Math.min(attempt, 4))));
       }
     }
   }
@@ -158,7 +155,7 @@ export class ClusterMode {
     nodeId: number): Promise<void> {
     const logs = [...partitions.allLogs()];
     for (const log of logs) log.stopAppends();
-    const deadline = Date.now() + LEAVE_DRAIN_MS_MAX;
+    const deadline = Date.now() + handoffLimits.leaveDrainMsMax;
     while (logs.some((l) => l.uploadedEndOffset < l.nextOffset) && Date.now() < deadline) {
       await uploader.flush();
       await new Promise((r) => setTimeout(r, 20));

@@ -45,18 +45,7 @@ import {
   planAssignments, type PlannedHandoff, type PlannedReassignment,
 } from './plan-assignments.js';
 import { RevokedBrokers } from './revoked-brokers.js';
-
-export const controllerLimits = {
-  /** Changes within this window are planned for together (a broker leaving moves many). */
-  debounceMsDefault: 100,
-  /** A full pass this often even without changes: retries writes that failed. */
-  resyncIntervalMsDefault: 10_000,
-  /** Pause before campaigning again after a failed attempt (etcd unreachable). */
-  campaignRetryMs: 250,
-  /** Ops per handoff transaction; etcd's default --max-txn-ops is 128. */
-  handoffOpsPerTxnMax: 64,
-} as const;
-assert.ok(controllerLimits.handoffOpsPerTxnMax <= 128);
+import { controllerLimits } from '../limits.js';
 
 // Values of the controller's keys ----------------------------------------------------------------
 

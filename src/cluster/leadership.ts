@@ -35,6 +35,7 @@ import type { PartitionLog } from '../partition/partition-log.js';
 import type { PartitionManager } from '../partition/partition-manager.js';
 import type { Uploader } from '../partition/uploader.js';
 import { SerialQueue } from '../util/serial-queue.js';
+import { handoffLimits } from '../limits.js';
 import { type WatchedCoordinator, decodeHandoff } from './controller.js';
 import { type RecoveryDeps, recoverPartition } from './recover-partition.js';
 
@@ -49,15 +50,6 @@ export interface LeadershipDeps {
   keys: EtcdKeys;
   log: Logger;
 }
-
-/** How long a handoff waits for in-flight appends to become durable and uploaded. */
-const HANDOFF_DRAIN_MS_MAX = 10_000;
-const HANDOFF_POLL_MS = 20;
-/** A handoff that could not drain is tried again this much later (while still requested). */
-const HANDOFF_RETRY_MS = 1_000;
-/** Backoff of a failed partition change's retries. */
-const RETRY_MS_MIN = 100;
-const RETRY_MS_MAX = 5_000;
 
 export class Leadership {
   private readonly queue = new SerialQueue();
@@ -129,7 +121,7 @@ export class Leadership {
         if (this.handoffWatch?.entries().get(key)?.mod_revision === kv.mod_revision) {
           this.enqueueHandoff(key, kv);
         }
-      }, HANDOFF_RETRY_MS);
+      }, handoffLimits.handoffRetryMs);
       this.retries.add(retry);
     });
   }
@@ -151,7 +143,8 @@ export class Leadership {
           ? 'leadership change failed; retried on the next change'
           : 'leadership change failed; retrying');
         if (retry === undefined) return;
-        const delayMs = Math.min(RETRY_MS_MAX, RETRY_MS_MIN * 2 ** Math.min(attempt, 6));
+        const delayMs = Math.min(handoffLimits.retryMsMax,
+          handoffLimits.retryMsMin * 2 ** Math.min(attempt, 6));
         const timer = setTimeout(() => {
           this.retries.delete(timer);
           void this.enqueue(retry, retry, attempt + 1);
@@ -293,7 +286,7 @@ export class Leadership {
    * tries again later rather than waiting forever in the queue.
    */
   private async drain(local: PartitionLog): Promise<boolean> {
-    const deadline = Date.now() + HANDOFF_DRAIN_MS_MAX;
+    const deadline = Date.now() + handoffLimits.handoffDrainMsMax;
     while (local.uploadedEndOffset < local.nextOffset && !local.fenced && Date.now() < deadline) {
       // A failed upload (e.g. another partition's commit fenced) is retried until the deadline.
       let timer: NodeJS.Timeout | undefined;
@@ -302,7 +295,7 @@ export class Leadership {
         new Promise<false>((r) => { timer = setTimeout(() => r(false), Math.max(0, deadline - Date.now())); }),
       ]);
       clearTimeout(timer);
-      if (!flushed) await new Promise((r) => setTimeout(r, HANDOFF_POLL_MS));
+      if (!flushed) await new Promise((r) => setTimeout(r, handoffLimits.handoffPollMs));
     }
     return !local.fenced && local.uploadedEndOffset >= local.nextOffset;
   }

@@ -53,27 +53,7 @@ import {
 import { EtcdKeys, keyPrefixDefault } from '../etcd/keys.js';
 import { KeySetWatch, defaultWatchLog } from '../etcd/watch.js';
 import type { BrokerEndpoint } from './cluster-view.js';
-
-export const membershipLimits = {
-  leaseTtlMsDefault: 6_000,
-  /** Without `ackWindowMs`, the window is the lease TTL (as before there was a window). */
-  ackWindowMsMin: 300,
-  /** etcd leases are granted in whole seconds, at least one. */
-  leaseTtlMsMin: 1_000,
-  /** Keep-alives sent per TTL (etcd's Go client sends one every TTL/3). */
-  keepAlivesPerTtl: 3,
-  /** Default safety margin: this fraction of the TTL, and at least safetyMarginMsMin. */
-  safetyMarginTtlFraction: 0.1,
-  safetyMarginMsMin: 50,
-  /** Pause before retrying a failed keep-alive or a broken stream. */
-  retryMs: 100,
-  callTimeoutMsDefault: 5_000,
-  /** A graceful revoke waits this long for etcd, then leaves the lease to expire. */
-  revokeTimeoutMs: 2_000,
-  watchRetryMsMax: 2_000,
-} as const;
-assert.ok(membershipLimits.safetyMarginTtlFraction < 1 / membershipLimits.keepAlivesPerTtl,
-  'a keep-alive is due before the margin eats the validity it renews');
+import { membershipLimits } from '../limits.js';
 
 /**
  * What a broker registers: its endpoint, when it started (wall clock, for operators), and its

@@ -26,16 +26,7 @@ import type { EtcdKeys } from '../etcd/keys.js';
 import type { KeySetWatch } from '../etcd/watch.js';
 import { type BrokerRegistration, decodeRegistration, watchBrokers } from './membership.js';
 import { encodeRevokedRecord } from './revoked-brokers.js';
-
-export const peerProbeLimits = {
-  /** Peers probed per broker; beyond it a dead broker waits for its lease to expire. */
-  peersMax: 64,
-  /** A probe that has not connected (yet, or again after a close that was not refused) retries this often. */
-  reconnectMs: 1_000,
-  connectTimeoutMs: 2_000,
-  /** The lease of a `revoked/` record: long past any acknowledgement window in use. */
-  revokedRecordTtlS: 30,
-} as const;
+import { peerProbeLimits } from '../limits.js';
 
 export interface PeerProbeOptions {
   client: EtcdClient;

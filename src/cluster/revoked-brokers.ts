@@ -10,12 +10,7 @@ import assert from 'node:assert/strict';
 import type { EtcdClient } from '../etcd/client.js';
 import type { EtcdKeys } from '../etcd/keys.js';
 import { keyOf, rangePrefix } from '../etcd/txn.js';
-
-export const revokedBrokersLimits = {
-  /** Added to a revoked broker's window: clocks of two hosts may tick at slightly different rates. */
-  slackFraction: 0.05,
-  slackMs: 20,
-} as const;
+import { revokedBrokersLimits } from '../limits.js';
 
 /** What a `revoked/<nodeId>` key holds. */
 export interface RevokedRecord {

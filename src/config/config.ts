@@ -6,7 +6,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { batchBytesMax, limits } from '../../storage/limits.js';
+import { settingBounds as bounds, settingDefaults as d, settingRelationError } from '../limits.js';
 import { didYouMean } from './suggest.js';
 
 export class ConfigError extends Error {
@@ -46,7 +46,7 @@ export const SETTINGS = {
   s3SecretAccessKey: { kind: 'string', default: '', help: 'S3 secret access key' },
   s3ForcePathStyle: { kind: 'bool', default: true, help: 'Path-style S3 URLs (MinIO needs this)' },
   s3Prefix: { kind: 'string', default: '', help: 'Key prefix inside the bucket' },
-  s3RequestTimeoutMs: { kind: 'int', default: 30_000, min: 100, max: 600_000, help: 'Timeout of one S3 request' },
+  s3RequestTimeoutMs: { kind: 'int', default: d.s3RequestTimeoutMs, min: 100, max: 600_000, help: 'Timeout of one S3 request' },
   s3CreateBucket: { kind: 'bool', default: false, help: 'Create the bucket at start-up if missing' },
   startDegraded: { kind: 'bool', default: false, help: 'Start even if the object store fails the start-up check (a write, read and delete); produce then waits on the WAL and uploads retry' },
   walMode: { kind: 'enum', default: 'local', values: ['local', 'shared', 'object'],
@@ -55,38 +55,38 @@ export const SETTINGS = {
   coordinator: { kind: 'enum', default: 'embedded', values: ['embedded', 'etcd'], help: 'Metadata coordinator' },
   etcdEndpoints: { kind: 'list', default: ['http://127.0.0.1:2379'], help: 'etcd endpoints, comma separated' },
   etcdPrefix: { kind: 'string', default: '/ledgerstream/', help: 'Key prefix of this cluster in etcd' },
-  etcdTxnOpsMax: { kind: 'int', default: 128, min: 16, max: 100_000, help: "Ops per etcd transaction: etcd's --max-txn-ops (default 128)" },
-  leaseTtlMs: { kind: 'int', default: 6000, min: 1000, max: 600_000, help: 'Broker lease in etcd: a dead broker is replaced after about this long' },
-  ackWindowMs: { kind: 'int', default: 1500, min: 300, max: 600_000, help: 'Acknowledge only this long after a lease renewal etcd confirmed (at most leaseTtlMs): a broker whose port refuses connections is replaced after about this long' },
-  requestBytesMax: { kind: 'int', default: 100 * MIB, min: 1024, max: 1024 * MIB, help: 'Largest request accepted (socket.request.max.bytes)' },
-  inFlightRequestsMax: { kind: 'int', default: 128, min: 1, max: 10_000, help: 'Unanswered requests per connection before reading pauses' },
-  unsentBytesMax: { kind: 'int', default: 64 * MIB, min: 64 * 1024, max: 4096 * MIB, help: 'Unsent response bytes per connection before reading pauses' },
-  clientMemoryBytesMax: { kind: 'int', default: 512 * MIB, min: MIB, max: 65536 * MIB, help: 'Bytes held for clients over all connections (requests being read or handled, fetched data, answers not yet sent) past which connections stop reading: a wider queued.max.request.bytes' },
-  fetchMaxBytes: { kind: 'int', default: 55 * MIB, min: 1024, max: 1024 * MIB, help: 'Most record bytes in one Fetch answer, whatever the client asks; one batch goes anyway (fetch.max.bytes)' },
-  connectionsMaxIdleMs: { kind: 'int', default: 600_000, min: 1000, max: 2 ** 31 - 1, help: 'Idle connections are closed after this' },
-  walSegmentBytesMax: { kind: 'int', default: 64 * MIB, min: MIB, max: 4096 * MIB, help: 'WAL segment file size' },
-  uploadIntervalMs: { kind: 'int', default: 250, min: 10, max: 600_000, help: 'Upload WAL data to object storage at least this often' },
-  uploadBytesMax: { kind: 'int', default: 8 * MIB, min: 64 * 1024, max: 1024 * MIB, help: 'Upload as soon as this much is waiting' },
-  uploadObjectBytesMax: { kind: 'int', default: limits.uploadObjectBytesMax, min: 64 * 1024, max: limits.uploadObjectBytesMax, help: 'Batch bytes per uploaded object; a larger backlog goes up as several objects, oldest first' },
-  uploadBacklogBytesMax: { kind: 'int', default: limits.uploadBacklogBytesMax, min: MIB, max: 65536 * MIB, help: 'Bytes not yet in object storage past which Produce gets KAFKA_STORAGE_ERROR (retriable)' },
-  tailBytesMax: { kind: 'int', default: 256 * MIB, min: MIB, max: 65536 * MIB, help: 'Recent batches kept in memory for fetches' },
-  readCacheBytesMax: { kind: 'int', default: 256 * MIB, min: MIB, max: 65536 * MIB, help: 'Block cache for reads from object storage' },
+  etcdTxnOpsMax: { kind: 'int', default: d.etcdTxnOpsMax, min: bounds.etcdTxnOpsMin, max: 100_000, help: "Ops per etcd transaction: etcd's --max-txn-ops (default 128)" },
+  leaseTtlMs: { kind: 'int', default: d.leaseTtlMs, min: bounds.leaseTtlMsMin, max: 600_000, help: 'Broker lease in etcd: a dead broker is replaced after about this long' },
+  ackWindowMs: { kind: 'int', default: d.ackWindowMs, min: bounds.ackWindowMsMin, max: 600_000, help: 'Acknowledge only this long after a lease renewal etcd confirmed (at most leaseTtlMs): a broker whose port refuses connections is replaced after about this long' },
+  requestBytesMax: { kind: 'int', default: d.requestBytesMax, min: 1024, max: 1024 * MIB, help: 'Largest request accepted (socket.request.max.bytes)' },
+  inFlightRequestsMax: { kind: 'int', default: d.inFlightRequestsMax, min: 1, max: 10_000, help: 'Unanswered requests per connection before reading pauses' },
+  unsentBytesMax: { kind: 'int', default: d.unsentBytesMax, min: 64 * 1024, max: 4096 * MIB, help: 'Unsent response bytes per connection before reading pauses' },
+  clientMemoryBytesMax: { kind: 'int', default: d.clientMemoryBytesMax, min: MIB, max: 65536 * MIB, help: 'Bytes held for clients over all connections (requests being read or handled, fetched data, answers not yet sent) past which connections stop reading: a wider queued.max.request.bytes' },
+  fetchMaxBytes: { kind: 'int', default: d.fetchMaxBytes, min: 1024, max: 1024 * MIB, help: 'Most record bytes in one Fetch answer, whatever the client asks; one batch goes anyway (fetch.max.bytes)' },
+  connectionsMaxIdleMs: { kind: 'int', default: d.connectionsMaxIdleMs, min: 1000, max: 2 ** 31 - 1, help: 'Idle connections are closed after this' },
+  walSegmentBytesMax: { kind: 'int', default: d.walSegmentBytesMax, min: bounds.walSegmentBytesMin, max: 4096 * MIB, help: 'WAL segment file size' },
+  uploadIntervalMs: { kind: 'int', default: d.uploadIntervalMs, min: 10, max: 600_000, help: 'Upload WAL data to object storage at least this often' },
+  uploadBytesMax: { kind: 'int', default: d.uploadBytesMax, min: 64 * 1024, max: 1024 * MIB, help: 'Upload as soon as this much is waiting' },
+  uploadObjectBytesMax: { kind: 'int', default: d.uploadObjectBytesMax, min: 64 * 1024, max: bounds.uploadObjectBytesMaxMax, help: 'Batch bytes per uploaded object; a larger backlog goes up as several objects, oldest first' },
+  uploadBacklogBytesMax: { kind: 'int', default: d.uploadBacklogBytesMax, min: MIB, max: 65536 * MIB, help: 'Bytes not yet in object storage past which Produce gets KAFKA_STORAGE_ERROR (retriable)' },
+  tailBytesMax: { kind: 'int', default: d.tailBytesMax, min: MIB, max: 65536 * MIB, help: 'Recent batches kept in memory for fetches' },
+  readCacheBytesMax: { kind: 'int', default: d.readCacheBytesMax, min: MIB, max: 65536 * MIB, help: 'Block cache for reads from object storage' },
   autoCreateTopics: { kind: 'bool', default: true, help: 'Create unknown topics on Metadata requests (auto.create.topics.enable)' },
-  defaultPartitions: { kind: 'int', default: 1, min: 1, max: 10_000, help: 'Partitions of auto-created topics (num.partitions)' },
-  retentionMs: { kind: 'int', default: 7 * 24 * 3600 * 1000, min: -1, max: Number.MAX_SAFE_INTEGER, help: 'Default retention.ms' },
-  retentionBytes: { kind: 'int', default: -1, min: -1, max: Number.MAX_SAFE_INTEGER, help: 'Default retention.bytes per partition' },
-  messageBytesMax: { kind: 'int', default: 1_048_588, min: 1024, max: batchBytesMax, help: 'Default max.message.bytes (largest batch; at most one WAL entry)' },
-  orphanAgeMsMin: { kind: 'int', default: 600_000, min: 1000, max: 30 * 86_400_000, help: 'Unreferenced objects older than this are deleted' },
-  orphanCheckIntervalMs: { kind: 'int', default: 300_000, min: 100, max: 86_400_000, help: 'How often unreferenced objects are looked for' },
-  retentionCheckIntervalMs: { kind: 'int', default: 60_000, min: 100, max: 86_400_000, help: 'How often retention runs' },
-  groupInitialRebalanceDelayMs: { kind: 'int', default: 3000, min: 0, max: 300_000, help: 'group.initial.rebalance.delay.ms' },
-  groupSessionTimeoutMsMin: { kind: 'int', default: 6000, min: 1, max: 3_600_000, help: 'group.min.session.timeout.ms' },
-  groupSessionTimeoutMsMax: { kind: 'int', default: 1_800_000, min: 1, max: 3_600_000, help: 'group.max.session.timeout.ms' },
+  defaultPartitions: { kind: 'int', default: d.defaultPartitions, min: 1, max: 10_000, help: 'Partitions of auto-created topics (num.partitions)' },
+  retentionMs: { kind: 'int', default: d.retentionMs, min: -1, max: Number.MAX_SAFE_INTEGER, help: 'Default retention.ms' },
+  retentionBytes: { kind: 'int', default: d.retentionBytes, min: -1, max: Number.MAX_SAFE_INTEGER, help: 'Default retention.bytes per partition' },
+  messageBytesMax: { kind: 'int', default: d.messageBytesMax, min: 1024, max: bounds.messageBytesMaxMax, help: 'Default max.message.bytes (largest batch; at most one WAL entry)' },
+  orphanAgeMsMin: { kind: 'int', default: d.orphanAgeMsMin, min: 1000, max: 30 * 86_400_000, help: 'Unreferenced objects older than this are deleted' },
+  orphanCheckIntervalMs: { kind: 'int', default: d.orphanCheckIntervalMs, min: 100, max: 86_400_000, help: 'How often unreferenced objects are looked for' },
+  retentionCheckIntervalMs: { kind: 'int', default: d.retentionCheckIntervalMs, min: 100, max: 86_400_000, help: 'How often retention runs' },
+  groupInitialRebalanceDelayMs: { kind: 'int', default: d.groupInitialRebalanceDelayMs, min: 0, max: 300_000, help: 'group.initial.rebalance.delay.ms' },
+  groupSessionTimeoutMsMin: { kind: 'int', default: d.groupSessionTimeoutMsMin, min: 1, max: 3_600_000, help: 'group.min.session.timeout.ms' },
+  groupSessionTimeoutMsMax: { kind: 'int', default: d.groupSessionTimeoutMsMax, min: 1, max: 3_600_000, help: 'group.max.session.timeout.ms' },
   metricsPort: { kind: 'int', default: 0, min: 0, max: 65535, help: 'Prometheus endpoint port (0 = off)' },
   metricsHost: { kind: 'string', default: '127.0.0.1', help: 'Prometheus endpoint address' },
   logLevel: { kind: 'enum', default: 'info', values: ['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'], help: 'Log level' },
   logFormat: { kind: 'enum', default: 'auto', values: ['auto', 'json', 'pretty'], help: 'pretty: a readable line per event; json: one JSON object per line; auto: pretty on a terminal, else json' },
-  shutdownTimeoutMs: { kind: 'int', default: 30_000, min: 100, max: 600_000, help: 'Longest graceful shutdown before exit' },
+  shutdownTimeoutMs: { kind: 'int', default: d.shutdownTimeoutMs, min: 100, max: 600_000, help: 'Longest graceful shutdown before exit' },
 } as const satisfies Record<string, SettingSpec>;
 
 type Settings = typeof SETTINGS;
@@ -211,15 +211,8 @@ function finish(c: BrokerConfig): BrokerConfig {
   if (c.s3Prefix !== '' && !c.s3Prefix.endsWith('/')) {
     throw new ConfigError('s3Prefix', `must be empty or end with "/", got "${c.s3Prefix}"`);
   }
-  if (c.groupSessionTimeoutMsMin > c.groupSessionTimeoutMsMax) {
-    throw new ConfigError('groupSessionTimeoutMsMin', 'must not exceed groupSessionTimeoutMsMax');
-  }
-  if (c.messageBytesMax > c.requestBytesMax) {
-    throw new ConfigError('messageBytesMax', 'must not exceed requestBytesMax');
-  }
-  if (c.requestBytesMax > c.clientMemoryBytesMax) {
-    throw new ConfigError('requestBytesMax', 'must not exceed clientMemoryBytesMax, or a request that large could never be read');
-  }
+  const broken = settingRelationError(c);
+  if (broken !== null) throw new ConfigError(broken.setting, broken.reason);
   if (c.walMode === 'shared' && c.sharedWalDir === '') {
     throw new ConfigError('sharedWalDir', 'required when walMode is shared');
   }

@@ -23,11 +23,8 @@ export {
   type ITxnResponse as EtcdTxnResponse,
   type Watcher as EtcdWatcher,
 } from 'etcd3';
+import { etcdKitLimits } from '../limits.js';
 
-export const etcdClientLimits = {
-  /** Largest per-call deadline a caller may ask for: a stuck call must fail in bounded time. */
-  callTimeoutMsMax: 60_000,
-} as const;
 
 export interface EtcdClientOptions {
   /** etcd client URLs, e.g. `http://127.0.0.1:2379`. */
@@ -40,7 +37,7 @@ export interface EtcdClientOptions {
 export function openEtcdClient(options: EtcdClientOptions): Etcd3 {
   const { hosts, callTimeoutMs } = options;
   assert.ok(Number.isSafeInteger(callTimeoutMs) && callTimeoutMs > 0 &&
-    callTimeoutMs <= etcdClientLimits.callTimeoutMsMax, `callTimeoutMs ${callTimeoutMs}`);
+    callTimeoutMs <= etcdKitLimits.callTimeoutMsMax, `callTimeoutMs ${callTimeoutMs}`);
   assert.ok(typeof hosts === 'string' ? hosts.length > 0 : hosts.length > 0, 'etcd hosts');
   return new Etcd3({ hosts, defaultCallOptions: (context) => context.isStream ? {} :
     { deadline: Date.now() + callTimeoutMs } });

@@ -14,13 +14,8 @@ import type {
   ITxnResponse,
 } from 'etcd3';
 import { prefixEnd } from './keys.js';
+import { etcdKitLimits } from '../limits.js';
 
-export const etcdTxnLimits = {
-  /** etcd's own default for --max-txn-ops; raise both together. */
-  txnOpsMaxDefault: 128,
-  /** Keys per range read; pages keep each gRPC message well under its 4 MiB default. */
-  rangePageKeysMax: 1_000,
-} as const;
 
 /** A value as read, with the revision a compare must name to guard it. */
 export interface Versioned<T> {
@@ -143,7 +138,7 @@ export async function* rangePages(client: Etcd3, start: Buffer, end: Buffer,
   let revision = options.revision ?? 0;
   let from: Buffer = start;
   while (remaining > 0) {
-    const limit = Math.min(remaining, etcdTxnLimits.rangePageKeysMax);
+    const limit = Math.min(remaining, etcdKitLimits.rangePageKeysMax);
     const response = await client.kv.range({ key: from, range_end: end, limit,
       keys_only: options.keysOnly ?? false, ...(revision > 0 ? { revision } : {}) });
     if (revision === 0) revision = revisionOf(response.header);

@@ -17,17 +17,8 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import type { Etcd3, IKeyValue, Watcher } from 'etcd3';
 import { prefixEnd } from './keys.js';
 import { keyOf, rangePrefix, revisionOf } from './txn.js';
+import { etcdKitLimits } from '../limits.js';
 
-export const etcdWatchLimits = {
-  reloadBackoffMsMaxDefault: 5_000,
-  /** Key sets (brokers, controller, handoffs) are small: retry them sooner. */
-  keySetReloadBackoffMsMaxDefault: 2_000,
-  reloadBackoffMsMin: 100,
-  /** Cancelling waits at most this long for etcd's answer: a stream that is down never answers,
-   *  and its watchers are dropped with it anyway. */
-  watchCancelMsMax: 1_000,
-  rangesMax: 8,
-} as const;
 
 export interface WatchRange {
   /** A prefix, or with `exact` one key. */
@@ -81,14 +72,14 @@ export class EtcdWatch {
 
   private constructor(private readonly client: Etcd3, private readonly ranges: WatchRange[],
     private readonly handler: WatchHandler, private readonly options: EtcdWatchOptions) {
-    assert.ok(ranges.length > 0 && ranges.length <= etcdWatchLimits.rangesMax, 'watch ranges');
+    assert.ok(ranges.length > 0 && ranges.length <= etcdKitLimits.watchRangesMax, 'watch ranges');
     const name = ranges.map((r) => r.key).join(', ');
     this.failedMessage = options.failedMessage ?? `watch of ${name} failed; reloading`;
     this.reloadFailedMessage = options.reloadFailedMessage ??
       `reloading the watch of ${name} failed; retrying`;
     this.reloadBackoffMsMax = options.reloadBackoffMsMax ??
-      etcdWatchLimits.reloadBackoffMsMaxDefault;
-    assert.ok(this.reloadBackoffMsMax >= etcdWatchLimits.reloadBackoffMsMin, 'backoff');
+      etcdKitLimits.watchReloadBackoffMsMaxDefault;
+    assert.ok(this.reloadBackoffMsMax >= etcdKitLimits.watchReloadBackoffMsMin, 'backoff');
   }
 
   /** Resolves once the first snapshot has been handed to the handler and the watch is up. */
@@ -237,7 +228,7 @@ export class EtcdWatch {
         if (this.closed) return;
         this.options.log(this.reloadFailedMessage, error);
         await sleep(Math.min(this.reloadBackoffMsMax,
-          etcdWatchLimits.reloadBackoffMsMin * 2 ** Math.min(attempt, 16)));
+          etcdKitLimits.watchReloadBackoffMsMin * 2 ** Math.min(attempt, 16)));
       }
     }
   }
@@ -246,7 +237,7 @@ export class EtcdWatch {
     const watchers = this.watchers;
     this.watchers = [];
     await Promise.allSettled(watchers.map((watcher) => Promise.race([
-      watcher.cancel().catch(() => undefined), sleep(etcdWatchLimits.watchCancelMsMax)])));
+      watcher.cancel().catch(() => undefined), sleep(etcdKitLimits.watchCancelMsMax)])));
   }
 }
 
@@ -267,7 +258,7 @@ export class KeySetWatch {
   static async open(client: Etcd3, range: WatchRange,
     onChange: (entries: ReadonlyMap<string, IKeyValue>) => void,
     log: WatchLog = defaultWatchLog,
-    reloadBackoffMsMax: number = etcdWatchLimits.keySetReloadBackoffMsMaxDefault):
+    reloadBackoffMsMax: number = etcdKitLimits.keySetReloadBackoffMsMaxDefault):
     Promise<KeySetWatch> {
     const keySet = new KeySetWatch(range, onChange, log);
     keySet.watch = await EtcdWatch.open(client, [range], {

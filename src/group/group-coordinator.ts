@@ -16,12 +16,7 @@ import {
   type JoinRequest, type JoinResult, type LeaveResult, type MemberIdentity, type Outcome,
   type SyncRequest, type SyncResult,
 } from './group.js';
-
-/** Kafka's offset.metadata.max.bytes default. */
-export const offsetMetadataBytesMax = 4096;
-
-/** Bound on remembered protocol types of emptied groups (one short string each). */
-const REMEMBERED_PROTOCOL_TYPES_MAX = 100_000;
+import { groupLimits } from '../limits.js';
 
 export interface GroupCoordinatorOptions {
   metadata: Metadata;
@@ -344,7 +339,7 @@ export class GroupCoordinator {
   private rememberProtocolType(groupId: string, protocolType: string): void {
     this.lastProtocolTypes.delete(groupId);
     this.lastProtocolTypes.set(groupId, protocolType);
-    if (this.lastProtocolTypes.size > REMEMBERED_PROTOCOL_TYPES_MAX) {
+    if (this.lastProtocolTypes.size > groupLimits.rememberedProtocolTypesMax) {
       this.lastProtocolTypes.delete(this.lastProtocolTypes.keys().next().value!);
     }
   }
@@ -363,7 +358,7 @@ function settled<T>(outcome: Outcome<T>): T | Promise<T> {
 }
 
 function offsetEntryError(o: OffsetCommitEntry): number {
-  if ((o.metadata?.length ?? 0) > offsetMetadataBytesMax) {
+  if ((o.metadata?.length ?? 0) > groupLimits.offsetMetadataBytesMax) {
     return ErrorCode.OFFSET_METADATA_TOO_LARGE;
   }
   if (!Number.isSafeInteger(o.offset) || !Number.isSafeInteger(o.partition)) {

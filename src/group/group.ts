@@ -20,11 +20,9 @@ import { randomUUID } from 'node:crypto';
 import type { Logger } from 'pino';
 import { ErrorCode } from '../../protocol/generated/errors.js';
 import { SerialQueue } from '../util/serial-queue.js';
+import { groupLimits } from '../limits.js';
 
 export type GroupState = 'Empty' | 'PreparingRebalance' | 'CompletingRebalance' | 'Stable' | 'Dead';
-
-/** Kafka's NewMemberJoinTimeoutMs: a new member's JoinGroup waits at most this long. */
-export const newMemberJoinTimeoutMs = 5 * 60 * 1000;
 
 export interface GroupConfig {
   groupInitialRebalanceDelayMs: number;
@@ -309,7 +307,7 @@ export class Group {
     const pending = this.awaitJoin(member);
     // A new member cannot heartbeat before its JoinGroup is answered; if it went away, this
     // drops it rather than holding up rebalances forever (Kafka's NewMemberJoinTimeoutMs).
-    this.scheduleSessionExpiry(member, newMemberJoinTimeoutMs);
+    this.scheduleSessionExpiry(member, groupLimits.newMemberJoinTimeoutMs);
     this.maybePrepareRebalance(`member ${memberId} joined`);
     return { pending };
   }

@@ -4,6 +4,7 @@
  * that set them keep working; they are listed in ACCEPTED_NO_EFFECT and in the README.
  */
 import type { BrokerConfig } from '../config/config.js';
+import { adminLimits } from '../limits.js';
 
 export interface EffectiveTopicConfig {
   retentionMs: number;
@@ -72,13 +73,12 @@ export function effectiveConfig(c: BrokerConfig, overrides: Record<string, strin
 }
 
 const TOPIC_NAME = /^[a-zA-Z0-9._-]+$/;
-export const TOPIC_NAME_LENGTH_MAX = 249;
 
 /** Kafka's topic name rules; returns why a name is invalid, or null. */
 export function validateTopicName(name: string): string | null {
   if (name.length === 0) return 'topic name is empty';
   if (name === '.' || name === '..') return `topic name cannot be "${name}"`;
-  if (name.length > TOPIC_NAME_LENGTH_MAX) return `topic name longer than ${TOPIC_NAME_LENGTH_MAX}`;
+  if (name.length > adminLimits.topicNameLengthMax) return `topic name longer than ${adminLimits.topicNameLengthMax}`;
   if (!TOPIC_NAME.test(name)) return `topic name ${name} has characters other than [a-zA-Z0-9._-]`;
   return null;
 }

@@ -5,6 +5,7 @@
  */
 import { readBatchHeader, splitBatches } from '../../protocol/records/batch-header.js';
 import type { Metadata } from '../metadata/stores.js';
+import { partitionLimits } from '../limits.js';
 import type { Metrics } from '../metrics.js';
 import type { HistoryChunk, HistoryReader } from './partition-log.js';
 
@@ -14,8 +15,6 @@ export interface RangeCache {
   prefetch(key: string, start: number, endExclusive: number): void;
 }
 
-/** Index entries looked up per read: enough for maxBytes in all but tiny-entry cases. */
-const ENTRIES_PER_READ_MAX = 8;
 
 export class ObjectHistoryReader implements HistoryReader {
   constructor(
@@ -26,7 +25,7 @@ export class ObjectHistoryReader implements HistoryReader {
 
   async read(topicId: string, partition: number, offset: number, endOffset: number,
     maxBytes: number, minOneBatch: boolean): Promise<HistoryChunk> {
-    const entries = await this.metadata.segments.list(topicId, partition, offset, ENTRIES_PER_READ_MAX);
+    const entries = await this.metadata.segments.list(topicId, partition, offset, partitionLimits.historyEntriesPerReadMax);
     const out: Buffer[] = [];
     let sizeBytes = 0;
     let nextOffset = offset;

@@ -8,11 +8,10 @@
  * between its PUT and its commit, which takes seconds; `orphanAgeMsMin` is minutes.
  */
 import type { Metadata } from '../metadata/stores.js';
+import { partitionLimits } from '../limits.js';
 import type { ObjectStore } from '../../storage/object-store/object-store.js';
 import { segmentKeyPrefix } from '../../storage/segment/naming.js';
 
-/** Objects examined per pass; the next pass continues the scan from the start (LIST order). */
-const OBJECTS_PER_PASS_MAX = 100_000;
 
 export async function collectOrphans(store: ObjectStore, metadata: Metadata,
   nowMs: number, orphanAgeMsMin: number): Promise<string[]> {
@@ -22,7 +21,7 @@ export async function collectOrphans(store: ObjectStore, metadata: Metadata,
   const orphans: string[] = [];
   let seen = 0;
   for await (const meta of store.list(segmentKeyPrefix)) {
-    if (++seen > OBJECTS_PER_PASS_MAX) break;
+    if (++seen > partitionLimits.orphanObjectsPerPassMax) break;
     if (referenced.has(meta.key)) continue;
     if (nowMs - meta.lastModifiedMs < orphanAgeMsMin) continue;
     orphans.push(meta.key);

@@ -9,9 +9,8 @@
  */
 import assert from 'node:assert/strict';
 import type { ProducerPartitionState } from '../metadata/records.js';
+import { partitionLimits } from '../limits.js';
 
-/** Kafka keeps the last 5 batches per producer (max.in.flight.requests.per.connection ≤ 5). */
-export const RECENT_BATCHES_MAX = 5;
 const SEQUENCE_MAX = 0x7fffffff;
 
 export interface BatchIdentity {
@@ -86,9 +85,9 @@ export class ProducerStates {
     if (state.recentBatches.some((b) => b.baseOffset === baseOffset)) return;
     state.recentBatches.push({ firstSequence: batch.firstSequence, lastSequence: batch.lastSequence,
       baseOffset, lastOffset });
-    if (state.recentBatches.length > RECENT_BATCHES_MAX) state.recentBatches.shift();
+    if (state.recentBatches.length > partitionLimits.producerRecentBatchesMax) state.recentBatches.shift();
     state.lastTimestampMs = Math.max(state.lastTimestampMs, timestampMs);
-    assert.ok(state.recentBatches.length <= RECENT_BATCHES_MAX);
+    assert.ok(state.recentBatches.length <= partitionLimits.producerRecentBatchesMax);
   }
 
   /**

@@ -6,11 +6,10 @@
  */
 import type { SegmentEntry } from '../metadata/records.js';
 import type { Metadata } from '../metadata/stores.js';
+import { partitionLimits } from '../limits.js';
 import type { PartitionLog } from './partition-log.js';
 import type { PartitionManager } from './partition-manager.js';
 
-/** Entries examined per partition per pass; the next pass continues where this one stopped. */
-const ENTRIES_PER_PASS_MAX = 1000;
 
 export async function enforceRetention(partitions: PartitionManager, metadata: Metadata,
   nowMs: number): Promise<string[]> {
@@ -21,7 +20,7 @@ export async function enforceRetention(partitions: PartitionManager, metadata: M
     for (const log of topic.logs) {
       if (log === undefined) continue; // led elsewhere: that broker runs its retention
       const entries = await metadata.segments.list(log.topicId, log.partition, log.logStartOffset,
-        ENTRIES_PER_PASS_MAX);
+        partitionLimits.retentionEntriesPerPassMax);
       const totalBytes = retentionBytes >= 0 ? await metadata.segments.partitionSizeBytes(log.topicId, log.partition) : 0;
       const newStart = retainedStart(entries, log, nowMs, retentionMs, retentionBytes, totalBytes);
       if (newStart <= log.logStartOffset) continue;

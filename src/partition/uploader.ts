@@ -18,6 +18,7 @@ import type { Metadata } from '../metadata/stores.js';
 import { FencedError } from '../metadata/records.js';
 import { IndexContinuityError } from '../metadata/rules.js';
 import type { Metrics } from '../metrics.js';
+import { partitionLimits } from '../limits.js';
 import type { ObjectStore } from '../../storage/object-store/object-store.js';
 import { buildSegmentObject } from '../../storage/segment/writer.js';
 import { SegmentKeyAllocator } from '../../storage/segment/naming.js';
@@ -48,12 +49,6 @@ export interface WalTrim {
 
 type Part = PendingPart<PartitionLog, TailBatch>;
 
-/**
- * Longest wait between retries of a failing upload. Once the store is back, this is how long
- * the backlog may keep waiting (and Produce stay refused past uploadBacklogBytesMax); a retry
- * every few seconds costs a failing store nothing worth saving.
- */
-const UPLOAD_RETRY_MS_MAX = 5_000;
 
 export class Uploader {
   private timer: NodeJS.Timeout | undefined;
@@ -157,7 +152,7 @@ export class Uploader {
         this.log.debug({ reason, failures: this.failures }, 'upload failed again; will retry');
       }
     }
-    const backoffMs = Math.min(UPLOAD_RETRY_MS_MAX, this.options.uploadIntervalMs * 2 ** Math.min(this.failures, 8));
+    const backoffMs = Math.min(partitionLimits.uploadRetryMsMax, this.options.uploadIntervalMs * 2 ** Math.min(this.failures, 8));
     const more = this.wal.ackOnUpload && this.pendingBytes > 0;
     this.schedule(this.failures > 0 ? backoffMs : more ? 0 : this.options.uploadIntervalMs);
   }

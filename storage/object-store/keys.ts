@@ -9,7 +9,8 @@
  * lists in.
  */
 import assert from 'node:assert/strict';
-import { ObjectStoreError, objectStoreLimits, type ObjectStoreOp } from './object-store.js';
+import { objectStoreLimits } from '../limits.js';
+import { ObjectStoreError, type ObjectStoreOp } from './object-store.js';
 
 const segmentPattern = /^[A-Za-z0-9_=+-][A-Za-z0-9._=+-]*$/;
 

@@ -35,7 +35,6 @@ import {
 } from './local-fs.js';
 import {
   ObjectStoreError,
-  objectStoreLimits,
   type ListOptions,
   type ObjectHead,
   type ObjectMeta,
@@ -44,14 +43,12 @@ import {
   type ObjectStoreStats,
 } from './object-store.js';
 import { StatsRecorder } from './stats.js';
+import { localFolderLimits, objectStoreLimits } from '../limits.js';
 
 export interface LocalFolderConfig {
   /** Absolute path; created if missing. */
   rootDir: string;
 }
-
-/** A concurrent delete may prune the directory a put just made; the put then makes it again. */
-const putAttemptsMax = 3;
 
 export class LocalFolderStore implements ObjectStore {
   readonly engine = 'local-folder';
@@ -201,7 +198,7 @@ export class LocalFolderStore implements ObjectStore {
         await writeNewFileSynced(tempPath, body);
       } catch (error) {
         // ENOENT: a concurrent delete pruned `dir` between our mkdir and open; make it again.
-        if (errnoOf(error) === 'ENOENT' && attempt < putAttemptsMax) continue;
+        if (errnoOf(error) === 'ENOENT' && attempt < localFolderLimits.putAttemptsMax) continue;
         throw error;
       }
       let landed = false;

@@ -19,22 +19,6 @@
  *   by the store (or, just as usefully, that it was not).
  */
 
-/** Limits shared by every engine; each one is asserted where it is enforced. */
-export const objectStoreLimits = {
-  /** S3's own key limit; the local folder keeps the same so a key valid in one is valid in all. */
-  keyBytesMax: 1024,
-  /** Linux NAME_MAX: one key segment becomes one file or directory name in the local folder. */
-  keySegmentBytesMax: 255,
-  /** Whole objects are held in memory; segments are far smaller than this. */
-  objectBytesMax: 256 * 1024 * 1024,
-  /** ListObjectsV2 returns at most 1000 keys a page. */
-  listPageSizeMax: 1000,
-  /** DeleteObjects accepts at most 1000 keys a request. */
-  deleteBatchKeysMax: 1000,
-  /** Bounds one deleteMany call so a caller bug cannot queue an unbounded amount of work. */
-  deleteManyKeysMax: 100_000,
-} as const;
-
 export interface ObjectHead {
   sizeBytes: number;
   lastModifiedMs: number;

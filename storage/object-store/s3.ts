@@ -31,7 +31,6 @@ import {
 } from './keys.js';
 import {
   ObjectStoreError,
-  objectStoreLimits,
   type ListOptions,
   type ObjectHead,
   type ObjectMeta,
@@ -41,6 +40,7 @@ import {
 } from './object-store.js';
 import { attemptsOf, errorNameOf, httpStatusOf, isNoSuchKey, mapS3Error } from './s3-errors.js';
 import { StatsRecorder } from './stats.js';
+import { objectStoreLimits, s3StoreDefaults, s3StoreLimits } from '../limits.js';
 
 export interface S3StoreConfig {
   bucket: string;
@@ -59,25 +59,6 @@ export interface S3StoreConfig {
   maxAttempts?: number;
 }
 
-export const s3StoreDefaults = {
-  region: 'us-east-1',
-  forcePathStyle: true,
-  keyPrefix: '',
-  requestTimeoutMs: 30_000,
-  maxAttempts: 5,
-} as const;
-
-export const s3StoreLimits = {
-  requestTimeoutMsMin: 50,
-  requestTimeoutMsMax: 10 * 60_000,
-  maxAttemptsMax: 10,
-  /** Re-sends of a GET whose body broke mid-stream (the SDK retries only up to the headers). */
-  bodyReadAttemptsMax: 3,
-  /** Attempts of putIfAbsent when S3 answers 409 ConditionalRequestConflict. */
-  conditionalAttemptsMax: 5,
-  conditionalBackoffMsMax: 200,
-  httpSocketsMax: 64,
-} as const;
 
 type ResolvedConfig = Required<Omit<S3StoreConfig, 'endpoint'>> & { endpoint: string | undefined };
 

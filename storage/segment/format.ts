@@ -33,10 +33,7 @@
 import assert from 'node:assert/strict';
 import { crc32c } from '../../protocol/records/crc32c.js';
 import { BATCH_HEADER_BYTES } from '../../protocol/records/batch-header.js';
-import { objectStoreLimits } from '../object-store/object-store.js';
-
-const KiB = 1024;
-const MiB = 1024 * KiB;
+import { objectStoreLimits, segmentLimits } from '../limits.js';
 
 export const segmentMagic = Buffer.from('LSEGv001', 'ascii');
 export const footerFormatVersion = 1;
@@ -47,23 +44,6 @@ export const footerHeaderBytes = 2 + 2 + 8 + 4;
 /** Everything in a range entry but the topicId bytes. */
 export const rangeFixedBytes = 1 + 4 + 8 + 8 + 8 + 8 + 8 + 4 + 4;
 
-/**
- * Limits of the format. They belong with the others in storage/limits.ts once segments are wired
- * into the uploader; they live here for now so this module has no edits outside its folder.
- */
-export const segmentLimits = Object.freeze({
-  /** Kafka topic ids are 22 base64url characters; room for other id schemes, bounded. */
-  topicIdBytesMax: 64,
-  /** Partitions in one object; an uploader packing more should cut a second object. */
-  rangesPerObjectMax: 32_768,
-  /** Bounds the second GET of a footer read and the allocation behind it. */
-  footerBytesMax: 4 * MiB,
-  /**
-   * First GET of a footer read: the object's tail. 64 KiB holds the trailer plus the index of
-   * ~870 partitions with 22-character topic ids, so most reads need one GET, not two.
-   */
-  footerTailReadBytes: 64 * KiB,
-});
 
 // Relations between the limits, checked once at load time.
 assert.ok(

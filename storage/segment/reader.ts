@@ -19,11 +19,11 @@ import {
   decodeTrailer,
   footerHeaderBytes,
   SegmentFormatError,
-  segmentLimits,
   trailerBytes,
   type SegmentFooter,
   type SegmentRange,
 } from './format.js';
+import { segmentLimits } from '../limits.js';
 
 export interface ReadFooterOptions {
   /** Bytes of the first, speculative tail read; default segmentLimits.footerTailReadBytes. */

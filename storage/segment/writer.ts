@@ -9,12 +9,11 @@
  */
 import assert from 'node:assert/strict';
 import { splitBatches, validateBatch } from '../../protocol/records/batch-header.js';
-import { objectStoreLimits } from '../object-store/object-store.js';
+import { objectStoreLimits, segmentLimits } from '../limits.js';
 import {
   compareRangeOrder,
   encodeFooterAndTrailer,
   isValidTopicId,
-  segmentLimits,
   type SegmentRange,
 } from './format.js';
 

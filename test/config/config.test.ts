@@ -54,6 +54,13 @@ describe('loadConfig', () => {
     [['--message-bytes-max', String(200 * 1024 * 1024)], {}, 'messageBytesMax'],
     // Fits the request but not one WAL entry (8 MiB less its frame and header).
     [['--message-bytes-max', String(8 * 1024 * 1024)], {}, 'messageBytesMax'],
+    // Relations with other limits (src/limits.ts): a WAL segment must hold the largest entry,
+    // etcd transactions the largest fixed-size one, and an object being committed is no orphan.
+    [['--wal-segment-bytes-max', String(8 * 1024 * 1024)], {}, 'walSegmentBytesMax'],
+    [['--etcd-txn-ops-max', '32'], {}, 'etcdTxnOpsMax'],
+    [['--orphan-age-ms-min', '60000'], {}, 'orphanAgeMsMin'],
+    [['--s3-request-timeout-ms', '600000'], {}, 'orphanAgeMsMin'],
+    [['--request-bytes-max', String(600 * 1024 * 1024)], {}, 'requestBytesMax'],
     [['--port'], {}, 'port'],
     [[], { LEDGERSTREAM_PROT: '9093' }, 'LEDGERSTREAM_PROT'],
   ];

@@ -8,7 +8,8 @@ import { pino } from 'pino';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { ErrorCode } from '../../protocol/generated/errors.js';
 import { encodeBatch } from '../../protocol/records/record.js';
-import { appendPartition, handoffAnswerWaitMsMax } from '../../src/broker/produce/append-partition.js';
+import { appendPartition } from '../../src/broker/produce/append-partition.js';
+import { produceLimits } from '../../src/limits.js';
 import type { BrokerServices } from '../../src/broker/services.js';
 import { type BrokerConfig, loadConfig } from '../../src/config/config.js';
 import { SqliteMetadata } from '../../src/metadata/sqlite/metadata.js';
@@ -63,7 +64,7 @@ describe('a produce refused during a handoff', () => {
     topic.logs[0]!.stopAppends();
     const started = performance.now();
     await (await produce(topic)).answerAfter;
-    expect(performance.now() - started).toBeGreaterThanOrEqual(handoffAnswerWaitMsMax - 5);
+    expect(performance.now() - started).toBeGreaterThanOrEqual(produceLimits.handoffAnswerWaitMsMax - 5);
     topic.logs[0]!.fence('released');
     const fenced = await produce(topic);
     expect(fenced.errorCode).toBe(ErrorCode.NOT_LEADER_OR_FOLLOWER);

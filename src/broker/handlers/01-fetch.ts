@@ -16,9 +16,7 @@ import {
 import { waitForAppend } from '../fetch/long-poll.js';
 import { readPartitions } from '../fetch/read-partitions.js';
 import { defineHandler } from '../handler.js';
-
-/** Longest long poll we honour, whatever the client asks (Kafka clients default to 500 ms). */
-const FETCH_WAIT_MS_MAX = 30_000;
+import { fetchLimits } from '../../limits.js';
 
 export const handler = defineHandler({
   apiKey: 1,
@@ -29,7 +27,7 @@ export const handler = defineHandler({
   encodeResponse: encodeFetchResponse,
   async handle(ctx, req, version) {
     const s = ctx.services;
-    const deadlineMs = s.nowMs() + Math.min(Math.max(req.maxWaitMs, 0), FETCH_WAIT_MS_MAX);
+    const deadlineMs = s.nowMs() + Math.min(Math.max(req.maxWaitMs, 0), fetchLimits.fetchWaitMsMax);
     // Each pass holds its data in the broker's memory budget until the answer is built (the
     // connection then holds the answer's bytes until the kernel has them).
     let pass = await readPartitions(s, req, version);

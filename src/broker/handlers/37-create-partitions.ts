@@ -3,7 +3,7 @@
  * Behavior: raises a topic's partition count; the new partitions start empty, led where the
  * placement puts them (a single node: itself; a cluster: the controller's placement), and every
  * broker's view follows through the etcd watch.
- * A count not above the current one, or above PARTITIONS_PER_TOPIC_MAX → INVALID_PARTITIONS (with
+ * A count not above the current one, or above partitionsPerTopicMax → INVALID_PARTITIONS (with
  * Kafka's messages); unknown topic → UNKNOWN_TOPIC_OR_PARTITION; a topic named twice →
  * INVALID_REQUEST; validateOnly checks only. The partitions gauge follows.
  * Assignments, when given, are checked as Kafka does (one per new partition, none empty, no broker
@@ -22,7 +22,8 @@ import {
 import { UnknownTopicError } from '../../metadata/records.js';
 import { defineHandler } from '../handler.js';
 import type { BrokerServices } from '../services.js';
-import { PARTITIONS_PER_TOPIC_MAX, checkReplicaAssignment } from '../topic-admin.js';
+import { checkReplicaAssignment } from '../topic-admin.js';
+import { adminLimits } from '../../limits.js';
 
 const { INVALID_PARTITIONS, INVALID_REPLICA_ASSIGNMENT, UNKNOWN_TOPIC_OR_PARTITION: UNKNOWN_TOPIC } = ErrorCode;
 type Outcome = { errorCode: number; errorMessage: string | null };
@@ -49,8 +50,9 @@ async function raise(s: BrokerServices, t: TopicIn, validateOnly: boolean): Prom
     return fail(INVALID_PARTITIONS, count === current ? `Topic already has ${current} partitions.`
       : `Topic currently has ${current} partitions, which is higher than the requested ${count}.`);
   }
-  if (count > PARTITIONS_PER_TOPIC_MAX) {
-    return fail(INVALID_PARTITIONS, `partition count must be at most ${PARTITIONS_PER_TOPIC_MAX}`);
+  if (count > adminLimits.partitionsPerTopicMax) {
+    return fail(INVALID_PARTITIONS,
+      `partition count must be at most ${adminLimits.partitionsPerTopicMax}`);
   }
   const assignment = checkAssignments(s, t, count - current);
   if (typeof assignment === 'object' && !Array.isArray(assignment)) return assignment;

@@ -9,6 +9,7 @@ import { validateBatch } from '../../../protocol/records/batch-header.js';
 import { checkBatchRecords } from '../../../protocol/records/batch-records.js';
 import { type TopicEntry, missingPartitionError } from '../../partition/partition-manager.js';
 import type { BrokerServices } from '../services.js';
+import { produceLimits } from '../../limits.js';
 import { refusalForUploadBacklog } from './upload-backpressure.js';
 
 export interface PartitionAppendResult {
@@ -22,15 +23,6 @@ export interface PartitionAppendResult {
   /** The answer (a refusal) waits for this: the partition's handoff to finish. Never rejects. */
   answerAfter?: Promise<void>;
 }
-
-/**
- * How long a produce refused because its partition is being handed over (a graceful stop, a
- * rebalance) waits for the handoff, usually tens of ms. Answered at once, the client's Metadata
- * refresh still names this broker, its retry comes back here and is refused again, and its
- * backoff grows (kafkajs: 300 ms, then 600 ms); answered after the release, one retry goes to
- * the new leader.
- */
-export const handoffAnswerWaitMsMax = 2_000;
 
 /**
  * What the compressed batches of one request may still inflate to, starting from
@@ -74,7 +66,8 @@ export function appendPartition(s: BrokerServices, topic: TopicEntry | undefined
   switch (outcome.kind) {
     case 'error':
       if (outcome.error === 'NOT_LEADER_OR_FOLLOWER' && !log.fenced) {
-        return { ...failed(ErrorCode[outcome.error], outcome.detail), answerAfter: log.whenFenced(handoffAnswerWaitMsMax) };
+        return { ...failed(ErrorCode[outcome.error], outcome.detail),
+          answerAfter: log.whenFenced(produceLimits.handoffAnswerWaitMsMax) };
       }
       return failed(ErrorCode[outcome.error], outcome.detail);
     case 'duplicate':

@@ -28,13 +28,8 @@ import type { SegmentEntry } from '../records.js';
 import { releaseEntries } from '../rules.js';
 import { decodeObject, encodeObject, type ObjectRecord } from './codecs.js';
 import { TopicCache, type MetadataChange } from './topic-cache.js';
+import { etcdCoordinatorLimits } from '../../limits.js';
 
-export const etcdEngineLimits = {
-  /** Attempts of one optimistic transaction before EtcdConflictError. */
-  txnAttemptsMax: 16,
-  /** Jittered pause between conflicting attempts, so two writers do not collide in lockstep. */
-  conflictBackoffMsMax: 50,
-} as const;
 
 export class EtcdConflictError extends Error {
   override readonly name = 'EtcdConflictError';
@@ -89,7 +84,7 @@ export class EtcdEngine {
     plan: (view: V) => TxnPlan<R>, guess: V | null = null): Promise<R> {
     let fresh = guess === null;
     let view: V = guess ?? await source.read();
-    for (let attempt = 1; attempt <= etcdEngineLimits.txnAttemptsMax; attempt++) {
+    for (let attempt = 1; attempt <= etcdCoordinatorLimits.txnAttemptsMax; attempt++) {
       let txnPlan: TxnPlan<R>;
       try {
         txnPlan = plan(view);
@@ -113,7 +108,7 @@ export class EtcdEngine {
       fresh = true;
       if (attempt > 1) await this.backoffAfterConflict(attempt);
     }
-    throw new EtcdConflictError(operation, etcdEngineLimits.txnAttemptsMax);
+    throw new EtcdConflictError(operation, etcdCoordinatorLimits.txnAttemptsMax);
   }
 
   /** A view made of single-key reads, read in one round trip and re-read by a failed txn. */
@@ -132,7 +127,7 @@ export class EtcdEngine {
   }
 
   async backoffAfterConflict(attempt: number): Promise<void> {
-    const ceilingMs = Math.min(etcdEngineLimits.conflictBackoffMsMax, 2 ** attempt);
+    const ceilingMs = Math.min(etcdCoordinatorLimits.conflictBackoffMsMax, 2 ** attempt);
     await sleep(Math.random() * ceilingMs);
   }
 

@@ -16,7 +16,7 @@
 import assert from 'node:assert/strict';
 import { openEtcdClient, type EtcdClient } from '../../etcd/client.js';
 import { EtcdKeys, keyPrefixDefault } from '../../etcd/keys.js';
-import { doesNotExist, etcdTxnLimits, getOp, putOp, rangesOf } from '../../etcd/txn.js';
+import { doesNotExist, getOp, putOp, rangesOf } from '../../etcd/txn.js';
 import { EtcdWatch } from '../../etcd/watch.js';
 import { newKafkaUuid } from '../rules.js';
 import type { Metadata } from '../stores.js';
@@ -27,20 +27,13 @@ import { EtcdProducerIds } from './producers.js';
 import { EtcdSegmentIndex } from './segments.js';
 import type { MetadataChange } from './topic-cache.js';
 import { EtcdTopicCatalog } from './topics.js';
+import { etcdCoordinatorLimits } from '../../limits.js';
 
 export { EtcdTxnTooLargeError } from '../../etcd/txn.js';
 export { EtcdConflictError } from './engine.js';
 export { commitSegmentsTxnOpsMax } from './segments.js';
 export type { MetadataChange } from './topic-cache.js';
 
-export const etcdMetadataLimits = {
-  /** etcd's own default for --max-txn-ops; raise both together. */
-  txnOpsMaxDefault: etcdTxnLimits.txnOpsMaxDefault,
-  producerIdsPerBlockDefault: 100,
-  callTimeoutMsDefault: 10_000,
-  reloadBackoffMsMax: 5_000,
-} as const;
-assert.ok(etcdMetadataLimits.txnOpsMaxDefault >= 8, 'fixed per-txn overheads fit');
 
 export interface EtcdMetadataOptions {
   /** etcd client URLs, e.g. `http://127.0.0.1:2379`. */
@@ -70,20 +63,20 @@ export class EtcdMetadata implements Metadata {
 
   private constructor(private readonly client: EtcdClient, options: EtcdMetadataOptions) {
     this.engine = new EtcdEngine(client, new EtcdKeys(options.keyPrefix ?? keyPrefixDefault),
-      options.txnOpsMax ?? etcdMetadataLimits.txnOpsMaxDefault, options.nowMs ?? Date.now,
+      options.txnOpsMax ?? etcdCoordinatorLimits.txnOpsMaxDefault, options.nowMs ?? Date.now,
       options.log ?? ((message, error) => process.emitWarning(`${message}: ${error}`)));
     this.segments = new EtcdSegmentIndex(this.engine);
     this.topics = new EtcdTopicCatalog(this.engine, this.segments);
     this.leadership = new EtcdPartitionLeadership(this.engine);
     this.producers = new EtcdProducerIds(this.engine, options.producerIdsPerBlock ??
-      etcdMetadataLimits.producerIdsPerBlockDefault);
+      etcdCoordinatorLimits.producerIdsPerBlockDefault);
     this.offsets = new EtcdGroupOffsets(this.engine);
   }
 
   /** Connects, creates the cluster id on first use, loads the cache and starts the watches. */
   static async open(options: EtcdMetadataOptions): Promise<EtcdMetadata> {
     const client = openEtcdClient({ hosts: options.hosts,
-      callTimeoutMs: options.callTimeoutMs ?? etcdMetadataLimits.callTimeoutMsDefault });
+      callTimeoutMs: options.callTimeoutMs ?? etcdCoordinatorLimits.callTimeoutMsDefault });
     const metadata = new EtcdMetadata(client, options);
     try {
       metadata.clusterIdValue = await metadata.ensureClusterId();
@@ -162,6 +155,6 @@ export class EtcdMetadata implements Metadata {
         },
       }, { log: engine.log, failedMessage: 'metadata watch failed; reloading the topic cache',
         reloadFailedMessage: 'metadata cache reload failed; retrying',
-        reloadBackoffMsMax: etcdMetadataLimits.reloadBackoffMsMax });
+        reloadBackoffMsMax: etcdCoordinatorLimits.reloadBackoffMsMax });
   }
 }

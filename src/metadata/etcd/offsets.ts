@@ -6,12 +6,13 @@
 import assert from 'node:assert/strict';
 import { prefixEnd } from '../../etcd/keys.js';
 import {
-  deleteOp, deletePrefixOp, etcdTxnLimits, keyOf, putOp, rangePages,
+  deleteOp, deletePrefixOp, keyOf, putOp, rangePages,
 } from '../../etcd/txn.js';
 import type { CommittedOffset } from '../records.js';
 import type { GroupOffsets } from '../stores.js';
 import { decodeOffset, encodeOffset } from './codecs.js';
 import type { EtcdEngine } from './engine.js';
+import { etcdKitLimits } from '../../limits.js';
 
 export class EtcdGroupOffsets implements GroupOffsets {
   constructor(private readonly e: EtcdEngine) {}
@@ -55,7 +56,7 @@ export class EtcdGroupOffsets implements GroupOffsets {
     let from: Buffer = Buffer.from(keys.offsetsPrefix());
     for (;;) {
       const response = await this.e.client.kv.range({ key: from, range_end: end,
-        keys_only: true, limit: etcdTxnLimits.rangePageKeysMax });
+        keys_only: true, limit: etcdKitLimits.rangePageKeysMax });
       for (const kv of response.kvs) groups.add(keys.groupOfOffsetKey(keyOf(kv)));
       const last = response.kvs.at(-1);
       if (!response.more || last === undefined) break;

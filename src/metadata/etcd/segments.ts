@@ -21,7 +21,7 @@ import type {
 } from '../../etcd/client.js';
 import { prefixEnd } from '../../etcd/keys.js';
 import {
-  absent, deleteOp, deleteRangeOp, etcdTxnLimits, getOp, keyOf, modEquals, putOp, rangePages,
+  absent, deleteOp, deleteRangeOp, getOp, keyOf, modEquals, putOp, rangePages,
   rangesOf, versionedOf, type Versioned,
 } from '../../etcd/txn.js';
 import type {
@@ -37,12 +37,8 @@ import {
   encodeProducerStates, encodeSegment, type ObjectRecord,
 } from './codecs.js';
 import type { EtcdEngine, TxnPlan } from './engine.js';
+import { etcdCoordinatorLimits, etcdKitLimits } from '../../limits.js';
 
-export const etcdSegmentLimits = {
-  /** One partition's producer list is one value; etcd's --max-request-bytes is 1.5 MiB. */
-  producerStatesBytesMax: 512 * 1024,
-} as const;
-assert.ok(etcdSegmentLimits.producerStatesBytesMax < 1.5 * 1024 * 1024);
 
 /**
  * The most ops any branch of a commit's transaction needs for `commit` (see the file comment):
@@ -204,9 +200,9 @@ export class EtcdSegmentIndex implements SegmentIndex {
         continue;
       }
       const value = encodeProducerStates(states);
-      if (Buffer.byteLength(value) > etcdSegmentLimits.producerStatesBytesMax) {
+      if (Buffer.byteLength(value) > etcdCoordinatorLimits.producerStatesBytesMax) {
         throw new RangeError(`producer states of ${key} take ${Buffer.byteLength(value)} bytes; ` +
-          `the limit is ${etcdSegmentLimits.producerStatesBytesMax} (expire producers)`);
+          `the limit is ${etcdCoordinatorLimits.producerStatesBytesMax} (expire producers)`);
       }
       ops.push(putOp(producersKey, value));
     }
@@ -218,7 +214,7 @@ export class EtcdSegmentIndex implements SegmentIndex {
   private async readRetentionView(topicId: string, partition: number, offset: number):
     Promise<RetentionView> {
     const { keys } = this.e;
-    const entriesMax = Math.min(this.e.txnOpsMax - 2, etcdTxnLimits.rangePageKeysMax);
+    const entriesMax = Math.min(this.e.txnOpsMax - 2, etcdKitLimits.rangePageKeysMax);
     const segmentsPrefix = keys.segmentsOfPartition(topicId, partition);
     const response = await this.e.txn([], [getOp(keys.partition(topicId, partition)),
       { request_range: { key: Buffer.from(segmentsPrefix), limit: entriesMax,

@@ -13,15 +13,9 @@ import { UnknownTopicError, type PartitionState, type SegmentEntry, type TopicRe
   '../records.js';
 import type { SegmentIndex } from '../stores.js';
 import { decodePartitionState, decodeSegment, decodeTopic, type ObjectRecord } from './codecs.js';
-import { EtcdConflictError, etcdEngineLimits, type EtcdEngine, type TxnPlan } from './engine.js';
+import { EtcdConflictError, type EtcdEngine, type TxnPlan } from './engine.js';
+import { etcdCoordinatorLimits } from '../../limits.js';
 
-export const topicDeletionLimits = {
-  /** Trimming oversized topics through retention first takes at most this many rounds. */
-  deleteTopicRoundsMax: 8,
-  /** A topic with more index entries is trimmed through retention (a txn's worth of entries at
-   *  a time) before it is read for deletion, rather than read whole into memory. */
-  deleteTopicEntriesReadMax: 100_000,
-} as const;
 
 interface TopicDeletionView {
   topic: TopicRecord;
@@ -40,10 +34,10 @@ export async function deleteTopic(e: EtcdEngine, segments: SegmentIndex, name: s
   const deadObjectKeys: string[] = [];
   for (let round = 1; ; round++) {
     const view = await readTopicDeletionView(e, name);
-    const opsNeeded = 5 + view.objects.size + view.offsetKeys.length;
-    const tooLarge = view.entryCount > topicDeletionLimits.deleteTopicEntriesReadMax;
+    const opsNeeded = etcdCoordinatorLimits.deleteTopicOpsFixed + view.objects.size + view.offsetKeys.length;
+    const tooLarge = view.entryCount > etcdCoordinatorLimits.deleteTopicEntriesReadMax;
     if (tooLarge || opsNeeded > e.txnOpsMax) { // the success branch is the largest
-      if (round >= topicDeletionLimits.deleteTopicRoundsMax) {
+      if (round >= etcdCoordinatorLimits.deleteTopicRoundsMax) {
         throw new EtcdConflictError(`deleteTopic ${name} (trimming; writers keep adding)`, round);
       }
       deadObjectKeys.push(...await trimTopicForDeletion(e, segments, view));
@@ -55,7 +49,7 @@ export async function deleteTopic(e: EtcdEngine, segments: SegmentIndex, name: s
       e.applyOwnWrites(plan.success, revisionOf(response.header));
       return [...deadObjectKeys, ...plan.result].sort();
     }
-    if (round >= etcdEngineLimits.txnAttemptsMax) throw new EtcdConflictError('deleteTopic', round);
+    if (round >= etcdCoordinatorLimits.txnAttemptsMax) throw new EtcdConflictError('deleteTopic', round);
     await e.backoffAfterConflict(round);
   }
 }
@@ -74,7 +68,7 @@ async function readTopicDeletionView(e: EtcdEngine, name: string): Promise<Topic
   const segmentsPrefix = keys.segmentsOfTopic(topic.topicId);
   const entryCount = Number((await client.kv.range({ key: Buffer.from(segmentsPrefix),
     range_end: prefixEnd(segmentsPrefix), count_only: true, revision })).count);
-  const entries = entryCount > topicDeletionLimits.deleteTopicEntriesReadMax ? []
+  const entries = entryCount > etcdCoordinatorLimits.deleteTopicEntriesReadMax ? []
     : (await rangePrefix(client, segmentsPrefix, at)).map((kv) => decodeSegment(keyOf(kv),
       kv.value));
   const objects = await e.readObjects(new Set(entries.map((entry) => entry.objectKey)));

@@ -11,6 +11,7 @@ import assert from 'node:assert/strict';
 import path from 'node:path';
 import type Database from 'better-sqlite3';
 import { newKafkaUuid } from '../rules.js';
+import { adminLimits } from '../../limits.js';
 
 /** The coordinator's file name inside the broker's data folder. */
 export const metadataFileName = 'metadata.db';
@@ -19,8 +20,6 @@ export function metadataFilePath(dataDir: string): string {
   return path.join(dataDir, metadataFileName);
 }
 
-/** How long a statement waits for a lock held by another connection (e.g. an admin tool). */
-const busyTimeoutMs = 5_000;
 
 /**
  * Schema migrations, in order: entry i takes the schema from version i to i + 1. Released entries
@@ -118,7 +117,7 @@ export function configureConnection(db: Database.Database): void {
   assert.equal(journalMode, db.memory ? 'memory' : 'wal', `journal_mode is ${String(journalMode)}`);
   db.pragma('synchronous = FULL'); // see the file comment: a resolved commit is on disk
   db.pragma('foreign_keys = ON');
-  db.pragma(`busy_timeout = ${busyTimeoutMs}`);
+  db.pragma(`busy_timeout = ${adminLimits.sqliteBusyTimeoutMs}`);
   assert.equal(db.pragma('synchronous', { simple: true }), 2, 'synchronous must be FULL');
 }
 

@@ -1,0 +1,445 @@
+/**
+ * Every limit and default of the broker in one place (TigerBeetle's constants.zig), each with the
+ * reason for its value, followed by assertions of how they relate, run once at load time.
+ *
+ * Layers: storage's limits live in storage/limits.ts (storage cannot import from src/) and are
+ * re-exported here, so this file is where to look; protocol/ keeps only format facts (header
+ * sizes, codec bounds), which follow from Kafka's formats rather than from a choice of ours. The
+ * CLI (src/cli) is a client and keeps its own few. Config (src/config/config.ts) reads the
+ * defaults of its settings from `settingDefaults`, the bounds that follow from another limit from
+ * `settingBounds`, and checks the relations between settings with `settingRelationError`.
+ *
+ * Names carry their unit before the qualifier: `requestBytesMax`, `fetchWaitMsMax`.
+ */
+import assert from 'node:assert/strict';
+import {
+  batchBytesMax, limits as storageLimits, s3StoreDefaults, segmentLimits,
+} from '../storage/limits.js';
+
+export { batchBytesMax, storageLimits };
+
+const KiB = 1024;
+const MiB = 1024 * KiB;
+
+/** Numbers of Kafka and etcd that ours must agree with. */
+export const externalLimits = Object.freeze({
+  /** Kafka's default max.message.bytes (1 MiB of records plus the 12-byte log overhead). */
+  kafkaMessageBytesDefault: 1_048_588,
+  /** request.timeout.ms of the Java client, librdkafka (socket) and kafkajs: 30 s. */
+  kafkaClientRequestTimeoutMs: 30_000,
+  /** Kafka's topic name length limit (a partition folder name must fit 255 bytes). */
+  kafkaTopicNameLengthMax: 249,
+  /** etcd's --max-txn-ops default: ops in one branch of a transaction. */
+  etcdTxnOpsMaxDefault: 128,
+  /** etcd's --max-request-bytes default (1.5 MiB): one request, a whole transaction included. */
+  etcdRequestBytesMax: 1.5 * MiB,
+});
+
+/** Defaults of the broker's size and time settings; see config.ts for what each one does. */
+export const settingDefaults = Object.freeze({
+  /** Kafka's socket.request.max.bytes: a request at most this large is read at all. */
+  requestBytesMax: 100 * MiB,
+  /** Clients keep up to 5 in flight (max.in.flight.requests.per.connection); ample headroom. */
+  inFlightRequestsMax: 128,
+  /** A connection that does not read its answers stops being read past this. */
+  unsentBytesMax: 64 * MiB,
+  /** Both client pools (requests; fetched data and answers) are this size: 1 GiB at most in all. */
+  clientMemoryBytesMax: 512 * MiB,
+  /** Kafka's fetch.max.bytes. */
+  fetchMaxBytes: 55 * MiB,
+  /** Kafka's connections.max.idle.ms. */
+  connectionsMaxIdleMs: 600_000,
+  /** One WAL file; bounds one recovery scan (storage/limits.ts). */
+  walSegmentBytesMax: storageLimits.walSegmentBytesMax,
+  /** Batches wait at most about this for an upload: in object-WAL mode, produce latency. */
+  uploadIntervalMs: 250,
+  /** An upload starts as soon as this much waits, so one object is a few MiB at load. */
+  uploadBytesMax: 8 * MiB,
+  uploadObjectBytesMax: storageLimits.uploadObjectBytesMax,
+  uploadBacklogBytesMax: storageLimits.uploadBacklogBytesMax,
+  /** Uploaded batches kept in memory for consumers that keep up. */
+  tailBytesMax: 256 * MiB,
+  /** Blocks of objects read back, for consumers that fell behind the tail. */
+  readCacheBytesMax: 256 * MiB,
+  /** Kafka's max.message.bytes default; topics may set more, up to batchBytesMax. */
+  messageBytesMax: externalLimits.kafkaMessageBytesDefault,
+  /** Kafka's num.partitions. */
+  defaultPartitions: 1,
+  /** Kafka's retention.ms: 7 days. */
+  retentionMs: 7 * 24 * 3600 * 1000,
+  /** Kafka's retention.bytes: no size limit. */
+  retentionBytes: -1,
+  /** Objects no index entry names are deleted only past this age (see orphanAgeMsFloor below). */
+  orphanAgeMsMin: 600_000,
+  orphanCheckIntervalMs: 300_000,
+  retentionCheckIntervalMs: 60_000,
+  /** Kafka's group.initial.rebalance.delay.ms. */
+  groupInitialRebalanceDelayMs: 3000,
+  /** Kafka's group.min.session.timeout.ms and group.max.session.timeout.ms. */
+  groupSessionTimeoutMsMin: 6000,
+  groupSessionTimeoutMsMax: 1_800_000,
+  /** One S3 request (storage/limits.ts s3StoreDefaults). */
+  s3RequestTimeoutMs: s3StoreDefaults.requestTimeoutMs,
+  /** Must equal the etcd server's --max-txn-ops; etcd's own default. */
+  etcdTxnOpsMax: externalLimits.etcdTxnOpsMaxDefault,
+  /** A dead broker's lease expires after this (a refused port replaces it sooner: ackWindowMs). */
+  leaseTtlMs: 6000,
+  /** A broker acknowledges only this long after etcd confirmed its lease. */
+  ackWindowMs: 1500,
+  /** A graceful stop drains, uploads and answers within this. */
+  shutdownTimeoutMs: 30_000,
+});
+
+/** Bounds of settings that follow from another limit (config.ts uses them as min or max). */
+export const settingBounds = Object.freeze({
+  /** A WAL segment holds the largest entry with room to spare, or rolling never makes room. */
+  walSegmentBytesMin: storageLimits.walEntryBytesMax + 1 * MiB,
+  /** A topic's default max.message.bytes: no batch larger than a WAL entry is ever stored. */
+  messageBytesMaxMax: batchBytesMax,
+  /** An object at most as large as the storage layer builds (storage/limits.ts). */
+  uploadObjectBytesMaxMax: storageLimits.uploadObjectBytesMax,
+  /** Every fixed-size transaction the broker writes fits (a controller handoff's 64 ops). */
+  etcdTxnOpsMin: 64,
+  /** etcd leases are granted in whole seconds, at least one. */
+  leaseTtlMsMin: 1_000,
+  /** Keep-alives go out every window/3; below ~100 ms they would crowd etcd. */
+  ackWindowMsMin: 300,
+});
+
+/** Produce. */
+export const produceLimits = Object.freeze({
+  /**
+   * How long a produce refused because its partition is being handed over waits for the handoff
+   * (usually tens of ms) before it is answered, so the client's retry finds the new leader
+   * (src/broker/produce/append-partition.ts).
+   */
+  handoffAnswerWaitMsMax: 2_000,
+});
+
+/** Fetch. */
+export const fetchLimits = Object.freeze({
+  /** Longest long poll honoured, whatever the client asks (Kafka clients default to 500 ms). */
+  fetchWaitMsMax: 30_000,
+});
+
+/** Topics and admin requests. */
+export const adminLimits = Object.freeze({
+  /** Partitions per topic; Kafka has no hard cap, but every limit is explicit here. */
+  partitionsPerTopicMax: 10_000,
+  topicNameLengthMax: externalLimits.kafkaTopicNameLengthMax,
+  /** Longest admin request summary in an audit line; larger ones are cut (and say so). */
+  auditRequestCharsMax: 2048,
+  /** Error names per audit line (a CreateTopics of 10,000 topics stays one short line). */
+  auditErrorsMax: 20,
+  /** The start-up check of the object store: its round trip, at most the S3 timeout and this. */
+  storeCheckTimeoutMsMax: 15_000,
+  /** How often a draining server looks whether its connections are done. */
+  drainPollMs: 20,
+  /** How long an embedded (SQLite) statement waits for a lock another connection holds. */
+  sqliteBusyTimeoutMs: 5_000,
+});
+
+/** Consumer groups. */
+export const groupLimits = Object.freeze({
+  /** Kafka's offset.metadata.max.bytes default. */
+  offsetMetadataBytesMax: 4096,
+  /** Kafka's NewMemberJoinTimeoutMs: a new member's JoinGroup waits at most this long. */
+  newMemberJoinTimeoutMs: 5 * 60 * 1000,
+  /** Protocol types of emptied groups remembered (one short string each). */
+  rememberedProtocolTypesMax: 100_000,
+  /** Consumer lag is reread at most this often, for this many groups at most. */
+  lagRefreshMs: 10_000,
+  lagGroupsMax: 1000,
+  /** A lag refresh slower than this leaves the last values in place (scrapes never hang). */
+  lagRefreshTimeoutMs: 5000,
+});
+
+/** The partition log, its uploads and their upkeep. */
+export const partitionLimits = Object.freeze({
+  /** Kafka keeps the last 5 batches per producer (max.in.flight.requests.per.connection ≤ 5). */
+  producerRecentBatchesMax: 5,
+  /**
+   * Longest wait between retries of a failing upload. Once the store is back, this is how long
+   * the backlog may keep waiting (and Produce stay refused past uploadBacklogBytesMax); a retry
+   * every few seconds costs a failing store nothing worth saving.
+   */
+  uploadRetryMsMax: 5_000,
+  /** Index entries retention examines per partition per pass; the next pass continues. */
+  retentionEntriesPerPassMax: 1000,
+  /** Objects the orphan collector examines per pass; the next pass starts over (LIST order). */
+  orphanObjectsPerPassMax: 100_000,
+  /** Index entries looked up per history read: enough for maxBytes in all but tiny-entry cases. */
+  historyEntriesPerReadMax: 8,
+  /** Partitions in one uploaded object with the embedded coordinator (no transaction limit). */
+  embeddedPartitionsPerObjectMax: 10_000,
+  /**
+   * etcd ops one partition costs in the success branch of a segment commit: its index entry,
+   * its partition state and its producer list (src/metadata/etcd/segments.ts, commitSegmentsTxnOpsMax).
+   */
+  etcdCommitOpsPerPartition: 3,
+  /** Ops of a segment commit beyond its partitions': the object key, and one to spare. */
+  etcdCommitOpsFixed: 2,
+});
+
+/** The etcd kit (src/etcd/): client, transactions, watches. */
+export const etcdKitLimits = Object.freeze({
+  /** Keys per range read; pages keep each gRPC message well under its 4 MiB default. */
+  rangePageKeysMax: 1_000,
+  /** Largest per-call deadline a caller may ask for: a stuck call must fail in bounded time. */
+  callTimeoutMsMax: 60_000,
+  watchReloadBackoffMsMaxDefault: 5_000,
+  /** Key sets (brokers, controller, handoffs) are small: retry them sooner. */
+  keySetReloadBackoffMsMaxDefault: 2_000,
+  watchReloadBackoffMsMin: 100,
+  /** Cancelling waits at most this long for etcd's answer: a stream that is down never answers,
+   *  and its watchers are dropped with it anyway. */
+  watchCancelMsMax: 1_000,
+  watchRangesMax: 8,
+});
+
+/** The etcd metadata engine (src/metadata/etcd/). */
+export const etcdCoordinatorLimits = Object.freeze({
+  /** etcd's own default for --max-txn-ops; raise both together. */
+  txnOpsMaxDefault: externalLimits.etcdTxnOpsMaxDefault,
+  /** Attempts of one optimistic transaction before EtcdConflictError. */
+  txnAttemptsMax: 16,
+  /** Jittered pause between conflicting attempts, so two writers do not collide in lockstep. */
+  conflictBackoffMsMax: 50,
+  producerIdsPerBlockDefault: 100,
+  /** One partition's producer list is one value; it must fit one etcd request. */
+  producerStatesBytesMax: 512 * KiB,
+  callTimeoutMsDefault: 10_000,
+  reloadBackoffMsMax: 5_000,
+  /** deleteTopic trims oversized topics through retention first; this bounds those rounds. */
+  deleteTopicRoundsMax: 8,
+  /** A topic with more index entries is trimmed through retention (a txn's worth of entries at
+   *  a time) before deleteTopic reads it, rather than read whole into memory. */
+  deleteTopicEntriesReadMax: 100_000,
+  /** Fixed ops deleteTopic's transaction needs besides objects and offsets (see src/metadata/etcd/topic-deletion.ts). */
+  deleteTopicOpsFixed: 5,
+});
+
+/** Broker registration and leases (src/cluster/membership.ts). */
+export const membershipLimits = Object.freeze({
+  leaseTtlMsDefault: settingDefaults.leaseTtlMs,
+  /** The shortest window (without the `ackWindowMs` option, the window is the lease TTL). */
+  ackWindowMsMin: settingBounds.ackWindowMsMin,
+  leaseTtlMsMin: settingBounds.leaseTtlMsMin,
+  /** Keep-alives sent per TTL (etcd's Go client sends one every TTL/3). */
+  keepAlivesPerTtl: 3,
+  /** Default safety margin: this fraction of the TTL, and at least safetyMarginMsMin. */
+  safetyMarginTtlFraction: 0.1,
+  safetyMarginMsMin: 50,
+  /** Pause before retrying a failed keep-alive or a broken stream. */
+  retryMs: 100,
+  callTimeoutMsDefault: 5_000,
+  /** A graceful revoke waits this long for etcd, then leaves the lease to expire. */
+  revokeTimeoutMs: 2_000,
+  watchRetryMsMax: 2_000,
+  watchCancelMsMax: 1_000,
+});
+
+/** The controller (src/cluster/controller.ts). */
+export const controllerLimits = Object.freeze({
+  /** Changes within this window are planned for together (a broker leaving moves many). */
+  debounceMsDefault: 100,
+  /** A full pass this often even without changes: retries writes that failed. */
+  resyncIntervalMsDefault: 10_000,
+  /** Pause before campaigning again after a failed attempt (etcd unreachable). */
+  campaignRetryMs: 250,
+  /** Ops per handoff transaction; at most the smallest etcdTxnOpsMax allowed. */
+  handoffOpsPerTxnMax: 64,
+});
+
+/** Peer probes (src/cluster/peer-probe.ts). */
+export const peerProbeLimits = Object.freeze({
+  /** Peers probed per broker; beyond it a dead broker waits for its lease to expire. */
+  peersMax: 64,
+  /** A probe not connected (yet, or since a close that was not refused) retries this often. */
+  reconnectMs: 1_000,
+  connectTimeoutMs: 2_000,
+  /** The lease of a `revoked/` record: long past any acknowledgement window in use. */
+  revokedRecordTtlS: 30,
+});
+
+/** Revoked brokers (src/cluster/revoked-brokers.ts). */
+export const revokedBrokersLimits = Object.freeze({
+  /** Added to a revoked broker's window: two hosts' clocks may tick at slightly different rates. */
+  slackFraction: 0.05,
+  slackMs: 20,
+});
+
+/** Leaving, rejoining and handing partitions over (src/cluster/). */
+export const handoffLimits = Object.freeze({
+  /** How long a leaving broker waits for its partitions to drain into object storage. */
+  leaveDrainMsMax: 15_000,
+  /** Backoff between attempts to rejoin after a lost lease. */
+  rejoinRetryMsMin: 250,
+  rejoinRetryMsMax: 2_000,
+  /** How long a handoff waits for in-flight appends to become durable and uploaded. */
+  handoffDrainMsMax: 10_000,
+  handoffPollMs: 20,
+  /** A handoff that could not drain is tried again this much later (while still requested). */
+  handoffRetryMs: 1_000,
+  /** Backoff of a failed partition change's retries. */
+  retryMsMin: 100,
+  retryMsMax: 5_000,
+});
+
+/**
+ * Partitions one uploaded object may hold: with etcd, as many as one commit transaction takes
+ * (`etcdCommitOpsPerPartition` ops each, plus `etcdCommitOpsFixed`, within `etcdTxnOpsMax`).
+ */
+export function uploadPartitionsPerObjectMax(coordinator: string, etcdTxnOpsMax: number): number {
+  if (coordinator !== 'etcd') return partitionLimits.embeddedPartitionsPerObjectMax;
+  const fit = (etcdTxnOpsMax - partitionLimits.etcdCommitOpsFixed) /
+    partitionLimits.etcdCommitOpsPerPartition;
+  return Math.max(1, Math.floor(fit));
+}
+
+/**
+ * An object is in no index entry from its PUT until its commit returns. The orphan collector
+ * must leave it alone that long: every attempt of the PUT, then one etcd call.
+ */
+export function orphanAgeMsFloor(s3RequestTimeoutMs: number): number {
+  const putMsMax = s3RequestTimeoutMs * s3StoreDefaults.maxAttempts;
+  return putMsMax + etcdCoordinatorLimits.callTimeoutMsDefault;
+}
+
+/** Everything the load-time relations read; tests feed altered copies to `assertBrokerLimits`. */
+export const brokerLimits = Object.freeze({
+  external: externalLimits, settings: settingDefaults, bounds: settingBounds,
+  storage: storageLimits, batchBytesMax, segment: segmentLimits, produce: produceLimits,
+  fetch: fetchLimits, admin: adminLimits, group: groupLimits, partition: partitionLimits,
+  etcd: etcdCoordinatorLimits, membership: membershipLimits, controller: controllerLimits,
+  handoff: handoffLimits,
+});
+/** The limits' shape with any numbers in it (tests check the relations on altered copies). */
+export type BrokerLimits = Widen<typeof brokerLimits>;
+type Widen<T> = { readonly [K in keyof T]: T[K] extends number ? number : Widen<T[K]> };
+
+/** Produce path: a message fits a WAL entry, and an entry fits a request. */
+function assertProduceRelations(l: BrokerLimits): void {
+  const s = l.settings;
+  assert.ok(s.messageBytesMax <= l.batchBytesMax, 'a message fits a WAL entry (messageBytesMax)');
+  assert.ok(l.bounds.messageBytesMaxMax <= l.batchBytesMax,
+    'no messageBytesMax allowed exceeds a WAL entry');
+  // The largest batch must be sendable: one Produce request carries it with headers to spare.
+  assert.ok(l.batchBytesMax + 64 * KiB <= s.requestBytesMax, 'a WAL entry fits a request');
+  // Any request admitted must be readable: the request pool holds at least one whole.
+  assert.ok(s.requestBytesMax <= s.clientMemoryBytesMax, 'a request fits clientMemoryBytesMax');
+  // A fetch answer and a connection's unsent bytes can each be held in full by default.
+  assert.ok(s.fetchMaxBytes <= s.clientMemoryBytesMax, 'a fetch answer fits clientMemoryBytesMax');
+  assert.ok(s.unsentBytesMax <= s.clientMemoryBytesMax, 'unsent bytes fit clientMemoryBytesMax');
+  // The answer to a produce held for a handoff must reach the client before it gives up on it.
+  assert.ok(l.produce.handoffAnswerWaitMsMax * 4 <= l.external.kafkaClientRequestTimeoutMs,
+    'a held produce answer comes well within a client request timeout');
+}
+
+/** WAL and uploads: segments hold entries, uploads start before produce is refused. */
+function assertStorageRelations(l: BrokerLimits): void {
+  const s = l.settings;
+  assert.ok(l.bounds.walSegmentBytesMin > l.storage.walEntryBytesMax,
+    'the smallest walSegmentBytesMax holds the largest WAL entry');
+  assert.ok(s.walSegmentBytesMax >= l.bounds.walSegmentBytesMin, 'walSegmentBytesMax default');
+  assert.ok(s.uploadObjectBytesMax <= l.bounds.uploadObjectBytesMaxMax, 'uploadObjectBytesMax');
+  // The size trigger fires well before the backlog refuses produce.
+  assert.ok(s.uploadBytesMax <= s.uploadBacklogBytesMax,
+    'an upload starts before produce is refused');
+  // A batch never waits longer for its upload than a client waits for its answer.
+  const uploadWaitMsMax = s.uploadIntervalMs + l.partition.uploadRetryMsMax;
+  assert.ok(uploadWaitMsMax < l.external.kafkaClientRequestTimeoutMs,
+    'an upload is tried within a client request timeout');
+  assert.ok(orphanAgeMsFloor(s.s3RequestTimeoutMs) < s.orphanAgeMsMin,
+    'an object being committed is never an orphan');
+  assert.ok(l.partition.embeddedPartitionsPerObjectMax <= l.segment.rangesPerObjectMax,
+    'an object of the most partitions fits the segment footer');
+}
+
+/** etcd: partitions per object × ops fit a transaction; values fit a request. */
+function assertEtcdRelations(l: BrokerLimits): void {
+  for (const txnOps of [l.bounds.etcdTxnOpsMin, l.settings.etcdTxnOpsMax]) {
+    const partitions = Math.floor((txnOps - l.partition.etcdCommitOpsFixed) /
+      l.partition.etcdCommitOpsPerPartition);
+    assert.ok(partitions >= 1, `a segment commit of one partition fits ${txnOps} ops`);
+    assert.ok(partitions * l.partition.etcdCommitOpsPerPartition + 1 <= txnOps,
+      `partitions per object × ops per partition fit ${txnOps} ops`);
+  }
+  assert.ok(l.controller.handoffOpsPerTxnMax <= l.bounds.etcdTxnOpsMin,
+    'a handoff transaction fits the smallest etcdTxnOpsMax');
+  assert.ok(l.etcd.deleteTopicOpsFixed < l.bounds.etcdTxnOpsMin, 'a topic deletion fits');
+  // The etcd engine asserts txnOpsMax >= 8 (its fixed per-transaction overheads).
+  assert.ok(l.bounds.etcdTxnOpsMin >= 8, 'fixed per-transaction overheads fit');
+  assert.ok(l.etcd.txnOpsMaxDefault === l.settings.etcdTxnOpsMax, 'one etcdTxnOpsMax default');
+  assert.ok(l.etcd.producerStatesBytesMax <= l.external.etcdRequestBytesMax / 2,
+    "one partition's producer list fits an etcd request with room for the rest");
+  // Not asserted, because it does not hold: a commit of uploadPartitionsPerObjectMax partitions
+  // (42 at 128 ops) each with a producer list near producerStatesBytesMax would exceed
+  // etcdRequestBytesMax (42 × 512 KiB). Typical lists are a few hundred bytes; the segment
+  // committer should cut objects by the commit's encoded bytes as well as by its ops.
+}
+
+/** Cluster timing: windows within leases, drains within the shutdown. */
+function assertClusterRelations(l: BrokerLimits): void {
+  const s = l.settings;
+  assert.ok(s.ackWindowMs >= l.bounds.ackWindowMsMin && s.ackWindowMs <= s.leaseTtlMs,
+    'the acknowledgement window lies within the lease');
+  assert.ok(l.membership.leaseTtlMsDefault === s.leaseTtlMs, 'one leaseTtlMs default');
+  assert.ok(l.membership.safetyMarginTtlFraction < 1 / l.membership.keepAlivesPerTtl,
+    'a keep-alive is due before the margin eats the validity it renews');
+  assert.ok(l.handoff.leaveDrainMsMax < s.shutdownTimeoutMs,
+    'a graceful leave drains within the shutdown timeout');
+  assert.ok(l.handoff.handoffDrainMsMax <= l.handoff.leaveDrainMsMax, 'a handoff within a leave');
+  assert.ok(s.groupSessionTimeoutMsMin <= s.groupSessionTimeoutMsMax, 'group session bounds');
+}
+
+/** Throws an AssertionError naming the first relation `l` breaks. */
+export function assertBrokerLimits(l: BrokerLimits): void {
+  assertProduceRelations(l);
+  assertStorageRelations(l);
+  assertEtcdRelations(l);
+  assertClusterRelations(l);
+}
+
+assertBrokerLimits(brokerLimits);
+
+/** The settings the cross-setting relations read. */
+export interface RelatedSettings {
+  messageBytesMax: number;
+  requestBytesMax: number;
+  clientMemoryBytesMax: number;
+  groupSessionTimeoutMsMin: number;
+  groupSessionTimeoutMsMax: number;
+  orphanAgeMsMin: number;
+  s3RequestTimeoutMs: number;
+}
+
+export interface SettingRelationError {
+  /** The setting to change. */
+  setting: string;
+  reason: string;
+}
+
+/**
+ * The first relation between settings that `c` breaks, as the setting to blame and why, or null.
+ * Relations of one setting to a fixed limit are its bounds (settingBounds), checked first.
+ */
+export function settingRelationError(c: RelatedSettings): SettingRelationError | null {
+  if (c.groupSessionTimeoutMsMin > c.groupSessionTimeoutMsMax) {
+    return { setting: 'groupSessionTimeoutMsMin',
+      reason: 'must not exceed groupSessionTimeoutMsMax' };
+  }
+  if (c.messageBytesMax > c.requestBytesMax) {
+    return { setting: 'messageBytesMax', reason: 'must not exceed requestBytesMax' };
+  }
+  if (c.requestBytesMax > c.clientMemoryBytesMax) {
+    return { setting: 'requestBytesMax',
+      reason: 'must not exceed clientMemoryBytesMax, or a request that large could never be read' };
+  }
+  if (c.orphanAgeMsMin <= orphanAgeMsFloor(c.s3RequestTimeoutMs)) {
+    return { setting: 'orphanAgeMsMin',
+      reason: `must exceed ${orphanAgeMsFloor(c.s3RequestTimeoutMs)} (s3RequestTimeoutMs × the ` +
+        'S3 attempts + one etcd call), or an object being committed could be deleted' };
+  }
+  return null;
+}
