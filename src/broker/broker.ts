@@ -21,7 +21,8 @@ import { type LogFormat, createLogger } from '../log.js';
 import type { MetadataCoordinator } from '../metadata/coordinator.js';
 import { EmbeddedCoordinator } from '../metadata/embedded.js';
 import type { EtcdCoordinator } from '../metadata/etcd.js';
-import { type Metrics, createMetrics, exportBacklogAge, exportClientMemory, exportStoreStats, serveMetrics } from '../metrics.js';
+import { type Metrics, createMetrics, exportBacklogAge, exportBrokerInfo, exportClientMemory, exportStoreStats,
+  serveMetrics } from '../metrics.js';
 import { ObjectHistoryReader } from '../partition/history-reader.js';
 import type { WalPort } from '../partition/partition-log.js';
 import { PartitionManager } from '../partition/partition-manager.js';
@@ -71,6 +72,7 @@ export class Broker {
   static async start(config: BrokerConfig): Promise<Broker> {
     const log = createLogger(config.logLevel, config.nodeId, config.logFormat as LogFormat);
     const metrics = createMetrics();
+    exportBrokerInfo(metrics, config.nodeId);
     await checkDataDir(config.dataDir);
     const store = await openObjectStore(config);
     await checkStoreAtStart(store, config, log);

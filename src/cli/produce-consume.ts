@@ -6,7 +6,8 @@ import { createInterface } from 'node:readline';
 import { randomUUID } from 'node:crypto';
 import { type Command } from 'commander';
 import { type Kafka, type Message } from 'kafkajs';
-import { CliError, type ConnectOptions, explain, intOption, kafkaFor, timeOption, withAdmin } from './connect.js';
+import { CliError, type ConnectOptions, explain, intOption, kafkaFor, noSuchTopic, timeOption, withAdmin }
+  from './connect.js';
 
 /** Records per send: big enough to batch, small enough to bound memory for any stdin. */
 const SEND_RECORDS_MAX = 500;
@@ -62,7 +63,7 @@ async function placeStart(opts: ConsumeOptions, topic: string, groupId: string):
   const fromMs = opts.fromTime === undefined ? undefined : timeOption('--from-time', opts.fromTime);
   await withAdmin(opts, async (admin) => {
     if (!(await admin.listTopics()).includes(topic)) {
-      throw new CliError(`topic "${topic}" does not exist (see \`ledgerstream topic list\`)`);
+      throw noSuchTopic(topic);
     }
     if (offset === undefined && fromMs === undefined) return;
     const partitions = offset !== undefined

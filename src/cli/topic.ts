@@ -4,7 +4,7 @@
  */
 import kafkajs, { type Admin } from 'kafkajs';
 import { type Command } from 'commander';
-import { CliError, type ConnectOptions, intOption, table, withAdmin } from './connect.js';
+import { CliError, type ConnectOptions, intOption, noSuchTopic, table, withAdmin } from './connect.js';
 
 const { ConfigResourceTypes } = kafkajs;
 
@@ -34,7 +34,7 @@ async function overrides(admin: Admin, topic: string): Promise<Map<string, strin
 
 async function requireTopic(admin: Admin, topic: string): Promise<void> {
   if (!(await admin.listTopics()).includes(topic)) {
-    throw new CliError(`topic "${topic}" does not exist (see \`ledgerstream topic list\`)`);
+    throw noSuchTopic(topic);
   }
 }
 
