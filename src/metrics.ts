@@ -61,6 +61,15 @@ export function createMetrics() {
 
 export type Metrics = ReturnType<typeof createMetrics>;
 
+/**
+ * Which broker serves these metrics (always 1, the node id as a label): a tool that reads several
+ * endpoints, such as `ledgerstream cluster status`, can tell whose figures it got.
+ */
+export function exportBrokerInfo(metrics: Metrics, nodeId: number): void {
+  new Gauge({ name: 'ledgerstream_broker_info', help: 'Always 1; node_id names the broker serving these metrics',
+    labelNames: ['node_id'], registers: [metrics.registry] }).set({ node_id: String(nodeId) }, 1);
+}
+
 /** The age of the oldest batch not yet in object storage (read at scrape time; 0 when none waits). */
 export function exportBacklogAge(metrics: Metrics, oldestAtMs: () => number | null): void {
   new Gauge({

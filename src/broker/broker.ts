@@ -21,7 +21,8 @@ import { type LogFormat, createLogger } from '../log.js';
 import type { Metadata } from '../metadata/stores.js';
 import type { EtcdMetadata } from '../metadata/etcd/metadata.js';
 import { SqliteMetadata } from '../metadata/sqlite/metadata.js';
-import { type Metrics, createMetrics, exportBacklogAge, exportClientMemory, exportStoreStats, serveMetrics } from '../metrics.js';
+import { type Metrics, createMetrics, exportBacklogAge, exportBrokerInfo, exportClientMemory, exportStoreStats,
+  serveMetrics } from '../metrics.js';
 import { ObjectHistoryReader } from '../partition/history-reader.js';
 import type { WalPort } from '../partition/partition-log.js';
 import { PartitionManager } from '../partition/partition-manager.js';
@@ -72,6 +73,7 @@ export class Broker {
   static async start(config: BrokerConfig): Promise<Broker> {
     const log = createLogger(config.logLevel, config.nodeId, config.logFormat as LogFormat);
     const metrics = createMetrics();
+    exportBrokerInfo(metrics, config.nodeId);
     await checkDataDir(config.dataDir);
     const store = await openObjectStore(config);
     await checkStoreAtStart(store, config, log);

@@ -39,16 +39,25 @@ export function kafkaFor(opts: ConnectOptions): Kafka {
     connectionTimeout: 3000, requestTimeout: 30_000, retry: { retries: 2, initialRetryTime: 200 } });
 }
 
+export function noSuchTopic(topic: string): CliError {
+  return new CliError(`topic "${topic}" does not exist (see \`ledgerstream topic list\`)`);
+}
+
+export function noSuchGroup(groupId: string): CliError {
+  return new CliError(`consumer group "${groupId}" does not exist (see \`ledgerstream group list\`)`);
+}
+
+export function cannotReach(opts: ConnectOptions): CliError {
+  return new CliError(`cannot reach a broker at ${bootstrapOf(opts).join(',')}: is one running? Start one with ` +
+    '`npx ledgerstream start`, or pass --bootstrap-server host:port');
+}
+
 /** Turns a client error into one line naming the fix where one is known. */
 export function explain(err: unknown, opts: ConnectOptions): Error {
   if (err instanceof CliError) return err;
   const e = err as { name?: string; type?: string; message?: string; cause?: { message?: string } };
   const text = `${e.name ?? ''} ${e.message ?? ''} ${e.cause?.message ?? ''}`;
-  if (/Connection|ECONNREFUSED|ENOTFOUND|EHOSTUNREACH|ETIMEDOUT|connect/i.test(text) && !e.type) {
-    const where = bootstrapOf(opts).join(',');
-    return new CliError(`cannot reach a broker at ${where}: is one running? Start one with ` +
-      '`npx ledgerstream start`, or pass --bootstrap-server host:port');
-  }
+  if (/Connection|ECONNREFUSED|ENOTFOUND|EHOSTUNREACH|ETIMEDOUT|connect/i.test(text) && !e.type) return cannotReach(opts);
   return new CliError(e.type !== undefined ? `${e.type}: ${e.message}` : (e.message ?? String(err)));
 }
 
@@ -68,7 +77,7 @@ export async function withAdmin<T>(opts: ConnectOptions, fn: (admin: Admin) => P
 /** Fails with a CliError naming the next step unless `topic` exists. */
 export async function requireTopic(admin: Admin, topic: string): Promise<void> {
   if (!(await admin.listTopics()).includes(topic)) {
-    throw new CliError(`topic "${topic}" does not exist (see \`ledgerstream topic list\`)`);
+    throw noSuchTopic(topic);
   }
 }
 

@@ -4,7 +4,8 @@
  */
 import { type Command } from 'commander';
 import kafkajs, { type Admin } from 'kafkajs';
-import { CliError, type ConnectOptions, intOption, requireTopic, table, timeOption, withAdmin } from './connect.js';
+import { CliError, type ConnectOptions, intOption, noSuchGroup, requireTopic, table, timeOption, withAdmin }
+  from './connect.js';
 
 const { AssignerProtocol } = kafkajs;
 
@@ -19,17 +20,43 @@ async function list(opts: ConnectOptions): Promise<void> {
   });
 }
 
-/** Who holds each partition of a group now, from the members' assignments. */
-function owners(members: readonly { memberId: string; clientId: string; clientHost: string;
-  memberAssignment: Buffer }[]): Map<string, { memberId: string; clientId: string; clientHost: string }> {
-  const out = new Map<string, { memberId: string; clientId: string; clientHost: string }>();
+interface Owner { memberId: string; clientId: string; clientHost: string }
+
+/** Who holds each partition of a group now (topic → partition → member), from the assignments. */
+function owners(members: readonly (Owner & { memberAssignment: Buffer })[]): Map<string, Map<number, Owner>> {
+  const out = new Map<string, Map<number, Owner>>();
   for (const m of members) {
     const decoded = m.memberAssignment.length === 0 ? null : AssignerProtocol.MemberAssignment.decode(m.memberAssignment);
     for (const [topic, partitions] of Object.entries(decoded?.assignment ?? {})) {
-      for (const p of partitions) out.set(`${topic}:${p}`, m);
+      const held = out.get(topic) ?? new Map<number, Owner>();
+      for (const p of partitions) held.set(p, m);
+      out.set(topic, held);
     }
   }
   return out;
+}
+
+type Row = (string | number)[];
+
+/**
+ * One row per partition of a topic the group reads. Every partition is listed, not only those
+ * with a committed offset (Kafka lists only those for a group without members): a partition the
+ * group never committed in may hold records it has not read, and leaving it out hides that lag.
+ */
+async function topicRows(admin: Admin, topic: string, committed: Map<number, number>,
+  held: Map<number, Owner>, exists: boolean): Promise<Row[]> {
+  const ends = new Map<number, number>();
+  // A deleted topic's offsets can outlive it; its rows show what was committed, without an end.
+  if (exists) for (const e of await admin.fetchTopicOffsets(topic)) ends.set(e.partition, Number(e.high));
+  const partitions = [...new Set([...ends.keys(), ...committed.keys()])].sort((a, b) => a - b);
+  return partitions.map((p) => {
+    const current = committed.get(p) ?? -1;
+    const end = ends.get(p);
+    const owner = held.get(p);
+    return [topic, p, current < 0 ? '-' : current, end ?? '-',
+      current < 0 || end === undefined ? '-' : Math.max(0, end - current),
+      owner?.memberId ?? '-', owner?.clientHost ?? '-', owner?.clientId ?? '-'];
+  });
 }
 
 async function describe(groupId: string, opts: ConnectOptions): Promise<void> {
@@ -37,23 +64,21 @@ async function describe(groupId: string, opts: ConnectOptions): Promise<void> {
     const group = (await admin.describeGroups([groupId])).groups[0];
     const committed = await admin.fetchOffsets({ groupId });
     if (group === undefined || (group.state === 'Dead' && committed.length === 0)) {
-      throw new CliError(`consumer group "${groupId}" does not exist (see \`ledgerstream group list\`)`);
+      throw noSuchGroup(groupId);
     }
     const held = owners(group.members);
-    const rows: (string | number)[][] = [['TOPIC', 'PARTITION', 'CURRENT-OFFSET', 'LOG-END-OFFSET', 'LAG',
+    const existing = new Set(await admin.listTopics());
+    const topics = [...new Set([...committed.map((c) => c.topic), ...held.keys()])].sort();
+    const rows: Row[] = [['TOPIC', 'PARTITION', 'CURRENT-OFFSET', 'LOG-END-OFFSET', 'LAG',
       'CONSUMER-ID', 'HOST', 'CLIENT-ID']];
-    for (const { topic, partitions } of committed.sort((a, b) => a.topic.localeCompare(b.topic))) {
-      const ends = await admin.fetchTopicOffsets(topic);
-      for (const p of [...partitions].sort((a, b) => a.partition - b.partition)) {
-        const end = Number(ends.find((e) => e.partition === p.partition)?.high ?? -1);
-        const current = Number(p.offset);
-        const owner = held.get(`${topic}:${p.partition}`);
-        rows.push([topic, p.partition, current < 0 ? '-' : current, end, current < 0 ? '-' : Math.max(0, end - current),
-          owner?.memberId ?? '-', owner?.clientHost ?? '-', owner?.clientId ?? '-']);
-      }
+    for (const topic of topics) {
+      const offsets = committed.find((c) => c.topic === topic)?.partitions ?? [];
+      const committedByPartition = new Map(offsets.map((p) => [p.partition, Number(p.offset)]));
+      rows.push(...await topicRows(admin, topic, committedByPartition, held.get(topic) ?? new Map(),
+        existing.has(topic)));
     }
     console.log(`Consumer group '${groupId}' is ${group.state} with ${group.members.length} member(s).`);
-    console.log(rows.length === 1 ? 'no committed offsets' : table(rows));
+    console.log(rows.length === 1 ? 'no committed offsets and no assigned partitions' : table(rows));
   });
 }
 
@@ -67,35 +92,50 @@ interface ResetOptions extends ConnectOptions {
   execute?: boolean;
 }
 
-async function target(admin: Admin, groupId: string, opts: ResetOptions): Promise<{ partition: number; offset: number }[]> {
+/** Where a reset moves the offsets, parsed from its options before any broker is asked. */
+type ResetTarget = { to: 'earliest' | 'latest' } | { to: 'offset'; offset: number } | { to: 'time'; ms: number }
+  | { to: 'shift'; by: number };
+
+function resetTarget(opts: ResetOptions): ResetTarget {
   const chosen = [opts.toEarliest, opts.toLatest, opts.toOffset, opts.toDatetime, opts.shiftBy]
     .filter((o) => o !== undefined);
   if (chosen.length !== 1) {
     throw new CliError('choose one of --to-earliest, --to-latest, --to-offset N, --to-datetime ISO, --shift-by N', 2);
   }
-  const ends = await admin.fetchTopicOffsets(opts.topic);
+  if (opts.toOffset !== undefined) return { to: 'offset', offset: intOption('--to-offset', opts.toOffset, 0) };
+  if (opts.toDatetime !== undefined) return { to: 'time', ms: timeOption('--to-datetime', opts.toDatetime) };
+  if (opts.shiftBy !== undefined) return { to: 'shift', by: intOption('--shift-by', opts.shiftBy) };
+  return { to: opts.toEarliest ? 'earliest' : 'latest' };
+}
+
+/** The new offset of every partition of the topic, within what the log holds. */
+async function newOffsets(admin: Admin, groupId: string, topic: string, target: ResetTarget):
+  Promise<{ partition: number; offset: number }[]> {
+  const ends = await admin.fetchTopicOffsets(topic);
   const clamp = (partition: number, offset: number) => {
     const e = ends.find((x) => x.partition === partition)!;
     return Math.min(Math.max(offset, Number(e.low)), Number(e.high));
   };
-  if (opts.toDatetime !== undefined) {
-    const byTime = await admin.fetchTopicOffsetsByTimestamp(opts.topic, timeOption('--to-datetime', opts.toDatetime));
-    return byTime.map((p) => ({ partition: p.partition, offset: clamp(p.partition, Number(p.offset)) }));
+  if (target.to === 'time') {
+    const byTime = await admin.fetchTopicOffsetsByTimestamp(topic, target.ms);
+    return byTime.map((p) => ({ partition: p.partition, offset: clamp(p.partition, Number(p.offset)) }))
+      .sort((a, b) => a.partition - b.partition);
   }
-  const committed = (await admin.fetchOffsets({ groupId, topics: [opts.topic] }))[0]?.partitions ?? [];
+  const committed = (await admin.fetchOffsets({ groupId, topics: [topic] }))[0]?.partitions ?? [];
   return ends.map((e) => {
     const now = Number(committed.find((c) => c.partition === e.partition)?.offset ?? -1);
-    const offset = opts.toEarliest ? Number(e.low) : opts.toLatest ? Number(e.high)
-      : opts.toOffset !== undefined ? intOption('--to-offset', opts.toOffset, 0)
-        : (now < 0 ? Number(e.low) : now) + intOption('--shift-by', opts.shiftBy!);
+    const offset = target.to === 'offset' ? target.offset
+      : target.to === 'shift' ? (now < 0 ? Number(e.low) : now) + target.by
+        : target.to === 'earliest' ? Number(e.low) : Number(e.high);
     return { partition: e.partition, offset: clamp(e.partition, offset) };
   }).sort((a, b) => a.partition - b.partition);
 }
 
 async function reset(groupId: string, opts: ResetOptions): Promise<void> {
+  const target = resetTarget(opts);
   await withAdmin(opts, async (admin) => {
     await requireTopic(admin, opts.topic);
-    const offsets = await target(admin, groupId, opts);
+    const offsets = await newOffsets(admin, groupId, opts.topic, target);
     if (opts.execute) {
       const group = (await admin.describeGroups([groupId])).groups[0];
       if (group !== undefined && group.members.length > 0) {
@@ -110,9 +150,21 @@ async function reset(groupId: string, opts: ResetOptions): Promise<void> {
   });
 }
 
+/** The broker's reason for refusing to delete the group, as what to do about it. */
+function deleteRefused(groupId: string, err: unknown): unknown {
+  const refusal = (err as { groups?: { error?: { type?: string } }[] }).groups?.[0]?.error?.type;
+  if (refusal === 'GROUP_ID_NOT_FOUND') {
+    return noSuchGroup(groupId);
+  }
+  if (refusal === 'NON_EMPTY_GROUP') {
+    return new CliError(`consumer group "${groupId}" has active members: stop its consumers first, then delete it`);
+  }
+  return refusal === undefined ? err : new CliError(`cannot delete consumer group "${groupId}": ${refusal}`);
+}
+
 async function remove(groupId: string, opts: ConnectOptions): Promise<void> {
   await withAdmin(opts, async (admin) => {
-    await admin.deleteGroups([groupId]);
+    await admin.deleteGroups([groupId]).catch((err: unknown) => { throw deleteRefused(groupId, err); });
     console.log(`deleted consumer group ${groupId}`);
   });
 }

@@ -6,7 +6,8 @@ import { createInterface } from 'node:readline';
 import { randomUUID } from 'node:crypto';
 import { type Command } from 'commander';
 import { type Kafka, type Message } from 'kafkajs';
-import { CliError, type ConnectOptions, explain, intOption, kafkaFor, requireTopic, timeOption, withAdmin } from './connect.js';
+import { CliError, type ConnectOptions, explain, intOption, kafkaFor, requireTopic, timeOption, withAdmin }
+  from './connect.js';
 
 /** Records per send: big enough to batch, small enough to bound memory for any stdin. */
 const SEND_RECORDS_MAX = 500;

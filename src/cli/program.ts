@@ -55,8 +55,9 @@ export async function main(argv: readonly string[]): Promise<number> {
     return 0;
   } catch (err) {
     if (err instanceof CommanderError) {
-      const shown = ['commander.helpDisplayed', 'commander.version', 'commander.help'].includes(err.code);
-      return shown ? 0 : 2;
+      // --help, --version and `help <command>` exit 0; help shown because a subcommand is
+      // missing (`ledgerstream topic`) exits non-zero, a usage error like any other.
+      return err.exitCode === 0 ? 0 : 2;
     }
     if (err instanceof CliError) {
       console.error(`ledgerstream: ${err.message}`);
