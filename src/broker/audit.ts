@@ -12,6 +12,7 @@ import type { Logger } from 'pino';
 import { errorName } from '../../protocol/generated/errors.js';
 import { ApiKey } from '../../protocol/generated/api-keys.js';
 import { adminLimits } from '../limits.js';
+import { type KafkaPrincipal, principalString } from '../security/principal.js';
 
 /** Admin APIs whose every call changes state (or tries to). */
 const AUDITED = new Set<number>([
@@ -21,12 +22,11 @@ const AUDITED = new Set<number>([
 ]);
 
 
-/** Until authentication exists every client is the anonymous principal, as Kafka names it. */
-const ANONYMOUS = 'User:ANONYMOUS';
-
 export interface AuditSource {
   clientId: string | null;
   clientHost: string;
+  principal: KafkaPrincipal;
+  listenerName: string;
 }
 
 /**
@@ -72,6 +72,6 @@ export function responseErrors(response: unknown): string[] {
 
 export function auditLine(log: Logger, api: string, source: AuditSource, request: unknown, response: unknown): void {
   const errors = responseErrors(response);
-  log.info({ audit: true, api, principal: ANONYMOUS, clientId: source.clientId, clientHost: source.clientHost,
+  log.info({ audit: true, api, principal: principalString(source.principal), listener: source.listenerName, clientId: source.clientId, clientHost: source.clientHost,
     request: summarize(request), outcome: errors.length === 0 ? 'ok' : errors.join(', ') }, `audit: ${api}`);
 }

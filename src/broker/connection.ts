@@ -19,6 +19,7 @@ import { FRAME_SIZE_BYTES } from '../../protocol/frame.js';
 import { CloseConnection, type Dispatcher, type RequestInfo } from './dispatch.js';
 import type { Metrics } from '../metrics.js';
 import type { MemoryBudget } from './memory-budget.js';
+import { type ConnectionSession, anonymousSession } from '../security/principal.js';
 
 export interface ConnectionLimits {
   requestBytesMax: number;
@@ -66,8 +67,8 @@ export class Connection {
     this.updateReading();
   };
   readonly remote: string;
-  /** The client's address as Kafka reports it in group descriptions: "/127.0.0.1", no port. */
-  readonly clientHost: string;
+  /** Who is connected (its principal changes when it authenticates) and through which listener. */
+  readonly session: ConnectionSession;
 
   constructor(
     private readonly socket: Socket,
@@ -79,7 +80,7 @@ export class Connection {
     private readonly onClose: (c: Connection) => void,
   ) {
     this.remote = `${socket.remoteAddress ?? '?'}:${socket.remotePort ?? 0}`;
-    this.clientHost = `/${socket.remoteAddress ?? 'unknown'}`;
+    this.session = anonymousSession(`/${socket.remoteAddress ?? 'unknown'}`);
     socket.setNoDelay(true);
     socket.setTimeout(limits.idleMs, () => {
       if (this.inFlight === 0) this.close('idle timeout');
@@ -256,7 +257,7 @@ export class Connection {
     this.inFlight++;
     const startNs = process.hrtime.bigint();
     let info: RequestInfo | undefined;
-    this.dispatcher.dispatch(frame, this.clientHost, (i) => { info = i; }).then(
+    this.dispatcher.dispatch(frame, this.session, (i) => { info = i; }).then(
       (result) => this.complete(slot, result, frameBytes, info, startNs),
       (err: unknown) => {
         this.log.error({ err }, 'dispatch failed');

@@ -18,6 +18,7 @@ import { auditLine, isAudited } from './audit.js';
 import type { ApiHandler, RequestContext } from './handler.js';
 import { apiVersionsResponse } from './handlers/18-api-versions.js';
 import type { BrokerServices } from './services.js';
+import type { ConnectionSession } from '../security/principal.js';
 
 export class CloseConnection {
   constructor(readonly reason: string) {}
@@ -51,7 +52,7 @@ export class Dispatcher {
     return [...this.handlers.values()].sort((a, b) => a.apiKey - b.apiKey);
   }
 
-  async dispatch(frame: Buffer, clientHost: string, onInfo?: (info: RequestInfo) => void):
+  async dispatch(frame: Buffer, session: ConnectionSession, onInfo?: (info: RequestInfo) => void):
     Promise<DispatchResult> {
     let decoded;
     try {
@@ -84,7 +85,8 @@ export class Dispatcher {
       return this.undecodable(`${handler.name} v${version}`, err);
     }
     const ctx: RequestContext = {
-      services: this.services, clientId: header.clientId, clientHost, correlationId, log: this.log,
+      services: this.services, clientId: header.clientId, clientHost: session.clientHost,
+      principal: session.principal, listenerName: session.listenerName, correlationId, log: this.log,
     };
     let response: unknown;
     try {

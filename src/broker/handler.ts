@@ -7,12 +7,17 @@ import type { Reader } from '../../protocol/primitives/reader.js';
 import type { Writer } from '../../protocol/primitives/writer.js';
 import type { Logger } from 'pino';
 import type { BrokerServices } from './services.js';
+import type { KafkaPrincipal } from '../security/principal.js';
 
 export interface RequestContext {
   services: BrokerServices;
   clientId: string | null;
   /** Remote address of the connection, for logs and DescribeGroups' clientHost. */
   clientHost: string;
+  /** Who sent the request (User:ANONYMOUS until the connection authenticates). */
+  principal: KafkaPrincipal;
+  /** The listener the connection came in on. */
+  listenerName: string;
   correlationId: number;
   log: Logger;
 }

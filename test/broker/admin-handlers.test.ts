@@ -61,6 +61,7 @@ import { PartitionManager } from '../../src/partition/partition-manager.js';
 import { TailMemory } from '../../src/partition/tail-memory.js';
 import { Uploader, type WalTrim } from '../../src/partition/uploader.js';
 import { LocalFolderStore } from '../../storage/object-store/local-folder.js';
+import { anonymousSession } from '../../src/security/principal.js';
 
 const NODE_ID = 7;
 const log = pino({ level: 'silent' });
@@ -128,7 +129,7 @@ afterEach(async () => {
 });
 
 function context(): RequestContext {
-  return { services: fx.services, clientId: 'test', clientHost: '127.0.0.1', correlationId: 1, log };
+  return { services: fx.services, clientId: 'test', ...anonymousSession('127.0.0.1'), correlationId: 1, log };
 }
 
 /**
@@ -220,7 +221,7 @@ describe('SaslHandshake', () => {
     frame.writeInt16BE(mechanism.length, 14);
     mechanism.copy(frame, 16);
     const dispatcher = new Dispatcher(adminHandlers, fx.services, log);
-    const out = await dispatcher.dispatch(frame, '127.0.0.1');
+    const out = await dispatcher.dispatch(frame, anonymousSession('/127.0.0.1'));
     expect(out).not.toBeInstanceOf(CloseConnection);
     const bytes = Buffer.concat(out as Buffer[]);
     // size, correlationId (header v0), errorCode, empty mechanisms array
@@ -756,7 +757,7 @@ describe('Dispatcher: a handler that fails', () => {
   async function dispatchWith(handler: ApiHandler, version: number): Promise<CP.CreatePartitionsResponse> {
     const dispatcher = new Dispatcher([handler], fx.services, log);
     const frame = encodeRequestFrame(37, version, 42, 'test', (w) => CP.encodeCreatePartitionsRequest(w, version, request));
-    const out = await dispatcher.dispatch(frame.subarray(4), '127.0.0.1');
+    const out = await dispatcher.dispatch(frame.subarray(4), anonymousSession('/127.0.0.1'));
     expect(out).not.toBeInstanceOf(CloseConnection);
     const { correlationId, body } = decodeResponseFrame(37, version, Buffer.concat(out as Buffer[]).subarray(4));
     expect(correlationId).toBe(42);
@@ -780,7 +781,7 @@ describe('Dispatcher: a handler that fails', () => {
     const { errorResponse: _none, ...bare } = createPartitions;
     const dispatcher = new Dispatcher([{ ...bare, handle: () => { throw new Error('a bug'); } }], fx.services, log);
     const frame = encodeRequestFrame(37, 0, 1, 'test', (w) => CP.encodeCreatePartitionsRequest(w, 0, request));
-    expect(await dispatcher.dispatch(frame.subarray(4), '127.0.0.1')).toBeInstanceOf(CloseConnection);
+    expect(await dispatcher.dispatch(frame.subarray(4), anonymousSession('/127.0.0.1'))).toBeInstanceOf(CloseConnection);
   });
 });
 

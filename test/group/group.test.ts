@@ -28,6 +28,7 @@ import {
   parseSubscribedTopics, type JoinRequest, type JoinResult, type SyncResult,
 } from '../../src/group/group.js';
 import { SqliteMetadata } from '../../src/metadata/sqlite/metadata.js';
+import { anonymousSession } from '../../src/security/principal.js';
 
 const log = pino({ level: 'silent' });
 const G = 'group-1';
@@ -535,7 +536,7 @@ describe('handlers on the wire', () => {
       partitions: { partitionExists: (topic: string, p: number) => topic === 't' && p < 8 },
       cluster: new SingleNodeView({ nodeId: 7, host: 'broker', port: 9092, rack: null }),
     } as unknown as BrokerServices,
-    clientId: 'wire', clientHost: '10.0.0.1', correlationId: 1, log,
+    clientId: 'wire', ...anonymousSession('10.0.0.1'), correlationId: 1, log,
   });
 
   /** Request → bytes → handler → response bytes → decoded response, at `version`. */
