@@ -4,7 +4,7 @@
  * its sequence number 0, 1, 2, ... as their value. librdkafka and the Java client run as child
  * processes printing "ack PARTITION EPOCH_MS SEQ" lines; kafkajs runs in this process.
  */
-import { type ChildProcess, spawn } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import path from 'node:path';
 import { Kafka, logLevel } from 'kafkajs';
 import { compileJava, javaAvailable, kafkaJars } from '../../test/helpers/kafka-tools.js';
@@ -82,30 +82,51 @@ export interface RunningClient {
   stop(): Promise<void>;
 }
 
-function parseLines(child: ChildProcess, log: AckLog): void {
-  let rest = '';
-  child.stdout!.on('data', (chunk: Buffer) => {
-    const text = rest + chunk.toString();
-    const lines = text.split('\n');
-    rest = lines.pop()!;
-    for (const line of lines) {
-      const [kind, p, t, last] = line.split(' ');
-      if (kind === 'ack') log.ack(Number(p), Number(t), Number(last));
-      else if (kind === 'fail') log.fail(last ?? 'unknown');
-    }
-  });
-}
-
-async function childClient(log: AckLog, command: string, args: string[]): Promise<RunningClient> {
+/**
+ * Runs a client as a child process that prints one line per event, and feeds each line to
+ * `onLine`. Stopping closes its standard input (the clients exit on that), then kills it.
+ */
+export function spawnLineClient(label: string, command: string, args: string[],
+  onLine: (fields: string[]) => void): { stop(): Promise<void> } {
   const child = spawn(command, args, { stdio: ['pipe', 'pipe', 'pipe'] });
   let stderr = '';
   child.stderr!.on('data', (c: Buffer) => { stderr = (stderr + c.toString()).slice(-4000); });
-  parseLines(child, log);
+  let rest = '';
+  child.stdout!.on('data', (chunk: Buffer) => {
+    const lines = (rest + chunk.toString()).split('\n');
+    rest = lines.pop()!;
+    for (const line of lines) onLine(line.split(' '));
+  });
   const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
   child.once('exit', (code) => {
-    if (code !== 0 && code !== null) process.stderr.write(`${log.client} producer exited ${code}: ${stderr}\n`);
+    if (code !== 0 && code !== null) process.stderr.write(`${label} exited ${code}: ${stderr}\n`);
   });
-  return { log, stop: async () => { child.stdin!.end(); await Promise.race([exited, new Promise((r) => setTimeout(r, 15_000))]); child.kill('SIGKILL'); } };
+  return { stop: async () => {
+    child.stdin!.end();
+    await Promise.race([exited, new Promise((r) => setTimeout(r, 15_000))]);
+    child.kill('SIGKILL');
+  } };
+}
+
+/** The command line that runs one of this folder's Java clients (compiled on first use). */
+export async function javaCommand(mainClass: string, args: string[]): Promise<[string, string[]]> {
+  const classes = await compileJava([path.join(HERE, `${mainClass}.java`)]);
+  const jars = await kafkaJars();
+  return [JAVA, ['-Xmx256m', `-Dlog4j2.configurationFile=${jars.toolsLog4j}`,
+    '-cp', [path.join(jars.libs, '*'), classes].join(path.delimiter), mainClass, ...args]];
+}
+
+/** The command line that runs one of this folder's Python (librdkafka) clients. */
+export function pythonCommand(script: string, args: string[]): [string, string[]] {
+  return [PYTHON, [path.join(HERE, script), ...args]];
+}
+
+function childClient(log: AckLog, [command, args]: [string, string[]]): RunningClient {
+  const child = spawnLineClient(`${log.client} producer`, command, args, ([kind, p, t, last]) => {
+    if (kind === 'ack') log.ack(Number(p), Number(t), Number(last));
+    else if (kind === 'fail') log.fail(last ?? 'unknown');
+  });
+  return { log, stop: () => child.stop() };
 }
 
 function kafkajsClient(log: AckLog, bootstrap: string[], partitions: number, ratePerPartition: number): RunningClient {
@@ -131,13 +152,8 @@ export async function startClient(name: ClientName, bootstrap: string[], topic: 
   ratePerPartition: number): Promise<RunningClient> {
   const log = new AckLog(name, topic, partitions);
   const args = [bootstrap.join(','), topic, String(partitions), String(ratePerPartition)];
-  if (name === 'librdkafka') return childClient(log, PYTHON, [path.join(HERE, 'producer.py'), ...args]);
-  if (name === 'java') {
-    const classes = await compileJava([path.join(HERE, 'FailoverProducer.java')]);
-    const jars = await kafkaJars();
-    return childClient(log, JAVA, ['-Xmx256m', `-Dlog4j2.configurationFile=${jars.toolsLog4j}`,
-      '-cp', [path.join(jars.libs, '*'), classes].join(path.delimiter), 'FailoverProducer', ...args]);
-  }
+  if (name === 'librdkafka') return childClient(log, pythonCommand('producer.py', args));
+  if (name === 'java') return childClient(log, await javaCommand('FailoverProducer', args));
   return kafkajsClient(log, bootstrap, partitions, ratePerPartition);
 }
 

@@ -13,6 +13,11 @@
  * after that: metadata refresh and retry backoff). Then the return: the longest gap any partition
  * shows after the restarted broker is back (handoffs back to it).
  *
+ * A consumer group per topic reads as the producers write (consumer-load.ts); per kill and
+ * partition it shows the longest time without a delivery and the oldest a record produced around
+ * the kill was when it was delivered (the consumer's view: leader moves, and a new group
+ * coordinator when the victim was the group's).
+ *
  *   npm run bench:failover -- [--kills 20] [--signals kill,term] [--clients librdkafka,java,kafkajs]
  *                             [--rate 50] [--partitions 6] [--down-ms 10000] [--settle-ms 4000]
  *                             [--lease-ms N] [--ack-window-ms N]
@@ -40,6 +45,7 @@ import { Timeline } from './timeline.js';
 import { SETTINGS } from '../../src/config/config.js';
 import { type KillRecord, renderReport } from './report.js';
 import { problemsOf, readBack } from './readback.js';
+import { type RunningConsumer, startConsumer } from './consumer-load.js';
 
 const { values: flags } = parseArgs({ options: {
   kills: { type: 'string', default: '20' }, signals: { type: 'string', default: 'kill,term' },
@@ -64,13 +70,14 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, Math.max(0, ms)))
 const log = (line: string) => process.stderr.write(`[failover] ${line}\n`);
 
 /** Every partition of every topic led by a live broker, and acknowledged within the last second. */
-async function waitWhole(kafka: Kafka, clients: RunningClient[]): Promise<number> {
+async function waitWhole(kafka: Kafka, clients: RunningClient[], consumers: RunningConsumer[]): Promise<number> {
   const start = Date.now();
   const admin = kafka.admin();
   await admin.connect().catch(() => {});
   try {
     while (Date.now() - start < WHOLE_MS_MAX) {
-      const fresh = clients.every((c) => c.log.acks.every((a) => a.length > 0 && Date.now() - a.at(-1)! < 1000));
+      const fresh = [...clients.map((c) => c.log), ...consumers.map((c) => c.log.deliveries)]
+        .every((l) => l.acks.every((a) => a.length > 0 && Date.now() - a.at(-1)! < 1000));
       const led = await admin.fetchTopicMetadata({ topics: clients.map((c) => c.log.topic) })
         .then((m) => m.topics.every((t) => t.partitions.every((p) => p.leader >= 0)), () => false);
       if (fresh && led) return Date.now() - start;
@@ -93,8 +100,9 @@ async function leadersOf(kafka: Kafka, topics: string[]): Promise<Map<string, Ma
   }
 }
 
-async function oneKill(cluster: TestCluster, kafka: Kafka, clients: RunningClient[], timeline: Timeline,
-  signal: 'kill' | 'term', index: number): Promise<KillRecord[]> {
+async function oneKill(cluster: TestCluster, kafka: Kafka, clients: RunningClient[],
+  consumers: RunningConsumer[], timeline: Timeline, signal: 'kill' | 'term', index: number):
+  Promise<KillRecord[]> {
   // The leader of one partition of one client's topic, in turn: every client loses partitions in
   // every round of kills, whichever broker the handoffs after each restart favour.
   const leaders = await leadersOf(kafka, clients.map((c) => c.log.topic));
@@ -107,7 +115,7 @@ async function oneKill(cluster: TestCluster, kafka: Kafka, clients: RunningClien
   await sleep(t0 + DOWN_MS - Date.now());
   await broker.restart();
   const tRestart = Date.now();
-  await waitWhole(kafka, clients);
+  await waitWhole(kafka, clients, consumers);
   await sleep(SETTLE_MS);
   const tEnd = Date.now();
   // The controller saw the victim go, or (the victim was the controller) another took over.
@@ -117,6 +125,7 @@ async function oneKill(cluster: TestCluster, kafka: Kafka, clients: RunningClien
   const out: KillRecord[] = [];
   for (const c of clients) {
     const topicId = timeline.topicId(c.log.topic);
+    const consumed = consumers.find((k) => k.log.topic === c.log.topic)?.log;
     let returnGapMs = 0;
     for (let p = 0; p < PARTITIONS; p++) returnGapMs = Math.max(returnGapMs, c.log.longestGap(p, tRestart, tEnd).gapMs);
     for (const [p, leader] of leaders.get(c.log.topic) ?? []) {
@@ -135,7 +144,9 @@ async function oneKill(cluster: TestCluster, kafka: Kafka, clients: RunningClien
         openedMs: opened === undefined ? null : opened.atMs - t0,
         clientMs: opened === undefined || firstAck === null ? null : firstAck - opened.atMs,
         openedOn: opened?.node ?? null, returnGapMs,
-        rejoinedMs: rejoined === undefined ? null : rejoined.atMs - t0 });
+        rejoinedMs: rejoined === undefined ? null : rejoined.atMs - t0,
+        consumeGapMs: consumed?.deliveries.longestGap(p, t0 - 1000, tRestart).gapMs ?? null,
+        deliveredLateMs: consumed?.oldestDelivery(p, t0 - 1000, tRestart) ?? null });
     }
   }
   const worst = Math.max(0, ...out.map((r) => r.unavailableMs));
@@ -150,6 +161,7 @@ async function main(): Promise<void> {
   const cluster = await startCluster(3, { leaseTtlMs: LEASE_MS, ackWindowMs: ACK_WINDOW_MS, uploadIntervalMs: uploadIntervalMsDefault, logLevel: 'info' }, () => ({}),
     (node, chunk) => timeline.feed(node, chunk));
   const clients: RunningClient[] = [];
+  const consumers: RunningConsumer[] = [];
   try {
     const kafka = new Kafka({ clientId: 'failover-bench-admin', brokers: cluster.bootstrap, logLevel: logLevel.NOTHING });
     const admin = kafka.admin();
@@ -158,12 +170,15 @@ async function main(): Promise<void> {
       topics: CLIENTS.map((c) => ({ topic: `failover-${c}`, numPartitions: PARTITIONS })) });
     await admin.disconnect();
     for (const c of CLIENTS) clients.push(await startClient(c, cluster.bootstrap, `failover-${c}`, PARTITIONS, RATE));
-    await waitWhole(kafka, clients);
+    for (const c of CLIENTS) consumers.push(
+      await startConsumer(kafka, cluster.bootstrap, c, `failover-${c}`, PARTITIONS));
+    await waitWhole(kafka, clients, consumers);
     const records: KillRecord[] = [];
     for (const signal of SIGNALS) {
-      for (let i = 0; i < KILLS; i++) records.push(...await oneKill(cluster, kafka, clients, timeline, signal, i));
+      for (let i = 0; i < KILLS; i++) records.push(...await oneKill(cluster, kafka, clients, consumers, timeline, signal, i));
     }
     for (const c of clients) await c.stop();
+    for (const c of consumers) await c.stop();
     const checks = await readBack(kafka, clients.map((c) => c.log));
     const lost = problemsOf(checks);
     const sum = (topic: string, key: 'read' | 'lost' | 'duplicated' | 'reordered') =>
@@ -179,6 +194,7 @@ async function main(): Promise<void> {
     const md = renderReport(records, settings, acked, lost);
     await writeFile(path.join(dir, `failover-${stamp}.md`), md);
     await writeFile(path.join(dir, `failover-${stamp}.json`), JSON.stringify({ settings, acked, lost, readBack: checks, records,
+      consumerEvents: Object.fromEntries(consumers.map((c) => [c.log.topic, c.log.events])),
       brokerEvents: timeline.events }, null, 2));
     process.stdout.write(md);
     log(`wrote bench/results/failover-${stamp}.{md,json}`);
@@ -188,6 +204,7 @@ async function main(): Promise<void> {
     }
   } finally {
     for (const c of clients) await c.stop().catch(() => {});
+    for (const c of consumers) await c.stop().catch(() => {});
     await cluster.destroy();
   }
 }

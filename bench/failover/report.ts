@@ -6,7 +6,8 @@ export interface KillRecord {
   kill: number;
   victim: number;
   partition: number;
-  /** Longest time without an acknowledgement on this partition, from 1 s before the kill to the restart. */
+  /** Longest time without an acknowledgement on this partition, 1 s before the kill to the
+   *  restart. */
   unavailableMs: number;
   /** Kill → the controller saw the broker gone. */
   detectionMs: number | null;
@@ -21,13 +22,19 @@ export interface KillRecord {
   returnGapMs: number;
   /** Kill → the restarted victim joined the cluster again. */
   rejoinedMs: number | null;
+  /** The consumer's longest time without a delivery on this partition, 1 s before the kill to
+   *  the restart. */
+  consumeGapMs: number | null;
+  /** The oldest a record produced in that window was when the consumer got it. */
+  deliveredLateMs: number | null;
 }
 
 /** Nearest-rank percentile; null for no values. */
 export function percentile(values: readonly number[], p: number): number | null {
   if (values.length === 0) return null;
   const sorted = [...values].sort((a, b) => a - b);
-  return sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1))]!;
+  const rank = Math.ceil((p / 100) * sorted.length) - 1;
+  return sorted[Math.min(sorted.length - 1, Math.max(0, rank))]!;
 }
 
 const ms = (v: number | null) => (v === null ? '-' : (v / 1000).toFixed(2));
@@ -38,33 +45,58 @@ function summary(values: readonly (number | null)[]): string {
   return `${ms(percentile(known, 50))} / ${ms(percentile(known, 99))} / ${ms(Math.max(...known))}`;
 }
 
+const HEADER = [
+  'Seconds, p50 / p99 / max over every (kill, partition the victim led). Unavailable: the longest',
+  'time without an acknowledgement on the partition from 1 s before the kill to the restart.',
+  'Detection, reassigned and opened count from the kill; client from the opening to the first',
+  'acknowledgement. Rejoined: from the kill until the restarted broker joined again. Return:',
+  'after the restart, the longest gap on any partition.', '',
+  '| signal | client | kills | partitions | unavailable | detection | reassigned | opened | client ' +
+    '| rejoined | return |',
+  '|---|---|---|---|---|---|---|---|---|---|---|'];
+
+const CONSUMER_HEADER = [
+  'The consumers (a group per topic, read by the client that writes it): seconds, p50 / p99 / max.',
+  'Consume gap: the longest time without a delivery on the partition, 1 s before the kill to the',
+  'restart. Delivered late: the oldest a record produced in that window was when the consumer got',
+  'it. (A kafkajs consumer whose group coordinator is killed retries its heartbeat to the dead',
+  'broker until its retries run out, ~10-20 s, then restarts and finds the new coordinator: the',
+  'Java client and librdkafka look the coordinator up again at once.)', '',
+  '| signal | producer topic | consume gap | delivered late |', '|---|---|---|---|'];
+
+function producerRow(signal: string, client: string, rs: readonly KillRecord[]): string {
+  const kills = new Set(rs.map((r) => r.kill)).size;
+  const returns = [...new Map(rs.map((r) => [r.kill, r.returnGapMs])).values()];
+  const cells = [`SIG${signal.toUpperCase()}`, client, String(kills), String(rs.length),
+    summary(rs.map((r) => r.unavailableMs)), summary(rs.map((r) => r.detectionMs)),
+    summary(rs.map((r) => r.reassignedMs)), summary(rs.map((r) => r.openedMs)),
+    summary(rs.map((r) => r.clientMs)), summary(rs.map((r) => r.rejoinedMs)), summary(returns)];
+  return `| ${cells.join(' | ')} |`;
+}
+
+function consumerRow(signal: string, client: string, rs: readonly KillRecord[]): string {
+  const cells = [`SIG${signal.toUpperCase()}`, client, summary(rs.map((r) => r.consumeGapMs)),
+    summary(rs.map((r) => r.deliveredLateMs))];
+  return `| ${cells.join(' | ')} |`;
+}
+
 export function renderReport(records: readonly KillRecord[], settings: Record<string, unknown>,
   acked: Record<string, unknown>, lost: readonly string[]): string {
-  const lines = [`# Failover as clients see it (${new Date().toISOString()})`, '',
-    `Settings: ${JSON.stringify(settings)}`, '',
-    'Seconds, p50 / p99 / max over every (kill, partition the victim led). Unavailable: the longest',
-    'time without an acknowledgement on the partition from 1 s before the kill to the restart.',
-    'Detection, reassigned and opened count from the kill; client from the opening to the first',
-    'acknowledgement. Rejoined: from the kill until the restarted broker joined again. Return:',
-    'after the restart, the longest gap on any partition.', '',
-    '| signal | client | kills | partitions | unavailable | detection | reassigned | opened | client | rejoined | return |',
-    '|---|---|---|---|---|---|---|---|---|---|---|'];
   const groups = new Map<string, KillRecord[]>();
   for (const r of records) {
     const key = `${r.signal} ${r.client}`;
     groups.set(key, [...(groups.get(key) ?? []), r]);
   }
-  for (const [key, rs] of groups) {
+  const rows = (row: typeof producerRow) => [...groups].map(([key, rs]) => {
     const [signal, client] = key.split(' ');
-    const kills = new Set(rs.map((r) => r.kill)).size;
-    const returns = [...new Map(rs.map((r) => [r.kill, r.returnGapMs])).values()];
-    lines.push(`| SIG${signal!.toUpperCase()} | ${client} | ${kills} | ${rs.length} | ${summary(rs.map((r) => r.unavailableMs))} | ` +
-      `${summary(rs.map((r) => r.detectionMs))} | ${summary(rs.map((r) => r.reassignedMs))} | ` +
-      `${summary(rs.map((r) => r.openedMs))} | ${summary(rs.map((r) => r.clientMs))} | ` +
-      `${summary(rs.map((r) => r.rejoinedMs))} | ${summary(returns)} |`);
-  }
-  lines.push('', `Acknowledged: ${JSON.stringify(acked)}`, '',
-    lost.length === 0 ? 'Read back: nothing acknowledged was lost, nothing duplicated or reordered (every partition read to its high watermark).'
-      : `READ BACK FAILED: ${lost.join('; ')}`, '');
-  return lines.join('\n');
+    return row(signal!, client!, rs);
+  });
+  const readBack = lost.length === 0
+    ? 'Read back: nothing acknowledged was lost, nothing duplicated or reordered (every ' +
+      'partition read to its high watermark).'
+    : `READ BACK FAILED: ${lost.join('; ')}`;
+  return [`# Failover as clients see it (${new Date().toISOString()})`, '',
+    `Settings: ${JSON.stringify(settings)}`, '', ...HEADER, ...rows(producerRow), '',
+    ...CONSUMER_HEADER, ...rows(consumerRow), '',
+    `Acknowledged: ${JSON.stringify(acked)}`, '', readBack, ''].join('\n');
 }
