@@ -54,7 +54,12 @@ docker_build() {
   local tag="$1" context="$2"
   shift 2
   log "docker build -t ${tag} (context ${context#"${ROOT}/"})"
-  docker build -q -t "${tag}" "$@" "${context}" >/dev/null
+  # The classic builder's deprecation notice goes to the log too; the log is shown on failure.
+  local build_log="${STAGE}/$(basename "${context}").build.log"
+  if ! docker build -t "${tag}" "$@" "${context}" >"${build_log}" 2>&1; then
+    tail -n 30 "${build_log}" >&2
+    die "docker build -t ${tag} failed (log: ${build_log})"
+  fi
   log "built ${tag}: $(docker image inspect -f '{{.Size}}' "${tag}" | awk '{ printf "%.0f MB", $1 / 1e6 }')"
 }
 
@@ -86,8 +91,10 @@ build_ledgerstream() {
   dir="$(fresh_stage ledgerstream)"
   node_bin="$(command -v node)"
   log "staging node $("${node_bin}" --version) from ${node_bin}, dist/ and production node_modules"
-  # Only what the broker runs is compiled (tsconfig.broker.json), as `npm start` does.
-  npx tsc -p tsconfig.broker.json --outDir "${dir}/app/dist"
+  # Only what the broker runs is compiled (tsconfig.broker.json), as `npm start` does; its build
+  # info goes with the fresh output (an incremental build that finds a current build info in
+  # dist/ would write nothing).
+  npx tsc -p tsconfig.broker.json --outDir "${dir}/app/dist" --tsBuildInfoFile "${dir}/tsbuildinfo"
   test -f "${dir}/app/dist/src/cli.js" || die "tsc did not produce dist/src/cli.js"
   cp package.json package-lock.json "${dir}/app/"
   cp -r bin "${dir}/app/bin"
@@ -95,6 +102,7 @@ build_ledgerstream() {
   (cd "${dir}/app" && "${node_bin}" -e "new (require('better-sqlite3'))(':memory:').close()")
   mkdir -p "${dir}/node"
   cp "${node_bin}" "${dir}/node/node"
+  rm -f "${dir}/tsbuildinfo"
   cp docker/ledgerstream.Dockerfile "${dir}/Dockerfile"
   docker_build ledgerstream:local "${dir}" --build-arg "BASE_IMAGE=${BASE_IMAGE}"
 }
