@@ -6,8 +6,13 @@
 #   docker run --rm -p 9092:9092 ledgerstream                      # one broker, embedded defaults
 #   docker run --rm --entrypoint node ledgerstream dist/src/cli.js help   # every setting
 #
+#   docker run --rm -p 19092:9092 -e LEDGERSTREAM_ADVERTISED_HOST=localhost \
+#     -e LEDGERSTREAM_ADVERTISED_PORT=19092 ledgerstream       # another host port: advertise it
+#
 # Settings are flags after the image name (`--port 9093`), or LEDGERSTREAM_* environment
-# variables (see src/config/config.ts); docker-compose.yml runs a three-broker cluster.
+# variables (see src/config/config.ts). This file needs Docker Hub's node images; where no
+# registry is reachable, scripts/docker/build-images.sh builds ledgerstream:local (the image the
+# compose files run) from docker/ledgerstream.Dockerfile instead (README, "Docker Compose").
 #
 # Stages: `build` compiles TypeScript with every dependency; `deps` installs the production
 # dependencies alone; the runtime image is node:20-bookworm-slim with those two copied in.

@@ -23,7 +23,7 @@ const noIo = { group: ['node:net', 'node:fs', 'node:fs/*', 'node:child_process',
 
 export default [
   { ignores: ['dist/**', 'node_modules/**', 'protocol/generated/**', 'bench/results/**', '.cluster/**',
-    '.ci/**'] },
+    '.ci/**', 'build/**'] },
   {
     files: ['**/*.ts'],
     languageOptions: { parser: tseslint.parser, parserOptions: { ecmaVersion: 2023, sourceType: 'module' } },
