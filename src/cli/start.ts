@@ -39,7 +39,12 @@ export async function runStart(args: readonly string[]): Promise<number> {
     return startFailed(err);
   }
   // Supervisors and tests wait for this line to know the port is open.
-  console.log(`ledgerstream broker ${config.nodeId} listening on ${config.advertisedHost}:${broker.port}`);
+  // The advertised port differs from the bound one behind a mapped port (a container): say both.
+  const advertisedPort = config.advertisedPort === 0 ? broker.port : config.advertisedPort;
+  const advertisedNote = advertisedPort === broker.port ? ''
+    : ` (clients are told ${config.advertisedHost}:${advertisedPort})`;
+  console.log(`ledgerstream broker ${config.nodeId} listening on ${config.advertisedHost}:${broker.port}` +
+    advertisedNote);
   const failed = await new Promise<boolean>((resolve) => {
     const onSignal = (signal: string) => {
       broker.log.info({ signal }, 'signal received');
