@@ -24,20 +24,20 @@ import { SqliteMetadata } from '../metadata/sqlite/metadata.js';
 import { type Metrics, createMetrics, exportBacklogAge, exportBrokerInfo, exportClientMemory, exportStoreStats,
   serveMetrics } from '../metrics.js';
 import { ObjectHistoryReader } from '../partition/history-reader.js';
-import type { WalPort } from '../partition/partition-log.js';
+import type { Durability } from '../partition/durability/durability.js';
+import { LocalWalDurability, replayWal } from '../partition/durability/local-wal.js';
+import { ObjectUploadDurability } from '../partition/durability/object-upload.js';
 import { PartitionManager } from '../partition/partition-manager.js';
 import { collectOrphans } from '../partition/orphan-collector.js';
 import { enforceRetention } from '../partition/retention.js';
 import { TailMemory } from '../partition/tail-memory.js';
-import { Uploader, type WalTrim } from '../partition/uploader.js';
+import { Uploader } from '../partition/uploader.js';
 import { adminLimits, uploadPartitionsPerObjectMax } from '../limits.js';
 import { ReadCache } from '../../storage/cache/read-cache.js';
 import type { ObjectStore } from '../../storage/object-store/object-store.js';
 import { LocalFolderStore } from '../../storage/object-store/local-folder.js';
 import { S3Store } from '../../storage/object-store/s3.js';
-import {
-  Wal, WalFailedError, WalNoSpaceError, partitionHeaderCodec, type PartitionEntryHeader,
-} from '../../storage/wal/index.js';
+import { Wal, partitionHeaderCodec, type PartitionEntryHeader } from '../../storage/wal/index.js';
 import { Dispatcher } from './dispatch.js';
 import { HANDLERS } from './handlers/index.js';
 import { MemoryBudget } from './memory-budget.js';
@@ -89,21 +89,17 @@ export class Broker {
         metrics.walBytesPerFsync.observe(sample.bytes);
       },
     });
-    const port = wal === null ? OBJECT_STORAGE_WAL : walPort(wal, log);
+    const durability: Durability = wal === null ? new ObjectUploadDurability()
+      : new LocalWalDurability(wal, { log, onWalFailed: () => process.exit(70) });
     const cache = new ReadCache(store, { cacheBytesMax: config.readCacheBytesMax,
       onHit: () => metrics.cacheHits.inc(), onMiss: () => metrics.cacheMisses.inc() });
     const history = new ObjectHistoryReader(metadata, cache, metrics);
-    const partitions = new PartitionManager(metadata, config, port, history, config.nodeId, log);
+    const partitions = new PartitionManager(metadata, config, durability, history, config.nodeId, log);
     await partitions.load();
-    const replayed = wal === null ? 0 : await replayWal(wal, partitions);
+    const replayed = wal === null ? 0 : await replayWal(wal.readFrom(wal.lsnOldest), partitions, Date.now());
     log.info({ replayed, topics: partitions.topics().length }, 'recovered');
     const tailMemory = new TailMemory(config.tailBytesMax);
-    const walTrim: WalTrim = {
-      get lsnDurable() { return port.lsnDurable; },
-      ackOnUpload: port.ackOnUpload,
-      truncateBefore: (lsn) => (wal === null ? Promise.resolve(0) : wal.truncateBefore(lsn)),
-    };
-    const uploader = new Uploader(partitions, walTrim, store, metadata, tailMemory,
+    const uploader = new Uploader(partitions, durability, store, metadata, tailMemory,
       { nodeId: config.nodeId, uploadIntervalMs: config.uploadIntervalMs, uploadBytesMax: config.uploadBytesMax,
         partitionsPerObjectMax: uploadPartitionsPerObjectMax(config.coordinator, config.etcdTxnOpsMax),
         objectBytesMax: config.uploadObjectBytesMax },
@@ -259,60 +255,6 @@ async function openObjectStoreUnchecked(config: BrokerConfig): Promise<ObjectSto
 
 function walDir(config: BrokerConfig): string {
   return config.walMode === 'shared' ? join(config.sharedWalDir, String(config.nodeId)) : join(config.dataDir, 'wal');
-}
-
-/** Object-storage WAL mode: no local log, batches are durable once uploaded. */
-const OBJECT_STORAGE_WAL: WalPort = {
-  submit() {
-    throw new Error('object-storage WAL mode has no local WAL');
-  },
-  lsnDurable: 0,
-  ackOnUpload: true,
-  stalledNoSpace: false,
-};
-
-/**
- * A WAL failure (a failed fsync) leaves nothing safe to do but stop: restart recovers. A full disk
- * is not a failure: produce answers KAFKA_STORAGE_ERROR, reads and uploads (which trim the WAL)
- * go on, and appends resume once there is room.
- */
-function walPort(wal: Wal<PartitionEntryHeader>, log: Logger): WalPort {
-  let full = false; // logged once when the disk fills, once when writes succeed again
-  return {
-    submit(topicId, partition, baseOffset, batch) {
-      return wal.append({ topicId, partition, baseOffset: BigInt(baseOffset) }, batch).then((lsn) => {
-        if (full) log.info('WAL disk has room again; produce resumed');
-        full = false;
-        return lsn;
-      }, (err: unknown) => {
-        if (err instanceof WalNoSpaceError && !full) {
-          full = true;
-          log.warn({ err }, 'WAL disk full: produce answers KAFKA_STORAGE_ERROR until there is room');
-        }
-        if (err instanceof WalFailedError) {
-          log.fatal({ err }, 'WAL write failed; exiting so recovery can run');
-          process.exit(70);
-        }
-        throw err;
-      });
-    },
-    get lsnDurable() {
-      return wal.lsnDurable;
-    },
-    get stalledNoSpace() {
-      return wal.stalledNoSpace;
-    },
-    ackOnUpload: false,
-  };
-}
-
-async function replayWal(wal: Wal<PartitionEntryHeader>, partitions: PartitionManager): Promise<number> {
-  let replayed = 0;
-  const nowMs = Date.now();
-  for await (const e of wal.readFrom(wal.lsnOldest)) {
-    if (partitions.replay(e.header.topicId, e.header.partition, e.payload, e.lsn, nowMs)) replayed++;
-  }
-  return replayed;
 }
 
 function deleteQuietly(store: ObjectStore, keys: string[], log: Logger): void {

@@ -3,8 +3,8 @@
  *
  * Offsets: the leader assigns them by patching each batch's base offset in place (the CRC does
  * not cover it). `nextOffset` is the next one to assign; `highWatermark` is one past the last
- * offset that is durable (fsynced in the WAL or in object storage) — only below it may consumers
- * read, so nothing a consumer saw can be lost; `uploadedEndOffset` is one past the last offset in
+ * offset that is durable (fsynced in the WAL or in object storage, as the durability strategy
+ * says: durability/) — only below it may consumers read, so nothing a consumer saw can be lost; `uploadedEndOffset` is one past the last offset in
  * the segment index; `logStartOffset` is the first offset retention and DeleteRecords kept.
  *
  *   logStartOffset <= uploadedEndOffset <= highWatermark <= nextOffset
@@ -12,9 +12,9 @@
  * Reads come from the in-memory tail (recent batches, uploaded or not) and, below it, from object
  * storage through the history reader.
  *
- * Appends are synchronous from validation to WAL submission — no `await` between the sequence
- * check and the offset assignment — so the event loop itself serialises them; the awaits come
- * after (durability) and re-check nothing that could have changed.
+ * Appends are synchronous from validation to submission for durability — no `await` between the
+ * sequence check and the offset assignment — so the event loop itself serialises them; the
+ * awaits come after (durability) and re-check nothing that could have changed.
  *
  * A full WAL disk: the WAL rejects, with WalNoSpaceError, every entry not yet durable, in LSN
  * order, and refuses new ones until a later macrotask (storage/wal/group-commit.ts). So the
@@ -33,6 +33,7 @@ import {
 import { crc32c } from '../../protocol/records/crc32c.js';
 import { batchBytesMax } from '../../storage/limits.js';
 import { WalNoSpaceError } from '../../storage/wal/errors.js';
+import type { PartitionDurability } from './durability/durability.js';
 import { ProducerStates, type SequenceCheck } from './producer-state.js';
 import type { ProducerPartitionState } from '../metadata/records.js';
 
@@ -42,7 +43,10 @@ export interface TailBatch {
   bytes: Buffer;
   maxTimestampMs: number;
   leaderEpoch: number;
-  /** WAL sequence number once durable, -1 before. */
+  /**
+   * Its position for the uploader (durability/): the WAL sequence number once durable, -1 before;
+   * 0 from submission on when durability is by upload.
+   */
   lsn: number;
   /**
    * A lower bound of the batch's LSN, known at submission (the WAL's durable LSN + 1 then), so
@@ -69,28 +73,6 @@ export interface HistoryChunk {
   sizeBytes: number;
   /** One past the last offset returned (`offset` if nothing was). */
   nextOffset: number;
-}
-
-/** The WAL as a partition log uses it. */
-export interface WalPort {
-  /** Submits a batch; resolves with its LSN once durable. */
-  submit(topicId: string, partition: number, baseOffset: number, batch: Buffer): Promise<number>;
-  /** Every LSN up to this one is durable. */
-  readonly lsnDurable: number;
-  /**
-   * Object-storage WAL mode: no local log; a batch is durable, and acknowledged, only once the
-   * uploader has put it in object storage and committed its index entry.
-   */
-  readonly ackOnUpload: boolean;
-  /** True while the WAL refuses appends because its disk is full (submit would reject). */
-  readonly stalledNoSpace: boolean;
-}
-
-/** A produce waiting for its batch to reach object storage (object-storage WAL mode). */
-interface UploadWaiter {
-  lastOffset: number;
-  resolve: () => void;
-  reject: (err: Error) => void;
 }
 
 /** The partition's leadership moved on: pending acknowledgements fail, appends are refused. */
@@ -124,7 +106,6 @@ export class PartitionLog {
   /** Bytes of tail batches at or past uploadedEndOffset: appended, not yet in object storage. */
   private notUploadedBytes = 0;
   private readonly waiters = new Set<() => void>();
-  private readonly uploadWaiters: UploadWaiter[] = [];
   /** Set once this broker learned it no longer leads the partition. */
   fenced = false;
   /** Set while handing the partition to another broker: no appends, but uploads go on. */
@@ -145,7 +126,7 @@ export class PartitionLog {
     readonly partition: number,
     public leaderEpoch: number,
     state: { logStartOffset: number; indexedEndOffset: number; producers: ProducerPartitionState[] },
-    private readonly wal: WalPort,
+    private readonly durability: PartitionDurability,
     private readonly history: HistoryReader,
   ) {
     this.logStartOffset = state.logStartOffset;
@@ -157,7 +138,7 @@ export class PartitionLog {
   }
 
   private assertOffsets(): void {
-    assert.ok(this.logStartOffset <= Math.max(this.uploadedEndOffset, this.logStartOffset));
+    assert.ok(this.logStartOffset <= this.uploadedEndOffset, 'retention and DeleteRecords keep uploaded data');
     assert.ok(this.uploadedEndOffset <= this.highWatermark, 'uploaded data is durable');
     assert.ok(this.highWatermark <= this.nextOffset, 'durable data was assigned offsets');
   }
@@ -183,8 +164,8 @@ export class PartitionLog {
 
   /**
    * Appends one validated client batch (`batch` is this log's own copy: it is patched in place).
-   * The returned `durable` promise resolves once the WAL has fsynced it and the high watermark
-   * has moved past it.
+   * The returned `durable` promise resolves once the batch is durable (the durability strategy
+   * says when) and the high watermark has moved past it.
    */
   append(batch: Buffer, header: BatchHeaderView, settings: TopicSettings, nowMs: number): AppendOutcome {
     if (this.fenced || this.draining) {
@@ -211,7 +192,7 @@ export class PartitionLog {
       }
       if (check.kind === 'error') return { kind: 'error', error: check.error, detail: check.detail };
     }
-    if (this.wal.stalledNoSpace) {
+    if (this.durability.stalledNoSpace) {
       return { kind: 'error', error: 'KAFKA_STORAGE_ERROR', detail: 'the WAL disk is full; retry later' };
     }
     const baseOffset = this.nextOffset;
@@ -227,27 +208,44 @@ export class PartitionLog {
     if (identity !== null) this.producers.record(identity, baseOffset, lastOffset, nowMs);
     const entry: TailBatch = { baseOffset, lastOffset, bytes: batch,
       maxTimestampMs: readBatchHeader(batch, 0).maxTimestamp, leaderEpoch: this.leaderEpoch, lsn: -1,
-      lsnFloor: this.wal.lsnDurable + 1, appendedAtMs: nowMs };
+      lsnFloor: -1, appendedAtMs: nowMs };
     this.tail.push(entry);
     this.tailBytes += batch.length;
     this.notUploadedBytes += batch.length;
-    let durable: Promise<void>;
-    if (this.wal.ackOnUpload) {
-      entry.lsn = 0; // object storage is the log: the batch may be uploaded at once
-      durable = new Promise((resolve, reject) => this.uploadWaiters.push({ lastOffset, resolve, reject }));
-    } else {
-      durable = this.wal.submit(this.topicId, this.partition, baseOffset, batch).then((lsn) => {
-        entry.lsn = lsn;
-        this.advanceHighWatermark(lastOffset + 1);
-        if (this.leaseLost) throw new PartitionFencedError(`${this.topicName}-${this.partition}: lease lost`);
-      }, (err: unknown) => {
-        // No await before this: it must run before the WAL admits appends again.
-        if (err instanceof WalNoSpaceError) this.rollBackUnwritten(entry, err);
-        throw err;
-      });
-    }
+    const durable = this.submit(entry);
     this.assertOffsets();
     return { kind: 'appended', baseOffset, logAppendTimeMs, durable };
+  }
+
+  /**
+   * Hands `entry` to the durability strategy; the promise settles once it is durable (and the
+   * high watermark past it) or never will be. The callbacks run synchronously from the event
+   * that decides, so an upload's markUploaded finds the high watermark already moved.
+   */
+  private submit(entry: TailBatch): Promise<void> {
+    let settle!: { resolve: () => void; reject: (err: Error) => void };
+    const durable = new Promise<void>((resolve, reject) => { settle = { resolve, reject }; });
+    const receipt = this.durability.submit(entry, {
+      durable: (position) => {
+        try {
+          entry.lsn = position;
+          this.advanceHighWatermark(entry.lastOffset + 1);
+          // Stored, but not acknowledged under the lost lease's epoch.
+          if (this.leaseLost) settle.reject(new PartitionFencedError(`${this.topicName}-${this.partition}: lease lost`));
+          else settle.resolve();
+        } catch (err) {
+          settle.reject(err as Error);
+        }
+      },
+      failed: (err) => {
+        // Runs before the WAL admits appends again (a later macrotask).
+        if (err instanceof WalNoSpaceError) this.rollBackUnwritten(entry, err);
+        settle.reject(err);
+      },
+    });
+    entry.lsn = receipt.position;
+    entry.lsnFloor = receipt.positionFloor;
+    return durable;
   }
 
   /** Re-adds a batch recovered from the WAL at start-up (already durable, offsets assigned). */
@@ -421,15 +419,7 @@ export class PartitionLog {
 
   /** Records that offsets below `endOffset` are in the segment index. */
   markUploaded(endOffset: number): void {
-    if (this.wal.ackOnUpload) {
-      this.advanceHighWatermark(endOffset);
-      while (this.uploadWaiters.length > 0 && this.uploadWaiters[0]!.lastOffset < endOffset) {
-        const waiter = this.uploadWaiters.shift()!;
-        // As for a WAL fsync: stored, but not acknowledged under the lost lease's epoch.
-        if (this.leaseLost) waiter.reject(new PartitionFencedError(`${this.topicName}-${this.partition}: lease lost`));
-        else waiter.resolve();
-      }
-    }
+    this.durability.uploaded(endOffset); // durability by upload: acknowledges what waited on it
     assert.ok(endOffset <= this.highWatermark, 'only durable data is uploaded');
     this.advanceUploadedEnd(endOffset);
     this.assertOffsets();
@@ -461,8 +451,7 @@ export class PartitionLog {
   /** Leadership moved on: refuse appends, fail produces still waiting to be acknowledged. */
   fence(reason: string): void {
     this.fenced = true;
-    const err = new PartitionFencedError(`${this.topicName}-${this.partition}: ${reason}`);
-    for (const w of this.uploadWaiters.splice(0)) w.reject(err);
+    this.durability.abandon(new PartitionFencedError(`${this.topicName}-${this.partition}: ${reason}`));
     for (const wake of this.waiters) wake();
   }
 

@@ -12,7 +12,8 @@ import type { PartitionState, TopicRecord } from '../metadata/records.js';
 import type { Metadata } from '../metadata/stores.js';
 import { UnknownTopicError } from '../metadata/records.js';
 import { type EffectiveTopicConfig, effectiveConfig } from '../metadata/topic-configs.js';
-import { type HistoryReader, PartitionLog, type WalPort } from './partition-log.js';
+import type { Durability } from './durability/durability.js';
+import { type HistoryReader, PartitionLog } from './partition-log.js';
 
 export interface TopicEntry {
   record: TopicRecord;
@@ -59,7 +60,7 @@ export class PartitionManager {
   constructor(
     private readonly metadata: Metadata,
     private readonly config: BrokerConfig,
-    private readonly wal: WalPort,
+    private readonly durability: Durability,
     private readonly history: HistoryReader,
     private readonly nodeId: number,
     private readonly log: Logger,
@@ -248,7 +249,7 @@ export class PartitionManager {
     const producers = await this.metadata.producers.loadStates(record.topicId, s.partition);
     return new PartitionLog(record.topicId, record.name, s.partition, s.leaderEpoch,
       { logStartOffset: s.logStartOffset, indexedEndOffset: s.indexedEndOffset, producers },
-      this.wal, this.history);
+      this.durability.forPartition(record.topicId, s.partition), this.history);
   }
 
   topic(name: string): TopicEntry | undefined {

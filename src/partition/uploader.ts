@@ -1,8 +1,10 @@
 /**
- * Moves durable data from the WAL to object storage: every `uploadIntervalMs`, or as soon as
+ * Moves durable data to object storage: every `uploadIntervalMs`, or as soon as
  * `uploadBytesMax` is waiting, it packs the pending batches of all partitions into objects of at
  * most `objectBytesMax` batch bytes, oldest first (upload-plan.ts). For each object in turn it
- * PUTs it, commits the object's index to the coordinator in ONE transaction, then trims the WAL;
+ * PUTs it, commits the object's index to the coordinator in ONE transaction, then trims the WAL
+ * (through the durability strategy, durability/: with durability by upload there is no WAL, every
+ * batch may be taken at once, and its produce is acknowledged by the commit);
  * the first failure ends the pass, so per partition the index only ever grows by a prefix of what
  * is pending. The order is what makes every crash window safe:
  *
@@ -22,6 +24,7 @@ import { partitionLimits } from '../limits.js';
 import type { ObjectStore } from '../../storage/object-store/object-store.js';
 import { buildSegmentObject } from '../../storage/segment/writer.js';
 import { SegmentKeyAllocator } from '../../storage/segment/naming.js';
+import type { Durability } from './durability/durability.js';
 import type { PartitionLog, TailBatch } from './partition-log.js';
 import type { PartitionManager } from './partition-manager.js';
 import type { TailMemory } from './tail-memory.js';
@@ -38,13 +41,6 @@ export interface UploaderOptions {
   partitionsPerObjectMax: number;
   /** Batch bytes per object (limits.uploadObjectBytesMax, or lower by configuration). */
   objectBytesMax: number;
-}
-
-export interface WalTrim {
-  readonly lsnDurable: number;
-  /** Object-storage WAL mode: there is no local WAL; every batch is uploaded at once. */
-  readonly ackOnUpload: boolean;
-  truncateBefore(lsn: number): Promise<number>;
 }
 
 type Part = PendingPart<PartitionLog, TailBatch>;
@@ -69,7 +65,7 @@ export class Uploader {
 
   constructor(
     private readonly partitions: PartitionManager,
-    private readonly wal: WalTrim,
+    private readonly durability: Durability,
     private readonly store: ObjectStore,
     private readonly metadata: Metadata,
     private readonly tailMemory: TailMemory,
@@ -108,9 +104,9 @@ export class Uploader {
     this.pendingBytes += sizeBytes;
     this.backlogBytes += sizeBytes;
     this.metrics.uploadBacklog.set(this.backlogBytes);
-    // Object-storage WAL: produces wait for the upload, so it starts at once — and batches that
+    // Durability by upload: produces wait for it, so it starts at once — and batches that
     // arrive meanwhile ride the next one (group commit, one PUT and one commit for many).
-    const due = this.wal.ackOnUpload || this.pendingBytes >= this.options.uploadBytesMax;
+    const due = this.durability.awaitingUpload || this.pendingBytes >= this.options.uploadBytesMax;
     if (due && this.running === null) this.schedule(0);
   }
 
@@ -153,7 +149,7 @@ export class Uploader {
       }
     }
     const backoffMs = Math.min(partitionLimits.uploadRetryMsMax, this.options.uploadIntervalMs * 2 ** Math.min(this.failures, 8));
-    const more = this.wal.ackOnUpload && this.pendingBytes > 0;
+    const more = this.durability.awaitingUpload && this.pendingBytes > 0;
     this.schedule(this.failures > 0 ? backoffMs : more ? 0 : this.options.uploadIntervalMs);
   }
 
@@ -165,7 +161,7 @@ export class Uploader {
 
   private async upload(): Promise<void> {
     // The cut is taken synchronously: every batch durable up to lsnMax is in `parts`.
-    const lsnMax = this.wal.ackOnUpload ? Infinity : this.wal.lsnDurable;
+    const lsnMax = this.durability.uploadablePositionMax;
     const pending: Part[] = [];
     let sizeBytes = 0;
     for (const log of this.partitions.allLogs()) {
@@ -182,9 +178,9 @@ export class Uploader {
         await this.uploadParts(parts);
         this.refreshBacklog();
         // Trim after each object: a large backlog frees its WAL segments as it drains.
-        if (!this.wal.ackOnUpload) await this.trimWal();
+        await this.trim();
       }
-      if (objects.length === 0 && !this.wal.ackOnUpload) await this.trimWal();
+      if (objects.length === 0) await this.trim();
     } finally {
       this.refreshBacklog();
     }
@@ -271,11 +267,11 @@ export class Uploader {
   }
 
   /** Trims the WAL below the oldest LSN some partition still needs. */
-  private async trimWal(): Promise<void> {
-    let keepFrom = this.wal.lsnDurable + 1;
+  private async trim(): Promise<void> {
+    let keepFrom = Infinity;
     for (const log of this.partitions.allLogs()) keepFrom = Math.min(keepFrom, log.lsnNeeded());
     keepFrom = Math.min(keepFrom, this.partitions.walPinnedFrom()); // another broker recovers
-    assert.ok(Number.isFinite(keepFrom));
-    await this.wal.truncateBefore(keepFrom);
+    assert.ok(keepFrom >= 0, 'positions are not negative');
+    await this.durability.trim(keepFrom);
   }
 }

@@ -56,28 +56,16 @@ import type { BrokerServices } from '../../src/broker/services.js';
 import { type BrokerConfig, loadConfig } from '../../src/config/config.js';
 import { SqliteMetadata } from '../../src/metadata/sqlite/metadata.js';
 import { createMetrics } from '../../src/metrics.js';
-import type { HistoryReader, PartitionLog, WalPort } from '../../src/partition/partition-log.js';
+import type { HistoryReader, PartitionLog } from '../../src/partition/partition-log.js';
 import { PartitionManager } from '../../src/partition/partition-manager.js';
 import { TailMemory } from '../../src/partition/tail-memory.js';
-import { Uploader, type WalTrim } from '../../src/partition/uploader.js';
+import { Uploader } from '../../src/partition/uploader.js';
+import { memoryDurability } from '../helpers/memory-wal.js';
 import { LocalFolderStore } from '../../storage/object-store/local-folder.js';
 import { anonymousSession } from '../../src/security/principal.js';
 
 const NODE_ID = 7;
 const log = pino({ level: 'silent' });
-
-/** Durable at once, with increasing LSNs; trimming is a no-op. */
-class InstantWal implements WalPort, WalTrim {
-  readonly ackOnUpload = false;
-  readonly stalledNoSpace = false;
-  lsnDurable = 0;
-  submit(): Promise<number> {
-    return Promise.resolve(++this.lsnDurable);
-  }
-  async truncateBefore(): Promise<number> {
-    return 0;
-  }
-}
 
 const emptyHistory: HistoryReader = {
   read: async (_topicId, _partition, offset) => ({ chunks: [], sizeBytes: 0, nextOffset: offset }),
@@ -97,7 +85,7 @@ async function setUp(): Promise<Fixture> {
   const config: BrokerConfig = { ...loadConfig([], {}), nodeId: NODE_ID, defaultPartitions: 3 };
   const dir = await mkdtemp(path.join(tmpdir(), 'admin-handlers-'));
   const metadata = new SqliteMetadata(':memory:');
-  const wal = new InstantWal();
+  const wal = memoryDurability();
   const partitions = new PartitionManager(metadata, config, wal, emptyHistory, NODE_ID, log);
   await partitions.load();
   const metrics = createMetrics();

@@ -14,7 +14,8 @@ import { Leadership } from '../../src/cluster/leadership.js';
 import { loadConfig } from '../../src/config/config.js';
 import { EtcdMetadata } from '../../src/metadata/etcd/metadata.js';
 import { EtcdKeys } from '../../src/etcd/keys.js';
-import type { HistoryReader, WalPort } from '../../src/partition/partition-log.js';
+import type { HistoryReader } from '../../src/partition/partition-log.js';
+import { memoryDurability } from '../helpers/memory-wal.js';
 import { PartitionManager } from '../../src/partition/partition-manager.js';
 import type { Uploader } from '../../src/partition/uploader.js';
 import { etcdPerFile } from '../helpers/etcd-per-file.js';
@@ -26,15 +27,6 @@ const etcd = etcdPerFile();
 const NODE_ID = 1;
 /** Writes to other handoff keys while the request is carried out: each is a re-delivery. */
 const OTHER_WRITES = 40;
-
-class InstantWal implements WalPort {
-  readonly ackOnUpload = false;
-  readonly stalledNoSpace = false;
-  lsnDurable = 0;
-  submit(): Promise<number> {
-    return Promise.resolve(++this.lsnDurable);
-  }
-}
 
 const emptyHistory: HistoryReader = {
   read: async (_topicId, _partition, offset) => ({ chunks: [], sizeBytes: 0, nextOffset: offset }),
@@ -51,7 +43,7 @@ it('carries out a handoff request once, however often the watch re-delivers the 
   const release = coordinator.leadership.release.bind(coordinator.leadership);
   coordinator.leadership.release = async (...args) => { releases++; return release(...args); };
   const partitions = new PartitionManager(coordinator, { ...loadConfig([], {}), nodeId: NODE_ID },
-    new InstantWal(), emptyHistory, NODE_ID, log);
+    memoryDurability(), emptyHistory, NODE_ID, log);
   const topic = topicRecord('moving', 2);
   const other = topicRecord('elsewhere', 4); // another broker's topic: its requests are not ours
   await coordinator.topics.create(topic, NODE_ID);

@@ -13,10 +13,10 @@ import { produceLimits } from '../../src/limits.js';
 import type { BrokerServices } from '../../src/broker/services.js';
 import { type BrokerConfig, loadConfig } from '../../src/config/config.js';
 import { SqliteMetadata } from '../../src/metadata/sqlite/metadata.js';
-import type { HistoryReader, WalPort } from '../../src/partition/partition-log.js';
+import type { HistoryReader } from '../../src/partition/partition-log.js';
+import { memoryDurability } from '../helpers/memory-wal.js';
 import { PartitionManager } from '../../src/partition/partition-manager.js';
 
-const wal: WalPort = { ackOnUpload: false, stalledNoSpace: false, lsnDurable: 0, submit: async () => 1 };
 const emptyHistory: HistoryReader = {
   read: async (_topicId, _partition, offset) => ({ chunks: [], sizeBytes: 0, nextOffset: offset }),
 };
@@ -29,7 +29,7 @@ describe('a produce refused during a handoff', () => {
   beforeEach(() => {
     const config: BrokerConfig = { ...loadConfig([], {}), nodeId: 1 };
     metadata = new SqliteMetadata(':memory:');
-    partitions = new PartitionManager(metadata, config, wal, emptyHistory, 1, pino({ level: 'silent' }));
+    partitions = new PartitionManager(metadata, config, memoryDurability(), emptyHistory, 1, pino({ level: 'silent' }));
     // appendPartition reads only the upload backlog (none here) besides the log itself.
     services = { partitions, uploader: { uploadBacklogBytes: 0, noteAppended: () => {} },
       config } as unknown as BrokerServices;

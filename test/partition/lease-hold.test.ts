@@ -13,25 +13,13 @@ import { encodeBatch } from '../../protocol/records/record.js';
 import { type BrokerConfig, loadConfig } from '../../src/config/config.js';
 import { SqliteMetadata } from '../../src/metadata/sqlite/metadata.js';
 import {
-  type AppendOutcome, type HistoryReader, type PartitionLog, PartitionFencedError, type WalPort,
+  type AppendOutcome, type HistoryReader, type PartitionLog, PartitionFencedError,
 } from '../../src/partition/partition-log.js';
+import { ObjectUploadDurability } from '../../src/partition/durability/object-upload.js';
+import { MemoryWal, memoryDurability } from '../helpers/memory-wal.js';
 import { PartitionManager } from '../../src/partition/partition-manager.js';
 
 const NODE_ID = 1;
-
-/** A WAL whose fsyncs complete only when the test says so. */
-class HeldWal implements WalPort {
-  readonly ackOnUpload = false;
-  readonly stalledNoSpace = false;
-  lsnDurable = 0;
-  private readonly pending: (() => void)[] = [];
-  submit(): Promise<number> {
-    return new Promise((resolve) => this.pending.push(() => resolve(++this.lsnDurable)));
-  }
-  completeAll(): void {
-    for (const complete of this.pending.splice(0)) complete();
-  }
-}
 
 const emptyHistory: HistoryReader = {
   read: async (_topicId, _partition, offset) => ({ chunks: [], sizeBytes: 0, nextOffset: offset }),
@@ -46,14 +34,14 @@ async function append(log: PartitionLog, value: string): Promise<AppendOutcome> 
 
 describe('PartitionManager: appends held while the lease is lost', () => {
   let metadata: SqliteMetadata;
-  let wal: HeldWal;
+  let wal: MemoryWal; // its fsyncs complete only when the test says so
   let partitions: PartitionManager;
 
   beforeEach(() => {
     const config: BrokerConfig = { ...loadConfig([], {}), nodeId: NODE_ID };
     metadata = new SqliteMetadata(':memory:');
-    wal = new HeldWal();
-    partitions = new PartitionManager(metadata, config, wal, emptyHistory, NODE_ID, pino({ level: 'silent' }));
+    wal = new MemoryWal('held');
+    partitions = new PartitionManager(metadata, config, memoryDurability(wal), emptyHistory, NODE_ID, pino({ level: 'silent' }));
   });
 
   afterEach(async () => {
@@ -65,14 +53,14 @@ describe('PartitionManager: appends held while the lease is lost', () => {
     const log = entry.logs[0]!;
     const before = await append(log, 'before');
     if (before.kind !== 'appended') throw new Error(before.kind);
-    wal.completeAll();
+    wal.writeAll();
     await before.durable;
 
     const inFlight = await append(log, 'in flight');
     if (inFlight.kind !== 'appended') throw new Error(inFlight.kind);
     const settled = inFlight.durable.then(() => 'acknowledged', (err: unknown) => err);
     partitions.holdAppends();
-    wal.completeAll(); // the fsync completes after the lease was lost
+    wal.writeAll(); // the fsync completes after the lease was lost
     const outcome = await settled;
     expect(outcome).toBeInstanceOf(PartitionFencedError);
     // Durable all the same: readable, and uploaded (and so not lost) under the old epoch.
@@ -84,10 +72,8 @@ describe('PartitionManager: appends held while the lease is lost', () => {
   });
 
   it('object-storage WAL: an append waiting for its upload when the lease is lost is never acknowledged', async () => {
-    const objectWal = { ackOnUpload: true, stalledNoSpace: false, lsnDurable: 0,
-      submit: () => Promise.reject(new Error('no local WAL')) } satisfies WalPort;
     const config: BrokerConfig = { ...loadConfig([], {}), nodeId: NODE_ID };
-    const objectMode = new PartitionManager(metadata, config, objectWal, emptyHistory, NODE_ID, pino({ level: 'silent' }));
+    const objectMode = new PartitionManager(metadata, config, new ObjectUploadDurability(), emptyHistory, NODE_ID, pino({ level: 'silent' }));
     const log = (await objectMode.createTopic('object', 1, {})).logs[0]!;
     const before = await append(log, 'before');
     if (before.kind !== 'appended') throw new Error(before.kind);

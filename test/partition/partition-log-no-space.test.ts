@@ -13,31 +13,9 @@ import { validateBatch } from '../../protocol/records/batch-header.js';
 import { encodeBatch } from '../../protocol/records/record.js';
 import { WalNoSpaceError } from '../../storage/wal/errors.js';
 import {
-  type AppendOutcome, type HistoryReader, PartitionLog, type WalPort,
+  type AppendOutcome, type HistoryReader, PartitionLog,
 } from '../../src/partition/partition-log.js';
-
-interface Submitted { baseOffset: number; resolve: (lsn: number) => void; reject: (err: Error) => void }
-
-/** A WAL whose every append waits until the test settles it. */
-class HeldWal implements WalPort {
-  readonly ackOnUpload = false;
-  stalledNoSpace = false;
-  lsnDurable = 0;
-  readonly submitted: Submitted[] = [];
-  submit(_topicId: string, _partition: number, baseOffset: number): Promise<number> {
-    return new Promise((resolve, reject) => this.submitted.push({ baseOffset, resolve, reject }));
-  }
-  /** Makes the oldest unsettled append durable. */
-  writeNext(): void {
-    this.submitted.shift()!.resolve(++this.lsnDurable);
-  }
-  /** The disk is full: every unsettled append is rejected, oldest first, and appends refused. */
-  fillDisk(): void {
-    this.stalledNoSpace = true;
-    const err = new WalNoSpaceError('/wal', Object.assign(new Error('ENOSPC'), { code: 'ENOSPC' }));
-    for (const s of this.submitted.splice(0)) s.reject(err);
-  }
-}
+import { MemoryWal, memoryDurability } from '../helpers/memory-wal.js';
 
 const noHistory: HistoryReader = {
   read: async (_topicId, _partition, offset) => ({ chunks: [], sizeBytes: 0, nextOffset: offset }),
@@ -55,9 +33,10 @@ async function append(log: PartitionLog, count: number,
   return log.append(batch, check.header, settings, 1);
 }
 
-function newLog(wal: WalPort): PartitionLog {
+/** A log over a WAL whose every append waits until the test settles it. */
+function newLog(wal: MemoryWal): PartitionLog {
   return new PartitionLog('t-id', 't', 0, 0, { logStartOffset: 0, indexedEndOffset: 0, producers: [] },
-    wal, noHistory);
+    memoryDurability(wal).forPartition('t-id', 0), noHistory);
 }
 
 function durableOf(outcome: AppendOutcome): Promise<void> {
@@ -67,7 +46,7 @@ function durableOf(outcome: AppendOutcome): Promise<void> {
 
 describe('PartitionLog on a full WAL disk', () => {
   it('rolls back the batches the WAL did not write, and the log stays contiguous', async () => {
-    const wal = new HeldWal();
+    const wal = new MemoryWal('held');
     const log = newLog(wal);
     const a = durableOf(await append(log, 3)); // offsets 0-2
     const b = durableOf(await append(log, 2)); // 3-4, in the group that fails
@@ -96,7 +75,7 @@ describe('PartitionLog on a full WAL disk', () => {
   });
 
   it('forgets rolled-back producer sequences and fails duplicates waiting on them', async () => {
-    const wal = new HeldWal();
+    const wal = new MemoryWal('held');
     const log = newLog(wal);
     const first = await append(log, 2, { id: 7n, seq: 0 });
     wal.writeNext();

@@ -19,7 +19,8 @@ import { encodeBatch } from '../../protocol/records/record.js';
 import { type BrokerConfig, loadConfig } from '../../src/config/config.js';
 import type { ProducerPartitionState } from '../../src/metadata/records.js';
 import { SqliteMetadata } from '../../src/metadata/sqlite/metadata.js';
-import type { HistoryReader, PartitionLog, WalPort } from '../../src/partition/partition-log.js';
+import type { HistoryReader, PartitionLog } from '../../src/partition/partition-log.js';
+import { memoryDurability } from '../helpers/memory-wal.js';
 import { PartitionManager } from '../../src/partition/partition-manager.js';
 
 const NODE_ID = 1;
@@ -35,16 +36,6 @@ class HeldCoordinator extends SqliteMetadata {
       await new Promise<void>((resolve) => this.held.push(resolve));
       return loadStates(topicId, partition);
     };
-  }
-}
-
-/** Durable at once, with increasing LSNs. */
-class InstantWal implements WalPort {
-  readonly ackOnUpload = false;
-  readonly stalledNoSpace = false;
-  lsnDurable = 0;
-  submit(): Promise<number> {
-    return Promise.resolve(++this.lsnDurable);
   }
 }
 
@@ -88,7 +79,7 @@ describe('PartitionManager: concurrent opens of one partition', () => {
   beforeEach(() => {
     const config: BrokerConfig = { ...loadConfig([], {}), nodeId: NODE_ID };
     metadata = new HeldCoordinator(':memory:');
-    partitions = new PartitionManager(metadata, config, new InstantWal(), emptyHistory, NODE_ID,
+    partitions = new PartitionManager(metadata, config, memoryDurability(), emptyHistory, NODE_ID,
       pino({ level: 'silent' }));
   });
 

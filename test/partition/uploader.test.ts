@@ -3,7 +3,7 @@
  * real Uploader — embedded coordinator, real PartitionManager and logs, a local-folder store
  * behind the fault-injecting wrapper — through an outage with a backlog of many objects, and
  * after a commit that was applied though its caller was told it failed.
- * The WAL is a double that is durable at once with increasing LSNs and records trims.
+ * The WAL is in memory (test/helpers/memory-wal.ts): durable at once, it records trims.
  */
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -15,11 +15,12 @@ import { encodeBatch } from '../../protocol/records/record.js';
 import { loadConfig } from '../../src/config/config.js';
 import { SqliteMetadata } from '../../src/metadata/sqlite/metadata.js';
 import { createMetrics } from '../../src/metrics.js';
-import type { HistoryReader, PartitionLog, WalPort } from '../../src/partition/partition-log.js';
+import type { HistoryReader, PartitionLog } from '../../src/partition/partition-log.js';
 import { PartitionManager } from '../../src/partition/partition-manager.js';
 import { TailMemory } from '../../src/partition/tail-memory.js';
 import { type PendingBatch, type PendingPart, planUploadObjects } from '../../src/partition/upload-plan.js';
-import { Uploader, type WalTrim } from '../../src/partition/uploader.js';
+import { Uploader } from '../../src/partition/uploader.js';
+import { MemoryWal, memoryDurability } from '../helpers/memory-wal.js';
 import { FaultyObjectStore } from '../../storage/object-store/faulty.js';
 import { LocalFolderStore } from '../../storage/object-store/local-folder.js';
 
@@ -83,21 +84,6 @@ describe('planUploadObjects', () => {
   });
 });
 
-/** Durable at once, with increasing LSNs; records where the uploader trims. */
-class InstantWal implements WalPort, WalTrim {
-  readonly ackOnUpload = false;
-  readonly stalledNoSpace = false;
-  lsnDurable = 0;
-  readonly trims: number[] = [];
-  submit(): Promise<number> {
-    return Promise.resolve(++this.lsnDurable);
-  }
-  async truncateBefore(lsn: number): Promise<number> {
-    this.trims.push(lsn);
-    return 0;
-  }
-}
-
 const emptyHistory: HistoryReader = {
   read: async (_topicId, _partition, offset) => ({ chunks: [], sizeBytes: 0, nextOffset: offset }),
 };
@@ -151,12 +137,13 @@ describe('Uploader on real logs and the embedded coordinator', () => {
 
   it('keeps the backlog count equal to what is pending, through uploads and DeleteRecords', async () => {
     const config = loadConfig(['--data-dir', dir]);
-    const wal = new InstantWal();
-    const partitions = new PartitionManager(metadata, config, wal, emptyHistory, 1, log);
+    const wal = new MemoryWal();
+    const durability = memoryDurability(wal);
+    const partitions = new PartitionManager(metadata, config, durability, emptyHistory, 1, log);
     await partitions.load();
     const logs = (await partitions.createTopic('counted', 2, {})).logs.map((l) => l!);
     const store = await LocalFolderStore.open({ rootDir: path.join(dir, 'objects') });
-    const uploader = new Uploader(partitions, wal, store, metadata, new TailMemory(1 << 20),
+    const uploader = new Uploader(partitions, durability, store, metadata, new TailMemory(1 << 20),
       { nodeId: 1, uploadIntervalMs: 60_000, uploadBytesMax: config.uploadBytesMax,
         partitionsPerObjectMax: 100, objectBytesMax: 16 * 1024 }, createMetrics(), log);
     const pendingBytes = (l: PartitionLog) => l.uploadable(Infinity).reduce((n, b) => n + b.bytes.length, 0);
@@ -184,13 +171,14 @@ describe('Uploader on real logs and the embedded coordinator', () => {
 
   it('drains a backlog of many objects in bounded pieces, oldest first, once the store is back', async () => {
     const config = loadConfig(['--data-dir', dir]);
-    const wal = new InstantWal();
-    const partitions = new PartitionManager(metadata, config, wal, emptyHistory, 1, log);
+    const wal = new MemoryWal();
+    const durability = memoryDurability(wal);
+    const partitions = new PartitionManager(metadata, config, durability, emptyHistory, 1, log);
     await partitions.load();
     const logs = (await partitions.createTopic('backlog', 3, {})).logs.map((l) => l!);
     const store = new FaultyObjectStore(await LocalFolderStore.open({ rootDir: path.join(dir, 'objects') }));
     const metrics = createMetrics();
-    const uploader = new Uploader(partitions, wal, store, metadata, new TailMemory(config.tailBytesMax),
+    const uploader = new Uploader(partitions, durability, store, metadata, new TailMemory(config.tailBytesMax),
       { nodeId: 1, uploadIntervalMs: 60_000, uploadBytesMax: config.uploadBytesMax,
         partitionsPerObjectMax: 100, objectBytesMax: OBJECT_BYTES_MAX }, metrics, log);
     let appended = 0;
@@ -235,11 +223,12 @@ describe('Uploader on real logs and the embedded coordinator', () => {
 
   it('takes its own applied commit as uploaded and commits the rest, instead of failing forever', async () => {
     const config = loadConfig(['--data-dir', dir]);
-    const wal = new InstantWal();
-    const partitions = new PartitionManager(metadata, config, wal, emptyHistory, 1, log);
+    const wal = new MemoryWal();
+    const durability = memoryDurability(wal);
+    const partitions = new PartitionManager(metadata, config, durability, emptyHistory, 1, log);
     await partitions.load();
     const [a, b] = (await partitions.createTopic('lost', 2, {})).logs.map((l) => l!);
-    const uploader = new Uploader(partitions, wal, new FaultyObjectStore(await LocalFolderStore.open(
+    const uploader = new Uploader(partitions, durability, new FaultyObjectStore(await LocalFolderStore.open(
       { rootDir: path.join(dir, 'objects') })), metadata, new TailMemory(1 << 20),
     { nodeId: 1, uploadIntervalMs: 60_000, uploadBytesMax: config.uploadBytesMax,
       partitionsPerObjectMax: 100, objectBytesMax: 1 << 20 }, createMetrics(), log);
