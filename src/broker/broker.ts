@@ -94,7 +94,7 @@ export class Broker {
     const cache = new ReadCache(store, { cacheBytesMax: config.readCacheBytesMax,
       onHit: () => metrics.cacheHits.inc(), onMiss: () => metrics.cacheMisses.inc() });
     const history = new ObjectHistoryReader(metadata, cache, metrics);
-    const partitions = new PartitionManager(metadata, config, durability, history, config.nodeId, log);
+    const partitions = new PartitionManager(metadata, config, durability, history, config.nodeId, log, Date.now);
     await partitions.load();
     const replayed = wal === null ? 0 : await replayWal(wal.readFrom(wal.lsnOldest), partitions, Date.now());
     log.info({ replayed, topics: partitions.topics().length }, 'recovered');
@@ -102,7 +102,8 @@ export class Broker {
     const uploader = new Uploader(partitions, durability, store, metadata, tailMemory,
       { nodeId: config.nodeId, uploadIntervalMs: config.uploadIntervalMs, uploadBytesMax: config.uploadBytesMax,
         partitionsPerObjectMax: uploadPartitionsPerObjectMax(config.coordinator, config.etcdTxnOpsMax),
-        objectBytesMax: config.uploadObjectBytesMax },
+        objectBytesMax: config.uploadObjectBytesMax, nowMs: Date.now,
+        monotonicNowMs: () => performance.now() },
       metrics, log);
     // In cluster mode the view is replaced by the etcd-backed one before the listener opens.
     let cluster: ClusterView = new SingleNodeView({ nodeId: config.nodeId, rack: null,

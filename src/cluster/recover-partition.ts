@@ -2,7 +2,8 @@
  * Takeover of a partition whose previous leader may have acknowledged batches that never reached
  * object storage (walMode=shared). Before the new leader serves, it reads the previous leader's
  * WAL folder, uploads that partition's batches beyond the segment index in objects of at most
- * `objectBytesMax` batch bytes, oldest first, and commits each under its OWN epoch — so a commit
+ * `objectBytesMax` batch bytes, oldest first (build → PUT → commit, partition/segment-committer.ts,
+ * as the uploader does), and commits each under its OWN epoch — so a commit
  * fails if leadership moved again meanwhile. Each object continues where the previous commit
  * ended, so the index stays contiguous after any failure, and a retry resumes from the index.
  * Then it clears `recoverFrom`. Nothing is copied between brokers: the WAL is on a volume all
@@ -20,8 +21,8 @@ import { readBatchHeader } from '../../protocol/records/batch-header.js';
 import type { PartitionState } from '../metadata/records.js';
 import type { Metadata } from '../metadata/stores.js';
 import { ProducerStates } from '../partition/producer-state.js';
+import { SegmentCommitter } from '../partition/segment-committer.js';
 import type { ObjectStore } from '../../storage/object-store/object-store.js';
-import { buildSegmentObject } from '../../storage/segment/writer.js';
 import type { SegmentKeyAllocator } from '../../storage/segment/naming.js';
 import { WalReadOnly, partitionHeaderCodec } from '../../storage/wal/index.js';
 
@@ -46,11 +47,12 @@ export async function recoverPartition(deps: RecoveryDeps, state: PartitionState
   let batchBytes = 0;
   let recovered = 0;
   let producers: ProducerStates | null = null;
+  const committer = new SegmentCommitter(deps.store, deps.metadata.segments, deps.keys, deps.nowMs);
   const commit = async () => {
     // Producer state continues from the snapshot the index holds, through the recovered batches,
     // so a producer retrying one of them is answered as a duplicate by the new leader.
     producers ??= new ProducerStates(await deps.metadata.producers.loadStates(state.topicId, state.partition));
-    await commitRecovered(deps, state, batches, producers);
+    await commitRecovered(committer, deps.nowMs, state, batches, producers);
     recovered += batches.length;
     batches = [];
     batchBytes = 0;
@@ -74,27 +76,18 @@ export async function recoverPartition(deps: RecoveryDeps, state: PartitionState
   return recovered;
 }
 
-async function commitRecovered(deps: RecoveryDeps, state: PartitionState, batches: Buffer[],
-  producers: ProducerStates): Promise<void> {
+async function commitRecovered(committer: SegmentCommitter, nowMs: () => number,
+  state: PartitionState, batches: Buffer[], producers: ProducerStates): Promise<void> {
   const { topicId, partition } = state;
-  const built = buildSegmentObject([{ topicId, partition, batches }]);
-  let key = deps.keys.next(deps.nowMs());
-  while (!(await deps.store.putIfAbsent(key, built.body))) key = deps.keys.next(deps.nowMs());
-  for (const b of batches) {
-    const h = readBatchHeader(b, 0);
-    if (!h.hasProducerId) continue;
-    producers.record({ producerId: Number(h.producerId), producerEpoch: h.producerEpoch,
-      firstSequence: h.baseSequence, lastSequence: h.baseSequence + h.recordCount - 1 },
-    h.baseOffset, h.lastOffset, deps.nowMs());
-  }
-  const id = `${topicId}:${partition}`;
   const endOffset = readBatchHeader(batches.at(-1)!, 0).lastOffset + 1;
-  await deps.metadata.segments.commit({
-    objectKey: key, objectSizeBytes: built.body.length,
-    entries: built.ranges.map((r) => ({ topicId, partition, baseOffset: r.baseOffset,
-      lastOffset: r.lastOffset, objectKey: key, position: r.position, sizeBytes: r.sizeBytes,
-      maxTimestampMs: r.maxTimestampMs, leaderEpoch: r.leaderEpoch })),
-    producerStates: new Map([[id, producers.snapshot(endOffset)]]),
-    leaderEpochs: new Map([[id, state.leaderEpoch]]),
+  await committer.commit([{ topicId, partition, batches }], () => {
+    for (const b of batches) {
+      const h = readBatchHeader(b, 0);
+      if (!h.hasProducerId) continue;
+      producers.record({ producerId: Number(h.producerId), producerEpoch: h.producerEpoch,
+        firstSequence: h.baseSequence, lastSequence: h.baseSequence + h.recordCount - 1 },
+      h.baseOffset, h.lastOffset, nowMs());
+    }
+    return { producerStates: producers.snapshot(endOffset), leaderEpoch: state.leaderEpoch };
   });
 }

@@ -64,6 +64,8 @@ export class PartitionManager {
     private readonly history: HistoryReader,
     private readonly nodeId: number,
     private readonly log: Logger,
+    /** Wall-clock time (a topic's creation time). */
+    private readonly nowMs: () => number,
   ) {}
 
   /**
@@ -318,7 +320,7 @@ export class PartitionManager {
     leaders?: readonly number[]): Promise<TopicEntry> {
     assert.ok(partitionCount >= 1, 'a topic has at least one partition');
     const record: TopicRecord = { name, topicId: newTopicId(), partitionCount, configs,
-      createdAtMs: Date.now() };
+      createdAtMs: this.nowMs() };
     await this.metadata.topics.create(record,
       leaders ?? await this.placement(record.topicId, 0, partitionCount));
     this.log.info({ topic: name, topicId: record.topicId, partitions: partitionCount }, 'topic created');

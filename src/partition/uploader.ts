@@ -15,18 +15,17 @@
  */
 import assert from 'node:assert/strict';
 import type { Logger } from 'pino';
-import type { ProducerPartitionState, SegmentEntry } from '../metadata/records.js';
 import type { Metadata } from '../metadata/stores.js';
 import { FencedError } from '../metadata/records.js';
 import { IndexContinuityError } from '../metadata/rules.js';
 import type { Metrics } from '../metrics.js';
 import { partitionLimits } from '../limits.js';
 import type { ObjectStore } from '../../storage/object-store/object-store.js';
-import { buildSegmentObject } from '../../storage/segment/writer.js';
 import { SegmentKeyAllocator } from '../../storage/segment/naming.js';
 import type { Durability } from './durability/durability.js';
 import type { PartitionLog, TailBatch } from './partition-log.js';
 import type { PartitionManager } from './partition-manager.js';
+import { type CommittedSegment, SegmentCommitter } from './segment-committer.js';
 import type { TailMemory } from './tail-memory.js';
 import { type PendingPart, planUploadObjects } from './upload-plan.js';
 
@@ -41,6 +40,10 @@ export interface UploaderOptions {
   partitionsPerObjectMax: number;
   /** Batch bytes per object (limits.uploadObjectBytesMax, or lower by configuration). */
   objectBytesMax: number;
+  /** Wall-clock time: object keys, and how long an outage lasted. */
+  nowMs: () => number;
+  /** Monotonic time, for upload latency. */
+  monotonicNowMs: () => number;
 }
 
 type Part = PendingPart<PartitionLog, TailBatch>;
@@ -61,19 +64,20 @@ export class Uploader {
   private failures = 0;
   /** When the current run of failed uploads began (for the line that says they resumed). */
   private failingSinceMs = 0;
-  private readonly keys: SegmentKeyAllocator;
+  private readonly committer: SegmentCommitter;
 
   constructor(
     private readonly partitions: PartitionManager,
     private readonly durability: Durability,
-    private readonly store: ObjectStore,
-    private readonly metadata: Metadata,
+    store: ObjectStore,
+    metadata: Metadata,
     private readonly tailMemory: TailMemory,
     private readonly options: UploaderOptions,
     private readonly metrics: Metrics,
     private readonly log: Logger,
   ) {
-    this.keys = new SegmentKeyAllocator(options.nodeId);
+    this.committer = new SegmentCommitter(store, metadata.segments,
+      new SegmentKeyAllocator(options.nodeId), options.nowMs);
   }
 
   start(): void {
@@ -132,7 +136,7 @@ export class Uploader {
     try {
       await this.uploadOnce();
       if (this.failures > 0) {
-        this.log.info({ failures: this.failures, outageMs: Date.now() - this.failingSinceMs },
+        this.log.info({ failures: this.failures, outageMs: this.options.nowMs() - this.failingSinceMs },
           'uploads resumed: the object store answers again');
       }
       this.failures = 0;
@@ -142,7 +146,7 @@ export class Uploader {
       // One ERROR per outage, not a stack per retry: the retries are on the metric and at debug.
       const reason = err instanceof Error ? err.message : String(err);
       if (this.failures === 1) {
-        this.failingSinceMs = Date.now();
+        this.failingSinceMs = this.options.nowMs();
         this.log.error({ reason, backlogBytes: this.pendingBytes }, 'uploads failing: the object store does not take objects; retrying with backoff');
       } else {
         this.log.debug({ reason, failures: this.failures }, 'upload failed again; will retry');
@@ -187,28 +191,13 @@ export class Uploader {
   }
 
   private async uploadParts(parts: Part[]): Promise<void> {
-    const startMs = performance.now();
-    const built = buildSegmentObject(parts.map((p) => ({
-      topicId: p.log.topicId, partition: p.log.partition, batches: p.batches.map((b) => b.bytes),
-    })));
-    let key = this.keys.next(Date.now());
-    // Keys embed node id, time and a nonce; a collision is near impossible, but overwriting
-    // another broker's object would lose data, so the create is conditional.
-    while (!(await this.store.putIfAbsent(key, built.body))) key = this.keys.next(Date.now());
-    const entries: SegmentEntry[] = built.ranges.map((r) => ({ topicId: r.topicId, partition: r.partition,
-      baseOffset: r.baseOffset, lastOffset: r.lastOffset, objectKey: key, position: r.position,
-      sizeBytes: r.sizeBytes, maxTimestampMs: r.maxTimestampMs, leaderEpoch: r.leaderEpoch }));
-    const producerStates = new Map<string, ProducerPartitionState[]>();
-    const leaderEpochs = new Map<string, number>();
-    for (const p of parts) {
-      const id = `${p.log.topicId}:${p.log.partition}`;
-      const endOffset = p.batches.at(-1)!.lastOffset + 1;
-      producerStates.set(id, p.log.producers.snapshot(endOffset));
-      leaderEpochs.set(id, p.log.leaderEpoch);
-    }
+    const startMs = this.options.monotonicNowMs();
+    let committed: CommittedSegment;
     try {
-      await this.metadata.segments.commit({ objectKey: key, objectSizeBytes: built.body.length,
-        entries, producerStates, leaderEpochs });
+      committed = await this.committer.commit(parts.map((p) => ({ topicId: p.log.topicId,
+        partition: p.log.partition, batches: p.batches.map((b) => b.bytes), log: p.log,
+        endOffset: p.batches.at(-1)!.lastOffset + 1 })),
+      (p) => ({ producerStates: p.log.producers.snapshot(p.endOffset), leaderEpoch: p.log.leaderEpoch }));
     } catch (err) {
       if (err instanceof FencedError) {
         // Another broker leads that partition now: stop serving it; the others retry next time.
@@ -228,9 +217,10 @@ export class Uploader {
       throw err;
     }
     for (const p of parts) this.markUploaded(p.log, p.batches, p.batches.at(-1)!.lastOffset + 1);
-    this.metrics.uploadBytes.inc(built.body.length);
-    this.metrics.uploadLatency.observe((performance.now() - startMs) / 1000);
-    this.log.debug({ key, partitions: parts.length, sizeBytes: built.body.length }, 'segment uploaded');
+    this.metrics.uploadBytes.inc(committed.objectSizeBytes);
+    this.metrics.uploadLatency.observe((this.options.monotonicNowMs() - startMs) / 1000);
+    this.log.debug({ key: committed.objectKey, partitions: parts.length,
+      sizeBytes: committed.objectSizeBytes }, 'segment uploaded');
   }
 
   private markUploaded(log: PartitionLog, batches: readonly TailBatch[], endOffset: number): void {

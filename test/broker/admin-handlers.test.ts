@@ -86,13 +86,14 @@ async function setUp(): Promise<Fixture> {
   const dir = await mkdtemp(path.join(tmpdir(), 'admin-handlers-'));
   const metadata = new SqliteMetadata(':memory:');
   const wal = memoryDurability();
-  const partitions = new PartitionManager(metadata, config, wal, emptyHistory, NODE_ID, log);
+  const partitions = new PartitionManager(metadata, config, wal, emptyHistory, NODE_ID, log, Date.now);
   await partitions.load();
   const metrics = createMetrics();
   const store = await LocalFolderStore.open({ rootDir: path.join(dir, 'objects') });
   const uploader = new Uploader(partitions, wal, store, metadata, new TailMemory(config.tailBytesMax),
     { nodeId: NODE_ID, uploadIntervalMs: 60_000, uploadBytesMax: config.uploadBytesMax,
-      partitionsPerObjectMax: 100, objectBytesMax: config.uploadObjectBytesMax }, metrics, log);
+      partitionsPerObjectMax: 100, objectBytesMax: config.uploadObjectBytesMax,
+      nowMs: Date.now, monotonicNowMs: () => performance.now() }, metrics, log);
   const deleted: string[] = [];
   const services: BrokerServices = {
     config, nodeId: NODE_ID, clusterId: metadata.clusterId(),

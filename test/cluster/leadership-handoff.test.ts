@@ -43,7 +43,7 @@ it('carries out a handoff request once, however often the watch re-delivers the 
   const release = coordinator.leadership.release.bind(coordinator.leadership);
   coordinator.leadership.release = async (...args) => { releases++; return release(...args); };
   const partitions = new PartitionManager(coordinator, { ...loadConfig([], {}), nodeId: NODE_ID },
-    memoryDurability(), emptyHistory, NODE_ID, log);
+    memoryDurability(), emptyHistory, NODE_ID, log, Date.now);
   const topic = topicRecord('moving', 2);
   const other = topicRecord('elsewhere', 4); // another broker's topic: its requests are not ours
   await coordinator.topics.create(topic, NODE_ID);

@@ -80,7 +80,7 @@ describe('PartitionManager: concurrent opens of one partition', () => {
     const config: BrokerConfig = { ...loadConfig([], {}), nodeId: NODE_ID };
     metadata = new HeldCoordinator(':memory:');
     partitions = new PartitionManager(metadata, config, memoryDurability(), emptyHistory, NODE_ID,
-      pino({ level: 'silent' }));
+      pino({ level: 'silent' }), Date.now);
   });
 
   afterEach(async () => {

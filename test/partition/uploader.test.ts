@@ -139,13 +139,14 @@ describe('Uploader on real logs and the embedded coordinator', () => {
     const config = loadConfig(['--data-dir', dir]);
     const wal = new MemoryWal();
     const durability = memoryDurability(wal);
-    const partitions = new PartitionManager(metadata, config, durability, emptyHistory, 1, log);
+    const partitions = new PartitionManager(metadata, config, durability, emptyHistory, 1, log, Date.now);
     await partitions.load();
     const logs = (await partitions.createTopic('counted', 2, {})).logs.map((l) => l!);
     const store = await LocalFolderStore.open({ rootDir: path.join(dir, 'objects') });
     const uploader = new Uploader(partitions, durability, store, metadata, new TailMemory(1 << 20),
       { nodeId: 1, uploadIntervalMs: 60_000, uploadBytesMax: config.uploadBytesMax,
-        partitionsPerObjectMax: 100, objectBytesMax: 16 * 1024 }, createMetrics(), log);
+        partitionsPerObjectMax: 100, objectBytesMax: 16 * 1024,
+        nowMs: Date.now, monotonicNowMs: () => performance.now() }, createMetrics(), log);
     const pendingBytes = (l: PartitionLog) => l.uploadable(Infinity).reduce((n, b) => n + b.bytes.length, 0);
     const check = () => {
       for (const l of logs) expect(l.bytesNotUploaded).toBe(pendingBytes(l));
@@ -173,14 +174,15 @@ describe('Uploader on real logs and the embedded coordinator', () => {
     const config = loadConfig(['--data-dir', dir]);
     const wal = new MemoryWal();
     const durability = memoryDurability(wal);
-    const partitions = new PartitionManager(metadata, config, durability, emptyHistory, 1, log);
+    const partitions = new PartitionManager(metadata, config, durability, emptyHistory, 1, log, Date.now);
     await partitions.load();
     const logs = (await partitions.createTopic('backlog', 3, {})).logs.map((l) => l!);
     const store = new FaultyObjectStore(await LocalFolderStore.open({ rootDir: path.join(dir, 'objects') }));
     const metrics = createMetrics();
     const uploader = new Uploader(partitions, durability, store, metadata, new TailMemory(config.tailBytesMax),
       { nodeId: 1, uploadIntervalMs: 60_000, uploadBytesMax: config.uploadBytesMax,
-        partitionsPerObjectMax: 100, objectBytesMax: OBJECT_BYTES_MAX }, metrics, log);
+        partitionsPerObjectMax: 100, objectBytesMax: OBJECT_BYTES_MAX,
+        nowMs: Date.now, monotonicNowMs: () => performance.now() }, metrics, log);
     let appended = 0;
     for (let i = 0; i < 150; i++) {
       const bytes = await append(logs[i % 3]!, i);
@@ -225,13 +227,14 @@ describe('Uploader on real logs and the embedded coordinator', () => {
     const config = loadConfig(['--data-dir', dir]);
     const wal = new MemoryWal();
     const durability = memoryDurability(wal);
-    const partitions = new PartitionManager(metadata, config, durability, emptyHistory, 1, log);
+    const partitions = new PartitionManager(metadata, config, durability, emptyHistory, 1, log, Date.now);
     await partitions.load();
     const [a, b] = (await partitions.createTopic('lost', 2, {})).logs.map((l) => l!);
     const uploader = new Uploader(partitions, durability, new FaultyObjectStore(await LocalFolderStore.open(
       { rootDir: path.join(dir, 'objects') })), metadata, new TailMemory(1 << 20),
     { nodeId: 1, uploadIntervalMs: 60_000, uploadBytesMax: config.uploadBytesMax,
-      partitionsPerObjectMax: 100, objectBytesMax: 1 << 20 }, createMetrics(), log);
+      partitionsPerObjectMax: 100, objectBytesMax: 1 << 20,
+        nowMs: Date.now, monotonicNowMs: () => performance.now() }, createMetrics(), log);
     for (let i = 0; i < 3; i++) await append(a!, i, 100);
     for (let i = 0; i < 2; i++) await append(b!, i, 100);
     metadata.loseNextAnswers(1);
