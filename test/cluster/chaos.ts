@@ -59,6 +59,7 @@ import {
   CLUSTER_FAULT_KINDS, ClusterFaults, type ClusterFaultKind,
 } from './chaos-cluster-faults.js';
 import { HardDeadline, HardDeadlineError, bounded, chaosBounds, killHard } from './chaos-bounds.js';
+import { Ledger, type ReadRecord, errorName, seconds } from './chaos-ledger.js';
 
 process.env['KAFKAJS_NO_PARTITIONER_WARNING'] = '1';
 
@@ -239,18 +240,6 @@ function alive(pid: number | undefined): boolean {
   try { process.kill(pid, 0); return true; } catch { return false; }
 }
 
-function errorName(err: unknown): string {
-  if (!(err instanceof Error)) return String(err);
-  const type = (err as { type?: string }).type;
-  const cause = (err as { originalError?: unknown }).originalError;
-  const what = err.name === 'Error' ? `Error(${err.message.slice(0, 100)})` : err.name;
-  return `${what}${type ? `:${type}` : ''}${cause instanceof Error ? ` <- ${errorName(cause)}` : ''}`;
-}
-
-function seconds(ms: number): string {
-  return `${(ms / 1000).toFixed(1)} s`;
-}
-
 async function withRetries<T>(fn: () => Promise<T>, attempts = 10): Promise<T> {
   for (let i = 1; ; i++) {
     try {
@@ -276,137 +265,6 @@ class Clock {
   }
   log(line: string): void {
     this.say(`[+${seconds(this.now())}] ${line}`);
-  }
-}
-
-// The records: what was sent, what came back, and the checks ----------------------------------
-
-interface SentRecord {
-  partition: number;
-  status: 'pending' | 'acked' | 'doubt';
-  ackOffset: number;
-  sentAtMs: number;
-  doneAtMs: number;
-}
-
-interface ReadRecord {
-  partition: number;
-  offset: number;
-  value: string;
-  /** Its record batch: producer id, first sequence and leader epoch, e.g. "pid 7 seq 40 epoch 3". */
-  batch: string;
-}
-
-class Ledger {
-  private readonly records = new Map<string, SentRecord>();
-  readonly clientErrors: Record<string, number> = {};
-
-  constructor(private readonly clock: Clock) {}
-
-  sending(id: string, partition: number): void {
-    this.records.set(id, { partition, status: 'pending', ackOffset: -1, sentAtMs: this.clock.now(), doneAtMs: -1 });
-  }
-
-  acked(id: string, offset: number): void {
-    Object.assign(this.records.get(id)!, { status: 'acked', ackOffset: offset, doneAtMs: this.clock.now() });
-  }
-
-  inDoubt(id: string): void {
-    Object.assign(this.records.get(id)!, { status: 'doubt', doneAtMs: this.clock.now() });
-  }
-
-  error(where: string, err: unknown): void {
-    const key = `${where}: ${errorName(err)}`;
-    this.clientErrors[key] = (this.clientErrors[key] ?? 0) + 1;
-  }
-
-  count(status: SentRecord['status']): number {
-    let n = 0;
-    for (const r of this.records.values()) if (r.status === status) n++;
-    return n;
-  }
-
-  /** Compares what was read back (every partition up to `highs`) with what was sent. */
-  check(readBack: ReadRecord[], highs: number[]) {
-    const lost: string[] = [];
-    const duplicated: string[] = [];
-    const reordered: string[] = [];
-    const unacknowledgedRead: string[] = [];
-    const offsetAnomalies: string[] = [];
-    const offsetMismatches: string[] = [];
-    const when = (r: SentRecord) => `sent +${seconds(r.sentAtMs)}, ${r.status} +${seconds(r.doneAtMs)}`;
-
-    // One record per (partition, offset): a reader may be handed an offset twice.
-    const byPartition = highs.map(() => new Map<number, string>());
-    const deliveredLast = highs.map(() => -1);
-    for (const r of readBack) {
-      const seen = byPartition[r.partition];
-      if (seen === undefined) { offsetAnomalies.push(`record in unknown partition ${r.partition}`); continue; }
-      const before = seen.get(r.offset);
-      if (before !== undefined && before !== r.value) {
-        offsetAnomalies.push(`p${r.partition} offset ${r.offset} read as ${before} and as ${r.value}`);
-      }
-      if (r.offset <= deliveredLast[r.partition]! && before === undefined) {
-        offsetAnomalies.push(`p${r.partition} offset ${r.offset} delivered after ${deliveredLast[r.partition]}`);
-      }
-      deliveredLast[r.partition] = Math.max(deliveredLast[r.partition]!, r.offset);
-      seen.set(r.offset, r.value);
-    }
-
-    const where = new Map<string, { partition: number; offset: number; batch: string }[]>();
-    const batchOf = new Map(readBack.map((r) => [`${r.partition}/${r.offset}`, r.batch]));
-    let read = 0;
-    byPartition.forEach((records, partition) => {
-      const offsets = [...records.keys()].sort((a, b) => a - b);
-      read += offsets.length;
-      let expect = 0;
-      for (const o of offsets) {
-        if (o !== expect) offsetAnomalies.push(`p${partition}: offsets ${expect}..${o - 1} missing`);
-        expect = o + 1;
-      }
-      if (expect !== highs[partition]) {
-        offsetAnomalies.push(`p${partition}: read up to ${expect}, high watermark ${highs[partition]}`);
-      }
-      const lastOfStream = new Map<string, { seq: number; offset: number }>();
-      for (const offset of offsets) {
-        const value = records.get(offset)!;
-        where.set(value, [...(where.get(value) ?? []), { partition, offset, batch: batchOf.get(`${partition}/${offset}`)! }]);
-        const colon = value.lastIndexOf(':');
-        const stream = value.slice(0, colon);
-        const seq = Number(value.slice(colon + 1));
-        const prev = lastOfStream.get(stream);
-        if (prev !== undefined && seq < prev.seq) {
-          reordered.push(`p${partition}: ${value} at ${offset} after ${stream}:${prev.seq} at ${prev.offset}`);
-        }
-        lastOfStream.set(stream, { seq, offset });
-      }
-    });
-
-    for (const [id, record] of this.records) {
-      const places = where.get(id);
-      if (record.status === 'acked') {
-        if (places === undefined) {
-          lost.push(`${id} (p${record.partition}, acknowledged at offset ${record.ackOffset}; ${when(record)})`);
-          continue;
-        }
-        const at = places[0]!;
-        if (places.length === 1 && (at.partition !== record.partition || at.offset !== record.ackOffset)) {
-          offsetMismatches.push(`${id}: acknowledged at p${record.partition}/${record.ackOffset}, read at p${at.partition}/${at.offset}`);
-        }
-      }
-      if (places !== undefined && places.length > 1) {
-        const ack = record.status === 'acked' ? `acknowledged at ${record.ackOffset}` : record.status;
-        duplicated.push(`${id} at ${places.map((p) => `p${p.partition}/${p.offset} (${p.batch})`).join(' and ')} ` +
-          `(${ack}; ${when(record)})`);
-      }
-    }
-    for (const [value, places] of where) {
-      const record = this.records.get(value);
-      if (record === undefined || (record.status !== 'acked' && record.status !== 'doubt')) {
-        unacknowledgedRead.push(`${value} (${record?.status ?? 'never sent'}) at p${places[0]!.partition}/${places[0]!.offset}`);
-      }
-    }
-    return { read, lost, duplicated, reordered, unacknowledgedRead, offsetAnomalies, offsetMismatches };
   }
 }
 
