@@ -24,6 +24,7 @@ export class MemoryWal implements WalWriter {
   readonly trims: number[] = [];
   private entries: WalReplayEntry[] = [];
   private readonly pending: Pending[] = [];
+  private trimFaults = 0;
 
   constructor(private readonly mode: 'instant' | 'held' = 'instant') {}
 
@@ -51,7 +52,16 @@ export class MemoryWal implements WalWriter {
     for (const p of this.pending.splice(0)) p.reject(err);
   }
 
+  /** The next truncateBefore fails before dropping anything (a crash before the trim). */
+  failNextTrim(): void {
+    this.trimFaults++;
+  }
+
   async truncateBefore(lsn: number): Promise<number> {
+    if (this.trimFaults > 0) {
+      this.trimFaults--;
+      throw new Error('injected: crashed before the WAL trim');
+    }
     this.trims.push(lsn);
     const before = this.entries.length;
     this.entries = this.entries.filter((e) => e.lsn >= lsn);
