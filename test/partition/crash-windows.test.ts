@@ -20,6 +20,11 @@
  *   after commit  B is committed, the WAL  replay skips what the index holds
  *                 trim after it fails
  *   after trim    the pass completes       the trim keeps what any partition has not uploaded (C)
+ *
+ * With durability by upload (no WAL) a batch is acknowledged only once committed, so a crash
+ * before the commit loses only what was never acknowledged; the client's retries after it must
+ * then be appended once, and a retry of a batch whose commit was applied but not answered must
+ * be answered as its duplicate (second table).
  */
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -32,6 +37,7 @@ import { loadConfig } from '../../src/config/config.js';
 import { SqliteMetadata } from '../../src/metadata/sqlite/metadata.js';
 import { createMetrics } from '../../src/metrics.js';
 import { replayWal } from '../../src/partition/durability/local-wal.js';
+import { ObjectUploadDurability } from '../../src/partition/durability/object-upload.js';
 import { collectOrphans } from '../../src/partition/orphan-collector.js';
 import type { AppendOutcome, HistoryReader, PartitionLog } from '../../src/partition/partition-log.js';
 import { PartitionManager } from '../../src/partition/partition-manager.js';
@@ -78,13 +84,17 @@ const noHistory: HistoryReader = {
   read: async (_topicId, _partition, offset) => ({ chunks: [], sizeBytes: 0, nextOffset: offset }),
 };
 
-/** Starts a broker on the disks as start-up does: load the coordinator, replay the WAL. */
-async function boot(disks: Disks, dir: string): Promise<Broker> {
+/**
+ * Starts a broker on the disks as start-up does: load the coordinator, replay the WAL (with
+ * durability by upload there is none).
+ */
+async function boot(disks: Disks, dir: string, mode: 'local WAL' | 'object upload' = 'local WAL'):
+  Promise<Broker> {
   const config = loadConfig(['--data-dir', dir]);
-  const durability = memoryDurability(disks.wal);
+  const durability = mode === 'local WAL' ? memoryDurability(disks.wal) : new ObjectUploadDurability();
   const partitions = new PartitionManager(disks.metadata, config, durability, noHistory, 1, log, disks.nowMs);
   await partitions.load();
-  await replayWal(disks.wal.readFrom(1), partitions, disks.nowMs());
+  if (mode === 'local WAL') await replayWal(disks.wal.readFrom(1), partitions, disks.nowMs());
   const uploader = new Uploader(partitions, durability, disks.store, disks.metadata, new TailMemory(1 << 20),
     { nodeId: 1, uploadIntervalMs: 60_000, uploadBytesMax: 1 << 30, partitionsPerObjectMax: 1,
       objectBytesMax: 1 << 20, nowMs: disks.nowMs, monotonicNowMs: disks.nowMs }, createMetrics(), log);
@@ -130,17 +140,21 @@ async function readIndex(disks: Disks, topicId: string): Promise<{ offset: numbe
   return out;
 }
 
-interface CrashWindow {
+/** A row of a crash-window table: the window, how the fault is armed, what recovery finds. */
+interface WindowRow {
   name: string;
+  arm: (disks: Disks) => void;
+  /** Objects nothing in the index names, collected after recovery. */
+  orphans: number;
+}
+
+interface CrashWindow extends WindowRow {
   /** Which commit's hook arms the fault (1: A's object, 2: B's). */
   armAfterCommit: number;
-  arm: (disks: Disks) => void;
   /** Whether the pass fails (it does when the crash interrupts it). */
   passFails: boolean;
   /** Batches the next broker holds not yet uploaded after its WAL replay. */
   replayedPending: number;
-  /** Objects nothing in the index names, collected after recovery. */
-  orphans: number;
 }
 
 const WINDOWS: CrashWindow[] = [
@@ -153,21 +167,22 @@ const WINDOWS: CrashWindow[] = [
   { name: 'after trim', armAfterCommit: 0, arm: () => {}, passFails: false, replayedPending: 2, orphans: 0 },
 ];
 
+// Fresh disks for every test (each row is its own broker's life).
+let dir: string;
+let disks: Disks;
+
+beforeEach(async () => {
+  dir = await mkdtemp(path.join(tmpdir(), 'crash-windows-'));
+  let clockMs = Date.now(); // the store stamps objects with the real time (the collector's age)
+  disks = { metadata: new HookedMetadata(), wal: new MemoryWal(), nowMs: () => clockMs++,
+    store: new FaultyObjectStore(await LocalFolderStore.open({ rootDir: path.join(dir, 'objects') })) };
+});
+afterEach(async () => {
+  await disks.metadata.close();
+  await rm(dir, { recursive: true, force: true });
+});
+
 describe('the uploader crashing in each window of a pass', () => {
-  let dir: string;
-  let disks: Disks;
-
-  beforeEach(async () => {
-    dir = await mkdtemp(path.join(tmpdir(), 'crash-windows-'));
-    let clockMs = Date.now(); // the store stamps objects with the real time (the collector's age)
-    disks = { metadata: new HookedMetadata(), wal: new MemoryWal(), nowMs: () => clockMs++,
-      store: new FaultyObjectStore(await LocalFolderStore.open({ rootDir: path.join(dir, 'objects') })) };
-  });
-  afterEach(async () => {
-    await disks.metadata.close();
-    await rm(dir, { recursive: true, force: true });
-  });
-
   it.each(WINDOWS)('crash $name: nothing acknowledged lost, nothing duplicated', async (window) => {
     const first = await boot(disks, dir);
     const topicId = (await first.partitions.createTopic('windows', 3, {})).record.topicId;
@@ -208,6 +223,69 @@ describe('the uploader crashing in each window of a pass', () => {
     expect(values.filter((v) => !acked.includes(v)), 'never acknowledged').toEqual([]);
     for (const records of stored) expect(records.map((r) => r.offset)).toEqual(records.map((_, i) => i));
     expect(disks.wal.entryCount, 'the WAL is trimmed once all is uploaded').toBe(0);
+    await second.uploader.stop();
+  });
+});
+
+interface UploadCrashWindow extends WindowRow {
+  /** Whether B's batches were acknowledged before the crash. */
+  bAcknowledged: boolean;
+  /** Whether the index holds B after the crash (its retries are then duplicates). */
+  bIndexed: boolean;
+}
+
+const UPLOAD_WINDOWS: UploadCrashWindow[] = [
+  { name: 'before PUT', arm: (d) => d.store.failNext('putIfAbsent', 1), bAcknowledged: false,
+    bIndexed: false, orphans: 0 },
+  { name: 'after PUT', arm: (d) => d.store.crashAfterUpload(1), bAcknowledged: false, bIndexed: false,
+    orphans: 1 },
+  { name: 'after commit, before its answer', arm: (d) => {
+    d.metadata.afterCommit = async () => { throw new Error('injected: crashed after the commit'); };
+  }, bAcknowledged: false, bIndexed: true, orphans: 0 },
+  { name: 'after the acknowledgement', arm: () => {}, bAcknowledged: true, bIndexed: true, orphans: 0 },
+];
+
+describe('durability by upload: the uploader crashing in each window of a pass', () => {
+  /** Appends B's batches as an idempotent producer; returns their outcomes. */
+  async function appendB(target: PartitionLog): Promise<AppendOutcome[]> {
+    const outcomes: AppendOutcome[] = [];
+    for (let n = 0; n < BATCHES_PER_PARTITION; n++) outcomes.push(await append(target, n, 2 * n));
+    return outcomes;
+  }
+
+  it.each(UPLOAD_WINDOWS)('crash $name: acknowledged only once stored, retries stored once', async (window) => {
+    const first = await boot(disks, dir, 'object upload');
+    const topicId = (await first.partitions.createTopic('windows', 3, {})).record.topicId;
+    const [logA, logB] = first.partitions.topic('windows')!.logs.map((l) => l!);
+    const acked = new Set<string>();
+    const appended = [...await Promise.all([0, 1, 2].map((n) => append(logA!, n))), ...await appendB(logB!)];
+    const settled = appended.map((o, i) => o.kind !== 'appended' ? Promise.reject(new Error(o.kind))
+      : o.durable.then(() => {
+        const [partition, n] = i < BATCHES_PER_PARTITION ? [A, i] : [B, i - BATCHES_PER_PARTITION];
+        for (const r of [0, 1]) acked.add(`${partition}:${2 * n + r}`);
+      }));
+    disks.metadata.afterCommit = async (commit) => { if (commit === 1) window.arm(disks); };
+    await first.uploader.flush().catch(() => {});
+    await first.uploader.stop(); // the crash: what is not acknowledged by now never will be
+    for (const l of first.partitions.allLogs()) l.fence('crashed');
+    await Promise.allSettled(settled);
+    expect(acked.size, 'records acknowledged').toBe((window.bAcknowledged ? 2 : 1) * 2 * BATCHES_PER_PARTITION);
+    disks.store.heal();
+    disks.metadata.afterCommit = async () => {};
+
+    const second = await boot(disks, dir, 'object upload');
+    // The client retries what it has no answer for: appended anew, or answered as a duplicate.
+    const retries = await appendB(second.logs[B]!);
+    expect(retries.map((o) => o.kind)).toEqual(retries.map(() => (window.bIndexed ? 'duplicate' : 'appended')));
+    await second.uploader.flush();
+    await Promise.all(retries.map((o) => (o.kind === 'error' ? undefined : o.durable)));
+    const collected = await collectOrphans(disks.store, disks.metadata, disks.nowMs() + 60_000, 0);
+    expect(collected, 'orphans collected').toHaveLength(window.orphans);
+
+    const values = (await readIndex(disks, topicId)).flat().map((r) => r.value);
+    expect([...acked].filter((v) => !values.includes(v)), 'lost').toEqual([]);
+    expect(values.filter((v, i) => values.indexOf(v) !== i), 'duplicated').toEqual([]);
+    for (let n = 0; n < 2 * BATCHES_PER_PARTITION; n++) expect(values, 'retried records stored').toContain(`${B}:${n}`);
     await second.uploader.stop();
   });
 });
