@@ -94,9 +94,11 @@ export class Broker {
     const cache = new ReadCache(store, { cacheBytesMax: config.readCacheBytesMax,
       onHit: () => metrics.cacheHits.inc(), onMiss: () => metrics.cacheMisses.inc() });
     const history = new ObjectHistoryReader(metadata, cache, metrics);
-    const partitions = new PartitionManager(metadata, config, durability, history, config.nodeId, log, Date.now);
+    const partitions = new PartitionManager(metadata, config, durability, history, config.nodeId,
+      log, Date.now);
     await partitions.load();
-    const replayed = wal === null ? 0 : await replayWal(wal.readFrom(wal.lsnOldest), partitions, Date.now());
+    const replayed = wal === null ? 0
+      : await replayWal(wal.readFrom(wal.lsnOldest), partitions, Date.now());
     log.info({ replayed, topics: partitions.topics().length }, 'recovered');
     const tailMemory = new TailMemory(config.tailBytesMax);
     const uploader = new Uploader(partitions, durability, store, metadata, tailMemory,

@@ -4,8 +4,9 @@
  * Offsets: the leader assigns them by patching each batch's base offset in place (the CRC does
  * not cover it). `nextOffset` is the next one to assign; `highWatermark` is one past the last
  * offset that is durable (fsynced in the WAL or in object storage, as the durability strategy
- * says: durability/) — only below it may consumers read, so nothing a consumer saw can be lost; `uploadedEndOffset` is one past the last offset in
- * the segment index; `logStartOffset` is the first offset retention and DeleteRecords kept.
+ * says: durability/) — only below it may consumers read, so nothing a consumer saw can be lost;
+ * `uploadedEndOffset` is one past the last offset in the segment index; `logStartOffset` is the
+ * first offset retention and DeleteRecords kept.
  *
  *   logStartOffset <= uploadedEndOffset <= highWatermark <= nextOffset
  *
@@ -138,7 +139,8 @@ export class PartitionLog {
   }
 
   private assertOffsets(): void {
-    assert.ok(this.logStartOffset <= this.uploadedEndOffset, 'retention and DeleteRecords keep uploaded data');
+    assert.ok(this.logStartOffset <= this.uploadedEndOffset,
+      'retention and DeleteRecords move the uploaded end with the log start');
     assert.ok(this.uploadedEndOffset <= this.highWatermark, 'uploaded data is durable');
     assert.ok(this.highWatermark <= this.nextOffset, 'durable data was assigned offsets');
   }
@@ -231,7 +233,7 @@ export class PartitionLog {
           entry.lsn = position;
           this.advanceHighWatermark(entry.lastOffset + 1);
           // Stored, but not acknowledged under the lost lease's epoch.
-          if (this.leaseLost) settle.reject(new PartitionFencedError(`${this.topicName}-${this.partition}: lease lost`));
+          if (this.leaseLost) settle.reject(this.fencedError('lease lost'));
           else settle.resolve();
         } catch (err) {
           settle.reject(err as Error);
@@ -451,8 +453,12 @@ export class PartitionLog {
   /** Leadership moved on: refuse appends, fail produces still waiting to be acknowledged. */
   fence(reason: string): void {
     this.fenced = true;
-    this.durability.abandon(new PartitionFencedError(`${this.topicName}-${this.partition}: ${reason}`));
+    this.durability.abandon(this.fencedError(reason));
     for (const wake of this.waiters) wake();
+  }
+
+  private fencedError(reason: string): PartitionFencedError {
+    return new PartitionFencedError(`${this.topicName}-${this.partition}: ${reason}`);
   }
 
   /** Drops uploaded batches below `endOffset` from memory; returns bytes freed. */

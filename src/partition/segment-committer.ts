@@ -50,7 +50,9 @@ export class SegmentCommitter {
     let objectKey = this.keys.next(this.nowMs());
     // Keys embed node id, time and a nonce; a collision is near impossible, but overwriting
     // another broker's object would lose data, so the create is conditional.
-    while (!(await this.store.putIfAbsent(objectKey, built.body))) objectKey = this.keys.next(this.nowMs());
+    while (!(await this.store.putIfAbsent(objectKey, built.body))) {
+      objectKey = this.keys.next(this.nowMs());
+    }
     const entries: SegmentEntry[] = built.ranges.map((r) => ({ topicId: r.topicId,
       partition: r.partition, baseOffset: r.baseOffset, lastOffset: r.lastOffset, objectKey,
       position: r.position, sizeBytes: r.sizeBytes, maxTimestampMs: r.maxTimestampMs,

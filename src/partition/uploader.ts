@@ -136,7 +136,8 @@ export class Uploader {
     try {
       await this.uploadOnce();
       if (this.failures > 0) {
-        this.log.info({ failures: this.failures, outageMs: this.options.nowMs() - this.failingSinceMs },
+        const outageMs = this.options.nowMs() - this.failingSinceMs;
+        this.log.info({ failures: this.failures, outageMs },
           'uploads resumed: the object store answers again');
       }
       this.failures = 0;
@@ -197,7 +198,8 @@ export class Uploader {
       committed = await this.committer.commit(parts.map((p) => ({ topicId: p.log.topicId,
         partition: p.log.partition, batches: p.batches.map((b) => b.bytes), log: p.log,
         endOffset: p.batches.at(-1)!.lastOffset + 1 })),
-      (p) => ({ producerStates: p.log.producers.snapshot(p.endOffset), leaderEpoch: p.log.leaderEpoch }));
+      (p) => ({ producerStates: p.log.producers.snapshot(p.endOffset),
+        leaderEpoch: p.log.leaderEpoch }));
     } catch (err) {
       if (err instanceof FencedError) {
         // Another broker leads that partition now: stop serving it; the others retry next time.

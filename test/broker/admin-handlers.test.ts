@@ -86,7 +86,8 @@ async function setUp(): Promise<Fixture> {
   const dir = await mkdtemp(path.join(tmpdir(), 'admin-handlers-'));
   const metadata = new SqliteMetadata(':memory:');
   const wal = memoryDurability();
-  const partitions = new PartitionManager(metadata, config, wal, emptyHistory, NODE_ID, log, Date.now);
+  const partitions = new PartitionManager(metadata, config, wal, emptyHistory, NODE_ID, log,
+    Date.now);
   await partitions.load();
   const metrics = createMetrics();
   const store = await LocalFolderStore.open({ rootDir: path.join(dir, 'objects') });

@@ -24,7 +24,7 @@ export interface ReadRecord {
   partition: number;
   offset: number;
   value: string;
-  /** Its record batch: producer id, first sequence and leader epoch, e.g. "pid 7 seq 40 epoch 3". */
+  /** Its record batch: producer id, first sequence, leader epoch ("pid 7 seq 40 epoch 3"). */
   batch: string;
 }
 
@@ -57,11 +57,13 @@ export class Ledger {
   constructor(private readonly clock: RunClock) {}
 
   sending(id: string, partition: number): void {
-    this.records.set(id, { partition, status: 'pending', ackOffset: -1, sentAtMs: this.clock.now(), doneAtMs: -1 });
+    this.records.set(id, { partition, status: 'pending', ackOffset: -1, sentAtMs: this.clock.now(),
+      doneAtMs: -1 });
   }
 
   acked(id: string, offset: number): void {
-    Object.assign(this.records.get(id)!, { status: 'acked', ackOffset: offset, doneAtMs: this.clock.now() });
+    Object.assign(this.records.get(id)!,
+      { status: 'acked', ackOffset: offset, doneAtMs: this.clock.now() });
   }
 
   inDoubt(id: string): void {
@@ -92,7 +94,8 @@ export class Ledger {
       checkContiguous(partition, offsets, highs[partition]!, result.offsetAnomalies);
       for (const offset of offsets) {
         const value = records.get(offset)!;
-        where.set(value, [...(where.get(value) ?? []), { partition, offset, batch: batchOf.get(`${partition}/${offset}`)! }]);
+        const place = { partition, offset, batch: batchOf.get(`${partition}/${offset}`)! };
+        where.set(value, [...(where.get(value) ?? []), place]);
       }
       checkStreamOrder(partition, offsets.map((o) => [o, records.get(o)!]), result.reordered);
     });
@@ -101,47 +104,59 @@ export class Ledger {
   }
 
   private compareWithSent(where: Map<string, Place[]>, result: LedgerCheck): void {
-    const when = (r: SentRecord) => `sent +${seconds(r.sentAtMs)}, ${r.status} +${seconds(r.doneAtMs)}`;
+    const when = (r: SentRecord) =>
+      `sent +${seconds(r.sentAtMs)}, ${r.status} +${seconds(r.doneAtMs)}`;
     for (const [id, record] of this.records) {
       const places = where.get(id);
       if (record.status === 'acked') {
         if (places === undefined) {
-          result.lost.push(`${id} (p${record.partition}, acknowledged at offset ${record.ackOffset}; ${when(record)})`);
+          result.lost.push(`${id} (p${record.partition}, acknowledged at offset `
+            + `${record.ackOffset}; ${when(record)})`);
           continue;
         }
         const at = places[0]!;
-        if (places.length === 1 && (at.partition !== record.partition || at.offset !== record.ackOffset)) {
-          result.offsetMismatches.push(`${id}: acknowledged at p${record.partition}/${record.ackOffset}, read at p${at.partition}/${at.offset}`);
+        const elsewhere = at.partition !== record.partition || at.offset !== record.ackOffset;
+        if (places.length === 1 && elsewhere) {
+          result.offsetMismatches.push(`${id}: acknowledged at `
+            + `p${record.partition}/${record.ackOffset}, read at p${at.partition}/${at.offset}`);
         }
       }
       if (places !== undefined && places.length > 1) {
-        const ack = record.status === 'acked' ? `acknowledged at ${record.ackOffset}` : record.status;
-        result.duplicated.push(`${id} at ${places.map((p) => `p${p.partition}/${p.offset} (${p.batch})`).join(' and ')} ` +
+        const ack = record.status === 'acked'
+          ? `acknowledged at ${record.ackOffset}` : record.status;
+        const at = places.map((p) => `p${p.partition}/${p.offset} (${p.batch})`).join(' and ');
+        result.duplicated.push(`${id} at ${at} ` +
           `(${ack}; ${when(record)})`);
       }
     }
     for (const [value, places] of where) {
       const record = this.records.get(value);
       if (record === undefined || (record.status !== 'acked' && record.status !== 'doubt')) {
-        result.unacknowledgedRead.push(`${value} (${record?.status ?? 'never sent'}) at p${places[0]!.partition}/${places[0]!.offset}`);
+        const at = `p${places[0]!.partition}/${places[0]!.offset}`;
+        result.unacknowledgedRead.push(`${value} (${record?.status ?? 'never sent'}) at ${at}`);
       }
     }
   }
 }
 
 /** One record per (partition, offset): a reader may be handed an offset twice. */
-function placeByOffset(readBack: ReadRecord[], highs: number[], anomalies: string[]): Map<number, string>[] {
+function placeByOffset(readBack: ReadRecord[], highs: number[], anomalies: string[]):
+  Map<number, string>[] {
   const byPartition = highs.map(() => new Map<number, string>());
   const deliveredLast = highs.map(() => -1);
   for (const r of readBack) {
     const seen = byPartition[r.partition];
-    if (seen === undefined) { anomalies.push(`record in unknown partition ${r.partition}`); continue; }
+    if (seen === undefined) {
+      anomalies.push(`record in unknown partition ${r.partition}`);
+      continue;
+    }
     const before = seen.get(r.offset);
     if (before !== undefined && before !== r.value) {
       anomalies.push(`p${r.partition} offset ${r.offset} read as ${before} and as ${r.value}`);
     }
     if (r.offset <= deliveredLast[r.partition]! && before === undefined) {
-      anomalies.push(`p${r.partition} offset ${r.offset} delivered after ${deliveredLast[r.partition]}`);
+      const last = deliveredLast[r.partition];
+      anomalies.push(`p${r.partition} offset ${r.offset} delivered after ${last}`);
     }
     deliveredLast[r.partition] = Math.max(deliveredLast[r.partition]!, r.offset);
     seen.set(r.offset, r.value);
@@ -150,17 +165,21 @@ function placeByOffset(readBack: ReadRecord[], highs: number[], anomalies: strin
 }
 
 /** Offsets from 0 up to the high watermark, none missing. */
-function checkContiguous(partition: number, offsets: number[], high: number, anomalies: string[]): void {
+function checkContiguous(partition: number, offsets: number[], high: number,
+  anomalies: string[]): void {
   let expect = 0;
   for (const o of offsets) {
     if (o !== expect) anomalies.push(`p${partition}: offsets ${expect}..${o - 1} missing`);
     expect = o + 1;
   }
-  if (expect !== high) anomalies.push(`p${partition}: read up to ${expect}, high watermark ${high}`);
+  if (expect !== high) {
+    anomalies.push(`p${partition}: read up to ${expect}, high watermark ${high}`);
+  }
 }
 
 /** Within a partition, each stream's sequence numbers ascend with the offsets. */
-function checkStreamOrder(partition: number, records: [number, string][], reordered: string[]): void {
+function checkStreamOrder(partition: number, records: [number, string][],
+  reordered: string[]): void {
   const lastOfStream = new Map<string, { seq: number; offset: number }>();
   for (const [offset, value] of records) {
     const colon = value.lastIndexOf(':');
@@ -168,7 +187,8 @@ function checkStreamOrder(partition: number, records: [number, string][], reorde
     const seq = Number(value.slice(colon + 1));
     const prev = lastOfStream.get(stream);
     if (prev !== undefined && seq < prev.seq) {
-      reordered.push(`p${partition}: ${value} at ${offset} after ${stream}:${prev.seq} at ${prev.offset}`);
+      reordered.push(
+        `p${partition}: ${value} at ${offset} after ${stream}:${prev.seq} at ${prev.offset}`);
     }
     lastOfStream.set(stream, { seq, offset });
   }
@@ -180,7 +200,8 @@ export function errorName(err: unknown): string {
   const type = (err as { type?: string }).type;
   const cause = (err as { originalError?: unknown }).originalError;
   const what = err.name === 'Error' ? `Error(${err.message.slice(0, 100)})` : err.name;
-  return `${what}${type ? `:${type}` : ''}${cause instanceof Error ? ` <- ${errorName(cause)}` : ''}`;
+  const causedBy = cause instanceof Error ? ` <- ${errorName(cause)}` : '';
+  return `${what}${type ? `:${type}` : ''}${causedBy}`;
 }
 
 export function seconds(ms: number): string {

@@ -5,7 +5,9 @@
  * replay it into a fresh partition manager as start-up recovery does.
  */
 import { pino } from 'pino';
-import { LocalWalDurability, type WalReplayEntry, type WalWriter } from '../../src/partition/durability/local-wal.js';
+import {
+  LocalWalDurability, type WalReplayEntry, type WalWriter,
+} from '../../src/partition/durability/local-wal.js';
 import { WalNoSpaceError } from '../../storage/wal/errors.js';
 import type { PartitionEntryHeader } from '../../storage/wal/partition-header.js';
 
@@ -31,7 +33,9 @@ export class MemoryWal implements WalWriter {
   append(header: PartitionEntryHeader, payload: Buffer): Promise<number> {
     if (this.stalledNoSpace) return Promise.reject(noSpace());
     if (this.mode === 'instant') return Promise.resolve(this.write(header, payload));
-    return new Promise((resolve, reject) => this.pending.push({ header, payload, resolve, reject }));
+    return new Promise((resolve, reject) => {
+      this.pending.push({ header, payload, resolve, reject });
+    });
   }
 
   /** Makes the oldest append not yet durable durable. */
@@ -45,7 +49,7 @@ export class MemoryWal implements WalWriter {
     while (this.pending.length > 0) this.writeNext();
   }
 
-  /** The disk is full: every append not yet durable is rejected, oldest first, and new ones refused. */
+  /** The disk is full: every append not yet durable is rejected, oldest first; new ones too. */
   fillDisk(): void {
     this.stalledNoSpace = true;
     const err = noSpace();

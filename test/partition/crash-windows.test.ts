@@ -39,7 +39,9 @@ import { createMetrics } from '../../src/metrics.js';
 import { replayWal } from '../../src/partition/durability/local-wal.js';
 import { ObjectUploadDurability } from '../../src/partition/durability/object-upload.js';
 import { collectOrphans } from '../../src/partition/orphan-collector.js';
-import type { AppendOutcome, HistoryReader, PartitionLog } from '../../src/partition/partition-log.js';
+import type {
+  AppendOutcome, HistoryReader, PartitionLog,
+} from '../../src/partition/partition-log.js';
 import { PartitionManager } from '../../src/partition/partition-manager.js';
 import { TailMemory } from '../../src/partition/tail-memory.js';
 import { Uploader } from '../../src/partition/uploader.js';
@@ -91,13 +93,17 @@ const noHistory: HistoryReader = {
 async function boot(disks: Disks, dir: string, mode: 'local WAL' | 'object upload' = 'local WAL'):
   Promise<Broker> {
   const config = loadConfig(['--data-dir', dir]);
-  const durability = mode === 'local WAL' ? memoryDurability(disks.wal) : new ObjectUploadDurability();
-  const partitions = new PartitionManager(disks.metadata, config, durability, noHistory, 1, log, disks.nowMs);
+  const durability = mode === 'local WAL' ? memoryDurability(disks.wal)
+    : new ObjectUploadDurability();
+  const partitions = new PartitionManager(disks.metadata, config, durability, noHistory, 1, log,
+    disks.nowMs);
   await partitions.load();
   if (mode === 'local WAL') await replayWal(disks.wal.readFrom(1), partitions, disks.nowMs());
-  const uploader = new Uploader(partitions, durability, disks.store, disks.metadata, new TailMemory(1 << 20),
+  const uploader = new Uploader(partitions, durability, disks.store, disks.metadata,
+    new TailMemory(1 << 20),
     { nodeId: 1, uploadIntervalMs: 60_000, uploadBytesMax: 1 << 30, partitionsPerObjectMax: 1,
-      objectBytesMax: 1 << 20, nowMs: disks.nowMs, monotonicNowMs: disks.nowMs }, createMetrics(), log);
+      objectBytesMax: 1 << 20, nowMs: disks.nowMs, monotonicNowMs: disks.nowMs },
+    createMetrics(), log);
   const topic = partitions.topic('windows');
   return { partitions, uploader, logs: topic === undefined ? [] : topic.logs.map((l) => l!) };
 }
@@ -105,8 +111,10 @@ async function boot(disks: Disks, dir: string, mode: 'local WAL' | 'object uploa
 /** Appends one batch of two records named `<partition>:<n>`; resolves with the outcome. */
 async function append(target: PartitionLog, n: number, producerSeq = -1): Promise<AppendOutcome> {
   const batch = await encodeBatch({ baseTimestamp: 1_700_000_000_000,
-    records: [0, 1].map((i) => ({ key: null, value: Buffer.from(`${target.partition}:${2 * n + i}`) })),
-    ...(producerSeq >= 0 ? { producerId: PRODUCER_ID, producerEpoch: 0, baseSequence: producerSeq } : {}) });
+    records: [0, 1].map((i) => ({ key: null,
+      value: Buffer.from(`${target.partition}:${2 * n + i}`) })),
+    ...(producerSeq >= 0
+      ? { producerId: PRODUCER_ID, producerEpoch: 0, baseSequence: producerSeq } : {}) });
   const check = validateBatch(batch, 0, 'client');
   if (!check.ok) throw new Error(check.detail);
   return target.append(batch, check.header, { messageBytesMax: 1 << 20, logAppendTime: false }, 1);
@@ -121,7 +129,8 @@ async function appendAcked(target: PartitionLog, n: number, producerSeq = -1): P
 }
 
 /** Every record the segment index names, per partition in offset order ('?' where unreadable). */
-async function readIndex(disks: Disks, topicId: string): Promise<{ offset: number; value: string }[][]> {
+async function readIndex(disks: Disks, topicId: string):
+  Promise<{ offset: number; value: string }[][]> {
   const out: { offset: number; value: string }[][] = [];
   for (const partition of [A, B, C]) {
     const records: { offset: number; value: string }[] = [];
@@ -164,7 +173,8 @@ const WINDOWS: CrashWindow[] = [
     passFails: true, replayedPending: BATCHES_PER_PARTITION + 2, orphans: 1 },
   { name: 'after commit', armAfterCommit: 2, arm: (d) => d.wal.failNextTrim(),
     passFails: true, replayedPending: 2, orphans: 0 },
-  { name: 'after trim', armAfterCommit: 0, arm: () => {}, passFails: false, replayedPending: 2, orphans: 0 },
+  { name: 'after trim', armAfterCommit: 0, arm: () => {},
+    passFails: false, replayedPending: 2, orphans: 0 },
 ];
 
 // Fresh disks for every test (each row is its own broker's life).
@@ -175,7 +185,8 @@ beforeEach(async () => {
   dir = await mkdtemp(path.join(tmpdir(), 'crash-windows-'));
   let clockMs = Date.now(); // the store stamps objects with the real time (the collector's age)
   disks = { metadata: new HookedMetadata(), wal: new MemoryWal(), nowMs: () => clockMs++,
-    store: new FaultyObjectStore(await LocalFolderStore.open({ rootDir: path.join(dir, 'objects') })) };
+    store: new FaultyObjectStore(
+      await LocalFolderStore.open({ rootDir: path.join(dir, 'objects') })) };
 });
 afterEach(async () => {
   await disks.metadata.close();
@@ -189,7 +200,9 @@ describe('the uploader crashing in each window of a pass', () => {
     const [logA, logB, logC] = first.partitions.topic('windows')!.logs.map((l) => l!);
     const acked: string[] = [];
     for (let n = 0; n < BATCHES_PER_PARTITION; n++) acked.push(...await appendAcked(logA!, n));
-    for (let n = 0; n < BATCHES_PER_PARTITION; n++) acked.push(...await appendAcked(logB!, n, 2 * n));
+    for (let n = 0; n < BATCHES_PER_PARTITION; n++) {
+      acked.push(...await appendAcked(logB!, n, 2 * n));
+    }
     disks.metadata.afterCommit = async (commit) => {
       if (commit === 1) {
         // Acknowledged while the pass runs, after its cut: the trims must keep them.
@@ -221,7 +234,9 @@ describe('the uploader crashing in each window of a pass', () => {
     expect(acked.filter((v) => !values.includes(v)), 'lost').toEqual([]);
     expect(values.filter((v, i) => values.indexOf(v) !== i), 'duplicated').toEqual([]);
     expect(values.filter((v) => !acked.includes(v)), 'never acknowledged').toEqual([]);
-    for (const records of stored) expect(records.map((r) => r.offset)).toEqual(records.map((_, i) => i));
+    for (const records of stored) {
+      expect(records.map((r) => r.offset)).toEqual(records.map((_, i) => i));
+    }
     expect(disks.wal.entryCount, 'the WAL is trimmed once all is uploaded').toBe(0);
     await second.uploader.stop();
   });
@@ -237,12 +252,13 @@ interface UploadCrashWindow extends WindowRow {
 const UPLOAD_WINDOWS: UploadCrashWindow[] = [
   { name: 'before PUT', arm: (d) => d.store.failNext('putIfAbsent', 1), bAcknowledged: false,
     bIndexed: false, orphans: 0 },
-  { name: 'after PUT', arm: (d) => d.store.crashAfterUpload(1), bAcknowledged: false, bIndexed: false,
-    orphans: 1 },
+  { name: 'after PUT', arm: (d) => d.store.crashAfterUpload(1), bAcknowledged: false,
+    bIndexed: false, orphans: 1 },
   { name: 'after commit, before its answer', arm: (d) => {
     d.metadata.afterCommit = async () => { throw new Error('injected: crashed after the commit'); };
   }, bAcknowledged: false, bIndexed: true, orphans: 0 },
-  { name: 'after the acknowledgement', arm: () => {}, bAcknowledged: true, bIndexed: true, orphans: 0 },
+  { name: 'after the acknowledgement', arm: () => {}, bAcknowledged: true, bIndexed: true,
+    orphans: 0 },
 ];
 
 describe('durability by upload: the uploader crashing in each window of a pass', () => {
@@ -253,12 +269,14 @@ describe('durability by upload: the uploader crashing in each window of a pass',
     return outcomes;
   }
 
-  it.each(UPLOAD_WINDOWS)('crash $name: acknowledged only once stored, retries stored once', async (window) => {
+  it.each(UPLOAD_WINDOWS)('crash $name: acknowledged only once stored, retries stored once',
+    async (window) => {
     const first = await boot(disks, dir, 'object upload');
     const topicId = (await first.partitions.createTopic('windows', 3, {})).record.topicId;
     const [logA, logB] = first.partitions.topic('windows')!.logs.map((l) => l!);
     const acked = new Set<string>();
-    const appended = [...await Promise.all([0, 1, 2].map((n) => append(logA!, n))), ...await appendB(logB!)];
+    const appended = [...await Promise.all([0, 1, 2].map((n) => append(logA!, n))),
+      ...await appendB(logB!)];
     const settled = appended.map((o, i) => o.kind !== 'appended' ? Promise.reject(new Error(o.kind))
       : o.durable.then(() => {
         const [partition, n] = i < BATCHES_PER_PARTITION ? [A, i] : [B, i - BATCHES_PER_PARTITION];
@@ -269,14 +287,16 @@ describe('durability by upload: the uploader crashing in each window of a pass',
     await first.uploader.stop(); // the crash: what is not acknowledged by now never will be
     for (const l of first.partitions.allLogs()) l.fence('crashed');
     await Promise.allSettled(settled);
-    expect(acked.size, 'records acknowledged').toBe((window.bAcknowledged ? 2 : 1) * 2 * BATCHES_PER_PARTITION);
+    const partitionsAcked = window.bAcknowledged ? 2 : 1;
+    expect(acked.size, 'records acknowledged').toBe(partitionsAcked * 2 * BATCHES_PER_PARTITION);
     disks.store.heal();
     disks.metadata.afterCommit = async () => {};
 
     const second = await boot(disks, dir, 'object upload');
     // The client retries what it has no answer for: appended anew, or answered as a duplicate.
     const retries = await appendB(second.logs[B]!);
-    expect(retries.map((o) => o.kind)).toEqual(retries.map(() => (window.bIndexed ? 'duplicate' : 'appended')));
+    const retried = window.bIndexed ? 'duplicate' : 'appended';
+    expect(retries.map((o) => o.kind)).toEqual(retries.map(() => retried));
     await second.uploader.flush();
     await Promise.all(retries.map((o) => (o.kind === 'error' ? undefined : o.durable)));
     const collected = await collectOrphans(disks.store, disks.metadata, disks.nowMs() + 60_000, 0);
@@ -285,7 +305,9 @@ describe('durability by upload: the uploader crashing in each window of a pass',
     const values = (await readIndex(disks, topicId)).flat().map((r) => r.value);
     expect([...acked].filter((v) => !values.includes(v)), 'lost').toEqual([]);
     expect(values.filter((v, i) => values.indexOf(v) !== i), 'duplicated').toEqual([]);
-    for (let n = 0; n < 2 * BATCHES_PER_PARTITION; n++) expect(values, 'retried records stored').toContain(`${B}:${n}`);
+    for (let n = 0; n < 2 * BATCHES_PER_PARTITION; n++) {
+      expect(values, 'retried records stored').toContain(`${B}:${n}`);
+    }
     await second.uploader.stop();
   });
 });

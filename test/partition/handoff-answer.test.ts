@@ -29,7 +29,8 @@ describe('a produce refused during a handoff', () => {
   beforeEach(() => {
     const config: BrokerConfig = { ...loadConfig([], {}), nodeId: 1 };
     metadata = new SqliteMetadata(':memory:');
-    partitions = new PartitionManager(metadata, config, memoryDurability(), emptyHistory, 1, pino({ level: 'silent' }), Date.now);
+    partitions = new PartitionManager(metadata, config, memoryDurability(), emptyHistory, 1,
+      pino({ level: 'silent' }), Date.now);
     // appendPartition reads only the upload backlog (none here) besides the log itself.
     services = { partitions, uploader: { uploadBacklogBytes: 0, noteAppended: () => {} },
       config } as unknown as BrokerServices;

@@ -41,7 +41,8 @@ describe('PartitionManager: appends held while the lease is lost', () => {
     const config: BrokerConfig = { ...loadConfig([], {}), nodeId: NODE_ID };
     metadata = new SqliteMetadata(':memory:');
     wal = new MemoryWal('held');
-    partitions = new PartitionManager(metadata, config, memoryDurability(wal), emptyHistory, NODE_ID, pino({ level: 'silent' }), Date.now);
+    partitions = new PartitionManager(metadata, config, memoryDurability(wal), emptyHistory, NODE_ID,
+      pino({ level: 'silent' }), Date.now);
   });
 
   afterEach(async () => {
@@ -73,7 +74,8 @@ describe('PartitionManager: appends held while the lease is lost', () => {
 
   it('object-storage WAL: an append waiting for its upload when the lease is lost is never acknowledged', async () => {
     const config: BrokerConfig = { ...loadConfig([], {}), nodeId: NODE_ID };
-    const objectMode = new PartitionManager(metadata, config, new ObjectUploadDurability(), emptyHistory, NODE_ID, pino({ level: 'silent' }), Date.now);
+    const objectMode = new PartitionManager(metadata, config, new ObjectUploadDurability(),
+      emptyHistory, NODE_ID, pino({ level: 'silent' }), Date.now);
     const log = (await objectMode.createTopic('object', 1, {})).logs[0]!;
     const before = await append(log, 'before');
     if (before.kind !== 'appended') throw new Error(before.kind);

@@ -139,7 +139,8 @@ describe('Uploader on real logs and the embedded coordinator', () => {
     const config = loadConfig(['--data-dir', dir]);
     const wal = new MemoryWal();
     const durability = memoryDurability(wal);
-    const partitions = new PartitionManager(metadata, config, durability, emptyHistory, 1, log, Date.now);
+    const partitions = new PartitionManager(metadata, config, durability, emptyHistory, 1, log,
+      Date.now);
     await partitions.load();
     const logs = (await partitions.createTopic('counted', 2, {})).logs.map((l) => l!);
     const store = await LocalFolderStore.open({ rootDir: path.join(dir, 'objects') });
@@ -174,12 +175,14 @@ describe('Uploader on real logs and the embedded coordinator', () => {
     const config = loadConfig(['--data-dir', dir]);
     const wal = new MemoryWal();
     const durability = memoryDurability(wal);
-    const partitions = new PartitionManager(metadata, config, durability, emptyHistory, 1, log, Date.now);
+    const partitions = new PartitionManager(metadata, config, durability, emptyHistory, 1, log,
+      Date.now);
     await partitions.load();
     const logs = (await partitions.createTopic('backlog', 3, {})).logs.map((l) => l!);
     const store = new FaultyObjectStore(await LocalFolderStore.open({ rootDir: path.join(dir, 'objects') }));
     const metrics = createMetrics();
-    const uploader = new Uploader(partitions, durability, store, metadata, new TailMemory(config.tailBytesMax),
+    const uploader = new Uploader(partitions, durability, store, metadata,
+      new TailMemory(config.tailBytesMax),
       { nodeId: 1, uploadIntervalMs: 60_000, uploadBytesMax: config.uploadBytesMax,
         partitionsPerObjectMax: 100, objectBytesMax: OBJECT_BYTES_MAX,
         nowMs: Date.now, monotonicNowMs: () => performance.now() }, metrics, log);
@@ -227,13 +230,15 @@ describe('Uploader on real logs and the embedded coordinator', () => {
     const config = loadConfig(['--data-dir', dir]);
     const wal = new MemoryWal();
     const durability = memoryDurability(wal);
-    const partitions = new PartitionManager(metadata, config, durability, emptyHistory, 1, log, Date.now);
+    const partitions = new PartitionManager(metadata, config, durability, emptyHistory, 1, log,
+      Date.now);
     await partitions.load();
     const [a, b] = (await partitions.createTopic('lost', 2, {})).logs.map((l) => l!);
-    const uploader = new Uploader(partitions, durability, new FaultyObjectStore(await LocalFolderStore.open(
-      { rootDir: path.join(dir, 'objects') })), metadata, new TailMemory(1 << 20),
-    { nodeId: 1, uploadIntervalMs: 60_000, uploadBytesMax: config.uploadBytesMax,
-      partitionsPerObjectMax: 100, objectBytesMax: 1 << 20,
+    const store = new FaultyObjectStore(await LocalFolderStore.open(
+      { rootDir: path.join(dir, 'objects') }));
+    const uploader = new Uploader(partitions, durability, store, metadata, new TailMemory(1 << 20),
+      { nodeId: 1, uploadIntervalMs: 60_000, uploadBytesMax: config.uploadBytesMax,
+        partitionsPerObjectMax: 100, objectBytesMax: 1 << 20,
         nowMs: Date.now, monotonicNowMs: () => performance.now() }, createMetrics(), log);
     for (let i = 0; i < 3; i++) await append(a!, i, 100);
     for (let i = 0; i < 2; i++) await append(b!, i, 100);

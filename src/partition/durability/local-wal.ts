@@ -82,7 +82,8 @@ export class LocalWalDurability implements Durability {
       }, (err: unknown) => {
         if (err instanceof WalNoSpaceError && !this.full) {
           this.full = true;
-          this.options.log.warn({ err }, 'WAL disk full: produce answers KAFKA_STORAGE_ERROR until there is room');
+          this.options.log.warn({ err },
+            'WAL disk full: produce answers KAFKA_STORAGE_ERROR until there is room');
         }
         if (err instanceof WalFailedError) {
           this.options.log.fatal({ err }, 'WAL write failed; exiting so recovery can run');
