@@ -71,13 +71,14 @@ export async function createTopic(client: RawClient, name: string, partitions = 
   return decodeCreateTopicsResponse(await answer(client, 19, 5), 5).topics[0]!.errorCode;
 }
 
-/** One batch of one record of `valueBytes` bytes to partition 0 (acks=-1). */
-export async function produce(client: RawClient, topic: string, valueBytes: number):
-  Promise<{ errorCode: number; throttleTimeMs: number }> {
+/** One batch of one record of `valueBytes` bytes to `partition` (acks=-1). */
+export async function produce(client: RawClient, topic: string, valueBytes: number,
+  partition = 0): Promise<{ errorCode: number; throttleTimeMs: number }> {
   const req = defaultProduceRequest();
   req.acks = -1;
   req.timeoutMs = 30_000;
-  req.topicData = [{ name: topic, unknownTaggedFields: undefined, partitionData: [{ index: 0,
+  req.topicData = [{ name: topic, unknownTaggedFields: undefined, partitionData: [{
+    index: partition,
     unknownTaggedFields: undefined, records: await encodeBatch({ baseTimestamp: Date.now(),
       records: [{ key: null, value: Buffer.alloc(valueBytes, 7) }] }) }] }];
   client.send(0, 9, (w) => encodeProduceRequest(w, 9, req));
