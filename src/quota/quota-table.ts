@@ -23,9 +23,12 @@ export interface QuotaTags {
 
 export class QuotaTable {
   private readonly byEntity: Map<string, Readonly<Record<string, number>>>;
+  /** Keys some entity sets: asked on every request, so not a scan of the table. */
+  private readonly keysSet: ReadonlySet<string>;
 
   constructor(records: readonly ClientQuotaRecord[] = []) {
     this.byEntity = new Map(records.map((r) => [quotaEntityKey(r.entity), r.values]));
+    this.keysSet = new Set(records.flatMap((r) => Object.keys(r.values)));
   }
 
   get entityCount(): number {
@@ -34,8 +37,7 @@ export class QuotaTable {
 
   /** Whether any entity sets `key` (Kafka records nothing for a quota type nobody set). */
   hasAny(key: string): boolean {
-    for (const values of this.byEntity.values()) if (values[key] !== undefined) return true;
-    return false;
+    return this.keysSet.has(key);
   }
 
   /** Kafka's quotaMetricTags: the most specific level that sets `key` decides. */
