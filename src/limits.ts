@@ -182,6 +182,27 @@ export const partitionLimits = Object.freeze({
 });
 
 /** The etcd kit (src/etcd/): client, transactions, watches. */
+/** Client quotas and connection limits (src/quota/, src/broker/connection-limits.ts). */
+export const quotaLimits = Object.freeze({
+  /** Quota entities stored: each broker holds the whole table in memory and etcd reads it whole
+   *  on every reload. Kafka sets no limit; 10,000 users x client ids is far past real use. */
+  entitiesMax: 10_000,
+  /** Kafka's quota.window.num and quota.window.size.seconds defaults: a rate is measured over
+   *  11 one-second samples (about the last 10-11 s). */
+  windowSamplesDefault: 11,
+  windowSecondsDefault: 1,
+  /** Rate sensors (one per quota type and user/client-id pair that sent something) kept; Kafka
+   *  purges them after an hour idle, as we do, and past this count the least recently used
+   *  goes first, so a client cycling client ids cannot grow the broker's memory. */
+  sensorsMax: 100_000,
+  sensorIdleMs: 3_600_000,
+  /** Kafka's largest throttle_time_ms is an int32; a throttle is never longer than this. */
+  throttleMsMax: 2 ** 31 - 1,
+  /** Connections accepted but waiting out max.connection.creation.rate (Kafka's acceptor blocks
+   *  instead; past this many waiting, a new one is closed). */
+  connectionsWaitingMax: 1_000,
+});
+
 export const etcdKitLimits = Object.freeze({
   /** Keys per range read; pages keep each gRPC message well under its 4 MiB default. */
   rangePageKeysMax: 1_000,

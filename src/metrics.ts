@@ -20,6 +20,13 @@ export function createMetrics() {
       registers: [registry] }),
     bytesOut: new Counter({ name: 'ledgerstream_network_out_bytes_total', help: 'Bytes written to clients',
       registers: [registry] }),
+    throttledRequests: new Counter({ name: 'ledgerstream_throttled_requests_total',
+      help: 'Requests that put their client over a quota (answered with throttle_time_ms, '
+        + 'then the connection muted)',
+      labelNames: ['api'] as const, registers: [registry] }),
+    connectionsRefused: new Counter({ name: 'ledgerstream_connections_refused_total',
+      help: 'Connections closed at once by max.connections or max.connections.per.ip',
+      labelNames: ['limit'] as const, registers: [registry] }),
     connections: new Gauge({ name: 'ledgerstream_connections', help: 'Open client connections',
       registers: [registry] }),
     walFsyncLatency: new Histogram({ name: 'ledgerstream_wal_fsync_seconds', help: 'WAL fsync latency',

@@ -38,6 +38,8 @@ import type { ObjectStore } from '../../storage/object-store/object-store.js';
 import { LocalFolderStore } from '../../storage/object-store/local-folder.js';
 import { S3Store } from '../../storage/object-store/s3.js';
 import { Wal, partitionHeaderCodec, type PartitionEntryHeader } from '../../storage/wal/index.js';
+import { ClientQuotas } from '../quota/client-quotas.js';
+import type { RateWindow } from '../quota/windowed-rate.js';
 import { Dispatcher } from './dispatch.js';
 import { HANDLERS } from './handlers/index.js';
 import { MemoryBudget } from './memory-budget.js';
@@ -51,6 +53,7 @@ export class Broker {
   private orphanTimer: NodeJS.Timeout | undefined;
   private metricsServer: HttpServer | undefined;
   private stopping: Promise<void> | null = null;
+  private stopQuotaFollow: () => Promise<void> = async () => {};
   /** Bytes a graceful stop left in the WAL because the object store did not take them (0: none). */
   walBacklogBytesAtStop = 0;
 
@@ -119,19 +122,23 @@ export class Broker {
     const clusterMode = etcd === null ? null
       : await ClusterMode.start(config, etcd, partitions, uploader, store, log);
     if (clusterMode !== null) cluster = clusterMode.view;
+    const quotaFollow = await ClientQuotas.follow(metadata.quotas, quotaWindow(config), log);
     const services: BrokerServices = {
       config, nodeId: config.nodeId, clusterId: metadata.clusterId(), advertised, cluster,
       metadata, partitions, groups, uploader, history, metrics, memory: new MemoryBudget(config.clientMemoryBytesMax),
+      quotas: quotaFollow.quotas,
       apiVersions: () => handlerRanges,
       deleteObjects: (keys) => deleteQuietly(store, keys, log),
       nowMs: Date.now,
     };
     const dispatcher = new Dispatcher(HANDLERS, services, log);
-    const server = new BrokerServer(dispatcher, config, services.memory, metrics, log);
+    const server = new BrokerServer(dispatcher, config, services.memory, metrics, log,
+      quotaWindow(config));
     await server.listen(config.host, config.port);
     if (services.advertised.port === 0) services.advertised.port = server.port;
     uploader.start();
     const broker = new Broker(config, log, metrics, services, store, wal, server, clusterMode, etcd);
+    broker.stopQuotaFollow = quotaFollow.stop;
     broker.scheduleRetention();
     broker.scheduleOrphanCollection();
     if (config.metricsPort > 0) {
@@ -219,6 +226,7 @@ export class Broker {
     s.groups.close();
     await this.wal?.close();
     await this.clusterMode?.closeMembership();
+    await this.stopQuotaFollow();
     await s.metadata.close();
     this.metricsServer?.close();
     this.log.info('stopped');
@@ -269,3 +277,8 @@ function deleteQuietly(store: ObjectStore, keys: string[], log: Logger): void {
 }
 
 export type { Metadata };
+
+/** The window client quotas and the connection creation rate are measured over. */
+export function quotaWindow(config: BrokerConfig): RateWindow {
+  return { samples: config.quotaWindowNum, sampleMs: config.quotaWindowSizeSeconds * 1000 };
+}

@@ -62,6 +62,9 @@ export class Connection {
   private fetchOutstanding = false;
   /** The next frame is a Fetch waiting for fetchOutstanding to clear. */
   private waitingForFetch = false;
+  /** Muted after a request put the client over a quota (KIP-219): reading waits for this. */
+  private throttleTimer: NodeJS.Timeout | null = null;
+  private throttledUntilMs = 0;
   private readonly onRoom = (): void => {
     this.waitingForRoom = false;
     this.updateReading();
@@ -104,6 +107,7 @@ export class Connection {
   close(reason: string): void {
     if (this.closed) return;
     this.closed = true;
+    if (this.throttleTimer !== null) clearTimeout(this.throttleTimer);
     this.log.debug({ remote: this.remote, reason }, 'connection closed');
     this.socket.destroy();
     // Everything this connection held goes back at once; later releases of it are ignored.
@@ -128,6 +132,7 @@ export class Connection {
   /** Reading waits: too many requests unanswered, too much unsent, no room, a Fetch queued. */
   private blocked(): boolean {
     return this.shuttingDown || this.waitingForRoom || this.waitingForFetch
+      || this.throttleTimer !== null
       || this.inFlight >= this.limits.inFlightRequestsMax
       || this.socket.writableLength > this.limits.unsentBytesMax;
   }
@@ -257,7 +262,8 @@ export class Connection {
     this.inFlight++;
     const startNs = process.hrtime.bigint();
     let info: RequestInfo | undefined;
-    this.dispatcher.dispatch(frame, this.session, (i) => { info = i; }).then(
+    this.dispatcher.dispatch(frame, this.session, (i) => { info = i; },
+      (throttleMs) => this.throttle(throttleMs)).then(
       (result) => this.complete(slot, result, frameBytes, info, startNs),
       (err: unknown) => {
         this.log.error({ err }, 'dispatch failed');
@@ -309,6 +315,24 @@ export class Connection {
       });
       this.socket.uncork();
     }
+  }
+
+  /**
+   * Reads nothing more for `throttleMs` (Kafka mutes a throttled channel): the answer that says
+   * so still goes out, and a client that ignores throttle_time_ms waits all the same. Requests
+   * already in flight are answered; an overlapping throttle extends the mute, never shortens it.
+   */
+  private throttle(throttleMs: number): void {
+    if (this.closed) return;
+    const untilMs = Date.now() + throttleMs;
+    if (untilMs <= this.throttledUntilMs) return;
+    this.throttledUntilMs = untilMs;
+    if (this.throttleTimer !== null) clearTimeout(this.throttleTimer);
+    this.throttleTimer = setTimeout(() => {
+      this.throttleTimer = null;
+      this.updateReading();
+    }, throttleMs);
+    this.applyPause();
   }
 
   /** The outstanding Fetch's answer is in the kernel: a queued Fetch may go. */

@@ -16,6 +16,7 @@ import { decodeRequestFrame, encodeResponseFrame } from '../../protocol/frame.js
 import { ProtocolDecodeError } from '../../protocol/primitives/errors.js';
 import { auditLine, isAudited } from './audit.js';
 import type { ApiHandler, RequestContext } from './handler.js';
+import { throttleRequest, type Throttle } from './request-throttle.js';
 import { apiVersionsResponse } from './handlers/18-api-versions.js';
 import type { BrokerServices } from './services.js';
 import type { ConnectionSession } from '../security/principal.js';
@@ -52,8 +53,11 @@ export class Dispatcher {
     return [...this.handlers.values()].sort((a, b) => a.apiKey - b.apiKey);
   }
 
-  async dispatch(frame: Buffer, session: ConnectionSession, onInfo?: (info: RequestInfo) => void):
-    Promise<DispatchResult> {
+  /** `onThrottle` hears how long the connection must read nothing more when the request put its
+   *  client over a quota (request-throttle.ts); the answer already carries throttle_time_ms. */
+  async dispatch(frame: Buffer, session: ConnectionSession, onInfo?: (info: RequestInfo) => void,
+    onThrottle?: (throttleMs: number) => void): Promise<DispatchResult> {
+    const startNs = process.hrtime.bigint();
     let decoded;
     try {
       decoded = decodeRequestFrame(frame);
@@ -89,8 +93,11 @@ export class Dispatcher {
       principal: session.principal, listenerName: session.listenerName, correlationId, log: this.log,
     };
     let response: unknown;
+    let handledNs = 0n;
     try {
-      response = await handler.handle(ctx, request, version);
+      const pending = handler.handle(ctx, request, version);
+      handledNs = process.hrtime.bigint() - startNs; // decode and the handler's first run
+      response = await pending;
     } catch (err) {
       // Operating errors travel as error codes; an exception here is a bug. The client still
       // gets an answer (UNKNOWN_SERVER_ERROR) where the API has an error shape, as from Kafka.
@@ -98,15 +105,28 @@ export class Dispatcher {
       return this.errorAnswer(handler, request, version, correlationId);
     }
     if (isAudited(apiKey, request)) auditLine(this.log, handler.name, ctx, request, response);
-    if (response === null) return null;
+    let answer: DispatchResult;
+    const encodeStartNs = process.hrtime.bigint();
     try {
-      return encodeResponseFrame(apiKey, version, correlationId,
+      answer = response === null ? null : encodeResponseFrame(apiKey, version, correlationId,
         (w) => handler.encodeResponse(w, version, response));
     } catch (err) {
       // A response the encoder refuses (a bug in how it was built): answer from the request.
       this.log.error({ err, api: handler.name, version }, 'response encoding failed');
       return this.errorAnswer(handler, request, version, correlationId);
     }
+    const throttle = throttleRequest(this.services.quotas, { apiKey, user: ctx.principal.name,
+      clientId: header.clientId ?? '', requestBytes: frame.length,
+      responseBytes: answer === null ? 0 : answer.reduce((n, c) => n + c.length, 0),
+      requestTimeNs: Number(handledNs + process.hrtime.bigint() - encodeStartNs),
+      nowMs: this.services.nowMs() });
+    if (throttle.throttleMs === 0) return answer;
+    onThrottle?.(throttle.throttleMs);
+    this.services.metrics.throttledRequests.inc({ api: handler.name });
+    if (response === null) return null;
+    const throttled = throttledResponse(handler, response, version, throttle);
+    return encodeResponseFrame(apiKey, version, correlationId,
+      (w) => handler.encodeResponse(w, version, throttled));
   }
 
   /** UNKNOWN_SERVER_ERROR built from the request, or a closed connection if the API has none. */
@@ -132,4 +152,15 @@ export class Dispatcher {
     this.log.warn(reason);
     return new CloseConnection(reason);
   }
+}
+
+/** The answer of a throttled request: its throttle_time_ms set (kept if already longer), and a
+ *  throttled Fetch without records (the handler's throttledResponse). */
+function throttledResponse(handler: ApiHandler, response: unknown, version: number,
+  throttle: Throttle): unknown {
+  const answer = throttle.emptyFetch && handler.throttledResponse !== undefined
+    ? handler.throttledResponse(version) : response;
+  if (typeof answer !== 'object' || answer === null || !('throttleTimeMs' in answer)) return answer;
+  const current = typeof answer.throttleTimeMs === 'number' ? answer.throttleTimeMs : 0;
+  return { ...answer, throttleTimeMs: Math.max(current, throttle.throttleMs) };
 }

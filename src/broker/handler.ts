@@ -45,6 +45,12 @@ export interface ApiHandler<Req = any, Res = any> {
    * is closed (an API whose error shape is not written yet).
    */
   errorResponse?(request: Req, version: number, errorCode: number): Res | null;
+  /**
+   * The answer instead of `handle`'s when the request put its client over a quota and the API
+   * answers such a request without its data (Fetch: no records, as Kafka's KIP-219 fetch). The
+   * dispatcher sets throttle_time_ms on it.
+   */
+  throttledResponse?(version: number): Res;
 }
 
 /** errorResponse for an API whose response carries one top-level error code in every version. */

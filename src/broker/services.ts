@@ -11,6 +11,7 @@ import type { HistoryReader } from '../partition/partition-log.js';
 import type { PartitionManager } from '../partition/partition-manager.js';
 import type { Uploader } from '../partition/uploader.js';
 import type { MemoryBudget } from './memory-budget.js';
+import type { ClientQuotas } from '../quota/client-quotas.js';
 
 export interface BrokerServices {
   config: BrokerConfig;
@@ -29,6 +30,8 @@ export interface BrokerServices {
   metrics: Metrics;
   /** Bytes held for clients, broker-wide: connections are admitted against it, fetches shrink to it. */
   memory: MemoryBudget;
+  /** Client quotas in force (the store's table, followed) and the rates measured against them. */
+  quotas: ClientQuotas;
   /** The handlers' version ranges, for ApiVersions. */
   apiVersions(): { apiKey: number; minVersion: number; maxVersion: number }[];
   /** Deletes objects that no longer hold live data (best effort; orphans are collected later). */

@@ -6,7 +6,10 @@
  */
 import { readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { settingBounds as bounds, settingDefaults as d, settingRelationError } from '../limits.js';
+import {
+  quotaLimits as q, settingBounds as bounds, settingDefaults as d, settingRelationError,
+} from '../limits.js';
+import { parseConnectionOverrides } from '../quota/connection-limits.js';
 import { didYouMean } from './suggest.js';
 
 export class ConfigError extends Error {
@@ -28,6 +31,8 @@ interface SettingSpec {
 }
 
 const MIB = 1024 * 1024;
+/** Kafka's "no limit" for its int settings (Int.MaxValue). */
+const INT_MAX = 2 ** 31 - 1;
 
 /** All settings, their defaults and bounds. Names with units say the unit. */
 export const SETTINGS = {
@@ -82,6 +87,22 @@ export const SETTINGS = {
   groupInitialRebalanceDelayMs: { kind: 'int', default: d.groupInitialRebalanceDelayMs, min: 0, max: 300_000, help: 'group.initial.rebalance.delay.ms' },
   groupSessionTimeoutMsMin: { kind: 'int', default: d.groupSessionTimeoutMsMin, min: 1, max: 3_600_000, help: 'group.min.session.timeout.ms' },
   groupSessionTimeoutMsMax: { kind: 'int', default: d.groupSessionTimeoutMsMax, min: 1, max: 3_600_000, help: 'group.max.session.timeout.ms' },
+  // Quotas and connection limits (issue 10 item 5), under Kafka's names.
+  quotaWindowNum: { kind: 'int', default: q.windowSamplesDefault, min: 2, max: 1000,
+    help: 'Samples a client quota rate is measured over (quota.window.num)' },
+  quotaWindowSizeSeconds: { kind: 'int', default: q.windowSecondsDefault, min: 1, max: 3600,
+    help: 'Length of one quota sample (quota.window.size.seconds)' },
+  maxConnections: { kind: 'int', default: INT_MAX, min: 1, max: INT_MAX,
+    help: 'Open client connections past which a new one is closed at once (max.connections)' },
+  maxConnectionsPerIp: { kind: 'int', default: INT_MAX, min: 0, max: INT_MAX,
+    help: 'Open connections from one address past which a new one from it is closed at once '
+      + '(max.connections.per.ip)' },
+  maxConnectionsPerIpOverrides: { kind: 'list', default: [],
+    help: 'Per-address exceptions to maxConnectionsPerIp, "address:count,…" '
+      + '(max.connections.per.ip.overrides; IP addresses, not host names)' },
+  maxConnectionCreationRate: { kind: 'int', default: INT_MAX, min: 1, max: INT_MAX,
+    help: 'New connections a second, broker-wide; faster ones wait before they are served, '
+      + "as Kafka's acceptor does (max.connection.creation.rate)" },
   metricsPort: { kind: 'int', default: 0, min: 0, max: 65535, help: 'Prometheus endpoint port (0 = off)' },
   metricsHost: { kind: 'string', default: '127.0.0.1', help: 'Prometheus endpoint address' },
   logLevel: { kind: 'enum', default: 'info', values: ['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'], help: 'Log level' },
@@ -217,6 +238,10 @@ function finish(c: BrokerConfig): BrokerConfig {
     throw new ConfigError('sharedWalDir', 'required when walMode is shared');
   }
   if (c.sharedWalDir !== '') c.sharedWalDir = resolve(c.sharedWalDir);
+  const overridesError = parseConnectionOverrides(c.maxConnectionsPerIpOverrides).error;
+  if (overridesError !== null) {
+    throw new ConfigError('maxConnectionsPerIpOverrides', overridesError);
+  }
   if (c.coordinator === 'etcd' && c.etcdEndpoints.length === 0) {
     throw new ConfigError('etcdEndpoints', 'required when coordinator is etcd');
   }

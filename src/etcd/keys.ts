@@ -16,6 +16,8 @@
  *   producers/<topicId>/<partition:010>                 bounded JSON list of producer states
  *   producer-id-next                                    first producer id not yet handed out
  *   offsets/<groupId>/<topic>/<partition:010>           committed offset JSON
+ *   quotas/<entity key>                                 a quota entity's values JSON
+ *                                                       (src/metadata/client-quotas.ts)
  *
  * Cluster mode (src/cluster/) adds, every one of them attached to an etcd lease:
  *
@@ -136,6 +138,15 @@ export class EtcdKeys {
 
   producerIdNext(): string {
     return `${this.prefix}producer-id-next`;
+  }
+
+  quotasPrefix(): string {
+    return `${this.prefix}quotas/`;
+  }
+
+  /** `entityKey` is already percent-encoded (client-quotas.ts quotaEntityKey). */
+  quota(entityKey: string): string {
+    return `${this.quotasPrefix()}${entityKey}`;
   }
 
   offsetsPrefix(): string {

@@ -23,6 +23,7 @@ import type {
   SegmentEntry,
   TopicRecord,
 } from './records.js';
+import type { ClientQuotaRecord, QuotaEntity } from './client-quotas.js';
 
 /** Topics, their partition counts and config overrides. */
 export interface TopicCatalog {
@@ -117,6 +118,22 @@ export interface GroupOffsets {
   listGroups(): Promise<string[]>;
 }
 
+/** Client quotas (Kafka's producer_byte_rate, consumer_byte_rate, request_percentage, …) per
+ *  quota entity. Rarely written, read whole: each broker keeps the table in memory through
+ *  `watch`. The rules on entities and keys are in client-quotas.ts. */
+export interface ClientQuotaStore {
+  /** Every entity that has at least one value, sorted by entity key. */
+  list(): Promise<ClientQuotaRecord[]>;
+  /** Sets and removes values of one entity in one atomic change; an entity left without values
+   *  is deleted. A key may not be both set and removed; set values are finite and > 0. */
+  alter(entity: QuotaEntity, set: Readonly<Record<string, number>>, remove: readonly string[]):
+    Promise<void>;
+  /** Hands `listener` the whole table now, then after every change (own and, in a cluster,
+   *  other brokers'). Resolves once the first table was handed over; the returned function
+   *  stops the deliveries. */
+  watch(listener: (records: ClientQuotaRecord[]) => void): Promise<() => Promise<void>>;
+}
+
 /** Every store of one engine, opened together over one database or etcd prefix. */
 export interface Metadata {
   clusterId(): string;
@@ -125,5 +142,6 @@ export interface Metadata {
   readonly segments: SegmentIndex;
   readonly producers: ProducerIds;
   readonly offsets: GroupOffsets;
+  readonly quotas: ClientQuotaStore;
   close(): Promise<void>;
 }

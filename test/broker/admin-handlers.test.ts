@@ -9,6 +9,7 @@
  * exist at a version and is not ignorable fails the test. Each handler is also swept over every
  * version it registers.
  */
+import { ClientQuotas } from '../../src/quota/client-quotas.js';
 import { MemoryBudget } from '../../src/broker/memory-budget.js';
 import { SingleNodeView } from '../../src/cluster/cluster-view.js';
 import { mkdtemp, rm } from 'node:fs/promises';
@@ -102,6 +103,8 @@ async function setUp(): Promise<Fixture> {
     cluster: new SingleNodeView({ nodeId: NODE_ID, host: 'broker.example', port: 19092, rack: null }),
     metadata, partitions, uploader, metrics, history: emptyHistory, memory: new MemoryBudget(config.clientMemoryBytesMax),
     groups: {} as BrokerServices['groups'], // not used by these handlers
+    quotas: new ClientQuotas({ samples: config.quotaWindowNum,
+      sampleMs: config.quotaWindowSizeSeconds * 1000 }),
     apiVersions: () => [],
     deleteObjects: (keys) => { deleted.push(...keys); },
     nowMs: () => 1_700_000_000_000,
@@ -178,7 +181,7 @@ async function bumpEpoch(target: PartitionLog): Promise<number> {
 describe('registry', () => {
   it('lists the admin handlers in key order, each inside its spec range', () => {
     const keys = adminHandlers.map((h) => h.apiKey);
-    expect(keys).toEqual([17, 21, 23, 29, 30, 31, 32, 33, 37, 44, 60, 61]);
+    expect(keys).toEqual([17, 21, 23, 29, 30, 31, 32, 33, 37, 44, 48, 49, 60, 61]);
     for (const h of adminHandlers) {
       const spec = API_SPECS.get(h.apiKey)!;
       expect(h.name).toBe(spec.name);

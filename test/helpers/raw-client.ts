@@ -13,15 +13,20 @@ export class RawClient {
   private waiters: (() => void)[] = [];
   private correlationId = 1;
 
-  private constructor(private readonly socket: Socket) {
+  private constructor(private readonly socket: Socket, private readonly clientId: string) {
     socket.on('data', (b: Buffer) => { this.buffered = Buffer.concat([this.buffered, b]); this.wake(); });
     socket.on('close', () => { this.closedFlag = true; this.wake(); });
     socket.on('error', () => {});
   }
 
-  static connect(port: number): Promise<RawClient> {
+  /** `clientId` goes in every request header; `localAddress` picks the source address (any of
+   *  127.0.0.0/8 reaches a broker on 127.0.0.1, so tests can be several clients' addresses). */
+  static connect(port: number, options: { clientId?: string; localAddress?: string } = {}):
+    Promise<RawClient> {
     return new Promise((resolve, reject) => {
-      const socket = connect({ host: '127.0.0.1', port }, () => resolve(new RawClient(socket)));
+      const socket = connect({ host: '127.0.0.1', port,
+        ...(options.localAddress === undefined ? {} : { localAddress: options.localAddress }) },
+      () => resolve(new RawClient(socket, options.clientId ?? 'raw-client')));
       socket.once('error', reject);
     });
   }
@@ -41,7 +46,7 @@ export class RawClient {
   /** Sends a request encoded with our generated codecs; returns its correlation id. */
   send(apiKey: number, version: number, encodeBody: (w: Writer) => void): number {
     const id = this.correlationId++;
-    this.write(encodeRequestFrame(apiKey, version, id, 'raw-client', encodeBody));
+    this.write(encodeRequestFrame(apiKey, version, id, this.clientId, encodeBody));
     return id;
   }
 

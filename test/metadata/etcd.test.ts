@@ -318,6 +318,17 @@ describe('etcd engine specifics', () => {
       (await a.leadership.states(missed.topicId))[1]?.leaderId === 4);
   });
 
+  it('hands one instance\'s quota watchers the quotas another instance alters, both racing kept',
+    async () => {
+      const seen: unknown[] = [];
+      const stop = await b.quotas.watch((records) => seen.push(records));
+      await Promise.all([a.quotas.alter({ user: 'u' }, { producer_byte_rate: 1 }, []),
+        b.quotas.alter({ user: 'u' }, { consumer_byte_rate: 2 }, [])]);
+      await expect.poll(() => seen.at(-1)).toEqual([
+        { entity: { user: 'u' }, values: { producer_byte_rate: 1, consumer_byte_rate: 2 } }]);
+      await stop();
+    });
+
   it('keeps producer ids unique across instances allocating concurrently', async () => {
     const ids = await Promise.all(Array.from({ length: 300 }, (_, i) =>
       (i % 2 === 0 ? a : b).producers.allocate()));

@@ -1,7 +1,8 @@
 /**
  * Partition states written before `recoverFrom` existed read as -1, nothing to recover, in both
  * engines: SQLite through a schema migration (a version-1 database gains the column), etcd through
- * the value decoder (a JSON value without the field).
+ * the value decoder (a JSON value without the field). The version-1 database also passes through
+ * version 3 (the client_quotas table).
  */
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -27,13 +28,13 @@ afterEach(async () => {
 /** Turns a fresh database back into what schema version 1 wrote. */
 function downgradeToVersion1(filePath: string): void {
   const raw = new Database(filePath);
-  raw.exec('ALTER TABLE partitions DROP COLUMN recover_from');
+  raw.exec('DROP TABLE client_quotas; ALTER TABLE partitions DROP COLUMN recover_from');
   raw.prepare('UPDATE schema_version SET version = 1').run();
   raw.close();
 }
 
 it('adds recover_from = -1 to the partitions of a version-1 database', async () => {
-  expect(schemaVersionLatest).toBe(2);
+  expect(schemaVersionLatest).toBe(3);
   const filePath = metadataFilePath(dir);
   const before = new SqliteMetadata(filePath);
   const topic = topicRecord('old', 2);
@@ -43,7 +44,10 @@ it('adds recover_from = -1 to the partitions of a version-1 database', async () 
   downgradeToVersion1(filePath);
 
   const after = new SqliteMetadata(filePath);
-  expect(after.storageSettings().schemaVersion).toBe(2);
+  expect(after.storageSettings().schemaVersion).toBe(3);
+  // Version 3 (client quotas) is applied on the way: an empty table that takes writes.
+  expect(await after.quotas.list()).toEqual([]);
+  await after.quotas.alter({ user: 'u' }, { producer_byte_rate: 1 }, []);
   expect((await after.leadership.states(topic.topicId)).map((s) =>
     [s.leaderId, s.leaderEpoch, s.recoverFrom])).toEqual([[3, 0, -1], [3, 1, -1]]);
   expect((await after.leadership.setLeader(topic.topicId, 0, 4, 0)).recoverFrom).toBe(3);

@@ -25,8 +25,16 @@ export const handler = defineHandler({
   maxVersion: 17,
   decodeRequest: decodeFetchRequest,
   encodeResponse: encodeFetchResponse,
-  async handle(ctx, req, version) {
+  // Over its quota: no partitions, as Kafka's throttled FetchResponse (the client fetches the
+  // same offsets again once the throttle is over).
+  throttledResponse: () => defaultFetchResponse(),
+  async handle(ctx, request, version) {
     const s = ctx.services;
+    // Never more than the client's consumer_byte_rate lets through in one window (Kafka caps
+    // fetch.max.bytes the same way), so a throttled consumer still makes progress.
+    const quotaBytesMax = s.quotas.fetch.maxValueInWindow(ctx.principal.name, ctx.clientId ?? '');
+    const req = quotaBytesMax >= request.maxBytes ? request
+      : { ...request, maxBytes: Math.max(1, Math.floor(quotaBytesMax)) };
     const deadlineMs = s.nowMs() + Math.min(Math.max(req.maxWaitMs, 0), fetchLimits.fetchWaitMsMax);
     // Each pass holds its data in the broker's memory budget until the answer is built (the
     // connection then holds the answer's bytes until the kernel has them).

@@ -20,6 +20,7 @@ import { doesNotExist, getOp, putOp, rangesOf } from '../../etcd/txn.js';
 import { EtcdWatch } from '../../etcd/watch.js';
 import { newKafkaUuid } from '../rules.js';
 import type { Metadata } from '../stores.js';
+import { EtcdClientQuotas } from './client-quotas.js';
 import { EtcdEngine, type EngineLog } from './engine.js';
 import { EtcdPartitionLeadership } from './leadership.js';
 import { EtcdGroupOffsets } from './offsets.js';
@@ -55,6 +56,7 @@ export class EtcdMetadata implements Metadata {
   readonly segments: EtcdSegmentIndex;
   readonly producers: EtcdProducerIds;
   readonly offsets: EtcdGroupOffsets;
+  readonly quotas: EtcdClientQuotas;
   private readonly engine: EtcdEngine;
   private clusterIdValue = '';
   private closed = false;
@@ -71,6 +73,7 @@ export class EtcdMetadata implements Metadata {
     this.producers = new EtcdProducerIds(this.engine, options.producerIdsPerBlock ??
       etcdCoordinatorLimits.producerIdsPerBlockDefault);
     this.offsets = new EtcdGroupOffsets(this.engine);
+    this.quotas = new EtcdClientQuotas(this.engine);
   }
 
   /** Connects, creates the cluster id on first use, loads the cache and starts the watches. */
@@ -103,6 +106,7 @@ export class EtcdMetadata implements Metadata {
     if (this.closed) return;
     this.closed = true;
     await this.watch?.close();
+    await this.quotas.close();
     this.client.close();
   }
 

@@ -107,6 +107,13 @@ const migrations: readonly string[] = [
   ALTER TABLE partitions ADD COLUMN recover_from INTEGER NOT NULL DEFAULT -1
     CHECK (recover_from >= -1);
   `,
+  // Client quotas (client-quotas.ts): one row per quota entity, keyed by its canonical key.
+  `
+  CREATE TABLE client_quotas (
+    entity_key TEXT PRIMARY KEY,
+    values_json TEXT NOT NULL
+  ) WITHOUT ROWID;
+  `,
 ];
 
 export const schemaVersionLatest = migrations.length;

@@ -1,0 +1,204 @@
+/**
+ * Client quotas and connection limits on a real broker process:
+ *  - kafka-configs.sh (Kafka's Java CLI) alters and describes quotas of users, client ids, both,
+ *    and defaults, and AlterClientQuotas refuses what Kafka refuses;
+ *  - a producer over producer_byte_rate, and a consumer over consumer_byte_rate, get
+ *    throttle_time_ms and then their connection reads nothing until the throttle is over (a
+ *    lower bound only: a busy machine can make an answer later, never earlier); a throttled Fetch
+ *    comes back without records; other clients are not throttled;
+ *  - max.connections.per.ip (with an override) and max.connections close the extra connection
+ *    and log one line each; max.connection.creation.rate makes the extra connection wait.
+ * The 30 s rate measurement is `npm run bench:quotas` (bench/quotas.ts).
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ErrorCode } from '../../protocol/generated/errors.js';
+import { type BrokerProcess, startBroker } from '../helpers/broker-process.js';
+import {
+  describeRun, expectSuccess, javaAvailable, runKafkaTool,
+} from '../helpers/kafka-tools.js';
+import {
+  alterQuotas, apiVersionsAfterMs, createTopic, describeQuotas, fetchOnce, produce,
+} from '../helpers/quota-requests.js';
+import { RawClient } from '../helpers/raw-client.js';
+
+const KIB = 1024;
+
+describe('client quotas', () => {
+  let broker: BrokerProcess;
+  let admin: RawClient;
+  beforeAll(async () => {
+    broker = await startBroker();
+    admin = await RawClient.connect(broker.port, { clientId: 'quota-admin' });
+  }, 60_000);
+  afterAll(async () => {
+    admin?.close();
+    await broker?.destroy();
+  });
+  const describeAll = () => describeQuotas(admin);
+
+  it.skipIf(!javaAvailable())(
+    'kafka-configs.sh alters and describes quotas of users, clients, both and defaults',
+    () => kafkaConfigsQuotas(broker, admin), 180_000);
+
+  it('refuses bad entities and values with Kafka\'s messages, changing nothing', async () => {
+    const before = await describeAll();
+    expect(await alterQuotas(admin, { ip: '127.0.0.1' }, { connection_creation_rate: 5 }))
+      .toMatchObject({ errorCode: ErrorCode.INVALID_REQUEST });
+    expect(await alterQuotas(admin, { user: '' }, { producer_byte_rate: 5 }))
+      .toMatchObject({ errorCode: ErrorCode.INVALID_REQUEST,
+        errorMessage: 'Empty user not supported' });
+    expect(await alterQuotas(admin, { user: 'x' }, { producer_byte_rate: -1 })).toMatchObject({
+      errorCode: ErrorCode.INVALID_REQUEST,
+      errorMessage: 'Quota producer_byte_rate must be greater than 0' });
+    expect(await describeAll()).toEqual(before);
+  });
+
+  it('throttles a producer over producer_byte_rate: throttle_time_ms, then muted', async () => {
+    const topic = 'quota-produce';
+    expect(await createTopic(admin, topic)).toBe(ErrorCode.NONE);
+    expect(await alterQuotas(admin, { 'client-id': 'slow-producer' },
+      { producer_byte_rate: 10_000 }))
+      .toMatchObject({ errorCode: ErrorCode.NONE });
+    const producer = await RawClient.connect(broker.port, { clientId: 'slow-producer' });
+    const other = await RawClient.connect(broker.port, { clientId: 'free-producer' });
+    // The first window allows about 10 s of quota (100 KB): 60 KB passes, 120 KB is 20% over.
+    expect(await produce(producer, topic, 60 * KIB)).toEqual({ errorCode: 0, throttleTimeMs: 0 });
+    const over = await produce(producer, topic, 60 * KIB);
+    expect(over.errorCode).toBe(ErrorCode.NONE); // the data is taken; only the pace is held back
+    expect(over.throttleTimeMs).toBeGreaterThan(1000);
+    expect(over.throttleTimeMs).toBeLessThan(10_000);
+    // Muted: a request sent at once waits for the throttle (a lower bound: robust to a busy
+    // machine, which can only make an answer later).
+    expect(await apiVersionsAfterMs(producer)).toBeGreaterThan(over.throttleTimeMs / 2);
+    expect(await produce(other, topic, 200 * KIB)).toEqual({ errorCode: 0, throttleTimeMs: 0 });
+    producer.close();
+    other.close();
+  }, 60_000);
+
+  it('throttles a consumer over consumer_byte_rate: an empty answer, then muted', async () => {
+    const topic = 'quota-fetch';
+    expect(await createTopic(admin, topic)).toBe(ErrorCode.NONE);
+    for (let i = 0; i < 30; i++) await produce(admin, topic, 10 * KIB);
+    expect(await alterQuotas(admin, { 'client-id': 'slow-consumer' },
+      { consumer_byte_rate: 20_000 }))
+      .toMatchObject({ errorCode: ErrorCode.NONE });
+    const consumer = await RawClient.connect(broker.port, { clientId: 'slow-consumer' });
+    // One answer is capped at what the quota lets through in a window: 20,000 x 10 s.
+    const first = await fetchOnce(consumer, topic, 0);
+    expect(first.throttleTimeMs).toBe(0);
+    expect(first.recordBytes).toBeGreaterThan(100 * KIB);
+    expect(first.recordBytes).toBeLessThanOrEqual(200_000 + 11 * KIB);
+    const second = await fetchOnce(consumer, topic, 0);
+    expect(second.throttleTimeMs).toBeGreaterThan(0);
+    expect(second).toMatchObject({ partitions: 0, recordBytes: 0 });
+    expect(await apiVersionsAfterMs(consumer)).toBeGreaterThan(second.throttleTimeMs / 2);
+    const free = await RawClient.connect(broker.port, { clientId: 'free-consumer' });
+    expect(await fetchOnce(free, topic, 0)).toMatchObject({ throttleTimeMs: 0,
+      recordBytes: expect.any(Number) as number });
+    consumer.close();
+    free.close();
+  }, 60_000);
+});
+
+describe('connection limits', () => {
+  let broker: BrokerProcess;
+  let rated: BrokerProcess;
+  beforeAll(async () => {
+    [broker, rated] = await Promise.all([
+      startBroker({ settings: { maxConnections: 4, maxConnectionsPerIp: 2,
+        maxConnectionsPerIpOverrides: '127.0.0.2:3' } }),
+      startBroker({ settings: { maxConnectionCreationRate: 1, quotaWindowNum: 2 } })]);
+  }, 60_000);
+  afterAll(async () => {
+    await broker?.destroy();
+    await rated?.destroy();
+  });
+
+  const rejections = (b: BrokerProcess) => b.output().split('\n')
+    .filter((l) => l.includes('rejected connection from'));
+
+  it('closes the connection past max.connections.per.ip or max.connections', async () => {
+    const open = (localAddress: string) => RawClient.connect(broker.port, { localAddress });
+    const fromOne = [await open('127.0.0.1'), await open('127.0.0.1')];
+    const thirdFromOne = await open('127.0.0.1');
+    expect(await thirdFromOne.waitClosed()).toBe(true);
+    expect(rejections(broker)).toHaveLength(1);
+    expect(rejections(broker)[0]).toContain('max.connections.per.ip');
+    const fromTwo = [await open('127.0.0.2'), await open('127.0.0.2')]; // its override is 3
+    const fifth = await open('127.0.0.2');
+    expect(await fifth.waitClosed()).toBe(true);
+    expect(rejections(broker)).toHaveLength(2);
+    expect(rejections(broker)[1]).toMatch(/"setting":"max.connections"/);
+    for (const c of [...fromOne, ...fromTwo]) {
+      expect(await apiVersionsAfterMs(c)).toBeGreaterThan(0);
+    }
+    fromOne[0]!.close();
+    await new Promise((r) => setTimeout(r, 200)); // the broker sees the close
+    const again = await open('127.0.0.1');
+    expect(await apiVersionsAfterMs(again)).toBeGreaterThan(0);
+    for (const c of [...fromOne, ...fromTwo, again]) c.close();
+  }, 60_000);
+
+  it('makes a connection past max.connection.creation.rate wait before it is served', async () => {
+    const first = await RawClient.connect(rated.port);
+    expect(await apiVersionsAfterMs(first)).toBeGreaterThan(0);
+    // Window of 2 one-second samples: a second connection at once is 2/s against 1/s.
+    const second = await RawClient.connect(rated.port);
+    expect(await apiVersionsAfterMs(second)).toBeGreaterThan(500);
+    expect(rated.output()).toContain('max.connection.creation.rate; serving it after a wait');
+    first.close();
+    second.close();
+  }, 60_000);
+});
+
+/** kafka-configs.sh (the Java CLI) on quotas of users, client ids, both, and defaults. */
+async function kafkaConfigsQuotas(broker: BrokerProcess, admin: RawClient): Promise<void> {
+  const configs = async (args: string[]) => expectSuccess(await runKafkaTool('configs',
+    ['--bootstrap-server', broker.bootstrap, ...args], { timeoutMs: 60_000 }), broker.output());
+  /**
+   * Describing one user also describes its SCRAM credentials (DescribeUserScramCredentials,
+   * the authentication work's API): until the broker serves it, the tool prints the quotas and
+   * then exits 1 naming that API, and nothing else may fail.
+   */
+  const describeUser = async (name: string) => {
+    const r = await runKafkaTool('configs', ['--bootstrap-server', broker.bootstrap, '--describe',
+      '--entity-type', 'users', '--entity-name', name], { timeoutMs: 60_000 });
+    if (r.code !== 0) {
+      expect(r.stdout + r.stderr, describeRun(r)).toContain(
+        'does not support DESCRIBE_USER_SCRAM_CREDENTIALS');
+    }
+    return r;
+  };
+  await configs(['--alter', '--entity-type', 'users', '--entity-name', 'alice',
+    '--add-config', 'producer_byte_rate=1024,consumer_byte_rate=2048']);
+  await configs(['--alter', '--entity-type', 'clients', '--entity-default',
+    '--add-config', 'request_percentage=50']);
+  await configs(['--alter', '--entity-type', 'users', '--entity-name', 'alice',
+    '--entity-type', 'clients', '--entity-name', 'app', '--add-config', 'producer_byte_rate=4096']);
+  const alice = await describeUser('alice');
+  expect(alice.stdout).toMatch(/Quota configs for user-principal 'alice' are (consumer_byte_rate=2048\.0, producer_byte_rate=1024\.0|producer_byte_rate=1024\.0, consumer_byte_rate=2048\.0)/);
+  const both = await configs(['--describe', '--entity-type', 'users', '--entity-name', 'alice',
+    '--entity-type', 'clients', '--entity-name', 'app']);
+  expect(both.stdout).toContain(
+    "Quota configs for user-principal 'alice', client-id 'app' are producer_byte_rate=4096.0");
+  const clients = await configs(['--describe', '--entity-type', 'clients']);
+  expect(clients.stdout).toContain(
+    'Quota configs for the default client-id are request_percentage=50.0');
+  await configs(['--alter', '--entity-type', 'users', '--entity-name', 'alice',
+    '--delete-config', 'producer_byte_rate']);
+  const after = await describeUser('alice');
+  expect(after.stdout).toContain(
+    "Quota configs for user-principal 'alice' are consumer_byte_rate=2048.0");
+  const bad = await runKafkaTool('configs', ['--bootstrap-server', broker.bootstrap, '--alter',
+    '--entity-type', 'users', '--entity-name', 'bob', '--add-config', 'producer_byte_rate=1.5'],
+  { timeoutMs: 60_000 });
+  expect(bad.code, describeRun(bad)).not.toBe(0);
+  expect(bad.stdout + bad.stderr).toContain('producer_byte_rate cannot be a fractional value.');
+  // Clean up for the tests below, which set their own quotas.
+  const entities: Record<string, string | null>[] = [{ user: 'alice' }, { 'client-id': null },
+    { user: 'alice', 'client-id': 'app' }];
+  for (const entity of entities) {
+    await alterQuotas(admin, entity, { consumer_byte_rate: null, producer_byte_rate: null,
+      request_percentage: null });
+  }
+}

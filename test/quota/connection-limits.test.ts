@@ -1,0 +1,47 @@
+/**
+ * Connection counts per address (with overrides) and in all, and the creation rate's wait.
+ */
+import { expect, it } from 'vitest';
+import {
+  ConnectionLimits, normalizeAddress, parseConnectionOverrides,
+} from '../../src/quota/connection-limits.js';
+
+const window = { samples: 11, sampleMs: 1000 };
+const unlimited = 2 ** 31 - 1;
+
+it('refuses past the per-address maximum or its override, and past the total', () => {
+  const limits = new ConnectionLimits({ maxConnections: 4, maxConnectionsPerIp: 2,
+    maxConnectionsPerIpOverrides: parseConnectionOverrides(['10.0.0.9:0', '::1:3']).overrides,
+    maxConnectionCreationRate: unlimited, window });
+  expect(limits.admit('10.0.0.1')).toBeNull();
+  expect(limits.admit('10.0.0.1')).toBeNull();
+  expect(limits.admit('10.0.0.1')).toEqual({ setting: 'max.connections.per.ip', max: 2 });
+  expect(limits.admit('10.0.0.9')).toEqual({ setting: 'max.connections.per.ip', max: 0 });
+  expect(limits.admit('::1')).toBeNull();
+  expect(limits.admit('::1')).toBeNull();
+  expect(limits.admit('::1')).toEqual({ setting: 'max.connections', max: 4 });
+  limits.release('10.0.0.1');
+  expect(limits.admit('::1')).toBeNull(); // the override: 3 from ::1
+  expect(limits.openConnections).toBe(4);
+  expect(() => limits.release('10.0.0.7')).toThrow();
+});
+
+it('parses overrides and says which one is wrong', () => {
+  expect(parseConnectionOverrides(['127.0.0.1:5', '::ffff:10.1.1.1:7']).overrides)
+    .toEqual(new Map([['127.0.0.1', 5], ['10.1.1.1', 7]]));
+  expect(parseConnectionOverrides(['localhost:5']).error).toMatch(/"localhost:5" is not/);
+  expect(parseConnectionOverrides(['1.2.3.4']).error).toMatch(/is not address:count/);
+  expect(normalizeAddress('::ffff:127.0.0.1')).toBe('127.0.0.1');
+});
+
+it('makes connections past the creation rate wait, at most one sample each', () => {
+  const limits = new ConnectionLimits({ maxConnections: unlimited, maxConnectionsPerIp: unlimited,
+    maxConnectionsPerIpOverrides: new Map(), maxConnectionCreationRate: 2, window });
+  const delays = Array.from({ length: 22 }, () => limits.creationDelayMs(0));
+  expect(delays.slice(0, 20)).toEqual(new Array(20).fill(0)); // 20 over the first 10 s window
+  expect(delays[20]).toBe(500);
+  expect(delays[21]).toBe(1000);
+  expect(new ConnectionLimits({ maxConnections: 1, maxConnectionsPerIp: 1,
+    maxConnectionsPerIpOverrides: new Map(), maxConnectionCreationRate: unlimited, window })
+    .creationDelayMs(0)).toBe(0);
+});
