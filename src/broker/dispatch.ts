@@ -19,9 +19,11 @@ import type { ApiHandler, RequestContext } from './handler.js';
 import { apiVersionsResponse } from './handlers/18-api-versions.js';
 import type { BrokerServices } from './services.js';
 import type { ConnectionSession } from '../security/principal.js';
+import type { SaslAuthenticator } from '../security/sasl-authenticator.js';
 
 export class CloseConnection {
-  constructor(readonly reason: string) {}
+  /** `finalAnswer`: sent before the close (a failed authentication's answer). */
+  constructor(readonly reason: string, readonly finalAnswer: Buffer[] | null = null) {}
 }
 
 export type DispatchResult = Buffer[] | null | CloseConnection;
@@ -52,8 +54,8 @@ export class Dispatcher {
     return [...this.handlers.values()].sort((a, b) => a.apiKey - b.apiKey);
   }
 
-  async dispatch(frame: Buffer, session: ConnectionSession, onInfo?: (info: RequestInfo) => void):
-    Promise<DispatchResult> {
+  async dispatch(frame: Buffer, session: ConnectionSession, onInfo?: (info: RequestInfo) => void,
+    sasl?: SaslAuthenticator): Promise<DispatchResult> {
     let decoded;
     try {
       decoded = decodeRequestFrame(frame);
@@ -64,6 +66,12 @@ export class Dispatcher {
     const { requestApiKey: apiKey, requestApiVersion: version, correlationId } = header;
     onInfo?.({ apiKey, apiVersion: version, correlationId });
     const handler = this.handlers.get(apiKey);
+    const refused = sasl?.refusal(apiKey, this.services.nowMs()) ?? null;
+    if (refused !== null) {
+      // Kafka's SaslServerAuthenticator: only ApiVersions and SASL before authentication.
+      await sasl!.refuse(refused, handler?.name ?? `api key ${apiKey}`);
+      return new CloseConnection(`${handler?.name ?? `api key ${apiKey}`}: ${refused}`);
+    }
     if (handler === undefined) return new CloseConnection(`unsupported api key ${apiKey}`);
     if (version < handler.minVersion || version > handler.maxVersion) {
       if (apiKey !== ApiKey.ApiVersions) {
@@ -87,6 +95,7 @@ export class Dispatcher {
     const ctx: RequestContext = {
       services: this.services, clientId: header.clientId, clientHost: session.clientHost,
       principal: session.principal, listenerName: session.listenerName, correlationId, log: this.log,
+      ...(sasl !== undefined ? { sasl } : {}),
     };
     let response: unknown;
     try {
@@ -100,8 +109,10 @@ export class Dispatcher {
     if (isAudited(apiKey, request)) auditLine(this.log, handler.name, ctx, request, response);
     if (response === null) return null;
     try {
-      return encodeResponseFrame(apiKey, version, correlationId,
+      const answer = encodeResponseFrame(apiKey, version, correlationId,
         (w) => handler.encodeResponse(w, version, response));
+      const closeReason = sasl?.takeCloseReason() ?? null;
+      return closeReason === null ? answer : new CloseConnection(closeReason, answer);
     } catch (err) {
       // A response the encoder refuses (a bug in how it was built): answer from the request.
       this.log.error({ err, api: handler.name, version }, 'response encoding failed');

@@ -1,19 +1,30 @@
 /**
- * The TCP listener: accepts connections, tracks them, and drains them on shutdown (stop
- * accepting, stop reading, wait for in-flight requests to be answered, close).
+ * The listeners: one server socket per listener (`listeners`; by default one PLAINTEXT on
+ * host:port), TLS on SSL and SASL_SSL ones. Accepts connections, tracks them, and drains them on
+ * shutdown (stop accepting, stop reading, wait for in-flight requests to be answered, close).
+ * A TLS handshake that fails (garbage, plaintext sent to a TLS port, a refused client
+ * certificate) is an authentication failure: one log line and a metric, as in Kafka.
  */
 import { type Server, type Socket, createServer } from 'node:net';
+import { type Server as TlsServer, createServer as createTlsServer } from 'node:tls';
 import type { Logger } from 'pino';
 import type { BrokerConfig } from '../config/config.js';
 import type { Metrics } from '../metrics.js';
-import { Connection, type ConnectionLimits } from './connection.js';
+import { Connection, type ConnectionLimits, type ConnectionSecurity } from './connection.js';
 import type { Dispatcher } from './dispatch.js';
 import type { MemoryBudget } from './memory-budget.js';
 import { adminLimits } from '../limits.js';
+import { type ListenerSpec, usesTls } from '../security/listeners.js';
+import type { ListenerSecurity } from '../security/listener-security.js';
+import { ANONYMOUS } from '../security/principal.js';
 
+/** Reports a connection refused before its first request (TLS handshake, client certificate). */
+export type RefusedConnection = (listener: ListenerSpec, clientHost: string, reason: string) => void;
+
+interface OpenListener { spec: ListenerSpec; server: Server | TlsServer; port: number }
 
 export class BrokerServer {
-  private readonly server: Server;
+  private readonly open: OpenListener[] = [];
   private readonly connections = new Set<Connection>();
   private readonly limits: ConnectionLimits;
 
@@ -23,6 +34,8 @@ export class BrokerServer {
     private readonly budget: MemoryBudget,
     private readonly metrics: Metrics,
     private readonly log: Logger,
+    private readonly security: ListenerSecurity | null = null,
+    private readonly onRefused: RefusedConnection = () => {},
   ) {
     this.limits = {
       requestBytesMax: config.requestBytesMax,
@@ -30,37 +43,76 @@ export class BrokerServer {
       unsentBytesMax: config.unsentBytesMax,
       idleMs: config.connectionsMaxIdleMs,
     };
-    this.server = createServer((socket) => this.accept(socket));
   }
 
+  /** The first listener's bound port. */
   get port(): number {
-    const address = this.server.address();
-    return typeof address === 'object' && address !== null ? address.port : 0;
+    return this.open[0]?.port ?? 0;
   }
 
-  listen(host: string, port: number): Promise<void> {
-    return new Promise((resolve, reject) => {
-      this.server.once('error', reject);
-      this.server.listen({ host, port }, () => {
-        this.server.off('error', reject);
-        resolve();
+  /** Every listener's bound port, by listener name. */
+  ports(): Map<string, number> {
+    return new Map(this.open.map((l) => [l.spec.name, l.port]));
+  }
+
+  async listen(listeners: readonly ListenerSpec[]): Promise<void> {
+    for (const spec of listeners) {
+      const server = this.serverFor(spec);
+      await new Promise<void>((resolve, reject) => {
+        server.once('error', reject);
+        server.listen({ host: spec.host, port: spec.port }, () => {
+          server.off('error', reject);
+          resolve();
+        });
       });
+      const address = server.address();
+      this.open.push({ spec, server, port: typeof address === 'object' && address !== null ? address.port : 0 });
+    }
+    this.security?.watchTlsFiles((options) => {
+      for (const l of this.open) if (usesTls(l.spec.protocol)) (l.server as TlsServer).setSecureContext(options);
     });
   }
 
-  private accept(socket: Socket): void {
+  private serverFor(spec: ListenerSpec): Server | TlsServer {
+    if (!usesTls(spec.protocol)) return createServer((socket) => this.accept(spec, socket));
+    const options = this.security?.tlsOptions;
+    if (options === null || options === undefined) throw new Error(`listener ${spec.name} needs TLS settings`);
+    const server = createTlsServer(options, (socket) => this.accept(spec, socket));
+    server.on('tlsClientError', (err, socket) => {
+      this.onRefused(spec, `/${socket.remoteAddress ?? 'unknown'}`, `TLS handshake failed: ${err.message}`);
+      socket.destroy();
+    });
+    return server;
+  }
+
+  private accept(spec: ListenerSpec, socket: Socket): void {
+    const security: ConnectionSecurity | string = this.security === null
+      ? { listenerName: spec.name, principal: ANONYMOUS, sasl: null }
+      : this.security.forConnection(spec, socket);
+    if (typeof security === 'string') {
+      this.onRefused(spec, `/${socket.remoteAddress ?? 'unknown'}`, security);
+      socket.on('error', () => {});
+      socket.destroy();
+      return;
+    }
     const connection = new Connection(socket, this.dispatcher, this.limits, this.budget, this.metrics, this.log,
       (c) => {
         this.connections.delete(c);
-        this.metrics.connections.set(this.connections.size);
-      });
+        this.countConnections(spec.name, -1);
+      }, security);
     this.connections.add(connection);
+    this.countConnections(spec.name, 1);
+  }
+
+  private countConnections(listener: string, delta: number): void {
     this.metrics.connections.set(this.connections.size);
+    this.metrics.listenerConnections.inc({ listener }, delta);
   }
 
   /** Stops accepting and reading; waits (bounded) for in-flight requests; closes everything. */
   async drain(timeoutMs: number): Promise<void> {
-    this.server.close();
+    for (const l of this.open) l.server.close();
+    this.security?.stop();
     for (const c of this.connections) c.stopReading();
     const deadline = Date.now() + timeoutMs;
     while ([...this.connections].some((c) => !c.idle) && Date.now() < deadline) {

@@ -16,6 +16,7 @@
  *   producers/<topicId>/<partition:010>                 bounded JSON list of producer states
  *   producer-id-next                                    first producer id not yet handed out
  *   offsets/<groupId>/<topic>/<partition:010>           committed offset JSON
+ *   scram/<user>/<mechanism>                            SCRAM credential JSON (salt, keys)
  *
  * Cluster mode (src/cluster/) adds, every one of them attached to an etcd lease:
  *
@@ -149,6 +150,15 @@ export class EtcdKeys {
   offset(groupId: string, topic: string, partition: number): string {
     return `${this.offsetsOfGroup(groupId)}${encodeURIComponent(topic)}/` +
       pad(partition, partitionDigits);
+  }
+
+  scramCredentialsPrefix(): string {
+    return `${this.prefix}scram/`;
+  }
+
+  /** `scram/<user>/<mechanism>`: the user percent-encoded, so '/' in a name stays one segment. */
+  scramCredential(user: string, mechanism: string): string {
+    return `${this.scramCredentialsPrefix()}${encodeURIComponent(user)}/${mechanism}`;
   }
 
   brokersPrefix(): string {

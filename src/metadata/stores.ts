@@ -19,6 +19,8 @@ import type {
   NewPartitionLeaders,
   PartitionState,
   ProducerPartitionState,
+  ScramCredential,
+  ScramMechanism,
   SegmentCommit,
   SegmentEntry,
   TopicRecord,
@@ -117,6 +119,17 @@ export interface GroupOffsets {
   listGroups(): Promise<string[]>;
 }
 
+/** Users' SCRAM credentials (AlterUserScramCredentials writes them; SCRAM and PLAIN logins read
+ *  them). Every broker of a cluster reads the same ones, straight from the store. */
+export interface ScramCredentials {
+  get(user: string, mechanism: ScramMechanism): Promise<ScramCredential | null>;
+  /** The credentials of these users (every user when null), sorted by user, then mechanism. */
+  list(users: readonly string[] | null): Promise<ScramCredential[]>;
+  /** Upserts and deletes (deleting a missing credential is no error). */
+  alter(upserts: readonly ScramCredential[],
+    deletions: readonly { user: string; mechanism: ScramMechanism }[]): Promise<void>;
+}
+
 /** Every store of one engine, opened together over one database or etcd prefix. */
 export interface Metadata {
   clusterId(): string;
@@ -125,5 +138,6 @@ export interface Metadata {
   readonly segments: SegmentIndex;
   readonly producers: ProducerIds;
   readonly offsets: GroupOffsets;
+  readonly scramCredentials: ScramCredentials;
   close(): Promise<void>;
 }

@@ -24,6 +24,7 @@ import { EtcdEngine, type EngineLog } from './engine.js';
 import { EtcdPartitionLeadership } from './leadership.js';
 import { EtcdGroupOffsets } from './offsets.js';
 import { EtcdProducerIds } from './producers.js';
+import { EtcdScramCredentials } from './scram-credentials.js';
 import { EtcdSegmentIndex } from './segments.js';
 import type { MetadataChange } from './topic-cache.js';
 import { EtcdTopicCatalog } from './topics.js';
@@ -55,6 +56,7 @@ export class EtcdMetadata implements Metadata {
   readonly segments: EtcdSegmentIndex;
   readonly producers: EtcdProducerIds;
   readonly offsets: EtcdGroupOffsets;
+  readonly scramCredentials: EtcdScramCredentials;
   private readonly engine: EtcdEngine;
   private clusterIdValue = '';
   private closed = false;
@@ -71,6 +73,7 @@ export class EtcdMetadata implements Metadata {
     this.producers = new EtcdProducerIds(this.engine, options.producerIdsPerBlock ??
       etcdCoordinatorLimits.producerIdsPerBlockDefault);
     this.offsets = new EtcdGroupOffsets(this.engine);
+    this.scramCredentials = new EtcdScramCredentials(this.engine);
   }
 
   /** Connects, creates the cluster id on first use, loads the cache and starts the watches. */

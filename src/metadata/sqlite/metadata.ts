@@ -8,6 +8,7 @@ import { SqliteDatabase } from './database.js';
 import { SqlitePartitionLeadership } from './leadership.js';
 import { SqliteGroupOffsets } from './offsets.js';
 import { SqliteProducerIds } from './producers.js';
+import { SqliteScramCredentials } from './scram-credentials.js';
 import { SqliteSegmentIndex } from './segments.js';
 import { SqliteTopicCatalog } from './topics.js';
 
@@ -19,6 +20,7 @@ export class SqliteMetadata implements Metadata {
   readonly segments: SqliteSegmentIndex;
   readonly producers: SqliteProducerIds;
   readonly offsets: SqliteGroupOffsets;
+  readonly scramCredentials: SqliteScramCredentials;
   private readonly database: SqliteDatabase;
 
   /** Opens (creating and migrating if needed) the database at `filePath`; `:memory:` for tests. */
@@ -29,6 +31,7 @@ export class SqliteMetadata implements Metadata {
     this.segments = new SqliteSegmentIndex(this.database);
     this.producers = new SqliteProducerIds(this.database);
     this.offsets = new SqliteGroupOffsets(this.database);
+    this.scramCredentials = new SqliteScramCredentials(this.database);
   }
 
   clusterId(): string {

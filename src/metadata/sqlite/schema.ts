@@ -107,6 +107,18 @@ const migrations: readonly string[] = [
   ALTER TABLE partitions ADD COLUMN recover_from INTEGER NOT NULL DEFAULT -1
     CHECK (recover_from >= -1);
   `,
+  // SCRAM credentials (AlterUserScramCredentials): salted and hashed, never the password.
+  `
+  CREATE TABLE scram_credentials (
+    user_name TEXT NOT NULL,
+    mechanism TEXT NOT NULL CHECK (mechanism IN ('SCRAM-SHA-256', 'SCRAM-SHA-512')),
+    salt BLOB NOT NULL,
+    iterations INTEGER NOT NULL CHECK (iterations > 0),
+    stored_key BLOB NOT NULL,
+    server_key BLOB NOT NULL,
+    PRIMARY KEY (user_name, mechanism)
+  ) WITHOUT ROWID;
+  `,
 ];
 
 export const schemaVersionLatest = migrations.length;
