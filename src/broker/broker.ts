@@ -149,7 +149,7 @@ export class Broker {
     await server.listen(listeners);
     if (services.advertised.port === 0) services.advertised.port = server.port;
     advertiseListeners(listeners, server.ports(), listenerEndpoints);
-    warnUnauthenticated(listeners, config.sslClientAuth, log);
+    warnUnauthenticated(listeners, server.ports(), config.sslClientAuth, log);
     uploader.start();
     const broker = new Broker(config, log, metrics, services, store, wal, server, clusterMode, etcd);
     broker.scheduleRetention();

@@ -51,9 +51,10 @@ export async function createBootstrapUsers(specText: string, credentials: ScramC
 }
 
 /** One warning naming the listeners where anyone who reaches the port is User:ANONYMOUS. */
-export function warnUnauthenticated(listeners: readonly ListenerSpec[], sslClientAuth: string, log: Logger): void {
+export function warnUnauthenticated(listeners: readonly ListenerSpec[], boundPorts: ReadonlyMap<string, number>,
+  sslClientAuth: string, log: Logger): void {
   const open = listeners.filter((l) => l.protocol === 'PLAINTEXT' || (l.protocol === 'SSL' && sslClientAuth !== 'required'));
   if (open.length === 0) return;
-  log.warn({ listeners: open.map((l) => `${l.name}://${l.host}:${l.port}`) },
+  log.warn({ listeners: open.map((l) => `${l.name}://${l.host}:${boundPorts.get(l.name) ?? l.port}`) },
     'no authentication on these listeners: every client there is User:ANONYMOUS and, without ACLs, may do everything (see README "Security")');
 }

@@ -7,7 +7,7 @@ import { ConfigError } from '../config/config-error.js';
 import { type ListenerSettings, type ListenerSpec, parseListeners, usesSasl, usesTls } from './listeners.js';
 import { parseScramUserSpecs } from './scram.js';
 import { PrincipalMappingError, parseMappingRules } from './ssl-principal.js';
-import { type TlsSettings, tlsServerOptions } from './tls-context.js';
+import { type TlsSettings, protocolRange, tlsServerOptions } from './tls-context.js';
 import type { OAuthSettings } from './sasl/oauthbearer.js';
 
 export const SASL_MECHANISMS = ['PLAIN', 'SCRAM-SHA-256', 'SCRAM-SHA-512', 'OAUTHBEARER'] as const;
@@ -45,6 +45,7 @@ function checkSasl(s: SecuritySettings): void {
 export function checkSecuritySettings(s: SecuritySettings): ListenerSpec[] {
   const listeners = parseListeners(s);
   if (listeners.some((l) => usesSasl(l.protocol))) checkSasl(s);
+  protocolRange(s);
   if (listeners.some((l) => usesTls(l.protocol))) tlsServerOptions(s);
   try {
     parseMappingRules(s.sslPrincipalMappingRules);

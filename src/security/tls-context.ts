@@ -73,7 +73,8 @@ function truststoreOptions(s: TlsSettings): SecureContextOptions {
   return { ca: certs };
 }
 
-function protocolRange(s: TlsSettings): Pick<TlsOptions, 'minVersion' | 'maxVersion'> {
+/** TLS 1.2 and 1.3 only; ConfigError for anything else. */
+export function protocolRange(s: Pick<TlsSettings, 'sslEnabledProtocols'>): Pick<TlsOptions, 'minVersion' | 'maxVersion'> {
   const allowed = ['TLSv1.2', 'TLSv1.3'] as const;
   const enabled = s.sslEnabledProtocols;
   for (const p of enabled) {
