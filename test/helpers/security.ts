@@ -57,6 +57,13 @@ export async function makeCertificates(): Promise<Certificates> {
     cleanup: () => rm(dir, { recursive: true, force: true }) };
 }
 
+/** Signs a new server certificate (same name, new key and serial) and swaps it into serverPem. */
+export async function renewServerCertificate(certs: Certificates): Promise<void> {
+  const fresh = await signed(certs.dir, 'server-renewed', '/CN=localhost', 'ca', 'IP:127.0.0.1,DNS:localhost');
+  const { rename } = await import('node:fs/promises');
+  await rename(fresh, certs.serverPem);
+}
+
 export interface SecureBroker {
   broker: BrokerProcess;
   /** host:port of each listener, by protocol name (PLAINTEXT, SASL_PLAINTEXT, SASL_SSL, SSL). */
