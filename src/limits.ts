@@ -100,7 +100,8 @@ export const settingDefaults = Object.freeze({
  * size prefix), and every SASL field bounded before it is parsed.
  */
 export const securityLimits = Object.freeze({
-  /** Kafka's SaslServerAuthenticator.MAX_RECEIVE_SIZE: larger frames before authentication close. */
+  /** Kafka's SaslServerAuthenticator.MAX_RECEIVE_SIZE: larger frames before authentication close.
+   * */
   unauthenticatedFrameBytesMax: 512 * 1024,
   /** Longest SASL user name, password, nonce or token field accepted. */
   saslFieldBytesMax: 4096,

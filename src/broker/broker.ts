@@ -169,7 +169,8 @@ export class Broker {
     });
     exportClientMemory(metrics, () => services.memory);
     log.info({ host: config.host, port: server.port, dataDir: config.dataDir,
-      listeners: listeners.map((l) => `${l.name}(${l.protocol})://${l.host}:${server.ports().get(l.name)}`) },
+      listeners: listeners.map((l) =>
+        `${l.name}(${l.protocol})://${l.host}:${server.ports().get(l.name)}`) },
     'broker started');
     return broker;
   }
@@ -252,7 +253,8 @@ export class Broker {
 function advertiseListeners(listeners: readonly ListenerSpec[], bound: Map<string, number>,
   out: Record<string, { host: string; port: number }>): void {
   for (const l of listeners) {
-    out[l.name] = { host: l.advertisedHost, port: l.advertisedPort !== 0 ? l.advertisedPort : bound.get(l.name)! };
+    out[l.name] = { host: l.advertisedHost, port: l.advertisedPort !== 0 ? l.advertisedPort :
+      bound.get(l.name)! };
   }
 }
 

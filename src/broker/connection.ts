@@ -171,7 +171,8 @@ export class Connection {
         if (size < 0 || size > sizeMax) {
           this.log.warn({ remote: this.remote, size, limit: sizeMax },
             'request size outside limits; closing connection');
-          if (this.unauthenticated) this.sasl!.report(`frame of ${size} bytes before authentication`, 'none');
+          if (this.unauthenticated) this.sasl!.report(`frame of ${size} bytes before ` +
+            `authentication`, 'none');
           this.close('request too large');
           return;
         }
@@ -303,8 +304,10 @@ export class Connection {
     );
   }
 
-  /** A bare SASL token after SaslHandshake v0: answered by a bare token, or the connection closes. */
-  private async rawToken(sasl: SaslAuthenticator, token: Buffer): Promise<Buffer[] | CloseConnection> {
+  /** A bare SASL token after SaslHandshake v0: answered by a bare token, or the connection closes.
+   * */
+  private async rawToken(sasl: SaslAuthenticator,
+    token: Buffer): Promise<Buffer[] | CloseConnection> {
     const challenge = await sasl.rawToken(token);
     if (challenge === null) return new CloseConnection('authentication failed');
     const size = Buffer.allocUnsafe(FRAME_SIZE_BYTES);

@@ -19,7 +19,8 @@ import type { ListenerSecurity } from '../security/listener-security.js';
 import { ANONYMOUS } from '../security/principal.js';
 
 /** Reports a connection refused before its first request (TLS handshake, client certificate). */
-export type RefusedConnection = (listener: ListenerSpec, clientHost: string, reason: string) => void;
+export type RefusedConnection = (listener: ListenerSpec, clientHost: string, reason: string) =>
+  void;
 
 interface OpenListener { spec: ListenerSpec; server: Server | TlsServer; port: number }
 
@@ -66,20 +67,25 @@ export class BrokerServer {
         });
       });
       const address = server.address();
-      this.open.push({ spec, server, port: typeof address === 'object' && address !== null ? address.port : 0 });
+      this.open.push({ spec, server, port: typeof address === 'object' && address !== null ?
+        address.port : 0 });
     }
     this.security?.watchTlsFiles((options) => {
-      for (const l of this.open) if (usesTls(l.spec.protocol)) (l.server as TlsServer).setSecureContext(options);
+      for (const l of this.open) {
+        if (usesTls(l.spec.protocol)) (l.server as TlsServer).setSecureContext(options);
+      }
     });
   }
 
   private serverFor(spec: ListenerSpec): Server | TlsServer {
     if (!usesTls(spec.protocol)) return createServer((socket) => this.accept(spec, socket));
     const options = this.security?.tlsOptions;
-    if (options === null || options === undefined) throw new Error(`listener ${spec.name} needs TLS settings`);
+    if (options === null ||
+      options === undefined) throw new Error(`listener ${spec.name} needs TLS settings`);
     const server = createTlsServer(options, (socket) => this.accept(spec, socket));
     server.on('tlsClientError', (err, socket) => {
-      this.onRefused(spec, `/${socket.remoteAddress ?? 'unknown'}`, `TLS handshake failed: ${err.message}`);
+      this.onRefused(spec, `/${socket.remoteAddress ?? 'unknown'}`,
+        `TLS handshake failed: ${err.message}`);
       socket.destroy();
     });
     return server;
@@ -95,7 +101,8 @@ export class BrokerServer {
       socket.destroy();
       return;
     }
-    const connection = new Connection(socket, this.dispatcher, this.limits, this.budget, this.metrics, this.log,
+    const connection = new Connection(socket, this.dispatcher, this.limits, this.budget,
+      this.metrics, this.log,
       (c) => {
         this.connections.delete(c);
         this.countConnections(spec.name, -1);

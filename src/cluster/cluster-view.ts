@@ -20,7 +20,8 @@ export interface BrokerEndpoint {
  * Where a client that came in on `listenerName` reaches broker `b`: the same listener's
  * advertised address, as Kafka answers (a SASL_SSL client is sent to SASL_SSL ports).
  */
-export function endpointOn(b: BrokerEndpoint, listenerName: string): { host: string; port: number } {
+export function endpointOn(b: BrokerEndpoint,
+  listenerName: string): { host: string; port: number } {
   return b.listeners?.[listenerName] ?? { host: b.host, port: b.port };
 }
 

@@ -88,32 +88,69 @@ export const SETTINGS = {
   shutdownTimeoutMs: { kind: 'int', default: d.shutdownTimeoutMs, min: 100, max: 600_000, help: 'Longest graceful shutdown before exit' },
   // Security: Kafka's names (a .properties file or a flag may spell them listeners,
   // sasl.enabled.mechanisms, ssl.keystore.location, …) and Kafka's meanings.
-  listeners: { kind: 'string', default: '', help: 'listeners: NAME://host:port,… (default: PLAINTEXT://host:port)' },
-  advertisedListeners: { kind: 'string', default: '', help: 'advertised.listeners: NAME://host:port per listener clients are told (default: the listener, or advertisedHost/advertisedPort for the first)' },
-  listenerSecurityProtocolMap: { kind: 'string', default: '', help: 'listener.security.protocol.map: NAME:PROTOCOL,… (PLAINTEXT, SSL, SASL_PLAINTEXT, SASL_SSL; default: each protocol name maps to itself)' },
-  saslEnabledMechanisms: { kind: 'list', default: ['SCRAM-SHA-256', 'SCRAM-SHA-512'], help: 'sasl.enabled.mechanisms: PLAIN, SCRAM-SHA-256, SCRAM-SHA-512, OAUTHBEARER (PLAIN checks the SCRAM credentials)' },
-  scramBootstrapUsers: { kind: 'string', default: '', help: "SCRAM users created at start-up if missing, as kafka-storage.sh --add-scram: 'SCRAM-SHA-512=[name=admin,password=secret] …'" },
-  connectionsMaxReauthMs: { kind: 'int', default: 0, min: 0, max: 2 ** 31 - 1, help: 'connections.max.reauth.ms: a SASL session lasts this long, then the client must re-authenticate (KIP-368; 0 = forever)' },
-  connectionFailedAuthenticationDelayMs: { kind: 'int', default: d.failedAuthenticationDelayMs, min: 0, max: 60_000, help: 'connection.failed.authentication.delay.ms: wait before answering a failed authentication' },
-  sslKeystoreType: { kind: 'enum', default: 'PEM', values: ['PEM', 'PKCS12'], help: 'ssl.keystore.type: PEM (key and certificate chain) or PKCS12; JKS is not read: convert it with keytool -importkeystore' },
-  sslKeystoreLocation: { kind: 'string', default: '', help: 'ssl.keystore.location: PEM file with the private key and certificate chain, or a PKCS12 file' },
+  listeners: { kind: 'string', default: '',
+    help: 'listeners: NAME://host:port,… (default: PLAINTEXT://host:port)' },
+  advertisedListeners: { kind: 'string', default: '',
+    help: 'advertised.listeners: NAME://host:port per listener clients are told (default: the ' +
+      'listener, or advertisedHost/advertisedPort for the first)' },
+  listenerSecurityProtocolMap: { kind: 'string', default: '',
+    help: 'listener.security.protocol.map: NAME:PROTOCOL,… (PLAINTEXT, SSL, SASL_PLAINTEXT, ' +
+      'SASL_SSL; default: each protocol name maps to itself)' },
+  saslEnabledMechanisms: { kind: 'list', default: ['SCRAM-SHA-256', 'SCRAM-SHA-512'],
+    help: 'sasl.enabled.mechanisms: PLAIN, SCRAM-SHA-256, SCRAM-SHA-512, OAUTHBEARER (PLAIN ' +
+      'checks the SCRAM credentials)' },
+  scramBootstrapUsers: { kind: 'string', default: '',
+    help: "SCRAM users created at start-up if missing, as kafka-storage.sh --add-scram: " +
+      "'SCRAM-SHA-512=[name=admin,password=secret] …'" },
+  connectionsMaxReauthMs: { kind: 'int', default: 0, min: 0, max: 2 ** 31 - 1,
+    help: 'connections.max.reauth.ms: a SASL session lasts this long, then the client must ' +
+      're-authenticate (KIP-368; 0 = forever)' },
+  connectionFailedAuthenticationDelayMs: { kind: 'int', default: d.failedAuthenticationDelayMs,
+    min: 0, max: 60_000,
+      help: 'connection.failed.authentication.delay.ms: wait before answering a failed ' +
+        'authentication' },
+  sslKeystoreType: { kind: 'enum', default: 'PEM', values: ['PEM', 'PKCS12'],
+    help: 'ssl.keystore.type: PEM (key and certificate chain) or PKCS12; JKS is not read: ' +
+      'convert it with keytool -importkeystore' },
+  sslKeystoreLocation: { kind: 'string', default: '',
+    help: 'ssl.keystore.location: PEM file with the private key and certificate chain, or a ' +
+      'PKCS12 file' },
   sslKeystorePassword: { kind: 'string', default: '', help: 'ssl.keystore.password (PKCS12)' },
-  sslKeyPassword: { kind: 'string', default: '', help: 'ssl.key.password: of an encrypted PEM private key' },
-  sslKeystoreCertificateChain: { kind: 'string', default: '', help: 'ssl.keystore.certificate.chain: the certificate chain as PEM text (instead of a file)' },
-  sslKeystoreKey: { kind: 'string', default: '', help: 'ssl.keystore.key: the private key as PEM text (instead of a file)' },
-  sslTruststoreType: { kind: 'enum', default: 'PEM', values: ['PEM', 'PKCS12'], help: 'ssl.truststore.type: PEM or PKCS12' },
-  sslTruststoreLocation: { kind: 'string', default: '', help: 'ssl.truststore.location: CA certificates client certificates must chain to' },
+  sslKeyPassword: { kind: 'string', default: '',
+    help: 'ssl.key.password: of an encrypted PEM private key' },
+  sslKeystoreCertificateChain: { kind: 'string', default: '',
+    help: 'ssl.keystore.certificate.chain: the certificate chain as PEM text (instead of a file)' },
+  sslKeystoreKey: { kind: 'string', default: '',
+    help: 'ssl.keystore.key: the private key as PEM text (instead of a file)' },
+  sslTruststoreType: { kind: 'enum', default: 'PEM', values: ['PEM', 'PKCS12'],
+    help: 'ssl.truststore.type: PEM or PKCS12' },
+  sslTruststoreLocation: { kind: 'string', default: '',
+    help: 'ssl.truststore.location: CA certificates client certificates must chain to' },
   sslTruststorePassword: { kind: 'string', default: '', help: 'ssl.truststore.password (PKCS12)' },
-  sslTruststoreCertificates: { kind: 'string', default: '', help: 'ssl.truststore.certificates: CA certificates as PEM text (instead of a file)' },
-  sslClientAuth: { kind: 'enum', default: 'none', values: ['none', 'requested', 'required'], help: 'ssl.client.auth: ask for client certificates (mTLS); the principal then comes from the subject' },
-  sslPrincipalMappingRules: { kind: 'string', default: 'DEFAULT', help: 'ssl.principal.mapping.rules: RULE:pattern/replacement/[LU],…,DEFAULT applied to the certificate subject' },
-  sslEnabledProtocols: { kind: 'list', default: ['TLSv1.2', 'TLSv1.3'], help: 'ssl.enabled.protocols: TLSv1.2 and/or TLSv1.3' },
-  sslFilesCheckIntervalMs: { kind: 'int', default: d.sslFilesCheckIntervalMs, min: 100, max: 86_400_000, help: 'How often the keystore and truststore files are checked for changes, which are loaded without a restart' },
+  sslTruststoreCertificates: { kind: 'string', default: '',
+    help: 'ssl.truststore.certificates: CA certificates as PEM text (instead of a file)' },
+  sslClientAuth: { kind: 'enum', default: 'none', values: ['none', 'requested', 'required'],
+    help: 'ssl.client.auth: ask for client certificates (mTLS); the principal then comes from ' +
+      'the subject' },
+  sslPrincipalMappingRules: { kind: 'string', default: 'DEFAULT',
+    help: 'ssl.principal.mapping.rules: RULE:pattern/replacement/[LU],…,DEFAULT applied to the ' +
+      'certificate subject' },
+  sslEnabledProtocols: { kind: 'list', default: ['TLSv1.2', 'TLSv1.3'],
+    help: 'ssl.enabled.protocols: TLSv1.2 and/or TLSv1.3' },
+  sslFilesCheckIntervalMs: { kind: 'int', default: d.sslFilesCheckIntervalMs, min: 100,
+    max: 86_400_000,
+      help: 'How often the keystore and truststore files are checked for changes, which are ' +
+        'loaded without a restart' },
   saslOauthbearerJwksEndpointUrl: { kind: 'string', default: '', help: 'sasl.oauthbearer.jwks.endpoint.url: https://…, http://… or file:///… JWKS that signs OAUTHBEARER tokens' },
-  saslOauthbearerExpectedAudience: { kind: 'list', default: [], help: 'sasl.oauthbearer.expected.audience: a token must name one of these in aud (empty: not checked)' },
-  saslOauthbearerExpectedIssuer: { kind: 'string', default: '', help: 'sasl.oauthbearer.expected.issuer: a token must have this iss (empty: not checked)' },
-  saslOauthbearerSubClaimName: { kind: 'string', default: 'sub', help: 'sasl.oauthbearer.sub.claim.name: the claim that names the principal' },
-  saslOauthbearerClockSkewSeconds: { kind: 'int', default: 30, min: 0, max: 3600, help: 'sasl.oauthbearer.clock.skew.seconds: tolerance on exp, nbf and iat' },
+  saslOauthbearerExpectedAudience: { kind: 'list', default: [],
+    help: 'sasl.oauthbearer.expected.audience: a token must name one of these in aud (empty: not ' +
+      'checked)' },
+  saslOauthbearerExpectedIssuer: { kind: 'string', default: '',
+    help: 'sasl.oauthbearer.expected.issuer: a token must have this iss (empty: not checked)' },
+  saslOauthbearerSubClaimName: { kind: 'string', default: 'sub',
+    help: 'sasl.oauthbearer.sub.claim.name: the claim that names the principal' },
+  saslOauthbearerClockSkewSeconds: { kind: 'int', default: 30, min: 0, max: 3600,
+    help: 'sasl.oauthbearer.clock.skew.seconds: tolerance on exp, nbf and iat' },
 } as const satisfies Record<string, SettingSpec>;
 
 type Settings = typeof SETTINGS;
@@ -234,7 +271,8 @@ function readConfigFile(configPath: string): Record<string, unknown> {
   for (const [key, value] of Object.entries(raw)) {
     const name = key in SETTINGS ? key : settingOfKafkaName(key);
     if (name === undefined) {
-      throw new ConfigError(key, `unknown setting in ${configPath}${didYouMean(key, Object.keys(SETTINGS))}`);
+      throw new ConfigError(key,
+        `unknown setting in ${configPath}${didYouMean(key, Object.keys(SETTINGS))}`);
     }
     file[name] = value;
   }

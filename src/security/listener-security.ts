@@ -30,13 +30,17 @@ export class ListenerSecurity {
   private tlsStamp: string;
   private reloadTimer: NodeJS.Timeout | undefined;
 
-  constructor(private readonly s: SecuritySettings & { sslFilesCheckIntervalMs: number; connectionsMaxReauthMs: number },
+  constructor(
+    private readonly s: SecuritySettings
+      & { sslFilesCheckIntervalMs: number; connectionsMaxReauthMs: number },
     listeners: readonly ListenerSpec[], credentials: ScramCredentials,
     private readonly events: AuthenticationEvents, private readonly log: Logger) {
-    const oauth = listeners.some((l) => usesSasl(l.protocol)) && s.saslEnabledMechanisms.includes('OAUTHBEARER')
+    const oauth = listeners.some((l) => usesSasl(l.protocol)) &&
+      s.saslEnabledMechanisms.includes('OAUTHBEARER')
       ? new OAuthTokenValidator(s) : null;
     this.saslServices = { credentials, oauth, decoySecret: randomBytes(32), nowMs: Date.now };
-    this.saslSettings = { enabledMechanisms: s.saslEnabledMechanisms, reauthMs: s.connectionsMaxReauthMs,
+    this.saslSettings = { enabledMechanisms: s.saslEnabledMechanisms,
+      reauthMs: s.connectionsMaxReauthMs,
       failedDelayMs: s.connectionFailedAuthenticationDelayMs };
     this.mappingRules = parseMappingRules(s.sslPrincipalMappingRules);
     const tls = listeners.some((l) => usesTls(l.protocol));
@@ -61,7 +65,8 @@ export class ListenerSecurity {
       if (listener.protocol === 'SSL' && checked !== null) principal = checked;
     }
     const sasl = usesSasl(listener.protocol)
-      ? (session: ConnectionSession) => new SaslAuthenticator(session, this.saslServices, this.saslSettings, this.events)
+      ? (session: ConnectionSession) => new SaslAuthenticator(session, this.saslServices,
+        this.saslSettings, this.events)
       : null;
     return { listenerName: listener.name, principal, sasl };
   }
@@ -71,9 +76,11 @@ export class ListenerSecurity {
     if (this.s.sslClientAuth === 'none') return null;
     const cert = socket.getPeerX509Certificate();
     if (cert === undefined) {
-      return this.s.sslClientAuth === 'required' ? 'no client certificate (ssl.client.auth=required)' : null;
+      return this.s.sslClientAuth === 'required' ?
+        'no client certificate (ssl.client.auth=required)' : null;
     }
-    if (!socket.authorized) return `client certificate refused: ${String(socket.authorizationError)}`;
+    if (!socket.authorized) return `client certificate refused: ` +
+      `${String(socket.authorizationError)}`;
     try {
       return { type: 'User', name: mapSubject(this.mappingRules, rfc2253Subject(cert)) };
     } catch (err) {
@@ -94,7 +101,8 @@ export class ListenerSecurity {
         apply(options);
         this.log.info('TLS keystore or truststore changed on disk: new connections use it');
       } catch (err) {
-        this.log.warn({ err }, 'TLS files changed but cannot be loaded; still serving the previous ones');
+        this.log.warn({ err },
+          'TLS files changed but cannot be loaded; still serving the previous ones');
       }
     }, this.s.sslFilesCheckIntervalMs);
     this.reloadTimer.unref();

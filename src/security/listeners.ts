@@ -41,14 +41,16 @@ function parseEndpoint(setting: string, text: string): Endpoint {
   const m = /^([A-Za-z0-9_.-]+):\/\/(\[[0-9a-fA-F:.]+\]|[^:/[\]]*):(\d{1,5})$/.exec(text);
   if (m === null) throw new ConfigError(setting, `"${text}" is not NAME://host:port`);
   const port = Number(m[3]);
-  if (port > 65535) throw new ConfigError(setting, `port ${port} in "${text}" is outside [0, 65535]`);
+  if (port > 65535) throw new ConfigError(setting,
+    `port ${port} in "${text}" is outside [0, 65535]`);
   const host = m[2]!.startsWith('[') ? m[2]!.slice(1, -1) : m[2]!;
   return { name: m[1]!.toUpperCase(), host, port };
 }
 
 function parseEndpoints(setting: string, text: string): Endpoint[] {
   const items = text.split(',').map((s) => s.trim()).filter((s) => s !== '');
-  if (items.length > LISTENERS_MAX) throw new ConfigError(setting, `at most ${LISTENERS_MAX} listeners`);
+  if (items.length > LISTENERS_MAX) throw new ConfigError(setting,
+    `at most ${LISTENERS_MAX} listeners`);
   const endpoints = items.map((item) => parseEndpoint(setting, item));
   const names = new Set<string>();
   for (const e of endpoints) {
@@ -87,7 +89,8 @@ export function parseListeners(s: ListenerSettings): ListenerSpec[] {
     ? [{ name: 'PLAINTEXT', host: s.host, port: s.port }]
     : parseEndpoints('listeners', s.listeners);
   if (bound.length === 0) throw new ConfigError('listeners', 'names no listener');
-  if (s.listeners.trim() === '' && !protocols.has('PLAINTEXT')) protocols.set('PLAINTEXT', 'PLAINTEXT');
+  if (s.listeners.trim() === '' && !protocols.has('PLAINTEXT')) protocols.set('PLAINTEXT',
+    'PLAINTEXT');
   const advertised = new Map(parseEndpoints('advertisedListeners', s.advertisedListeners)
     .map((e) => [e.name, e]));
   for (const name of advertised.keys()) {
@@ -99,9 +102,11 @@ export function parseListeners(s: ListenerSettings): ListenerSpec[] {
   return bound.map((b, i) => {
     const protocol = protocols.get(b.name);
     if (protocol === undefined) {
-      throw new ConfigError('listenerSecurityProtocolMap', `has no security protocol for listener ${b.name}`);
+      throw new ConfigError('listenerSecurityProtocolMap',
+        `has no security protocol for listener ${b.name}`);
     }
-    if (b.port !== 0 && ports.has(b.port)) throw new ConfigError('listeners', `port ${b.port} is used twice`);
+    if (b.port !== 0 && ports.has(b.port)) throw new ConfigError('listeners',
+      `port ${b.port} is used twice`);
     ports.add(b.port);
     const host = b.host === '' ? '0.0.0.0' : b.host;
     const first = i === 0;
@@ -109,14 +114,17 @@ export function parseListeners(s: ListenerSettings): ListenerSpec[] {
     const fallbackHost = first && s.advertisedHost !== '' ? s.advertisedHost : host;
     const advertisedHost = ad !== undefined && ad.host !== '' ? ad.host
       : fallbackHost === '0.0.0.0' ? '127.0.0.1' : fallbackHost;
-    const advertisedPort = ad?.port ?? (first && s.advertisedPort !== 0 ? s.advertisedPort : b.port);
+    const advertisedPort = ad?.port ?? (first && s.advertisedPort !== 0 ? s.advertisedPort :
+      b.port);
     return { name: b.name, protocol, host, port: b.port, advertisedHost, advertisedPort };
   });
 }
 
 /** Advertised host and port by listener name, as a registration and Metadata carry them. */
-export function advertisedListeners(listeners: readonly ListenerSpec[]): Record<string, { host: string; port: number }> {
-  return Object.fromEntries(listeners.map((l) => [l.name, { host: l.advertisedHost, port: l.advertisedPort }]));
+export function advertisedListeners(listeners: readonly ListenerSpec[]): Record<string,
+  { host: string; port: number }> {
+  return Object.fromEntries(listeners.map((l) => [l.name, { host: l.advertisedHost,
+    port: l.advertisedPort }]));
 }
 
 export function usesTls(protocol: SecurityProtocol): boolean {

@@ -38,7 +38,8 @@ export interface AuthenticationFailureEvent {
 
 export interface AuthenticationEvents {
   failed(event: AuthenticationFailureEvent): void;
-  succeeded(listenerName: string, mechanism: string, principal: KafkaPrincipal, reauthentication: boolean): void;
+  succeeded(listenerName: string, mechanism: string, principal: KafkaPrincipal,
+    reauthentication: boolean): void;
 }
 
 export interface SaslSettings {
@@ -88,7 +89,8 @@ export class SaslAuthenticator {
 
   /** Why the connection must close instead of handling this request, or null. */
   refusal(apiKey: number, nowMs: number): string | null {
-    if (apiKey === ApiKey.ApiVersions || apiKey === ApiKey.SaslHandshake || apiKey === ApiKey.SaslAuthenticate) {
+    if (apiKey === ApiKey.ApiVersions || apiKey === ApiKey.SaslHandshake ||
+      apiKey === ApiKey.SaslAuthenticate) {
       return null;
     }
     if (!this.authenticatedOnce) return 'request before authentication completed';
@@ -111,17 +113,21 @@ export class SaslAuthenticator {
     return reason;
   }
 
-  async handshake(mechanism: string, version: number): Promise<{ errorCode: number; mechanisms: string[] }> {
+  async handshake(mechanism: string,
+    version: number): Promise<{ errorCode: number; mechanisms: string[] }> {
     const mechanisms = [...this.settings.enabledMechanisms];
     const reauth = this.state === 'complete';
     if (this.state !== 'handshake' && !(reauth && version >= 1)) {
-      return this.failHandshake(ErrorCode.ILLEGAL_SASL_STATE, `SaslHandshake v${version} in state ${this.state}`, mechanism, mechanisms);
+      return this.failHandshake(ErrorCode.ILLEGAL_SASL_STATE,
+        `SaslHandshake v${version} in state ${this.state}`, mechanism, mechanisms);
     }
     if (!mechanisms.includes(mechanism)) {
-      return this.failHandshake(ErrorCode.UNSUPPORTED_SASL_MECHANISM, `unsupported mechanism "${mechanism.slice(0, 64)}"`, mechanism, mechanisms);
+      return this.failHandshake(ErrorCode.UNSUPPORTED_SASL_MECHANISM,
+        `unsupported mechanism "${mechanism.slice(0, 64)}"`, mechanism, mechanisms);
     }
     if (reauth && mechanism !== this.mechanism) {
-      return this.failHandshake(ErrorCode.ILLEGAL_SASL_STATE, `re-authentication with ${mechanism} after ${this.mechanism}`, mechanism, mechanisms);
+      return this.failHandshake(ErrorCode.ILLEGAL_SASL_STATE,
+        `re-authentication with ${mechanism} after ${this.mechanism}`, mechanism, mechanisms);
     }
     this.mechanism = mechanism;
     this.server = newMechanismServer(mechanism, this.services);
@@ -133,13 +139,15 @@ export class SaslAuthenticator {
     if (this.state !== 'authenticate' || this.server === null) {
       const reason = `SaslAuthenticate v${version} before SaslHandshake`;
       await this.fail(reason, 'SaslAuthenticate', null);
-      return { errorCode: ErrorCode.ILLEGAL_SASL_STATE, errorMessage: `Unexpected SaslAuthenticate: ${reason}`,
+      return { errorCode: ErrorCode.ILLEGAL_SASL_STATE,
+        errorMessage: `Unexpected SaslAuthenticate: ${reason}`,
         authBytes: Buffer.alloc(0), sessionLifetimeMs: 0 };
     }
     try {
       const step = await this.server.evaluate(authBytes);
       const lifetimeMs = step.done ? this.complete(step) : 0;
-      return { errorCode: ErrorCode.NONE, errorMessage: null, authBytes: step.challenge, sessionLifetimeMs: lifetimeMs };
+      return { errorCode: ErrorCode.NONE, errorMessage: null, authBytes: step.challenge,
+        sessionLifetimeMs: lifetimeMs };
     } catch (err) {
       if (!(err instanceof AuthenticationFailure)) throw err;
       await this.fail(err.reason, 'SaslAuthenticate', err.user);
@@ -150,7 +158,8 @@ export class SaslAuthenticator {
 
   /** One unframed token after SaslHandshake v0: the challenge to send, or null (then close). */
   async rawToken(token: Buffer): Promise<Buffer | null> {
-    assert.ok(this.state === 'raw' && this.server !== null, 'raw tokens only after SaslHandshake v0');
+    assert.ok(this.state === 'raw' && this.server !== null,
+      'raw tokens only after SaslHandshake v0');
     try {
       const step = await this.server.evaluate(token);
       if (step.done) this.complete(step);
@@ -166,11 +175,13 @@ export class SaslAuthenticator {
   private complete(step: Extract<SaslStep, { done: true }>): number {
     const reauth = this.authenticatedOnce;
     if (reauth && principalString(step.principal) !== principalString(this.session.principal)) {
-      throw new AuthenticationFailure('Authentication failed: cannot change principal during re-authentication',
+      throw new AuthenticationFailure('Authentication failed: cannot change principal during ' +
+        're-authentication',
         `re-authenticated as ${principalString(step.principal)}`, step.principal.name);
     }
     const nowMs = this.services.nowMs();
-    const limits = [this.settings.reauthMs > 0 ? nowMs + this.settings.reauthMs : null, step.credentialExpiresAtMs]
+    const limits = [this.settings.reauthMs > 0 ? nowMs + this.settings.reauthMs : null,
+      step.credentialExpiresAtMs]
       .filter((t): t is number => t !== null);
     this.sessionExpiresAtMs = limits.length === 0 ? null : Math.min(...limits);
     this.session.principal = step.principal;
@@ -181,13 +192,15 @@ export class SaslAuthenticator {
     return this.sessionExpiresAtMs === null ? 0 : Math.max(1, this.sessionExpiresAtMs - nowMs);
   }
 
-  private async failHandshake(errorCode: number, reason: string, mechanism: string, mechanisms: string[]):
+  private async failHandshake(errorCode: number, reason: string, mechanism: string,
+    mechanisms: string[]):
     Promise<{ errorCode: number; mechanisms: string[] }> {
     await this.fail(reason, 'SaslHandshake', null, mechanism);
     return { errorCode, mechanisms };
   }
 
-  private async fail(reason: string, api: string, user: string | null, mechanism = this.mechanism): Promise<void> {
+  private async fail(reason: string, api: string, user: string | null, mechanism =
+    this.mechanism): Promise<void> {
     this.reportFailure(reason, api, user, mechanism);
     this.closeReason = `authentication failed: ${reason}`;
     this.state = 'handshake';
@@ -200,8 +213,10 @@ export class SaslAuthenticator {
     this.reportFailure(reason, api, null);
   }
 
-  private reportFailure(reason: string, api: string, user: string | null, mechanism = this.mechanism): void {
-    this.events.failed({ listenerName: this.session.listenerName, clientHost: this.session.clientHost,
+  private reportFailure(reason: string, api: string, user: string | null, mechanism =
+    this.mechanism): void {
+    this.events.failed({ listenerName: this.session.listenerName,
+      clientHost: this.session.clientHost,
       mechanism, user, api, reason });
   }
 

@@ -40,7 +40,8 @@ export function hash(m: ScramMechanism, data: Buffer): Buffer {
 /** Hi(password, salt, i) of RFC 5802: PBKDF2 off the event loop. */
 export async function saltedPassword(m: ScramMechanism, password: string, salt: Buffer,
   iterations: number): Promise<Buffer> {
-  assert.ok(iterations >= 1 && iterations <= securityLimits.scramIterationsMax * 16, `iterations ${iterations}`);
+  assert.ok(iterations >= 1 && iterations <= securityLimits.scramIterationsMax * 16,
+    `iterations ${iterations}`);
   return pbkdf2Async(Buffer.from(password.normalize('NFKC'), 'utf8'), salt, iterations,
     SCRAM_HASHES[m].keyBytes, SCRAM_HASHES[m].digest);
 }
@@ -71,7 +72,9 @@ export function xor(a: Buffer, b: Buffer): Buffer {
 }
 
 /** Kafka's (and kafka-storage.sh's) `SCRAM-SHA-512=[name=admin,password=secret]` items. */
-export interface ScramUserSpec { mechanism: ScramMechanism; name: string; password: string; iterations: number }
+export interface ScramUserSpec {
+  mechanism: ScramMechanism; name: string; password: string; iterations: number;
+}
 
 export function parseScramUserSpecs(text: string): ScramUserSpec[] {
   const specs: ScramUserSpec[] = [];
@@ -88,7 +91,8 @@ export function parseScramUserSpecs(text: string): ScramUserSpec[] {
     const iterations = Number(fields.get('iterations') ?? securityLimits.scramIterationsMin);
     if (!Number.isSafeInteger(iterations) || iterations < securityLimits.scramIterationsMin
       || iterations > securityLimits.scramIterationsMax) {
-      throw new Error(`iterations of ${name} must be in [${securityLimits.scramIterationsMin}, ${securityLimits.scramIterationsMax}]`);
+      throw new Error(`iterations of ${name} must be in [${securityLimits.scramIterationsMin}, ` +
+        `${securityLimits.scramIterationsMax}]`);
     }
     specs.push({ mechanism: mech as ScramMechanism, name, password, iterations });
     return '';

@@ -4,7 +4,8 @@
  * ConfigError naming the setting, before anything is opened.
  */
 import { ConfigError } from '../config/config-error.js';
-import { type ListenerSettings, type ListenerSpec, parseListeners, usesSasl, usesTls } from './listeners.js';
+import { type ListenerSettings, type ListenerSpec, parseListeners, usesSasl,
+  usesTls } from './listeners.js';
 import { parseScramUserSpecs } from './scram.js';
 import { PrincipalMappingError, parseMappingRules } from './ssl-principal.js';
 import { type TlsSettings, protocolRange, tlsServerOptions } from './tls-context.js';
@@ -24,10 +25,12 @@ function checkSasl(s: SecuritySettings): void {
   for (const m of s.saslEnabledMechanisms) {
     if (!(SASL_MECHANISMS as readonly string[]).includes(m)) {
       const hint = m === 'GSSAPI' ? ' (Kerberos is not supported)' : '';
-      throw new ConfigError('saslEnabledMechanisms', `${m} is not one of ${SASL_MECHANISMS.join(', ')}${hint}`);
+      throw new ConfigError('saslEnabledMechanisms',
+        `${m} is not one of ${SASL_MECHANISMS.join(', ')}${hint}`);
     }
   }
-  if (s.saslEnabledMechanisms.length === 0) throw new ConfigError('saslEnabledMechanisms', 'a SASL listener needs at least one mechanism');
+  if (s.saslEnabledMechanisms.length === 0) throw new ConfigError('saslEnabledMechanisms',
+    'a SASL listener needs at least one mechanism');
   if (s.saslEnabledMechanisms.includes('OAUTHBEARER')) {
     let url: URL;
     try {
@@ -36,7 +39,8 @@ function checkSasl(s: SecuritySettings): void {
       throw new ConfigError('saslOauthbearerJwksEndpointUrl', `OAUTHBEARER needs a JWKS URL (https://, http:// or file:///), got "${s.saslOauthbearerJwksEndpointUrl}"`);
     }
     if (!['https:', 'http:', 'file:'].includes(url.protocol)) {
-      throw new ConfigError('saslOauthbearerJwksEndpointUrl', `${url.protocol} is not https:, http: or file:`);
+      throw new ConfigError('saslOauthbearerJwksEndpointUrl',
+        `${url.protocol} is not https:, http: or file:`);
     }
   }
 }
@@ -50,7 +54,8 @@ export function checkSecuritySettings(s: SecuritySettings): ListenerSpec[] {
   try {
     parseMappingRules(s.sslPrincipalMappingRules);
   } catch (err) {
-    if (err instanceof PrincipalMappingError) throw new ConfigError('sslPrincipalMappingRules', err.message);
+    if (err instanceof PrincipalMappingError) throw new ConfigError('sslPrincipalMappingRules',
+      err.message);
     throw err;
   }
   try {
@@ -59,7 +64,8 @@ export function checkSecuritySettings(s: SecuritySettings): ListenerSpec[] {
     throw new ConfigError('scramBootstrapUsers', (err as Error).message);
   }
   if (s.connectionFailedAuthenticationDelayMs >= s.connectionsMaxIdleMs) {
-    throw new ConfigError('connectionFailedAuthenticationDelayMs', 'must be less than connectionsMaxIdleMs, as in Kafka');
+    throw new ConfigError('connectionFailedAuthenticationDelayMs',
+      'must be less than connectionsMaxIdleMs, as in Kafka');
   }
   return listeners;
 }

@@ -35,12 +35,14 @@ export function parseMappingRules(text: string): MappingRule[] {
   if (trimmed === '') return [{ pattern: null, replacement: '', caseChange: '' }];
   const parts = splitRules(trimmed);
   if (parts.length === 0 || parts.join('').replace(/\s|,/g, '') !== trimmed.replace(/\s|,/g, '')) {
-    throw new PrincipalMappingError(`"${text}" is not a list of RULE:pattern/replacement/[LU] and DEFAULT`);
+    throw new PrincipalMappingError(`"${text}" is not a list of RULE:pattern/replacement/[LU] ` +
+      `and DEFAULT`);
   }
   return parts.map((part) => {
     if (part === 'DEFAULT') return { pattern: null, replacement: '', caseChange: '' };
     const m = RULE.exec(part);
-    if (m === null) throw new PrincipalMappingError(`"${part}" is not RULE:pattern/replacement/[LU]`);
+    if (m === null) throw new PrincipalMappingError(`"${part}" is not ` +
+      `RULE:pattern/replacement/[LU]`);
     let pattern: RegExp;
     try {
       pattern = new RegExp(`^(?:${m[1]!.replace(/\\\//g, '/')})$`);
@@ -57,7 +59,8 @@ export function mapSubject(rules: readonly MappingRule[], subject: string): stri
     if (rule.pattern === null) return subject;
     if (!rule.pattern.test(subject)) continue;
     const name = subject.replace(rule.pattern, rule.replacement);
-    return rule.caseChange === 'L' ? name.toLowerCase() : rule.caseChange === 'U' ? name.toUpperCase() : name;
+    return rule.caseChange === 'L' ? name.toLowerCase() : rule.caseChange === 'U' ?
+      name.toUpperCase() : name;
   }
   throw new PrincipalMappingError(`no ssl.principal.mapping.rules rule matches "${subject}"`);
 }

@@ -37,44 +37,57 @@ function read(setting: string, path: string): Buffer {
 
 function keystoreOptions(s: TlsSettings): SecureContextOptions {
   if (s.sslKeystoreType === 'PKCS12') {
-    if (s.sslKeystoreLocation === '') throw new ConfigError('sslKeystoreLocation', 'required for a PKCS12 keystore');
-    return { pfx: read('sslKeystoreLocation', s.sslKeystoreLocation), passphrase: s.sslKeystorePassword };
+    if (s.sslKeystoreLocation === '') throw new ConfigError('sslKeystoreLocation',
+      'required for a PKCS12 keystore');
+    return { pfx: read('sslKeystoreLocation', s.sslKeystoreLocation),
+      passphrase: s.sslKeystorePassword };
   }
   const text = s.sslKeystoreLocation !== ''
     ? read('sslKeystoreLocation', s.sslKeystoreLocation).toString('utf8')
     : `${s.sslKeystoreKey}\n${s.sslKeystoreCertificateChain}`;
   const setting = s.sslKeystoreLocation !== '' ? 'sslKeystoreLocation' : 'sslKeystoreKey';
-  if (s.sslKeystoreLocation === '' && (s.sslKeystoreKey === '' || s.sslKeystoreCertificateChain === '')) {
-    throw new ConfigError('sslKeystoreLocation', 'an SSL or SASL_SSL listener needs a keystore (or sslKeystoreKey and sslKeystoreCertificateChain)');
+  if (s.sslKeystoreLocation === '' && (s.sslKeystoreKey === '' ||
+    s.sslKeystoreCertificateChain === '')) {
+    throw new ConfigError('sslKeystoreLocation',
+      'an SSL or SASL_SSL listener needs a keystore (or sslKeystoreKey and ' +
+        'sslKeystoreCertificateChain)');
   }
   const key = PEM_KEY.exec(text)?.[0];
   const certs = text.match(PEM_CERTS);
   if (key === undefined) throw new ConfigError(setting, 'holds no PEM private key');
-  if (certs === null) throw new ConfigError(s.sslKeystoreLocation !== '' ? setting : 'sslKeystoreCertificateChain', 'holds no PEM certificate');
-  return { key, cert: certs.join('\n'), ...(s.sslKeyPassword !== '' ? { passphrase: s.sslKeyPassword } : {}) };
+  if (certs === null) throw new ConfigError(s.sslKeystoreLocation !== '' ? setting :
+    'sslKeystoreCertificateChain', 'holds no PEM certificate');
+  return { key, cert: certs.join('\n'), ...(s.sslKeyPassword !== '' ?
+    { passphrase: s.sslKeyPassword } : {}) };
 }
 
 function truststoreOptions(s: TlsSettings): SecureContextOptions {
   if (s.sslTruststoreLocation === '' && s.sslTruststoreCertificates === '') {
     if (s.sslClientAuth !== 'none') {
-      throw new ConfigError('sslTruststoreLocation', `required with sslClientAuth ${s.sslClientAuth}: client certificates are checked against it`);
+      throw new ConfigError('sslTruststoreLocation',
+        `required with sslClientAuth ${s.sslClientAuth}: client certificates are checked against ` +
+          `it`);
     }
     return {};
   }
   if (s.sslTruststoreType === 'PKCS12') {
-    throw new ConfigError('sslTruststoreType', 'PKCS12 truststores are not read: give the CA certificates as PEM');
+    throw new ConfigError('sslTruststoreType',
+      'PKCS12 truststores are not read: give the CA certificates as PEM');
   }
   const text = s.sslTruststoreLocation !== ''
-    ? read('sslTruststoreLocation', s.sslTruststoreLocation).toString('utf8') : s.sslTruststoreCertificates;
+    ? read('sslTruststoreLocation', s.sslTruststoreLocation).toString('utf8') :
+      s.sslTruststoreCertificates;
   const certs = text.match(PEM_CERTS);
   if (certs === null) {
-    throw new ConfigError(s.sslTruststoreLocation !== '' ? 'sslTruststoreLocation' : 'sslTruststoreCertificates', 'holds no PEM certificate');
+    throw new ConfigError(s.sslTruststoreLocation !== '' ? 'sslTruststoreLocation' :
+      'sslTruststoreCertificates', 'holds no PEM certificate');
   }
   return { ca: certs };
 }
 
 /** TLS 1.2 and 1.3 only; ConfigError for anything else. */
-export function protocolRange(s: Pick<TlsSettings, 'sslEnabledProtocols'>): Pick<TlsOptions, 'minVersion' | 'maxVersion'> {
+export function protocolRange(s: Pick<TlsSettings, 'sslEnabledProtocols'>): Pick<TlsOptions,
+  'minVersion' | 'maxVersion'> {
   const allowed = ['TLSv1.2', 'TLSv1.3'] as const;
   const enabled = s.sslEnabledProtocols;
   for (const p of enabled) {
@@ -100,7 +113,8 @@ export function tlsServerOptions(s: TlsSettings): TlsOptions {
   try {
     createSecureContext(options);
   } catch (err) {
-    throw new ConfigError('sslKeystoreLocation', `the keystore and truststore do not make a TLS context: ${(err as Error).message}`);
+    throw new ConfigError('sslKeystoreLocation',
+      `the keystore and truststore do not make a TLS context: ${(err as Error).message}`);
   }
   return options;
 }

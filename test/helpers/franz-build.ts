@@ -10,7 +10,8 @@ import path from 'node:path';
 import { COMPAT_CACHE_DIR, runCommand as run } from './compat-steps.js';
 
 export const GO = process.env.LEDGERSTREAM_GO ?? 'go';
-export const HAVE_GO = spawnSync(GO, ['version'], { stdio: 'ignore', timeout: 20_000 }).status === 0;
+export const HAVE_GO = spawnSync(GO, ['version'], { stdio: 'ignore',
+  timeout: 20_000 }).status === 0;
 if (!HAVE_GO) {
   console.warn('test/compat/franz-client.test.ts: SKIPPED: no `go` on PATH (install Go 1.26+, then '
     + '`bash .ci/install-compat-clients.sh`)');
@@ -37,16 +38,19 @@ export async function buildFranz(): Promise<string> {
   const work = await mkdtemp(path.join(COMPAT_CACHE_DIR, 'build-franz-'));
   // -mod=readonly: go.mod/go.sum are the pins; a build never rewrites them. -buildvcs=false: the
   // checkout's VCS state is not the program's.
-  const r = await run(GO, ['build', '-mod=readonly', '-buildvcs=false', '-trimpath', '-o', path.join(work, 'compat-franz'), '.'],
+  const r = await run(GO, ['build', '-mod=readonly', '-buildvcs=false', '-trimpath', '-o',
+    path.join(work, 'compat-franz'), '.'],
     { cwd: SOURCE_DIR, timeoutMs: BUILD_MS_MAX });
   if (r.code !== 0) {
     await rm(work, { recursive: true, force: true });
-    throw new Error(`go build in ${SOURCE_DIR} failed (${r.error ?? r.code}):\n${r.stdout}\n${r.stderr}`);
+    throw new Error(`go build in ${SOURCE_DIR} failed ` +
+      `(${r.error ?? r.code}):\n${r.stdout}\n${r.stderr}`);
   }
   try {
     await rename(work, dir);
   } catch {
-    await rm(work, { recursive: true, force: true }); // another process put the same build in place first
+    await rm(work, { recursive: true,
+      force: true }); // another process put the same build in place first
   }
   return bin;
 }

@@ -16,16 +16,21 @@ const DIGEST = { 'SCRAM-SHA-256': 'sha256', 'SCRAM-SHA-512': 'sha512' } as const
 const BYTES = { 'SCRAM-SHA-256': 32, 'SCRAM-SHA-512': 64 } as const;
 const WIRE = { 'SCRAM-SHA-256': 1, 'SCRAM-SHA-512': 2 } as const;
 
-export async function handshake(c: RawClient, mechanism: string, version = 1): Promise<SH.SaslHandshakeResponse | null> {
-  c.send(17, version, (w) => SH.encodeSaslHandshakeRequest(w, version, { ...SH.defaultSaslHandshakeRequest(), mechanism }));
+export async function handshake(c: RawClient, mechanism: string, version =
+  1): Promise<SH.SaslHandshakeResponse | null> {
+  c.send(17, version, (w) => SH.encodeSaslHandshakeRequest(w, version,
+    { ...SH.defaultSaslHandshakeRequest(), mechanism }));
   const frame = await c.readFrame();
   return frame === null ? null : SH.decodeSaslHandshakeResponse(responseBody(frame, 0), version);
 }
 
-export async function authenticate(c: RawClient, authBytes: Buffer, version = 2): Promise<SA.SaslAuthenticateResponse | null> {
-  c.send(36, version, (w) => SA.encodeSaslAuthenticateRequest(w, version, { ...SA.defaultSaslAuthenticateRequest(), authBytes }));
+export async function authenticate(c: RawClient, authBytes: Buffer, version =
+  2): Promise<SA.SaslAuthenticateResponse | null> {
+  c.send(36, version, (w) => SA.encodeSaslAuthenticateRequest(w, version,
+    { ...SA.defaultSaslAuthenticateRequest(), authBytes }));
   const frame = await c.readFrame();
-  return frame === null ? null : SA.decodeSaslAuthenticateResponse(responseBody(frame, version >= 2 ? 1 : 0), version);
+  return frame === null ? null : SA.decodeSaslAuthenticateResponse(responseBody(frame,
+    version >= 2 ? 1 : 0), version);
 }
 
 export interface ScramTamper {
@@ -48,7 +53,8 @@ export async function scramLogin(c: RawClient, mechanism: Mechanism, user: strin
   const serverFirst = r1.authBytes.toString();
   const attrs = Object.fromEntries(serverFirst.split(',').map((kv) => [kv[0], kv.slice(2)]));
   const combined = attrs.r!;
-  const salted = pbkdf2Sync(password, Buffer.from(attrs.s!, 'base64'), Number(attrs.i), BYTES[mechanism], DIGEST[mechanism]);
+  const salted = pbkdf2Sync(password, Buffer.from(attrs.s!, 'base64'), Number(attrs.i),
+    BYTES[mechanism], DIGEST[mechanism]);
   const clientKey = createHmac(DIGEST[mechanism], salted).update('Client Key').digest();
   const storedKey = createHash(DIGEST[mechanism]).update(clientKey).digest();
   const withoutProof = `c=biws,r=${tamper.finalNonce?.(combined) ?? combined}`;
@@ -66,13 +72,17 @@ export async function plainLogin(c: RawClient, user: string, password: string, a
   return authenticate(c, Buffer.from(`${authzid}\u0000${user}\u0000${password}`));
 }
 
-export async function alterScramUser(port: number, user: string, mechanism: Mechanism, password: string,
+export async function alterScramUser(port: number, user: string, mechanism: Mechanism,
+  password: string,
   iterations = 4096): Promise<AU.AlterUserScramCredentialsResponse> {
   const c = await RawClient.connect(port);
   const salt = randomBytes(24);
-  const saltedPassword = pbkdf2Sync(password, salt, iterations, BYTES[mechanism], DIGEST[mechanism]);
-  c.send(51, 0, (w) => AU.encodeAlterUserScramCredentialsRequest(w, 0, { ...AU.defaultAlterUserScramCredentialsRequest(),
-    upsertions: [{ ...AU.defaultAlterUserScramCredentialsRequestScramCredentialUpsertion(), name: user,
+  const saltedPassword = pbkdf2Sync(password, salt, iterations, BYTES[mechanism],
+    DIGEST[mechanism]);
+  c.send(51, 0, (w) => AU.encodeAlterUserScramCredentialsRequest(w, 0,
+    { ...AU.defaultAlterUserScramCredentialsRequest(),
+    upsertions: [{ ...AU.defaultAlterUserScramCredentialsRequestScramCredentialUpsertion(),
+      name: user,
       mechanism: WIRE[mechanism], iterations, salt, saltedPassword }] }));
   const frame = await c.readFrame();
   c.close();
@@ -82,7 +92,8 @@ export async function alterScramUser(port: number, user: string, mechanism: Mech
 export async function describeScramUsers(port: number, users: string[] | null):
   Promise<DU.DescribeUserScramCredentialsResponse> {
   const c = await RawClient.connect(port);
-  c.send(50, 0, (w) => DU.encodeDescribeUserScramCredentialsRequest(w, 0, { ...DU.defaultDescribeUserScramCredentialsRequest(),
+  c.send(50, 0, (w) => DU.encodeDescribeUserScramCredentialsRequest(w, 0,
+    { ...DU.defaultDescribeUserScramCredentialsRequest(),
     users: users?.map((name) => ({ name, unknownTaggedFields: undefined })) ?? null }));
   const frame = await c.readFrame();
   c.close();

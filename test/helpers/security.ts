@@ -32,24 +32,31 @@ async function openssl(dir: string, args: string[]): Promise<void> {
   await execFileP('openssl', args, { cwd: dir });
 }
 
-async function signed(dir: string, name: string, subject: string, ca: string, san?: string): Promise<string> {
-  await openssl(dir, ['req', '-newkey', 'rsa:2048', '-nodes', '-keyout', `${name}.key`, '-out', `${name}.csr`, '-subj', subject]);
+async function signed(dir: string, name: string, subject: string, ca: string,
+  san?: string): Promise<string> {
+  await openssl(dir, ['req', '-newkey', 'rsa:2048', '-nodes', '-keyout', `${name}.key`, '-out',
+    `${name}.csr`, '-subj', subject]);
   const ext = path.join(dir, `${name}.ext`);
-  await writeFile(ext, san === undefined ? 'basicConstraints=CA:FALSE\n' : `subjectAltName=${san}\n`);
-  await openssl(dir, ['x509', '-req', '-in', `${name}.csr`, '-CA', `${ca}.crt`, '-CAkey', `${ca}.key`, '-CAcreateserial',
+  await writeFile(ext, san === undefined ? 'basicConstraints=CA:FALSE\n' :
+    `subjectAltName=${san}\n`);
+  await openssl(dir, ['x509', '-req', '-in', `${name}.csr`, '-CA', `${ca}.crt`, '-CAkey',
+    `${ca}.key`, '-CAcreateserial',
     '-out', `${name}.crt`, '-days', '2', '-extfile', ext]);
   const pem = path.join(dir, `${name}.pem`);
-  await writeFile(pem, (await readFile(path.join(dir, `${name}.key`), 'utf8')) + (await readFile(path.join(dir, `${name}.crt`), 'utf8')));
+  await writeFile(pem, (await readFile(path.join(dir, `${name}.key`), 'utf8')) +
+    (await readFile(path.join(dir, `${name}.crt`), 'utf8')));
   return pem;
 }
 
 export async function makeCertificates(): Promise<Certificates> {
   const dir = await mkdtemp(path.join(tmpdir(), 'ledgerstream-certs-'));
   for (const ca of ['ca', 'other-ca']) {
-    await openssl(dir, ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', `${ca}.key`, '-out', `${ca}.crt`,
+    await openssl(dir, ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', `${ca}.key`,
+      '-out', `${ca}.crt`,
       '-days', '2', '-subj', `/CN=${ca}`]);
   }
-  const serverPem = await signed(dir, 'server', '/CN=localhost', 'ca', 'IP:127.0.0.1,DNS:localhost');
+  const serverPem = await signed(dir, 'server', '/CN=localhost', 'ca',
+    'IP:127.0.0.1,DNS:localhost');
   const clientPem = await signed(dir, 'client', '/O=ledger/OU=agents/CN=alice', 'ca');
   const strangerPem = await signed(dir, 'stranger', '/CN=mallory', 'other-ca');
   return { dir, caCert: path.join(dir, 'ca.crt'), serverPem, clientPem, strangerPem,
@@ -59,7 +66,8 @@ export async function makeCertificates(): Promise<Certificates> {
 
 /** Signs a new server certificate (same name, new key and serial) and swaps it into serverPem. */
 export async function renewServerCertificate(certs: Certificates): Promise<void> {
-  const fresh = await signed(certs.dir, 'server-renewed', '/CN=localhost', 'ca', 'IP:127.0.0.1,DNS:localhost');
+  const fresh = await signed(certs.dir, 'server-renewed', '/CN=localhost', 'ca',
+    'IP:127.0.0.1,DNS:localhost');
   const { rename } = await import('node:fs/promises');
   await rename(fresh, certs.serverPem);
 }
@@ -74,7 +82,8 @@ export const ADMIN = { user: 'admin', password: 'admin-secret' };
 export const ALICE = { user: 'alice', password: 'alice-secret' };
 
 /** A broker with all four listeners; admin and alice exist as SCRAM-SHA-256 and -512 users. */
-export async function startSecureBroker(certs: Certificates, settings: BrokerOptions['settings'] = {},
+export async function startSecureBroker(certs: Certificates, settings: BrokerOptions['settings'] =
+  {},
   options: Omit<BrokerOptions, 'settings'> = {}): Promise<SecureBroker> {
   const [p1, p2, p3, p4] = [await freePort(), await freePort(), await freePort(), await freePort()];
   const users = [ADMIN, ALICE].flatMap((u) => ['256', '512'].map((bits) =>
@@ -102,13 +111,17 @@ export function kafkajsClient(bootstrap: string, extra: Pick<KafkaConfig, 'sasl'
 }
 
 /** Java client properties for a listener, as an operator writes them. */
-export function javaClientProperties(protocol: 'SASL_PLAINTEXT' | 'SASL_SSL' | 'SSL', certs: Certificates,
+export function javaClientProperties(protocol: 'SASL_PLAINTEXT' | 'SASL_SSL' | 'SSL',
+  certs: Certificates,
   login?: { mechanism: string; user: string; password: string }): string {
   const lines = [`security.protocol=${protocol}`];
-  if (protocol !== 'SASL_PLAINTEXT') lines.push('ssl.truststore.type=PEM', `ssl.truststore.location=${certs.caCert}`);
-  if (protocol === 'SSL') lines.push('ssl.keystore.type=PEM', `ssl.keystore.location=${certs.clientPem}`);
+  if (protocol !== 'SASL_PLAINTEXT') lines.push('ssl.truststore.type=PEM',
+    `ssl.truststore.location=${certs.caCert}`);
+  if (protocol === 'SSL') lines.push('ssl.keystore.type=PEM',
+    `ssl.keystore.location=${certs.clientPem}`);
   if (login !== undefined) {
-    const module = login.mechanism === 'PLAIN' ? 'org.apache.kafka.common.security.plain.PlainLoginModule'
+    const module = login.mechanism === 'PLAIN' ?
+      'org.apache.kafka.common.security.plain.PlainLoginModule'
       : 'org.apache.kafka.common.security.scram.ScramLoginModule';
     lines.push(`sasl.mechanism=${login.mechanism}`,
       `sasl.jaas.config=${module} required username="${login.user}" password="${login.password}";`);

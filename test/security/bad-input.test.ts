@@ -15,7 +15,8 @@ import { RawClient } from '../helpers/raw-client.js';
 import {
   alterScramUser, authenticate, describeScramUsers, handshake, plainLogin, scramLogin,
 } from '../helpers/sasl-client.js';
-import { ALICE, type Certificates, type SecureBroker, makeCertificates, startSecureBroker } from '../helpers/security.js';
+import { ALICE, type Certificates, type SecureBroker, makeCertificates,
+  startSecureBroker } from '../helpers/security.js';
 import { constantTimeEqual } from '../../src/security/scram.js';
 
 const DELAY_MS = 100;
@@ -23,11 +24,13 @@ const REAUTH_MS = 3000;
 let certs: Certificates;
 let sb: SecureBroker;
 let log = '';
-const port = (listener: keyof SecureBroker['address']) => Number(sb.address[listener].split(':')[1]);
+const port = (listener: keyof SecureBroker['address']) =>
+  Number(sb.address[listener].split(':')[1]);
 
 beforeAll(async () => {
   certs = await makeCertificates();
-  sb = await startSecureBroker(certs, { connectionFailedAuthenticationDelayMs: DELAY_MS, connectionsMaxReauthMs: REAUTH_MS },
+  sb = await startSecureBroker(certs, { connectionFailedAuthenticationDelayMs: DELAY_MS,
+    connectionsMaxReauthMs: REAUTH_MS },
     { onOutput: (chunk) => { log += chunk; } });
 }, 120_000);
 afterAll(async () => {
@@ -35,28 +38,38 @@ afterAll(async () => {
   await certs?.cleanup();
 });
 
-function failures(): { reason: string; mechanism: string; listener: string; principal: string | null; api: string }[] {
-  return log.split('\n').filter((l) => l.includes('"authentication":"failed"')).map((l) => JSON.parse(l));
+interface FailureLine {
+  reason: string; mechanism: string; listener: string; principal: string | null; api: string;
 }
 
-/** Runs `attempt`, then expects exactly one new failure line matching `reason`, and a good login still works. */
+function failures(): FailureLine[] {
+  return log.split('\n').filter((l) => l.includes('"authentication":"failed"')).map((l) =>
+    JSON.parse(l));
+}
+
+/** Runs `attempt`, then expects exactly one new failure line matching `reason`, and a good login
+ * still works. */
 async function expectOneFailure(reason: RegExp, attempt: () => Promise<void>): Promise<void> {
   const before = failures().length;
   await attempt();
   await expect.poll(() => failures().length).toBe(before + 1);
   expect(failures().at(-1)!.reason).toMatch(reason);
   const c = await RawClient.connect(port('SASL_PLAINTEXT'));
-  expect((await scramLogin(c, 'SCRAM-SHA-512', ALICE.user, ALICE.password))!.errorCode).toBe(ErrorCode.NONE);
+  expect((await scramLogin(c, 'SCRAM-SHA-512', ALICE.user,
+    ALICE.password))!.errorCode).toBe(ErrorCode.NONE);
   c.close();
 }
 
 async function metadata(c: RawClient): Promise<Buffer | null> {
-  c.send(3, 9, (w) => MD.encodeMetadataRequest(w, 9, { ...MD.defaultMetadataRequest(), topics: [] }));
+  c.send(3, 9, (w) => MD.encodeMetadataRequest(w, 9, { ...MD.defaultMetadataRequest(),
+    topics: [] }));
   return c.readFrame(5000);
 }
 
 describe('wrong credentials', () => {
-  it.each(['PLAIN', 'SCRAM-SHA-256', 'SCRAM-SHA-512'] as const)('%s: a wrong password and an unknown user get the same answer, after the delay, then a close', async (mechanism) => {
+  it.each(['PLAIN', 'SCRAM-SHA-256',
+    'SCRAM-SHA-512'] as const)('%s: a wrong password and an unknown user get the same answer, ' +
+      'after the delay, then a close', async (mechanism) => {
     for (const user of [ALICE.user, 'nobody']) {
       await expectOneFailure(/wrong password|unknown user/, async () => {
         const c = await RawClient.connect(port('SASL_PLAINTEXT'));
@@ -65,7 +78,8 @@ describe('wrong credentials', () => {
           : await scramLogin(c, mechanism, user, 'wrong');
         expect(Date.now() - started).toBeGreaterThanOrEqual(DELAY_MS - 5);
         expect(res!.errorCode).toBe(ErrorCode.SASL_AUTHENTICATION_FAILED);
-        expect(res!.errorMessage).toBe(`Authentication failed during authentication due to invalid credentials with SASL mechanism ${mechanism}`);
+        expect(res!.errorMessage).toBe(`Authentication failed during authentication due to ` +
+          `invalid credentials with SASL mechanism ${mechanism}`);
         expect(await c.waitClosed()).toBe(true);
       });
     }
@@ -80,21 +94,25 @@ describe('wrong credentials', () => {
     });
     await expectOneFailure(/authorization id/, async () => {
       const c = await RawClient.connect(port('SASL_PLAINTEXT'));
-      const res = await scramLogin(c, 'SCRAM-SHA-512', ALICE.user, ALICE.password, { first: (bare) => `n,a=admin,${bare}` });
+      const res = await scramLogin(c, 'SCRAM-SHA-512', ALICE.user, ALICE.password,
+        { first: (bare) => `n,a=admin,${bare}` });
       expect(res!.errorCode).toBe(ErrorCode.SASL_AUTHENTICATION_FAILED);
     });
   });
 
-  it('a SCRAM client-final message with a nonce not ending with the server\'s is refused', async () => {
+  it('a SCRAM client-final message with a nonce not ending with the server\'s is refused',
+    async () => {
     await expectOneFailure(/nonce/, async () => {
       const c = await RawClient.connect(port('SASL_PLAINTEXT'));
-      const res = await scramLogin(c, 'SCRAM-SHA-512', ALICE.user, ALICE.password, { finalNonce: (n) => `${n}x` });
+      const res = await scramLogin(c, 'SCRAM-SHA-512', ALICE.user, ALICE.password,
+        { finalNonce: (n) => `${n}x` });
       expect(res!.errorCode).toBe(ErrorCode.SASL_AUTHENTICATION_FAILED);
       expect(await c.waitClosed()).toBe(true);
     });
     await expectOneFailure(/nonce/, async () => {
       const c = await RawClient.connect(port('SASL_PLAINTEXT'));
-      const res = await scramLogin(c, 'SCRAM-SHA-256', ALICE.user, ALICE.password, { first: () => 'n,,n=alice,r=' });
+      const res = await scramLogin(c, 'SCRAM-SHA-256', ALICE.user, ALICE.password, { first: () =>
+        'n,,n=alice,r=' });
       expect(res!.errorCode).toBe(ErrorCode.SASL_AUTHENTICATION_FAILED);
     });
   });
@@ -107,11 +125,13 @@ describe('wrong credentials', () => {
 });
 
 describe('protocol misuse before authentication', () => {
-  it('an unknown mechanism: UNSUPPORTED_SASL_MECHANISM with the enabled ones, then a close', async () => {
+  it('an unknown mechanism: UNSUPPORTED_SASL_MECHANISM with the enabled ones, then a close',
+    async () => {
     await expectOneFailure(/unsupported mechanism "GSSAPI"/, async () => {
       const c = await RawClient.connect(port('SASL_PLAINTEXT'));
       const res = await handshake(c, 'GSSAPI');
-      expect(res).toMatchObject({ errorCode: ErrorCode.UNSUPPORTED_SASL_MECHANISM, mechanisms: ['PLAIN', 'SCRAM-SHA-256', 'SCRAM-SHA-512'] });
+      expect(res).toMatchObject({ errorCode: ErrorCode.UNSUPPORTED_SASL_MECHANISM,
+        mechanisms: ['PLAIN', 'SCRAM-SHA-256', 'SCRAM-SHA-512'] });
       expect(await c.waitClosed()).toBe(true);
     });
   });
@@ -137,7 +157,8 @@ describe('protocol misuse before authentication', () => {
     });
   });
 
-  it('a frame over 512 KiB before authentication closes the connection before it is read', async () => {
+  it('a frame over 512 KiB before authentication closes the connection before it is read',
+    async () => {
     await expectOneFailure(/frame of 600000 bytes before authentication/, async () => {
       const c = await RawClient.connect(port('SASL_PLAINTEXT'));
       const prefix = Buffer.alloc(4);
@@ -149,10 +170,13 @@ describe('protocol misuse before authentication', () => {
 });
 
 describe('TLS listener', () => {
-  const tlsTry = (options: { garbage?: Buffer; cert?: boolean }) => new Promise<string>((resolve) => {
+  const tlsTry = (options: { garbage?: Buffer; cert?: boolean }) => new Promise<string>((resolve) =>
+    {
     void (async () => {
-      const [ca, key, cert] = await Promise.all([certs.caCert, certs.strangerPem, certs.strangerPem].map((f) => readFile(f, 'utf8')));
-      const s = tlsConnect({ host: '127.0.0.1', port: port('SSL'), ca, ...(options.cert ? { key, cert } : {}), servername: 'localhost' });
+      const [ca, key, cert] = await Promise.all([certs.caCert, certs.strangerPem,
+        certs.strangerPem].map((f) => readFile(f, 'utf8')));
+      const s = tlsConnect({ host: '127.0.0.1', port: port('SSL'), ca, ...(options.cert ? { key,
+        cert } : {}), servername: 'localhost' });
       s.on('secureConnect', () => s.write(Buffer.from([0, 0, 0, 8, 0, 18, 0, 0, 0, 0, 0, 1])));
       s.on('error', (err) => resolve(`error: ${err.message}`));
       s.on('close', () => resolve('closed'));
@@ -160,8 +184,10 @@ describe('TLS listener', () => {
     })();
   });
 
-  it('TLS garbage and plaintext Kafka requests sent to a TLS port close the connection, logged once each', async () => {
-    for (const bytes of [Buffer.from('\u0016\u0003\u0001garbage-garbage-garbage'), Buffer.from([0, 0, 0, 14, 0, 18, 0, 3, 0, 0, 0, 1, 0, 0, 0, 0, 0, 0])]) {
+  it('TLS garbage and plaintext Kafka requests sent to a TLS port close the connection, logged ' +
+    'once each', async () => {
+    for (const bytes of [Buffer.from('\u0016\u0003\u0001garbage-garbage-garbage'), Buffer.from([0,
+      0, 0, 14, 0, 18, 0, 3, 0, 0, 0, 1, 0, 0, 0, 0, 0, 0])]) {
       await expectOneFailure(/TLS handshake failed/, async () => {
         const c = await RawClient.connect(port('SSL'));
         c.write(bytes);
@@ -190,7 +216,8 @@ describe('sessions', () => {
     c.close();
   });
 
-  it('tells the session lifetime, re-authenticates on the same connection, and closes an expired session', async () => {
+  it('tells the session lifetime, re-authenticates on the same connection, and closes an expired ' +
+    'session', async () => {
     const c = await RawClient.connect(port('SASL_PLAINTEXT'));
     const first = await scramLogin(c, 'SCRAM-SHA-512', ALICE.user, ALICE.password);
     expect(Number(first!.sessionLifetimeMs)).toBeGreaterThan(0);
@@ -205,17 +232,22 @@ describe('sessions', () => {
 });
 
 describe('SCRAM credential administration', () => {
-  it('refuses bad iterations, answers RESOURCE_NOT_FOUND for unknown users, lists mechanisms without secrets', async () => {
+  it('refuses bad iterations, answers RESOURCE_NOT_FOUND for unknown users, lists mechanisms ' +
+    'without secrets', async () => {
     const tooFew = await alterScramUser(port('PLAINTEXT'), 'carol', 'SCRAM-SHA-256', 'pw', 1000);
-    expect(tooFew.results[0]).toMatchObject({ user: 'carol', errorCode: ErrorCode.UNACCEPTABLE_CREDENTIAL });
-    expect((await alterScramUser(port('PLAINTEXT'), 'carol', 'SCRAM-SHA-256', 'carol-pw', 5000)).results[0]!.errorCode).toBe(0);
+    expect(tooFew.results[0]).toMatchObject({ user: 'carol',
+      errorCode: ErrorCode.UNACCEPTABLE_CREDENTIAL });
+    expect((await alterScramUser(port('PLAINTEXT'), 'carol', 'SCRAM-SHA-256', 'carol-pw',
+      5000)).results[0]!.errorCode).toBe(0);
     const described = await describeScramUsers(port('PLAINTEXT'), ['carol', 'ghost']);
     expect(described.results).toEqual([
-      expect.objectContaining({ user: 'carol', errorCode: 0, credentialInfos: [expect.objectContaining({ mechanism: 1, iterations: 5000 })] }),
+      expect.objectContaining({ user: 'carol', errorCode: 0,
+        credentialInfos: [expect.objectContaining({ mechanism: 1, iterations: 5000 })] }),
       expect.objectContaining({ user: 'ghost', errorCode: ErrorCode.RESOURCE_NOT_FOUND }),
     ]);
     const c = await RawClient.connect(port('SASL_PLAINTEXT'));
-    expect((await plainLogin(c, 'carol', 'carol-pw'))!.errorCode).toBe(0); // PLAIN checks the SCRAM credential
+    expect((await plainLogin(c, 'carol',
+      'carol-pw'))!.errorCode).toBe(0); // PLAIN checks the SCRAM credential
     c.close();
   });
 });
@@ -246,7 +278,9 @@ describe('1,000 failed logins', () => {
     const started = Date.now();
     await failLogins(1000, 20);
     const rssAfter = await rssBytes();
-    console.log(`1000 failed SCRAM logins in ${Date.now() - started} ms (20 at a time, ${DELAY_MS} ms delay each); RSS ${(rssBefore / 2 ** 20).toFixed(1)} -> ${(rssAfter / 2 ** 20).toFixed(1)} MiB`);
+    console.log(`1000 failed SCRAM logins in ${Date.now() - started} ms (20 at a time, ` +
+      `${DELAY_MS} ms delay each); RSS ${(rssBefore / 2 ** 20).toFixed(1)} -> ` +
+        `${(rssAfter / 2 ** 20).toFixed(1)} MiB`);
     await expect.poll(() => failures().length - before).toBe(1000);
     expect(rssAfter - rssBefore).toBeLessThan(40 * 2 ** 20);
     const c = await RawClient.connect(port('SASL_PLAINTEXT'));

@@ -40,31 +40,39 @@ async function msUntilLoginAtBroker3(user: string, password: string): Promise<nu
 }
 
 it('a user created through broker 1 logs in at broker 3', async () => {
-  const answer = await alterScramUser(ports.get(1)!.plaintext, 'erin', 'SCRAM-SHA-512', 'erin-secret');
+  const answer = await alterScramUser(ports.get(1)!.plaintext, 'erin', 'SCRAM-SHA-512',
+    'erin-secret');
   expect(answer.results[0]!.errorCode).toBe(ErrorCode.NONE);
   const ms = await msUntilLoginAtBroker3('erin', 'erin-secret');
-  console.log(`SCRAM user created through broker 1 (AlterUserScramCredentials) logged in at broker 3 after ${ms.toFixed(1)} ms`);
+  console.log(`SCRAM user created through broker 1 (AlterUserScramCredentials) logged in at ` +
+    `broker 3 after ${ms.toFixed(1)} ms`);
   // Metadata on a SASL connection names every broker's SASL port (from its registration), so a
   // producer reaches the leaders on other brokers through the same listener.
   const kafka = kafkajsClient(`127.0.0.1:${ports.get(3)!.sasl}`,
     { sasl: { mechanism: 'scram-sha-512', username: 'erin', password: 'erin-secret' } });
   const admin = kafka.admin();
   await admin.connect();
-  await admin.createTopics({ topics: [{ topic: 'spread', numPartitions: 6 }], waitForLeaders: true });
+  await admin.createTopics({ topics: [{ topic: 'spread', numPartitions: 6 }],
+    waitForLeaders: true });
   const brokers = (await admin.describeCluster()).brokers;
   await admin.disconnect();
   expect(brokers.map((b) => b.port).sort()).toEqual([...ports.values()].map((p) => p.sasl).sort());
   const producer = kafka.producer();
   await producer.connect();
-  await producer.send({ topic: 'spread', acks: -1, messages: Array.from({ length: 12 }, (_, i) => ({ key: `k${i}`, value: 'v' })) });
+  await producer.send({ topic: 'spread', acks: -1, messages: Array.from({ length: 12 }, (_, i) =>
+    ({ key: `k${i}`, value: 'v' })) });
   await producer.disconnect();
 }, 60_000);
 
 it.skipIf(!HAVE_JAVA)('kafka-configs.sh through broker 1; broker 3 enforces it', async () => {
-  expectSuccess(await runKafkaTool('configs', ['--bootstrap-server', `127.0.0.1:${ports.get(1)!.plaintext}`, '--alter',
-    '--add-config', 'SCRAM-SHA-512=[password=dora-secret]', '--entity-type', 'users', '--entity-name', 'dora'], { timeoutMs: 90_000 }));
+  expectSuccess(await runKafkaTool('configs', ['--bootstrap-server',
+    `127.0.0.1:${ports.get(1)!.plaintext}`, '--alter',
+    '--add-config', 'SCRAM-SHA-512=[password=dora-secret]', '--entity-type', 'users',
+      '--entity-name', 'dora'], { timeoutMs: 90_000 }));
   const ms = await msUntilLoginAtBroker3('dora', 'dora-secret');
-  console.log(`SCRAM user created by kafka-configs.sh through broker 1 logged in at broker 3 after ${ms.toFixed(1)} ms`);
+  console.log(`SCRAM user created by kafka-configs.sh through broker 1 logged in at broker 3 ` +
+    `after ${ms.toFixed(1)} ms`);
   const c = await RawClient.connect(ports.get(3)!.sasl);
-  expect((await scramLogin(c, 'SCRAM-SHA-512', 'dora', 'not-hers'))!.errorCode).toBe(ErrorCode.SASL_AUTHENTICATION_FAILED);
+  expect((await scramLogin(c, 'SCRAM-SHA-512', 'dora',
+    'not-hers'))!.errorCode).toBe(ErrorCode.SASL_AUTHENTICATION_FAILED);
 }, 120_000);

@@ -29,7 +29,8 @@ let log = '';
 let key: CryptoKey;
 let strangerKey: CryptoKey;
 
-async function token(claims: { sub?: string; aud?: string; iss?: string; expSeconds?: number }, signer = key): Promise<string> {
+async function token(claims: { sub?: string; aud?: string; iss?: string; expSeconds?: number },
+  signer = key): Promise<string> {
   const now = Math.floor(Date.now() / 1000);
   return new SignJWT({ sub: claims.sub ?? 'svc-agent', scope: 'kafka' })
     .setProtectedHeader({ alg: 'RS256', kid: 'test-key' })
@@ -62,7 +63,8 @@ afterAll(async () => {
 });
 
 function failures(): { reason: string; mechanism: string }[] {
-  return log.split('\n').filter((l) => l.includes('"authentication":"failed"')).map((l) => JSON.parse(l));
+  return log.split('\n').filter((l) => l.includes('"authentication":"failed"')).map((l) =>
+    JSON.parse(l));
 }
 
 /** OAUTHBEARER over a bare connection: 'ok', or the failure message after Kafka's two steps. */
@@ -95,7 +97,8 @@ describe('tokens on a bare connection', () => {
   const unsigned = () => {
     const b64 = (o: object) => Buffer.from(JSON.stringify(o)).toString('base64url');
     const now = Math.floor(Date.now() / 1000);
-    return `${b64({ alg: 'none' })}.${b64({ sub: 'svc-agent', iss: ISSUER, aud: AUDIENCE, exp: now + 600 })}.`;
+    const claims = { sub: 'svc-agent', iss: ISSUER, aud: AUDIENCE, exp: now + 600 };
+    return `${b64({ alg: 'none' })}.${b64(claims)}.`;
   };
   const cases: [string, () => Promise<string> | string, RegExp][] = [
     ['malformed', () => 'not.a.jwt', /invalid token/],
@@ -116,26 +119,34 @@ describe('tokens on a bare connection', () => {
 });
 
 describe.skipIf(!HAVE_JAVA)('Java client', () => {
-  it('produces and consumes with a signed token read from a file (OAuthBearerLoginCallbackHandler)', async () => {
+  it('produces and consumes with a signed token read from a file (OAuthBearerLoginCallbackHandler)',
+    async () => {
     await kafkaJars();
     const tokenFile = path.join(dir.dir, 'token.jwt');
     await writeFile(tokenFile, await token({}));
     const props = path.join(dir.dir, 'oauth.properties');
     await writeFile(props, [
       'security.protocol=SASL_PLAINTEXT', 'sasl.mechanism=OAUTHBEARER',
-      'sasl.login.callback.handler.class=org.apache.kafka.common.security.oauthbearer.OAuthBearerLoginCallbackHandler',
+      'sasl.login.callback.handler.class='
+        + 'org.apache.kafka.common.security.oauthbearer.OAuthBearerLoginCallbackHandler',
       `sasl.oauthbearer.token.endpoint.url=${pathToFileURL(tokenFile).href}`,
-      'sasl.jaas.config=org.apache.kafka.common.security.oauthbearer.OAuthBearerLoginModule required ;', ''].join('\n'));
-    const jvmArgs = [`-Dorg.apache.kafka.sasl.oauthbearer.allowed.urls=${pathToFileURL(tokenFile).href}`];
-    const run = async (tool: 'topics' | 'consoleProducer' | 'consoleConsumer', args: string[], input?: string) => {
-      const r = await runKafkaTool(tool, ['--bootstrap-server', `127.0.0.1:${saslPort}`, '--command-config', props, ...args],
+      'sasl.jaas.config=org.apache.kafka.common.security.oauthbearer.OAuthBearerLoginModule ' +
+        'required ;', ''].join('\n'));
+    const jvmArgs =
+      [`-Dorg.apache.kafka.sasl.oauthbearer.allowed.urls=${pathToFileURL(tokenFile).href}`];
+    const run = async (tool: 'topics' | 'consoleProducer' | 'consoleConsumer', args: string[],
+      input?: string) => {
+      const r = await runKafkaTool(tool, ['--bootstrap-server', `127.0.0.1:${saslPort}`,
+        '--command-config', props, ...args],
         { timeoutMs: 90_000, jvmArgs, ...(input !== undefined ? { input } : {}) });
       if (r.code !== 0) throw new Error(describeRun(r, log.slice(-5000)));
       return r;
     };
     await run('topics', ['--create', '--topic', 'oauth-java', '--partitions', '1']);
-    await run('consoleProducer', ['--topic', 'oauth-java', '--command-property', 'acks=all'], 'a\nb\n');
-    const consumed = await run('consoleConsumer', ['--topic', 'oauth-java', '--from-beginning', '--max-messages', '2', '--timeout-ms', '30000']);
+    await run('consoleProducer', ['--topic', 'oauth-java', '--command-property', 'acks=all'],
+      'a\nb\n');
+    const consumed = await run('consoleConsumer', ['--topic', 'oauth-java', '--from-beginning',
+      '--max-messages', '2', '--timeout-ms', '30000']);
     expect(consumed.stdout.trim().split('\n')).toEqual(['a', 'b']);
     // The principal is the token's sub claim: the topic's creation is audited under it.
     expect(log).toMatch(/"api":"CreateTopics","principal":"User:svc-agent","listener":"SASL_PLAINTEXT"/);
@@ -144,8 +155,10 @@ describe.skipIf(!HAVE_JAVA)('Java client', () => {
   it('Kafka\'s default unsecured login (alg none) is refused', async () => {
     const props = path.join(dir.dir, 'unsecured.properties');
     await writeFile(props, ['security.protocol=SASL_PLAINTEXT', 'sasl.mechanism=OAUTHBEARER',
-      'sasl.jaas.config=org.apache.kafka.common.security.oauthbearer.OAuthBearerLoginModule required unsecuredLoginStringClaim_sub="svc-agent";', ''].join('\n'));
-    const r = await runKafkaTool('topics', ['--bootstrap-server', `127.0.0.1:${saslPort}`, '--command-config', props, '--list'],
+      'sasl.jaas.config=org.apache.kafka.common.security.oauthbearer.OAuthBearerLoginModule ' +
+        'required unsecuredLoginStringClaim_sub="svc-agent";', ''].join('\n'));
+    const r = await runKafkaTool('topics', ['--bootstrap-server', `127.0.0.1:${saslPort}`,
+      '--command-config', props, '--list'],
       { timeoutMs: 90_000 });
     expect(r.code).not.toBe(0);
     expect(r.stdout + r.stderr).toMatch(/invalid token/);

@@ -12,10 +12,12 @@ import path from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
-  ADMIN, ALICE, type Certificates, type KafkajsMechanism, type SecureBroker, javaClientProperties, kafkajsClient,
+  ADMIN, ALICE, type Certificates, type KafkajsMechanism, type SecureBroker, javaClientProperties,
+    kafkajsClient,
   makeCertificates, startSecureBroker,
 } from '../helpers/security.js';
-import { describeRun, javaAvailable, kafkaJars, runKafkaTool, type RunResult } from '../helpers/kafka-tools.js';
+import { describeRun, javaAvailable, kafkaJars, runKafkaTool,
+  type RunResult } from '../helpers/kafka-tools.js';
 
 const execFileP = promisify(execFile);
 const HAVE_JAVA = javaAvailable();
@@ -36,15 +38,22 @@ afterAll(async () => {
 
 /** The audit lines' principal for a topic's creation. */
 function creatorOf(topic: string): string | undefined {
-  const line = log.split('\n').find((l) => l.includes('"audit":true') && l.includes('CreateTopics') && l.includes(`"${topic}`));
+  const line = log.split('\n').find((l) => l.includes('"audit":true') &&
+    l.includes('CreateTopics') && l.includes(`"${topic}`));
   return line === undefined ? undefined : (JSON.parse(line) as { principal: string }).principal;
 }
 
-function failureLines(): { listener: string; mechanism: string; principal: string | null; reason: string }[] {
-  return log.split('\n').filter((l) => l.includes('"authentication":"failed"')).map((l) => JSON.parse(l));
+interface FailureLine {
+  listener: string; mechanism: string; principal: string | null; reason: string;
 }
 
-async function kafkajsRoundTrip(bootstrap: string, extra: Parameters<typeof kafkajsClient>[1], topic: string): Promise<void> {
+function failureLines(): FailureLine[] {
+  return log.split('\n').filter((l) => l.includes('"authentication":"failed"')).map((l) =>
+    JSON.parse(l));
+}
+
+async function kafkajsRoundTrip(bootstrap: string, extra: Parameters<typeof kafkajsClient>[1],
+  topic: string): Promise<void> {
   const kafka = kafkajsClient(bootstrap, extra);
   const admin = kafka.admin();
   await admin.connect();
@@ -78,7 +87,8 @@ describe('kafkajs', () => {
     ['scram512-sasl-ssl', 'SASL_SSL', 'scram-sha-512'],
     ['plain-sasl-ssl', 'SASL_SSL', 'plain'],
   ];
-  it.each(cases)('%s: logs in as alice, produces and consumes', async (topic, listener, mechanism) => {
+  it.each(cases)('%s: logs in as alice, produces and consumes', async (topic, listener,
+    mechanism) => {
     const ca = await readFile(certs.caCert, 'utf8');
     await kafkajsRoundTrip(sb.address[listener], {
       sasl: { mechanism, username: ALICE.user, password: ALICE.password } as never,
@@ -87,9 +97,12 @@ describe('kafkajs', () => {
     expect(creatorOf(topic)).toBe('User:alice');
   }, 60_000);
 
-  it('mTLS: the client certificate is the principal (mapped by ssl.principal.mapping.rules)', async () => {
-    const [ca, key, cert] = await Promise.all([certs.caCert, certs.clientKey, certs.clientCert].map((f) => readFile(f, 'utf8')));
-    await kafkajsRoundTrip(sb.address.SSL, { ssl: { ca: [ca!], key: key!, cert: cert!, rejectUnauthorized: true } }, 'mtls-kafkajs');
+  it('mTLS: the client certificate is the principal (mapped by ssl.principal.mapping.rules)',
+    async () => {
+    const [ca, key, cert] = await Promise.all([certs.caCert, certs.clientKey,
+      certs.clientCert].map((f) => readFile(f, 'utf8')));
+    await kafkajsRoundTrip(sb.address.SSL, { ssl: { ca: [ca!], key: key!, cert: cert!,
+      rejectUnauthorized: true } }, 'mtls-kafkajs');
     expect(creatorOf('mtls-kafkajs')).toBe('User:alice');
   }, 60_000);
 
@@ -98,13 +111,16 @@ describe('kafkajs', () => {
     expect(creatorOf('plaintext-kafkajs')).toBe('User:ANONYMOUS');
   }, 60_000);
 
-  it.each(['plain', 'scram-sha-256', 'scram-sha-512'] as const)('%s with a wrong password fails, logged once', async (mechanism) => {
+  it.each(['plain', 'scram-sha-256',
+    'scram-sha-512'] as const)('%s with a wrong password fails, logged once', async (mechanism) => {
     const before = failureLines().length;
-    const admin = kafkajsClient(sb.address.SASL_PLAINTEXT, { sasl: { mechanism, username: ALICE.user, password: 'wrong' } as never }).admin();
+    const admin = kafkajsClient(sb.address.SASL_PLAINTEXT, { sasl: { mechanism,
+      username: ALICE.user, password: 'wrong' } as never }).admin();
     await expect(admin.connect()).rejects.toThrow(/SASL|authentication/i);
     await admin.disconnect();
     const upper = mechanism.toUpperCase();
-    await expect.poll(() => failureLines().slice(before).filter((l) => l.mechanism === upper)).toHaveLength(1);
+    await expect.poll(() => failureLines().slice(before).filter((l) =>
+      l.mechanism === upper)).toHaveLength(1);
     const line = failureLines().slice(before).find((l) => l.mechanism === upper)!;
     expect(line).toMatchObject({ listener: 'SASL_PLAINTEXT', principal: 'User:alice' });
   }, 30_000);
@@ -119,21 +135,28 @@ describe('kcat (librdkafka)', () => {
       let err = '';
       p.stdout.on('data', (c: Buffer) => { out += c.toString(); });
       p.stderr.on('data', (c: Buffer) => { err += c.toString(); });
-      p.on('exit', (code) => (code === 0 ? resolve(out) : reject(new Error(`kcat exited ${code}: ${err}`))));
+      p.on('exit', (code) => (code === 0 ? resolve(out) :
+        reject(new Error(`kcat exited ${code}: ${err}`))));
       p.stdin.end(input);
     });
   };
-  const settingsFor = (listener: 'SASL_PLAINTEXT' | 'SASL_SSL' | 'SSL', mechanism?: string): string[] => [
+  const settingsFor = (listener: 'SASL_PLAINTEXT' | 'SASL_SSL' | 'SSL',
+    mechanism?: string): string[] => [
     '-b', sb.address[listener], '-X', `security.protocol=${listener.toLowerCase()}`,
-    ...(mechanism !== undefined ? ['-X', `sasl.mechanisms=${mechanism}`, '-X', `sasl.username=${ALICE.user}`, '-X', `sasl.password=${ALICE.password}`] : []),
+    ...(mechanism !== undefined ? ['-X', `sasl.mechanisms=${mechanism}`, '-X',
+      `sasl.username=${ALICE.user}`, '-X', `sasl.password=${ALICE.password}`] : []),
     ...(listener !== 'SASL_PLAINTEXT' ? ['-X', `ssl.ca.location=${certs.caCert}`] : []),
-    ...(listener === 'SSL' ? ['-X', `ssl.certificate.location=${certs.clientCert}`, '-X', `ssl.key.location=${certs.clientKey}`] : []),
+    ...(listener === 'SSL' ? ['-X', `ssl.certificate.location=${certs.clientCert}`, '-X',
+      `ssl.key.location=${certs.clientKey}`] : []),
   ];
-  it.each([['SASL_SSL', 'SCRAM-SHA-512'], ['SASL_PLAINTEXT', 'PLAIN'], ['SSL', undefined]] as const)(
+  it.each([['SASL_SSL', 'SCRAM-SHA-512'], ['SASL_PLAINTEXT', 'PLAIN'], ['SSL',
+    undefined]] as const)(
     '%s %s: produces and consumes', async (listener, mechanism) => {
       const topic = `kcat-${listener}-${mechanism ?? 'mtls'}`.toLowerCase();
-      await kcat([...settingsFor(listener, mechanism), '-t', topic, '-P', '-X', 'acks=all'], 'a\nb\nc\n');
-      const out = await kcat([...settingsFor(listener, mechanism), '-t', topic, '-C', '-o', 'beginning', '-e', '-q']);
+      await kcat([...settingsFor(listener, mechanism), '-t', topic, '-P', '-X', 'acks=all'],
+        'a\nb\nc\n');
+      const out = await kcat([...settingsFor(listener, mechanism), '-t', topic, '-C', '-o',
+        'beginning', '-e', '-q']);
       expect(out.trim().split('\n')).toEqual(['a', 'b', 'c']);
     }, 90_000);
 });
@@ -148,9 +171,12 @@ describe.skipIf(!HAVE_JAVA)('Java client and CLI tools', () => {
       return file;
     };
     files = {
-      admin: await write('admin.properties', javaClientProperties('SASL_SSL', certs, { mechanism: 'SCRAM-SHA-512', ...ADMIN })),
-      bobScram: await write('bob-scram.properties', javaClientProperties('SASL_SSL', certs, { mechanism: 'SCRAM-SHA-512', user: 'bob', password: 'bob-secret' })),
-      bobPlain: await write('bob-plain.properties', javaClientProperties('SASL_PLAINTEXT', certs, { mechanism: 'PLAIN', user: 'bob', password: 'bob-secret' })),
+      admin: await write('admin.properties', javaClientProperties('SASL_SSL', certs,
+        { mechanism: 'SCRAM-SHA-512', ...ADMIN })),
+      bobScram: await write('bob-scram.properties', javaClientProperties('SASL_SSL', certs,
+        { mechanism: 'SCRAM-SHA-512', user: 'bob', password: 'bob-secret' })),
+      bobPlain: await write('bob-plain.properties', javaClientProperties('SASL_PLAINTEXT', certs,
+        { mechanism: 'PLAIN', user: 'bob', password: 'bob-secret' })),
       mtls: await write('mtls.properties', javaClientProperties('SSL', certs)),
     };
   }, 600_000);
@@ -160,38 +186,52 @@ describe.skipIf(!HAVE_JAVA)('Java client and CLI tools', () => {
     return r;
   };
 
-  it('kafka-configs.sh creates a SCRAM user, who then logs in with SCRAM-SHA-512 and PLAIN', async () => {
-    expectOk(await runKafkaTool('configs', ['--bootstrap-server', sb.address.SASL_SSL, '--command-config', files.admin!,
-      '--alter', '--add-config', 'SCRAM-SHA-512=[iterations=8192,password=bob-secret]', '--entity-type', 'users', '--entity-name', 'bob'],
+  it('kafka-configs.sh creates a SCRAM user, who then logs in with SCRAM-SHA-512 and PLAIN',
+    async () => {
+    expectOk(await runKafkaTool('configs', ['--bootstrap-server', sb.address.SASL_SSL,
+      '--command-config', files.admin!,
+      '--alter', '--add-config', 'SCRAM-SHA-512=[iterations=8192,password=bob-secret]',
+        '--entity-type', 'users', '--entity-name', 'bob'],
     { timeoutMs: TOOL_MS }));
     // (kafka-configs.sh --describe --entity-type users also asks DescribeClientQuotas, which is
     // the quotas work's: DescribeUserScramCredentials is checked in scram-admin.test.ts.)
     const topic = 'java-sasl';
-    expectOk(await runKafkaTool('topics', ['--bootstrap-server', sb.address.SASL_SSL, '--command-config', files.bobScram!,
+    expectOk(await runKafkaTool('topics', ['--bootstrap-server', sb.address.SASL_SSL,
+      '--command-config', files.bobScram!,
       '--create', '--topic', topic, '--partitions', '1'], { timeoutMs: TOOL_MS }));
     expect(creatorOf(topic)).toBe('User:bob');
-    expectOk(await runKafkaTool('consoleProducer', ['--bootstrap-server', sb.address.SASL_SSL, '--topic', topic,
-      '--command-config', files.bobScram!, '--command-property', 'acks=all'], { timeoutMs: TOOL_MS, input: 'one\ntwo\n' }));
-    const consumed = expectOk(await runKafkaTool('consoleConsumer', ['--bootstrap-server', sb.address.SASL_PLAINTEXT,
-      '--topic', topic, '--command-config', files.bobPlain!, '--from-beginning', '--max-messages', '2', '--timeout-ms', '30000'],
+    expectOk(await runKafkaTool('consoleProducer', ['--bootstrap-server', sb.address.SASL_SSL,
+      '--topic', topic,
+      '--command-config', files.bobScram!, '--command-property', 'acks=all'], { timeoutMs: TOOL_MS,
+        input: 'one\ntwo\n' }));
+    const consumed = expectOk(await runKafkaTool('consoleConsumer', ['--bootstrap-server',
+      sb.address.SASL_PLAINTEXT,
+      '--topic', topic, '--command-config', files.bobPlain!, '--from-beginning', '--max-messages',
+        '2', '--timeout-ms', '30000'],
     { timeoutMs: TOOL_MS }));
     expect(consumed.stdout.trim().split('\n')).toEqual(['one', 'two']);
   }, 240_000);
 
   it('a client certificate (mTLS) produces and consumes', async () => {
     const topic = 'java-mtls';
-    expectOk(await runKafkaTool('consoleProducer', ['--bootstrap-server', sb.address.SSL, '--topic', topic,
-      '--command-config', files.mtls!, '--command-property', 'acks=all'], { timeoutMs: TOOL_MS, input: 'x\ny\n' }));
-    const consumed = expectOk(await runKafkaTool('consoleConsumer', ['--bootstrap-server', sb.address.SSL,
-      '--topic', topic, '--command-config', files.mtls!, '--from-beginning', '--max-messages', '2', '--timeout-ms', '30000'],
+    expectOk(await runKafkaTool('consoleProducer', ['--bootstrap-server', sb.address.SSL, '--topic',
+      topic,
+      '--command-config', files.mtls!, '--command-property', 'acks=all'], { timeoutMs: TOOL_MS,
+        input: 'x\ny\n' }));
+    const consumed = expectOk(await runKafkaTool('consoleConsumer', ['--bootstrap-server',
+      sb.address.SSL,
+      '--topic', topic, '--command-config', files.mtls!, '--from-beginning', '--max-messages', '2',
+        '--timeout-ms', '30000'],
     { timeoutMs: TOOL_MS }));
     expect(consumed.stdout.trim().split('\n')).toEqual(['x', 'y']);
   }, 180_000);
 
   it('a wrong SCRAM password is refused with Kafka\'s message', async () => {
     const wrong = path.join(certs.dir, 'wrong.properties');
-    await writeFile(wrong, javaClientProperties('SASL_SSL', certs, { mechanism: 'SCRAM-SHA-512', user: 'bob', password: 'nope' }));
-    const r = await runKafkaTool('topics', ['--bootstrap-server', sb.address.SASL_SSL, '--command-config', wrong, '--list'],
+    await writeFile(wrong, javaClientProperties('SASL_SSL', certs, { mechanism: 'SCRAM-SHA-512',
+      user: 'bob', password: 'nope' }));
+    const r = await runKafkaTool('topics', ['--bootstrap-server', sb.address.SASL_SSL,
+      '--command-config', wrong, '--list'],
       { timeoutMs: TOOL_MS });
     expect(r.code).not.toBe(0);
     expect(r.stdout + r.stderr).toMatch(/invalid credentials with SASL mechanism SCRAM-SHA-512/);

@@ -27,7 +27,8 @@ export const handler = defineHandler({
   async handle(ctx, req) {
     const names = req.users?.map((u) => u.name) ?? null;
     if (names !== null && names.length > securityLimits.scramUsersPerRequestMax) {
-      return { ...defaultDescribeUserScramCredentialsResponse(), errorCode: ErrorCode.INVALID_REQUEST,
+      return { ...defaultDescribeUserScramCredentialsResponse(),
+        errorCode: ErrorCode.INVALID_REQUEST,
         errorMessage: `at most ${securityLimits.scramUsersPerRequestMax} users per request` };
     }
     const credentials = await ctx.services.metadata.scramCredentials.list(names);
@@ -38,7 +39,8 @@ export const handler = defineHandler({
     const results = users.map((user) => {
       if (duplicates.has(user)) {
         return { ...defaultResult(), user, errorCode: ErrorCode.DUPLICATE_RESOURCE,
-          errorMessage: `Cannot describe SCRAM credentials for the same user twice in a single request: ${user}` };
+          errorMessage: `Cannot describe SCRAM credentials for the same user twice in a single ` +
+            `request: ${user}` };
       }
       const infos = byUser.get(user) ?? [];
       if (infos.length === 0) {
@@ -46,7 +48,8 @@ export const handler = defineHandler({
           errorMessage: `Attempt to describe a user credential that does not exist: ${user}` };
       }
       return { ...defaultResult(), user, credentialInfos: infos.map((c) =>
-        ({ mechanism: SCRAM_HASHES[c.mechanism].wireType, iterations: c.iterations, unknownTaggedFields: undefined })) };
+        ({ mechanism: SCRAM_HASHES[c.mechanism].wireType, iterations: c.iterations,
+          unknownTaggedFields: undefined })) };
     });
     return { ...defaultDescribeUserScramCredentialsResponse(), results };
   },

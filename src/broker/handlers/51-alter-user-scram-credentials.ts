@@ -22,25 +22,35 @@ import { type RequestContext, defineHandler } from '../handler.js';
 
 type Refusal = { errorCode: number; errorMessage: string };
 
-interface Operation { user: string; mechanismType: number; upsert?: { iterations: number; salt: Buffer; salted: Buffer } }
+interface Operation {
+  user: string;
+  mechanismType: number;
+  upsert?: { iterations: number; salt: Buffer; salted: Buffer };
+}
 
 function check(op: Operation, duplicated: boolean): Refusal | ScramMechanism {
-  if (op.user === '') return { errorCode: ErrorCode.UNACCEPTABLE_CREDENTIAL, errorMessage: 'Username must not be empty' };
+  if (op.user === '') return { errorCode: ErrorCode.UNACCEPTABLE_CREDENTIAL,
+    errorMessage: 'Username must not be empty' };
   if (duplicated) {
-    return { errorCode: ErrorCode.DUPLICATE_RESOURCE, errorMessage: 'A user credential cannot be altered twice in the same request' };
+    return { errorCode: ErrorCode.DUPLICATE_RESOURCE,
+      errorMessage: 'A user credential cannot be altered twice in the same request' };
   }
   const mechanism = scramMechanismOfWireType(op.mechanismType);
-  if (mechanism === null) return { errorCode: ErrorCode.UNSUPPORTED_SASL_MECHANISM, errorMessage: 'Unknown SCRAM mechanism' };
+  if (mechanism === null) return { errorCode: ErrorCode.UNSUPPORTED_SASL_MECHANISM,
+    errorMessage: 'Unknown SCRAM mechanism' };
   const up = op.upsert;
   if (up === undefined) return mechanism;
   if (up.iterations < securityLimits.scramIterationsMin) {
-    return { errorCode: ErrorCode.UNACCEPTABLE_CREDENTIAL, errorMessage: `Too few iterations: at least ${securityLimits.scramIterationsMin}` };
+    return { errorCode: ErrorCode.UNACCEPTABLE_CREDENTIAL,
+      errorMessage: `Too few iterations: at least ${securityLimits.scramIterationsMin}` };
   }
   if (up.iterations > securityLimits.scramIterationsMax) {
-    return { errorCode: ErrorCode.UNACCEPTABLE_CREDENTIAL, errorMessage: `Too many iterations: at most ${securityLimits.scramIterationsMax}` };
+    return { errorCode: ErrorCode.UNACCEPTABLE_CREDENTIAL,
+      errorMessage: `Too many iterations: at most ${securityLimits.scramIterationsMax}` };
   }
   if (up.salted.length !== SCRAM_HASHES[mechanism].keyBytes || up.salt.length === 0) {
-    return { errorCode: ErrorCode.UNACCEPTABLE_CREDENTIAL, errorMessage: 'Salt or salted password has the wrong size' };
+    return { errorCode: ErrorCode.UNACCEPTABLE_CREDENTIAL,
+      errorMessage: 'Salt or salted password has the wrong size' };
   }
   return mechanism;
 }
@@ -53,7 +63,8 @@ function operationsOf(req: AlterUserScramCredentialsRequest): Operation[] {
   ];
 }
 
-async function alter(ctx: RequestContext, req: AlterUserScramCredentialsRequest): Promise<Map<string, Refusal | null>> {
+async function alter(ctx: RequestContext,
+  req: AlterUserScramCredentialsRequest): Promise<Map<string, Refusal | null>> {
   const ops = operationsOf(req);
   const counts = new Map<string, number>();
   for (const op of ops) counts.set(op.user, (counts.get(op.user) ?? 0) + 1);
@@ -72,7 +83,8 @@ async function alter(ctx: RequestContext, req: AlterUserScramCredentialsRequest)
       if (exists) deletions.push({ user: op.user, mechanism: checked });
     } else {
       outcome.set(op.user, null);
-      upserts.push(credentialOf(op.user, checked, op.upsert.salt, op.upsert.iterations, op.upsert.salted));
+      upserts.push(credentialOf(op.user, checked, op.upsert.salt, op.upsert.iterations,
+        op.upsert.salted));
     }
   }
   if (upserts.length + deletions.length > 0) await store.alter(upserts, deletions);
@@ -92,11 +104,13 @@ export const handler = defineHandler({
   async handle(ctx, req) {
     if (req.deletions.length + req.upsertions.length > securityLimits.scramUsersPerRequestMax) {
       const results = [...new Set(operationsOf(req).map((o) => o.user))].map((user) => ({ user,
-        errorCode: ErrorCode.INVALID_REQUEST, errorMessage: 'too many operations', unknownTaggedFields: undefined }));
+        errorCode: ErrorCode.INVALID_REQUEST, errorMessage: 'too many operations',
+          unknownTaggedFields: undefined }));
       return { ...defaultAlterUserScramCredentialsResponse(), results };
     }
     const outcome = await alter(ctx, req);
-    const results = [...outcome].map(([user, refusal]) => ({ user, errorCode: refusal?.errorCode ?? ErrorCode.NONE,
+    const results = [...outcome].map(([user, refusal]) => ({ user, errorCode: refusal?.errorCode ??
+      ErrorCode.NONE,
       errorMessage: refusal?.errorMessage ?? null, unknownTaggedFields: undefined }));
     return { ...defaultAlterUserScramCredentialsResponse(), results };
   },

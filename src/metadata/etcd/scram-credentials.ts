@@ -25,7 +25,8 @@ export class EtcdScramCredentials implements ScramCredentials {
   constructor(private readonly e: EtcdEngine) {}
 
   async get(user: string, mechanism: ScramMechanism): Promise<ScramCredential | null> {
-    const response = await this.e.txn([], [getOp(this.e.keys.scramCredential(user, mechanism))], []);
+    const response = await this.e.txn([], [getOp(this.e.keys.scramCredential(user, mechanism))],
+      []);
     const kv = rangesOf(response)[0]?.kvs[0];
     return kv === undefined ? null : decode(user, mechanism, kv.value);
   }

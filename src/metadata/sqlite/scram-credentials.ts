@@ -23,8 +23,10 @@ export class SqliteScramCredentials implements ScramCredentials {
 
   constructor(private readonly d: SqliteDatabase) {
     const { db } = d;
-    this.selectOne = db.prepare('SELECT * FROM scram_credentials WHERE user_name = ? AND mechanism = ?');
-    this.selectUser = db.prepare('SELECT * FROM scram_credentials WHERE user_name = ? ORDER BY mechanism');
+    this.selectOne =
+      db.prepare('SELECT * FROM scram_credentials WHERE user_name = ? AND mechanism = ?');
+    this.selectUser =
+      db.prepare('SELECT * FROM scram_credentials WHERE user_name = ? ORDER BY mechanism');
     this.selectAll = db.prepare('SELECT * FROM scram_credentials ORDER BY user_name, mechanism');
     this.upsert = db.prepare(`INSERT INTO scram_credentials
       (user_name, mechanism, salt, iterations, stored_key, server_key) VALUES (?, ?, ?, ?, ?, ?)

@@ -17,7 +17,8 @@ export type SaslStep =
  * whether the user exists); `reason` is for the log line; `user` is who the client claimed to be.
  */
 export class AuthenticationFailure extends Error {
-  constructor(readonly clientMessage: string, readonly reason: string, readonly user: string | null = null) {
+  constructor(readonly clientMessage: string, readonly reason: string,
+    readonly user: string | null = null) {
     super(reason);
   }
 }
@@ -38,7 +39,8 @@ export interface SaslServices {
 
 export function invalidCredentials(mechanism: string): string {
   // Kafka's SaslServerAuthenticator message, the same for a wrong password and an unknown user.
-  return `Authentication failed during authentication due to invalid credentials with SASL mechanism ${mechanism}`;
+  return `Authentication failed during authentication due to invalid credentials with SASL ` +
+    `mechanism ${mechanism}`;
 }
 
 export function userPrincipal(name: string): KafkaPrincipal {

@@ -34,7 +34,8 @@ export class OAuthTokenValidator {
     const url = new URL(s.saslOauthbearerJwksEndpointUrl);
     this.filePath = url.protocol === 'file:' ? fileURLToPath(url) : null;
     this.remoteKeys = this.filePath !== null ? null : createRemoteJWKSet(url, {
-      cooldownDuration: securityLimits.jwksCooldownMs, timeoutDuration: securityLimits.jwksFetchTimeoutMs });
+      cooldownDuration: securityLimits.jwksCooldownMs,
+        timeoutDuration: securityLimits.jwksFetchTimeoutMs });
     if (this.filePath !== null) this.keys(); // a missing or bad file stops start-up
   }
 
@@ -44,8 +45,10 @@ export class OAuthTokenValidator {
       currentDate: new Date(nowMs),
       clockTolerance: this.s.saslOauthbearerClockSkewSeconds,
       requiredClaims: ['exp'],
-      ...(this.s.saslOauthbearerExpectedIssuer !== '' ? { issuer: this.s.saslOauthbearerExpectedIssuer } : {}),
-      ...(this.s.saslOauthbearerExpectedAudience.length > 0 ? { audience: this.s.saslOauthbearerExpectedAudience } : {}),
+      ...(this.s.saslOauthbearerExpectedIssuer !== '' ?
+        { issuer: this.s.saslOauthbearerExpectedIssuer } : {}),
+      ...(this.s.saslOauthbearerExpectedAudience.length > 0 ?
+        { audience: this.s.saslOauthbearerExpectedAudience } : {}),
     });
     const name = payload[this.s.saslOauthbearerSubClaimName];
     if (typeof name !== 'string' || name === '') {
@@ -86,11 +89,14 @@ export class OAuthBearerServer implements SaslMechanismServer {
 
   async evaluate(token: Buffer): Promise<SaslStep> {
     if (this.failed !== null) throw this.failed; // the client's \x01 after the error challenge
-    if (this.used) throw new AuthenticationFailure('Authentication failed: unexpected message', 'second OAUTHBEARER message');
+    if (this.used) throw new AuthenticationFailure('Authentication failed: unexpected message',
+      'second OAUTHBEARER message');
     this.used = true;
     const validator = this.services.oauth;
-    if (validator === null) throw new AuthenticationFailure('Authentication failed: OAUTHBEARER is not configured', 'no JWKS');
-    if (token.length > securityLimits.oauthTokenBytesMax) return this.refuse('token too large', null);
+    if (validator === null) throw new AuthenticationFailure('Authentication failed: OAUTHBEARER ' +
+      'is not configured', 'no JWKS');
+    if (token.length > securityLimits.oauthTokenBytesMax) return this.refuse('token too large',
+      null);
     const parsed = parseInitialResponse(token);
     if (parsed === null) return this.refuse('malformed OAUTHBEARER client response', null);
     let result;
@@ -100,7 +106,8 @@ export class OAuthBearerServer implements SaslMechanismServer {
       return this.refuse(`invalid token: ${(err as Error).message}`, null);
     }
     if (parsed.authzid !== '' && parsed.authzid !== result.name) {
-      return this.refuse(`authorization id "${parsed.authzid}" differs from the token's principal`, result.name);
+      return this.refuse(`authorization id "${parsed.authzid}" differs from the token's principal`,
+        result.name);
     }
     return { done: true, challenge: Buffer.alloc(0), principal: userPrincipal(result.name),
       credentialExpiresAtMs: result.expiresAtMs };
@@ -109,6 +116,7 @@ export class OAuthBearerServer implements SaslMechanismServer {
   /** Kafka's answer to a bad token: an error challenge now, the failure on the client's reply. */
   private refuse(reason: string, user: string | null): SaslStep {
     this.failed = new AuthenticationFailure(`Authentication failed: ${reason}`, reason, user);
-    return { done: false, challenge: Buffer.from(JSON.stringify({ status: 'invalid_token' }), 'utf8') };
+    return { done: false, challenge: Buffer.from(JSON.stringify({ status: 'invalid_token' }),
+      'utf8') };
   }
 }

@@ -7,7 +7,8 @@
  *   server-final  v=server signature
  *
  * No channel binding; an authorization id must equal the user; the client's final nonce must end
- * with the combined one (Kafka's check). An unknown user gets a decoy salt derived from a per-process secret
+ * with the combined one (Kafka's check). An unknown user gets a decoy salt derived from a
+ * per-process secret
  * and fails at the proof like a wrong password, so neither the answer nor its timing tells which.
  * The proof is compared in constant time.
  */
@@ -16,7 +17,8 @@ import type { ScramCredential, ScramMechanism } from '../../metadata/records.js'
 import { securityLimits } from '../../limits.js';
 import { SCRAM_HASHES, constantTimeEqual, hash, hmac, xor } from '../scram.js';
 import {
-  AuthenticationFailure, invalidCredentials, type SaslMechanismServer, type SaslServices, type SaslStep,
+  AuthenticationFailure, invalidCredentials, type SaslMechanismServer, type SaslServices,
+    type SaslStep,
   userPrincipal,
 } from './mechanism.js';
 
@@ -24,8 +26,10 @@ const PRINTABLE_NONCE = /^[\x21-\x2b\x2d-\x7e]+$/;
 
 interface FirstMessage { gs2Header: string; user: string; clientNonce: string; bare: string }
 
-function fail(mechanism: string, reason: string, user: string | null = null, clientMessage?: string): never {
-  throw new AuthenticationFailure(clientMessage ?? `Authentication failed: ${reason}`, reason, user);
+function fail(mechanism: string, reason: string, user: string | null = null,
+  clientMessage?: string): never {
+  throw new AuthenticationFailure(clientMessage ?? `Authentication failed: ${reason}`, reason,
+    user);
 }
 
 /** RFC 5802 saslname: "=2C" is ",", "=3D" is "=", any other "=" is malformed. */
@@ -43,11 +47,14 @@ function parseFirst(mechanism: string, text: string): FirstMessage {
   if (authz !== '' && !authz.startsWith('a=')) fail(mechanism, 'invalid authorization id field');
   const fields = bare.split(',');
   const [userField, nonceField, ...extensions] = fields;
-  if (userField === undefined || !userField.startsWith('n=')) fail(mechanism, 'invalid client-first message: no username');
-  if (nonceField === undefined || !nonceField.startsWith('r=')) fail(mechanism, 'invalid client-first message: no nonce');
+  if (userField === undefined || !userField.startsWith('n=')) fail(mechanism,
+    'invalid client-first message: no username');
+  if (nonceField === undefined || !nonceField.startsWith('r=')) fail(mechanism,
+    'invalid client-first message: no nonce');
   const user = unescapeSaslName(mechanism, userField.slice(2));
   const clientNonce = nonceField.slice(2);
-  if (user === '' || user.length > securityLimits.saslFieldBytesMax) fail(mechanism, 'invalid username');
+  if (user === '' || user.length > securityLimits.saslFieldBytesMax) fail(mechanism,
+    'invalid username');
   if (!PRINTABLE_NONCE.test(clientNonce) || clientNonce.length > securityLimits.saslFieldBytesMax) {
     fail(mechanism, 'invalid client nonce', user);
   }
@@ -57,7 +64,8 @@ function parseFirst(mechanism: string, text: string): FirstMessage {
   const authzid = authz === '' ? '' : unescapeSaslName(mechanism, authz.slice(2));
   if (authzid !== '' && authzid !== user) {
     fail(mechanism, `authorization id "${authzid}" differs from user`, user,
-      'Authentication failed: Client requested an authorization id that is different from username');
+      'Authentication failed: Client requested an authorization id that is different from ' +
+        'username');
   }
   return { gs2Header: `${flag},${authz},`, user, clientNonce, bare };
 }
@@ -73,7 +81,8 @@ export class ScramServer implements SaslMechanismServer {
   constructor(readonly mechanism: ScramMechanism, private readonly services: SaslServices) {}
 
   async evaluate(token: Buffer): Promise<SaslStep> {
-    if (token.length > securityLimits.saslFieldBytesMax * 2) fail(this.mechanism, 'SCRAM message too long');
+    if (token.length > securityLimits.saslFieldBytesMax * 2) fail(this.mechanism,
+      'SCRAM message too long');
     const text = token.toString('utf8');
     if (this.state === 'first') return this.onClientFirst(text);
     if (this.state === 'final') return this.onClientFinal(text);
@@ -87,7 +96,9 @@ export class ScramServer implements SaslMechanismServer {
     this.known = stored !== null;
     this.credential = stored ?? this.decoy(first.user);
     this.nonce = first.clientNonce + randomBytes(24).toString('base64url');
-    this.serverFirst = `r=${this.nonce},s=${this.credential.salt.toString('base64')},i=${this.credential.iterations}`;
+    this.serverFirst =
+      `r=${this.nonce},s=${this.credential.salt.toString('base64')},` +
+      `i=${this.credential.iterations}`;
     this.state = 'final';
     return { done: false, challenge: Buffer.from(this.serverFirst, 'utf8') };
   }
@@ -104,7 +115,8 @@ export class ScramServer implements SaslMechanismServer {
     }
     // As Kafka's ScramSaslServer, the nonce must END with the combined one: librdkafka 2.0 sends
     // its client nonce twice ("r=" + cnonce + cnonce + snonce), and Kafka accepts that.
-    if (!nonce.endsWith(this.nonce)) fail(this.mechanism, 'Invalid client nonce in the final client message.', first.user);
+    if (!nonce.endsWith(this.nonce)) fail(this.mechanism,
+      'Invalid client nonce in the final client message.', first.user);
     const proof = Buffer.from(proofText, 'base64');
     const withoutProof = text.slice(0, text.lastIndexOf(',p='));
     const authMessage = `${first.bare},${this.serverFirst},${withoutProof}`;
@@ -112,7 +124,8 @@ export class ScramServer implements SaslMechanismServer {
     const proofOk = proof.length === signature.length
       && constantTimeEqual(hash(this.mechanism, xor(proof, signature)), credential.storedKey);
     if (!proofOk || !this.known) {
-      fail(this.mechanism, this.known ? 'wrong password' : 'unknown user', first.user, invalidCredentials(this.mechanism));
+      fail(this.mechanism, this.known ? 'wrong password' : 'unknown user', first.user,
+        invalidCredentials(this.mechanism));
     }
     const serverSignature = hmac(this.mechanism, credential.serverKey, authMessage);
     return { done: true, challenge: Buffer.from(`v=${serverSignature.toString('base64')}`, 'utf8'),

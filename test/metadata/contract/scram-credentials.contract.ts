@@ -37,7 +37,8 @@ export function scramCredentialsContract(current: Current, reopen: Reopen): void
       credential('alice', 'SCRAM-SHA-256', 2)], []);
     await c.scramCredentials.alter([], [{ user: 'alice', mechanism: 'SCRAM-SHA-512' },
       { user: 'ghost', mechanism: 'SCRAM-SHA-256' }]);
-    expect((await c.scramCredentials.list(['alice'])).map((x) => x.mechanism)).toEqual(['SCRAM-SHA-256']);
+    expect((await c.scramCredentials.list(['alice'])).map((x) =>
+      x.mechanism)).toEqual(['SCRAM-SHA-256']);
   });
 
   it('keeps credentials across a reopen', async (ctx: TestContext) => {
