@@ -88,6 +88,35 @@ export const settingDefaults = Object.freeze({
   ackWindowMs: 1500,
   /** A graceful stop drains, uploads and answers within this. */
   shutdownTimeoutMs: 30_000,
+  /** Kafka's connection.failed.authentication.delay.ms: a password guess costs this much. */
+  failedAuthenticationDelayMs: 100,
+  /** Certificates renewed on disk are served within this (no restart). */
+  sslFilesCheckIntervalMs: 30_000,
+});
+
+/**
+ * Authentication. Before a connection has authenticated it may make the broker hold very little:
+ * one request at a time, none larger than Kafka's own bound (CVE-2022-34917 was an unchecked
+ * size prefix), and every SASL field bounded before it is parsed.
+ */
+export const securityLimits = Object.freeze({
+  /** Kafka's SaslServerAuthenticator.MAX_RECEIVE_SIZE: larger frames before authentication close.
+   * */
+  unauthenticatedFrameBytesMax: 512 * 1024,
+  /** Longest SASL user name, password, nonce or token field accepted. */
+  saslFieldBytesMax: 4096,
+  /** OAUTHBEARER tokens (a JWT with its claims) up to this. */
+  oauthTokenBytesMax: 64 * 1024,
+  /** RFC 7677 asks at least 4096 iterations; Kafka refuses fewer and more than 16384. */
+  scramIterationsMin: 4096,
+  scramIterationsMax: 16384,
+  /** Salt generated for bootstrap users and for unknown users' decoy challenges. */
+  scramSaltBytes: 32,
+  /** Users one Describe/AlterUserScramCredentials call may name. */
+  scramUsersPerRequestMax: 10_000,
+  /** A JWKS fetched from a URL is refreshed at most this often. */
+  jwksCooldownMs: 30_000,
+  jwksFetchTimeoutMs: 5_000,
 });
 
 /** Bounds of settings that follow from another limit (config.ts uses them as min or max). */

@@ -18,8 +18,11 @@ import { type KafkaPrincipal, principalString } from '../security/principal.js';
 const AUDITED = new Set<number>([
   ApiKey.CreateTopics, ApiKey.DeleteTopics, ApiKey.DeleteRecords, ApiKey.CreateAcls, ApiKey.DeleteAcls,
   ApiKey.AlterConfigs, ApiKey.CreatePartitions, ApiKey.DeleteGroups, ApiKey.IncrementalAlterConfigs,
-  ApiKey.OffsetDelete,
+  ApiKey.OffsetDelete, ApiKey.AlterUserScramCredentials,
 ]);
+
+/** Request fields never written to a log: secrets, and what derives them. */
+const REDACTED = new Set(['saltedPassword', 'salt', 'authBytes']);
 
 
 export interface AuditSource {
@@ -42,7 +45,8 @@ export function isAudited(apiKey: number, request: unknown): boolean {
 }
 
 function summarize(request: unknown): string {
-  const text = JSON.stringify(request, (_key, value: unknown) => (typeof value === 'bigint' ? Number(value) : value));
+  const text = JSON.stringify(request, (key, value: unknown) => (REDACTED.has(key) ? '[redacted]'
+    : typeof value === 'bigint' ? Number(value) : value));
   const charsMax = adminLimits.auditRequestCharsMax;
   return text.length <= charsMax ? text : `${text.slice(0, charsMax)}… (${text.length} chars)`;
 }

@@ -45,6 +45,11 @@ import { HANDLERS } from './handlers/index.js';
 import { MemoryBudget } from './memory-budget.js';
 import { exportConsumerLag } from './lag-metrics.js';
 import { BrokerServer } from './server.js';
+import { parseListeners, type ListenerSpec } from '../security/listeners.js';
+import { ListenerSecurity } from '../security/listener-security.js';
+import {
+  authenticationAudit, createBootstrapUsers, tlsRefusalAudit, warnUnauthenticated,
+} from '../security/authentication-setup.js';
 import { StartupCheckError, checkDataDir, checkObjectStore, describeStore } from './startup-checks.js';
 import type { BrokerServices } from './services.js';
 
@@ -71,6 +76,11 @@ export class Broker {
 
   get port(): number {
     return this.server.port;
+  }
+
+  /** Every listener's bound port, by name. */
+  listenerPorts(): Map<string, number> {
+    return this.server.ports();
   }
 
   static async start(config: BrokerConfig): Promise<Broker> {
@@ -111,8 +121,11 @@ export class Broker {
         monotonicNowMs: () => performance.now() },
       metrics, log);
     // In cluster mode the view is replaced by the etcd-backed one before the listener opens.
+    const listeners = parseListeners(config);
+    const listenerEndpoints: Record<string, { host: string; port: number }> = {};
     let cluster: ClusterView = new SingleNodeView({ nodeId: config.nodeId, rack: null,
-      get host() { return advertised.host; }, get port() { return advertised.port; } });
+      get host() { return advertised.host; }, get port() { return advertised.port; },
+      listeners: listenerEndpoints });
     const advertised = { host: config.advertisedHost, port: config.advertisedPort };
     const groups = new GroupCoordinator({ metadata, config, log, nowMs: Date.now,
       onGroupCount: (n: number) => metrics.groups.set(n),
@@ -132,10 +145,15 @@ export class Broker {
       nowMs: Date.now,
     };
     const dispatcher = new Dispatcher(HANDLERS, services, log);
+    await createBootstrapUsers(config.scramBootstrapUsers, metadata.scramCredentials, log);
+    const audit = authenticationAudit(log, metrics);
+    const security = new ListenerSecurity(config, listeners, metadata.scramCredentials, audit, log);
     const server = new BrokerServer(dispatcher, config, services.memory, metrics, log,
-      quotaWindow(config));
-    await server.listen(config.host, config.port);
+      quotaWindow(config), security, tlsRefusalAudit(audit));
+    await server.listen(listeners);
     if (services.advertised.port === 0) services.advertised.port = server.port;
+    advertiseListeners(listeners, server.ports(), listenerEndpoints);
+    warnUnauthenticated(listeners, server.ports(), config.sslClientAuth, log);
     uploader.start();
     const broker = new Broker(config, log, metrics, services, store, wal, server, clusterMode, etcd);
     broker.stopQuotaFollow = quotaFollow.stop;
@@ -155,7 +173,10 @@ export class Broker {
       return oldest;
     });
     exportClientMemory(metrics, () => services.memory);
-    log.info({ host: config.host, port: server.port, dataDir: config.dataDir }, 'broker started');
+    log.info({ host: config.host, port: server.port, dataDir: config.dataDir,
+      listeners: listeners.map((l) =>
+        `${l.name}(${l.protocol})://${l.host}:${server.ports().get(l.name)}`) },
+    'broker started');
     return broker;
   }
 
@@ -233,6 +254,15 @@ export class Broker {
   }
 }
 
+
+/** Fills each listener's advertised address, a port 0 replaced by the port it bound. */
+function advertiseListeners(listeners: readonly ListenerSpec[], bound: Map<string, number>,
+  out: Record<string, { host: string; port: number }>): void {
+  for (const l of listeners) {
+    out[l.name] = { host: l.advertisedHost, port: l.advertisedPort !== 0 ? l.advertisedPort :
+      bound.get(l.name)! };
+  }
+}
 
 async function checkStoreAtStart(store: ObjectStore, config: BrokerConfig, log: Logger): Promise<void> {
   try {

@@ -11,6 +11,10 @@
  * whole size fits in it. A Fetch waits until the connection's previous Fetch answer has been handed
  * to the kernel (real clients send one at a time per broker; Kafka answers one request at a time
  * per connection), so pipelined fetches cannot build answers faster than the client takes them.
+ *
+ * On a SASL listener, until the connection has authenticated: one request at a time, none larger
+ * than securityLimits.unauthenticatedFrameBytesMax, and after a SaslHandshake v0 the frames are
+ * bare SASL tokens, answered as bare tokens.
  */
 import type { Socket } from 'node:net';
 import type { Logger } from 'pino';
@@ -19,7 +23,11 @@ import { FRAME_SIZE_BYTES } from '../../protocol/frame.js';
 import { CloseConnection, type Dispatcher, type RequestInfo } from './dispatch.js';
 import type { Metrics } from '../metrics.js';
 import type { MemoryBudget } from './memory-budget.js';
-import { type ConnectionSession, anonymousSession } from '../security/principal.js';
+import {
+  type ConnectionSession, type KafkaPrincipal, ANONYMOUS, DEFAULT_LISTENER_NAME,
+} from '../security/principal.js';
+import type { SaslAuthenticator } from '../security/sasl-authenticator.js';
+import { securityLimits } from '../limits.js';
 
 export interface ConnectionLimits {
   requestBytesMax: number;
@@ -27,6 +35,19 @@ export interface ConnectionLimits {
   unsentBytesMax: number;
   idleMs: number;
 }
+
+/** Who a new connection is before it says anything, and how it authenticates. */
+export interface ConnectionSecurity {
+  listenerName: string;
+  /** ANONYMOUS, or the principal of a verified TLS client certificate. */
+  principal: KafkaPrincipal;
+  /** Builds the connection's SASL exchange on SASL listeners; null elsewhere. */
+  sasl: ((session: ConnectionSession) => SaslAuthenticator) | null;
+}
+
+const PLAINTEXT_SECURITY: ConnectionSecurity = {
+  listenerName: DEFAULT_LISTENER_NAME, principal: ANONYMOUS, sasl: null,
+};
 
 interface ResponseSlot {
   done: boolean;
@@ -72,6 +93,7 @@ export class Connection {
   readonly remote: string;
   /** Who is connected (its principal changes when it authenticates) and through which listener. */
   readonly session: ConnectionSession;
+  private readonly sasl: SaslAuthenticator | null;
 
   constructor(
     private readonly socket: Socket,
@@ -81,9 +103,12 @@ export class Connection {
     private readonly metrics: Metrics,
     private readonly log: Logger,
     private readonly onClose: (c: Connection) => void,
+    security: ConnectionSecurity = PLAINTEXT_SECURITY,
   ) {
     this.remote = `${socket.remoteAddress ?? '?'}:${socket.remotePort ?? 0}`;
-    this.session = anonymousSession(`/${socket.remoteAddress ?? 'unknown'}`);
+    this.session = { principal: security.principal, listenerName: security.listenerName,
+      clientHost: `/${socket.remoteAddress ?? 'unknown'}` };
+    this.sasl = security.sasl?.(this.session) ?? null;
     socket.setNoDelay(true);
     socket.setTimeout(limits.idleMs, () => {
       if (this.inFlight === 0) this.close('idle timeout');
@@ -134,6 +159,7 @@ export class Connection {
     return this.shuttingDown || this.waitingForRoom || this.waitingForFetch
       || this.throttleTimer !== null
       || this.inFlight >= this.limits.inFlightRequestsMax
+      || (this.inFlight > 0 && this.unauthenticated)
       || this.socket.writableLength > this.limits.unsentBytesMax;
   }
 
@@ -144,9 +170,14 @@ export class Connection {
       // Frames already buffered wait too while reading is blocked, so the in-flight bound holds.
       while (!this.closed && !this.blocked() && this.bufferedBytes >= FRAME_SIZE_BYTES) {
         const size = this.peekSize();
-        if (size < 0 || size > this.limits.requestBytesMax) {
-          this.log.warn({ remote: this.remote, size, limit: this.limits.requestBytesMax },
+        const sizeMax = this.unauthenticated
+          ? Math.min(this.limits.requestBytesMax, securityLimits.unauthenticatedFrameBytesMax)
+          : this.limits.requestBytesMax;
+        if (size < 0 || size > sizeMax) {
+          this.log.warn({ remote: this.remote, size, limit: sizeMax },
             'request size outside limits; closing connection');
+          if (this.unauthenticated) this.sasl!.report(`frame of ${size} bytes before ` +
+            `authentication`, 'none');
           this.close('request too large');
           return;
         }
@@ -171,6 +202,11 @@ export class Connection {
       this.extracting = false;
     }
     this.applyPause();
+  }
+
+  /** A SASL listener's connection that has not authenticated yet. */
+  private get unauthenticated(): boolean {
+    return this.sasl !== null && !this.sasl.authenticated;
   }
 
   /** Reserves room for a whole frame of `total` bytes before it is read further. */
@@ -262,14 +298,27 @@ export class Connection {
     this.inFlight++;
     const startNs = process.hrtime.bigint();
     let info: RequestInfo | undefined;
-    this.dispatcher.dispatch(frame, this.session, (i) => { info = i; },
-      (throttleMs) => this.throttle(throttleMs)).then(
+    const work = this.sasl?.expectsRawToken === true ? this.rawToken(this.sasl, frame)
+      : this.dispatcher.dispatch(frame, this.session, (i) => { info = i; },
+        { sasl: this.sasl ?? undefined, onThrottle: (throttleMs) => this.throttle(throttleMs) });
+    work.then(
       (result) => this.complete(slot, result, frameBytes, info, startNs),
       (err: unknown) => {
         this.log.error({ err }, 'dispatch failed');
         this.complete(slot, new CloseConnection('dispatch failed'), frameBytes, info, startNs);
       },
     );
+  }
+
+  /** A bare SASL token after SaslHandshake v0: answered by a bare token, or the connection closes.
+   * */
+  private async rawToken(sasl: SaslAuthenticator,
+    token: Buffer): Promise<Buffer[] | CloseConnection> {
+    const challenge = await sasl.rawToken(token);
+    if (challenge === null) return new CloseConnection('authentication failed');
+    const size = Buffer.allocUnsafe(FRAME_SIZE_BYTES);
+    size.writeInt32BE(challenge.length, 0);
+    return [size, challenge];
   }
 
   private complete(slot: ResponseSlot, result: ResponseSlot['result'], frameBytes: number,
@@ -297,7 +346,16 @@ export class Connection {
       const result = slot.result;
       if (result instanceof CloseConnection) {
         this.log.info({ remote: this.remote, reason: result.reason }, 'closing connection');
-        this.close(result.reason);
+        if (result.finalAnswer === null) {
+          this.close(result.reason);
+          continue;
+        }
+        // Answer, then close: nothing more is read meanwhile.
+        this.shuttingDown = true;
+        this.applyPause();
+        const answer = Buffer.concat(result.finalAnswer);
+        this.metrics.bytesOut.inc(answer.length);
+        this.socket.write(answer, () => this.close(result.reason));
         continue;
       }
       if (result === null || result.length === 0) {

@@ -20,12 +20,20 @@ import { throttleRequest, type Throttle } from './request-throttle.js';
 import { apiVersionsResponse } from './handlers/18-api-versions.js';
 import type { BrokerServices } from './services.js';
 import type { ConnectionSession } from '../security/principal.js';
+import type { SaslAuthenticator } from '../security/sasl-authenticator.js';
 
 export class CloseConnection {
-  constructor(readonly reason: string) {}
+  /** `finalAnswer`: sent before the close (a failed authentication's answer). */
+  constructor(readonly reason: string, readonly finalAnswer: Buffer[] | null = null) {}
 }
 
 export type DispatchResult = Buffer[] | null | CloseConnection;
+
+/** What a connection lends the dispatcher for one request. */
+export interface DispatchHooks {
+  sasl?: SaslAuthenticator | undefined;
+  onThrottle?: (throttleMs: number) => void;
+}
 
 export interface RequestInfo {
   apiKey: number;
@@ -53,10 +61,15 @@ export class Dispatcher {
     return [...this.handlers.values()].sort((a, b) => a.apiKey - b.apiKey);
   }
 
-  /** `onThrottle` hears how long the connection must read nothing more when the request put its
-   *  client over a quota (request-throttle.ts); the answer already carries throttle_time_ms. */
+  /**
+   * `hooks.sasl`: the connection's authenticator, until it has authenticated (only ApiVersions
+   * and SASL are served before). `hooks.onThrottle` hears how long the connection must read
+   * nothing more when the request put its client over a quota (request-throttle.ts); the answer
+   * already carries throttle_time_ms.
+   */
   async dispatch(frame: Buffer, session: ConnectionSession, onInfo?: (info: RequestInfo) => void,
-    onThrottle?: (throttleMs: number) => void): Promise<DispatchResult> {
+    hooks: DispatchHooks = {}): Promise<DispatchResult> {
+    const { sasl, onThrottle } = hooks;
     const startNs = process.hrtime.bigint();
     let decoded;
     try {
@@ -68,6 +81,12 @@ export class Dispatcher {
     const { requestApiKey: apiKey, requestApiVersion: version, correlationId } = header;
     onInfo?.({ apiKey, apiVersion: version, correlationId });
     const handler = this.handlers.get(apiKey);
+    const refused = sasl?.refusal(apiKey, this.services.nowMs()) ?? null;
+    if (refused !== null) {
+      // Kafka's SaslServerAuthenticator: only ApiVersions and SASL before authentication.
+      await sasl!.refuse(refused, handler?.name ?? `api key ${apiKey}`);
+      return new CloseConnection(`${handler?.name ?? `api key ${apiKey}`}: ${refused}`);
+    }
     if (handler === undefined) return new CloseConnection(`unsupported api key ${apiKey}`);
     if (version < handler.minVersion || version > handler.maxVersion) {
       if (apiKey !== ApiKey.ApiVersions) {
@@ -91,6 +110,7 @@ export class Dispatcher {
     const ctx: RequestContext = {
       services: this.services, clientId: header.clientId, clientHost: session.clientHost,
       principal: session.principal, listenerName: session.listenerName, correlationId, log: this.log,
+      ...(sasl !== undefined ? { sasl } : {}),
     };
     let response: unknown;
     let handledNs = 0n;
@@ -105,7 +125,7 @@ export class Dispatcher {
       return this.errorAnswer(handler, request, version, correlationId);
     }
     if (isAudited(apiKey, request)) auditLine(this.log, handler.name, ctx, request, response);
-    let answer: DispatchResult;
+    let answer: Buffer[] | null;
     const encodeStartNs = process.hrtime.bigint();
     try {
       answer = response === null ? null : encodeResponseFrame(apiKey, version, correlationId,
@@ -115,17 +135,32 @@ export class Dispatcher {
       this.log.error({ err, api: handler.name, version }, 'response encoding failed');
       return this.errorAnswer(handler, request, version, correlationId);
     }
-    const throttle = throttleRequest(this.services.quotas, { apiKey, user: ctx.principal.name,
-      clientId: header.clientId ?? '', requestBytes: frame.length,
-      responseBytes: answer === null ? 0 : answer.reduce((n, c) => n + c.length, 0),
-      requestTimeNs: Number(handledNs + process.hrtime.bigint() - encodeStartNs),
-      nowMs: this.services.nowMs() });
-    if (throttle.throttleMs === 0) return answer;
+    // A failed authentication's answer goes out, then the connection closes (SASL is exempt
+    // from quotas, so nothing here is throttled).
+    const closeReason = sasl?.takeCloseReason() ?? null;
+    if (closeReason !== null) return new CloseConnection(closeReason, answer);
+    return this.withQuotas({ handler, version, correlationId, user: ctx.principal.name,
+      clientId: header.clientId ?? '', requestBytes: frame.length, response, answer,
+      requestTimeNs: Number(handledNs + process.hrtime.bigint() - encodeStartNs) }, onThrottle);
+  }
+
+  /** The answer as is, or, when the request put its client over a quota, with throttle_time_ms
+   *  (and the connection told to read nothing more for that long). */
+  private withQuotas(r: { handler: ApiHandler; version: number; correlationId: number;
+    user: string; clientId: string; requestBytes: number; response: unknown;
+    answer: Buffer[] | null; requestTimeNs: number },
+  onThrottle: ((throttleMs: number) => void) | undefined): DispatchResult {
+    const { handler, version, response } = r;
+    const throttle = throttleRequest(this.services.quotas, { apiKey: handler.apiKey, user: r.user,
+      clientId: r.clientId, requestBytes: r.requestBytes,
+      responseBytes: r.answer === null ? 0 : r.answer.reduce((n, c) => n + c.length, 0),
+      requestTimeNs: r.requestTimeNs, nowMs: this.services.nowMs() });
+    if (throttle.throttleMs === 0) return r.answer;
     onThrottle?.(throttle.throttleMs);
     this.services.metrics.throttledRequests.inc({ api: handler.name });
     if (response === null) return null;
     const throttled = throttledResponse(handler, response, version, throttle);
-    return encodeResponseFrame(apiKey, version, correlationId,
+    return encodeResponseFrame(handler.apiKey, version, r.correlationId,
       (w) => handler.encodeResponse(w, version, throttled));
   }
 

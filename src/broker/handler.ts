@@ -8,6 +8,7 @@ import type { Writer } from '../../protocol/primitives/writer.js';
 import type { Logger } from 'pino';
 import type { BrokerServices } from './services.js';
 import type { KafkaPrincipal } from '../security/principal.js';
+import type { SaslAuthenticator } from '../security/sasl-authenticator.js';
 
 export interface RequestContext {
   services: BrokerServices;
@@ -20,6 +21,8 @@ export interface RequestContext {
   listenerName: string;
   correlationId: number;
   log: Logger;
+  /** The connection's SASL exchange, on SASL_PLAINTEXT and SASL_SSL listeners only. */
+  sasl?: SaslAuthenticator;
 }
 
 export interface ApiHandler<Req = any, Res = any> {

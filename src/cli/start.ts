@@ -45,6 +45,9 @@ export async function runStart(args: readonly string[]): Promise<number> {
     : ` (clients are told ${config.advertisedHost}:${advertisedPort})`;
   console.log(`ledgerstream broker ${config.nodeId} listening on ${config.advertisedHost}:${broker.port}` +
     advertisedNote);
+  for (const [name, port] of broker.listenerPorts()) {
+    console.log(`listener ${name} on port ${port}`);
+  }
   const failed = await new Promise<boolean>((resolve) => {
     const onSignal = (signal: string) => {
       broker.log.info({ signal }, 'signal received');

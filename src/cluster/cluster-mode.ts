@@ -27,6 +27,7 @@ import { Membership, type MembershipOptions } from './membership.js';
 import { PeerProbe } from './peer-probe.js';
 import { handoffLimits, membershipLimits } from '../limits.js';
 import { controllerPlacement } from './placement.js';
+import { advertisedListeners, parseListeners } from '../security/listeners.js';
 
 
 export function openEtcdMetadata(config: BrokerConfig, log: Logger): Promise<EtcdMetadata> {
@@ -66,7 +67,8 @@ export class ClusterMode {
     const membershipOptions: MembershipOptions = {
       hosts: config.etcdEndpoints, client, keyPrefix: config.etcdPrefix, leaseTtlMs: config.leaseTtlMs,
       ackWindowMs: config.ackWindowMs,
-      endpoint: { nodeId: config.nodeId, host: config.advertisedHost, port: config.advertisedPort, rack: null },
+      endpoint: { nodeId: config.nodeId, host: config.advertisedHost, port: config.advertisedPort, rack: null,
+        listeners: advertisedListeners(parseListeners(config)) },
       log: report,
     };
     const membership = await Membership.register(membershipOptions);

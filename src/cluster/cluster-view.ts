@@ -8,9 +8,21 @@ import { createHash } from 'node:crypto';
 
 export interface BrokerEndpoint {
   nodeId: number;
+  /** Host and port of the broker's first listener. */
   host: string;
   port: number;
   rack: string | null;
+  /** Every listener's advertised host and port, by listener name (absent: the first only). */
+  listeners?: Readonly<Record<string, { host: string; port: number }>>;
+}
+
+/**
+ * Where a client that came in on `listenerName` reaches broker `b`: the same listener's
+ * advertised address, as Kafka answers (a SASL_SSL client is sent to SASL_SSL ports).
+ */
+export function endpointOn(b: BrokerEndpoint,
+  listenerName: string): { host: string; port: number } {
+  return b.listeners?.[listenerName] ?? { host: b.host, port: b.port };
 }
 
 export interface PartitionLeader {

@@ -52,8 +52,8 @@ export class EtcdClusterView implements ClusterView {
       view.cleanups.push(options.coordinator.onChange((change) =>
         view.onCoordinatorChange(change)));
       const brokers = await watchBrokers(options.client, options.keys, (registrations) => {
-        view.live = registrations.map(({ nodeId, host, port, rack }) =>
-          ({ nodeId, host, port, rack }));
+        view.live = registrations.map(({ nodeId, host, port, rack, listeners }) =>
+          ({ nodeId, host, port, rack, ...(listeners !== undefined ? { listeners } : {}) }));
       }, log);
       view.cleanups.push(() => brokers.close());
       const key = options.keys.controller();

@@ -65,8 +65,8 @@ export interface BrokerRegistration extends BrokerEndpoint {
 }
 
 export function encodeRegistration(registration: BrokerRegistration): string {
-  const { nodeId, host, port, rack, startedAtMs, ackWindowMs } = registration;
-  return JSON.stringify({ nodeId, host, port, rack, startedAtMs, ackWindowMs });
+  const { nodeId, host, port, rack, startedAtMs, ackWindowMs, listeners } = registration;
+  return JSON.stringify({ nodeId, host, port, rack, startedAtMs, ackWindowMs, listeners });
 }
 
 export function decodeRegistration(value: Buffer): BrokerRegistration {
@@ -74,6 +74,9 @@ export function decodeRegistration(value: Buffer): BrokerRegistration {
   assert.ok(Number.isSafeInteger(registration.nodeId) && registration.nodeId >= 0, 'nodeId');
   assert.ok(typeof registration.host === 'string' && Number.isSafeInteger(registration.port));
   assert.ok(registration.rack === null || typeof registration.rack === 'string', 'rack');
+  assert.ok(registration.listeners === undefined ||
+    Object.values(registration.listeners).every((l) =>
+    typeof l.host === 'string' && Number.isSafeInteger(l.port)), 'listeners');
   assert.ok(registration.ackWindowMs === undefined || (Number.isSafeInteger(registration.ackWindowMs) &&
     registration.ackWindowMs > 0), 'ackWindowMs');
   return registration;

@@ -11,13 +11,12 @@ import {
 } from '../limits.js';
 import { parseConnectionOverrides } from '../quota/connection-limits.js';
 import { didYouMean } from './suggest.js';
+import { ConfigError } from './config-error.js';
+import { settingOfKafkaName } from './kafka-names.js';
+import { parseProperties } from './properties.js';
+import { checkSecuritySettings } from '../security/security-settings.js';
 
-export class ConfigError extends Error {
-  override readonly name = 'ConfigError';
-  constructor(readonly setting: string, reason: string) {
-    super(`invalid setting ${setting}: ${reason}`);
-  }
-}
+export { ConfigError };
 
 type Kind = 'int' | 'string' | 'bool' | 'enum' | 'list';
 
@@ -108,6 +107,71 @@ export const SETTINGS = {
   logLevel: { kind: 'enum', default: 'info', values: ['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'], help: 'Log level' },
   logFormat: { kind: 'enum', default: 'auto', values: ['auto', 'json', 'pretty'], help: 'pretty: a readable line per event; json: one JSON object per line; auto: pretty on a terminal, else json' },
   shutdownTimeoutMs: { kind: 'int', default: d.shutdownTimeoutMs, min: 100, max: 600_000, help: 'Longest graceful shutdown before exit' },
+  // Security: Kafka's names (a .properties file or a flag may spell them listeners,
+  // sasl.enabled.mechanisms, ssl.keystore.location, …) and Kafka's meanings.
+  listeners: { kind: 'string', default: '',
+    help: 'listeners: NAME://host:port,… (default: PLAINTEXT://host:port)' },
+  advertisedListeners: { kind: 'string', default: '',
+    help: 'advertised.listeners: NAME://host:port per listener clients are told (default: the ' +
+      'listener, or advertisedHost/advertisedPort for the first)' },
+  listenerSecurityProtocolMap: { kind: 'string', default: '',
+    help: 'listener.security.protocol.map: NAME:PROTOCOL,… (PLAINTEXT, SSL, SASL_PLAINTEXT, ' +
+      'SASL_SSL; default: each protocol name maps to itself)' },
+  saslEnabledMechanisms: { kind: 'list', default: ['SCRAM-SHA-256', 'SCRAM-SHA-512'],
+    help: 'sasl.enabled.mechanisms: PLAIN, SCRAM-SHA-256, SCRAM-SHA-512, OAUTHBEARER (PLAIN ' +
+      'checks the SCRAM credentials)' },
+  scramBootstrapUsers: { kind: 'string', default: '',
+    help: "SCRAM users created at start-up if missing, as kafka-storage.sh --add-scram: " +
+      "'SCRAM-SHA-512=[name=admin,password=secret] …'" },
+  connectionsMaxReauthMs: { kind: 'int', default: 0, min: 0, max: 2 ** 31 - 1,
+    help: 'connections.max.reauth.ms: a SASL session lasts this long, then the client must ' +
+      're-authenticate (KIP-368; 0 = forever)' },
+  connectionFailedAuthenticationDelayMs: { kind: 'int', default: d.failedAuthenticationDelayMs,
+    min: 0, max: 60_000,
+      help: 'connection.failed.authentication.delay.ms: wait before answering a failed ' +
+        'authentication' },
+  sslKeystoreType: { kind: 'enum', default: 'PEM', values: ['PEM', 'PKCS12'],
+    help: 'ssl.keystore.type: PEM (key and certificate chain) or PKCS12; JKS is not read: ' +
+      'convert it with keytool -importkeystore' },
+  sslKeystoreLocation: { kind: 'string', default: '',
+    help: 'ssl.keystore.location: PEM file with the private key and certificate chain, or a ' +
+      'PKCS12 file' },
+  sslKeystorePassword: { kind: 'string', default: '', help: 'ssl.keystore.password (PKCS12)' },
+  sslKeyPassword: { kind: 'string', default: '',
+    help: 'ssl.key.password: of an encrypted PEM private key' },
+  sslKeystoreCertificateChain: { kind: 'string', default: '',
+    help: 'ssl.keystore.certificate.chain: the certificate chain as PEM text (instead of a file)' },
+  sslKeystoreKey: { kind: 'string', default: '',
+    help: 'ssl.keystore.key: the private key as PEM text (instead of a file)' },
+  sslTruststoreType: { kind: 'enum', default: 'PEM', values: ['PEM', 'PKCS12'],
+    help: 'ssl.truststore.type: PEM or PKCS12' },
+  sslTruststoreLocation: { kind: 'string', default: '',
+    help: 'ssl.truststore.location: CA certificates client certificates must chain to' },
+  sslTruststorePassword: { kind: 'string', default: '', help: 'ssl.truststore.password (PKCS12)' },
+  sslTruststoreCertificates: { kind: 'string', default: '',
+    help: 'ssl.truststore.certificates: CA certificates as PEM text (instead of a file)' },
+  sslClientAuth: { kind: 'enum', default: 'none', values: ['none', 'requested', 'required'],
+    help: 'ssl.client.auth: ask for client certificates (mTLS); the principal then comes from ' +
+      'the subject' },
+  sslPrincipalMappingRules: { kind: 'string', default: 'DEFAULT',
+    help: 'ssl.principal.mapping.rules: RULE:pattern/replacement/[LU],…,DEFAULT applied to the ' +
+      'certificate subject' },
+  sslEnabledProtocols: { kind: 'list', default: ['TLSv1.2', 'TLSv1.3'],
+    help: 'ssl.enabled.protocols: TLSv1.2 and/or TLSv1.3' },
+  sslFilesCheckIntervalMs: { kind: 'int', default: d.sslFilesCheckIntervalMs, min: 100,
+    max: 86_400_000,
+      help: 'How often the keystore and truststore files are checked for changes, which are ' +
+        'loaded without a restart' },
+  saslOauthbearerJwksEndpointUrl: { kind: 'string', default: '', help: 'sasl.oauthbearer.jwks.endpoint.url: https://…, http://… or file:///… JWKS that signs OAUTHBEARER tokens' },
+  saslOauthbearerExpectedAudience: { kind: 'list', default: [],
+    help: 'sasl.oauthbearer.expected.audience: a token must name one of these in aud (empty: not ' +
+      'checked)' },
+  saslOauthbearerExpectedIssuer: { kind: 'string', default: '',
+    help: 'sasl.oauthbearer.expected.issuer: a token must have this iss (empty: not checked)' },
+  saslOauthbearerSubClaimName: { kind: 'string', default: 'sub',
+    help: 'sasl.oauthbearer.sub.claim.name: the claim that names the principal' },
+  saslOauthbearerClockSkewSeconds: { kind: 'int', default: 30, min: 0, max: 3600,
+    help: 'sasl.oauthbearer.clock.skew.seconds: tolerance on exp, nbf and iat' },
 } as const satisfies Record<string, SettingSpec>;
 
 type Settings = typeof SETTINGS;
@@ -166,7 +230,7 @@ export function parseFlags(argv: readonly string[]): Record<string, string> {
     if (!arg.startsWith('--')) throw new ConfigError(arg, 'unexpected argument (flags look like --port 9092)');
     const eq = arg.indexOf('=');
     const flag = arg.slice(2, eq < 0 ? undefined : eq);
-    const name = byFlag.get(flag);
+    const name = byFlag.get(flag) ?? settingOfKafkaName(flag);
     if (name === undefined) {
       const flags = ['config', ...Object.keys(SETTINGS).map(kebabCase)].map((f) => `--${f}`);
       throw new ConfigError(`--${flag}`, `unknown setting${didYouMean(`--${flag}`, flags)}`);
@@ -202,16 +266,7 @@ export function loadConfig(argv: readonly string[], env: NodeJS.ProcessEnv = pro
   checkEnvironment(env);
   let file: Record<string, unknown> = {};
   const configPath = flags.config ?? env.LEDGERSTREAM_CONFIG;
-  if (configPath !== undefined) {
-    try {
-      file = JSON.parse(readFileSync(configPath, 'utf8')) as Record<string, unknown>;
-    } catch (err) {
-      throw new ConfigError('config', `cannot read ${configPath}: ${(err as Error).message}`);
-    }
-    for (const key of Object.keys(file)) {
-      if (!(key in SETTINGS)) throw new ConfigError(key, `unknown setting in ${configPath}${didYouMean(key, Object.keys(SETTINGS))}`);
-    }
-  }
+  if (configPath !== undefined) file = readConfigFile(configPath);
   const config: Record<string, unknown> = {};
   for (const [name, spec] of Object.entries(SETTINGS) as [string, SettingSpec][]) {
     const raw = flags[name] ?? env[envName(name)] ?? file[name];
@@ -220,12 +275,43 @@ export function loadConfig(argv: readonly string[], env: NodeJS.ProcessEnv = pro
   return finish(config as BrokerConfig);
 }
 
+/**
+ * A JSON file of settings, or a Java `.properties` file as Kafka's server.properties: either may
+ * use our names or Kafka's (`sasl.enabled.mechanisms`), so an operator's file pastes in.
+ */
+function readConfigFile(configPath: string): Record<string, unknown> {
+  let raw: Record<string, unknown>;
+  try {
+    const text = readFileSync(configPath, 'utf8');
+    raw = configPath.endsWith('.properties') ? parseProperties(text)
+      : JSON.parse(text) as Record<string, unknown>;
+  } catch (err) {
+    throw new ConfigError('config', `cannot read ${configPath}: ${(err as Error).message}`);
+  }
+  const file: Record<string, unknown> = {};
+  for (const [key, value] of Object.entries(raw)) {
+    const name = key in SETTINGS ? key : settingOfKafkaName(key);
+    if (name === undefined) {
+      throw new ConfigError(key,
+        `unknown setting in ${configPath}${didYouMean(key, Object.keys(SETTINGS))}`);
+    }
+    file[name] = value;
+  }
+  return file;
+}
+
 /** Cross-setting checks and derived defaults. */
 function finish(c: BrokerConfig): BrokerConfig {
   c.dataDir = resolve(c.dataDir);
   if (c.objectStoreDir === '') c.objectStoreDir = join(c.dataDir, 'objects');
-  if (c.advertisedHost === '') c.advertisedHost = c.host === '0.0.0.0' ? '127.0.0.1' : c.host;
-  if (c.advertisedPort === 0) c.advertisedPort = c.port; // 0 still: the bound port, once known
+  // The first listener is what host, port and the advertised pair describe (cluster registration,
+  // the "listening on" line); without `listeners` it is the PLAINTEXT one they define.
+  const listeners = checkSecuritySettings(c);
+  const first = listeners[0]!;
+  c.host = first.host;
+  c.port = first.port;
+  c.advertisedHost = first.advertisedHost;
+  c.advertisedPort = first.advertisedPort; // 0 still: the bound port, once known
   if (c.objectStore === 's3' && c.s3Bucket === '') {
     throw new ConfigError('s3Bucket', 'required when objectStore is s3');
   }
@@ -248,8 +334,9 @@ function finish(c: BrokerConfig): BrokerConfig {
   if (c.coordinator === 'etcd' && c.walMode === 'local') {
     throw new ConfigError('walMode', 'cluster mode (coordinator=etcd) needs walMode shared or object: a local WAL dies with its broker');
   }
-  if (c.coordinator === 'etcd' && c.port === 0) {
-    throw new ConfigError('port', 'cluster mode registers a fixed port in etcd; 0 is not allowed');
+  if (c.coordinator === 'etcd' && listeners.some((l) => l.port === 0)) {
+    throw new ConfigError(c.listeners === '' ? 'port' : 'listeners',
+      'cluster mode registers a fixed port in etcd; 0 is not allowed');
   }
   if (c.coordinator === 'etcd' && c.objectStore === 'local' && c.objectStoreDir === join(c.dataDir, 'objects')) {
     throw new ConfigError('objectStoreDir', 'cluster mode needs object storage every broker reaches: set objectStore=s3 or a shared objectStoreDir');

@@ -18,6 +18,7 @@
  *   offsets/<groupId>/<topic>/<partition:010>           committed offset JSON
  *   quotas/<entity key>                                 a quota entity's values JSON
  *                                                       (src/metadata/client-quotas.ts)
+ *   scram/<user>/<mechanism>                            SCRAM credential JSON (salt, keys)
  *
  * Cluster mode (src/cluster/) adds, every one of them attached to an etcd lease:
  *
@@ -160,6 +161,15 @@ export class EtcdKeys {
   offset(groupId: string, topic: string, partition: number): string {
     return `${this.offsetsOfGroup(groupId)}${encodeURIComponent(topic)}/` +
       pad(partition, partitionDigits);
+  }
+
+  scramCredentialsPrefix(): string {
+    return `${this.prefix}scram/`;
+  }
+
+  /** `scram/<user>/<mechanism>`: the user percent-encoded, so '/' in a name stays one segment. */
+  scramCredential(user: string, mechanism: string): string {
+    return `${this.scramCredentialsPrefix()}${encodeURIComponent(user)}/${mechanism}`;
   }
 
   brokersPrefix(): string {

@@ -107,3 +107,18 @@ export class UnknownTopicError extends Error {
 
 /** Who leads new partitions: one broker for all of them, or one per partition, in order. */
 export type NewPartitionLeaders = number | readonly number[];
+
+/** The SCRAM mechanisms a credential may be for. */
+export type ScramMechanism = 'SCRAM-SHA-256' | 'SCRAM-SHA-512';
+
+/** A user's SCRAM credential (RFC 5802): what proves a password without holding it. */
+export interface ScramCredential {
+  user: string;
+  mechanism: ScramMechanism;
+  salt: Buffer;
+  iterations: number;
+  /** H(HMAC(SaltedPassword, "Client Key")). */
+  storedKey: Buffer;
+  /** HMAC(SaltedPassword, "Server Key"). */
+  serverKey: Buffer;
+}

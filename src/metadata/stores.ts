@@ -19,6 +19,8 @@ import type {
   NewPartitionLeaders,
   PartitionState,
   ProducerPartitionState,
+  ScramCredential,
+  ScramMechanism,
   SegmentCommit,
   SegmentEntry,
   TopicRecord,
@@ -134,6 +136,17 @@ export interface ClientQuotaStore {
   watch(listener: (records: ClientQuotaRecord[]) => void): Promise<() => Promise<void>>;
 }
 
+/** Users' SCRAM credentials (AlterUserScramCredentials writes them; SCRAM and PLAIN logins read
+ *  them). Every broker of a cluster reads the same ones, straight from the store. */
+export interface ScramCredentials {
+  get(user: string, mechanism: ScramMechanism): Promise<ScramCredential | null>;
+  /** The credentials of these users (every user when null), sorted by user, then mechanism. */
+  list(users: readonly string[] | null): Promise<ScramCredential[]>;
+  /** Upserts and deletes (deleting a missing credential is no error). */
+  alter(upserts: readonly ScramCredential[],
+    deletions: readonly { user: string; mechanism: ScramMechanism }[]): Promise<void>;
+}
+
 /** Every store of one engine, opened together over one database or etcd prefix. */
 export interface Metadata {
   clusterId(): string;
@@ -143,5 +156,6 @@ export interface Metadata {
   readonly producers: ProducerIds;
   readonly offsets: GroupOffsets;
   readonly quotas: ClientQuotaStore;
+  readonly scramCredentials: ScramCredentials;
   close(): Promise<void>;
 }

@@ -28,13 +28,14 @@ afterEach(async () => {
 /** Turns a fresh database back into what schema version 1 wrote. */
 function downgradeToVersion1(filePath: string): void {
   const raw = new Database(filePath);
-  raw.exec('DROP TABLE client_quotas; ALTER TABLE partitions DROP COLUMN recover_from');
+  raw.exec('DROP TABLE scram_credentials; DROP TABLE client_quotas'); // versions 4 and 3
+  raw.exec('ALTER TABLE partitions DROP COLUMN recover_from');
   raw.prepare('UPDATE schema_version SET version = 1').run();
   raw.close();
 }
 
 it('adds recover_from = -1 to the partitions of a version-1 database', async () => {
-  expect(schemaVersionLatest).toBe(3);
+  expect(schemaVersionLatest).toBe(4); // 2: recover_from; 3: client_quotas; 4: scram_credentials
   const filePath = metadataFilePath(dir);
   const before = new SqliteMetadata(filePath);
   const topic = topicRecord('old', 2);
@@ -44,10 +45,12 @@ it('adds recover_from = -1 to the partitions of a version-1 database', async () 
   downgradeToVersion1(filePath);
 
   const after = new SqliteMetadata(filePath);
-  expect(after.storageSettings().schemaVersion).toBe(3);
-  // Version 3 (client quotas) is applied on the way: an empty table that takes writes.
+  expect(after.storageSettings().schemaVersion).toBe(schemaVersionLatest);
+  // Versions 3 (client quotas) and 4 (SCRAM credentials) are applied on the way: empty tables
+  // that take writes.
   expect(await after.quotas.list()).toEqual([]);
   await after.quotas.alter({ user: 'u' }, { producer_byte_rate: 1 }, []);
+  expect(await after.scramCredentials.list(null)).toEqual([]);
   expect((await after.leadership.states(topic.topicId)).map((s) =>
     [s.leaderId, s.leaderEpoch, s.recoverFrom])).toEqual([[3, 0, -1], [3, 1, -1]]);
   expect((await after.leadership.setLeader(topic.topicId, 0, 4, 0)).recoverFrom).toBe(3);

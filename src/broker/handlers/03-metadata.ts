@@ -15,7 +15,7 @@ import {
   encodeMetadataResponse,
 } from '../../../protocol/generated/messages/metadata.js';
 import { ZERO_UUID } from '../../../protocol/primitives/uuid.js';
-import type { PartitionLeader } from '../../cluster/cluster-view.js';
+import { type PartitionLeader, endpointOn } from '../../cluster/cluster-view.js';
 import type { TopicEntry } from '../../partition/partition-manager.js';
 import { defineHandler } from '../handler.js';
 import type { BrokerServices } from '../services.js';
@@ -73,7 +73,7 @@ export const handler = defineHandler({
     const s = ctx.services;
     const res = defaultMetadataResponse();
     res.brokers = s.cluster.brokers().map((b) => ({ ...defaultMetadataResponseMetadataResponseBroker(),
-      nodeId: b.nodeId, host: b.host, port: b.port, rack: b.rack }));
+      nodeId: b.nodeId, ...endpointOn(b, ctx.listenerName), rack: b.rack }));
     res.clusterId = s.clusterId;
     res.controllerId = s.cluster.controllerId();
     const live = new Set(res.brokers.map((b) => b.nodeId));

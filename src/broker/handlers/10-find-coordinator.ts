@@ -18,6 +18,7 @@ import {
   defaultFindCoordinatorResponseCoordinator, encodeFindCoordinatorResponse,
 } from '../../../protocol/generated/messages/find-coordinator.js';
 import { defineHandler, type RequestContext } from '../handler.js';
+import { endpointOn } from '../../cluster/cluster-view.js';
 
 const keyTypeGroup = 0;
 const keyTypeTransaction = 1;
@@ -32,7 +33,8 @@ function coordinatorFor(ctx: RequestContext, keyType: number, key: string) {
     return { errorCode: ErrorCode.COORDINATOR_NOT_AVAILABLE, errorMessage: 'no live broker',
       nodeId: -1, host: '', port: -1 };
   }
-  const { nodeId, host, port } = coordinator;
+  const { host, port } = endpointOn(coordinator, ctx.listenerName);
+  const { nodeId } = coordinator;
   return { errorCode: ErrorCode.NONE, errorMessage: null, nodeId, host, port };
 }
 

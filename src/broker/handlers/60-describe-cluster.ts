@@ -13,6 +13,7 @@ import {
   defaultDescribeClusterResponseDescribeClusterBroker, encodeDescribeClusterResponse,
 } from '../../../protocol/generated/messages/describe-cluster.js';
 import { defineHandler, topLevelError } from '../handler.js';
+import { endpointOn } from '../../cluster/cluster-view.js';
 
 const [ENDPOINT_BROKERS, ENDPOINT_CONTROLLERS] = [1, 2];
 /** ALTER, CREATE, CLUSTER_ACTION, DESCRIBE, DESCRIBE_CONFIGS, ALTER_CONFIGS, IDEMPOTENT_WRITE. */
@@ -36,7 +37,7 @@ export const handler = defineHandler({
           : ErrorCode.UNSUPPORTED_ENDPOINT_TYPE };
     }
     const brokers = s.cluster.brokers().map((b) => ({ ...defaultDescribeClusterResponseDescribeClusterBroker(),
-      brokerId: b.nodeId, host: b.host, port: b.port, rack: b.rack }));
+      brokerId: b.nodeId, ...endpointOn(b, ctx.listenerName), rack: b.rack }));
     return { ...res, clusterId: s.clusterId, controllerId: s.cluster.controllerId(), brokers,
       clusterAuthorizedOperations: req.includeClusterAuthorizedOperations ? CLUSTER_OPERATIONS
         : res.clusterAuthorizedOperations };

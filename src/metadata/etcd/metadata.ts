@@ -25,6 +25,7 @@ import { EtcdEngine, type EngineLog } from './engine.js';
 import { EtcdPartitionLeadership } from './leadership.js';
 import { EtcdGroupOffsets } from './offsets.js';
 import { EtcdProducerIds } from './producers.js';
+import { EtcdScramCredentials } from './scram-credentials.js';
 import { EtcdSegmentIndex } from './segments.js';
 import type { MetadataChange } from './topic-cache.js';
 import { EtcdTopicCatalog } from './topics.js';
@@ -57,6 +58,7 @@ export class EtcdMetadata implements Metadata {
   readonly producers: EtcdProducerIds;
   readonly offsets: EtcdGroupOffsets;
   readonly quotas: EtcdClientQuotas;
+  readonly scramCredentials: EtcdScramCredentials;
   private readonly engine: EtcdEngine;
   private clusterIdValue = '';
   private closed = false;
@@ -74,6 +76,7 @@ export class EtcdMetadata implements Metadata {
       etcdCoordinatorLimits.producerIdsPerBlockDefault);
     this.offsets = new EtcdGroupOffsets(this.engine);
     this.quotas = new EtcdClientQuotas(this.engine);
+    this.scramCredentials = new EtcdScramCredentials(this.engine);
   }
 
   /** Connects, creates the cluster id on first use, loads the cache and starts the watches. */

@@ -9,6 +9,7 @@ import { SqliteDatabase } from './database.js';
 import { SqlitePartitionLeadership } from './leadership.js';
 import { SqliteGroupOffsets } from './offsets.js';
 import { SqliteProducerIds } from './producers.js';
+import { SqliteScramCredentials } from './scram-credentials.js';
 import { SqliteSegmentIndex } from './segments.js';
 import { SqliteTopicCatalog } from './topics.js';
 
@@ -21,6 +22,7 @@ export class SqliteMetadata implements Metadata {
   readonly producers: SqliteProducerIds;
   readonly offsets: SqliteGroupOffsets;
   readonly quotas: SqliteClientQuotas;
+  readonly scramCredentials: SqliteScramCredentials;
   private readonly database: SqliteDatabase;
 
   /** Opens (creating and migrating if needed) the database at `filePath`; `:memory:` for tests. */
@@ -32,6 +34,7 @@ export class SqliteMetadata implements Metadata {
     this.producers = new SqliteProducerIds(this.database);
     this.offsets = new SqliteGroupOffsets(this.database);
     this.quotas = new SqliteClientQuotas(this.database);
+    this.scramCredentials = new SqliteScramCredentials(this.database);
   }
 
   clusterId(): string {

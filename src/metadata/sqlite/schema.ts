@@ -114,6 +114,18 @@ const migrations: readonly string[] = [
     values_json TEXT NOT NULL
   ) WITHOUT ROWID;
   `,
+  // SCRAM credentials (AlterUserScramCredentials): salted and hashed, never the password.
+  `
+  CREATE TABLE scram_credentials (
+    user_name TEXT NOT NULL,
+    mechanism TEXT NOT NULL CHECK (mechanism IN ('SCRAM-SHA-256', 'SCRAM-SHA-512')),
+    salt BLOB NOT NULL,
+    iterations INTEGER NOT NULL CHECK (iterations > 0),
+    stored_key BLOB NOT NULL,
+    server_key BLOB NOT NULL,
+    PRIMARY KEY (user_name, mechanism)
+  ) WITHOUT ROWID;
+  `,
 ];
 
 export const schemaVersionLatest = migrations.length;

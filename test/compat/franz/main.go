@@ -16,17 +16,22 @@ package main
 
 import (
 	"context"
+	"crypto/tls"
+	"crypto/x509"
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"os"
 	"sort"
 	"strconv"
+	"strings"
 	"sync"
 	"time"
 
 	"github.com/twmb/franz-go/pkg/kadm"
 	"github.com/twmb/franz-go/pkg/kgo"
+	"github.com/twmb/franz-go/pkg/sasl/plain"
+	"github.com/twmb/franz-go/pkg/sasl/scram"
 )
 
 // stepTimeout bounds every subcommand, so a hang is reported instead of waiting for the test's
@@ -96,11 +101,52 @@ func errString(err error) string {
 	return err.Error()
 }
 
+// securityOpts: TLS from COMPAT_FRANZ_TLS_CA (and a client certificate from COMPAT_FRANZ_TLS_CERT
+// and COMPAT_FRANZ_TLS_KEY), SASL from COMPAT_FRANZ_SASL="MECHANISM:user:password".
+func securityOpts() []kgo.Opt {
+	var opts []kgo.Opt
+	if ca := os.Getenv("COMPAT_FRANZ_TLS_CA"); ca != "" {
+		pem, err := os.ReadFile(ca)
+		if err != nil {
+			fail("read CA: " + err.Error())
+		}
+		pool := x509.NewCertPool()
+		pool.AppendCertsFromPEM(pem)
+		cfg := &tls.Config{RootCAs: pool, MinVersion: tls.VersionTLS12}
+		if cert := os.Getenv("COMPAT_FRANZ_TLS_CERT"); cert != "" {
+			pair, err := tls.LoadX509KeyPair(cert, os.Getenv("COMPAT_FRANZ_TLS_KEY"))
+			if err != nil {
+				fail("load client certificate: " + err.Error())
+			}
+			cfg.Certificates = []tls.Certificate{pair}
+		}
+		opts = append(opts, kgo.DialTLSConfig(cfg))
+	}
+	if spec := os.Getenv("COMPAT_FRANZ_SASL"); spec != "" {
+		parts := strings.SplitN(spec, ":", 3)
+		if len(parts) != 3 {
+			fail("COMPAT_FRANZ_SASL is MECHANISM:user:password")
+		}
+		switch parts[0] {
+		case "PLAIN":
+			opts = append(opts, kgo.SASL(plain.Auth{User: parts[1], Pass: parts[2]}.AsMechanism()))
+		case "SCRAM-SHA-256":
+			opts = append(opts, kgo.SASL(scram.Auth{User: parts[1], Pass: parts[2]}.AsSha256Mechanism()))
+		case "SCRAM-SHA-512":
+			opts = append(opts, kgo.SASL(scram.Auth{User: parts[1], Pass: parts[2]}.AsSha512Mechanism()))
+		default:
+			fail("unknown mechanism " + parts[0])
+		}
+	}
+	return opts
+}
+
 func newClient(bootstrap string, opts ...kgo.Opt) *kgo.Client {
 	base := []kgo.Opt{kgo.SeedBrokers(bootstrap), kgo.ClientID("ledgerstream-compat-franz")}
 	if os.Getenv("COMPAT_FRANZ_DEBUG") != "" {
 		base = append(base, kgo.WithLogger(kgo.BasicLogger(os.Stderr, kgo.LogLevelDebug, nil)))
 	}
+	base = append(base, securityOpts()...)
 	cl, err := kgo.NewClient(append(base, opts...)...)
 	if err != nil {
 		fail("kgo.NewClient: " + err.Error())

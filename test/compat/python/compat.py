@@ -53,6 +53,9 @@ def conf(bootstrap, **extra):
     c = {'bootstrap.servers': bootstrap, 'client.id': CLIENT_ID}
     if os.environ.get('COMPAT_PYTHON_DEBUG'):
         c['debug'] = os.environ['COMPAT_PYTHON_DEBUG']
+    # librdkafka security settings as JSON ({"security.protocol": "sasl_ssl", ...}).
+    if os.environ.get('COMPAT_PYTHON_SECURITY'):
+        c.update(json.loads(os.environ['COMPAT_PYTHON_SECURITY']))
     c.update(extra)
     return c
 

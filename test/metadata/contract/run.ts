@@ -11,6 +11,7 @@ import type { Current, MetadataHarness, Reopen } from './fixtures.js';
 import { groupOffsetsContract } from './group-offsets.contract.js';
 import { partitionLeadershipContract } from './partition-leadership.contract.js';
 import { producerIdsContract } from './producer-ids.contract.js';
+import { scramCredentialsContract } from './scram-credentials.contract.js';
 import { segmentIndexContract } from './segment-index.contract.js';
 import { topicCatalogContract } from './topic-catalog.contract.js';
 
@@ -22,6 +23,7 @@ const contracts: [string, (current: Current, reopen: Reopen) => void][] = [
   ['ProducerIds', producerIdsContract],
   ['GroupOffsets', (current) => groupOffsetsContract(current)],
   ['ClientQuotaStore', clientQuotasContract],
+  ['ScramCredentials', scramCredentialsContract],
   ['Metadata (every store, reopened)', durabilityContract],
 ];
 
