@@ -56,12 +56,13 @@ import type { BrokerServices } from '../../src/broker/services.js';
 import { type BrokerConfig, loadConfig } from '../../src/config/config.js';
 import { SqliteMetadata } from '../../src/metadata/sqlite/metadata.js';
 import { createMetrics } from '../../src/metrics.js';
-import type { HistoryReader, PartitionLog, WalPort } from '../../src/partition/partition-log.js';
+import type { PartitionLog, WalPort } from '../../src/partition/partition-log.js';
 import { PartitionManager } from '../../src/partition/partition-manager.js';
 import { TailMemory } from '../../src/partition/tail-memory.js';
 import { Uploader, type WalTrim } from '../../src/partition/uploader.js';
 import { LocalFolderStore } from '../../storage/object-store/local-folder.js';
 import { anonymousSession } from '../../src/security/principal.js';
+import { emptyHistory } from '../helpers/partition-fakes.js';
 
 const NODE_ID = 7;
 const log = pino({ level: 'silent' });
@@ -78,10 +79,6 @@ class InstantWal implements WalPort, WalTrim {
     return 0;
   }
 }
-
-const emptyHistory: HistoryReader = {
-  read: async (_topicId, _partition, offset) => ({ chunks: [], sizeBytes: 0, nextOffset: offset }),
-};
 
 interface Fixture {
   services: BrokerServices;

@@ -14,31 +14,18 @@ import { Leadership } from '../../src/cluster/leadership.js';
 import { loadConfig } from '../../src/config/config.js';
 import { EtcdMetadata } from '../../src/metadata/etcd/metadata.js';
 import { EtcdKeys } from '../../src/etcd/keys.js';
-import type { HistoryReader, WalPort } from '../../src/partition/partition-log.js';
 import { PartitionManager } from '../../src/partition/partition-manager.js';
 import type { Uploader } from '../../src/partition/uploader.js';
 import { etcdPerFile } from '../helpers/etcd-per-file.js';
 import { etcdServerLimits } from '../helpers/etcd-server.js';
 import { waitFor } from '../helpers/kafka-client.js';
 import { topicRecord } from '../metadata/contract/fixtures.js';
+import { InstantWal, emptyHistory } from '../helpers/partition-fakes.js';
 
 const etcd = etcdPerFile();
 const NODE_ID = 1;
 /** Writes to other handoff keys while the request is carried out: each is a re-delivery. */
 const OTHER_WRITES = 40;
-
-class InstantWal implements WalPort {
-  readonly ackOnUpload = false;
-  readonly stalledNoSpace = false;
-  lsnDurable = 0;
-  submit(): Promise<number> {
-    return Promise.resolve(++this.lsnDurable);
-  }
-}
-
-const emptyHistory: HistoryReader = {
-  read: async (_topicId, _partition, offset) => ({ chunks: [], sizeBytes: 0, nextOffset: offset }),
-};
 
 it('carries out a handoff request once, however often the watch re-delivers the handoff keys', async () => {
   const prefix = `/ledgerstream-test/${randomUUID()}/`;

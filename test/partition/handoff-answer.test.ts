@@ -13,14 +13,11 @@ import { produceLimits } from '../../src/limits.js';
 import type { BrokerServices } from '../../src/broker/services.js';
 import { type BrokerConfig, loadConfig } from '../../src/config/config.js';
 import { SqliteMetadata } from '../../src/metadata/sqlite/metadata.js';
-import type { HistoryReader, WalPort } from '../../src/partition/partition-log.js';
+import type { WalPort } from '../../src/partition/partition-log.js';
 import { PartitionManager } from '../../src/partition/partition-manager.js';
+import { emptyHistory } from '../helpers/partition-fakes.js';
 
 const wal: WalPort = { ackOnUpload: false, stalledNoSpace: false, lsnDurable: 0, submit: async () => 1 };
-const emptyHistory: HistoryReader = {
-  read: async (_topicId, _partition, offset) => ({ chunks: [], sizeBytes: 0, nextOffset: offset }),
-};
-
 describe('a produce refused during a handoff', () => {
   let metadata: SqliteMetadata;
   let partitions: PartitionManager;

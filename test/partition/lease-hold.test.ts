@@ -13,9 +13,10 @@ import { encodeBatch } from '../../protocol/records/record.js';
 import { type BrokerConfig, loadConfig } from '../../src/config/config.js';
 import { SqliteMetadata } from '../../src/metadata/sqlite/metadata.js';
 import {
-  type AppendOutcome, type HistoryReader, type PartitionLog, PartitionFencedError, type WalPort,
+  type AppendOutcome, type PartitionLog, PartitionFencedError, type WalPort,
 } from '../../src/partition/partition-log.js';
 import { PartitionManager } from '../../src/partition/partition-manager.js';
+import { emptyHistory } from '../helpers/partition-fakes.js';
 
 const NODE_ID = 1;
 
@@ -32,10 +33,6 @@ class HeldWal implements WalPort {
     for (const complete of this.pending.splice(0)) complete();
   }
 }
-
-const emptyHistory: HistoryReader = {
-  read: async (_topicId, _partition, offset) => ({ chunks: [], sizeBytes: 0, nextOffset: offset }),
-};
 
 async function append(log: PartitionLog, value: string): Promise<AppendOutcome> {
   const batch = await encodeBatch({ baseTimestamp: 1, records: [{ key: null, value: Buffer.from(value) }] });

@@ -19,8 +19,9 @@ import { encodeBatch } from '../../protocol/records/record.js';
 import { type BrokerConfig, loadConfig } from '../../src/config/config.js';
 import type { ProducerPartitionState } from '../../src/metadata/records.js';
 import { SqliteMetadata } from '../../src/metadata/sqlite/metadata.js';
-import type { HistoryReader, PartitionLog, WalPort } from '../../src/partition/partition-log.js';
+import type { PartitionLog } from '../../src/partition/partition-log.js';
 import { PartitionManager } from '../../src/partition/partition-manager.js';
+import { InstantWal, emptyHistory } from '../helpers/partition-fakes.js';
 
 const NODE_ID = 1;
 const TICKS_MAX = 1_000;
@@ -37,20 +38,6 @@ class HeldCoordinator extends SqliteMetadata {
     };
   }
 }
-
-/** Durable at once, with increasing LSNs. */
-class InstantWal implements WalPort {
-  readonly ackOnUpload = false;
-  readonly stalledNoSpace = false;
-  lsnDurable = 0;
-  submit(): Promise<number> {
-    return Promise.resolve(++this.lsnDurable);
-  }
-}
-
-const emptyHistory: HistoryReader = {
-  read: async (_topicId, _partition, offset) => ({ chunks: [], sizeBytes: 0, nextOffset: offset }),
-};
 
 const tick = () => new Promise<void>((resolve) => setImmediate(resolve));
 

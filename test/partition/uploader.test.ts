@@ -15,13 +15,14 @@ import { encodeBatch } from '../../protocol/records/record.js';
 import { loadConfig } from '../../src/config/config.js';
 import { SqliteMetadata } from '../../src/metadata/sqlite/metadata.js';
 import { createMetrics } from '../../src/metrics.js';
-import type { HistoryReader, PartitionLog, WalPort } from '../../src/partition/partition-log.js';
+import type { PartitionLog, WalPort } from '../../src/partition/partition-log.js';
 import { PartitionManager } from '../../src/partition/partition-manager.js';
 import { TailMemory } from '../../src/partition/tail-memory.js';
 import { type PendingBatch, type PendingPart, planUploadObjects } from '../../src/partition/upload-plan.js';
 import { Uploader, type WalTrim } from '../../src/partition/uploader.js';
 import { FaultyObjectStore } from '../../storage/object-store/faulty.js';
 import { LocalFolderStore } from '../../storage/object-store/local-folder.js';
+import { emptyHistory } from '../helpers/partition-fakes.js';
 
 const log = pino({ level: 'silent' });
 
@@ -97,10 +98,6 @@ class InstantWal implements WalPort, WalTrim {
     return 0;
   }
 }
-
-const emptyHistory: HistoryReader = {
-  read: async (_topicId, _partition, offset) => ({ chunks: [], sizeBytes: 0, nextOffset: offset }),
-};
 
 /**
  * The coordinator applies a commit but its caller never hears so (a call deadline while etcd was
