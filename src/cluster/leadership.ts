@@ -25,6 +25,14 @@
  * opens a fresh log. A leader that was replaced meanwhile finds its release fenced, and the
  * change event closes its log. So nothing is acknowledged under a leadership from before the
  * lease was lost.
+ *
+ * In a rejoined session this broker serves only epochs it took itself (confirmedInSession), and
+ * that holds for logs opened outside this queue too: a topic installed by a Metadata or Produce
+ * request (PartitionManager.topicNow) gets no log at an epoch this broker has not taken
+ * (installGate); the partition is resynced here instead, which takes it at a new epoch and opens
+ * it. A log opened at the old epoch took appends, and the new epoch's event then replaced it with
+ * one built from the segment index: acknowledged batches, in the WAL only (their upload fenced by
+ * the new epoch, and no one replays a WAL for a partition its own broker leads), were lost.
  */
 import type { Logger } from 'pino';
 import type { EtcdClient, EtcdKeyValue } from '../etcd/client.js';
@@ -67,7 +75,25 @@ export class Leadership {
   /** The session (lease) `confirmed` belongs to, as `reacquire` was last told. */
   private session: object | null = null;
 
-  constructor(private readonly deps: LeadershipDeps) {}
+  constructor(private readonly deps: LeadershipDeps) {
+    deps.partitions.setInstallGate((topicId, partition, epoch) =>
+      this.installGate(topicId, partition, epoch));
+  }
+
+  /**
+   * Whether an install may open a log at `epoch` (see the file comment): always before any
+   * rejoin, else only at an epoch this broker took in this session. `reacquire` sets `rejoined`
+   * and clears `confirmed` before it lists the logs, so a log it does not see is not opened held
+   * either (no one would ever take such a log at a new epoch). A refused partition is resynced:
+   * acting on the state as it is then, that takes it at a new epoch (or, while appends are held,
+   * opens it held, for `reacquire` to take) — also when its change events were handled already.
+   */
+  private installGate(topicId: string, partition: number, epoch: number): boolean {
+    if (!this.rejoined || this.isConfirmed(topicId, partition, epoch)) return true;
+    const resync = () => this.resyncPartition(topicId, partition);
+    void this.enqueue(resync, resync);
+    return false;
+  }
 
   async start(): Promise<void> {
     const { coordinator } = this.deps;

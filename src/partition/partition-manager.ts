@@ -20,7 +20,8 @@ export interface TopicEntry {
   config: EffectiveTopicConfig;
   /**
    * One slot per partition: the log when this broker leads the partition, undefined when another
-   * broker does (cluster mode). A single node leads every partition.
+   * broker does (cluster mode), or while this broker is still taking it at an epoch of its own
+   * (see InstallGate). A single node leads every partition.
    */
   logs: (PartitionLog | undefined)[];
 }
@@ -34,6 +35,14 @@ export function missingPartitionError(entry: TopicEntry | undefined, partition: 
 
 /** The leaders of new partitions `[from, to)` of a topic, one per partition. */
 export type LeaderPlacement = (topicId: string, from: number, to: number) => Promise<number[]>;
+
+/**
+ * Whether an install (a topic or partitions appearing here, outside cluster/leadership.ts's queue:
+ * a Metadata or Produce request's topicNow, or a change event) may open a log this broker leads
+ * at `leaderEpoch`. When not, the slot stays empty and the gate's owner opens the partition itself
+ * once it has taken it at an epoch of its own.
+ */
+export type InstallGate = (topicId: string, partition: number, leaderEpoch: number) => boolean;
 
 export class PartitionManager {
   private readonly byName = new Map<string, TopicEntry>();
@@ -80,6 +89,13 @@ export class PartitionManager {
     this.placement = placement;
   }
 
+  /** Any epoch, on a single node; cluster/leadership.ts installs its own (see there). */
+  private installGate: InstallGate = () => true;
+
+  setInstallGate(gate: InstallGate): void {
+    this.installGate = gate;
+  }
+
   /** Loads every topic and its partitions' state from the coordinator. */
   async load(): Promise<void> {
     for (const record of await this.metadata.topics.list()) await this.install(record);
@@ -107,9 +123,9 @@ export class PartitionManager {
     for (const s of states.sort((a, b) => a.partition - b.partition)) {
       logs.push(this.leads(s) ? await this.openLog(record, s) : undefined);
     }
-    const entry: TopicEntry = { record, config: effectiveConfig(this.config, record.configs), logs };
     assert.ok(!this.byId.has(record.topicId), `${record.name}: installed once`);
-    for (const log of logs) if (log !== undefined) this.applyHold(log);
+    const entry: TopicEntry = { record, config: effectiveConfig(this.config, record.configs),
+      logs: logs.map((log) => this.admit(log)) };
     this.byName.set(record.name, entry);
     this.byId.set(record.topicId, entry);
     return entry;
@@ -156,9 +172,9 @@ export class PartitionManager {
     // Only as far as the states read reach (they cannot lag the count that asked, as partitions
     // only grow, but a hole is never made up).
     for (let partition = entry.logs.length; built.has(partition); partition++) {
-      const log = built.get(partition);
+      const log = this.admit(built.get(partition));
       if (log !== undefined) opened.add(partition);
-      entry.logs[partition] = log === undefined ? undefined : this.applyHold(log);
+      entry.logs[partition] = log;
     }
     if (entry.logs.length > entry.record.partitionCount) {
       entry.record = { ...entry.record, partitionCount: entry.logs.length };
@@ -178,13 +194,15 @@ export class PartitionManager {
 
   /**
    * Cluster mode: this broker now leads the partition (at `state`'s epoch). Returns false when it
-   * opened nothing: the topic is not installed (its install opens the partition), or a log of
-   * this epoch or a newer one appeared meanwhile (an install or createPartitions opened it while
-   * this awaited), which is kept: it may already hold appends.
+   * opened nothing: the topic is neither installed nor being installed (its install opens the
+   * partition), or a log of this epoch or a newer one appeared meanwhile (an install or
+   * createPartitions opened it while this awaited), which is kept: it may already hold appends.
    */
   async openPartition(topicId: string, state: PartitionState): Promise<boolean> {
-    const entry = this.byId.get(topicId);
-    if (entry === undefined) return false;
+    // An install under way may leave this partition to us (see InstallGate): wait for it.
+    const entry = this.byId.get(topicId)
+      ?? await this.installing.get(topicId)?.catch(() => undefined);
+    if (entry === undefined || this.byId.get(topicId) !== entry) return false;
     if (state.partition >= entry.logs.length) {
       // A partition added by another broker, whose topic change has not reached us yet: grow the
       // whole entry (a slot alone would leave holes below it).
@@ -223,6 +241,16 @@ export class PartitionManager {
   private applyHold(log: PartitionLog): PartitionLog {
     if (this.appendsHeld) log.holdForLostLease();
     return log;
+  }
+
+  /**
+   * A log an install built, as it goes into its slot (synchronously, after the install's last
+   * await): held if appends are held, or left out if the install gate refuses its epoch.
+   */
+  private admit(log: PartitionLog | undefined): PartitionLog | undefined {
+    if (log === undefined) return undefined;
+    if (!this.installGate(log.topicId, log.partition, log.leaderEpoch)) return undefined;
+    return this.applyHold(log);
   }
 
   /** Keeps the WAL from `lsn` on for a partition another broker is recovering from it. */

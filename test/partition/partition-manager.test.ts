@@ -19,8 +19,9 @@ import { encodeBatch } from '../../protocol/records/record.js';
 import { type BrokerConfig, loadConfig } from '../../src/config/config.js';
 import type { ProducerPartitionState } from '../../src/metadata/records.js';
 import { SqliteMetadata } from '../../src/metadata/sqlite/metadata.js';
-import type { HistoryReader, PartitionLog } from '../../src/partition/partition-log.js';
+import type { PartitionLog } from '../../src/partition/partition-log.js';
 import { memoryDurability } from '../helpers/memory-wal.js';
+import { emptyHistory } from '../helpers/partition-fakes.js';
 import { PartitionManager } from '../../src/partition/partition-manager.js';
 
 const NODE_ID = 1;
@@ -38,10 +39,6 @@ class HeldCoordinator extends SqliteMetadata {
     };
   }
 }
-
-const emptyHistory: HistoryReader = {
-  read: async (_topicId, _partition, offset) => ({ chunks: [], sizeBytes: 0, nextOffset: offset }),
-};
 
 const tick = () => new Promise<void>((resolve) => setImmediate(resolve));
 
