@@ -38,6 +38,7 @@ import type { ObjectStore } from '../../storage/object-store/object-store.js';
 import { LocalFolderStore } from '../../storage/object-store/local-folder.js';
 import { S3Store } from '../../storage/object-store/s3.js';
 import { Wal, partitionHeaderCodec, type PartitionEntryHeader } from '../../storage/wal/index.js';
+import { exportEventLoopDelay } from '../event-loop-delay.js';
 import { Dispatcher } from './dispatch.js';
 import { HANDLERS } from './handlers/index.js';
 import { MemoryBudget } from './memory-budget.js';
@@ -50,6 +51,7 @@ export class Broker {
   private retentionTimer: NodeJS.Timeout | undefined;
   private orphanTimer: NodeJS.Timeout | undefined;
   private metricsServer: HttpServer | undefined;
+  private stopEventLoopDelay: () => void = () => {};
   private stopping: Promise<void> | null = null;
   /** Bytes a graceful stop left in the WAL because the object store did not take them (0: none). */
   walBacklogBytesAtStop = 0;
@@ -148,6 +150,7 @@ export class Broker {
       return oldest;
     });
     exportClientMemory(metrics, () => services.memory);
+    broker.stopEventLoopDelay = exportEventLoopDelay(metrics);
     log.info({ host: config.host, port: server.port, dataDir: config.dataDir }, 'broker started');
     return broker;
   }
@@ -221,6 +224,7 @@ export class Broker {
     await this.clusterMode?.closeMembership();
     await s.metadata.close();
     this.metricsServer?.close();
+    this.stopEventLoopDelay();
     this.log.info('stopped');
   }
 }
