@@ -17,61 +17,29 @@
  *
  * Needs `go` (the module proxy the first time). Skipped, with a message, only when there is no `go`.
  */
-import { spawnSync } from 'node:child_process';
-import { createHash } from 'node:crypto';
-import { existsSync } from 'node:fs';
-import { mkdir, mkdtemp, readFile, rename, rm } from 'node:fs/promises';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type BrokerProcess, startBroker } from '../helpers/broker-process.js';
-import { CODEC_IDS, CODECS, COMPAT_CACHE_DIR, type CompatRecord as Rec, VALUE_PAD, expectContiguousDeliveries, expectEveryRecordOnce, runCommand as run, runJsonStep } from '../helpers/compat-steps.js';
+import { CODEC_IDS, CODECS, type CompatRecord as Rec, VALUE_PAD, expectContiguousDeliveries, expectEveryRecordOnce, runJsonStep } from '../helpers/compat-steps.js';
+import { buildGoProgram, goAvailable, goBuildMsMax } from '../helpers/go-build.js';
 import { fetchStoredBatches } from '../helpers/stored-batches.js';
 
-const GO = process.env.LEDGERSTREAM_GO ?? 'go';
-const HAVE_GO = spawnSync(GO, ['version'], { stdio: 'ignore', timeout: 20_000 }).status === 0;
+const HAVE_GO = goAvailable();
 if (!HAVE_GO) {
   console.warn('test/compat/franz-client.test.ts: SKIPPED: no `go` on PATH (install Go 1.26+, then '
     + '`bash .ci/install-compat-clients.sh`)');
 }
 
 const SOURCE_DIR = path.resolve(import.meta.dirname, 'franz');
-const SOURCES = ['go.mod', 'go.sum', 'main.go'];
-/** A cold build downloads the modules (first time) and compiles franz-go: ~25 s on 2 cores. */
-const BUILD_MS_MAX = 300_000;
 /** Each subcommand bounds itself at 45 s (main.go's stepTimeout); this is the backstop. */
 const STEP_MS_MAX = 60_000;
 
 const PARTITIONS = 3;
 const RECORDS_PER_CODEC = 300;
 
-/**
- * Builds main.go (once per content of the sources and `go version`) into
- * ~/.cache/ledgerstream/compat-franz-<hash>/compat-franz and returns the binary's path.
- * Concurrent builders are safe: each builds into its own temp folder and renames it into place.
- */
-async function buildFranz(): Promise<string> {
-  const version = await run(GO, ['version'], { timeoutMs: 20_000 });
-  const hash = createHash('sha256').update(version.stdout);
-  for (const f of SOURCES) hash.update(f).update(await readFile(path.join(SOURCE_DIR, f)));
-  const dir = path.join(COMPAT_CACHE_DIR, `compat-franz-${hash.digest('hex').slice(0, 16)}`);
-  const bin = path.join(dir, 'compat-franz');
-  if (existsSync(bin)) return bin;
-  await mkdir(COMPAT_CACHE_DIR, { recursive: true });
-  const work = await mkdtemp(path.join(COMPAT_CACHE_DIR, 'build-franz-'));
-  // -mod=readonly: go.mod/go.sum are the pins; a build never rewrites them. -buildvcs=false: the
-  // checkout's VCS state is not the program's.
-  const r = await run(GO, ['build', '-mod=readonly', '-buildvcs=false', '-trimpath', '-o', path.join(work, 'compat-franz'), '.'],
-    { cwd: SOURCE_DIR, timeoutMs: BUILD_MS_MAX });
-  if (r.code !== 0) {
-    await rm(work, { recursive: true, force: true });
-    throw new Error(`go build in ${SOURCE_DIR} failed (${r.error ?? r.code}):\n${r.stdout}\n${r.stderr}`);
-  }
-  try {
-    await rename(work, dir);
-  } catch {
-    await rm(work, { recursive: true, force: true }); // another process put the same build in place first
-  }
-  return bin;
+/** Builds main.go (once per content of the sources and `go version`) into ~/.cache/ledgerstream/. */
+function buildFranz(): Promise<string> {
+  return buildGoProgram(SOURCE_DIR, 'compat-franz');
 }
 
 interface DescribedGroup {
@@ -110,7 +78,7 @@ describe.skipIf(!HAVE_GO)(`franz-go (kgo, kadm) against a broker process${HAVE_G
 
   beforeAll(async () => {
     [broker, bin] = await Promise.all([startBroker({ settings: { uploadIntervalMs: 100 } }), buildFranz()]);
-  }, BUILD_MS_MAX + 30_000);
+  }, goBuildMsMax + 30_000);
   afterAll(async () => {
     await broker?.destroy();
   });
