@@ -49,7 +49,7 @@ import { kafkaToolsVersion } from './java-perf.js';
 import { bigGaps, fmt, table } from './report.js';
 import { type SingleBrokerId, SYSTEM_IDS, SYSTEM_NAMES, type SystemId, type SystemUnderTest,
   startKafkaSystems, startLedgerstream, startLedgerstreamCluster } from './systems.js';
-import { FLEET_DEFAULTS, FLEET_LIMITS } from './fleet.js';
+import { FLEET_DEFAULTS, FLEET_LIMITS, type FleetResult } from './fleet.js';
 import { buildGoLoad } from '../lib/go-load.js';
 import { type AllWorkloadSettings, type BrokerUse, runWorkloads,
   type SystemResults } from './workloads.js';
@@ -192,6 +192,25 @@ function setupNotes(s: Settings, kafkaVersion: string, descriptions: Map<SystemI
   ];
 }
 
+/**
+ * An agent fleet that did not run as asked: fewer connections than producers, or fewer records
+ * acknowledged than offered (the system, or the generator on a busy machine, fell behind: its
+ * latencies are then queueing, not service times).
+ */
+function fleetProblems(name: string, f: FleetResult, s: Settings): string[] {
+  const out: string[] = [];
+  if (f.producerConnectionsPeak < f.producers) {
+    out.push(`${name}: agent fleet held ${f.producerConnectionsPeak} producer connections for ` +
+      `${f.producers} producers`);
+  }
+  const offered = s.fleetProducers * s.fleetRate;
+  if (f.recordsPerS < 0.9 * offered) {
+    out.push(`${name}: agent fleet acknowledged ${fmt(f.recordsPerS)} of the ${fmt(offered)} ` +
+      'records/s offered: it fell behind, so its latencies include a growing queue');
+  }
+  return out;
+}
+
 /** Per broker, "a / b / c" for a cluster; n/a where there are no broker metrics (Kafka). */
 const perBroker = (xs: number[]): string => (xs.length === 0 ? 'n/a' : xs.map(fmt).join(' / '));
 
@@ -257,11 +276,7 @@ async function main(): Promise<void> {
       problems.push(`${SYSTEM_NAMES[id]}: only ${(100 * (r.catchUp.objectStoreShare || 0)).toFixed(0)}% of the catch-up read came from object storage`);
     }
     if (r.kafkajs.produceErrors > 0) problems.push(`${SYSTEM_NAMES[id]}: ${r.kafkajs.produceErrors} kafkajs send() calls failed`);
-    if (r.fleet.producerConnectionsPeak < r.fleet.producers) {
-      const f = r.fleet;
-      problems.push(`${SYSTEM_NAMES[id]}: agent fleet held ${f.producerConnectionsPeak} producer ` +
-        `connections for ${f.producers} producers`);
-    }
+    problems.push(...fleetProblems(SYSTEM_NAMES[id], r.fleet, s));
   }
 
   const minutes = (Date.now() - started) / 60_000;
