@@ -183,6 +183,22 @@ export const groupLimits = Object.freeze({
   lagRefreshTimeoutMs: 5000,
 });
 
+/** What /metrics measures of the broker process itself. */
+export const processMetricsLimits = Object.freeze({
+  /**
+   * The event-loop delay sampler wakes this often and records how late it woke. 10 ms is
+   * monitorEventLoopDelay's default resolution: a stall shorter than that is rarely seen by a
+   * client, and 100 wake-ups a second cost nothing measurable.
+   */
+  eventLoopSampleMs: 10,
+  /**
+   * Histogram bounds of the delay (seconds): fine below 100 ms, where the fixed-rate p99 of a
+   * healthy broker lies, then coarse up to the 10 s of a stuck one.
+   */
+  eventLoopDelayBucketsS: Object.freeze([0.001, 0.002, 0.005, 0.01, 0.02, 0.03, 0.05, 0.075, 0.1,
+    0.15, 0.2, 0.3, 0.5, 0.75, 1, 2, 5, 10]),
+});
+
 /** The partition log, its uploads and their upkeep. */
 export const partitionLimits = Object.freeze({
   /** Kafka keeps the last 5 batches per producer (max.in.flight.requests.per.connection ≤ 5). */

@@ -4,13 +4,14 @@
  * Hand-written rather than a charting library: two bar panels are ~100 lines of SVG, and a
  * library would pull a headless browser or canvas binding into the benchmark's dependencies.
  */
-import { SYSTEM_NAMES, type SystemId } from './systems.js';
+import { SYSTEM_IDS, SYSTEM_NAMES, type SystemId } from './systems.js';
 import { ACKS, type Acks, PARTITION_COUNTS, type SystemResults } from './workloads.js';
 import { fmt } from './report.js';
 
-const IDS: readonly SystemId[] = ['kafka', 'kafka-fsync', 'ledgerstream', 'ledgerstream-cluster'];
+const IDS: readonly SystemId[] = SYSTEM_IDS;
 const COLORS: Record<SystemId, string> = {
-  'kafka': '#7f7f7f', 'kafka-fsync': '#3b3b3b', 'ledgerstream': '#1f77b4', 'ledgerstream-cluster': '#6baed6',
+  'kafka': '#7f7f7f', 'kafka-fsync': '#3b3b3b', 'ledgerstream': '#1f77b4', 'ledgerstream-s3': '#2ca02c',
+  'ledgerstream-object-wal': '#ff7f0e', 'ledgerstream-cluster': '#6baed6',
 };
 
 interface Group {
@@ -86,6 +87,7 @@ export function chart(results: Partial<Record<SystemId, SystemResults>>, rate: n
   const latency: Group[] = [
     ...combos.map((c) => ({ label: `produce\n${short(c.partitions, c.acks)}`, get: (r: SystemResults) => find(r, 'fixed', c.partitions, c.acks).p99Ms })),
     { label: 'end to end\nacks=-1', get: (r) => r.e2e.p99Ms },
+    { label: 'agent fleet\nproduce', get: (r) => r.fleet.produce.p99Ms ?? NaN },
   ];
   const width = 1100;
   const height = 420;

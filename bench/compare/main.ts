@@ -7,11 +7,13 @@
  * A benchmark, not a test: it prints figures and asserts nothing about them.
  *
  * Systems, in this order (see systems.ts): Apache Kafka (KRaft single node) with its default
- * durability, the same broker with flush.messages=1 (fsync per write), one Ledgerstream broker,
- * three Ledgerstream brokers. Workloads: see workloads.ts.
+ * durability, the same broker with flush.messages=1 (fsync per write), one Ledgerstream broker
+ * (local folder; S3 on MinIO; object-storage WAL mode on MinIO), three Ledgerstream brokers.
+ * Workloads: see workloads.ts; the agent fleet: fleet.ts.
  *
  * Flags (or BENCH_<NAME> environment variables, e.g. BENCH_MAX_RECORDS=100000):
- *   --systems kafka,kafka-fsync,ledgerstream,ledgerstream-cluster   which systems (default: all)
+ *   --systems kafka,kafka-fsync,ledgerstream,ledgerstream-s3,ledgerstream-object-wal,
+ *             ledgerstream-cluster   which systems (default: all)
  *   --max-records 150000   records per max-throughput run (1 KiB each)
  *   --rate 5000            records/s of the fixed-rate latency runs
  *   --fixed-s 8            seconds of each fixed-rate run
@@ -19,6 +21,11 @@
  *   --kafkajs-s 8          seconds of the kafkajs produce run
  *   --warmup-records 30000 records of the warm-up run
  *   --record-bytes 1024    record value size
+ *   --fleet-producers 1000 agent fleet: producer clients (each idempotent, acks=-1)
+ *   --fleet-rate 10        agent fleet: records/s per producer (300-800-byte keyed JSON)
+ *   --fleet-groups 5 --fleet-consumers-per-group 10   agent fleet: consumers
+ *   --fleet-partitions 64  agent fleet: partitions of its topic
+ *   --fleet-s 60           agent fleet: measured seconds (after a ramp of 10 ms per producer)
  *   --cpu-prof             profile the single Ledgerstream broker run by run (1 ms samples); the
  *                          report gets the top functions of the main runs
  *   --readme               replace the table between the bench markers in README.md
@@ -40,9 +47,12 @@ import { log, machineSummary, revision } from '../lib/run-info.js';
 import { chart } from './chart.js';
 import { kafkaToolsVersion } from './java-perf.js';
 import { bigGaps, fmt, table } from './report.js';
-import { SYSTEM_IDS, SYSTEM_NAMES, type SystemId, type SystemUnderTest, startKafkaSystems, startLedgerstream,
-  startLedgerstreamCluster } from './systems.js';
-import { type BrokerUse, runWorkloads, type SystemResults, type WorkloadSettings } from './workloads.js';
+import { type SingleBrokerId, SYSTEM_IDS, SYSTEM_NAMES, type SystemId, type SystemUnderTest,
+  startKafkaSystems, startLedgerstream, startLedgerstreamCluster } from './systems.js';
+import { FLEET_DEFAULTS, FLEET_LIMITS, type FleetResult } from './fleet.js';
+import { buildGoLoad } from '../lib/go-load.js';
+import { type AllWorkloadSettings, type BrokerUse, runWorkloads,
+  type SystemResults } from './workloads.js';
 
 const REPO = path.resolve(import.meta.dirname, '../..');
 const RESULTS_DIR = path.join(REPO, 'bench/results');
@@ -55,6 +65,8 @@ const PROFILED_IN_REPORT = ['produce max 16p acks=all', 'produce max 1p acks=1',
   'consume just written', 'catch-up'];
 const KAFKAJS_VERSION = (createRequire(import.meta.url)('kafkajs/package.json') as { version: string }).version;
 
+type WorkloadSettings = AllWorkloadSettings;
+
 interface Settings extends WorkloadSettings {
   systems: SystemId[];
   /** Where reports go (bench/results by default). */
@@ -65,10 +77,12 @@ interface Settings extends WorkloadSettings {
 
 const NUMERIC: Record<keyof WorkloadSettings, number> = {
   recordBytes: 1024, maxRecords: 150_000, rate: 5000, fixedS: 8, e2eRecords: 1000, kafkajsS: 8, warmupRecords: 30_000,
+  ...FLEET_DEFAULTS,
 };
 const LIMITS: Record<keyof WorkloadSettings, [number, number]> = {
   recordBytes: [1, 1 << 20], maxRecords: [1000, 10_000_000], rate: [10, 1_000_000], fixedS: [1, 600],
   e2eRecords: [10, 1_000_000], kafkajsS: [1, 600], warmupRecords: [1000, 10_000_000],
+  ...FLEET_LIMITS,
 };
 
 
@@ -114,34 +128,37 @@ async function busyCores(): Promise<number> {
   return ((b.busy - a.busy) / Math.max(1, b.total - a.total)) * CORES;
 }
 
+/** One Ledgerstream broker (and its MinIO for the S3 systems), with an optional CPU profile. */
+async function measureSingle<T>(id: SingleBrokerId, run: (system: SystemUnderTest) => Promise<T>,
+  profDir: string | undefined): Promise<T> {
+  // With --cpu-prof the broker (and its restart) runs with the on-signal profiler preloaded;
+  // NODE_OPTIONS stays set while it runs (the load generators drop it, Java and Go ignore it).
+  const saved = process.env.NODE_OPTIONS;
+  if (profDir) {
+    const preload = path.join(profDir, 'preload.cjs');
+    await writeFile(preload, cpuProfOnSignalPreload(profDir));
+    process.env.NODE_OPTIONS = `${saved ?? ''} --require ${JSON.stringify(preload)}`.trim();
+  }
+  try {
+    const started = await startLedgerstream(id);
+    if (profDir) started.system.profiler = new PhaseProfiler(profDir);
+    try {
+      return await run(started.system);
+    } finally {
+      await started.stop();
+    }
+  } finally {
+    if (saved === undefined) delete process.env.NODE_OPTIONS;
+    else process.env.NODE_OPTIONS = saved;
+  }
+}
+
 /** Runs one system's workloads between its start and stop, with an optional CPU profile. */
 async function measure(id: SystemId, s: Settings, runId: string, profDir: string | undefined,
   kafka: { systems: SystemUnderTest[] } | undefined): Promise<{ description: string; results: SystemResults }> {
   const run = async (system: SystemUnderTest) => ({ description: system.description, results: await runWorkloads(system, s, runId, log) });
   if (id === 'kafka' || id === 'kafka-fsync') return run(kafka!.systems.find((x) => x.id === id)!);
-  if (id === 'ledgerstream') {
-    // With --cpu-prof the broker (and its restart) runs with the on-signal profiler preloaded;
-    // NODE_OPTIONS stays set while it runs (the load generators drop it, Java ignores it).
-    const saved = process.env.NODE_OPTIONS;
-    if (profDir) {
-      const preload = path.join(profDir, 'preload.cjs');
-      await writeFile(preload, cpuProfOnSignalPreload(profDir));
-      process.env.NODE_OPTIONS = `${saved ?? ''} --require ${JSON.stringify(preload)}`.trim();
-    }
-    try {
-      const started = await startLedgerstream();
-      if (profDir) started.system.profiler = new PhaseProfiler(profDir);
-      try {
-        return await run(started.system);
-      } finally {
-        await started.broker.stop();
-        await started.broker.destroy();
-      }
-    } finally {
-      if (saved === undefined) delete process.env.NODE_OPTIONS;
-      else process.env.NODE_OPTIONS = saved;
-    }
-  }
+  if (id !== 'ledgerstream-cluster') return measureSingle(id, run, profDir);
   const { system, cluster } = await startLedgerstreamCluster();
   try {
     return await run(system);
@@ -160,13 +177,54 @@ function setupNotes(s: Settings, kafkaVersion: string, descriptions: Map<SystemI
     '- Catch-up: every broker is restarted gracefully (Ledgerstream: SIGTERM uploads the WAL; the cluster restarts one broker at a time), then a fresh group reads the 16-partition acks=1 topic. Ledgerstream then serves it from object storage through its read cache (the share is measured from its metrics); Kafka reads its log segments, which the OS page cache likely still holds.',
     '- Broker CPU: utime+stime from /proc/<pid>/stat over each run (the cluster: the three brokers summed); RSS sampled every 100 ms, the cluster\'s summed per sample.',
     '- acks=1 vs acks=-1: one Kafka node and one Ledgerstream broker have no followers, so both wait for the same thing; only the Java producer\'s idempotence (on with acks=-1) differs.',
+    `- Agent fleet: ${s.fleetProducers.toLocaleString('en-US')} franz-go producer clients in ` +
+      'one Go process (bench/load-go; each idempotent, acks=-1, its own connections) sending ' +
+      `${s.fleetRate} records/s each of 300-800-byte keyed JSON to a ${s.fleetPartitions}-` +
+      `partition topic, and ${s.fleetGroups} groups × ${s.fleetConsumersPerGroup} consumers ` +
+      `reading it; measured for ${s.fleetS} s once every producer has sent. Produce latency ` +
+      'per record (Produce call to acknowledgement); end to end from the record\'s create ' +
+      'time to a consumer\'s poll, each record once per group. Broker CPU and RSS cover the ' +
+      'whole run (ramp and drain included).',
+    '- S3 rows: the raw GET baseline reads every object in the broker\'s bucket whole, 16 GETs ' +
+      'in flight, with the broker\'s own S3 client (same SDK and settings), right after the ' +
+      'catch-up read; its MB are object bytes (framing and footers included), the ' +
+      'catch-up\'s are record values.',
   ];
 }
 
-function useRow(id: SystemId, what: string, u: BrokerUse): string {
-  return `| ${SYSTEM_NAMES[id]} | ${what} | ${fmt(u.brokerCpuS)} | ${fmt(u.brokerCpuSPerGb)} | ${fmt(u.peakRssMiB)} | ` +
-    `${fmt(u.clientCpuS)} | ${fmt(u.wallS)} | ${fmt(u.machineBusy * CORES)} |`;
+/**
+ * An agent fleet that did not run as asked: fewer connections than producers, or fewer records
+ * acknowledged than offered (the system, or the generator on a busy machine, fell behind: its
+ * latencies are then queueing, not service times).
+ */
+function fleetProblems(name: string, f: FleetResult, s: Settings): string[] {
+  const out: string[] = [];
+  if (f.producerConnectionsPeak < f.producers) {
+    out.push(`${name}: agent fleet held ${f.producerConnectionsPeak} producer connections for ` +
+      `${f.producers} producers`);
+  }
+  const offered = s.fleetProducers * s.fleetRate;
+  if (f.recordsPerS < 0.9 * offered) {
+    out.push(`${name}: agent fleet acknowledged ${fmt(f.recordsPerS)} of the ${fmt(offered)} ` +
+      'records/s offered: it fell behind, so its latencies include a growing queue');
+  }
+  return out;
 }
+
+/** Per broker, "a / b / c" for a cluster; n/a where there are no broker metrics (Kafka). */
+const perBroker = (xs: number[]): string => (xs.length === 0 ? 'n/a' : xs.map(fmt).join(' / '));
+
+function useRow(id: SystemId, what: string, u: BrokerUse): string {
+  const cells = [SYSTEM_NAMES[id], what, fmt(u.brokerCpuS), fmt(u.brokerCpuSPerGb), fmt(u.peakRssMiB),
+    fmt(u.clientCpuS), fmt(u.wallS), fmt(u.machineBusy * CORES), perBroker(u.putsPerS),
+    perBroker(u.getsPerS), fmt(u.eventLoopP99Ms), fmt(u.eventLoopMaxMs)];
+  return `| ${cells.join(' | ')} |`;
+}
+
+const USE_COLUMNS = ['System', 'Run', 'broker CPU s', 'broker CPU s per GB', 'broker peak RSS MiB',
+  'load generator CPU s', 'wall s', 'machine busy (cores)', 'PUTs/s per broker', 'GETs/s per broker',
+  'event-loop delay p99 ms (≤)', 'event-loop delay max ms (≤)'];
+const USE_HEAD = [`| ${USE_COLUMNS.join(' | ')} |`, `|---|---|${'---:|'.repeat(USE_COLUMNS.length - 2)}`];
 
 async function updateReadme(summary: string): Promise<void> {
   const text = await readFile(README, 'utf8');
@@ -186,6 +244,7 @@ async function main(): Promise<void> {
   if (busy > 0.25) problems.push(`${busy.toFixed(2)} cores were already busy before the benchmark started: every figure is disturbed`);
   log(`systems ${s.systems.join(', ')}; settings ${JSON.stringify(s)}`);
   const kafkaVersion = await kafkaToolsVersion();
+  await buildGoLoad(); // the agent fleet's generator, built before anything is measured
   const profDir = s.cpuProf ? await mkdtemp(path.join(tmpdir(), 'ledgerstream-bench-prof-')) : undefined;
   const results: Partial<Record<SystemId, SystemResults>> = {};
   const descriptions = new Map<SystemId, string>();
@@ -201,14 +260,15 @@ async function main(): Promise<void> {
   } finally {
     await kafka?.kafka.destroy();
   }
-  for (const id of s.systems.filter((x) => x === 'ledgerstream' || x === 'ledgerstream-cluster')) {
-    const m = await measure(id, s, runId, id === 'ledgerstream' ? profDir : undefined, undefined);
+  for (const id of s.systems.filter((x) => x.startsWith('ledgerstream'))) {
+    const prof = id === 'ledgerstream-cluster' ? undefined : profDir;
+    const m = await measure(id, s, runId, prof, undefined);
     descriptions.set(id, m.description);
     results[id] = m.results;
   }
 
   for (const [id, r] of Object.entries(results) as [SystemId, SystemResults][]) {
-    for (const run of [...r.produce, r.consume, r.catchUp]) {
+    for (const run of [...r.produce, r.consume, r.catchUp, r.fleet]) {
       const other = run.machineBusy * CORES - (run.brokerCpuS + run.clientCpuS) / run.wallS;
       if (other > 0.5) problems.push(`${SYSTEM_NAMES[id]}: ${other.toFixed(2)} cores busy outside broker and load generator during a run: disturbed`);
     }
@@ -216,6 +276,7 @@ async function main(): Promise<void> {
       problems.push(`${SYSTEM_NAMES[id]}: only ${(100 * (r.catchUp.objectStoreShare || 0)).toFixed(0)}% of the catch-up read came from object storage`);
     }
     if (r.kafkajs.produceErrors > 0) problems.push(`${SYSTEM_NAMES[id]}: ${r.kafkajs.produceErrors} kafkajs send() calls failed`);
+    problems.push(...fleetProblems(SYSTEM_NAMES[id], r.fleet, s));
   }
 
   const minutes = (Date.now() - started) / 60_000;
@@ -247,12 +308,17 @@ async function main(): Promise<void> {
     '',
     '## Broker and load-generator CPU per run',
     '',
-    '| System | Run | broker CPU s | broker CPU s per GB | broker peak RSS MiB | load generator CPU s | wall s | machine busy (cores) |',
-    '|---|---|---:|---:|---:|---:|---:|---:|',
+    'PUTs/s and GETs/s: object-store requests of each broker over the run (its own counters, ' +
+      'ledgerstream_object_store_requests; GETs include ranged GETs). Event-loop delay: the ' +
+      'worst broker\'s p99 and max in the run, from ledgerstream_event_loop_delay_seconds ' +
+      '(bucket upper bounds).',
+    '',
+    ...USE_HEAD,
     ...(Object.entries(results) as [SystemId, SystemResults][]).flatMap(([id, r]) => [
       ...r.produce.map((p) => useRow(id, `produce ${p.mode} ${p.partitions}p acks=${p.acks}`, p)),
       useRow(id, 'consume just written', r.consume),
       useRow(id, 'kafkajs produce', r.kafkajs),
+      useRow(id, 'agent fleet', r.fleet),
       useRow(id, 'catch-up', r.catchUp),
     ]),
     '',

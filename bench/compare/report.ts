@@ -3,8 +3,7 @@
  * Ledgerstream ÷ Kafka for the single Ledgerstream broker against both Kafka durability modes.
  * Each row says which direction is better; a ratio that is more than 2x worse is bold.
  */
-import type { SystemId } from './systems.js';
-import { SYSTEM_NAMES } from './systems.js';
+import { SYSTEM_IDS, SYSTEM_NAMES, type SystemId } from './systems.js';
 import { ACKS, type Acks, PARTITION_COUNTS, type ProduceRun, type SystemResults } from './workloads.js';
 
 export interface Row {
@@ -57,8 +56,67 @@ export function rows(rate: number): Row[] {
   out.push({ section: costS, label: 'CPU s per GB, consume just written', better: 'lower', get: (r) => r.consume.brokerCpuSPerGb });
   out.push({ section: costS, label: 'CPU s per GB, catch-up read', better: 'lower', get: (r) => r.catchUp.brokerCpuSPerGb });
   out.push({ section: costS, label: 'peak RSS MiB, whole run (sum over brokers)', better: 'lower', get: (r) => r.peakRssMiB });
+  return [...out, ...fleetRows(), ...brokerMetricRows(), ...s3Rows()];
+}
+
+/** Issue 13 target 6: the agent fleet. */
+function fleetRows(): Row[] {
+  const section = 'Agent fleet (franz-go: producers × ~10 keyed JSON records/s, acks=-1, ' +
+    'idempotent; consumer groups)';
+  const row = (label: string, better: Row['better'], get: Row['get']): Row =>
+    ({ section, label, better, get });
+  return [
+    row('produce p50 ms per record', 'lower', (r) => r.fleet.produce.p50Ms ?? NaN),
+    row('produce p99 ms per record', 'lower', (r) => r.fleet.produce.p99Ms ?? NaN),
+    row('end-to-end p99 ms (create time → consumer poll, every group)', 'lower',
+      (r) => r.fleet.endToEnd.p99Ms ?? NaN),
+    row('records/s acknowledged', 'higher', (r) => r.fleet.recordsPerS),
+    row('broker CPU, cores busy (whole run)', 'lower', (r) => r.fleet.brokerCpuS / r.fleet.wallS),
+    row('broker peak RSS MiB', 'lower', (r) => r.fleet.peakRssMiB),
+    row('producer connections open at peak', 'higher', (r) => r.fleet.producerConnectionsPeak),
+  ];
+}
+
+const worstBroker = (xs: number[]): number => (xs.length === 0 ? NaN : Math.max(...xs));
+
+/**
+ * From the Ledgerstream brokers' own /metrics (n/a for Kafka): the event-loop delay at the fixed
+ * rate (issue 13 target 3) and object-store requests (target 4: PUTs/s per broker).
+ */
+function brokerMetricRows(): Row[] {
+  const section = 'Ledgerstream brokers\' own metrics (worst broker)';
+  const out: Row[] = [];
+  for (const c of combos) {
+    const fixed = (r: SystemResults) => run(r, 'fixed', c.partitions, c.acks);
+    out.push({ section, label: `event-loop delay p99 ms (≤), fixed rate, ${comboLabel(c)}`,
+      better: 'lower', get: (r) => fixed(r).eventLoopP99Ms });
+    out.push({ section, label: `event-loop delay max ms (≤), fixed rate, ${comboLabel(c)}`,
+      better: 'lower', get: (r) => fixed(r).eventLoopMaxMs });
+  }
+  for (const mode of ['fixed', 'max'] as const) {
+    out.push({ section, label: `PUTs/s per broker, produce ${mode}, 16 partitions, acks=-1`,
+      better: 'lower', get: (r) => worstBroker(run(r, mode, 16, 'all').putsPerS) });
+  }
+  out.push({ section, label: 'PUTs/s per broker, agent fleet', better: 'lower',
+    get: (r) => worstBroker(r.fleet.putsPerS) });
+  out.push({ section, label: 'GETs/s per broker, catch-up read', better: 'higher',
+    get: (r) => worstBroker(r.catchUp.getsPerS) });
   return out;
 }
+
+/** Issue 13 target 5: systems whose objects live in S3 (MinIO). */
+function s3Rows(): Row[] {
+  const section = 'Reads from S3 (MinIO; systems with the S3 store only)';
+  return [
+    { section, label: 'MB/s, raw GET of every object, broker\'s S3 client, 16 in flight',
+      better: 'higher', get: (r) => r.rawGet?.mbPerS ?? NaN },
+    { section, label: 'catch-up MB/s ÷ raw GET MB/s', better: 'higher',
+      get: (r) => (r.rawGet ? r.catchUp.mbPerS / r.rawGet.mbPerS : NaN) },
+  ];
+}
+
+/** Sections only Ledgerstream brokers can fill (Kafka has no such metrics). */
+export const LEDGERSTREAM_ONLY_SECTIONS = ['Ledgerstream brokers\' own metrics', 'Reads from S3'];
 
 export function fmt(x: number | undefined): string {
   if (x === undefined || !Number.isFinite(x)) return 'n/a';
@@ -89,7 +147,7 @@ function cell(results: Partial<Record<SystemId, SystemResults>>, id: SystemId, r
 }
 
 export function table(results: Partial<Record<SystemId, SystemResults>>, rate: number): string {
-  const ids = (['kafka', 'kafka-fsync', 'ledgerstream', 'ledgerstream-cluster'] as const);
+  const ids = SYSTEM_IDS;
   const head = ['Figure', ...ids.map((id) => SYSTEM_NAMES[id]), 'Ledgerstream ÷ Kafka', 'Ledgerstream ÷ Kafka fsync'];
   const lines = [`| ${head.join(' | ')} |`, `|---|${ids.map(() => '---:').join('|')}|---:|---:|`];
   let section = '';

@@ -8,6 +8,9 @@
  *                         fsynced before it is acknowledged, as Ledgerstream always does;
  *   ledgerstream          one Ledgerstream broker with embedded defaults (WAL + SQLite +
  *                         local-folder object store);
+ *   ledgerstream-s3       the same broker with its objects in S3 (a MinIO on loopback);
+ *   ledgerstream-object-wal  the same broker in the object-storage WAL mode on that MinIO: a
+ *                         produce is acknowledged once its object is in S3 (no local WAL);
  *   ledgerstream-cluster  three Ledgerstream brokers on loopback (etcd, shared WAL folder,
  *                         shared object folder), clients bootstrapped from one of them.
  *
@@ -24,15 +27,22 @@ import { waitForStableLeaders } from '../../test/helpers/kafka-client.js';
 import { freePort } from '../../test/helpers/ports.js';
 import type { PhaseProfiler } from '../lib/cpu-profile.js';
 import { kafkaFor } from '../lib/kafkajs-load.js';
+import { type S3Server, startS3Server } from '../../test/helpers/s3-server.js';
 import { type ApacheKafka, startApacheKafka } from './apache-kafka.js';
+import { rawGetThroughput, type RawGetResult, type S3Access } from './raw-get.js';
 
-export const SYSTEM_IDS = ['kafka', 'kafka-fsync', 'ledgerstream', 'ledgerstream-cluster'] as const;
+export const SYSTEM_IDS = ['kafka', 'kafka-fsync', 'ledgerstream', 'ledgerstream-s3',
+  'ledgerstream-object-wal', 'ledgerstream-cluster'] as const;
 export type SystemId = (typeof SYSTEM_IDS)[number];
+/** The single-broker Ledgerstream systems (one process: profiled with --cpu-prof). */
+export type SingleBrokerId = 'ledgerstream' | 'ledgerstream-s3' | 'ledgerstream-object-wal';
 
 export const SYSTEM_NAMES: Record<SystemId, string> = {
   'kafka': 'Kafka',
   'kafka-fsync': 'Kafka fsync',
   'ledgerstream': 'Ledgerstream',
+  'ledgerstream-s3': 'Ledgerstream S3',
+  'ledgerstream-object-wal': 'Ledgerstream object WAL',
   'ledgerstream-cluster': 'Ledgerstream ×3',
 };
 
@@ -50,6 +60,8 @@ export interface SystemUnderTest {
   restartAll(topics: string[]): Promise<void>;
   /** Set when the brokers run with cpuProfOnSignalPreload: runs are then profiled one by one. */
   profiler?: PhaseProfiler;
+  /** Systems whose objects live in S3: every object read whole with the broker's S3 client. */
+  rawGet?: () => Promise<RawGetResult>;
 }
 
 async function createTopic(bootstrap: string, name: string, partitions: number,
@@ -106,12 +118,44 @@ export async function startKafkaSystems(): Promise<{ systems: SystemUnderTest[];
 /** Settings the benchmark gives Ledgerstream besides its defaults (the Kafka side gets the same rebalance delay). */
 const LEDGERSTREAM_SETTINGS = { groupInitialRebalanceDelayMs: 0 } as const;
 
-export async function startLedgerstream(): Promise<{ system: SystemUnderTest; broker: BrokerProcess }> {
+const SINGLE_BROKER_DESCRIPTIONS: Record<SingleBrokerId, string> = {
+  'ledgerstream': 'One Ledgerstream broker, embedded defaults: WAL with group-committed ' +
+    'fdatasync, SQLite coordinator, local-folder object store, all on the same disk',
+  'ledgerstream-s3': 'One Ledgerstream broker, embedded defaults but objects in S3: MinIO ' +
+    '(single drive, same disk) on loopback, WAL with group-committed fdatasync, SQLite coordinator',
+  'ledgerstream-object-wal': 'One Ledgerstream broker in the object-storage WAL mode on the same ' +
+    'MinIO: no local WAL, a produce is acknowledged once the object holding it is in S3 and ' +
+    'committed (upload every 250 ms, the default)',
+};
+
+function s3Settings(s3: S3Server, bucket: string): Record<string, string | boolean> {
+  return { objectStore: 's3', s3Endpoint: s3.endpoint, s3Region: s3.region, s3Bucket: bucket,
+    s3AccessKeyId: s3.accessKeyId, s3SecretAccessKey: s3.secretAccessKey, s3CreateBucket: true };
+}
+
+/**
+ * One Ledgerstream broker; for the S3 systems a MinIO beside it, which stop() stops after the
+ * broker. The object WAL mode uses the same MinIO, another bucket.
+ */
+export async function startLedgerstream(id: SingleBrokerId = 'ledgerstream'):
+  Promise<{ system: SystemUnderTest; stop(): Promise<void> }> {
   const metricsPort = await freePort();
-  const broker = await startBroker({ settings: { ...LEDGERSTREAM_SETTINGS, metricsPort } });
+  const s3 = id === 'ledgerstream' ? undefined : await startS3Server();
+  const bucket = `bench-${id}-${Date.now().toString(36)}`;
+  const storeSettings = s3 ? s3Settings(s3, bucket) : {};
+  const walSettings: Record<string, string> =
+    id === 'ledgerstream-object-wal' ? { walMode: 'object' } : {};
+  let broker: BrokerProcess;
+  try {
+    broker = await startBroker({ settings: { ...LEDGERSTREAM_SETTINGS, ...storeSettings,
+      ...walSettings, metricsPort } });
+  } catch (err) {
+    await s3?.stop();
+    throw err;
+  }
+  const access: S3Access | undefined = s3 ? { ...s3, bucket } : undefined;
   const system: SystemUnderTest = {
-    id: 'ledgerstream',
-    description: 'One Ledgerstream broker, embedded defaults: WAL with group-committed fdatasync, SQLite coordinator, local-folder object store, all on the same disk',
+    id, description: SINGLE_BROKER_DESCRIPTIONS[id],
     bootstrap: broker.bootstrap, metricsPorts: [metricsPort],
     pids: () => [broker.pid!],
     createTopic: (name, partitions) => createTopic(broker.bootstrap, name, partitions, [], false),
@@ -120,8 +164,13 @@ export async function startLedgerstream(): Promise<{ system: SystemUnderTest; br
       await broker.restart();
       await waitForLeaders(broker.bootstrap, topics, 1000);
     },
+    ...(access ? { rawGet: () => rawGetThroughput(access) } : {}),
   };
-  return { system, broker };
+  return { system, async stop() {
+    await broker.stop();
+    await broker.destroy();
+    await s3?.stop();
+  } };
 }
 
 export async function startLedgerstreamCluster(): Promise<{ system: SystemUnderTest; cluster: TestCluster }> {

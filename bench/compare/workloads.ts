@@ -14,16 +14,24 @@
  *               then a kafkajs group consumer reads it back;
  *   catch-up    every broker restarted gracefully, then ConsumerPerformance reads the
  *               16-partition acks=1 topic, never read before (Ledgerstream: from object storage
- *               through the read cache; Kafka: its segment files, likely still in page cache).
+ *               through the read cache; Kafka: its segment files, likely still in page cache);
+ *   raw GET     on a system whose objects live in S3 (MinIO): every object of the bucket read
+ *               whole with the broker's own S3 client, the ceiling of the catch-up read;
+ *   agent fleet many idempotent producers at a low rate each, consumers in groups (fleet.ts).
  *
  * Around every run the system's broker processes are metered (CPU seconds, RSS sampled every
  * 100 ms); the load generator's CPU is measured too, since both share the machine's 2 cores.
+ * Ledgerstream brokers are also scraped before and after each run: object-store PUTs/s and
+ * GETs/s per broker and the event-loop delay (p99, max) of the run's window.
  */
-import { delta, FETCHED_ANY, FETCHED_OBJECTS, type Scrape, scrape } from '../lib/broker-metrics.js';
+import { delta, eventLoopDelayWindow, FETCHED_ANY, FETCHED_OBJECTS, type Scrape, scrape,
+  storeRequestRates } from '../lib/broker-metrics.js';
 import { type ConsumeResult, type ProduceResult, runLoad } from '../lib/kafkajs-load.js';
 import { type MeterReading, ProcessMeter } from '../lib/proc-stats.js';
 import { consumerPerformance, endToEndLatency, producerPerformance, type ConsumerPerfResult,
   type EndToEndResult, type ProducerPerfResult } from './java-perf.js';
+import { type FleetResult, type FleetSettings, runFleet } from './fleet.js';
+import type { RawGetResult } from './raw-get.js';
 import type { SystemUnderTest } from './systems.js';
 
 export interface WorkloadSettings {
@@ -41,12 +49,26 @@ export interface WorkloadSettings {
   warmupRecords: number;
 }
 
+/** Everything a run of the workloads reads: the fixed workloads' sizes and the agent fleet's. */
+export type AllWorkloadSettings = WorkloadSettings & FleetSettings;
+
 export const PARTITION_COUNTS = [1, 16] as const;
 export const ACKS = ['1', 'all'] as const;
 export type Acks = (typeof ACKS)[number];
 
+/** What a Ledgerstream broker's /metrics say about one run (empty or NaN for Kafka). */
+export interface BrokerWindow {
+  /** Object-store PUTs per second, one entry per broker. */
+  putsPerS: number[];
+  /** Object-store GETs (whole and ranged) per second, one entry per broker. */
+  getsPerS: number[];
+  /** Event-loop delay of the worst broker in the run's window (bucket upper bounds, ms). */
+  eventLoopP99Ms: number;
+  eventLoopMaxMs: number;
+}
+
 /** What the broker(s) did during one run. */
-export interface BrokerUse {
+export interface BrokerUse extends BrokerWindow {
   wallS: number;
   brokerCpuS: number;
   /** Broker CPU seconds per 10^9 bytes of record values moved in the run. */
@@ -87,29 +109,55 @@ export interface SystemResults {
   consume: ConsumeRun;
   kafkajs: KafkajsRun;
   catchUp: ConsumeRun;
+  /** Systems whose objects live in S3: every object read whole, straight from the store. */
+  rawGet?: RawGetResult;
+  fleet: FleetResult & BrokerUse;
   /** Highest RSS of the system's brokers in any run (sum over brokers of a cluster), MiB. */
   peakRssMiB: number;
 }
 
-function brokerUse(m: MeterReading, bytes: number, clientCpuS = m.reapedChildrenCpuS): BrokerUse {
-  return { wallS: m.wallS, brokerCpuS: m.cpuS, brokerCpuSPerGb: bytes > 0 ? m.cpuS / (bytes / 1e9) : NaN,
-    peakRssMiB: m.peakRssKiB / 1024, clientCpuS, machineBusy: m.machineBusy };
+/** A run's meter reading and its brokers' scrapes before and after. */
+interface Metering {
+  meter: MeterReading;
+  before: Scrape[];
+  after: Scrape[];
 }
 
-/** Meters the system's brokers over one run and, with a profiler, profiles the (single) broker too. */
-async function metered<T>(system: SystemUnderTest, profiles: Record<string, string>, label: string,
-  run: () => Promise<T>): Promise<{ result: T; meter: MeterReading }> {
-  const pids = system.pids();
-  await system.profiler?.start(pids[0]!);
-  const meter = new ProcessMeter(pids);
-  const result = await run();
-  const reading = meter.stop();
-  if (system.profiler) profiles[label] = await system.profiler.stop(pids[0]!);
-  return { result, meter: reading };
+function brokerWindow(before: Scrape[], after: Scrape[], wallS: number): BrokerWindow {
+  const rates = after.map((a, i) => storeRequestRates(a, before[i]!, wallS));
+  const delays = after.map((a, i) => eventLoopDelayWindow(a, before[i]!));
+  const worst = (xs: number[]) => (xs.length === 0 ? NaN : Math.max(...xs));
+  return { putsPerS: rates.map((r) => r.putsPerS), getsPerS: rates.map((r) => r.getsPerS),
+    eventLoopP99Ms: worst(delays.map((d) => d.p99Ms)), eventLoopMaxMs: worst(delays.map((d) => d.maxMs)) };
+}
+
+function brokerUse(m: Metering, bytes: number, clientCpuS = m.meter.reapedChildrenCpuS): BrokerUse {
+  const r = m.meter;
+  return { wallS: r.wallS, brokerCpuS: r.cpuS, brokerCpuSPerGb: bytes > 0 ? r.cpuS / (bytes / 1e9) : NaN,
+    peakRssMiB: r.peakRssKiB / 1024, clientCpuS, machineBusy: r.machineBusy,
+    ...brokerWindow(m.before, m.after, r.wallS) };
 }
 
 async function scrapeAll(ports: number[]): Promise<Scrape[]> {
   return Promise.all(ports.map(scrape));
+}
+
+/**
+ * Meters the system's brokers over one run (CPU, RSS, their /metrics before and after) and,
+ * with a profiler, profiles the (single) broker too. `run` may bring its own meter reading
+ * (a load generator that meters as it starts its children).
+ */
+async function metered<T>(system: SystemUnderTest, profiles: Record<string, string>, label: string,
+  run: () => Promise<T>, meterOf?: (result: T) => MeterReading): Promise<{ result: T } & Metering> {
+  const pids = system.pids();
+  await system.profiler?.start(pids[0]!);
+  const before = await scrapeAll(system.metricsPorts);
+  const meter = new ProcessMeter(pids);
+  const result = await run();
+  const reading = meter.stop();
+  const after = await scrapeAll(system.metricsPorts);
+  if (system.profiler) profiles[label] = await system.profiler.stop(pids[0]!);
+  return { result, meter: meterOf?.(result) ?? reading, before, after };
 }
 
 function objectStoreShare(before: Scrape[], after: Scrape[]): number | undefined {
@@ -132,77 +180,121 @@ export function topicName(runId: string, system: SystemUnderTest, what: string):
   return `bench-${runId}-${system.id}-${what}`;
 }
 
-export async function runWorkloads(system: SystemUnderTest, s: WorkloadSettings, runId: string,
-  log: (line: string) => void): Promise<SystemResults> {
-  const topic = (what: string) => topicName(runId, system, what);
-  const produceTopic = (mode: string, partitions: number, acks: Acks) => topic(`${mode}-${partitions}p-acks${acks}`);
+/** One system's run of the workloads: its settings, its run id, its log and its profiles. */
+interface Step {
+  system: SystemUnderTest;
+  s: AllWorkloadSettings;
+  topic(what: string): string;
+  log(line: string): void;
+  profiles: Record<string, string>;
+}
 
-  log(`${system.id}: warm-up`);
-  await system.createTopic(topic('warmup'), 16);
-  await producerPerformance({ bootstrap: system.bootstrap, topic: topic('warmup'), records: s.warmupRecords,
-    recordBytes: s.recordBytes, throughput: -1, acks: 'all' });
+const produceWhat = (mode: string, partitions: number, acks: Acks) => `${mode}-${partitions}p-acks${acks}`;
 
-  const profiles: Record<string, string> = {};
+async function produceRuns(st: Step): Promise<ProduceRun[]> {
+  const { system, s } = st;
   const produce: ProduceRun[] = [];
   for (const partitions of PARTITION_COUNTS) {
     for (const acks of ACKS) {
       for (const mode of ['fixed', 'max'] as const) {
-        const t = produceTopic(mode, partitions, acks);
+        const t = st.topic(produceWhat(mode, partitions, acks));
         await system.createTopic(t, partitions);
         const records = mode === 'fixed' ? s.rate * s.fixedS : s.maxRecords;
-        log(`${system.id}: produce ${mode === 'fixed' ? `at ${s.rate} records/s` : 'at max throughput'}, ${partitions} partition(s), acks=${acks}, ${records} records`);
-        const { result, meter } = await metered(system, profiles, `produce ${mode} ${partitions}p acks=${acks}`, () => producerPerformance({ bootstrap: system.bootstrap,
-          topic: t, records, recordBytes: s.recordBytes, throughput: mode === 'fixed' ? s.rate : -1, acks }));
-        produce.push({ ...result, ...brokerUse(meter, records * s.recordBytes), partitions, acks, mode });
+        st.log(`${system.id}: produce ${mode === 'fixed' ? `at ${s.rate} records/s` : 'at max throughput'}, ` +
+          `${partitions} partition(s), acks=${acks}, ${records} records`);
+        const m = await metered(system, st.profiles, `produce ${mode} ${partitions}p acks=${acks}`,
+          () => producerPerformance({ bootstrap: system.bootstrap, topic: t, records,
+            recordBytes: s.recordBytes, throughput: mode === 'fixed' ? s.rate : -1, acks }));
+        produce.push({ ...m.result, ...brokerUse(m, records * s.recordBytes), partitions, acks, mode });
       }
     }
   }
+  return produce;
+}
 
-  log(`${system.id}: end-to-end latency, ${s.e2eRecords} records one at a time`);
-  await system.createTopic(topic('e2e'), 1);
-  const e2e = await endToEndLatency(system.bootstrap, topic('e2e'), s.e2eRecords, s.recordBytes);
+async function consumeRun(st: Step, what: string, group: string, label: string): Promise<ConsumeRun> {
+  const { system, s } = st;
+  const m = await metered(system, st.profiles, label, () => consumerPerformance(system.bootstrap,
+    st.topic(what), s.maxRecords, s.recordBytes, group));
+  return { ...m.result, ...brokerUse(m, m.result.records * s.recordBytes),
+    objectStoreShare: objectStoreShare(m.before, m.after) };
+}
 
-  const consumeRun = async (t: string, group: string, label: string): Promise<ConsumeRun> => {
-    const before = await scrapeAll(system.metricsPorts);
-    const { result, meter } = await metered(system, profiles, label, () => consumerPerformance(system.bootstrap, t, s.maxRecords,
-      s.recordBytes, group));
-    return { ...result, ...brokerUse(meter, result.records * s.recordBytes),
-      objectStoreShare: objectStoreShare(before, await scrapeAll(system.metricsPorts)) };
-  };
-  log(`${system.id}: consume ${s.maxRecords} records just written`);
-  const consume = await consumeRun(produceTopic('max', 16, 'all'), `bench-${runId}-hot`, 'consume just written');
-
-  log(`${system.id}: kafkajs produce for ${s.kafkajsS} s, then consume`);
-  const kafkajsTopic = topic('kafkajs');
+/** kafkajs producers at max throughput (2 forked workers), then one group consumer reads it all. */
+async function kafkajsRun(st: Step): Promise<{ run: KafkajsRun; consumePeakRssMiB: number }> {
+  const { system, s } = st;
+  const kafkajsTopic = st.topic('kafkajs');
   await system.createTopic(kafkajsTopic, 16);
   const bytesMax = 200e6;
   const workers = 2;
-  const produced = await runLoad<ProduceResult>(Array.from({ length: workers }, (_, w) => ({
-    kind: 'produce' as const, bootstrap: system.bootstrap, topic: kafkajsTopic, partitions: 16, acks: -1 as const,
-    producers: 4, inFlight: 8, ratePerS: null, recordsPerSend: 16, recordBytes: s.recordBytes,
-    durationMs: s.kafkajsS * 1000, bytesMax: bytesMax / workers, firstPartition: w * 8,
-  })), system.pids());
-  const records = produced.results.reduce((a, r) => a + r.records, 0);
-  const elapsedS = Math.max(...produced.results.map((r) => r.elapsedMs)) / 1000;
-  const latencies = Float64Array.from(produced.results.flatMap((r) => Array.from(r.latenciesMs))).sort();
-  const consumed = await runLoad<ConsumeResult>([{ kind: 'consume', bootstrap: system.bootstrap, topic: kafkajsTopic,
-    expectedRecords: records, timeoutMs: 120_000 }], system.pids());
+  const jobs = Array.from({ length: workers }, (_, w) => ({
+    kind: 'produce' as const, bootstrap: system.bootstrap, topic: kafkajsTopic, partitions: 16,
+    acks: -1 as const, producers: 4, inFlight: 8, ratePerS: null, recordsPerSend: 16,
+    recordBytes: s.recordBytes, durationMs: s.kafkajsS * 1000, bytesMax: bytesMax / workers,
+    firstPartition: w * 8,
+  }));
+  const m = await metered(system, st.profiles, 'kafkajs produce',
+    () => runLoad<ProduceResult>(jobs, system.pids()), (r) => r.meter);
+  const results = m.result.results;
+  const records = results.reduce((a, r) => a + r.records, 0);
+  const elapsedS = Math.max(...results.map((r) => r.elapsedMs)) / 1000;
+  const latencies = Float64Array.from(results.flatMap((r) => Array.from(r.latenciesMs))).sort();
+  const consumed = await runLoad<ConsumeResult>([{ kind: 'consume', bootstrap: system.bootstrap,
+    topic: kafkajsTopic, expectedRecords: records, timeoutMs: 120_000 }], system.pids());
   const c = consumed.results[0]!;
   if (c.timedOut) throw new Error(`${system.id}: kafkajs consumer read ${c.records} of ${records} records before timing out`);
-  const kafkajs: KafkajsRun = {
-    ...brokerUse(produced.meter, records * s.recordBytes, produced.results.reduce((a, r) => a + r.cpuS, 0)),
+  const run: KafkajsRun = {
+    ...brokerUse(m, records * s.recordBytes, results.reduce((a, r) => a + r.cpuS, 0)),
     produceRecordsPerS: records / elapsedS, produceMbPerS: (records * s.recordBytes) / elapsedS / 1e6,
     produceP50Ms: percentile(latencies, 0.5), produceP99Ms: percentile(latencies, 0.99),
-    produceErrors: produced.results.reduce((a, r) => a + r.errors, 0),
+    produceErrors: results.reduce((a, r) => a + r.errors, 0),
     consumeRecordsPerS: c.records / (c.elapsedMs / 1000), consumeMbPerS: c.bytes / (c.elapsedMs / 1000) / 1e6,
   };
+  return { run, consumePeakRssMiB: consumed.meter.peakRssKiB / 1024 };
+}
 
-  const catchUpTopic = produceTopic('max', 16, '1');
+/** The agent fleet (fleet.ts): its own topic, producers and consumer groups. */
+async function fleetRun(st: Step): Promise<FleetResult & BrokerUse> {
+  const { system, s } = st;
+  const t = st.topic('fleet');
+  await system.createTopic(t, s.fleetPartitions);
+  st.log(`${system.id}: agent fleet, ${s.fleetProducers} producers × ${s.fleetRate} records/s, ` +
+    `${s.fleetGroups} groups × ${s.fleetConsumersPerGroup} consumers, ${s.fleetS} s`);
+  const m = await metered(system, st.profiles, 'agent fleet',
+    () => runFleet(system.bootstrap, t, `bench-${t}`, s));
+  return { ...m.result, ...brokerUse(m, m.result.producedBytes) };
+}
+
+export async function runWorkloads(system: SystemUnderTest, s: AllWorkloadSettings, runId: string,
+  log: (line: string) => void): Promise<SystemResults> {
+  const st: Step = { system, s, log, profiles: {}, topic: (what) => topicName(runId, system, what) };
+  log(`${system.id}: warm-up`);
+  await system.createTopic(st.topic('warmup'), 16);
+  await producerPerformance({ bootstrap: system.bootstrap, topic: st.topic('warmup'),
+    records: s.warmupRecords, recordBytes: s.recordBytes, throughput: -1, acks: 'all' });
+  const produce = await produceRuns(st);
+
+  log(`${system.id}: end-to-end latency, ${s.e2eRecords} records one at a time`);
+  await system.createTopic(st.topic('e2e'), 1);
+  const e2e = await endToEndLatency(system.bootstrap, st.topic('e2e'), s.e2eRecords, s.recordBytes);
+
+  log(`${system.id}: consume ${s.maxRecords} records just written`);
+  const consume = await consumeRun(st, produceWhat('max', 16, 'all'), `bench-${runId}-hot`,
+    'consume just written');
+
+  log(`${system.id}: kafkajs produce for ${s.kafkajsS} s, then consume`);
+  const kafkajs = await kafkajsRun(st);
+  const fleet = await fleetRun(st);
+
+  const catchUpWhat = produceWhat('max', 16, '1');
   log(`${system.id}: restart every broker, then catch-up read of ${s.maxRecords} records`);
-  await system.restartAll([catchUpTopic]);
-  const catchUp = await consumeRun(catchUpTopic, `bench-${runId}-catch-up`, 'catch-up');
+  await system.restartAll([st.topic(catchUpWhat)]);
+  const catchUp = await consumeRun(st, catchUpWhat, `bench-${runId}-catch-up`, 'catch-up');
+  if (system.rawGet) log(`${system.id}: raw GET of every object in the bucket`);
+  const rawGet = await system.rawGet?.();
 
-  const peakRssMiB = Math.max(...produce.map((r) => r.peakRssMiB), consume.peakRssMiB, kafkajs.peakRssMiB,
-    consumed.meter.peakRssKiB / 1024, catchUp.peakRssMiB);
-  return { profiles, produce, e2e, consume, kafkajs, catchUp, peakRssMiB };
+  const peakRssMiB = Math.max(...produce.map((r) => r.peakRssMiB), consume.peakRssMiB,
+    kafkajs.run.peakRssMiB, kafkajs.consumePeakRssMiB, fleet.peakRssMiB, catchUp.peakRssMiB);
+  return { profiles: st.profiles, produce, e2e, consume, kafkajs: kafkajs.run, catchUp, fleet,
+    peakRssMiB, ...(rawGet ? { rawGet } : {}) };
 }

@@ -40,6 +40,7 @@ import { S3Store } from '../../storage/object-store/s3.js';
 import { Wal, partitionHeaderCodec, type PartitionEntryHeader } from '../../storage/wal/index.js';
 import { ClientQuotas } from '../quota/client-quotas.js';
 import type { RateWindow } from '../quota/windowed-rate.js';
+import { exportEventLoopDelay } from '../event-loop-delay.js';
 import { Dispatcher } from './dispatch.js';
 import { HANDLERS } from './handlers/index.js';
 import { MemoryBudget } from './memory-budget.js';
@@ -57,6 +58,7 @@ export class Broker {
   private retentionTimer: NodeJS.Timeout | undefined;
   private orphanTimer: NodeJS.Timeout | undefined;
   private metricsServer: HttpServer | undefined;
+  private stopEventLoopDelay: () => void = () => {};
   private stopping: Promise<void> | null = null;
   private stopQuotaFollow: () => Promise<void> = async () => {};
   /** Bytes a graceful stop left in the WAL because the object store did not take them (0: none). */
@@ -173,6 +175,7 @@ export class Broker {
       return oldest;
     });
     exportClientMemory(metrics, () => services.memory);
+    broker.stopEventLoopDelay = exportEventLoopDelay(metrics);
     log.info({ host: config.host, port: server.port, dataDir: config.dataDir,
       listeners: listeners.map((l) =>
         `${l.name}(${l.protocol})://${l.host}:${server.ports().get(l.name)}`) },
@@ -250,6 +253,7 @@ export class Broker {
     await this.stopQuotaFollow();
     await s.metadata.close();
     this.metricsServer?.close();
+    this.stopEventLoopDelay();
     this.log.info('stopped');
   }
 }

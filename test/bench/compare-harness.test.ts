@@ -1,41 +1,61 @@
 /**
  * `npm run bench` must keep working: run the side-by-side harness end to end at a tiny size
- * against a real Apache Kafka (jars from Maven Central, cached) and a real three-broker
- * Ledgerstream cluster, into a temp folder, and check that every figure of the report was
- * measured and the chart was drawn. The figures themselves are not judged: no timing asserts.
+ * against a real Apache Kafka (jars from Maven Central, cached), one Ledgerstream broker with its
+ * objects in a real MinIO, one in the object-storage WAL mode on it, and a real three-broker
+ * Ledgerstream cluster, into a temp folder, with a tiny agent fleet (bench/load-go), and check
+ * that every figure of the report was measured and the chart was drawn. The figures themselves
+ * are not judged: no timing asserts.
  */
-import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { mkdtemp, readFile, readdir, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, expect, it } from 'vitest';
+import { LEDGERSTREAM_ONLY_SECTIONS } from '../../bench/compare/report.js';
+import { goAvailable } from '../helpers/go-build.js';
 import { javaAvailable } from '../helpers/kafka-tools.js';
+import { runBenchScript } from '../helpers/run-bench.js';
 
-const REPO = path.resolve(import.meta.dirname, '../..');
-const RUN_MS_MAX = 8 * 60_000;
+const RUN_MS_MAX = 14 * 60_000;
 let outDir: string | undefined;
 
 afterAll(async () => {
   if (outDir) await rm(outDir, { recursive: true, force: true });
 });
 
-function runHarness(args: string[]): Promise<{ code: number | null; stderr: string }> {
-  return new Promise((resolve) => {
-    const child = spawn(process.execPath, ['--import', 'tsx', path.join(REPO, 'bench/compare/main.ts'), ...args],
-      { cwd: REPO, stdio: ['ignore', 'ignore', 'pipe'] });
-    let stderr = '';
-    child.stderr.on('data', (b: Buffer) => { stderr = (stderr + b.toString()).slice(-20_000); });
-    const timer = setTimeout(() => child.kill('SIGKILL'), RUN_MS_MAX);
-    child.once('close', (code) => { clearTimeout(timer); resolve({ code, stderr }); });
-  });
+const SYSTEMS = 'kafka,ledgerstream-s3,ledgerstream-object-wal,ledgerstream-cluster';
+const TINY = ['--max-records', '5000', '--rate', '500', '--fixed-s', '1', '--e2e-records', '20',
+  '--kafkajs-s', '1', '--warmup-records', '2000', '--fleet-producers', '20', '--fleet-rate', '5',
+  '--fleet-groups', '2', '--fleet-consumers-per-group', '2', '--fleet-partitions', '4',
+  '--fleet-s', '1'];
+// Columns: figure | Kafka | Kafka fsync | Ledgerstream | Ledgerstream S3 |
+// Ledgerstream object WAL | Ledgerstream ×3 | ratios.
+const KAFKA = 2;
+const S3 = 5;
+const OBJECT_WAL = 6;
+const CLUSTER = 7;
+const NUMBER = /^[\d,.]+$/;
+
+/** Figure rows with the section each lies in. */
+function figureRows(report: string): { section: string; cells: string[]; row: string }[] {
+  let section = '';
+  const out: { section: string; cells: string[]; row: string }[] = [];
+  for (const row of report.split('\n')) {
+    const heading = /^\| \*\*(.+)\*\* \|/.exec(row);
+    if (heading) section = heading[1]!;
+    else if (/^\| [^*|].*\((↑|↓)\) \|/.test(row)) {
+      out.push({ section, row, cells: row.split('|').map((c) => c.trim()) });
+    }
+  }
+  return out;
 }
 
-it.skipIf(!javaAvailable())('npm run bench measures Kafka and a Ledgerstream cluster and writes the table and chart', async () => {
+const title = 'npm run bench measures Kafka and Ledgerstream (S3, object WAL, cluster) and ' +
+  'writes the table and chart';
+it.skipIf(!javaAvailable() || !goAvailable())(title, async () => {
   outDir = await mkdtemp(path.join(tmpdir(), 'ledgerstream-bench-test-'));
-  const r = await runHarness(['--systems', 'kafka,ledgerstream-cluster', '--out-dir', outDir,
-    '--max-records', '5000', '--rate', '500', '--fixed-s', '1', '--e2e-records', '20', '--kafkajs-s', '1',
-    '--warmup-records', '2000']);
+  const r = await runBenchScript('bench/compare/main.ts',
+    ['--systems', SYSTEMS, '--out-dir', outDir, ...TINY], RUN_MS_MAX);
   expect(r.code, r.stderr).toBe(0);
   const files = await readdir(outDir);
   const md = files.find((f) => /^compare-.*Z\.md$/.test(f));
@@ -43,16 +63,28 @@ it.skipIf(!javaAvailable())('npm run bench measures Kafka and a Ledgerstream clu
   expect(existsSync(path.join(outDir, md!.replace(/\.md$/, '.svg')))).toBe(true);
   expect(existsSync(path.join(outDir, 'compare-latest.svg'))).toBe(true);
   const report = await readFile(path.join(outDir, md!), 'utf8');
-  // Columns: figure | Kafka | Kafka fsync | Ledgerstream | Ledgerstream ×3 | ratios. Every
-  // figure row must carry a number for both measured systems.
-  const figureRows = report.split('\n').filter((l) => /^\| [^*|].*\((↑|↓)\) \|/.test(l));
-  expect(figureRows.length).toBeGreaterThan(30);
-  for (const row of figureRows) {
-    const cells = row.split('|').map((c) => c.trim());
-    expect(cells[2], row).toMatch(/^[\d,.]+$/); // Kafka
-    expect(cells[5], row).toMatch(/^[\d,.]+$/); // Ledgerstream ×3
+  const rows = figureRows(report);
+  expect(rows.length).toBeGreaterThan(50);
+  for (const { section, cells, row } of rows) {
+    const ledgerstreamOnly = LEDGERSTREAM_ONLY_SECTIONS.some((s) => section.startsWith(s));
+    if (!ledgerstreamOnly) expect(cells[KAFKA], row).toMatch(NUMBER);
+    expect(cells[S3], row).toMatch(NUMBER);
+    expect(cells[OBJECT_WAL], row).toMatch(NUMBER);
+    // The cluster's objects are in a shared folder: it has no raw GET from S3.
+    if (!section.startsWith('Reads from S3')) expect(cells[CLUSTER], row).toMatch(NUMBER);
+  }
+  // Every Ledgerstream run's line in the resource table: PUTs/s and GETs/s of each broker (three
+  // for the cluster) and the event-loop delay, all read from the brokers' /metrics.
+  const useRows = report.split('\n').map((l) => l.split('|').map((c) => c.trim()))
+    .filter((cells) => cells.length === 14 && cells[1]!.startsWith('Ledgerstream'));
+  expect(useRows.length).toBe(3 * 12); // three systems × 12 runs
+  for (const cells of useRows) {
+    const three = /^[\d,.]+ \/ [\d,.]+ \/ [\d,.]+$/;
+    const perBroker = cells[1] === 'Ledgerstream ×3' ? three : NUMBER;
+    for (const i of [9, 10]) expect(cells[i], cells.join('|')).toMatch(perBroker);
+    for (const i of [11, 12]) expect(cells[i], cells.join('|')).toMatch(NUMBER);
   }
   const svg = await readFile(path.join(outDir, 'compare-latest.svg'), 'utf8');
   expect(svg).toContain('<svg');
-  expect(svg).toContain('Ledgerstream ×3');
+  expect(svg).toContain('Ledgerstream object WAL');
 }, RUN_MS_MAX + 30_000);

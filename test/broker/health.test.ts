@@ -44,6 +44,8 @@ afterAll(async () => {
 it('/health is up, /ready follows the object store, and an outage is one ERROR and one INFO', async () => {
   expect(await get('/health')).toEqual({ status: 200, body: 'ok\n' });
   expect(await get('/ready')).toEqual({ status: 200, body: 'ready\n' });
+  // The broker samples its event loop from start-up (src/event-loop-delay.ts).
+  expect((await get('/metrics')).body).toMatch(/^ledgerstream_event_loop_delay_seconds_count [1-9]/m);
 
   const producer = kafkaClient(broker.bootstrap).producer();
   await producer.connect();

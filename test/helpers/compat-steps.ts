@@ -3,40 +3,17 @@
  * each drives a small program whose subcommands print one JSON object per step, and each checks
  * a producer's delivery reports the same way.
  */
-import { execFile } from 'node:child_process';
-import { homedir } from 'node:os';
-import path from 'node:path';
 import { expect } from 'vitest';
 import type { BrokerProcess } from './broker-process.js';
+import { runCommand } from './run-command.js';
 
-const OUTPUT_BYTES_MAX = 64 * 1024 * 1024;
-
-/** Where built compat programs and venvs are cached between runs (as .ci/ scripts use it). */
-export const COMPAT_CACHE_DIR = path.join(process.env.XDG_CACHE_HOME ?? path.join(homedir(), '.cache'), 'ledgerstream');
+// Also used without vitest (benchmarks), so they live in run-command.ts.
+export { COMPAT_CACHE_DIR, type CommandResult, runCommand } from './run-command.js';
 /** Every compression codec, and its id in a batch's attributes. */
 export const CODECS = ['none', 'gzip', 'snappy', 'lz4', 'zstd'] as const;
 export const CODEC_IDS: Record<string, number> = { none: 0, gzip: 1, snappy: 2, lz4: 3, zstd: 4 };
 /** compat.py's VALUE_PAD and franz/main.go's valuePad: keeps values compressible, so no client falls back to no compression. */
 export const VALUE_PAD = 'agent-event agent-event agent-event agent-event agent-event agent-event';
-
-export interface CommandResult {
-  code: number | null;
-  stdout: string;
-  stderr: string;
-  error?: string;
-}
-
-/** Runs a command; never rejects on a non-zero exit (SIGKILL after `timeoutMs`). */
-export function runCommand(cmd: string, args: string[],
-  options: { cwd?: string; timeoutMs: number; env?: NodeJS.ProcessEnv }): Promise<CommandResult> {
-  return new Promise((resolve) => {
-    execFile(cmd, args, { cwd: options.cwd, timeout: options.timeoutMs, maxBuffer: OUTPUT_BYTES_MAX,
-      env: { ...process.env, ...options.env }, killSignal: 'SIGKILL' }, (err, stdout, stderr) => {
-      const e = err as (Error & { code?: number | string }) | null;
-      resolve({ code: e ? (typeof e.code === 'number' ? e.code : null) : 0, stdout, stderr, error: e?.message });
-    });
-  });
-}
 
 /**
  * Runs one step (`cmd ...prefix <subcommand> <bootstrap> ...rest`) and parses the JSON it
