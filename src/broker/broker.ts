@@ -45,6 +45,7 @@ import { exportConsumerLag } from './lag-metrics.js';
 import { BrokerServer } from './server.js';
 import { StartupCheckError, checkDataDir, checkObjectStore, describeStore } from './startup-checks.js';
 import type { BrokerServices } from './services.js';
+import { AclAuthorizer, ALLOW_ALL, type Authorizer, parseSuperUsers } from '../security/authorizer.js';
 
 export class Broker {
   private retentionTimer: NodeJS.Timeout | undefined;
@@ -122,7 +123,8 @@ export class Broker {
     if (clusterMode !== null) cluster = clusterMode.view;
     const services: BrokerServices = {
       config, nodeId: config.nodeId, clusterId: metadata.clusterId(), advertised, cluster,
-      metadata, partitions, groups, uploader, history, metrics, memory: new MemoryBudget(config.clientMemoryBytesMax),
+      metadata, partitions, groups, uploader, history, metrics, authorizer: createAuthorizer(config, metadata),
+      memory: new MemoryBudget(config.clientMemoryBytesMax),
       apiVersions: () => handlerRanges,
       deleteObjects: (keys) => deleteQuietly(store, keys, log),
       nowMs: Date.now,
@@ -226,6 +228,13 @@ export class Broker {
   }
 }
 
+
+/** The authorizer `authorizerClassName` asks for: ACLs from the metadata's store, or none. */
+function createAuthorizer(config: BrokerConfig, metadata: Metadata): Authorizer {
+  if (config.authorizerClassName === '') return ALLOW_ALL;
+  return new AclAuthorizer(() => metadata.acls.bindings(), parseSuperUsers(config.superUsers),
+    config.allowEveryoneIfNoAclFound);
+}
 
 async function checkStoreAtStart(store: ObjectStore, config: BrokerConfig, log: Logger): Promise<void> {
   try {

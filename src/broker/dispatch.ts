@@ -86,7 +86,8 @@ export class Dispatcher {
     }
     const ctx: RequestContext = {
       services: this.services, clientId: header.clientId, clientHost: session.clientHost,
-      principal: session.principal, listenerName: session.listenerName, correlationId, log: this.log,
+      principal: session.principal, listenerName: session.listenerName, correlationId,
+      api: handler.name, log: this.log,
     };
     let response: unknown;
     try {

@@ -19,6 +19,8 @@ export interface RequestContext {
   /** The listener the connection came in on. */
   listenerName: string;
   correlationId: number;
+  /** The API's name ("Produce"), for authorization denials' log lines and metrics. */
+  api: string;
   log: Logger;
 }
 

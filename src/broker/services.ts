@@ -11,6 +11,7 @@ import type { HistoryReader } from '../partition/partition-log.js';
 import type { PartitionManager } from '../partition/partition-manager.js';
 import type { Uploader } from '../partition/uploader.js';
 import type { MemoryBudget } from './memory-budget.js';
+import type { Authorizer } from '../security/authorizer.js';
 
 export interface BrokerServices {
   config: BrokerConfig;
@@ -27,6 +28,8 @@ export interface BrokerServices {
   /** Reads of data that left the in-memory tail (object storage through the read cache). */
   history: HistoryReader;
   metrics: Metrics;
+  /** Decides every request's operations on resources (allow-all without authorizerClassName). */
+  authorizer: Authorizer;
   /** Bytes held for clients, broker-wide: connections are admitted against it, fetches shrink to it. */
   memory: MemoryBudget;
   /** The handlers' version ranges, for ApiVersions. */

@@ -16,6 +16,7 @@
  *   producers/<topicId>/<partition:010>                 bounded JSON list of producer states
  *   producer-id-next                                    first producer id not yet handed out
  *   offsets/<groupId>/<topic>/<partition:010>           committed offset JSON
+ *   acls/<identity, percent-encoded>                    one ACL binding (its identity again)
  *
  * Cluster mode (src/cluster/) adds, every one of them attached to an etcd lease:
  *
@@ -149,6 +150,15 @@ export class EtcdKeys {
   offset(groupId: string, topic: string, partition: number): string {
     return `${this.offsetsOfGroup(groupId)}${encodeURIComponent(topic)}/` +
       pad(partition, partitionDigits);
+  }
+
+  aclsPrefix(): string {
+    return `${this.prefix}acls/`;
+  }
+
+  /** An ACL binding's key: its identity (src/security/acl.ts), percent-encoded. */
+  acl(identity: string): string {
+    return this.aclsPrefix() + encodeURIComponent(identity);
   }
 
   brokersPrefix(): string {

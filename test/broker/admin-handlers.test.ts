@@ -9,6 +9,7 @@
  * exist at a version and is not ignorable fails the test. Each handler is also swept over every
  * version it registers.
  */
+import { ALLOW_ALL } from '../../src/security/authorizer.js';
 import { MemoryBudget } from '../../src/broker/memory-budget.js';
 import { SingleNodeView } from '../../src/cluster/cluster-view.js';
 import { mkdtemp, rm } from 'node:fs/promises';
@@ -110,7 +111,7 @@ async function setUp(): Promise<Fixture> {
     config, nodeId: NODE_ID, clusterId: metadata.clusterId(),
     advertised: { host: 'broker.example', port: 19092 },
     cluster: new SingleNodeView({ nodeId: NODE_ID, host: 'broker.example', port: 19092, rack: null }),
-    metadata, partitions, uploader, metrics, history: emptyHistory, memory: new MemoryBudget(config.clientMemoryBytesMax),
+    metadata, partitions, uploader, metrics, history: emptyHistory, authorizer: ALLOW_ALL, memory: new MemoryBudget(config.clientMemoryBytesMax),
     groups: {} as BrokerServices['groups'], // not used by these handlers
     apiVersions: () => [],
     deleteObjects: (keys) => { deleted.push(...keys); },
@@ -129,7 +130,7 @@ afterEach(async () => {
 });
 
 function context(): RequestContext {
-  return { services: fx.services, clientId: 'test', ...anonymousSession('127.0.0.1'), correlationId: 1, log };
+  return { services: fx.services, clientId: 'test', ...anonymousSession('127.0.0.1'), correlationId: 1, api: 'test', log };
 }
 
 /**

@@ -4,6 +4,7 @@
  * durability settings and migrations.
  */
 import type { Metadata } from '../stores.js';
+import { SqliteAclStore } from './acls.js';
 import { SqliteDatabase } from './database.js';
 import { SqlitePartitionLeadership } from './leadership.js';
 import { SqliteGroupOffsets } from './offsets.js';
@@ -19,6 +20,7 @@ export class SqliteMetadata implements Metadata {
   readonly segments: SqliteSegmentIndex;
   readonly producers: SqliteProducerIds;
   readonly offsets: SqliteGroupOffsets;
+  readonly acls: SqliteAclStore;
   private readonly database: SqliteDatabase;
 
   /** Opens (creating and migrating if needed) the database at `filePath`; `:memory:` for tests. */
@@ -29,6 +31,7 @@ export class SqliteMetadata implements Metadata {
     this.segments = new SqliteSegmentIndex(this.database);
     this.producers = new SqliteProducerIds(this.database);
     this.offsets = new SqliteGroupOffsets(this.database);
+    this.acls = new SqliteAclStore(this.database);
   }
 
   clusterId(): string {

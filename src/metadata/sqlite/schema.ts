@@ -107,6 +107,11 @@ const migrations: readonly string[] = [
   ALTER TABLE partitions ADD COLUMN recover_from INTEGER NOT NULL DEFAULT -1
     CHECK (recover_from >= -1);
   `,
+  // ACL bindings (issue 10), each kept once under its identity: a JSON array of its seven fields
+  // (src/security/acl.ts, aclIdentity). Read whole at open; the authorizer decides from memory.
+  `
+  CREATE TABLE acls (identity TEXT PRIMARY KEY) WITHOUT ROWID;
+  `,
 ];
 
 export const schemaVersionLatest = migrations.length;

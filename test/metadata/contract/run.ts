@@ -5,6 +5,7 @@
  */
 import { afterEach, beforeEach, describe, type TestContext } from 'vitest';
 import type { Metadata } from '../../../src/metadata/stores.js';
+import { aclStoreContract } from './acl-store.contract.js';
 import { durabilityContract } from './durability.contract.js';
 import type { Current, MetadataHarness, Reopen } from './fixtures.js';
 import { groupOffsetsContract } from './group-offsets.contract.js';
@@ -20,6 +21,7 @@ const contracts: [string, (current: Current, reopen: Reopen) => void][] = [
   ['SegmentIndex', (current) => segmentIndexContract(current)],
   ['ProducerIds', producerIdsContract],
   ['GroupOffsets', (current) => groupOffsetsContract(current)],
+  ['AclStore', aclStoreContract],
   ['Metadata (every store, reopened)', durabilityContract],
 ];
 
