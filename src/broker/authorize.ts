@@ -5,7 +5,8 @@
  * that only narrow a listing (Metadata of all topics, ListGroups) ask with `quiet`: Kafka does
  * not log those either.
  */
-import { AclOperation, ResourceType } from '../security/acl.js';
+import { ErrorCode } from '../../protocol/generated/errors.js';
+import { AclOperation, CLUSTER_NAME, ResourceType } from '../security/acl.js';
 import { authorizedOperations as operationsOf } from '../security/authorizer.js';
 import { principalString } from '../security/principal.js';
 import type { RequestContext } from './handler.js';
@@ -34,6 +35,34 @@ export function authorizedNames(ctx: RequestContext, operation: number, resource
 export function authorizedOperations(ctx: RequestContext, resourceType: number,
   resourceName: string): number {
   return operationsOf(ctx.services.authorizer, ctx, resourceType, resourceName);
+}
+
+/** May the requester create topic `name`: CREATE on the cluster (asked quietly, as Kafka does)
+ *  or on the topic. */
+export function mayCreateTopic(ctx: RequestContext, name: string): boolean {
+  return authorize(ctx, AclOperation.CREATE, ResourceType.CLUSTER, CLUSTER_NAME, true)
+    || authorize(ctx, AclOperation.CREATE, ResourceType.TOPIC, name);
+}
+
+/** DescribeConfigs/AlterConfigs resource types (ConfigResource.Type codes). */
+const CONFIG_TOPIC = 2;
+const CONFIG_BROKER = 4;
+const CONFIG_BROKER_LOGGER = 8;
+
+/** The error for a config resource the requester may not DESCRIBE_CONFIGS / ALTER_CONFIGS
+ *  (`operation`), or null: topics are checked on the topic, brokers and their loggers on the
+ *  cluster. Other types are left to the handler (it refuses them). */
+export function configResourceRefusal(ctx: RequestContext, operation: number, configType: number,
+  name: string): number | null {
+  if (configType === CONFIG_TOPIC) {
+    return authorize(ctx, operation, ResourceType.TOPIC, name) ? null
+      : ErrorCode.TOPIC_AUTHORIZATION_FAILED;
+  }
+  if (configType === CONFIG_BROKER || configType === CONFIG_BROKER_LOGGER) {
+    return authorize(ctx, operation, ResourceType.CLUSTER, CLUSTER_NAME) ? null
+      : ErrorCode.CLUSTER_AUTHORIZATION_FAILED;
+  }
+  return null;
 }
 
 function logDenial(ctx: RequestContext, operation: number, resourceType: number,

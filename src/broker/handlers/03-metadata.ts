@@ -25,15 +25,8 @@ import { defineHandler } from '../handler.js';
 import type { BrokerServices } from '../services.js';
 import { autoCreateTopic } from '../topic-admin.js';
 import { AclOperation, CLUSTER_NAME, ResourceType } from '../../security/acl.js';
-import { authorize, authorizedOperations } from '../authorize.js';
+import { authorize, authorizedOperations, mayCreateTopic } from '../authorize.js';
 import type { RequestContext } from '../handler.js';
-
-/** May the requester auto-create `name`: CREATE on the cluster (asked quietly, as Kafka does) or
- *  on the topic. */
-function mayCreate(ctx: RequestContext, name: string): boolean {
-  return authorize(ctx, AclOperation.CREATE, ResourceType.CLUSTER, CLUSTER_NAME, true)
-    || authorize(ctx, AclOperation.CREATE, ResourceType.TOPIC, name);
-}
 
 /** A topic named in the request: TOPIC_AUTHORIZATION_FAILED without DESCRIBE whether or not it
  *  exists (its existence is not disclosed), or without CREATE when it would be auto-created. */
@@ -47,7 +40,7 @@ async function namedTopic(ctx: RequestContext, name: string, allowCreate: boolea
   const entry = s.partitions.topic(name) ?? await s.partitions.topicNow(name);
   if (entry !== undefined) return entry;
   if (!allowCreate) return ErrorCode.UNKNOWN_TOPIC_OR_PARTITION;
-  return mayCreate(ctx, name) ? autoCreateTopic(s, name) : ErrorCode.TOPIC_AUTHORIZATION_FAILED;
+  return mayCreateTopic(ctx, name) ? autoCreateTopic(s, name) : ErrorCode.TOPIC_AUTHORIZATION_FAILED;
 }
 
 /**
