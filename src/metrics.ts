@@ -15,7 +15,8 @@ export function createMetrics() {
     requests: new Counter({ name: 'ledgerstream_requests_total', help: 'Requests by API and outcome',
       labelNames: ['api', 'outcome'], registers: [registry] }),
     authorizationDenials: new Counter({ name: 'ledgerstream_authorization_denials_total',
-      help: 'Requests (or parts of them) the authorizer denied, by API, operation and resource type',
+      help: 'Requests (or parts of them) the authorizer denied, by API, operation and resource '
+        + 'type',
       labelNames: ['api', 'operation', 'resource_type'], registers: [registry] }),
     requestLatency: new Histogram({ name: 'ledgerstream_request_seconds', help: 'Request latency by API',
       labelNames: ['api'], buckets: LATENCY_BUCKETS_S, registers: [registry] }),

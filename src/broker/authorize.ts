@@ -11,8 +11,10 @@ import { authorizedOperations as operationsOf } from '../security/authorizer.js'
 import { principalString } from '../security/principal.js';
 import type { RequestContext } from './handler.js';
 
-const operationNames = new Map<number, string>(Object.entries(AclOperation).map(([name, code]) => [code, name]));
-const resourceTypeNames = new Map<number, string>(Object.entries(ResourceType).map(([name, code]) => [code, name]));
+const operationNames = new Map<number, string>(
+  Object.entries(AclOperation).map(([name, code]) => [code, name]));
+const resourceTypeNames = new Map<number, string>(
+  Object.entries(ResourceType).map(([name, code]) => [code, name]));
 
 export function authorize(ctx: RequestContext, operation: number, resourceType: number,
   resourceName: string, quiet = false): boolean {
@@ -74,5 +76,6 @@ function logDenial(ctx: RequestContext, operation: number, resourceType: number,
   ctx.log.info({ authorization: 'denied', principal: principalString(ctx.principal),
     clientHost: ctx.clientHost, listener: ctx.listenerName, api: ctx.api, clientId: ctx.clientId,
     resourceType: type, resource: resourceName, operation: op },
-  `authorization denied: ${principalString(ctx.principal)} ${op} ${type}:${resourceName} (${ctx.api})`);
+  `authorization denied: ${principalString(ctx.principal)} ${op} ${type}:${resourceName} `
+    + `(${ctx.api})`);
 }

@@ -45,7 +45,9 @@ import { exportConsumerLag } from './lag-metrics.js';
 import { BrokerServer } from './server.js';
 import { StartupCheckError, checkDataDir, checkObjectStore, describeStore } from './startup-checks.js';
 import type { BrokerServices } from './services.js';
-import { AclAuthorizer, ALLOW_ALL, type Authorizer, parseSuperUsers } from '../security/authorizer.js';
+import {
+  AclAuthorizer, ALLOW_ALL, type Authorizer, parseSuperUsers,
+} from '../security/authorizer.js';
 
 export class Broker {
   private retentionTimer: NodeJS.Timeout | undefined;
@@ -123,7 +125,8 @@ export class Broker {
     if (clusterMode !== null) cluster = clusterMode.view;
     const services: BrokerServices = {
       config, nodeId: config.nodeId, clusterId: metadata.clusterId(), advertised, cluster,
-      metadata, partitions, groups, uploader, history, metrics, authorizer: createAuthorizer(config, metadata),
+      metadata, partitions, groups, uploader, history, metrics,
+      authorizer: createAuthorizer(config, metadata),
       memory: new MemoryBudget(config.clientMemoryBytesMax),
       apiVersions: () => handlerRanges,
       deleteObjects: (keys) => deleteQuietly(store, keys, log),

@@ -88,9 +88,14 @@ export const SETTINGS = {
   logLevel: { kind: 'enum', default: 'info', values: ['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'], help: 'Log level' },
   logFormat: { kind: 'enum', default: 'auto', values: ['auto', 'json', 'pretty'], help: 'pretty: a readable line per event; json: one JSON object per line; auto: pretty on a terminal, else json' },
   // Authorization (issue 10); Kafka's setting names in the help.
-  authorizerClassName: { kind: 'string', default: '', help: `authorizer.class.name: ${AUTHORIZER_CLASS_NAMES[0]} turns ACLs on (kafka.security.authorizer.AclAuthorizer is accepted too); empty: everyone may do everything and the ACL APIs answer SECURITY_DISABLED` },
-  superUsers: { kind: 'string', default: '', help: 'super.users: principals allowed everything, separated by ";" (User:admin;User:ops)' },
-  allowEveryoneIfNoAclFound: { kind: 'bool', default: false, help: 'allow.everyone.if.no.acl.found: a resource no ACL applies to is open to everyone' },
+  authorizerClassName: { kind: 'string', default: '',
+    help: `authorizer.class.name: ${AUTHORIZER_CLASS_NAMES[0]} turns ACLs on `
+      + '(kafka.security.authorizer.AclAuthorizer is accepted too); empty: everyone may do '
+      + 'everything and the ACL APIs answer SECURITY_DISABLED' },
+  superUsers: { kind: 'string', default: '',
+    help: 'super.users: principals allowed everything, separated by ";" (User:admin;User:ops)' },
+  allowEveryoneIfNoAclFound: { kind: 'bool', default: false,
+    help: 'allow.everyone.if.no.acl.found: a resource no ACL applies to is open to everyone' },
   shutdownTimeoutMs: { kind: 'int', default: d.shutdownTimeoutMs, min: 100, max: 600_000, help: 'Longest graceful shutdown before exit' },
 } as const satisfies Record<string, SettingSpec>;
 
@@ -235,7 +240,8 @@ function finish(c: BrokerConfig): BrokerConfig {
     throw new ConfigError('objectStoreDir', 'cluster mode needs object storage every broker reaches: set objectStore=s3 or a shared objectStoreDir');
   }
   if (c.authorizerClassName !== '' && !AUTHORIZER_CLASS_NAMES.includes(c.authorizerClassName)) {
-    throw new ConfigError('authorizerClassName', `expected empty or ${AUTHORIZER_CLASS_NAMES.join(' or ')}, got "${c.authorizerClassName}"`);
+    throw new ConfigError('authorizerClassName',
+      `expected empty or ${AUTHORIZER_CLASS_NAMES.join(' or ')}, got "${c.authorizerClassName}"`);
   }
   const badSuperUser = parseSuperUsers(c.superUsers).find((p) => !/^[^:]+:.+$/.test(p));
   if (badSuperUser !== undefined) {

@@ -111,7 +111,8 @@ async function setUp(): Promise<Fixture> {
     config, nodeId: NODE_ID, clusterId: metadata.clusterId(),
     advertised: { host: 'broker.example', port: 19092 },
     cluster: new SingleNodeView({ nodeId: NODE_ID, host: 'broker.example', port: 19092, rack: null }),
-    metadata, partitions, uploader, metrics, history: emptyHistory, authorizer: ALLOW_ALL, memory: new MemoryBudget(config.clientMemoryBytesMax),
+    metadata, partitions, uploader, metrics, history: emptyHistory, authorizer: ALLOW_ALL,
+    memory: new MemoryBudget(config.clientMemoryBytesMax),
     groups: {} as BrokerServices['groups'], // not used by these handlers
     apiVersions: () => [],
     deleteObjects: (keys) => { deleted.push(...keys); },
@@ -130,7 +131,8 @@ afterEach(async () => {
 });
 
 function context(): RequestContext {
-  return { services: fx.services, clientId: 'test', ...anonymousSession('127.0.0.1'), correlationId: 1, api: 'test', log };
+  return { services: fx.services, clientId: 'test', ...anonymousSession('127.0.0.1'),
+    correlationId: 1, api: 'test', log };
 }
 
 /**

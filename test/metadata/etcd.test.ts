@@ -130,7 +130,8 @@ describe('etcd engine specifics', () => {
     await b.acls.delete([{ resourceType: 1, resourceName: null, patternType: 1, principal: null,
       host: null, operation: 1, permissionType: 1 }]);
     const goneMs = await within(watchVisibleMsMax, () => a.acls.bindings().length === 0);
-    console.log(`ACL change seen by the other instance after ${seenMs} ms (create), ${goneMs} ms (delete)`);
+    console.log(`ACL change seen by the other instance after ${seenMs} ms (create), `
+      + `${goneMs} ms (delete)`);
     expect(await countKeys(keys.aclsPrefix())).toBe(0);
   });
 

@@ -7,7 +7,8 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ERROR_INFO } from '../../protocol/generated/errors.js';
-import { AclOperation as Op, AclPermission, PatternType, ResourceType as R } from '../../src/security/acl.js';
+import { AclOperation as Op, AclPermission, PatternType,
+  ResourceType as R } from '../../src/security/acl.js';
 import { AUTHORIZER_CLASS_NAMES } from '../../src/security/authorizer.js';
 import { type TestCluster, startCluster } from '../helpers/cluster.js';
 import { RawClient } from '../helpers/raw-client.js';
@@ -41,7 +42,8 @@ describe('ACLs across a cluster', () => {
     await cluster?.destroy();
   });
 
-  it('enforces on broker 3 an ACL created through broker 1 within a second, and its removal', async () => {
+  it('enforces on broker 3 an ACL created through broker 1 within a second, and its removal',
+    async () => {
     const [b1, b2, b3] = await Promise.all(cluster.brokers.map((b) => connect(b.port)));
     try {
       const created = await b1!.send('CreateTopics', 5, { topics: [{ name: 'guarded',
@@ -49,19 +51,25 @@ describe('ACLs across a cluster', () => {
       validateOnly: false });
       expect(name(created.topics[0].errorCode)).toBe('NONE');
       const describeOn3 = async () => name((await b3!.send('Metadata', 9, {
-        topics: [{ topicId: 'AAAAAAAAAAAAAAAAAAAAAA', name: 'guarded' }], allowAutoTopicCreation: false,
-        includeClusterAuthorizedOperations: false, includeTopicAuthorizedOperations: false })).topics[0].errorCode);
+        topics: [{ topicId: 'AAAAAAAAAAAAAAAAAAAAAA', name: 'guarded' }],
+          allowAutoTopicCreation: false,
+        includeClusterAuthorizedOperations: false,
+          includeTopicAuthorizedOperations: false })).topics[0].errorCode);
       const until = async (want: string) => {
         const startMs = performance.now();
         while (await describeOn3() !== want) {
-          if (performance.now() - startMs > 10_000) throw new Error(`broker 3 never answered ${want}`);
+          if (performance.now() - startMs > 10_000) {
+            throw new Error(`broker 3 never answered ${want}`);
+          }
         }
         return performance.now() - startMs;
       };
       await until('NONE'); // broker 3 knows the topic
 
-      const deny = { resourceType: R.TOPIC, resourceName: 'guard', resourcePatternType: PatternType.PREFIXED,
-        principal: 'User:ANONYMOUS', host: '*', operation: Op.DESCRIBE, permissionType: AclPermission.DENY };
+      const deny = { resourceType: R.TOPIC, resourceName: 'guard',
+        resourcePatternType: PatternType.PREFIXED,
+        principal: 'User:ANONYMOUS', host: '*', operation: Op.DESCRIBE,
+          permissionType: AclPermission.DENY };
       const res = await b1!.send('CreateAcls', 3, { creations: [deny] });
       expect(name(res.results[0].errorCode)).toBe('NONE');
       const enforcedMs = await until('TOPIC_AUTHORIZATION_FAILED');
@@ -71,7 +79,8 @@ describe('ACLs across a cluster', () => {
         hostFilter: null, operation: Op.ANY, permissionType: AclPermission.ANY }] });
       expect(removed.filterResults[0].matchingAcls).toHaveLength(1);
       const liftedMs = await until('NONE');
-      console.log(`ACL created through broker 1 enforced by broker 3 after ${enforcedMs.toFixed(1)} ms; `
+      console.log('ACL created through broker 1 enforced by broker 3 after '
+        + `${enforcedMs.toFixed(1)} ms; `
         + `deleted through broker 2, lifted on broker 3 after ${liftedMs.toFixed(1)} ms`);
       expect(enforcedMs).toBeLessThan(ENFORCED_MS_MAX);
       expect(liftedMs).toBeLessThan(ENFORCED_MS_MAX);

@@ -53,41 +53,24 @@ interface Case {
 const topicErr = (res: any) => name(res.responses?.[0]?.partitionResponses?.[0]?.errorCode
   ?? res.responses?.[0]?.partitions?.[0]?.errorCode);
 
-describe.each([
-  { principal: 'User:ANONYMOUS', transport: 'wire' as const },
-  { principal: 'User:alice', transport: 'dispatcher' as const },
-])('authorization matrix as $principal ($transport)', ({ principal, transport }) => {
-  let mb: MatrixBroker;
-  let send: Send;
-  let admin: Send;
-  let close = () => {};
-  const grant = (grants: Grant[], over: Partial<AclBinding> = {}) => mb.broker.services.metadata
-    .acls.create(grants.map(([t, n, op]) => acl(principal, t, n, op, over)));
-  const hw = (topic: string) => mb.broker.services.partitions.partitionLog(topic, 0)?.highWatermark;
+/** What the cases share: the broker, and request builders and state readers on it. */
+interface Fixture {
+  mb: MatrixBroker;
+  principal: string;
+  send: Send;
+  admin: Send;
+  grant(grants: Grant[], over?: Partial<AclBinding>): Promise<void>;
+  produceReq(topic: string): Promise<any>;
+  fetchReq(topic: string, replicaId?: number): any;
+  commitReq(group: string): any;
+  offsetsOf(group: string): Promise<unknown>;
+  topicNames(): Promise<string[]>;
+  hw(topic: string): number | undefined;
+}
+
+function makeFixture(mb: MatrixBroker, principal: string, send: Send): Fixture {
   const batch = () => encodeBatch({ baseTimestamp: Date.now(),
     records: [{ key: null, value: Buffer.from('v') }] });
-
-  beforeAll(async () => {
-    mb = await startMatrixBroker(ADMIN);
-    admin = mb.as(ADMIN);
-    if (transport === 'wire') {
-      const w = await mb.wire();
-      [send, close] = [w.send, w.close];
-    } else {
-      send = mb.as(principal);
-    }
-    for (const t of ['t', 'to-delete', 'to-grow']) {
-      await mb.broker.services.partitions.createTopic(t, 1, {});
-    }
-  }, 60_000);
-  afterAll(async () => {
-    close();
-    await mb?.stop();
-  });
-  beforeEach(async () => {
-    await mb.broker.services.metadata.acls.delete([ALL_ACLS]);
-  });
-
   const produceReq = async (topic: string) => ({ ...P.defaultProduceRequest(), acks: -1,
     timeoutMs: 5000, topicData: [{ ...P.defaultProduceRequestTopicProduceData(), name: topic,
       partitionData: [{ ...P.defaultProduceRequestPartitionProduceData(), index: 0,
@@ -95,13 +78,24 @@ describe.each([
   const fetchReq = (topic: string, replicaId = -1) => ({ ...F.defaultFetchRequest(), replicaId,
     maxWaitMs: 0, topics: [{ ...F.defaultFetchRequestFetchTopic(), topic,
       partitions: [{ ...F.defaultFetchRequestFetchPartition(), partition: 0 }] }] });
-  const commitReq = (group: string) => ({ groupId: group, generationIdOrMemberEpoch: -1, memberId: '',
+  const commitReq = (group: string) => ({ groupId: group, generationIdOrMemberEpoch: -1,
+    memberId: '',
     groupInstanceId: null, retentionTimeMs: -1n, topics: [{ name: 't', partitions: [{
-      partitionIndex: 0, committedOffset: 0n, committedLeaderEpoch: -1, committedMetadata: null }] }] });
+      partitionIndex: 0, committedOffset: 0n, committedLeaderEpoch: -1,
+        committedMetadata: null }] }] });
   const offsetsOf = (group: string) => mb.broker.services.metadata.offsets.fetch(group);
-  const topicNames = async () => (await mb.broker.services.metadata.topics.list()).map((t) => t.name);
+  const topicNames = async () =>
+    (await mb.broker.services.metadata.topics.list()).map((t) => t.name);
 
-  const cases = (): Case[] => [
+  return { mb, principal, send, admin: mb.as(ADMIN), produceReq, fetchReq, commitReq, offsetsOf,
+    topicNames, hw: (topic) => mb.broker.services.partitions.partitionLog(topic, 0)?.highWatermark,
+    grant: (grants, over = {}) => mb.broker.services.metadata.acls
+      .create(grants.map(([t, n, op]) => acl(principal, t, n, op, over))) };
+}
+
+function cases1(f: Fixture): Case[] {
+  const { produceReq, fetchReq, commitReq, offsetsOf, topicNames, hw } = f;
+  return [
     { api: 'Produce', version: 9, needs: [R.TOPIC, 't', Op.WRITE], request: () => produceReq('t'),
       outcome: topicErr, denied: 'TOPIC_AUTHORIZATION_FAILED', state: () => hw('t') },
     { api: 'Fetch', version: 12, needs: [R.TOPIC, 't', Op.READ], request: () => fetchReq('t'),
@@ -112,7 +106,8 @@ describe.each([
     { api: 'ListOffsets', version: 5, needs: [R.TOPIC, 't', Op.DESCRIBE],
       request: () => ({ replicaId: -1, isolationLevel: 0, topics: [{ name: 't', partitions: [{
         partitionIndex: 0, currentLeaderEpoch: -1, timestamp: -1n, maxNumOffsets: 1 }] }] }),
-      outcome: (res) => name(res.topics[0].partitions[0].errorCode), denied: 'TOPIC_AUTHORIZATION_FAILED' },
+      outcome: (res) => name(res.topics[0].partitions[0].errorCode),
+        denied: 'TOPIC_AUTHORIZATION_FAILED' },
     { api: 'Metadata', version: 9, needs: [R.TOPIC, 't', Op.DESCRIBE],
       request: () => ({ topics: [{ topicId: 'AAAAAAAAAAAAAAAAAAAAAA', name: 't' }],
         allowAutoTopicCreation: false, includeClusterAuthorizedOperations: false,
@@ -145,7 +140,8 @@ describe.each([
       also: [[R.GROUP, 'g', Op.DESCRIBE]],
       request: () => ({ groupId: 'g', topics: [{ name: 't', partitionIndexes: [0] }],
         requireStable: false, groups: [] }),
-      outcome: (res) => name(res.topics[0].partitions[0].errorCode), denied: 'TOPIC_AUTHORIZATION_FAILED' },
+      outcome: (res) => name(res.topics[0].partitions[0].errorCode),
+        denied: 'TOPIC_AUTHORIZATION_FAILED' },
     { api: 'FindCoordinator', version: 3, needs: [R.GROUP, 'g', Op.DESCRIBE],
       request: () => ({ key: 'g', keyType: 0, coordinatorKeys: [] }),
       outcome: (res) => name(res.errorCode), denied: 'GROUP_AUTHORIZATION_FAILED' },
@@ -158,11 +154,19 @@ describe.each([
       outcome: (res) => name(res.groups[0].errorCode), denied: 'GROUP_AUTHORIZATION_FAILED' },
     { api: 'ListGroups', version: 3, needs: [R.GROUP, 'g-commit', Op.DESCRIBE],
       request: () => ({ statesFilter: [], typesFilter: [] }),
-      outcome: (res) => (res.groups.some((g: any) => g.groupId === 'g-commit') ? 'listed' : 'not-listed'),
+      outcome: (res) => (res.groups.some((g: any) => g.groupId === 'g-commit') ? 'listed'
+        : 'not-listed'),
       denied: 'not-listed', allowed: 'listed' },
+  ];
+}
+
+function cases2(f: Fixture): Case[] {
+  const { mb, topicNames } = f;
+  return [
     { api: 'ListGroups', version: 3, needs: [R.CLUSTER, CLUSTER_NAME, Op.DESCRIBE],
       request: () => ({ statesFilter: [], typesFilter: [] }),
-      outcome: (res) => (res.groups.some((g: any) => g.groupId === 'g-commit') ? 'listed' : 'not-listed'),
+      outcome: (res) => (res.groups.some((g: any) => g.groupId === 'g-commit') ? 'listed'
+        : 'not-listed'),
       denied: 'not-listed', allowed: 'listed' },
     { api: 'CreateTopics', version: 5, needs: [R.TOPIC, 'created', Op.CREATE],
       request: () => ({ topics: [{ name: 'created', numPartitions: 1, replicationFactor: 1,
@@ -181,7 +185,8 @@ describe.each([
     { api: 'DeleteRecords', version: 1, needs: [R.TOPIC, 't', Op.DELETE],
       request: () => ({ topics: [{ name: 't', partitions: [{ partitionIndex: 0, offset: 0n }] }],
         timeoutMs: 5000 }),
-      outcome: (res) => name(res.topics[0].partitions[0].errorCode), denied: 'TOPIC_AUTHORIZATION_FAILED',
+      outcome: (res) => name(res.topics[0].partitions[0].errorCode),
+        denied: 'TOPIC_AUTHORIZATION_FAILED',
       state: () => mb.broker.services.partitions.partitionLog('t', 0)?.logStartOffset },
     { api: 'InitProducerId', version: 2, needs: [R.CLUSTER, CLUSTER_NAME, Op.IDEMPOTENT_WRITE],
       request: () => ({ transactionalId: null, transactionTimeoutMs: 60_000, producerId: -1n,
@@ -194,7 +199,8 @@ describe.each([
     { api: 'OffsetForLeaderEpoch', version: 3, needs: [R.TOPIC, 't', Op.DESCRIBE],
       request: () => ({ replicaId: -1, topics: [{ topic: 't', partitions: [{ partition: 0,
         currentLeaderEpoch: -1, leaderEpoch: 0 }] }] }),
-      outcome: (res) => name(res.topics[0].partitions[0].errorCode), denied: 'TOPIC_AUTHORIZATION_FAILED' },
+      outcome: (res) => name(res.topics[0].partitions[0].errorCode),
+        denied: 'TOPIC_AUTHORIZATION_FAILED' },
     { api: 'DescribeAcls', version: 1, needs: [R.CLUSTER, CLUSTER_NAME, Op.DESCRIBE],
       request: () => ({ ...ALL_ACLS, resourceTypeFilter: R.ANY, resourceNameFilter: null,
         patternTypeFilter: PatternType.ANY, principalFilter: null, hostFilter: null }),
@@ -209,12 +215,20 @@ describe.each([
       request: () => ({ filters: [{ resourceTypeFilter: R.CLUSTER, resourceNameFilter: null,
         patternTypeFilter: PatternType.ANY, principalFilter: null, hostFilter: null,
         operation: Op.ANY, permissionType: AclPermission.ANY }] }),
-      outcome: (res) => name(res.filterResults[0].errorCode), denied: 'CLUSTER_AUTHORIZATION_FAILED',
+      outcome: (res) => name(res.filterResults[0].errorCode),
+        denied: 'CLUSTER_AUTHORIZATION_FAILED',
       state: () => mb.broker.services.metadata.acls.bindings().length },
     { api: 'DescribeConfigs', version: 1, needs: [R.TOPIC, 't', Op.DESCRIBE_CONFIGS],
-      request: () => ({ resources: [{ resourceType: 2, resourceName: 't', configurationKeys: null }],
+      request: () => ({ resources: [{ resourceType: 2, resourceName: 't',
+        configurationKeys: null }],
         includeSynonyms: false, includeDocumentation: false }),
       outcome: (res) => name(res.results[0].errorCode), denied: 'TOPIC_AUTHORIZATION_FAILED' },
+  ];
+}
+
+function cases3(f: Fixture): Case[] {
+  const { mb, offsetsOf } = f;
+  return [
     { api: 'DescribeConfigs', version: 1, needs: [R.CLUSTER, CLUSTER_NAME, Op.DESCRIBE_CONFIGS],
       request: () => ({ resources: [{ resourceType: 4, resourceName: '', configurationKeys: null }],
         includeSynonyms: false, includeDocumentation: false }),
@@ -228,7 +242,8 @@ describe.each([
       request: () => ({ topics: [{ name: 'to-grow', count: 2, assignments: null }], timeoutMs: 5000,
         validateOnly: false }),
       outcome: (res) => name(res.results[0].errorCode), denied: 'TOPIC_AUTHORIZATION_FAILED',
-      state: async () => (await mb.broker.services.metadata.topics.get('to-grow'))?.partitionCount },
+      state: async () =>
+        (await mb.broker.services.metadata.topics.get('to-grow'))?.partitionCount },
     { api: 'IncrementalAlterConfigs', version: 1, needs: [R.TOPIC, 't', Op.ALTER_CONFIGS],
       request: () => ({ resources: [{ resourceType: 2, resourceName: 't', configs: [
         { name: 'retention.ms', configOperation: 0, value: '7200000' }] }], validateOnly: false }),
@@ -236,7 +251,8 @@ describe.each([
       state: async () => (await mb.broker.services.metadata.topics.get('t'))?.configs },
     { api: 'OffsetDelete', version: 0, needs: [R.GROUP, 'g-commit', Op.DELETE],
       also: [[R.TOPIC, 't', Op.READ]],
-      request: () => ({ groupId: 'g-commit', topics: [{ name: 't', partitions: [{ partitionIndex: 0 }] }] }),
+      request: () => ({ groupId: 'g-commit', topics: [{ name: 't',
+        partitions: [{ partitionIndex: 0 }] }] }),
       outcome: (res) => name(res.errorCode), denied: 'GROUP_AUTHORIZATION_FAILED',
       state: () => offsetsOf('g-commit') },
     { api: 'DeleteGroups', version: 1, needs: [R.GROUP, 'g-commit2', Op.DELETE],
@@ -250,103 +266,155 @@ describe.each([
       denied: 'no-operations', allowed: 'DESCRIBE' },
     { api: 'DescribeProducers', version: 0, needs: [R.TOPIC, 't', Op.READ],
       request: () => ({ topics: [{ name: 't', partitionIndexes: [0] }] }),
-      outcome: (res) => name(res.topics[0].partitions[0].errorCode), denied: 'TOPIC_AUTHORIZATION_FAILED' },
+      outcome: (res) => name(res.topics[0].partitions[0].errorCode),
+        denied: 'TOPIC_AUTHORIZATION_FAILED' },
+
   ];
+}
 
-  /** Join, Sync, Heartbeat and Leave of a real member: joined as the admin, then each call is
-   *  made by the principal under test (membership is not tied to a principal). */
-  function groupMembershipCases(): Case[] {
-    const member = { id: '', generation: -1 };
-    const join = () => ({ groupId: 'members', sessionTimeoutMs: 10_000, rebalanceTimeoutMs: 10_000,
-      memberId: member.id, groupInstanceId: null, protocolType: 'consumer',
-      protocols: [{ name: 'range', metadata: Buffer.alloc(0) }], reason: null });
-    const sync = () => ({ groupId: 'members', generationId: member.generation, memberId: member.id,
-      groupInstanceId: null, protocolType: null, protocolName: null,
-      assignments: [{ memberId: member.id, assignment: Buffer.alloc(0) }] });
-    const needs: Grant = [R.GROUP, 'members', Op.READ];
-    const top = (res: any) => name(res.errorCode);
-    return [
-      { api: 'JoinGroup', version: 3, needs, request: join, denied: 'GROUP_AUTHORIZATION_FAILED',
-        outcome: (res) => {
-          if (res.errorCode === 0) Object.assign(member, { id: res.memberId, generation: res.generationId });
-          return top(res);
-        } },
-      { api: 'SyncGroup', version: 3, needs, request: sync, outcome: top,
-        denied: 'GROUP_AUTHORIZATION_FAILED' },
-      { api: 'Heartbeat', version: 3, needs, outcome: top, denied: 'GROUP_AUTHORIZATION_FAILED',
-        request: () => ({ groupId: 'members', generationId: member.generation, memberId: member.id,
-          groupInstanceId: null }) },
-      { api: 'LeaveGroup', version: 3, needs, outcome: top, denied: 'GROUP_AUTHORIZATION_FAILED',
-        request: () => ({ groupId: 'members', memberId: '', members: [{ memberId: member.id,
-          groupInstanceId: null, reason: null }] }) },
-    ];
+/** Join, Sync, Heartbeat and Leave of a real member: joined as the admin, then each call is
+ *  made by the principal under test (membership is not tied to a principal). */
+function groupMembershipCases(): Case[] {
+  const member = { id: '', generation: -1 };
+  const join = () => ({ groupId: 'members', sessionTimeoutMs: 10_000, rebalanceTimeoutMs: 10_000,
+    memberId: member.id, groupInstanceId: null, protocolType: 'consumer',
+    protocols: [{ name: 'range', metadata: Buffer.alloc(0) }], reason: null });
+  const sync = () => ({ groupId: 'members', generationId: member.generation, memberId: member.id,
+    groupInstanceId: null, protocolType: null, protocolName: null,
+    assignments: [{ memberId: member.id, assignment: Buffer.alloc(0) }] });
+  const needs: Grant = [R.GROUP, 'members', Op.READ];
+  const top = (res: any) => name(res.errorCode);
+  return [
+    { api: 'JoinGroup', version: 3, needs, request: join, denied: 'GROUP_AUTHORIZATION_FAILED',
+      outcome: (res) => {
+        if (res.errorCode === 0) Object.assign(member, { id: res.memberId,
+          generation: res.generationId });
+        return top(res);
+      } },
+    { api: 'SyncGroup', version: 3, needs, request: sync, outcome: top,
+      denied: 'GROUP_AUTHORIZATION_FAILED' },
+    { api: 'Heartbeat', version: 3, needs, outcome: top, denied: 'GROUP_AUTHORIZATION_FAILED',
+      request: () => ({ groupId: 'members', generationId: member.generation, memberId: member.id,
+        groupInstanceId: null }) },
+    { api: 'LeaveGroup', version: 3, needs, outcome: top, denied: 'GROUP_AUTHORIZATION_FAILED',
+      request: () => ({ groupId: 'members', memberId: '', members: [{ memberId: member.id,
+        groupInstanceId: null, reason: null }] }) },
+  ];
+}
+
+
+const allCases = (f: Fixture): Case[] => [...cases1(f), ...cases2(f), ...cases3(f)];
+
+/** Every case: denied without its ACL with Kafka's error and nothing changed, allowed with. */
+async function runMatrix(f: Fixture, transport: string): Promise<void> {
+  const { mb, send, admin, principal, grant, commitReq } = f;
+  // Offsets to read, list and delete.
+  await admin('OffsetCommit', 8, commitReq('g-commit'));
+  await admin('OffsetCommit', 8, commitReq('g-commit2'));
+  const checked = new Set<string>();
+  const apis = new Set<string>();
+  for (const c of allCases(f)) {
+    const [type, resource, op] = c.needs;
+    const label = `${c.api} v${c.version} ${R_NAMES.get(type)}:${resource} ${OP_NAMES.get(op)}`;
+    await mb.broker.services.metadata.acls.delete([ALL_ACLS]);
+    if (c.also) await grant(c.also);
+    const before = await c.state?.();
+    const denied = c.outcome(await send(c.api, c.version, await c.request()));
+    expect(denied, `${label}: without the ACL`).toBe(c.denied);
+    expect(await c.state?.(), `${label}: unchanged when denied`).toEqual(before);
+    await grant([c.needs]);
+    const allowed = c.outcome(await send(c.api, c.version, await c.request()));
+    expect(allowed, `${label}: with the ACL`).toBe(c.allowed ?? 'NONE');
+    checked.add(label);
+    apis.add(c.api);
   }
+  // ApiVersions and SaslHandshake need no ACL: answered to anyone.
+  await mb.broker.services.metadata.acls.delete([ALL_ACLS]);
+  const versions = await send('ApiVersions', 3, { clientSoftwareName: 'matrix',
+    clientSoftwareVersion: '1' });
+  expect(name(versions.errorCode)).toBe('NONE');
+  const implemented = mb.broker.services.apiVersions().length;
+  console.log(`authorization matrix as ${principal} (${transport}): ${checked.size} (API, `
+    + `resource, operation) cases over ${apis.size} APIs (+ ApiVersions, SaslHandshake: no ACL `
+    + `needed) of the ${implemented} the broker implements`);
+  expect(apis.size + 2).toBe(implemented);
+}
 
-  it('denies each API without its ACL with Kafka\'s error, changing nothing, and allows it with', async () => {
-    // Offsets to read, list and delete.
-    await admin('OffsetCommit', 8, commitReq('g-commit'));
-    await admin('OffsetCommit', 8, commitReq('g-commit2'));
-    const checked = new Set<string>();
-    const apis = new Set<string>();
-    for (const c of cases()) {
-      const label = `${c.api} v${c.version} ${R_NAMES.get(c.needs[0])}:${c.needs[1]} ${OP_NAMES.get(c.needs[2])}`;
-      await mb.broker.services.metadata.acls.delete([ALL_ACLS]);
-      if (c.also) await grant(c.also);
-      const before = await c.state?.();
-      const denied = c.outcome(await send(c.api, c.version, await c.request()));
-      expect(denied, `${label}: without the ACL`).toBe(c.denied);
-      expect(await c.state?.(), `${label}: unchanged when denied`).toEqual(before);
-      await grant([c.needs]);
-      const allowed = c.outcome(await send(c.api, c.version, await c.request()));
-      expect(allowed, `${label}: with the ACL`).toBe(c.allowed ?? 'NONE');
-      checked.add(label);
-      apis.add(c.api);
+async function denyAllowPatterns(f: Fixture): Promise<void> {
+  const { mb, send, grant, produceReq } = f;
+  const acls = mb.broker.services.metadata.acls;
+  const produce = async (topic: string) =>
+    topicErr(await send('Produce', 9, await produceReq(topic)));
+  await grant([[R.TOPIC, 't', Op.WRITE]]);
+  expect(await produce('t')).toBe('NONE');
+  await grant([[R.TOPIC, 't', Op.WRITE]], { permissionType: AclPermission.DENY });
+  expect(await produce('t')).toBe('TOPIC_AUTHORIZATION_FAILED');
+
+  await acls.delete([ALL_ACLS]);
+  await grant([[R.TOPIC, 't', Op.ALL]], { patternType: PatternType.PREFIXED });
+  expect(await produce('t')).toBe('NONE');
+  await grant([[R.TOPIC, '*', Op.WRITE]], { permissionType: AclPermission.DENY });
+  expect(await produce('t')).toBe('TOPIC_AUTHORIZATION_FAILED'); // wildcard DENY
+
+  await acls.delete([ALL_ACLS]);
+  await acls.create([acl('User:*', R.TOPIC, '*', Op.WRITE)]);
+  expect(await produce('t')).toBe('NONE'); // wildcard resource and principal
+
+  // Without DESCRIBE a missing topic and an existing one answer alike.
+  await acls.delete([ALL_ACLS]);
+  const metadata = async (topic: string) => (await send('Metadata', 9, {
+    topics: [{ topicId: 'AAAAAAAAAAAAAAAAAAAAAA', name: topic }], allowAutoTopicCreation: true,
+    includeClusterAuthorizedOperations: false, includeTopicAuthorizedOperations: false,
+  })).topics[0];
+  const missing = await metadata('never-created');
+  expect(await metadata('t')).toEqual({ ...missing, name: 't' });
+  expect(await produce('never-created')).toBe(await produce('t'));
+  expect(await mb.broker.services.metadata.topics.get('never-created')).toBeNull();
+}
+
+async function superUserBypasses(f: Fixture): Promise<void> {
+  const { mb, admin, produceReq } = f;
+  const res = await admin('CreateTopics', 5, { topics: [{ name: 'by-admin', numPartitions: 1,
+    replicationFactor: 1, assignments: [], configs: [] }], timeoutMs: 5000, validateOnly: false });
+  expect(name(res.topics[0].errorCode)).toBe('NONE');
+  await mb.broker.services.metadata.acls.create([acl(ADMIN, R.TOPIC, '*', Op.ALL,
+    { permissionType: AclPermission.DENY })]);
+  expect(topicErr(await admin('Produce', 9, await produceReq('by-admin')))).toBe('NONE');
+}
+
+describe.each([
+  { principal: 'User:ANONYMOUS', transport: 'wire' as const },
+  { principal: 'User:alice', transport: 'dispatcher' as const },
+])('authorization matrix as $principal ($transport)', ({ principal, transport }) => {
+  let mb: MatrixBroker;
+  let f: Fixture;
+  let close = () => {};
+
+  beforeAll(async () => {
+    mb = await startMatrixBroker(ADMIN);
+    let send = mb.as(principal);
+    if (transport === 'wire') {
+      const w = await mb.wire();
+      [send, close] = [w.send, w.close];
     }
-    // ApiVersions and SaslHandshake need no ACL: answered to anyone.
-    await mb.broker.services.metadata.acls.delete([ALL_ACLS]);
-    const versions = await send('ApiVersions', 3, { clientSoftwareName: 'matrix',
-      clientSoftwareVersion: '1' });
-    expect(name(versions.errorCode)).toBe('NONE');
-    const implemented = mb.broker.services.apiVersions().length;
-    console.log(`authorization matrix as ${principal} (${transport}): ${checked.size} (API, resource, operation) cases over ${apis.size} APIs (+ ApiVersions, SaslHandshake: no ACL needed) of the ${implemented} the broker implements`);
-    expect(apis.size + 2).toBe(implemented);
-  }, 120_000);
-
-  it('lets a DENY beat an ALLOW, matches PREFIXED and wildcard patterns, and hides missing topics', async () => {
-    const produce = async (topic: string) => topicErr(await send('Produce', 9, await produceReq(topic)));
-    await grant([[R.TOPIC, 't', Op.WRITE]]);
-    expect(await produce('t')).toBe('NONE');
-    await grant([[R.TOPIC, 't', Op.WRITE]], { permissionType: AclPermission.DENY });
-    expect(await produce('t')).toBe('TOPIC_AUTHORIZATION_FAILED');
-
-    await mb.broker.services.metadata.acls.delete([ALL_ACLS]);
-    await grant([[R.TOPIC, 't', Op.ALL]], { patternType: PatternType.PREFIXED });
-    expect(await produce('t')).toBe('NONE');
-    await grant([[R.TOPIC, '*', Op.WRITE]], { permissionType: AclPermission.DENY });
-    expect(await produce('t')).toBe('TOPIC_AUTHORIZATION_FAILED'); // wildcard DENY
-
-    await mb.broker.services.metadata.acls.delete([ALL_ACLS]);
-    await mb.broker.services.metadata.acls.create([acl('User:*', R.TOPIC, '*', Op.WRITE)]);
-    expect(await produce('t')).toBe('NONE'); // wildcard resource and principal
-
-    // Without DESCRIBE a missing topic and an existing one answer alike.
-    await mb.broker.services.metadata.acls.delete([ALL_ACLS]);
-    const metadata = async (topic: string) => (await send('Metadata', 9, {
-      topics: [{ topicId: 'AAAAAAAAAAAAAAAAAAAAAA', name: topic }], allowAutoTopicCreation: true,
-      includeClusterAuthorizedOperations: false, includeTopicAuthorizedOperations: false })).topics[0];
-    expect(await metadata('t')).toEqual(await metadata('never-created').then((t: any) => ({ ...t, name: 't' })));
-    expect(await produce('never-created')).toBe(await produce('t'));
-    expect(await mb.broker.services.metadata.topics.get('never-created')).toBeNull();
+    f = makeFixture(mb, principal, send);
+    for (const t of ['t', 'to-delete', 'to-grow']) {
+      await mb.broker.services.partitions.createTopic(t, 1, {});
+    }
   }, 60_000);
-
-  it('lets a super user do everything without any ACL', async () => {
-    const res = await admin('CreateTopics', 5, { topics: [{ name: 'by-admin', numPartitions: 1,
-      replicationFactor: 1, assignments: [], configs: [] }], timeoutMs: 5000, validateOnly: false });
-    expect(name(res.topics[0].errorCode)).toBe('NONE');
-    await mb.broker.services.metadata.acls.create([acl(ADMIN, R.TOPIC, '*', Op.ALL,
-      { permissionType: AclPermission.DENY })]);
-    expect(topicErr(await admin('Produce', 9, await produceReq('by-admin')))).toBe('NONE');
+  afterAll(async () => {
+    close();
+    await mb?.stop();
   });
+  beforeEach(async () => {
+    await mb.broker.services.metadata.acls.delete([ALL_ACLS]);
+  });
+
+  it('denies each API without its ACL with Kafka\'s error, changing nothing, and allows it with',
+    () => runMatrix(f, transport), 120_000);
+  it('lets a DENY beat an ALLOW, matches PREFIXED and wildcard patterns, hides missing topics',
+    () => denyAllowPatterns(f), 60_000);
+  it('lets a super user do everything without any ACL', () => superUserBypasses(f));
 });
 
 const R_NAMES = new Map(Object.entries(R).map(([k, v]) => [v as number, k]));

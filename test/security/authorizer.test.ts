@@ -26,18 +26,22 @@ describe('AclAuthorizer', () => {
     const a = authorizer([acl('User:alice', 'orders', Op.READ, { host: '10.0.0.1' }),
       acl('User:*', 'public', Op.READ)]);
     expect(a.authorize(alice, Op.READ, R.TOPIC, 'orders')).toBe(true);
-    expect(a.authorize({ ...alice, clientHost: '/10.0.0.9' }, Op.READ, R.TOPIC, 'orders')).toBe(false);
+    expect(a.authorize({ ...alice, clientHost: '/10.0.0.9' }, Op.READ, R.TOPIC,
+      'orders')).toBe(false);
     expect(a.authorize(bob, Op.READ, R.TOPIC, 'orders')).toBe(false);
     expect(a.authorize(bob, Op.READ, R.TOPIC, 'public')).toBe(true);
     expect(a.authorize(bob, Op.WRITE, R.TOPIC, 'public')).toBe(false);
     expect(hostAddress('/::ffff:127.0.0.1')).toBe('127.0.0.1');
   });
 
-  it('implies DESCRIBE from READ/WRITE/DELETE/ALTER and DESCRIBE_CONFIGS from ALTER_CONFIGS, for ALLOW only', () => {
+  it('implies DESCRIBE from READ/WRITE/DELETE/ALTER, DESCRIBE_CONFIGS from ALTER_CONFIGS (ALLOW)',
+    () => {
     for (const op of [Op.READ, Op.WRITE, Op.DELETE, Op.ALTER]) {
-      expect(authorizer([acl('User:alice', 't', op)]).authorize(alice, Op.DESCRIBE, R.TOPIC, 't')).toBe(true);
+      expect(authorizer([acl('User:alice', 't', op)]).authorize(alice, Op.DESCRIBE, R.TOPIC,
+        't')).toBe(true);
     }
-    expect(authorizer([acl('User:alice', 't', Op.CREATE)]).authorize(alice, Op.DESCRIBE, R.TOPIC, 't')).toBe(false);
+    expect(authorizer([acl('User:alice', 't', Op.CREATE)]).authorize(alice, Op.DESCRIBE, R.TOPIC,
+      't')).toBe(false);
     expect(authorizer([acl('User:alice', 't', Op.ALTER_CONFIGS)])
       .authorize(alice, Op.DESCRIBE_CONFIGS, R.TOPIC, 't')).toBe(true);
     // A DENY of READ does not deny DESCRIBE (Kafka's findResult).
@@ -47,7 +51,8 @@ describe('AclAuthorizer', () => {
     expect(a.authorize(alice, Op.DESCRIBE, R.TOPIC, 't')).toBe(true);
   });
 
-  it('lets a DENY win over any ALLOW, prefixed or wildcard, and super users bypass everything', () => {
+  it('lets a DENY win over any ALLOW, prefixed or wildcard, and super users bypass everything',
+    () => {
     const bindings = [acl('User:alice', 'pay', Op.WRITE, { patternType: PatternType.PREFIXED }),
       acl('User:*', '*', Op.WRITE, { permissionType: AclPermission.DENY, host: '10.0.0.1' })];
     expect(authorizer(bindings).authorize(alice, Op.WRITE, R.TOPIC, 'payments')).toBe(false);
@@ -55,7 +60,8 @@ describe('AclAuthorizer', () => {
       'payments')).toBe(true);
     expect(authorizer(bindings).authorize({ ...alice, clientHost: '/10.0.0.5' }, Op.WRITE, R.TOPIC,
       'pa')).toBe(false); // the prefix is longer than the name
-    expect(authorizer(bindings, ['User:alice']).authorize(alice, Op.WRITE, R.TOPIC, 'payments')).toBe(true);
+    expect(authorizer(bindings, ['User:alice']).authorize(alice, Op.WRITE, R.TOPIC,
+      'payments')).toBe(true);
   });
 
   it('applies allow.everyone.if.no.acl.found only where no ACL applies to the resource', () => {
@@ -75,9 +81,11 @@ describe('AclAuthorizer', () => {
     expect(authorizer([acl('User:alice', 'x', Op.WRITE),
       acl('User:alice', 'x', Op.WRITE, { permissionType: AclPermission.DENY })])
       .authorizeByResourceType(alice, Op.WRITE, R.TOPIC)).toBe(false);
-    expect(authorizer([acl('User:alice', 'x', Op.READ)]).authorizeByResourceType(alice, Op.WRITE, R.TOPIC))
+    expect(authorizer([acl('User:alice', 'x', Op.READ)]).authorizeByResourceType(alice, Op.WRITE,
+      R.TOPIC))
       .toBe(false);
-    expect(authorizer([], ['User:alice']).authorizeByResourceType(alice, Op.WRITE, R.TOPIC)).toBe(true);
+    expect(authorizer([], ['User:alice']).authorizeByResourceType(alice, Op.WRITE,
+      R.TOPIC)).toBe(true);
   });
 
   it('reports authorized operations as Kafka\'s bit field', () => {

@@ -32,7 +32,8 @@ export interface Codec {
 /** The generated codec of an API, by its handler's name ("OffsetFetch"). */
 export async function codecOf(apiName: string): Promise<Codec> {
   const file = apiName.replace(/[A-Z]/g, (m, i: number) => (i === 0 ? '' : '-') + m.toLowerCase());
-  const source = path.resolve(import.meta.dirname, '../../protocol/generated/messages', `${file}.ts`);
+  const source = path.resolve(import.meta.dirname, '../../protocol/generated/messages',
+    `${file}.ts`);
   const m = await import(/* @vite-ignore */ source) as Record<string, unknown>;
   const pick = (name: string) => {
     const f = m[name];
@@ -43,8 +44,10 @@ export async function codecOf(apiName: string): Promise<Codec> {
     .filter(([k, f]) => k.startsWith(`default${apiName}Request`) && typeof f === 'function')
     .map(([, f]) => f as () => Record<string, unknown>);
   const encode = pick(`encode${apiName}Request`);
-  return { encodeRequest: (w, version, request) => encode(w, version, withDefaults(request, factories)),
-    decodeResponse: pick(`decode${apiName}Response`), defaultRequest: pick(`default${apiName}Request`) };
+  return { encodeRequest: (w, version, request) => encode(w, version, withDefaults(request,
+    factories)),
+    decodeResponse: pick(`decode${apiName}Response`),
+      defaultRequest: pick(`default${apiName}Request`) };
 }
 
 /**
@@ -114,7 +117,9 @@ export async function startMatrixBroker(superUser: string,
       const apiKey = apiKeyOf(apiName);
       client.send(apiKey, version, (w) => codec.encodeRequest(w, version, request));
       const frame = await client.readFrame();
-      if (frame === null) throw new Error(`${apiName} v${version}: the broker closed the connection`);
+      if (frame === null) {
+        throw new Error(`${apiName} v${version}: the broker closed the connection`);
+      }
       return codec.decodeResponse(decodeResponseFrame(apiKey, version, frame).body, version);
     };
     return { send, close: () => client.close() };

@@ -38,8 +38,9 @@ function hasTransactionalRecords(req: ProduceRequest): boolean {
 
 function failTopic(t: ProduceRequest['topicData'][number], errorCode: number) {
   return { ...defaultProduceResponseTopicProduceResponse(), name: t.name,
-    partitionResponses: t.partitionData.map((p) => ({ ...defaultProduceResponsePartitionProduceResponse(),
-      index: p.index, errorCode, baseOffset: -1n })) };
+    partitionResponses: t.partitionData.map((p) => ({
+      ...defaultProduceResponsePartitionProduceResponse(), index: p.index, errorCode,
+      baseOffset: -1n })) };
 }
 
 function errorResponse(req: ProduceRequest, _version: number, errorCode: number) {

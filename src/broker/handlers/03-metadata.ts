@@ -40,7 +40,8 @@ async function namedTopic(ctx: RequestContext, name: string, allowCreate: boolea
   const entry = s.partitions.topic(name) ?? await s.partitions.topicNow(name);
   if (entry !== undefined) return entry;
   if (!allowCreate) return ErrorCode.UNKNOWN_TOPIC_OR_PARTITION;
-  return mayCreateTopic(ctx, name) ? autoCreateTopic(s, name) : ErrorCode.TOPIC_AUTHORIZATION_FAILED;
+  return mayCreateTopic(ctx, name) ? autoCreateTopic(s, name)
+    : ErrorCode.TOPIC_AUTHORIZATION_FAILED;
 }
 
 /**
@@ -107,7 +108,8 @@ export const handler = defineHandler({
     if (all) {
       // Only what the requester may DESCRIBE; the others are left out, not reported.
       res.topics = s.partitions.topics()
-        .filter((t) => authorize(ctx, AclOperation.DESCRIBE, ResourceType.TOPIC, t.record.name, true))
+        .filter((t) => authorize(ctx, AclOperation.DESCRIBE, ResourceType.TOPIC, t.record.name,
+          true))
         .map((t) => describeTopic(s, t, live));
     } else {
       await describeNamed(ctx, req, version, res, live);

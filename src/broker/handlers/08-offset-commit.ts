@@ -33,8 +33,8 @@ export const handler = defineHandler({
   async handle(ctx, req) {
     const fail = (errorOf: (topic: string) => number) => ({ ...defaultOffsetCommitResponse(),
       topics: req.topics.map((t) => ({ ...defaultTopic(), name: t.name,
-        partitions: t.partitions.map((p) => ({ ...defaultPartition(), partitionIndex: p.partitionIndex,
-          errorCode: errorOf(t.name) })) })) });
+        partitions: t.partitions.map((p) => ({ ...defaultPartition(),
+          partitionIndex: p.partitionIndex, errorCode: errorOf(t.name) })) })) });
     if (!authorize(ctx, AclOperation.READ, ResourceType.GROUP, req.groupId)) {
       return fail(() => ErrorCode.GROUP_AUTHORIZATION_FAILED);
     }

@@ -31,10 +31,12 @@ export const handler = defineHandler({
   encodeResponse: encodeDescribeGroupsResponse,
   async handle(ctx, req, version) {
     const allowed = authorizedNames(ctx, AclOperation.DESCRIBE, ResourceType.GROUP, req.groups);
-    const described = await ctx.services.groups.describeGroups(req.groups.filter((g) => allowed.has(g)));
+    const described = await ctx.services.groups.describeGroups(
+      req.groups.filter((g) => allowed.has(g)));
     const byId = new Map(described.map((g) => [g.groupId, g]));
     const groups = req.groups.map((groupId) => byId.get(groupId)).map((g, i) => (g === undefined
-      ? { ...defaultGroup(), groupId: req.groups[i]!, errorCode: ErrorCode.GROUP_AUTHORIZATION_FAILED,
+      ? { ...defaultGroup(), groupId: req.groups[i]!,
+        errorCode: ErrorCode.GROUP_AUTHORIZATION_FAILED,
         authorizedOperations: operationsNotRequested }
       : {
       ...defaultGroup(),

@@ -107,7 +107,8 @@ export const handler = defineHandler({
       // The configs in the answer (v5+) need DESCRIBE_CONFIGS, else they are withheld.
       if (version >= 5 && result.errorCode === ErrorCode.NONE
         && !authorize(ctx, AclOperation.DESCRIBE_CONFIGS, ResourceType.TOPIC, t.name)) {
-        Object.assign(result, { configs: [], topicConfigErrorCode: ErrorCode.TOPIC_AUTHORIZATION_FAILED });
+        Object.assign(result,
+          { configs: [], topicConfigErrorCode: ErrorCode.TOPIC_AUTHORIZATION_FAILED });
       }
       if (result.errorCode === ErrorCode.NONE) warnNoEffect(ctx.log, t.name, t.configs, t.replicationFactor);
       res.topics.push(result);

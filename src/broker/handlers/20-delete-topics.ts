@@ -25,7 +25,9 @@ async function deleteOne(ctx: RequestContext, name: string | null, topicId: stri
   // By name, DELETE is asked before existence (a missing topic is not disclosed); by id, an
   // unknown id is UNKNOWN_TOPIC_ID and a known one needs DELETE on its name.
   const denied = (topic: string) => !authorize(ctx, AclOperation.DELETE, ResourceType.TOPIC, topic);
-  if (name !== null && denied(name)) return { ...result, errorCode: ErrorCode.TOPIC_AUTHORIZATION_FAILED };
+  if (name !== null && denied(name)) {
+    return { ...result, errorCode: ErrorCode.TOPIC_AUTHORIZATION_FAILED };
+  }
   const entry = name !== null ? s.partitions.topic(name)
     : topicId !== ZERO_UUID ? s.partitions.topicById(topicId) : undefined;
   if (entry !== undefined && name === null && denied(entry.record.name)) {

@@ -56,7 +56,9 @@ export const handler = defineHandler({
       const partitions = t.partitions.map((p) => {
         const out = { ...defaultPartitionOut(), partitionIndex: p.partitionIndex,
           lowWatermark: -1n };
-        if (!deletable.has(t.name)) return { ...out, errorCode: ErrorCode.TOPIC_AUTHORIZATION_FAILED };
+        if (!deletable.has(t.name)) {
+          return { ...out, errorCode: ErrorCode.TOPIC_AUTHORIZATION_FAILED };
+        }
         const log = s.partitions.partitionLog(t.name, p.partitionIndex);
         const offset = p.offset === -1n ? log?.highWatermark ?? -1 : Number(p.offset);
         if (log === undefined) out.errorCode = s.partitions.missingError(t.name, p.partitionIndex);

@@ -1,8 +1,9 @@
 /**
  * InitProducerId: v0-5.
  * Behavior: needs IDEMPOTENT_WRITE on the cluster or WRITE on some topic
- * (CLUSTER_AUTHORIZATION_FAILED), as Kafka since KIP-679. Idempotent producers get a new producer id (unique forever, allocated by the
- * coordinator) with epoch 0. A producer re-initialising also gets a fresh id, which is always
+ * (CLUSTER_AUTHORIZATION_FAILED), as Kafka since KIP-679. Idempotent producers get a new
+ * producer id (unique forever, allocated by the coordinator) with epoch 0. A producer
+ * re-initialising also gets a fresh id, which is always
  * safe: its sequence numbers start again at 0 under the new id.
  * Not implemented: transactions — a transactional id gets TRANSACTIONAL_ID_AUTHORIZATION_FAILED,
  * a non-retriable error, so a transactional producer fails fast and clearly.
@@ -36,7 +37,8 @@ export const handler = defineHandler({
     }
     // Kafka (KIP-679): IDEMPOTENT_WRITE on the cluster, or WRITE on some topic.
     // (Asked in this order so that one denial is logged, for IDEMPOTENT_WRITE.)
-    if (!ctx.services.authorizer.authorizeByResourceType(ctx, AclOperation.WRITE, ResourceType.TOPIC)
+    const { authorizer } = ctx.services;
+    if (!authorizer.authorizeByResourceType(ctx, AclOperation.WRITE, ResourceType.TOPIC)
       && !authorize(ctx, AclOperation.IDEMPOTENT_WRITE, ResourceType.CLUSTER, CLUSTER_NAME)) {
       return { ...res, errorCode: ErrorCode.CLUSTER_AUTHORIZATION_FAILED };
     }

@@ -66,7 +66,8 @@ export const handler = defineHandler({
     const res = defaultOffsetForLeaderEpochResponse();
     // A follower's request (a replica id) needs CLUSTER_ACTION: every partition fails with it.
     const follower = version >= 3 && req.replicaId >= 0;
-    if (follower && !authorize(ctx, AclOperation.CLUSTER_ACTION, ResourceType.CLUSTER, CLUSTER_NAME)) {
+    if (follower
+      && !authorize(ctx, AclOperation.CLUSTER_ACTION, ResourceType.CLUSTER, CLUSTER_NAME)) {
       return failAll(req, ErrorCode.CLUSTER_AUTHORIZATION_FAILED);
     }
     const describable = follower ? null : authorizedNames(ctx, AclOperation.DESCRIBE,

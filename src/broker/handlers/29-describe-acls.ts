@@ -70,8 +70,11 @@ export const handler = defineHandler({
       patternType: req.patternTypeFilter, principal: req.principalFilter, host: req.hostFilter,
       operation: req.operation, permissionType: req.permissionType };
     const invalid = invalidFilterReason(filter);
-    if (invalid !== null) return { ...res, errorCode: ErrorCode.INVALID_REQUEST, errorMessage: invalid };
-    res.resources = byResource(ctx.services.metadata.acls.bindings().filter((b) => filterMatches(filter, b)));
+    if (invalid !== null) {
+      return { ...res, errorCode: ErrorCode.INVALID_REQUEST, errorMessage: invalid };
+    }
+    const bindings = ctx.services.metadata.acls.bindings();
+    res.resources = byResource(bindings.filter((b) => filterMatches(filter, b)));
     return res;
   },
 });

@@ -28,7 +28,8 @@ export const handler = defineHandler({
   decodeRequest: decodeCreateAclsRequest,
   encodeResponse: encodeCreateAclsResponse,
   errorResponse: (req, _version, errorCode) => ({ ...defaultCreateAclsResponse(),
-    results: req.creations.map(() => ({ ...defaultCreateAclsResponseAclCreationResult(), errorCode })) }),
+    results: req.creations.map(() => ({ ...defaultCreateAclsResponseAclCreationResult(),
+      errorCode })) }),
   async handle(ctx, req) {
     const s = ctx.services;
     const fail = (errorCode: number, errorMessage: string | null) => ({
@@ -43,6 +44,7 @@ export const handler = defineHandler({
     await s.metadata.acls.create(bindings.filter((_, i) => invalid[i] === null));
     return { ...defaultCreateAclsResponse(), results: invalid.map((reason) => ({
       ...defaultCreateAclsResponseAclCreationResult(),
-      errorCode: reason === null ? ErrorCode.NONE : ErrorCode.INVALID_REQUEST, errorMessage: reason })) };
+      errorCode: reason === null ? ErrorCode.NONE : ErrorCode.INVALID_REQUEST,
+      errorMessage: reason })) };
   },
 });

@@ -9,7 +9,8 @@
  */
 import { ErrorCode } from '../../../protocol/generated/errors.js';
 import {
-  decodeDeleteAclsRequest, defaultDeleteAclsResponse, defaultDeleteAclsResponseDeleteAclsFilterResult,
+  decodeDeleteAclsRequest, defaultDeleteAclsResponse,
+  defaultDeleteAclsResponseDeleteAclsFilterResult,
   defaultDeleteAclsResponseDeleteAclsMatchingAcl, encodeDeleteAclsResponse,
 } from '../../../protocol/generated/messages/delete-acls.js';
 import {
@@ -26,7 +27,8 @@ export const handler = defineHandler({
   decodeRequest: decodeDeleteAclsRequest,
   encodeResponse: encodeDeleteAclsResponse,
   errorResponse: (req, _version, errorCode) => ({ ...defaultDeleteAclsResponse(),
-    filterResults: req.filters.map(() => ({ ...defaultDeleteAclsResponseDeleteAclsFilterResult(), errorCode })) }),
+    filterResults: req.filters.map(() => ({ ...defaultDeleteAclsResponseDeleteAclsFilterResult(),
+      errorCode })) }),
   async handle(ctx, req) {
     const s = ctx.services;
     const fail = (errorCode: number, errorMessage: string | null) => ({
@@ -34,8 +36,9 @@ export const handler = defineHandler({
         ...defaultDeleteAclsResponseDeleteAclsFilterResult(), errorCode, errorMessage })) });
     const refusal = aclApiRefusal(ctx, AclOperation.ALTER);
     if (refusal !== null) return fail(refusal.errorCode, refusal.errorMessage);
-    const filters: AclBindingFilter[] = req.filters.map((f) => ({ resourceType: f.resourceTypeFilter,
-      resourceName: f.resourceNameFilter, patternType: f.patternTypeFilter, principal: f.principalFilter,
+    const filters: AclBindingFilter[] = req.filters.map((f) => ({
+      resourceType: f.resourceTypeFilter, resourceName: f.resourceNameFilter,
+      patternType: f.patternTypeFilter, principal: f.principalFilter,
       host: f.hostFilter, operation: f.operation, permissionType: f.permissionType }));
     const invalid = filters.map(invalidFilterReason);
     const removed = await s.metadata.acls.delete(filters.filter((_, i) => invalid[i] === null));

@@ -70,8 +70,8 @@ export const handler = defineHandler({
       const refusal = configResourceRefusal(ctx, AclOperation.DESCRIBE_CONFIGS, r.resourceType,
         r.resourceName);
       return refusal === null ? describe(ctx.services, r, req.includeSynonyms, version)
-        : { ...defaultResult(), errorCode: refusal, errorMessage: null, resourceType: r.resourceType,
-          resourceName: r.resourceName };
+        : { ...defaultResult(), errorCode: refusal, errorMessage: null,
+          resourceType: r.resourceType, resourceName: r.resourceName };
     }) };
   },
 });

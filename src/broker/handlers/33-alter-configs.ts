@@ -65,7 +65,8 @@ export const handler = defineHandler({
       const configs = Object.fromEntries(kept);
       const refusal = configResourceRefusal(ctx, AclOperation.ALTER_CONFIGS, r.resourceType,
         r.resourceName);
-      const out = refusal !== null ? fail(refusal, ERROR_INFO.get(refusal)!.message) : await alterTopicConfigs(ctx.services, r, () => ({ configs }), req.validateOnly);
+      const out = refusal !== null ? fail(refusal, ERROR_INFO.get(refusal)!.message)
+        : await alterTopicConfigs(ctx.services, r, () => ({ configs }), req.validateOnly);
       if (out.errorCode === ErrorCode.NONE && !req.validateOnly) warnNoEffect(ctx.log, r.resourceName, r.configs);
       res.responses.push({ ...out, resourceType: r.resourceType, resourceName: r.resourceName,
         unknownTaggedFields: undefined });

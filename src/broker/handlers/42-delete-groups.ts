@@ -25,7 +25,8 @@ export const handler = defineHandler({
   encodeResponse: encodeDeleteGroupsResponse,
   async handle(ctx, req) {
     const allowed = authorizedNames(ctx, AclOperation.DELETE, ResourceType.GROUP, req.groupsNames);
-    const results = await ctx.services.groups.deleteGroups(req.groupsNames.filter((g) => allowed.has(g)));
+    const results = await ctx.services.groups.deleteGroups(
+      req.groupsNames.filter((g) => allowed.has(g)));
     const byId = new Map(results.map((r) => [r.groupId, r.errorCode]));
     return {
       ...defaultDeleteGroupsResponse(),

@@ -64,7 +64,8 @@ export const handler = defineHandler({
     for (const r of req.resources) {
       const refusal = configResourceRefusal(ctx, AclOperation.ALTER_CONFIGS, r.resourceType,
         r.resourceName);
-      const out = refusal !== null ? fail(refusal, ERROR_INFO.get(refusal)!.message) : await alterTopicConfigs(ctx.services, r,
+      const out = refusal !== null ? fail(refusal, ERROR_INFO.get(refusal)!.message)
+        : await alterTopicConfigs(ctx.services, r,
         (current) => apply(defaults, current, r.configs), req.validateOnly);
       if (out.errorCode === ErrorCode.NONE && !req.validateOnly) warnNoEffect(ctx.log, r.resourceName, r.configs.filter((c) => c.configOperation !== 1));
       res.responses.push({ ...out, resourceType: r.resourceType, resourceName: r.resourceName,

@@ -1,13 +1,14 @@
 /**
  * AclStore on etcd: one key per binding under `acls/` (keys.ts), whose value is the binding's
  * identity. Every broker keeps all bindings in memory, loaded at one revision and followed from
- * the next by the engine's watch (metadata.ts; it reloads after a failed watch), so a binding created
- * through one broker is enforced by the others once their watch delivers it (milliseconds; the
- * cluster test measures it). Each identity remembers the revision it last changed at, deletions
- * included, so a late watch event never undoes a newer change made through this broker.
+ * the next by the engine's watch (metadata.ts; it reloads after a failed watch), so a binding
+ * created through one broker is enforced by the others once their watch delivers it
+ * (milliseconds; the cluster test measures it). Each identity remembers the revision it last
+ * changed at, deletions included, so a late watch event never undoes a newer change made
+ * through this broker.
  */
 import assert from 'node:assert/strict';
-import type { IKeyValue } from 'etcd3';
+import type { EtcdKeyValue as IKeyValue } from '../../etcd/client.js';
 import {
   type AclBinding, type AclBindingFilter, aclFromIdentity, aclIdentity, filterMatches,
 } from '../../security/acl.js';
@@ -119,7 +120,8 @@ export class EtcdAclStore implements AclStore {
     for (const c of changes) {
       const held = this.held.get(c.identity);
       if (held !== undefined && (held.modRevision > c.modRevision
-        || (held.modRevision === c.modRevision && (held.binding === null) === (c.binding === null)))) {
+        || (held.modRevision === c.modRevision
+          && (held.binding === null) === (c.binding === null)))) {
         continue;
       }
       this.held.set(c.identity, { binding: c.binding, modRevision: c.modRevision });

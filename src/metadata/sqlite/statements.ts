@@ -47,7 +47,8 @@ function prepareAclStatements(db: Database.Database) {
   return {
     selectAclIdentities: db.prepare<[], string>('SELECT identity FROM acls ORDER BY identity')
       .pluck(),
-    insertAcl: db.prepare<[string]>('INSERT INTO acls (identity) VALUES (?) ON CONFLICT DO NOTHING'),
+    insertAcl: db.prepare<[string]>(
+      'INSERT INTO acls (identity) VALUES (?) ON CONFLICT DO NOTHING'),
     deleteAcl: db.prepare<[string]>('DELETE FROM acls WHERE identity = ?'),
   };
 }

@@ -69,7 +69,8 @@ export function aclStoreContract(current: Current, reopen: Reopen): void {
       operation: Op.WRITE }]);
     expect(removedBob).toEqual([[bob]]);
     // Two filters matching the same binding both report it; it is gone once.
-    const both = await c.acls.delete([anyFilter, { ...anyFilter, resourceType: ResourceType.GROUP }]);
+    const both = await c.acls.delete([anyFilter, { ...anyFilter,
+      resourceType: ResourceType.GROUP }]);
     expect(both).toEqual([[group], [group]]);
     expect(c.acls.bindings()).toEqual([]);
   });
