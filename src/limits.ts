@@ -153,6 +153,10 @@ export const fetchLimits = Object.freeze({
 
 /** Topics and admin requests. */
 export const adminLimits = Object.freeze({
+  /** ACL bindings a cluster holds: every broker keeps them all in memory and the authorizer
+   *  scans a resource type's bindings per check. Kafka has no cap; large deployments hold a few
+   *  thousand. */
+  aclBindingsMax: 100_000,
   /** Partitions per topic; Kafka has no hard cap, but every limit is explicit here. */
   partitionsPerTopicMax: 10_000,
   topicNameLengthMax: externalLimits.kafkaTopicNameLengthMax,

@@ -12,6 +12,7 @@ export function createMetrics() {
   collectDefaultMetrics({ register: registry });
   const m = {
     registry,
+    ...securityMetrics(registry),
     requests: new Counter({ name: 'ledgerstream_requests_total', help: 'Requests by API and outcome',
       labelNames: ['api', 'outcome'], registers: [registry] }),
     requestLatency: new Histogram({ name: 'ledgerstream_request_seconds', help: 'Request latency by API',
@@ -20,25 +21,8 @@ export function createMetrics() {
       registers: [registry] }),
     bytesOut: new Counter({ name: 'ledgerstream_network_out_bytes_total', help: 'Bytes written to clients',
       registers: [registry] }),
-    throttledRequests: new Counter({ name: 'ledgerstream_throttled_requests_total',
-      help: 'Requests that put their client over a quota (answered with throttle_time_ms, '
-        + 'then the connection muted)',
-      labelNames: ['api'] as const, registers: [registry] }),
-    connectionsRefused: new Counter({ name: 'ledgerstream_connections_refused_total',
-      help: 'Connections closed at once by max.connections or max.connections.per.ip',
-      labelNames: ['limit'] as const, registers: [registry] }),
     connections: new Gauge({ name: 'ledgerstream_connections', help: 'Open client connections',
       registers: [registry] }),
-    listenerConnections: new Gauge({ name: 'ledgerstream_listener_connections',
-      help: 'Open client connections by listener', labelNames: ['listener'],
-        registers: [registry] }),
-    authentications: new Counter({ name: 'ledgerstream_authentications_total',
-      help: 'Successful authentications (and re-authentications) by listener and mechanism',
-      labelNames: ['listener', 'mechanism'], registers: [registry] }),
-    authenticationFailures: new Counter({ name: 'ledgerstream_authentication_failures_total',
-      help: 'Failed authentications (SASL, TLS handshakes, refused client certificates, requests ' +
-        'before authentication) by listener and mechanism',
-      labelNames: ['listener', 'mechanism'], registers: [registry] }),
     walFsyncLatency: new Histogram({ name: 'ledgerstream_wal_fsync_seconds', help: 'WAL fsync latency',
       buckets: LATENCY_BUCKETS_S, registers: [registry] }),
     walEntriesPerFsync: new Histogram({ name: 'ledgerstream_wal_entries_per_fsync',
@@ -74,6 +58,33 @@ export function createMetrics() {
       help: 'Record batch bytes served to consumers, by topic', labelNames: ['topic'], registers: [registry] }),
   };
   return m;
+}
+
+/** Authentication, authorization, quotas and connection limits: who was let in, and how far. */
+function securityMetrics(registry: Registry) {
+  return {
+    authorizationDenials: new Counter({ name: 'ledgerstream_authorization_denials_total',
+      help: 'Requests (or parts of them) the authorizer denied, by API, operation and resource '
+        + 'type',
+      labelNames: ['api', 'operation', 'resource_type'], registers: [registry] }),
+    throttledRequests: new Counter({ name: 'ledgerstream_throttled_requests_total',
+      help: 'Requests that put their client over a quota (answered with throttle_time_ms, '
+        + 'then the connection muted)',
+      labelNames: ['api'] as const, registers: [registry] }),
+    connectionsRefused: new Counter({ name: 'ledgerstream_connections_refused_total',
+      help: 'Connections closed at once by max.connections or max.connections.per.ip',
+      labelNames: ['limit'] as const, registers: [registry] }),
+    listenerConnections: new Gauge({ name: 'ledgerstream_listener_connections',
+      help: 'Open client connections by listener', labelNames: ['listener'],
+        registers: [registry] }),
+    authentications: new Counter({ name: 'ledgerstream_authentications_total',
+      help: 'Successful authentications (and re-authentications) by listener and mechanism',
+      labelNames: ['listener', 'mechanism'], registers: [registry] }),
+    authenticationFailures: new Counter({ name: 'ledgerstream_authentication_failures_total',
+      help: 'Failed authentications (SASL, TLS handshakes, refused client certificates, requests ' +
+        'before authentication) by listener and mechanism',
+      labelNames: ['listener', 'mechanism'], registers: [registry] }),
+  };
 }
 
 export type Metrics = ReturnType<typeof createMetrics>;

@@ -53,6 +53,9 @@ import {
 } from '../security/authentication-setup.js';
 import { StartupCheckError, checkDataDir, checkObjectStore, describeStore } from './startup-checks.js';
 import type { BrokerServices } from './services.js';
+import {
+  AclAuthorizer, ALLOW_ALL, type Authorizer, parseSuperUsers,
+} from '../security/authorizer.js';
 
 export class Broker {
   private retentionTimer: NodeJS.Timeout | undefined;
@@ -140,7 +143,9 @@ export class Broker {
     const quotaFollow = await ClientQuotas.follow(metadata.quotas, quotaWindow(config), log);
     const services: BrokerServices = {
       config, nodeId: config.nodeId, clusterId: metadata.clusterId(), advertised, cluster,
-      metadata, partitions, groups, uploader, history, metrics, memory: new MemoryBudget(config.clientMemoryBytesMax),
+      metadata, partitions, groups, uploader, history, metrics,
+      authorizer: createAuthorizer(config, metadata),
+      memory: new MemoryBudget(config.clientMemoryBytesMax),
       quotas: quotaFollow.quotas,
       apiVersions: () => handlerRanges,
       deleteObjects: (keys) => deleteQuietly(store, keys, log),
@@ -266,6 +271,13 @@ function advertiseListeners(listeners: readonly ListenerSpec[], bound: Map<strin
     out[l.name] = { host: l.advertisedHost, port: l.advertisedPort !== 0 ? l.advertisedPort :
       bound.get(l.name)! };
   }
+}
+
+/** The authorizer `authorizerClassName` asks for: ACLs from the metadata's store, or none. */
+function createAuthorizer(config: BrokerConfig, metadata: Metadata): Authorizer {
+  if (config.authorizerClassName === '') return ALLOW_ALL;
+  return new AclAuthorizer(() => metadata.acls.bindings(), parseSuperUsers(config.superUsers),
+    config.allowEveryoneIfNoAclFound);
 }
 
 async function checkStoreAtStart(store: ObjectStore, config: BrokerConfig, log: Logger): Promise<void> {

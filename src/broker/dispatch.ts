@@ -109,7 +109,8 @@ export class Dispatcher {
     }
     const ctx: RequestContext = {
       services: this.services, clientId: header.clientId, clientHost: session.clientHost,
-      principal: session.principal, listenerName: session.listenerName, correlationId, log: this.log,
+      principal: session.principal, listenerName: session.listenerName, correlationId,
+      api: handler.name, log: this.log,
       ...(sasl !== undefined ? { sasl } : {}),
     };
     let response: unknown;

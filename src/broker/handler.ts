@@ -20,6 +20,8 @@ export interface RequestContext {
   /** The listener the connection came in on. */
   listenerName: string;
   correlationId: number;
+  /** The API's name ("Produce"), for authorization denials' log lines and metrics. */
+  api: string;
   log: Logger;
   /** The connection's SASL exchange, on SASL_PLAINTEXT and SASL_SSL listeners only. */
   sasl?: SaslAuthenticator;

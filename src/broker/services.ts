@@ -12,6 +12,7 @@ import type { PartitionManager } from '../partition/partition-manager.js';
 import type { Uploader } from '../partition/uploader.js';
 import type { MemoryBudget } from './memory-budget.js';
 import type { ClientQuotas } from '../quota/client-quotas.js';
+import type { Authorizer } from '../security/authorizer.js';
 
 export interface BrokerServices {
   config: BrokerConfig;
@@ -28,6 +29,8 @@ export interface BrokerServices {
   /** Reads of data that left the in-memory tail (object storage through the read cache). */
   history: HistoryReader;
   metrics: Metrics;
+  /** Decides every request's operations on resources (allow-all without authorizerClassName). */
+  authorizer: Authorizer;
   /** Bytes held for clients, broker-wide: connections are admitted against it, fetches shrink to it. */
   memory: MemoryBudget;
   /** Client quotas in force (the store's table, followed) and the rates measured against them. */

@@ -15,6 +15,7 @@ import { ConfigError } from './config-error.js';
 import { settingOfKafkaName } from './kafka-names.js';
 import { parseProperties } from './properties.js';
 import { checkSecuritySettings } from '../security/security-settings.js';
+import { AUTHORIZER_CLASS_NAMES, parseSuperUsers } from '../security/authorizer.js';
 
 export { ConfigError };
 
@@ -106,6 +107,15 @@ export const SETTINGS = {
   metricsHost: { kind: 'string', default: '127.0.0.1', help: 'Prometheus endpoint address' },
   logLevel: { kind: 'enum', default: 'info', values: ['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'], help: 'Log level' },
   logFormat: { kind: 'enum', default: 'auto', values: ['auto', 'json', 'pretty'], help: 'pretty: a readable line per event; json: one JSON object per line; auto: pretty on a terminal, else json' },
+  // Authorization (issue 10); Kafka's setting names in the help.
+  authorizerClassName: { kind: 'string', default: '',
+    help: `authorizer.class.name: ${AUTHORIZER_CLASS_NAMES[0]} turns ACLs on `
+      + '(kafka.security.authorizer.AclAuthorizer is accepted too); empty: everyone may do '
+      + 'everything and the ACL APIs answer SECURITY_DISABLED' },
+  superUsers: { kind: 'string', default: '',
+    help: 'super.users: principals allowed everything, separated by ";" (User:admin;User:ops)' },
+  allowEveryoneIfNoAclFound: { kind: 'bool', default: false,
+    help: 'allow.everyone.if.no.acl.found: a resource no ACL applies to is open to everyone' },
   shutdownTimeoutMs: { kind: 'int', default: d.shutdownTimeoutMs, min: 100, max: 600_000, help: 'Longest graceful shutdown before exit' },
   // Security: Kafka's names (a .properties file or a flag may spell them listeners,
   // sasl.enabled.mechanisms, ssl.keystore.location, …) and Kafka's meanings.
@@ -340,6 +350,14 @@ function finish(c: BrokerConfig): BrokerConfig {
   }
   if (c.coordinator === 'etcd' && c.objectStore === 'local' && c.objectStoreDir === join(c.dataDir, 'objects')) {
     throw new ConfigError('objectStoreDir', 'cluster mode needs object storage every broker reaches: set objectStore=s3 or a shared objectStoreDir');
+  }
+  if (c.authorizerClassName !== '' && !AUTHORIZER_CLASS_NAMES.includes(c.authorizerClassName)) {
+    throw new ConfigError('authorizerClassName',
+      `expected empty or ${AUTHORIZER_CLASS_NAMES.join(' or ')}, got "${c.authorizerClassName}"`);
+  }
+  const badSuperUser = parseSuperUsers(c.superUsers).find((p) => !/^[^:]+:.+$/.test(p));
+  if (badSuperUser !== undefined) {
+    throw new ConfigError('superUsers', `"${badSuperUser}" is not a principal like User:alice`);
   }
   return c;
 }

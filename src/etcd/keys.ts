@@ -19,6 +19,7 @@
  *   quotas/<entity key>                                 a quota entity's values JSON
  *                                                       (src/metadata/client-quotas.ts)
  *   scram/<user>/<mechanism>                            SCRAM credential JSON (salt, keys)
+ *   acls/<identity, percent-encoded>                    one ACL binding (its identity again)
  *
  * Cluster mode (src/cluster/) adds, every one of them attached to an etcd lease:
  *
@@ -170,6 +171,15 @@ export class EtcdKeys {
   /** `scram/<user>/<mechanism>`: the user percent-encoded, so '/' in a name stays one segment. */
   scramCredential(user: string, mechanism: string): string {
     return `${this.scramCredentialsPrefix()}${encodeURIComponent(user)}/${mechanism}`;
+  }
+
+  aclsPrefix(): string {
+    return `${this.prefix}acls/`;
+  }
+
+  /** An ACL binding's key: its identity (src/security/acl.ts), percent-encoded. */
+  acl(identity: string): string {
+    return this.aclsPrefix() + encodeURIComponent(identity);
   }
 
   brokersPrefix(): string {

@@ -26,6 +26,7 @@ import type {
   TopicRecord,
 } from './records.js';
 import type { ClientQuotaRecord, QuotaEntity } from './client-quotas.js';
+import type { AclBinding, AclBindingFilter } from '../security/acl.js';
 
 /** Topics, their partition counts and config overrides. */
 export interface TopicCatalog {
@@ -147,6 +148,24 @@ export interface ScramCredentials {
     deletions: readonly { user: string; mechanism: ScramMechanism }[]): Promise<void>;
 }
 
+/**
+ * ACL bindings (src/security/acl.ts). The authorizer asks on every request, so reads are from
+ * memory: the SQLite engine holds what it wrote; the etcd engine keeps a copy a watch refreshes,
+ * so another broker's change shows up within the watch's delay. A binding is stored once however
+ * often it is created.
+ */
+export interface AclStore {
+  /** Every binding, as this broker knows them now. */
+  bindings(): readonly AclBinding[];
+  /** Stores the bindings (each must pass invalidAclReason); one atomic change. */
+  create(bindings: AclBinding[]): Promise<void>;
+  /** Removes what each filter matches; returns, per filter, the bindings it removed (a binding
+   *  two filters match is reported under both). Decided on the store's values, not the copy. */
+  delete(filters: AclBindingFilter[]): Promise<AclBinding[][]>;
+  /** Calls `listener` after every change of bindings() (own and, in a cluster, others'). */
+  onChange(listener: () => void): () => void;
+}
+
 /** Every store of one engine, opened together over one database or etcd prefix. */
 export interface Metadata {
   clusterId(): string;
@@ -157,5 +176,6 @@ export interface Metadata {
   readonly offsets: GroupOffsets;
   readonly quotas: ClientQuotaStore;
   readonly scramCredentials: ScramCredentials;
+  readonly acls: AclStore;
   close(): Promise<void>;
 }

@@ -3,6 +3,7 @@
  * coordinator, with vitest's fake timers driving session, rebalance and delay timeouts. The
  * last part runs the group handlers through their wire codecs at every registered version.
  */
+import { ALLOW_ALL } from '../../src/security/authorizer.js';
 import { SingleNodeView } from '../../src/cluster/cluster-view.js';
 import { pino } from 'pino';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
@@ -535,8 +536,9 @@ describe('handlers on the wire', () => {
     services: { groups, metadata, nodeId: 7, advertised: { host: 'broker', port: 9092 },
       partitions: { partitionExists: (topic: string, p: number) => topic === 't' && p < 8 },
       cluster: new SingleNodeView({ nodeId: 7, host: 'broker', port: 9092, rack: null }),
+      authorizer: ALLOW_ALL,
     } as unknown as BrokerServices,
-    clientId: 'wire', ...anonymousSession('10.0.0.1'), correlationId: 1, log,
+    clientId: 'wire', ...anonymousSession('10.0.0.1'), correlationId: 1, api: 'test', log,
   });
 
   /** Request → bytes → handler → response bytes → decoded response, at `version`. */

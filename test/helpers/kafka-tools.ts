@@ -62,6 +62,8 @@ export const KAFKA_TOOL_CANDIDATES = {
   getOffsets: ['org.apache.kafka.tools.GetOffsetShell', 'kafka.tools.GetOffsetShell'],
   /** kafka-delete-records.sh */
   deleteRecords: ['org.apache.kafka.tools.DeleteRecordsCommand', 'kafka.admin.DeleteRecordsCommand'],
+  /** kafka-acls.sh */
+  acls: ['org.apache.kafka.tools.AclCommand', 'kafka.admin.AclCommand'],
   /** kafka-transactions.sh */
   transactions: ['org.apache.kafka.tools.TransactionsCommand'],
   /** kafka-storage.sh (format a KRaft log dir before starting a real Kafka) */

@@ -121,6 +121,20 @@ describe('etcd engine specifics', () => {
       expect(heard).toContainEqual({ kind: 'topic', name: 'shared', topic: null });
     });
 
+  it('shows one instance the ACLs another creates and deletes within a second', async () => {
+    const binding = { resourceType: 2, resourceName: 'orders', patternType: 3,
+      principal: 'User:alice', host: '*', operation: 3, permissionType: 3 };
+    await a.acls.create([binding]);
+    const seenMs = await within(watchVisibleMsMax, () => b.acls.bindings().length === 1);
+    expect(b.acls.bindings()).toEqual([binding]);
+    await b.acls.delete([{ resourceType: 1, resourceName: null, patternType: 1, principal: null,
+      host: null, operation: 1, permissionType: 1 }]);
+    const goneMs = await within(watchVisibleMsMax, () => a.acls.bindings().length === 0);
+    console.log(`ACL change seen by the other instance after ${seenMs} ms (create), `
+      + `${goneMs} ms (delete)`);
+    expect(await countKeys(keys.aclsPrefix())).toBe(0);
+  });
+
   it('never lets two racing commits to a partition both write: one wins, one fails or replays',
     async () => {
       const topic = topicRecord('race', 1);

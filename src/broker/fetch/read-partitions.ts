@@ -41,13 +41,15 @@ function lookupTopic(s: BrokerServices, t: FetchRequest['topics'][number], versi
   return version >= 13 ? s.partitions.topicById(t.topicId) : s.partitions.topic(t.topic);
 }
 
-export async function readPartitions(s: BrokerServices, req: FetchRequest, version: number):
-  Promise<FetchPass> {
+/** Reads every partition asked for; a topic not in `readable` (by name) is
+ *  TOPIC_AUTHORIZATION_FAILED, asked before whether it exists, as Kafka does. */
+export async function readPartitions(s: BrokerServices, req: FetchRequest, version: number,
+  readable: ReadonlySet<string>): Promise<FetchPass> {
   const pass: FetchPass = { topics: [], sizeBytes: 0, logs: [], hasError: false, heldBytes: 0 };
   // The broker's own cap (fetch.max.bytes) bounds the answer too.
   const responseBytesMax = Math.min(version >= 3 ? req.maxBytes : Number.MAX_SAFE_INTEGER, s.config.fetchMaxBytes);
   try {
-    await readInto(pass, s, req, version, responseBytesMax);
+    await readInto(pass, s, req, version, responseBytesMax, readable);
   } catch (err) {
     s.memory.releaseAnswer(pass.heldBytes);
     throw err;
@@ -57,12 +59,19 @@ export async function readPartitions(s: BrokerServices, req: FetchRequest, versi
 }
 
 async function readInto(pass: FetchPass, s: BrokerServices, req: FetchRequest, version: number,
-  responseBytesMax: number): Promise<void> {
+  responseBytesMax: number, readable: ReadonlySet<string>): Promise<void> {
   for (const t of req.topics) {
     const entry = lookupTopic(s, t, version);
     const out: TopicOut = { ...defaultFetchResponseFetchableTopicResponse(), topic: t.topic,
       topicId: t.topicId, partitions: [] };
     pass.topics.push(out);
+    const name = version >= 13 ? entry?.record.name : t.topic;
+    if (name !== undefined && !readable.has(name)) {
+      pass.hasError = true;
+      out.partitions = t.partitions.map((p) =>
+        partitionError(p.partition, ErrorCode.TOPIC_AUTHORIZATION_FAILED));
+      continue;
+    }
     for (const p of t.partitions) {
       const log = entry?.logs[p.partition];
       if (log === undefined) {

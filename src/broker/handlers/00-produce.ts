@@ -12,7 +12,8 @@
  */
 import { ErrorCode } from '../../../protocol/generated/errors.js';
 import {
-  type ProduceResponsePartitionProduceResponse as PartitionOut, decodeProduceRequest,
+  type ProduceResponsePartitionProduceResponse as PartitionOut, type ProduceRequest,
+  decodeProduceRequest,
   defaultProduceResponse, defaultProduceResponsePartitionProduceResponse,
   defaultProduceResponseTopicProduceResponse, encodeProduceResponse,
 } from '../../../protocol/generated/messages/produce.js';
@@ -22,6 +23,30 @@ import { PartitionFencedError } from '../../partition/partition-log.js';
 import { limits } from '../../../storage/limits.js';
 import { WalNoSpaceError } from '../../../storage/wal/errors.js';
 import { decodedRecords } from '../../../protocol/primitives/record-set.js';
+import { ATTRIBUTES_OFFSET, ATTR_TRANSACTIONAL } from '../../../protocol/records/batch-header.js';
+import { AclOperation, ResourceType } from '../../security/acl.js';
+import { authorize, authorizedNames } from '../authorize.js';
+
+/** Kafka's RequestUtils.hasTransactionalRecords: any partition's first batch is transactional. */
+function hasTransactionalRecords(req: ProduceRequest): boolean {
+  return req.topicData.some((t) => t.partitionData.some((p) => {
+    const records = decodedRecords(p.records);
+    return records !== null && records.length >= ATTRIBUTES_OFFSET + 2
+      && (records.readInt16BE(ATTRIBUTES_OFFSET) & ATTR_TRANSACTIONAL) !== 0;
+  }));
+}
+
+function failTopic(t: ProduceRequest['topicData'][number], errorCode: number) {
+  return { ...defaultProduceResponseTopicProduceResponse(), name: t.name,
+    partitionResponses: t.partitionData.map((p) => ({
+      ...defaultProduceResponsePartitionProduceResponse(), index: p.index, errorCode,
+      baseOffset: -1n })) };
+}
+
+function errorResponse(req: ProduceRequest, _version: number, errorCode: number) {
+  return req.acks === 0 ? null
+    : { ...defaultProduceResponse(), responses: req.topicData.map((t) => failTopic(t, errorCode)) };
+}
 
 export const handler = defineHandler({
   apiKey: 0,
@@ -31,14 +56,17 @@ export const handler = defineHandler({
   advertisedMinVersion: 0,
   decodeRequest: decodeProduceRequest,
   encodeResponse: encodeProduceResponse,
-  errorResponse: (req, _version, errorCode) => req.acks === 0 ? null : {
-    ...defaultProduceResponse(),
-    responses: req.topicData.map((t) => ({ ...defaultProduceResponseTopicProduceResponse(), name: t.name,
-      partitionResponses: t.partitionData.map((p) => ({ ...defaultProduceResponsePartitionProduceResponse(),
-        index: p.index, errorCode, baseOffset: -1n })) })),
-  },
-  async handle(ctx, req) {
+  errorResponse,
+  async handle(ctx, req, version) {
     const s = ctx.services;
+    // Kafka's order: a transactional batch needs WRITE on its transactional id (the whole request
+    // fails), then each topic needs WRITE (TOPIC_AUTHORIZATION_FAILED before any existence check).
+    if (hasTransactionalRecords(req) && (req.transactionalId === null
+      || !authorize(ctx, AclOperation.WRITE, ResourceType.TRANSACTIONAL_ID, req.transactionalId))) {
+      return errorResponse(req, version, ErrorCode.TRANSACTIONAL_ID_AUTHORIZATION_FAILED);
+    }
+    const writable = authorizedNames(ctx, AclOperation.WRITE, ResourceType.TOPIC,
+      req.topicData.map((t) => t.name));
     const nowMs = s.nowMs();
     const res = defaultProduceResponse();
     const durable: Promise<void>[] = [];
@@ -60,6 +88,10 @@ export const handler = defineHandler({
           : `the batch was not made durable (${(err as Error).message}); retry later` });
     });
     for (const t of req.topicData) {
+      if (!writable.has(t.name)) {
+        res.responses.push(failTopic(t, ErrorCode.TOPIC_AUTHORIZATION_FAILED));
+        continue;
+      }
       let topic = s.partitions.topic(t.name);
       const partitionsNamed = Math.max(0, ...t.partitionData.map((p) => p.index + 1));
       if (topic === undefined || topic.record.partitionCount < partitionsNamed) {

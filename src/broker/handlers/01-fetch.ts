@@ -11,12 +11,32 @@
  * follower fetching, preferred read replicas.
  */
 import {
-  decodeFetchRequest, defaultFetchResponse, encodeFetchResponse,
+  type FetchRequest, decodeFetchRequest, defaultFetchResponse, encodeFetchResponse,
 } from '../../../protocol/generated/messages/fetch.js';
 import { waitForAppend } from '../fetch/long-poll.js';
 import { readPartitions } from '../fetch/read-partitions.js';
 import { defineHandler } from '../handler.js';
 import { fetchLimits } from '../../limits.js';
+import { AclOperation, CLUSTER_NAME, ResourceType } from '../../security/acl.js';
+import { authorize, authorizedNames } from '../authorize.js';
+import type { RequestContext } from '../handler.js';
+
+/**
+ * The topics this request may read, asked once (Kafka: READ on each topic; a fetch claiming a
+ * replica id, as followers send, needs CLUSTER_ACTION on the cluster instead, and without it
+ * every partition is TOPIC_AUTHORIZATION_FAILED).
+ */
+function readableTopics(ctx: RequestContext, req: FetchRequest, version: number): Set<string> {
+  const replicaId = version >= 15 ? req.replicaState.replicaId : req.replicaId;
+  if (replicaId >= 0) {
+    return authorize(ctx, AclOperation.CLUSTER_ACTION, ResourceType.CLUSTER, CLUSTER_NAME)
+      ? new Set(ctx.services.partitions.topics().map((t) => t.record.name)) : new Set();
+  }
+  const names = req.topics.map((t) => (version >= 13
+    ? ctx.services.partitions.topicById(t.topicId)?.record.name : t.topic));
+  return authorizedNames(ctx, AclOperation.READ, ResourceType.TOPIC,
+    names.filter((n): n is string => n !== undefined));
+}
 
 export const handler = defineHandler({
   apiKey: 1,
@@ -38,12 +58,13 @@ export const handler = defineHandler({
     const deadlineMs = s.nowMs() + Math.min(Math.max(req.maxWaitMs, 0), fetchLimits.fetchWaitMsMax);
     // Each pass holds its data in the broker's memory budget until the answer is built (the
     // connection then holds the answer's bytes until the kernel has them).
-    let pass = await readPartitions(s, req, version);
+    const readable = readableTopics(ctx, req, version);
+    let pass = await readPartitions(s, req, version, readable);
     try {
       while (pass.sizeBytes < req.minBytes && !pass.hasError) {
         const woken = await waitForAppend(pass.logs, deadlineMs - s.nowMs());
         if (!woken) break;
-        const next = await readPartitions(s, req, version);
+        const next = await readPartitions(s, req, version, readable);
         s.memory.releaseAnswer(pass.heldBytes);
         pass = next;
       }

@@ -15,6 +15,8 @@ import {
 import { offsetForTimestamp } from '../../partition/offset-lookup.js';
 import type { PartitionLog } from '../../partition/partition-log.js';
 import { defineHandler } from '../handler.js';
+import { AclOperation, ResourceType } from '../../security/acl.js';
+import { authorizedNames } from '../authorize.js';
 import type { BrokerServices } from '../services.js';
 
 const EARLIEST = -2n;
@@ -40,14 +42,18 @@ export const handler = defineHandler({
   async handle(ctx, req, version) {
     const s = ctx.services;
     const res = defaultListOffsetsResponse();
+    const describable = authorizedNames(ctx, AclOperation.DESCRIBE, ResourceType.TOPIC,
+      req.topics.map((t) => t.name));
     for (const t of req.topics) {
-      const topic = s.partitions.topic(t.name);
+      const topic = describable.has(t.name) ? s.partitions.topic(t.name) : undefined;
       const out = { ...defaultListOffsetsResponseListOffsetsTopicResponse(), name: t.name,
         partitions: [] as PartitionOut[] };
       for (const p of t.partitions) {
         const base = { ...defaultListOffsetsResponseListOffsetsPartitionResponse(), partitionIndex: p.partitionIndex };
         const log = topic?.logs[p.partitionIndex];
-        if (log === undefined) {
+        if (!describable.has(t.name)) {
+          out.partitions.push({ ...base, errorCode: ErrorCode.TOPIC_AUTHORIZATION_FAILED });
+        } else if (log === undefined) {
           out.partitions.push({ ...base, errorCode: s.partitions.missingError(t.name, p.partitionIndex) });
         } else if (version >= 4 && p.currentLeaderEpoch >= 0 && p.currentLeaderEpoch !== log.leaderEpoch) {
           out.partitions.push({ ...base, errorCode: p.currentLeaderEpoch < log.leaderEpoch

@@ -4,12 +4,16 @@
  * v0). Unknown topics are created when autoCreateTopics is on and the request allows it (always
  * below v4), with defaultPartitions partitions; otherwise UNKNOWN_TOPIC_OR_PARTITION.
  * Version notes: v10+ carries topic ids; v12 may ask by id alone.
- * Not implemented: authorized operations (reported as -2147483648, "not requested"), racks.
+ * Authorization: only topics the requester may DESCRIBE are listed; a named one without DESCRIBE
+ * is TOPIC_AUTHORIZATION_FAILED whether or not it exists; auto-creation needs CREATE on the
+ * cluster or the topic. Authorized operations are filled in when asked (v8+).
+ * Not implemented: racks.
  */
 import { ErrorCode } from '../../../protocol/generated/errors.js';
 import {
   type MetadataResponseMetadataResponseTopic as TopicOut,
-  type MetadataResponseMetadataResponsePartition as PartitionOut, decodeMetadataRequest,
+  type MetadataResponseMetadataResponsePartition as PartitionOut, type MetadataRequest,
+  type MetadataResponse, decodeMetadataRequest,
   defaultMetadataResponse, defaultMetadataResponseMetadataResponseBroker,
   defaultMetadataResponseMetadataResponsePartition, defaultMetadataResponseMetadataResponseTopic,
   encodeMetadataResponse,
@@ -20,6 +24,25 @@ import type { TopicEntry } from '../../partition/partition-manager.js';
 import { defineHandler } from '../handler.js';
 import type { BrokerServices } from '../services.js';
 import { autoCreateTopic } from '../topic-admin.js';
+import { AclOperation, CLUSTER_NAME, ResourceType } from '../../security/acl.js';
+import { authorize, authorizedOperations, mayCreateTopic } from '../authorize.js';
+import type { RequestContext } from '../handler.js';
+
+/** A topic named in the request: TOPIC_AUTHORIZATION_FAILED without DESCRIBE whether or not it
+ *  exists (its existence is not disclosed), or without CREATE when it would be auto-created. */
+async function namedTopic(ctx: RequestContext, name: string, allowCreate: boolean):
+  Promise<TopicEntry | number> {
+  const s = ctx.services;
+  if (!authorize(ctx, AclOperation.DESCRIBE, ResourceType.TOPIC, name)) {
+    return ErrorCode.TOPIC_AUTHORIZATION_FAILED;
+  }
+  // topicNow: a topic another broker created a moment ago is known here too.
+  const entry = s.partitions.topic(name) ?? await s.partitions.topicNow(name);
+  if (entry !== undefined) return entry;
+  if (!allowCreate) return ErrorCode.UNKNOWN_TOPIC_OR_PARTITION;
+  return mayCreateTopic(ctx, name) ? autoCreateTopic(s, name)
+    : ErrorCode.TOPIC_AUTHORIZATION_FAILED;
+}
 
 /**
  * One partition's entry. A partition whose leader is unknown or not among the live brokers answers
@@ -77,30 +100,49 @@ export const handler = defineHandler({
     res.clusterId = s.clusterId;
     res.controllerId = s.cluster.controllerId();
     const live = new Set(res.brokers.map((b) => b.nodeId));
+    if (req.includeClusterAuthorizedOperations) {
+      res.clusterAuthorizedOperations = authorize(ctx, AclOperation.DESCRIBE, ResourceType.CLUSTER,
+        CLUSTER_NAME) ? authorizedOperations(ctx, ResourceType.CLUSTER, CLUSTER_NAME) : 0;
+    }
     const all = req.topics === null || (version === 0 && req.topics.length === 0);
     if (all) {
-      res.topics = s.partitions.topics().map((t) => describeTopic(s, t, live));
-      return res;
+      // Only what the requester may DESCRIBE; the others are left out, not reported.
+      res.topics = s.partitions.topics()
+        .filter((t) => authorize(ctx, AclOperation.DESCRIBE, ResourceType.TOPIC, t.record.name,
+          true))
+        .map((t) => describeTopic(s, t, live));
+    } else {
+      await describeNamed(ctx, req, version, res, live);
     }
-    const allowCreate = s.config.autoCreateTopics && (version < 4 || req.allowAutoTopicCreation);
-    for (const t of req.topics ?? []) {
-      if (t.name === null) {
-        const entry = s.partitions.topicById(t.topicId);
-        res.topics.push(entry ? describeTopic(s, entry, live)
-          : topicError(null, t.topicId, ErrorCode.UNKNOWN_TOPIC_ID));
-        continue;
-      }
-      // topicNow: a topic another broker created a moment ago is known here too.
-      const entry = s.partitions.topic(t.name) ?? await s.partitions.topicNow(t.name)
-        ?? (allowCreate ? await autoCreateTopic(s, t.name) : undefined);
-      if (entry === undefined) {
-        res.topics.push(topicError(t.name, ZERO_UUID, ErrorCode.UNKNOWN_TOPIC_OR_PARTITION));
-      } else if (typeof entry === 'number') {
-        res.topics.push(topicError(t.name, ZERO_UUID, entry));
-      } else {
-        res.topics.push(describeTopic(s, entry, live));
+    if (req.includeTopicAuthorizedOperations) {
+      for (const t of res.topics) {
+        if (t.errorCode === ErrorCode.NONE && t.name !== null) {
+          t.topicAuthorizedOperations = authorizedOperations(ctx, ResourceType.TOPIC, t.name);
+        }
       }
     }
     return res;
   },
 });
+
+async function describeNamed(ctx: RequestContext, req: MetadataRequest, version: number,
+  res: MetadataResponse, live: ReadonlySet<number>): Promise<void> {
+  const s = ctx.services;
+  const allowCreate = s.config.autoCreateTopics && (version < 4 || req.allowAutoTopicCreation);
+  for (const t of req.topics ?? []) {
+    if (t.name === null) {
+      const entry = s.partitions.topicById(t.topicId);
+      if (entry === undefined) {
+        res.topics.push(topicError(null, t.topicId, ErrorCode.UNKNOWN_TOPIC_ID));
+      } else if (!authorize(ctx, AclOperation.DESCRIBE, ResourceType.TOPIC, entry.record.name)) {
+        res.topics.push(topicError(null, t.topicId, ErrorCode.TOPIC_AUTHORIZATION_FAILED));
+      } else {
+        res.topics.push(describeTopic(s, entry, live));
+      }
+      continue;
+    }
+    const entry = await namedTopic(ctx, t.name, allowCreate);
+    res.topics.push(typeof entry === 'number' ? topicError(t.name, ZERO_UUID, entry)
+      : describeTopic(s, entry, live));
+  }
+}

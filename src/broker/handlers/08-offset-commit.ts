@@ -20,6 +20,8 @@ import {
   defaultOffsetCommitResponseOffsetCommitResponseTopic as defaultTopic, encodeOffsetCommitResponse,
 } from '../../../protocol/generated/messages/offset-commit.js';
 import { defineHandler } from '../handler.js';
+import { AclOperation, ResourceType } from '../../security/acl.js';
+import { authorize, authorizedNames } from '../authorize.js';
 
 export const handler = defineHandler({
   apiKey: ApiKey.OffsetCommit,
@@ -29,8 +31,17 @@ export const handler = defineHandler({
   decodeRequest: decodeOffsetCommitRequest,
   encodeResponse: encodeOffsetCommitResponse,
   async handle(ctx, req) {
-    const known = (topic: string, partition: number) =>
-      ctx.services.partitions.partitionExists(topic, partition);
+    const fail = (errorOf: (topic: string) => number) => ({ ...defaultOffsetCommitResponse(),
+      topics: req.topics.map((t) => ({ ...defaultTopic(), name: t.name,
+        partitions: t.partitions.map((p) => ({ ...defaultPartition(),
+          partitionIndex: p.partitionIndex, errorCode: errorOf(t.name) })) })) });
+    if (!authorize(ctx, AclOperation.READ, ResourceType.GROUP, req.groupId)) {
+      return fail(() => ErrorCode.GROUP_AUTHORIZATION_FAILED);
+    }
+    const readable = authorizedNames(ctx, AclOperation.READ, ResourceType.TOPIC,
+      req.topics.map((t) => t.name));
+    const known = (topic: string, partition: number) => readable.has(topic)
+      && ctx.services.partitions.partitionExists(topic, partition);
     // Number() of an int64 beyond 2^53 is not a safe integer; the coordinator refuses it.
     const offsets = req.topics.flatMap((t) => t.partitions.filter((p) => known(t.name, p.partitionIndex)).map((p) => ({
       topic: t.name, partition: p.partitionIndex, offset: Number(p.committedOffset),
@@ -43,7 +54,8 @@ export const handler = defineHandler({
       ...defaultTopic(), name: t.name,
       partitions: t.partitions.map((p) => ({
         ...defaultPartition(), partitionIndex: p.partitionIndex,
-        errorCode: known(t.name, p.partitionIndex) ? errors[i++]! : ErrorCode.UNKNOWN_TOPIC_OR_PARTITION })),
+        errorCode: known(t.name, p.partitionIndex) ? errors[i++]! : !readable.has(t.name)
+          ? ErrorCode.TOPIC_AUTHORIZATION_FAILED : ErrorCode.UNKNOWN_TOPIC_OR_PARTITION })),
     }));
     return { ...defaultOffsetCommitResponse(), topics };
   },

@@ -18,7 +18,9 @@ import {
   defaultOffsetFetchResponseOffsetFetchResponseTopic as defaultTopic, encodeOffsetFetchResponse,
 } from '../../../protocol/generated/messages/offset-fetch.js';
 import type { FetchOffsetsResult, FetchedOffset } from '../../group/group-coordinator.js';
-import { defineHandler } from '../handler.js';
+import { type RequestContext, defineHandler } from '../handler.js';
+import { AclOperation, ResourceType } from '../../security/acl.js';
+import { authorize, authorizedNames } from '../authorize.js';
 
 type Wanted = { name: string; partitionIndexes: number[] }[] | null;
 
@@ -40,6 +42,27 @@ function topicsOf(result: FetchOffsetsResult, wanted: Wanted, partitionError: bo
     partitions: t.partitions.map(toWire) }));
 }
 
+/**
+ * The group's offsets as the requester may see them (Kafka): DESCRIBE on the group, else
+ * GROUP_AUTHORIZATION_FAILED; a named topic without DESCRIBE is TOPIC_AUTHORIZATION_FAILED on each
+ * partition; asked for all, topics without DESCRIBE are left out.
+ */
+async function fetchAuthorized(ctx: RequestContext, groupId: string, wanted: Wanted):
+  Promise<FetchOffsetsResult> {
+  if (!authorize(ctx, AclOperation.DESCRIBE, ResourceType.GROUP, groupId)) {
+    return { errorCode: ErrorCode.GROUP_AUTHORIZATION_FAILED, topics: [] };
+  }
+  const result = await ctx.services.groups.fetchOffsets(groupId, toDomain(wanted));
+  const quiet = wanted === null;
+  const names = authorizedNames(ctx, AclOperation.DESCRIBE, ResourceType.TOPIC,
+    result.topics.map((t) => t.topic), quiet);
+  const topics = quiet ? result.topics.filter((t) => names.has(t.topic))
+    : result.topics.map((t) => (names.has(t.topic) ? t : { topic: t.topic,
+      partitions: t.partitions.map((p) => ({ partition: p.partition, offset: -1, leaderEpoch: -1,
+        metadata: '', errorCode: ErrorCode.TOPIC_AUTHORIZATION_FAILED })) }));
+  return { ...result, topics };
+}
+
 export const handler = defineHandler({
   apiKey: ApiKey.OffsetFetch,
   name: 'OffsetFetch',
@@ -48,17 +71,16 @@ export const handler = defineHandler({
   decodeRequest: decodeOffsetFetchRequest,
   encodeResponse: encodeOffsetFetchResponse,
   async handle(ctx, req, version) {
-    const groups = ctx.services.groups;
     if (version >= 8) {
       const out = [];
       for (const g of req.groups) {
-        const result = await groups.fetchOffsets(g.groupId, toDomain(g.topics));
+        const result = await fetchAuthorized(ctx, g.groupId, g.topics);
         out.push({ ...defaultGroup(), groupId: g.groupId, errorCode: result.errorCode,
           topics: topicsOf(result, g.topics, false) });
       }
       return { ...defaultOffsetFetchResponse(), groups: out };
     }
-    const result = await groups.fetchOffsets(req.groupId, toDomain(req.topics));
+    const result = await fetchAuthorized(ctx, req.groupId, req.topics);
     return { ...defaultOffsetFetchResponse(), topics: topicsOf(result, req.topics, version < 2),
       errorCode: version >= 2 ? result.errorCode : ErrorCode.NONE };
   },

@@ -19,6 +19,8 @@ import {
 } from '../../../protocol/generated/messages/find-coordinator.js';
 import { defineHandler, type RequestContext } from '../handler.js';
 import { endpointOn } from '../../cluster/cluster-view.js';
+import { AclOperation, ResourceType } from '../../security/acl.js';
+import { authorize } from '../authorize.js';
 
 const keyTypeGroup = 0;
 const keyTypeTransaction = 1;
@@ -27,6 +29,12 @@ function coordinatorFor(ctx: RequestContext, keyType: number, key: string) {
   if (keyType !== keyTypeGroup && keyType !== keyTypeTransaction) {
     return { errorCode: ErrorCode.INVALID_REQUEST, errorMessage: `unknown key type ${keyType}`,
       nodeId: -1, host: '', port: -1 };
+  }
+  const [resourceType, deniedError] = keyType === keyTypeGroup
+    ? [ResourceType.GROUP, ErrorCode.GROUP_AUTHORIZATION_FAILED]
+    : [ResourceType.TRANSACTIONAL_ID, ErrorCode.TRANSACTIONAL_ID_AUTHORIZATION_FAILED];
+  if (!authorize(ctx, AclOperation.DESCRIBE, resourceType, key)) {
+    return { errorCode: deniedError, errorMessage: null, nodeId: -1, host: '', port: -1 };
   }
   const coordinator = ctx.services.cluster.groupCoordinator(key);
   if (coordinator === null) {

@@ -20,6 +20,9 @@ import {
   defaultJoinGroupResponseJoinGroupResponseMember as defaultMember, encodeJoinGroupResponse,
 } from '../../../protocol/generated/messages/join-group.js';
 import { defineHandler, topLevelError } from '../handler.js';
+import { AclOperation, ResourceType } from '../../security/acl.js';
+import { authorize } from '../authorize.js';
+import { ErrorCode } from '../../../protocol/generated/errors.js';
 
 export const handler = defineHandler({
   apiKey: ApiKey.JoinGroup,
@@ -30,6 +33,9 @@ export const handler = defineHandler({
   encodeResponse: encodeJoinGroupResponse,
   errorResponse: topLevelError(defaultJoinGroupResponse),
   async handle(ctx, req, version) {
+    if (!authorize(ctx, AclOperation.READ, ResourceType.GROUP, req.groupId)) {
+      return { ...defaultJoinGroupResponse(), errorCode: ErrorCode.GROUP_AUTHORIZATION_FAILED };
+    }
     const result = await ctx.services.groups.join(req.groupId, {
       memberId: req.memberId, groupInstanceId: req.groupInstanceId,
       clientId: ctx.clientId ?? '', clientHost: ctx.clientHost,

@@ -13,6 +13,9 @@ import {
   decodeHeartbeatRequest, defaultHeartbeatResponse, encodeHeartbeatResponse,
 } from '../../../protocol/generated/messages/heartbeat.js';
 import { defineHandler, topLevelError } from '../handler.js';
+import { AclOperation, ResourceType } from '../../security/acl.js';
+import { authorize } from '../authorize.js';
+import { ErrorCode } from '../../../protocol/generated/errors.js';
 
 export const handler = defineHandler({
   apiKey: ApiKey.Heartbeat,
@@ -23,6 +26,9 @@ export const handler = defineHandler({
   encodeResponse: encodeHeartbeatResponse,
   errorResponse: topLevelError(defaultHeartbeatResponse),
   async handle(ctx, req) {
+    if (!authorize(ctx, AclOperation.READ, ResourceType.GROUP, req.groupId)) {
+      return { ...defaultHeartbeatResponse(), errorCode: ErrorCode.GROUP_AUTHORIZATION_FAILED };
+    }
     const errorCode = await ctx.services.groups.heartbeat(req.groupId,
       { memberId: req.memberId, groupInstanceId: req.groupInstanceId }, req.generationId);
     return { ...defaultHeartbeatResponse(), errorCode };

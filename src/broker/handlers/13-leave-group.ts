@@ -15,6 +15,8 @@ import {
   defaultLeaveGroupResponseMemberResponse as defaultMember, encodeLeaveGroupResponse,
 } from '../../../protocol/generated/messages/leave-group.js';
 import { defineHandler, topLevelError } from '../handler.js';
+import { AclOperation, ResourceType } from '../../security/acl.js';
+import { authorize } from '../authorize.js';
 
 export const handler = defineHandler({
   apiKey: ApiKey.LeaveGroup,
@@ -25,6 +27,9 @@ export const handler = defineHandler({
   encodeResponse: encodeLeaveGroupResponse,
   errorResponse: topLevelError(defaultLeaveGroupResponse),
   async handle(ctx, req, version) {
+    if (!authorize(ctx, AclOperation.READ, ResourceType.GROUP, req.groupId)) {
+      return { ...defaultLeaveGroupResponse(), errorCode: ErrorCode.GROUP_AUTHORIZATION_FAILED };
+    }
     const leaving = version >= 3
       ? req.members.map((m) => ({ memberId: m.memberId, groupInstanceId: m.groupInstanceId }))
       : [{ memberId: req.memberId, groupInstanceId: null }];

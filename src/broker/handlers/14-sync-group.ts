@@ -14,6 +14,9 @@ import {
   decodeSyncGroupRequest, defaultSyncGroupResponse, encodeSyncGroupResponse,
 } from '../../../protocol/generated/messages/sync-group.js';
 import { defineHandler, topLevelError } from '../handler.js';
+import { AclOperation, ResourceType } from '../../security/acl.js';
+import { authorize } from '../authorize.js';
+import { ErrorCode } from '../../../protocol/generated/errors.js';
 
 export const handler = defineHandler({
   apiKey: ApiKey.SyncGroup,
@@ -24,6 +27,9 @@ export const handler = defineHandler({
   encodeResponse: encodeSyncGroupResponse,
   errorResponse: topLevelError(defaultSyncGroupResponse),
   async handle(ctx, req, version) {
+    if (!authorize(ctx, AclOperation.READ, ResourceType.GROUP, req.groupId)) {
+      return { ...defaultSyncGroupResponse(), errorCode: ErrorCode.GROUP_AUTHORIZATION_FAILED };
+    }
     const v5 = version >= 5;
     const result = await ctx.services.groups.sync(req.groupId, {
       memberId: req.memberId, groupInstanceId: req.groupInstanceId,

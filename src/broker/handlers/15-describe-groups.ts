@@ -8,6 +8,7 @@
  * their group instance id; v5 flexible.
  * Not implemented: ACLs.
  */
+import { ErrorCode } from '../../../protocol/generated/errors.js';
 import { ApiKey } from '../../../protocol/generated/api-keys.js';
 import {
   decodeDescribeGroupsRequest, defaultDescribeGroupsResponse,
@@ -16,9 +17,9 @@ import {
   encodeDescribeGroupsResponse,
 } from '../../../protocol/generated/messages/describe-groups.js';
 import { defineHandler } from '../handler.js';
+import { AclOperation, ResourceType } from '../../security/acl.js';
+import { authorizedNames, authorizedOperations } from '../authorize.js';
 
-/** Bits of AclOperation codes READ (3), DELETE (6), DESCRIBE (8). */
-const groupOperations = (1 << 3) | (1 << 6) | (1 << 8);
 const operationsNotRequested = -2147483648;
 
 export const handler = defineHandler({
@@ -29,13 +30,20 @@ export const handler = defineHandler({
   decodeRequest: decodeDescribeGroupsRequest,
   encodeResponse: encodeDescribeGroupsResponse,
   async handle(ctx, req, version) {
-    const described = await ctx.services.groups.describeGroups(req.groups);
-    const authorizedOperations = version >= 3 && req.includeAuthorizedOperations
-      ? groupOperations : operationsNotRequested;
-    const groups = described.map((g) => ({
+    const allowed = authorizedNames(ctx, AclOperation.DESCRIBE, ResourceType.GROUP, req.groups);
+    const described = await ctx.services.groups.describeGroups(
+      req.groups.filter((g) => allowed.has(g)));
+    const byId = new Map(described.map((g) => [g.groupId, g]));
+    const groups = req.groups.map((groupId) => byId.get(groupId)).map((g, i) => (g === undefined
+      ? { ...defaultGroup(), groupId: req.groups[i]!,
+        errorCode: ErrorCode.GROUP_AUTHORIZATION_FAILED,
+        authorizedOperations: operationsNotRequested }
+      : {
       ...defaultGroup(),
       errorCode: g.errorCode, groupId: g.groupId, groupState: g.state,
-      protocolType: g.protocolType, protocolData: g.protocolName, authorizedOperations,
+      protocolType: g.protocolType, protocolData: g.protocolName,
+      authorizedOperations: version >= 3 && req.includeAuthorizedOperations
+        ? authorizedOperations(ctx, ResourceType.GROUP, g.groupId) : operationsNotRequested,
       members: g.members.map((m) => ({
         ...defaultMember(), memberId: m.memberId,
         groupInstanceId: version >= 4 ? m.groupInstanceId : null,

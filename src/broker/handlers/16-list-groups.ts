@@ -12,6 +12,8 @@ import {
   defaultListGroupsResponseListedGroup as defaultGroup, encodeListGroupsResponse,
 } from '../../../protocol/generated/messages/list-groups.js';
 import { defineHandler, topLevelError } from '../handler.js';
+import { AclOperation, CLUSTER_NAME, ResourceType } from '../../security/acl.js';
+import { authorize } from '../authorize.js';
 
 export const handler = defineHandler({
   apiKey: ApiKey.ListGroups,
@@ -24,7 +26,12 @@ export const handler = defineHandler({
   async handle(ctx, req, version) {
     const result = await ctx.services.groups.listGroups(
       version >= 4 ? req.statesFilter : [], version >= 5 ? req.typesFilter : []);
-    const groups = result.groups.map((g) => ({
+    // Every group with DESCRIBE on the cluster, else those with DESCRIBE on the group (quietly:
+    // a narrowed listing is not a denial, as in Kafka).
+    const all = authorize(ctx, AclOperation.DESCRIBE, ResourceType.CLUSTER, CLUSTER_NAME, true);
+    const visible = result.groups.filter((g) => all
+      || authorize(ctx, AclOperation.DESCRIBE, ResourceType.GROUP, g.groupId, true));
+    const groups = visible.map((g) => ({
       ...defaultGroup(), groupId: g.groupId, protocolType: g.protocolType,
       groupState: version >= 4 ? g.state : '', groupType: version >= 5 ? g.groupType : '',
     }));

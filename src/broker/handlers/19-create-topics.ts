@@ -22,6 +22,8 @@ import { warnNoEffect } from './no-effect-settings.js';
 import { defineHandler } from '../handler.js';
 import type { BrokerServices } from '../services.js';
 import { type TopicCheck, checkNewTopic, checkReplicaAssignment } from '../topic-admin.js';
+import { AclOperation, ResourceType } from '../../security/acl.js';
+import { authorize, mayCreateTopic } from '../authorize.js';
 
 const CONFIG_SOURCE_TOPIC = 1;
 const CONFIG_SOURCE_DEFAULT = 5;
@@ -96,7 +98,18 @@ export const handler = defineHandler({
         continue;
       }
       seen.add(t.name);
+      if (!mayCreateTopic(ctx, t.name)) {
+        res.topics.push({ ...defaultCreateTopicsResponseCreatableTopicResult(), name: t.name,
+          errorCode: ErrorCode.TOPIC_AUTHORIZATION_FAILED });
+        continue;
+      }
       const result = await createOne(ctx.services, t, req.validateOnly, version);
+      // The configs in the answer (v5+) need DESCRIBE_CONFIGS, else they are withheld.
+      if (version >= 5 && result.errorCode === ErrorCode.NONE
+        && !authorize(ctx, AclOperation.DESCRIBE_CONFIGS, ResourceType.TOPIC, t.name)) {
+        Object.assign(result,
+          { configs: [], topicConfigErrorCode: ErrorCode.TOPIC_AUTHORIZATION_FAILED });
+      }
       if (result.errorCode === ErrorCode.NONE) warnNoEffect(ctx.log, t.name, t.configs, t.replicationFactor);
       res.topics.push(result);
     }

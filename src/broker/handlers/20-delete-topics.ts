@@ -14,12 +14,25 @@ import {
 } from '../../../protocol/generated/messages/delete-topics.js';
 import { ZERO_UUID } from '../../../protocol/primitives/uuid.js';
 import { defineHandler } from '../handler.js';
-import type { BrokerServices } from '../services.js';
+import { AclOperation, ResourceType } from '../../security/acl.js';
+import { authorize } from '../authorize.js';
+import type { RequestContext } from '../handler.js';
 
-async function deleteOne(s: BrokerServices, name: string | null, topicId: string): Promise<Result> {
+async function deleteOne(ctx: RequestContext, name: string | null, topicId: string):
+  Promise<Result> {
+  const s = ctx.services;
   const result: Result = { ...defaultDeleteTopicsResponseDeletableTopicResult(), name, topicId };
+  // By name, DELETE is asked before existence (a missing topic is not disclosed); by id, an
+  // unknown id is UNKNOWN_TOPIC_ID and a known one needs DELETE on its name.
+  const denied = (topic: string) => !authorize(ctx, AclOperation.DELETE, ResourceType.TOPIC, topic);
+  if (name !== null && denied(name)) {
+    return { ...result, errorCode: ErrorCode.TOPIC_AUTHORIZATION_FAILED };
+  }
   const entry = name !== null ? s.partitions.topic(name)
     : topicId !== ZERO_UUID ? s.partitions.topicById(topicId) : undefined;
+  if (entry !== undefined && name === null && denied(entry.record.name)) {
+    return { ...result, errorCode: ErrorCode.TOPIC_AUTHORIZATION_FAILED };
+  }
   if (entry === undefined) {
     const errorCode = name === null ? ErrorCode.UNKNOWN_TOPIC_ID : ErrorCode.UNKNOWN_TOPIC_OR_PARTITION;
     return { ...result, errorCode };
@@ -45,7 +58,7 @@ export const handler = defineHandler({
     const targets = version >= 6 ? req.topics.map((t) => ({ name: t.name, topicId: t.topicId }))
       : req.topicNames.map((name) => ({ name, topicId: ZERO_UUID }));
     for (const t of targets) {
-      const r = await deleteOne(ctx.services, t.name, t.topicId);
+      const r = await deleteOne(ctx, t.name, t.topicId);
       // Before v6 the response has no topic id; it may not carry one.
       res.responses.push(version >= 6 ? r : { ...r, topicId: ZERO_UUID });
     }

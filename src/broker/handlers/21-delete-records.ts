@@ -19,6 +19,8 @@ import { UnknownTopicError } from '../../metadata/records.js';
 import type { PartitionLog } from '../../partition/partition-log.js';
 import { defineHandler } from '../handler.js';
 import type { BrokerServices } from '../services.js';
+import { AclOperation, ResourceType } from '../../security/acl.js';
+import { authorizedNames } from '../authorize.js';
 
 interface Pending { out: PartitionOut; log: PartitionLog; offset: number }
 const OUT_OF_RANGE = ErrorCode.OFFSET_OUT_OF_RANGE;
@@ -48,10 +50,15 @@ export const handler = defineHandler({
     const s = ctx.services;
     const res = defaultDeleteRecordsResponse();
     const pending: Pending[] = [];
+    const deletable = authorizedNames(ctx, AclOperation.DELETE, ResourceType.TOPIC,
+      req.topics.map((t) => t.name));
     for (const t of req.topics) {
       const partitions = t.partitions.map((p) => {
         const out = { ...defaultPartitionOut(), partitionIndex: p.partitionIndex,
           lowWatermark: -1n };
+        if (!deletable.has(t.name)) {
+          return { ...out, errorCode: ErrorCode.TOPIC_AUTHORIZATION_FAILED };
+        }
         const log = s.partitions.partitionLog(t.name, p.partitionIndex);
         const offset = p.offset === -1n ? log?.highWatermark ?? -1 : Number(p.offset);
         if (log === undefined) out.errorCode = s.partitions.missingError(t.name, p.partitionIndex);

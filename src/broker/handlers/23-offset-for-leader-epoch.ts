@@ -9,7 +9,7 @@
  */
 import { ErrorCode } from '../../../protocol/generated/errors.js';
 import {
-  type OffsetForLeaderEpochResponseEpochEndOffset as PartitionOut,
+  type OffsetForLeaderEpochResponseEpochEndOffset as PartitionOut, type OffsetForLeaderEpochRequest,
   decodeOffsetForLeaderEpochRequest as decode, defaultOffsetForLeaderEpochResponse,
   defaultOffsetForLeaderEpochResponseEpochEndOffset as defaultPartitionOut,
   defaultOffsetForLeaderEpochResponseOffsetForLeaderTopicResult as defaultTopicOut,
@@ -17,6 +17,8 @@ import {
 } from '../../../protocol/generated/messages/offset-for-leader-epoch.js';
 import type { PartitionLog } from '../../partition/partition-log.js';
 import { defineHandler } from '../handler.js';
+import { AclOperation, CLUSTER_NAME, ResourceType } from '../../security/acl.js';
+import { authorize, authorizedNames } from '../authorize.js';
 import type { BrokerServices } from '../services.js';
 
 const { FENCED_LEADER_EPOCH, UNKNOWN_LEADER_EPOCH } = ErrorCode;
@@ -47,6 +49,12 @@ async function answer(s: BrokerServices, log: PartitionLog | undefined, current:
   return { leaderEpoch: epoch, endOffset: BigInt(Math.min(Math.max(end, log.logStartOffset), hw)) };
 }
 
+function failAll(req: OffsetForLeaderEpochRequest, errorCode: number) {
+  return { ...defaultOffsetForLeaderEpochResponse(), topics: req.topics.map((t) => ({
+    ...defaultTopicOut(), topic: t.topic, partitions: t.partitions.map((p) => ({
+      ...defaultPartitionOut(), partition: p.partition, errorCode })) })) };
+}
+
 export const handler = defineHandler({
   apiKey: 23,
   name: 'OffsetForLeaderEpoch',
@@ -54,12 +62,25 @@ export const handler = defineHandler({
   maxVersion: 4,
   decodeRequest: decode,
   encodeResponse: encode,
-  async handle(ctx, req) {
+  async handle(ctx, req, version) {
     const res = defaultOffsetForLeaderEpochResponse();
+    // A follower's request (a replica id) needs CLUSTER_ACTION: every partition fails with it.
+    const follower = version >= 3 && req.replicaId >= 0;
+    if (follower
+      && !authorize(ctx, AclOperation.CLUSTER_ACTION, ResourceType.CLUSTER, CLUSTER_NAME)) {
+      return failAll(req, ErrorCode.CLUSTER_AUTHORIZATION_FAILED);
+    }
+    const describable = follower ? null : authorizedNames(ctx, AclOperation.DESCRIBE,
+      ResourceType.TOPIC, req.topics.map((t) => t.topic));
     for (const t of req.topics) {
       const out = { ...defaultTopicOut(), topic: t.topic };
       res.topics.push(out);
       for (const p of t.partitions) {
+        if (describable !== null && !describable.has(t.topic)) {
+          out.partitions.push({ ...defaultPartitionOut(), partition: p.partition,
+            errorCode: ErrorCode.TOPIC_AUTHORIZATION_FAILED });
+          continue;
+        }
         const log = ctx.services.partitions.partitionLog(t.topic, p.partition);
         const found = await answer(ctx.services, log, p.currentLeaderEpoch, p.leaderEpoch,
           ctx.services.partitions.missingError(t.topic, p.partition));

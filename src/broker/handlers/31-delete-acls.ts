@@ -1,17 +1,23 @@
 /**
  * DeleteAcls: v0-3.
- * Behavior: there is no authorizer, so every filter fails with SECURITY_DISABLED and Kafka's
- * message for a broker without one, matching no ACLs.
- * Version notes: v1+ carries a pattern type; v2+ is the flexible encoding.
- * Not implemented: ACLs and authorization.
+ * Behavior: with an authorizer, removes what each filter matches (Kafka's AclBindingFilter
+ * semantics) in the ACL store and lists, per filter, the bindings it removed; a filter with an
+ * UNKNOWN element is INVALID_REQUEST. Needs ALTER on the cluster (CLUSTER_AUTHORIZATION_FAILED
+ * on every filter). Without an authorizer: SECURITY_DISABLED on every filter.
+ * Version notes: v0 filters LITERAL patterns only (the decoder's default); v2+ is flexible.
+ * Not implemented: nothing.
  */
 import { ErrorCode } from '../../../protocol/generated/errors.js';
 import {
   decodeDeleteAclsRequest, defaultDeleteAclsResponse,
-  defaultDeleteAclsResponseDeleteAclsFilterResult, encodeDeleteAclsResponse,
+  defaultDeleteAclsResponseDeleteAclsFilterResult,
+  defaultDeleteAclsResponseDeleteAclsMatchingAcl, encodeDeleteAclsResponse,
 } from '../../../protocol/generated/messages/delete-acls.js';
+import {
+  type AclBindingFilter, AclOperation, invalidFilterReason,
+} from '../../security/acl.js';
 import { defineHandler } from '../handler.js';
-import { NO_AUTHORIZER_MESSAGE } from './29-describe-acls.js';
+import { aclApiRefusal } from './29-describe-acls.js';
 
 export const handler = defineHandler({
   apiKey: 31,
@@ -20,9 +26,31 @@ export const handler = defineHandler({
   maxVersion: 3,
   decodeRequest: decodeDeleteAclsRequest,
   encodeResponse: encodeDeleteAclsResponse,
-  handle(_ctx, req) {
-    return { ...defaultDeleteAclsResponse(), filterResults: req.filters.map(() => ({
-      ...defaultDeleteAclsResponseDeleteAclsFilterResult(), errorCode: ErrorCode.SECURITY_DISABLED,
-      errorMessage: NO_AUTHORIZER_MESSAGE })) };
+  errorResponse: (req, _version, errorCode) => ({ ...defaultDeleteAclsResponse(),
+    filterResults: req.filters.map(() => ({ ...defaultDeleteAclsResponseDeleteAclsFilterResult(),
+      errorCode })) }),
+  async handle(ctx, req) {
+    const s = ctx.services;
+    const fail = (errorCode: number, errorMessage: string | null) => ({
+      ...defaultDeleteAclsResponse(), filterResults: req.filters.map(() => ({
+        ...defaultDeleteAclsResponseDeleteAclsFilterResult(), errorCode, errorMessage })) });
+    const refusal = aclApiRefusal(ctx, AclOperation.ALTER);
+    if (refusal !== null) return fail(refusal.errorCode, refusal.errorMessage);
+    const filters: AclBindingFilter[] = req.filters.map((f) => ({
+      resourceType: f.resourceTypeFilter, resourceName: f.resourceNameFilter,
+      patternType: f.patternTypeFilter, principal: f.principalFilter,
+      host: f.hostFilter, operation: f.operation, permissionType: f.permissionType }));
+    const invalid = filters.map(invalidFilterReason);
+    const removed = await s.metadata.acls.delete(filters.filter((_, i) => invalid[i] === null));
+    let next = 0;
+    return { ...defaultDeleteAclsResponse(), filterResults: invalid.map((reason) => {
+      if (reason !== null) {
+        return { ...defaultDeleteAclsResponseDeleteAclsFilterResult(),
+          errorCode: ErrorCode.INVALID_REQUEST, errorMessage: reason };
+      }
+      return { ...defaultDeleteAclsResponseDeleteAclsFilterResult(),
+        matchingAcls: (removed[next++] ?? []).map((b) => ({
+          ...defaultDeleteAclsResponseDeleteAclsMatchingAcl(), ...b })) };
+    }) };
   },
 });

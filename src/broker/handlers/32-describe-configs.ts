@@ -19,6 +19,8 @@ import {
 import { defaultTopicConfigs } from '../../metadata/topic-configs.js';
 import { defineHandler } from '../handler.js';
 import type { BrokerServices } from '../services.js';
+import { AclOperation } from '../../security/acl.js';
+import { configResourceRefusal } from '../authorize.js';
 
 export const [RESOURCE_TOPIC, RESOURCE_BROKER] = [2, 4];
 const [SOURCE_TOPIC, SOURCE_STATIC, SOURCE_DEFAULT] = [1, 4, 5];
@@ -64,7 +66,12 @@ export const handler = defineHandler({
   decodeRequest: decodeDescribeConfigsRequest,
   encodeResponse: encodeDescribeConfigsResponse,
   handle(ctx, req, version) {
-    return { ...defaultDescribeConfigsResponse(),
-      results: req.resources.map((r) => describe(ctx.services, r, req.includeSynonyms, version)) };
+    return { ...defaultDescribeConfigsResponse(), results: req.resources.map((r) => {
+      const refusal = configResourceRefusal(ctx, AclOperation.DESCRIBE_CONFIGS, r.resourceType,
+        r.resourceName);
+      return refusal === null ? describe(ctx.services, r, req.includeSynonyms, version)
+        : { ...defaultResult(), errorCode: refusal, errorMessage: null,
+          resourceType: r.resourceType, resourceName: r.resourceName };
+    }) };
   },
 });

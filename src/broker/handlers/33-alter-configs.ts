@@ -7,7 +7,7 @@
  * start-up): they and other resource types answer INVALID_REQUEST.
  * Version notes: v2 is the flexible encoding. Not implemented: dynamic broker configs; policies.
  */
-import { ErrorCode } from '../../../protocol/generated/errors.js';
+import { ERROR_INFO, ErrorCode } from '../../../protocol/generated/errors.js';
 import {
   decodeAlterConfigsRequest, defaultAlterConfigsResponse, encodeAlterConfigsResponse,
 } from '../../../protocol/generated/messages/alter-configs.js';
@@ -17,6 +17,8 @@ import { warnNoEffect } from './no-effect-settings.js';
 import { defineHandler } from '../handler.js';
 import type { BrokerServices } from '../services.js';
 import { RESOURCE_BROKER, RESOURCE_TOPIC } from './32-describe-configs.js';
+import { AclOperation } from '../../security/acl.js';
+import { configResourceRefusal } from '../authorize.js';
 
 const { INVALID_CONFIG, INVALID_REQUEST, UNKNOWN_TOPIC_OR_PARTITION: UNKNOWN_TOPIC } = ErrorCode;
 type Overrides = Record<string, string>;
@@ -61,7 +63,10 @@ export const handler = defineHandler({
     for (const r of req.resources) {
       const kept = r.configs.flatMap((c) => c.value === null ? [] : [[c.name, c.value] as const]);
       const configs = Object.fromEntries(kept);
-      const out = await alterTopicConfigs(ctx.services, r, () => ({ configs }), req.validateOnly);
+      const refusal = configResourceRefusal(ctx, AclOperation.ALTER_CONFIGS, r.resourceType,
+        r.resourceName);
+      const out = refusal !== null ? fail(refusal, ERROR_INFO.get(refusal)!.message)
+        : await alterTopicConfigs(ctx.services, r, () => ({ configs }), req.validateOnly);
       if (out.errorCode === ErrorCode.NONE && !req.validateOnly) warnNoEffect(ctx.log, r.resourceName, r.configs);
       res.responses.push({ ...out, resourceType: r.resourceType, resourceName: r.resourceName,
         unknownTaggedFields: undefined });

@@ -24,6 +24,8 @@ import { defineHandler } from '../handler.js';
 import type { BrokerServices } from '../services.js';
 import { checkReplicaAssignment } from '../topic-admin.js';
 import { adminLimits } from '../../limits.js';
+import { AclOperation, ResourceType } from '../../security/acl.js';
+import { authorize } from '../authorize.js';
 
 const { INVALID_PARTITIONS, INVALID_REPLICA_ASSIGNMENT, UNKNOWN_TOPIC_OR_PARTITION: UNKNOWN_TOPIC } = ErrorCode;
 type Outcome = { errorCode: number; errorMessage: string | null };
@@ -82,7 +84,9 @@ export const handler = defineHandler({
     for (const t of req.topics) {
       const duplicate = names.indexOf(t.name) !== names.lastIndexOf(t.name);
       const outcome = duplicate ? fail(ErrorCode.INVALID_REQUEST, 'Duplicate topic in request.')
-        : await raise(ctx.services, t, req.validateOnly);
+        : !authorize(ctx, AclOperation.ALTER, ResourceType.TOPIC, t.name)
+          ? fail(ErrorCode.TOPIC_AUTHORIZATION_FAILED, 'The topic authorization is failed.')
+          : await raise(ctx.services, t, req.validateOnly);
       res.results.push({ ...defaultResult(), name: t.name, ...outcome });
     }
     return res;

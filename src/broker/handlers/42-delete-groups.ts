@@ -12,6 +12,9 @@ import {
   defaultDeleteGroupsResponseDeletableGroupResult as defaultResult, encodeDeleteGroupsResponse,
 } from '../../../protocol/generated/messages/delete-groups.js';
 import { defineHandler } from '../handler.js';
+import { AclOperation, ResourceType } from '../../security/acl.js';
+import { authorizedNames } from '../authorize.js';
+import { ErrorCode } from '../../../protocol/generated/errors.js';
 
 export const handler = defineHandler({
   apiKey: ApiKey.DeleteGroups,
@@ -21,11 +24,14 @@ export const handler = defineHandler({
   decodeRequest: decodeDeleteGroupsRequest,
   encodeResponse: encodeDeleteGroupsResponse,
   async handle(ctx, req) {
-    const results = await ctx.services.groups.deleteGroups(req.groupsNames);
+    const allowed = authorizedNames(ctx, AclOperation.DELETE, ResourceType.GROUP, req.groupsNames);
+    const results = await ctx.services.groups.deleteGroups(
+      req.groupsNames.filter((g) => allowed.has(g)));
+    const byId = new Map(results.map((r) => [r.groupId, r.errorCode]));
     return {
       ...defaultDeleteGroupsResponse(),
-      results: results.map((r) => ({ ...defaultResult(), groupId: r.groupId,
-        errorCode: r.errorCode })),
+      results: req.groupsNames.map((groupId) => ({ ...defaultResult(), groupId,
+        errorCode: byId.get(groupId) ?? ErrorCode.GROUP_AUTHORIZATION_FAILED })),
     };
   },
 });

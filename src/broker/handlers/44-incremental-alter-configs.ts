@@ -9,7 +9,7 @@
  * configs are read-only here (INVALID_REQUEST).
  * Version notes: v1 is the flexible encoding. Not implemented: dynamic broker configs; policies.
  */
-import { ErrorCode } from '../../../protocol/generated/errors.js';
+import { ERROR_INFO, ErrorCode } from '../../../protocol/generated/errors.js';
 import {
   type IncrementalAlterConfigsRequestAlterableConfig as AlterableConfig,
   decodeIncrementalAlterConfigsRequest, defaultIncrementalAlterConfigsResponse,
@@ -19,6 +19,8 @@ import { defaultTopicConfigs } from '../../metadata/topic-configs.js';
 import { warnNoEffect } from './no-effect-settings.js';
 import { defineHandler } from '../handler.js';
 import { type Outcome, alterTopicConfigs, fail } from './33-alter-configs.js';
+import { AclOperation } from '../../security/acl.js';
+import { configResourceRefusal } from '../authorize.js';
 
 const [SET, DELETE, APPEND, SUBTRACT] = [0, 1, 2, 3];
 const { INVALID_CONFIG, INVALID_REQUEST } = ErrorCode;
@@ -60,7 +62,10 @@ export const handler = defineHandler({
     const res = defaultIncrementalAlterConfigsResponse();
     const defaults = defaultTopicConfigs(ctx.services.config);
     for (const r of req.resources) {
-      const out = await alterTopicConfigs(ctx.services, r,
+      const refusal = configResourceRefusal(ctx, AclOperation.ALTER_CONFIGS, r.resourceType,
+        r.resourceName);
+      const out = refusal !== null ? fail(refusal, ERROR_INFO.get(refusal)!.message)
+        : await alterTopicConfigs(ctx.services, r,
         (current) => apply(defaults, current, r.configs), req.validateOnly);
       if (out.errorCode === ErrorCode.NONE && !req.validateOnly) warnNoEffect(ctx.log, r.resourceName, r.configs.filter((c) => c.configOperation !== 1));
       res.responses.push({ ...out, resourceType: r.resourceType, resourceName: r.resourceName,

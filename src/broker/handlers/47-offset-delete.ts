@@ -16,6 +16,8 @@ import {
   defaultOffsetDeleteResponseOffsetDeleteResponseTopic as defaultTopic, encodeOffsetDeleteResponse,
 } from '../../../protocol/generated/messages/offset-delete.js';
 import { defineHandler, topLevelError } from '../handler.js';
+import { AclOperation, ResourceType } from '../../security/acl.js';
+import { authorize, authorizedNames } from '../authorize.js';
 
 export const handler = defineHandler({
   apiKey: ApiKey.OffsetDelete,
@@ -26,9 +28,20 @@ export const handler = defineHandler({
   encodeResponse: encodeOffsetDeleteResponse,
   errorResponse: topLevelError(defaultOffsetDeleteResponse),
   async handle(ctx, req) {
+    if (!authorize(ctx, AclOperation.DELETE, ResourceType.GROUP, req.groupId)) {
+      return { ...defaultOffsetDeleteResponse(), errorCode: ErrorCode.GROUP_AUTHORIZATION_FAILED };
+    }
+    const readable = authorizedNames(ctx, AclOperation.READ, ResourceType.TOPIC,
+      req.topics.map((t) => t.name));
     const errors = new Map<string, number>();
     const known: { topic: string; partition: number }[] = [];
     for (const t of req.topics) {
+      if (!readable.has(t.name)) {
+        for (const p of t.partitions) {
+          errors.set(`${t.name}:${p.partitionIndex}`, ErrorCode.TOPIC_AUTHORIZATION_FAILED);
+        }
+        continue;
+      }
       const topic = await ctx.services.metadata.topics.get(t.name);
       for (const { partitionIndex: partition } of t.partitions) {
         if (topic !== null && partition >= 0 && partition < topic.partitionCount) {

@@ -14,10 +14,10 @@ import {
 } from '../../../protocol/generated/messages/describe-cluster.js';
 import { defineHandler, topLevelError } from '../handler.js';
 import { endpointOn } from '../../cluster/cluster-view.js';
+import { AclOperation, CLUSTER_NAME, ResourceType } from '../../security/acl.js';
+import { authorize, authorizedOperations } from '../authorize.js';
 
 const [ENDPOINT_BROKERS, ENDPOINT_CONTROLLERS] = [1, 2];
-/** ALTER, CREATE, CLUSTER_ACTION, DESCRIBE, DESCRIBE_CONFIGS, ALTER_CONFIGS, IDEMPOTENT_WRITE. */
-const CLUSTER_OPERATIONS = [4, 5, 7, 8, 10, 11, 12].reduce((bits, op) => bits | (1 << op), 0);
 
 export const handler = defineHandler({
   apiKey: 60,
@@ -39,7 +39,9 @@ export const handler = defineHandler({
     const brokers = s.cluster.brokers().map((b) => ({ ...defaultDescribeClusterResponseDescribeClusterBroker(),
       brokerId: b.nodeId, ...endpointOn(b, ctx.listenerName), rack: b.rack }));
     return { ...res, clusterId: s.clusterId, controllerId: s.cluster.controllerId(), brokers,
-      clusterAuthorizedOperations: req.includeClusterAuthorizedOperations ? CLUSTER_OPERATIONS
-        : res.clusterAuthorizedOperations };
+      clusterAuthorizedOperations: !req.includeClusterAuthorizedOperations
+        ? res.clusterAuthorizedOperations
+        : authorize(ctx, AclOperation.DESCRIBE, ResourceType.CLUSTER, CLUSTER_NAME)
+          ? authorizedOperations(ctx, ResourceType.CLUSTER, CLUSTER_NAME) : 0 };
   },
 });

@@ -6,6 +6,7 @@
  * Version notes: v0 only.
  * Not implemented: transactions, so coordinatorEpoch and currentTxnStartOffset are always -1.
  */
+import { ErrorCode } from '../../../protocol/generated/errors.js';
 import {
   type DescribeProducersResponsePartitionResponse as PartitionOut, decodeDescribeProducersRequest,
   defaultDescribeProducersResponse, encodeDescribeProducersResponse,
@@ -15,6 +16,8 @@ import {
 } from '../../../protocol/generated/messages/describe-producers.js';
 import type { PartitionLog } from '../../partition/partition-log.js';
 import { defineHandler } from '../handler.js';
+import { AclOperation, ResourceType } from '../../security/acl.js';
+import { authorizedNames } from '../authorize.js';
 
 function describe(log: PartitionLog | undefined, partitionIndex: number, missingError: number): PartitionOut {
   const out = { ...defaultPartitionOut(), partitionIndex };
@@ -35,9 +38,13 @@ export const handler = defineHandler({
   encodeResponse: encodeDescribeProducersResponse,
   handle(ctx, req) {
     const logs = ctx.services.partitions;
+    const readable = authorizedNames(ctx, AclOperation.READ, ResourceType.TOPIC,
+      req.topics.map((t) => t.name));
     return { ...defaultDescribeProducersResponse(), topics: req.topics.map((t) => ({
       ...defaultTopicOut(), name: t.name,
-      partitions: t.partitionIndexes.map((i) => describe(logs.partitionLog(t.name, i), i,
-        logs.missingError(t.name, i))) })) };
+      partitions: t.partitionIndexes.map((i) => (readable.has(t.name)
+        ? describe(logs.partitionLog(t.name, i), i, logs.missingError(t.name, i))
+        : { ...defaultPartitionOut(), partitionIndex: i,
+          errorCode: ErrorCode.TOPIC_AUTHORIZATION_FAILED })) })) };
   },
 });

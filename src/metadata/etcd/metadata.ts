@@ -21,6 +21,7 @@ import { EtcdWatch } from '../../etcd/watch.js';
 import { newKafkaUuid } from '../rules.js';
 import type { Metadata } from '../stores.js';
 import { EtcdClientQuotas } from './client-quotas.js';
+import { EtcdAclStore } from './acls.js';
 import { EtcdEngine, type EngineLog } from './engine.js';
 import { EtcdPartitionLeadership } from './leadership.js';
 import { EtcdGroupOffsets } from './offsets.js';
@@ -59,6 +60,7 @@ export class EtcdMetadata implements Metadata {
   readonly offsets: EtcdGroupOffsets;
   readonly quotas: EtcdClientQuotas;
   readonly scramCredentials: EtcdScramCredentials;
+  readonly acls: EtcdAclStore;
   private readonly engine: EtcdEngine;
   private clusterIdValue = '';
   private closed = false;
@@ -77,6 +79,7 @@ export class EtcdMetadata implements Metadata {
     this.offsets = new EtcdGroupOffsets(this.engine);
     this.quotas = new EtcdClientQuotas(this.engine);
     this.scramCredentials = new EtcdScramCredentials(this.engine);
+    this.acls = new EtcdAclStore(this.engine);
   }
 
   /** Connects, creates the cluster id on first use, loads the cache and starts the watches. */
@@ -151,14 +154,23 @@ export class EtcdMetadata implements Metadata {
     return clusterId;
   }
 
-  /** Loads topics and partitions into the cache at one revision, then follows both. */
+  /** Loads topics, partitions and ACLs into memory at one revision, then follows them (one
+   *  watch stream: a watch refused after a compaction reloads all three together). */
   private async startWatch(): Promise<void> {
-    const { engine } = this;
+    const { engine, acls } = this;
     this.watch = await EtcdWatch.open(this.client,
-      [{ key: engine.keys.topicsPrefix() }, { key: engine.keys.partitionsPrefix() }], {
-        onSnapshot: (kvs, revision) => engine.emit(engine.cache.replace(kvs, revision)),
+      [{ key: engine.keys.topicsPrefix() }, { key: engine.keys.partitionsPrefix() },
+        { key: engine.keys.aclsPrefix() }], {
+        onSnapshot: (kvs, revision) => {
+          acls.replace(kvs.filter((kv) => acls.owns(kv.key.toString('utf8'))), revision);
+          engine.emit(engine.cache.replace(kvs.filter((kv) => !acls.owns(kv.key.toString('utf8'))),
+            revision));
+        },
         onChanges: (changes) => {
-          for (const c of changes) engine.applyChange(c.key, c.modRevision, c.value);
+          acls.applyWatched(changes.filter((c) => acls.owns(c.key)));
+          for (const c of changes) {
+            if (!acls.owns(c.key)) engine.applyChange(c.key, c.modRevision, c.value);
+          }
         },
       }, { log: engine.log, failedMessage: 'metadata watch failed; reloading the topic cache',
         reloadFailedMessage: 'metadata cache reload failed; retrying',

@@ -5,6 +5,7 @@
  */
 import type { Metadata } from '../stores.js';
 import { SqliteClientQuotas } from './client-quotas.js';
+import { SqliteAclStore } from './acls.js';
 import { SqliteDatabase } from './database.js';
 import { SqlitePartitionLeadership } from './leadership.js';
 import { SqliteGroupOffsets } from './offsets.js';
@@ -23,6 +24,7 @@ export class SqliteMetadata implements Metadata {
   readonly offsets: SqliteGroupOffsets;
   readonly quotas: SqliteClientQuotas;
   readonly scramCredentials: SqliteScramCredentials;
+  readonly acls: SqliteAclStore;
   private readonly database: SqliteDatabase;
 
   /** Opens (creating and migrating if needed) the database at `filePath`; `:memory:` for tests. */
@@ -35,6 +37,7 @@ export class SqliteMetadata implements Metadata {
     this.offsets = new SqliteGroupOffsets(this.database);
     this.quotas = new SqliteClientQuotas(this.database);
     this.scramCredentials = new SqliteScramCredentials(this.database);
+    this.acls = new SqliteAclStore(this.database);
   }
 
   clusterId(): string {

@@ -126,6 +126,11 @@ const migrations: readonly string[] = [
     PRIMARY KEY (user_name, mechanism)
   ) WITHOUT ROWID;
   `,
+  // ACL bindings (issue 10), each kept once under its identity: a JSON array of its seven fields
+  // (src/security/acl.ts, aclIdentity). Read whole at open; the authorizer decides from memory.
+  `
+  CREATE TABLE acls (identity TEXT PRIMARY KEY) WITHOUT ROWID;
+  `,
 ];
 
 export const schemaVersionLatest = migrations.length;

@@ -38,6 +38,18 @@ export function prepareStatements(db: Database.Database) {
     ...prepareSegmentStatements(db),
     ...prepareProducerStatements(db),
     ...prepareOffsetStatements(db),
+    ...prepareAclStatements(db),
+  };
+}
+
+/** A binding as its row: `identity` is aclIdentity (src/security/acl.ts), the primary key. */
+function prepareAclStatements(db: Database.Database) {
+  return {
+    selectAclIdentities: db.prepare<[], string>('SELECT identity FROM acls ORDER BY identity')
+      .pluck(),
+    insertAcl: db.prepare<[string]>(
+      'INSERT INTO acls (identity) VALUES (?) ON CONFLICT DO NOTHING'),
+    deleteAcl: db.prepare<[string]>('DELETE FROM acls WHERE identity = ?'),
   };
 }
 

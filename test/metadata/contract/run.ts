@@ -6,6 +6,7 @@
 import { afterEach, beforeEach, describe, type TestContext } from 'vitest';
 import type { Metadata } from '../../../src/metadata/stores.js';
 import { clientQuotasContract } from './client-quotas.contract.js';
+import { aclStoreContract } from './acl-store.contract.js';
 import { durabilityContract } from './durability.contract.js';
 import type { Current, MetadataHarness, Reopen } from './fixtures.js';
 import { groupOffsetsContract } from './group-offsets.contract.js';
@@ -24,6 +25,7 @@ const contracts: [string, (current: Current, reopen: Reopen) => void][] = [
   ['GroupOffsets', (current) => groupOffsetsContract(current)],
   ['ClientQuotaStore', clientQuotasContract],
   ['ScramCredentials', scramCredentialsContract],
+  ['AclStore', aclStoreContract],
   ['Metadata (every store, reopened)', durabilityContract],
 ];
 
