@@ -268,7 +268,33 @@ function cases3(f: Fixture): Case[] {
       request: () => ({ topics: [{ name: 't', partitionIndexes: [0] }] }),
       outcome: (res) => name(res.topics[0].partitions[0].errorCode),
         denied: 'TOPIC_AUTHORIZATION_FAILED' },
+    ...credentialCases(mb),
+  ];
+}
 
+/** Quotas and SCRAM credentials: cluster-level, as in Kafka. */
+function credentialCases(mb: MatrixBroker): Case[] {
+  const metadata = mb.broker.services.metadata;
+  return [
+    { api: 'DescribeClientQuotas', version: 0,
+      needs: [R.CLUSTER, CLUSTER_NAME, Op.DESCRIBE_CONFIGS],
+      request: () => ({ components: [], strict: false }),
+      outcome: (res) => name(res.errorCode), denied: 'CLUSTER_AUTHORIZATION_FAILED' },
+    { api: 'AlterClientQuotas', version: 0, needs: [R.CLUSTER, CLUSTER_NAME, Op.ALTER_CONFIGS],
+      request: () => ({ validateOnly: false, entries: [{ entity: [{ entityType: 'user',
+        entityName: 'quota-user' }], ops: [{ key: 'producer_byte_rate', value: 1000,
+        remove: false }] }] }),
+      outcome: (res) => name(res.entries[0].errorCode), denied: 'CLUSTER_AUTHORIZATION_FAILED',
+      state: () => metadata.quotas.list() },
+    { api: 'DescribeUserScramCredentials', version: 0,
+      needs: [R.CLUSTER, CLUSTER_NAME, Op.DESCRIBE],
+      request: () => ({ users: null }),
+      outcome: (res) => name(res.errorCode), denied: 'CLUSTER_AUTHORIZATION_FAILED' },
+    { api: 'AlterUserScramCredentials', version: 0, needs: [R.CLUSTER, CLUSTER_NAME, Op.ALTER],
+      request: () => ({ deletions: [], upsertions: [{ name: 'scram-user', mechanism: 2,
+        iterations: 4096, salt: Buffer.alloc(16, 1), saltedPassword: Buffer.alloc(64, 2) }] }),
+      outcome: (res) => name(res.results[0].errorCode), denied: 'CLUSTER_AUTHORIZATION_FAILED',
+      state: () => metadata.scramCredentials.list(null) },
   ];
 }
 
@@ -328,16 +354,16 @@ async function runMatrix(f: Fixture, transport: string): Promise<void> {
     checked.add(label);
     apis.add(c.api);
   }
-  // ApiVersions and SaslHandshake need no ACL: answered to anyone.
+  // ApiVersions, SaslHandshake and SaslAuthenticate need no ACL: answered to anyone.
   await mb.broker.services.metadata.acls.delete([ALL_ACLS]);
   const versions = await send('ApiVersions', 3, { clientSoftwareName: 'matrix',
     clientSoftwareVersion: '1' });
   expect(name(versions.errorCode)).toBe('NONE');
   const implemented = mb.broker.services.apiVersions().length;
   console.log(`authorization matrix as ${principal} (${transport}): ${checked.size} (API, `
-    + `resource, operation) cases over ${apis.size} APIs (+ ApiVersions, SaslHandshake: no ACL `
+    + `resource, operation) cases over ${apis.size} APIs (+ ApiVersions, SASL's two: no ACL `
     + `needed) of the ${implemented} the broker implements`);
-  expect(apis.size + 2).toBe(implemented);
+  expect(apis.size + 3).toBe(implemented);
 }
 
 async function denyAllowPatterns(f: Fixture): Promise<void> {

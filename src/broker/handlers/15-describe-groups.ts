@@ -6,7 +6,7 @@
  * Version notes: v3+ may ask for authorized operations: with no authorizer everything is
  * allowed, so READ, DELETE and DESCRIBE (the group operations) are reported; v4+ members carry
  * their group instance id; v5 flexible.
- * Not implemented: ACLs.
+ * Not implemented: nothing.
  */
 import { ErrorCode } from '../../../protocol/generated/errors.js';
 import { ApiKey } from '../../../protocol/generated/api-keys.js';

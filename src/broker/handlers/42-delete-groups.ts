@@ -4,7 +4,7 @@
  * NON_EMPTY_GROUP while it has members (or is rebalancing), GROUP_ID_NOT_FOUND if it has
  * neither members nor committed offsets.
  * Version notes: v2 is flexible.
- * Not implemented: ACLs.
+ * Not implemented: nothing.
  */
 import { ApiKey } from '../../../protocol/generated/api-keys.js';
 import {

@@ -6,7 +6,7 @@
  * NON_EMPTY_GROUP (an active group whose protocol type is not "consumer"). An active consumer
  * group keeps the offsets of topics it subscribes to: GROUP_SUBSCRIBED_TO_TOPIC.
  * Version notes: only v0 exists.
- * Not implemented: ACLs.
+ * Not implemented: nothing.
  */
 import { ApiKey } from '../../../protocol/generated/api-keys.js';
 import { ErrorCode } from '../../../protocol/generated/errors.js';

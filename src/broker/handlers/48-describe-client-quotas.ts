@@ -19,6 +19,8 @@ import {
 } from '../../../protocol/generated/messages/describe-client-quotas.js';
 import { entityParts, parseQuotaFilter } from '../../quota/quota-admin.js';
 import { defineHandler, topLevelError } from '../handler.js';
+import { AclOperation, CLUSTER_NAME, ResourceType } from '../../security/acl.js';
+import { authorize } from '../authorize.js';
 
 export const handler = defineHandler({
   apiKey: 48,
@@ -30,6 +32,11 @@ export const handler = defineHandler({
   errorResponse: topLevelError(defaultDescribeClientQuotasResponse),
   async handle(ctx, req) {
     const res = defaultDescribeClientQuotasResponse();
+    // As Kafka: DESCRIBE_CONFIGS on the cluster.
+    if (!authorize(ctx, AclOperation.DESCRIBE_CONFIGS, ResourceType.CLUSTER, CLUSTER_NAME)) {
+      return { ...res, errorCode: ErrorCode.CLUSTER_AUTHORIZATION_FAILED, errorMessage: null,
+        entries: null };
+    }
     const filter = parseQuotaFilter(req.components, req.strict);
     if (Array.isArray(filter)) {
       return { ...res, errorCode: ErrorCode[filter[0]], errorMessage: filter[1], entries: null };

@@ -23,6 +23,8 @@ import { parseQuotaEntity, parseQuotaOps } from '../../quota/quota-admin.js';
 import { defineHandler } from '../handler.js';
 import type { RequestContext } from '../handler.js';
 import { quotaLimits } from '../../limits.js';
+import { AclOperation, CLUSTER_NAME, ResourceType } from '../../security/acl.js';
+import { authorize } from '../authorize.js';
 
 function entityOut(entry: Entry): ReturnType<typeof defaultEntity>[] {
   return entry.entity.map((p) => ({ ...defaultEntity(), entityType: p.entityType,
@@ -56,6 +58,12 @@ export const handler = defineHandler({
     entries: req.entries.map((e) => ({ ...defaultEntry(), errorCode, errorMessage: null,
       entity: entityOut(e) })) }),
   async handle(ctx, req) {
+    // As Kafka: ALTER_CONFIGS on the cluster, or every entry is refused.
+    if (!authorize(ctx, AclOperation.ALTER_CONFIGS, ResourceType.CLUSTER, CLUSTER_NAME)) {
+      return { ...defaultAlterClientQuotasResponse(), entries: req.entries.map((e) => ({
+        ...defaultEntry(), errorCode: ErrorCode.CLUSTER_AUTHORIZATION_FAILED, errorMessage: null,
+        entity: entityOut(e) })) };
+    }
     const entries = [];
     for (const entry of req.entries) {
       const refusal = await alter(ctx, entry, req.validateOnly);

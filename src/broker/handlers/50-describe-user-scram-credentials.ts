@@ -4,7 +4,8 @@
  * user's when the list is null), never salts or keys. A user named twice gets DUPLICATE_RESOURCE,
  * a named user without credentials RESOURCE_NOT_FOUND, as in Kafka.
  * Version notes: only v0 exists.
- * Not implemented: authorization (DESCRIBE on the cluster) belongs to the authorizer.
+ * Authorized by DESCRIBE on the cluster, as in Kafka.
+ * Not implemented: nothing.
  */
 import { ErrorCode } from '../../../protocol/generated/errors.js';
 import {
@@ -15,6 +16,8 @@ import {
 import { securityLimits } from '../../limits.js';
 import { SCRAM_HASHES } from '../../security/scram.js';
 import { defineHandler, topLevelError } from '../handler.js';
+import { AclOperation, CLUSTER_NAME, ResourceType } from '../../security/acl.js';
+import { authorize } from '../authorize.js';
 
 export const handler = defineHandler({
   apiKey: 50,
@@ -25,6 +28,11 @@ export const handler = defineHandler({
   encodeResponse: encodeDescribeUserScramCredentialsResponse,
   errorResponse: topLevelError(defaultDescribeUserScramCredentialsResponse),
   async handle(ctx, req) {
+    // As Kafka: DESCRIBE on the cluster.
+    if (!authorize(ctx, AclOperation.DESCRIBE, ResourceType.CLUSTER, CLUSTER_NAME)) {
+      return { ...defaultDescribeUserScramCredentialsResponse(),
+        errorCode: ErrorCode.CLUSTER_AUTHORIZATION_FAILED, errorMessage: null };
+    }
     const names = req.users?.map((u) => u.name) ?? null;
     if (names !== null && names.length > securityLimits.scramUsersPerRequestMax) {
       return { ...defaultDescribeUserScramCredentialsResponse(),

@@ -8,7 +8,8 @@
  * operations DUPLICATE_RESOURCE, deleting a missing credential RESOURCE_NOT_FOUND. The users
  * without errors are changed together, in one store call.
  * Version notes: only v0 exists.
- * Not implemented: authorization (ALTER on the cluster) belongs to the authorizer.
+ * Authorized by ALTER on the cluster, as in Kafka.
+ * Not implemented: nothing.
  */
 import { ErrorCode } from '../../../protocol/generated/errors.js';
 import {
@@ -19,6 +20,8 @@ import type { ScramCredential, ScramMechanism } from '../../metadata/records.js'
 import { securityLimits } from '../../limits.js';
 import { SCRAM_HASHES, credentialOf, scramMechanismOfWireType } from '../../security/scram.js';
 import { type RequestContext, defineHandler } from '../handler.js';
+import { AclOperation, CLUSTER_NAME, ResourceType } from '../../security/acl.js';
+import { authorize } from '../authorize.js';
 
 type Refusal = { errorCode: number; errorMessage: string };
 
@@ -102,6 +105,13 @@ export const handler = defineHandler({
     results: [...new Set(operationsOf(req).map((o) => o.user))].map((user) =>
       ({ user, errorCode, errorMessage: null, unknownTaggedFields: undefined })) }),
   async handle(ctx, req) {
+    // As Kafka: ALTER on the cluster, or every user's change is refused.
+    if (!authorize(ctx, AclOperation.ALTER, ResourceType.CLUSTER, CLUSTER_NAME)) {
+      const results = [...new Set(operationsOf(req).map((o) => o.user))].map((user) => ({ user,
+        errorCode: ErrorCode.CLUSTER_AUTHORIZATION_FAILED, errorMessage: null,
+        unknownTaggedFields: undefined }));
+      return { ...defaultAlterUserScramCredentialsResponse(), results };
+    }
     if (req.deletions.length + req.upsertions.length > securityLimits.scramUsersPerRequestMax) {
       const results = [...new Set(operationsOf(req).map((o) => o.user))].map((user) => ({ user,
         errorCode: ErrorCode.INVALID_REQUEST, errorMessage: 'too many operations',
