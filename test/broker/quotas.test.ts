@@ -20,6 +20,7 @@ import {
   alterQuotas, apiVersionsAfterMs, createTopic, describeQuotas, fetchOnce, produce,
 } from '../helpers/quota-requests.js';
 import { RawClient } from '../helpers/raw-client.js';
+import { waitFor } from '../helpers/kafka-client.js';
 
 const KIB = 1024;
 
@@ -122,11 +123,14 @@ describe('connection limits', () => {
     const fromOne = [await open('127.0.0.1'), await open('127.0.0.1')];
     const thirdFromOne = await open('127.0.0.1');
     expect(await thirdFromOne.waitClosed()).toBe(true);
+    // The broker's log reaches us through a pipe, maybe after the close.
+    await waitFor('one rejection logged', () => rejections(broker).length >= 1, 10_000);
     expect(rejections(broker)).toHaveLength(1);
     expect(rejections(broker)[0]).toContain('max.connections.per.ip');
     const fromTwo = [await open('127.0.0.2'), await open('127.0.0.2')]; // its override is 3
     const fifth = await open('127.0.0.2');
     expect(await fifth.waitClosed()).toBe(true);
+    await waitFor('two rejections logged', () => rejections(broker).length >= 2, 10_000);
     expect(rejections(broker)).toHaveLength(2);
     expect(rejections(broker)[1]).toMatch(/"setting":"max.connections"/);
     for (const c of [...fromOne, ...fromTwo]) {
