@@ -16,6 +16,7 @@
  *   producers/<topicId>/<partition:010>                 bounded JSON list of producer states
  *   producer-id-next                                    first producer id not yet handed out
  *   offsets/<groupId>/<topic>/<partition:010>           committed offset JSON
+ *   txns/<transactionalId>                              transaction coordinator record JSON
  *
  * Cluster mode (src/cluster/) adds, every one of them attached to an etcd lease:
  *
@@ -149,6 +150,16 @@ export class EtcdKeys {
   offset(groupId: string, topic: string, partition: number): string {
     return `${this.offsetsOfGroup(groupId)}${encodeURIComponent(topic)}/` +
       pad(partition, partitionDigits);
+  }
+
+  transactionsPrefix(): string {
+    return `${this.prefix}txns/`;
+  }
+
+  /** Transactional ids are any string: percent-encoded, as group ids are. */
+  transaction(transactionalId: string): string {
+    assert.ok(transactionalId.length > 0, 'transactional id is not empty');
+    return this.transactionsPrefix() + encodeURIComponent(transactionalId);
   }
 
   brokersPrefix(): string {

@@ -22,6 +22,7 @@ import type {
   SegmentCommit,
   SegmentEntry,
   TopicRecord,
+  TransactionRecord,
 } from './records.js';
 
 /** Topics, their partition counts and config overrides. */
@@ -117,6 +118,20 @@ export interface GroupOffsets {
   listGroups(): Promise<string[]>;
 }
 
+/**
+ * The transaction coordinator's state, one record per transactional id. Every write is a
+ * compare-and-set on the record's version (TransactionConflictError, changing nothing, when the
+ * stored version differs; expectedVersion 0: the id must not exist yet).
+ */
+export interface TransactionStates {
+  get(transactionalId: string): Promise<TransactionRecord | null>;
+  /** Stores `record` as version expectedVersion + 1 and returns what was stored. */
+  put(record: Omit<TransactionRecord, 'version'>, expectedVersion: number): Promise<TransactionRecord>;
+  delete(transactionalId: string, expectedVersion: number): Promise<void>;
+  /** Every record, sorted by transactional id. */
+  list(): Promise<TransactionRecord[]>;
+}
+
 /** Every store of one engine, opened together over one database or etcd prefix. */
 export interface Metadata {
   clusterId(): string;
@@ -125,5 +140,6 @@ export interface Metadata {
   readonly segments: SegmentIndex;
   readonly producers: ProducerIds;
   readonly offsets: GroupOffsets;
+  readonly transactions: TransactionStates;
   close(): Promise<void>;
 }

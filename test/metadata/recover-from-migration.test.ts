@@ -28,12 +28,13 @@ afterEach(async () => {
 function downgradeToVersion1(filePath: string): void {
   const raw = new Database(filePath);
   raw.exec('ALTER TABLE partitions DROP COLUMN recover_from');
+  raw.exec('DROP TABLE transactions'); // version 3's table
   raw.prepare('UPDATE schema_version SET version = 1').run();
   raw.close();
 }
 
 it('adds recover_from = -1 to the partitions of a version-1 database', async () => {
-  expect(schemaVersionLatest).toBe(2);
+  expect(schemaVersionLatest).toBe(3);
   const filePath = metadataFilePath(dir);
   const before = new SqliteMetadata(filePath);
   const topic = topicRecord('old', 2);
@@ -43,7 +44,8 @@ it('adds recover_from = -1 to the partitions of a version-1 database', async () 
   downgradeToVersion1(filePath);
 
   const after = new SqliteMetadata(filePath);
-  expect(after.storageSettings().schemaVersion).toBe(2);
+  expect(after.storageSettings().schemaVersion).toBe(3);
+  expect(await after.transactions.list()).toEqual([]); // and on to version 3
   expect((await after.leadership.states(topic.topicId)).map((s) =>
     [s.leaderId, s.leaderEpoch, s.recoverFrom])).toEqual([[3, 0, -1], [3, 1, -1]]);
   expect((await after.leadership.setLeader(topic.topicId, 0, 4, 0)).recoverFrom).toBe(3);

@@ -27,6 +27,7 @@ import { EtcdProducerIds } from './producers.js';
 import { EtcdSegmentIndex } from './segments.js';
 import type { MetadataChange } from './topic-cache.js';
 import { EtcdTopicCatalog } from './topics.js';
+import { EtcdTransactionStates } from './transactions.js';
 import { etcdCoordinatorLimits } from '../../limits.js';
 
 export { EtcdTxnTooLargeError } from '../../etcd/txn.js';
@@ -55,6 +56,7 @@ export class EtcdMetadata implements Metadata {
   readonly segments: EtcdSegmentIndex;
   readonly producers: EtcdProducerIds;
   readonly offsets: EtcdGroupOffsets;
+  readonly transactions: EtcdTransactionStates;
   private readonly engine: EtcdEngine;
   private clusterIdValue = '';
   private closed = false;
@@ -71,6 +73,7 @@ export class EtcdMetadata implements Metadata {
     this.producers = new EtcdProducerIds(this.engine, options.producerIdsPerBlock ??
       etcdCoordinatorLimits.producerIdsPerBlockDefault);
     this.offsets = new EtcdGroupOffsets(this.engine);
+    this.transactions = new EtcdTransactionStates(this.engine);
   }
 
   /** Connects, creates the cluster id on first use, loads the cache and starts the watches. */

@@ -10,6 +10,7 @@ import { SqliteGroupOffsets } from './offsets.js';
 import { SqliteProducerIds } from './producers.js';
 import { SqliteSegmentIndex } from './segments.js';
 import { SqliteTopicCatalog } from './topics.js';
+import { SqliteTransactionStates } from './transactions.js';
 
 export { metadataFileName, metadataFilePath, schemaVersionLatest } from './schema.js';
 
@@ -19,6 +20,7 @@ export class SqliteMetadata implements Metadata {
   readonly segments: SqliteSegmentIndex;
   readonly producers: SqliteProducerIds;
   readonly offsets: SqliteGroupOffsets;
+  readonly transactions: SqliteTransactionStates;
   private readonly database: SqliteDatabase;
 
   /** Opens (creating and migrating if needed) the database at `filePath`; `:memory:` for tests. */
@@ -29,6 +31,7 @@ export class SqliteMetadata implements Metadata {
     this.segments = new SqliteSegmentIndex(this.database);
     this.producers = new SqliteProducerIds(this.database);
     this.offsets = new SqliteGroupOffsets(this.database);
+    this.transactions = new SqliteTransactionStates(this.database);
   }
 
   clusterId(): string {

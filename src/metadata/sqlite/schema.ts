@@ -107,6 +107,15 @@ const migrations: readonly string[] = [
   ALTER TABLE partitions ADD COLUMN recover_from INTEGER NOT NULL DEFAULT -1
     CHECK (recover_from >= -1);
   `,
+  // Transactions: the coordinator's record per transactional id (records.ts, TransactionRecord),
+  // with the compare-and-set version beside it.
+  `
+  CREATE TABLE transactions (
+    transactional_id TEXT PRIMARY KEY,
+    version INTEGER NOT NULL CHECK (version > 0),
+    record_json TEXT NOT NULL
+  ) WITHOUT ROWID;
+  `,
 ];
 
 export const schemaVersionLatest = migrations.length;

@@ -12,6 +12,7 @@ import { partitionLeadershipContract } from './partition-leadership.contract.js'
 import { producerIdsContract } from './producer-ids.contract.js';
 import { segmentIndexContract } from './segment-index.contract.js';
 import { topicCatalogContract } from './topic-catalog.contract.js';
+import { transactionStatesContract } from './transactions.contract.js';
 
 /** The contract suites, by the store (or, last, the stores together) they hold to account. */
 const contracts: [string, (current: Current, reopen: Reopen) => void][] = [
@@ -20,6 +21,7 @@ const contracts: [string, (current: Current, reopen: Reopen) => void][] = [
   ['SegmentIndex', (current) => segmentIndexContract(current)],
   ['ProducerIds', producerIdsContract],
   ['GroupOffsets', (current) => groupOffsetsContract(current)],
+  ['TransactionStates', transactionStatesContract],
   ['Metadata (every store, reopened)', durabilityContract],
 ];
 
