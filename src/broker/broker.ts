@@ -17,6 +17,8 @@ import type { BrokerConfig } from '../config/config.js';
 import { type ClusterView, SingleNodeView } from '../cluster/cluster-view.js';
 import { ClusterMode, openEtcdMetadata } from '../cluster/cluster-mode.js';
 import { GroupCoordinator } from '../group/group-coordinator.js';
+import { MarkerWriter } from '../txn/marker-writer.js';
+import { TransactionCoordinator } from '../txn/transaction-coordinator.js';
 import { type LogFormat, createLogger } from '../log.js';
 import type { Metadata } from '../metadata/stores.js';
 import type { EtcdMetadata } from '../metadata/etcd/metadata.js';
@@ -120,9 +122,14 @@ export class Broker {
     const clusterMode = etcd === null ? null
       : await ClusterMode.start(config, etcd, partitions, uploader, store, log);
     if (clusterMode !== null) cluster = clusterMode.view;
+    const transactions = new TransactionCoordinator({ metadata, nowMs: Date.now, log,
+      markers: new MarkerWriter(config.nodeId, { brokers: () => cluster.brokers(), controllerId: () => cluster.controllerId(),
+        leader: (t, p, e) => cluster.leader(t, p, e), groupCoordinator: (id) => cluster.groupCoordinator(id) },
+      partitions, Date.now, log),
+      isCoordinator: (id) => cluster.groupCoordinator(id)?.nodeId === config.nodeId });
     const services: BrokerServices = {
       config, nodeId: config.nodeId, clusterId: metadata.clusterId(), advertised, cluster,
-      metadata, partitions, groups, uploader, history, metrics, memory: new MemoryBudget(config.clientMemoryBytesMax),
+      metadata, partitions, groups, transactions, uploader, history, metrics, memory: new MemoryBudget(config.clientMemoryBytesMax),
       apiVersions: () => handlerRanges,
       deleteObjects: (keys) => deleteQuietly(store, keys, log),
       nowMs: Date.now,
@@ -132,6 +139,7 @@ export class Broker {
     await server.listen(config.host, config.port);
     if (services.advertised.port === 0) services.advertised.port = server.port;
     uploader.start();
+    transactions.start();
     const broker = new Broker(config, log, metrics, services, store, wal, server, clusterMode, etcd);
     broker.scheduleRetention();
     broker.scheduleOrphanCollection();
@@ -218,6 +226,7 @@ export class Broker {
     }
     await s.uploader.stop();
     s.groups.close();
+    s.transactions.close();
     await this.wal?.close();
     await this.clusterMode?.closeMembership();
     await s.metadata.close();

@@ -11,6 +11,7 @@ import type { HistoryReader } from '../partition/partition-log.js';
 import type { PartitionManager } from '../partition/partition-manager.js';
 import type { Uploader } from '../partition/uploader.js';
 import type { MemoryBudget } from './memory-budget.js';
+import type { TransactionCoordinator } from '../txn/transaction-coordinator.js';
 
 export interface BrokerServices {
   config: BrokerConfig;
@@ -23,6 +24,8 @@ export interface BrokerServices {
   metadata: Metadata;
   partitions: PartitionManager;
   groups: GroupCoordinator;
+  /** Transactional ids coordinated here, and the checks leaders make against them. */
+  transactions: TransactionCoordinator;
   uploader: Uploader;
   /** Reads of data that left the in-memory tail (object storage through the read cache). */
   history: HistoryReader;

@@ -14,6 +14,7 @@
  *   baseOffset >  next expected offset  → a gap: only possible if the WAL lost an acknowledged
  *                                         entry, which recovery guarantees it cannot; abort loudly
  */
+import { PartitionTxns, isSequenced, withTxnIndex } from '../partition/txn-index.js';
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { readBatchHeader } from '../../protocol/records/batch-header.js';
@@ -45,11 +46,16 @@ export async function recoverPartition(deps: RecoveryDeps, state: PartitionState
   let batches: Buffer[] = [];
   let batchBytes = 0;
   let recovered = 0;
-  let producers: ProducerStates | null = null;
+  let producers: { states: ProducerStates; txns: PartitionTxns } | null = null;
   const commit = async () => {
     // Producer state continues from the snapshot the index holds, through the recovered batches,
-    // so a producer retrying one of them is answered as a duplicate by the new leader.
-    producers ??= new ProducerStates(await deps.metadata.producers.loadStates(state.topicId, state.partition));
+    // so a producer retrying one of them is answered as a duplicate by the new leader; so does
+    // the transaction index (open and aborted transactions).
+    if (producers === null) {
+      const loaded = PartitionTxns.fromProducerList(
+        await deps.metadata.producers.loadStates(state.topicId, state.partition));
+      producers = { states: new ProducerStates(loaded.producers), txns: loaded.txns };
+    }
     await commitRecovered(deps, state, batches, producers);
     recovered += batches.length;
     batches = [];
@@ -75,15 +81,16 @@ export async function recoverPartition(deps: RecoveryDeps, state: PartitionState
 }
 
 async function commitRecovered(deps: RecoveryDeps, state: PartitionState, batches: Buffer[],
-  producers: ProducerStates): Promise<void> {
+  producers: { states: ProducerStates; txns: PartitionTxns }): Promise<void> {
   const { topicId, partition } = state;
   const built = buildSegmentObject([{ topicId, partition, batches }]);
   let key = deps.keys.next(deps.nowMs());
   while (!(await deps.store.putIfAbsent(key, built.body))) key = deps.keys.next(deps.nowMs());
   for (const b of batches) {
     const h = readBatchHeader(b, 0);
-    if (!h.hasProducerId) continue;
-    producers.record({ producerId: Number(h.producerId), producerEpoch: h.producerEpoch,
+    producers.txns.apply(b, h);
+    if (!isSequenced(h)) continue;
+    producers.states.record({ producerId: Number(h.producerId), producerEpoch: h.producerEpoch,
       firstSequence: h.baseSequence, lastSequence: h.baseSequence + h.recordCount - 1 },
     h.baseOffset, h.lastOffset, deps.nowMs());
   }
@@ -94,7 +101,7 @@ async function commitRecovered(deps: RecoveryDeps, state: PartitionState, batche
     entries: built.ranges.map((r) => ({ topicId, partition, baseOffset: r.baseOffset,
       lastOffset: r.lastOffset, objectKey: key, position: r.position, sizeBytes: r.sizeBytes,
       maxTimestampMs: r.maxTimestampMs, leaderEpoch: r.leaderEpoch })),
-    producerStates: new Map([[id, producers.snapshot(endOffset)]]),
+    producerStates: new Map([[id, withTxnIndex(producers.states.snapshot(endOffset), producers.txns, endOffset)]]),
     leaderEpochs: new Map([[id, state.leaderEpoch]]),
   });
 }

@@ -64,6 +64,14 @@ export interface ProducerPartitionState {
   recentBatches: { firstSequence: number; lastSequence: number; baseOffset: number;
     lastOffset: number }[];
   lastTimestampMs: number;
+  /**
+   * Only on the partition's reserved entry (producerId -1, src/partition/txn-index.ts): the
+   * transactions open as of the snapshot's end, the aborted ones read_committed must skip, and
+   * the coordinator epoch of each producer's last marker (a marker resent is not written twice).
+   */
+  txnIndex?: { open: [producerId: number, firstOffset: number][];
+    aborted: [producerId: number, firstOffset: number, lastOffset: number][];
+    markers: [producerId: number, coordinatorEpoch: number][] };
 }
 
 export interface CommittedOffset {

@@ -11,6 +11,7 @@
  *                                        re-uploads into a new object.
  *   crash after commit, before trim    → replay skips what the index already holds.
  */
+import { withTxnIndex } from './txn-index.js';
 import assert from 'node:assert/strict';
 import type { Logger } from 'pino';
 import type { ProducerPartitionState, SegmentEntry } from '../metadata/records.js';
@@ -207,7 +208,7 @@ export class Uploader {
     for (const p of parts) {
       const id = `${p.log.topicId}:${p.log.partition}`;
       const endOffset = p.batches.at(-1)!.lastOffset + 1;
-      producerStates.set(id, p.log.producers.snapshot(endOffset));
+      producerStates.set(id, withTxnIndex(p.log.producers.snapshot(endOffset), p.log.txns, endOffset));
       leaderEpochs.set(id, p.log.leaderEpoch);
     }
     try {

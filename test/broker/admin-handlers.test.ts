@@ -112,6 +112,7 @@ async function setUp(): Promise<Fixture> {
     cluster: new SingleNodeView({ nodeId: NODE_ID, host: 'broker.example', port: 19092, rack: null }),
     metadata, partitions, uploader, metrics, history: emptyHistory, memory: new MemoryBudget(config.clientMemoryBytesMax),
     groups: {} as BrokerServices['groups'], // not used by these handlers
+    transactions: {} as BrokerServices['transactions'], // nor this
     apiVersions: () => [],
     deleteObjects: (keys) => { deleted.push(...keys); },
     nowMs: () => 1_700_000_000_000,

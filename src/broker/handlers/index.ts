@@ -13,8 +13,9 @@ import { handler as deleteTopics } from './20-delete-topics.js';
 import { handler as initProducerId } from './22-init-producer-id.js';
 import { adminHandlers } from './admin-handlers.js';
 import { groupHandlers } from './group-handlers.js';
+import { txnHandlers } from './txn-handlers.js';
 
 export const HANDLERS: readonly ApiHandler[] = [
   produce, fetch, listOffsets, metadata, apiVersions, createTopics, deleteTopics, initProducerId,
-  ...adminHandlers, ...groupHandlers,
+  ...adminHandlers, ...groupHandlers, ...txnHandlers,
 ].sort((a, b) => a.apiKey - b.apiKey);
