@@ -8,7 +8,10 @@ import { handler as addOffsetsToTxn } from './25-add-offsets-to-txn.js';
 import { handler as endTxn } from './26-end-txn.js';
 import { handler as writeTxnMarkers } from './27-write-txn-markers.js';
 import { handler as txnOffsetCommit } from './28-txn-offset-commit.js';
+import { handler as describeTransactions } from './65-describe-transactions.js';
+import { handler as listTransactions } from './66-list-transactions.js';
 
 export const txnHandlers: readonly ApiHandler[] = [
-  addPartitionsToTxn, addOffsetsToTxn, endTxn, writeTxnMarkers, txnOffsetCommit,
+  addPartitionsToTxn, addOffsetsToTxn, endTxn, writeTxnMarkers, txnOffsetCommit, describeTransactions,
+  listTransactions,
 ];
