@@ -425,8 +425,9 @@ function assertClusterRelations(l: BrokerLimits): void {
 /** A partition's aborted-transaction index fits beside its producers in one etcd value. */
 function assertTransactionRelations(l: BrokerLimits): void {
   const t = l.transaction;
-  assert.ok(t.abortedTxnsPerPartitionMax * t.abortedTxnJsonBytesMax <= l.etcd.producerStatesBytesMax / 2,
-    'the aborted-transaction index takes at most half a producer list (abortedTxnsPerPartitionMax)');
+  const indexBytesMax = t.abortedTxnsPerPartitionMax * t.abortedTxnJsonBytesMax;
+  assert.ok(indexBytesMax <= l.etcd.producerStatesBytesMax / 2,
+    'the aborted-transaction index takes at most half a producer list');
   assert.ok(t.markerRetryMs < t.peerRequestMsMax, 'a marker retry is shorter than a peer request');
 }
 

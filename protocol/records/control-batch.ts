@@ -58,7 +58,8 @@ export function readMarker(batch: Buffer, header: BatchHeaderView): Marker | nul
     if (r.varint() < 4) return null;
     if (r.int16() !== MARKER_VERSION) return null;
     const code = r.int16();
-    const type = code === CONTROL_TYPE_COMMIT ? 'commit' : code === CONTROL_TYPE_ABORT ? 'abort' : null;
+    const type = code === CONTROL_TYPE_COMMIT ? 'commit' : code === CONTROL_TYPE_ABORT ? 'abort'
+      : null;
     if (type === null || r.varint() < 6) return null;
     r.int16(); // value version
     return { type, coordinatorEpoch: r.int32() };

@@ -123,13 +123,16 @@ export class Broker {
       : await ClusterMode.start(config, etcd, partitions, uploader, store, log);
     if (clusterMode !== null) cluster = clusterMode.view;
     const transactions = new TransactionCoordinator({ metadata, nowMs: Date.now, log,
-      markers: new MarkerWriter(config.nodeId, { brokers: () => cluster.brokers(), controllerId: () => cluster.controllerId(),
-        leader: (t, p, e) => cluster.leader(t, p, e), groupCoordinator: (id) => cluster.groupCoordinator(id) },
+      markers: new MarkerWriter(config.nodeId, { brokers: () => cluster.brokers(),
+        controllerId: () => cluster.controllerId(),
+        leader: (t, p, e) => cluster.leader(t, p, e),
+          groupCoordinator: (id) => cluster.groupCoordinator(id) },
       partitions, Date.now, log),
       isCoordinator: (id) => cluster.groupCoordinator(id)?.nodeId === config.nodeId });
     const services: BrokerServices = {
       config, nodeId: config.nodeId, clusterId: metadata.clusterId(), advertised, cluster,
-      metadata, partitions, groups, transactions, uploader, history, metrics, memory: new MemoryBudget(config.clientMemoryBytesMax),
+      metadata, partitions, groups, transactions, uploader, history, metrics,
+        memory: new MemoryBudget(config.clientMemoryBytesMax),
       apiVersions: () => handlerRanges,
       deleteObjects: (keys) => deleteQuietly(store, keys, log),
       nowMs: Date.now,

@@ -52,30 +52,37 @@ export function requestBroker<Res>(server: string, req: BrokerRequest<Res>): Pro
     socket.once('connect', () => {
       connected = true;
       socket.setTimeout(req.answerMsMax);
-      socket.write(encodeRequestFrame(req.apiKey, req.version, CORRELATION_ID, req.clientId, req.encode));
+      socket.write(encodeRequestFrame(req.apiKey, req.version, CORRELATION_ID, req.clientId,
+        req.encode));
     });
     socket.on('data', (chunk: Buffer) => {
       received = Buffer.concat([received, chunk]);
       if (received.length < FRAME_SIZE_BYTES) return;
       const size = received.readInt32BE(0);
       if (size < 0 || size > req.answerBytesMax) {
-        finish(() => reject(new BrokerRequestError(`${server} answered with something other than Kafka's protocol`, false)));
+        finish(() => reject(new BrokerRequestError(
+          `${server} answered with something other than Kafka's protocol`, false)));
       } else if (received.length >= FRAME_SIZE_BYTES + size) {
         finish(() => {
           try {
-            resolve(decodeAnswer(req, received.subarray(FRAME_SIZE_BYTES, FRAME_SIZE_BYTES + size)));
+            resolve(decodeAnswer(req, received.subarray(FRAME_SIZE_BYTES,
+              FRAME_SIZE_BYTES + size)));
           } catch (err) {
-            reject(new BrokerRequestError(`${server}: its ${req.name} answer did not decode: ${(err as Error).message}`, false));
+            const why = `its ${req.name} answer did not decode: ${(err as Error).message}`;
+            reject(new BrokerRequestError(`${server}: ${why}`, false));
           }
         });
       }
     });
-    socket.once('close', () => finish(() => reject(new BrokerRequestError(`${server} closed the connection`, false))));
+    socket.once('close', () => finish(() =>
+      reject(new BrokerRequestError(`${server} closed the connection`, false))));
   });
 }
 
 function decodeAnswer<Res>(req: BrokerRequest<Res>, frame: Buffer): Res {
   const { correlationId, body } = decodeResponseFrame(req.apiKey, req.version, frame);
-  if (correlationId !== CORRELATION_ID) body.fail(`correlation id ${correlationId}, expected ${CORRELATION_ID}`);
+  if (correlationId !== CORRELATION_ID) {
+    body.fail(`correlation id ${correlationId}, expected ${CORRELATION_ID}`);
+  }
   return req.decode(body);
 }

@@ -147,6 +147,7 @@ export class TransactionConflictError extends Error {
   override readonly name = 'TransactionConflictError';
   constructor(readonly transactionalId: string, readonly expectedVersion: number,
     readonly storedVersion: number) {
-    super(`transaction ${transactionalId}: expected version ${expectedVersion}, stored ${storedVersion}`);
+    super(`transaction ${transactionalId}: expected version ${expectedVersion}, `
+      + `stored ${storedVersion}`);
   }
 }

@@ -126,7 +126,8 @@ export interface GroupOffsets {
 export interface TransactionStates {
   get(transactionalId: string): Promise<TransactionRecord | null>;
   /** Stores `record` as version expectedVersion + 1 and returns what was stored. */
-  put(record: Omit<TransactionRecord, 'version'>, expectedVersion: number): Promise<TransactionRecord>;
+  put(record: Omit<TransactionRecord, 'version'>,
+    expectedVersion: number): Promise<TransactionRecord>;
   delete(transactionalId: string, expectedVersion: number): Promise<void>;
   /** Every record, sorted by transactional id. */
   list(): Promise<TransactionRecord[]>;

@@ -261,12 +261,14 @@ export class PartitionLog {
    * Writes a transaction marker (WriteTxnMarkers) for `producerId`, through the same path as a
    * client batch; a marker of a coordinator epoch already written here is not written again.
    */
-  appendMarker(producerId: number, producerEpoch: number, type: MarkerType, coordinatorEpoch: number,
+  appendMarker(producerId: number, producerEpoch: number, type: MarkerType,
+    coordinatorEpoch: number,
     settings: TopicSettings, nowMs: number): AppendOutcome {
     if (!this.fenced && !this.draining && this.txns.markerWritten(producerId, coordinatorEpoch)) {
       return { kind: 'duplicate', baseOffset: -1, durable: this.whenDurable(this.nextOffset - 1) };
     }
-    const batch = encodeMarkerBatch({ producerId, producerEpoch, type, coordinatorEpoch, timestampMs: nowMs });
+    const batch = encodeMarkerBatch({ producerId, producerEpoch, type, coordinatorEpoch,
+      timestampMs: nowMs });
     return this.append(batch, readBatchHeader(batch, 0), settings, nowMs);
   }
 
@@ -376,7 +378,8 @@ export class PartitionLog {
    * Batches from `offset` below the high watermark, or below `endOffset` if lower (a
    * read_committed fetch passes the last stable offset, a batch boundary).
    */
-  async read(offset: number, maxBytes: number, minOneBatch: boolean, endOffset = Infinity): Promise<ReadResult> {
+  async read(offset: number, maxBytes: number, minOneBatch: boolean,
+    endOffset = Infinity): Promise<ReadResult> {
     const hw = this.highWatermark;
     if (offset < this.logStartOffset || offset > hw) {
       return { kind: 'offset-out-of-range', highWatermark: hw, logStartOffset: this.logStartOffset };
@@ -386,7 +389,8 @@ export class PartitionLog {
     let next = offset;
     const tailStart = this.tail[0]?.baseOffset ?? hw;
     if (next < tailStart && next < endOffset) {
-      const older = await this.history.read(this.topicId, this.partition, next, Math.min(tailStart, endOffset),
+      const older = await this.history.read(this.topicId, this.partition, next, Math.min(tailStart,
+        endOffset),
         maxBytes, minOneBatch);
       batches.push(...older.chunks);
       sizeBytes += older.sizeBytes;
@@ -408,7 +412,8 @@ export class PartitionLog {
       batches.push(b.bytes);
       sizeBytes += b.bytes.length;
     }
-    return { kind: 'ok', batches, sizeBytes, highWatermark: this.highWatermark, logStartOffset: this.logStartOffset };
+    return { kind: 'ok', batches, sizeBytes, highWatermark: this.highWatermark,
+      logStartOffset: this.logStartOffset };
   }
 
   /** Index of the first tail batch with lastOffset >= offset (binary search). */

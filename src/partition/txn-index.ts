@@ -111,10 +111,12 @@ export class PartitionTxns {
   }
 
   /** The producer's marker got offset `markerOffset`: its transaction ends there. */
-  noteMarker(producerId: number, markerOffset: number, type: MarkerType, coordinatorEpoch: number): void {
+  noteMarker(producerId: number, markerOffset: number, type: MarkerType,
+    coordinatorEpoch: number): void {
     this.markerCounts.set(producerId, this.markerCount(producerId) + 1);
     this.openEpochs.delete(producerId);
-    this.markerEpochs.set(producerId, Math.max(coordinatorEpoch, this.markerEpochs.get(producerId) ?? -1));
+    this.markerEpochs.set(producerId, Math.max(coordinatorEpoch,
+      this.markerEpochs.get(producerId) ?? -1));
     const first = this.open.get(producerId);
     if (first === undefined) return; // a transaction that wrote nothing here
     assert.ok(first < markerOffset, 'a marker follows its transaction');
@@ -147,7 +149,8 @@ export class PartitionTxns {
   lastStableOffset(highWatermark: number): number {
     let lso = highWatermark;
     for (const first of this.open.values()) lso = Math.min(lso, first);
-    for (const e of this.ended) if (e.markerOffset >= highWatermark) lso = Math.min(lso, e.firstOffset);
+    for (const e of this.ended) if (e.markerOffset >= highWatermark) lso = Math.min(lso,
+      e.firstOffset);
     return lso;
   }
 
@@ -179,14 +182,16 @@ export class PartitionTxns {
     const open: [number, number][] = [];
     for (const [pid, first] of this.open) if (first < endOffset) open.push([pid, first]);
     for (const e of this.ended) {
-      if (e.markerOffset >= endOffset && e.firstOffset < endOffset) open.push([e.producerId, e.firstOffset]);
+      if (e.markerOffset >= endOffset && e.firstOffset < endOffset) open.push([e.producerId,
+        e.firstOffset]);
     }
     const aborted = this.aborted.filter((a) => a.lastOffset < endOffset)
       .map((a): [number, number, number] => [a.producerId, a.firstOffset, a.lastOffset]);
     this.ended = this.ended.filter((e) => e.markerOffset >= endOffset);
     const markers = [...this.markerEpochs].sort((a, b) => a[0] - b[0]);
     if (open.length === 0 && aborted.length === 0 && markers.length === 0) return null;
-    return { producerId: TXN_INDEX_PRODUCER_ID, producerEpoch: -1, recentBatches: [], lastTimestampMs: 0,
+    return { producerId: TXN_INDEX_PRODUCER_ID, producerEpoch: -1, recentBatches: [],
+      lastTimestampMs: 0,
       txnIndex: { open: open.sort((a, b) => a[0] - b[0]), aborted, markers } };
   }
 }

@@ -208,7 +208,8 @@ export class Uploader {
     for (const p of parts) {
       const id = `${p.log.topicId}:${p.log.partition}`;
       const endOffset = p.batches.at(-1)!.lastOffset + 1;
-      producerStates.set(id, withTxnIndex(p.log.producers.snapshot(endOffset), p.log.txns, endOffset));
+      producerStates.set(id, withTxnIndex(p.log.producers.snapshot(endOffset), p.log.txns,
+        endOffset));
       leaderEpochs.set(id, p.log.leaderEpoch);
     }
     try {

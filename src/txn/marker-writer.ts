@@ -14,7 +14,8 @@ import { ApiKey } from '../../protocol/generated/api-keys.js';
 import { ErrorCode } from '../../protocol/generated/errors.js';
 import {
   type WriteTxnMarkersResponse, decodeWriteTxnMarkersResponse, defaultWriteTxnMarkersRequest,
-  defaultWriteTxnMarkersRequestWritableTxnMarker, defaultWriteTxnMarkersRequestWritableTxnMarkerTopic,
+  defaultWriteTxnMarkersRequestWritableTxnMarker,
+    defaultWriteTxnMarkersRequestWritableTxnMarkerTopic,
   encodeWriteTxnMarkersRequest,
 } from '../../protocol/generated/messages/write-txn-markers.js';
 import type { MarkerType } from '../../protocol/records/control-batch.js';
@@ -48,15 +49,18 @@ export async function writeMarkerHere(partitions: PartitionManager, spec: Marker
   tp: TopicPartitionName, nowMs: number): Promise<number> {
   const topic = partitions.topic(tp.topic);
   const log = topic?.logs[tp.partition];
-  if (topic === undefined || log === undefined) return partitions.missingError(tp.topic, tp.partition);
-  const outcome = log.appendMarker(spec.producerId, spec.producerEpoch, spec.type, spec.coordinatorEpoch,
+  if (topic === undefined || log === undefined) return partitions.missingError(tp.topic,
+    tp.partition);
+  const outcome = log.appendMarker(spec.producerId, spec.producerEpoch, spec.type,
+    spec.coordinatorEpoch,
     topic.config, nowMs);
   if (outcome.kind === 'error') return ErrorCode[outcome.error];
   try {
     await outcome.durable;
     return ErrorCode.NONE;
   } catch (err) {
-    return err instanceof PartitionFencedError ? ErrorCode.NOT_LEADER_OR_FOLLOWER : ErrorCode.KAFKA_STORAGE_ERROR;
+    return err instanceof PartitionFencedError ? ErrorCode.NOT_LEADER_OR_FOLLOWER
+      : ErrorCode.KAFKA_STORAGE_ERROR;
   }
 }
 
@@ -70,7 +74,8 @@ export class MarkerWriter {
    * says to stop (this broker no longer coordinates the transaction: its successor finishes).
    * Returns whether every marker was written.
    */
-  async writeAll(spec: MarkerSpec, targets: readonly TopicPartitionName[], stillWanted: () => boolean):
+  async writeAll(spec: MarkerSpec, targets: readonly TopicPartitionName[],
+    stillWanted: () => boolean):
     Promise<boolean> {
     let pending = [...targets];
     while (pending.length > 0) {
@@ -81,9 +86,11 @@ export class MarkerWriter {
         if (leaderId === null) continue; // topic deleted: nothing to mark
         byLeader.set(leaderId, [...(byLeader.get(leaderId) ?? []), tp]);
       }
-      const results = await Promise.all([...byLeader].map(([leaderId, tps]) => this.writeVia(leaderId, spec, tps)));
+      const results = await Promise.all([...byLeader].map(([leaderId,
+        tps]) => this.writeVia(leaderId, spec, tps)));
       pending = results.flat();
-      if (pending.length > 0) await new Promise((r) => setTimeout(r, transactionLimits.markerRetryMs));
+      if (pending.length > 0) await new Promise((r) => setTimeout(r,
+        transactionLimits.markerRetryMs));
     }
     return true;
   }
@@ -100,7 +107,8 @@ export class MarkerWriter {
   private async writeVia(leaderId: number, spec: MarkerSpec, tps: TopicPartitionName[]):
     Promise<TopicPartitionName[]> {
     if (leaderId === this.nodeId) {
-      const codes = await Promise.all(tps.map((tp) => writeMarkerHere(this.partitions, spec, tp, this.nowMs())));
+      const codes = await Promise.all(tps.map((tp) => writeMarkerHere(this.partitions, spec, tp,
+        this.nowMs())));
       return tps.filter((tp, i) => this.failed(tp, codes[i]!));
     }
     const leader = this.cluster.brokers().find((b) => b.nodeId === leaderId);
@@ -108,7 +116,8 @@ export class MarkerWriter {
     try {
       const res = await requestBroker(`${leader.host}:${leader.port}`, markersRequest(spec, tps));
       const code = codesOf(res);
-      return tps.filter((tp) => this.failed(tp, code.get(`${tp.topic}\0${tp.partition}`) ?? ErrorCode.UNKNOWN_SERVER_ERROR));
+      return tps.filter((tp) => this.failed(tp,
+        code.get(`${tp.topic}\0${tp.partition}`) ?? ErrorCode.UNKNOWN_SERVER_ERROR));
     } catch (err) {
       this.log.warn({ err, leaderId }, 'transaction markers not delivered; retrying');
       return tps;
@@ -132,19 +141,23 @@ function markersRequest(spec: MarkerSpec, tps: TopicPartitionName[]) {
     topics: [...topics].map(([name, partitionIndexes]) => ({
       ...defaultWriteTxnMarkersRequestWritableTxnMarkerTopic(), name, partitionIndexes })),
   }] };
-  return { apiKey: ApiKey.WriteTxnMarkers, version: WRITE_TXN_MARKERS_VERSION, clientId: 'ledgerstream-txn',
+  return { apiKey: ApiKey.WriteTxnMarkers, version: WRITE_TXN_MARKERS_VERSION,
+    clientId: 'ledgerstream-txn',
     name: 'WriteTxnMarkers', encode: (w: Parameters<typeof encodeWriteTxnMarkersRequest>[0]) =>
       encodeWriteTxnMarkersRequest(w, WRITE_TXN_MARKERS_VERSION, request),
     decode: (r: Parameters<typeof decodeWriteTxnMarkersResponse>[0]) =>
       decodeWriteTxnMarkersResponse(r, WRITE_TXN_MARKERS_VERSION),
-    connectMsMax: transactionLimits.peerRequestMsMax, answerMsMax: transactionLimits.peerRequestMsMax,
+    connectMsMax: transactionLimits.peerRequestMsMax,
+      answerMsMax: transactionLimits.peerRequestMsMax,
     answerBytesMax: 16 * 1024 * 1024 };
 }
 
 function codesOf(res: WriteTxnMarkersResponse): Map<string, number> {
   const out = new Map<string, number>();
   for (const m of res.markers) {
-    for (const t of m.topics) for (const p of t.partitions) out.set(`${t.name}\0${p.partitionIndex}`, p.errorCode);
+    for (const t of m.topics) {
+      for (const p of t.partitions) out.set(`${t.name}\0${p.partitionIndex}`, p.errorCode);
+    }
   }
   return out;
 }

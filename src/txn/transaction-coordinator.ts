@@ -22,7 +22,8 @@
  */
 import assert from 'node:assert/strict';
 import { ErrorCode } from '../../protocol/generated/errors.js';
-import { type CommittedOffset, TransactionConflictError, type TransactionRecord } from '../metadata/records.js';
+import { type CommittedOffset, TransactionConflictError,
+  type TransactionRecord } from '../metadata/records.js';
 import type { Metadata } from '../metadata/stores.js';
 import { SerialQueue } from '../util/serial-queue.js';
 import { transactionLimits } from '../limits.js';
@@ -65,7 +66,8 @@ export class TransactionCoordinator {
 
   constructor(private readonly o: TransactionCoordinatorOptions) {}
 
-  /** Starts the periodic scan (expired transactions, decisions left unfinished by a dead broker). */
+  /** Starts the periodic scan (expired transactions,
+    decisions left unfinished by a dead broker). */
   start(): void {
     const tick = () => {
       this.scanTimer = setTimeout(() => {
@@ -82,7 +84,8 @@ export class TransactionCoordinator {
   }
 
   /** InitProducerId with a transactional id. */
-  initProducerId(id: string, timeoutMs: number, expected: { producerId: number; producerEpoch: number }):
+  initProducerId(id: string, timeoutMs: number,
+    expected: { producerId: number; producerEpoch: number }):
     Promise<ProducerIdAndEpoch> {
     const fail = (errorCode: number) => ({ errorCode, producerId: -1, producerEpoch: -1 });
     if (timeoutMs <= 0 || timeoutMs > transactionLimits.txnTimeoutMsMax) {
@@ -93,7 +96,8 @@ export class TransactionCoordinator {
       if (rec === null) {
         const producerId = await this.o.metadata.producers.allocate();
         const created = await this.o.metadata.transactions.put({ transactionalId: id, producerId,
-          producerEpoch: 0, timeoutMs, state: 'Empty', partitions: [], pendingOffsets: [], txnStartMs: -1,
+          producerEpoch: 0, timeoutMs, state: 'Empty', partitions: [], pendingOffsets: [],
+            txnStartMs: -1,
           updatedAtMs: now }, 0);
         return { errorCode: ErrorCode.NONE, producerId: created.producerId, producerEpoch: 0 };
       }
@@ -113,17 +117,21 @@ export class TransactionCoordinator {
       const exhausted = rec.producerEpoch >= EPOCH_MAX;
       const producerId = exhausted ? await this.o.metadata.producers.allocate() : rec.producerId;
       const stored = await this.o.metadata.transactions.put({ ...fieldsOf(rec), producerId,
-        producerEpoch: exhausted ? 0 : rec.producerEpoch + 1, timeoutMs, state: 'Empty', partitions: [],
+        producerEpoch: exhausted ? 0 : rec.producerEpoch + 1, timeoutMs, state: 'Empty',
+          partitions: [],
         pendingOffsets: [], txnStartMs: -1, updatedAtMs: now }, rec.version);
-      return { errorCode: ErrorCode.NONE, producerId: stored.producerId, producerEpoch: stored.producerEpoch };
+      return { errorCode: ErrorCode.NONE, producerId: stored.producerId,
+        producerEpoch: stored.producerEpoch };
     });
   }
 
   /**
-   * AddPartitionsToTxn: adds partitions (or, verifyOnly, checks they are in the transaction: KIP-890).
+   * AddPartitionsToTxn: adds partitions (or, verifyOnly, checks they are in the transaction:
+   * KIP-890).
    * Returns one code for the whole transaction, or per-partition codes.
    */
-  addPartitions(id: string, producerId: number, producerEpoch: number, partitions: TopicPartitionName[],
+  addPartitions(id: string, producerId: number, producerEpoch: number,
+    partitions: TopicPartitionName[],
     verifyOnly: boolean): Promise<{ errorCode: number; partitionErrors?: number[] }> {
     return this.withId(id, (errorCode) => ({ errorCode }), async (rec) => {
       const error = checkProducer(rec, producerId, producerEpoch);
@@ -132,25 +140,33 @@ export class TransactionCoordinator {
       if (verifyOnly) {
         const ongoing = rec.state === 'Ongoing';
         return { errorCode: ErrorCode.NONE, partitionErrors: partitions.map((tp) =>
-          ongoing && rec.partitions.some((p) => p.topic === tp.topic && p.partition === tp.partition)
+          ongoing && rec.partitions.some((p) => p.topic === tp.topic
+            && p.partition === tp.partition)
             ? ErrorCode.NONE : ErrorCode.INVALID_TXN_STATE) };
       }
       const merged = mergePartitions(rec.partitions, partitions);
-      if (merged.length > transactionLimits.partitionsPerTxnMax) return { errorCode: ErrorCode.INVALID_REQUEST };
-      if (rec.state === 'Ongoing' && merged.length === rec.partitions.length) return { errorCode: ErrorCode.NONE };
-      await this.o.metadata.transactions.put({ ...this.begun(rec), partitions: merged }, rec.version);
+      if (merged.length > transactionLimits.partitionsPerTxnMax) {
+        return { errorCode: ErrorCode.INVALID_REQUEST };
+      }
+      if (rec.state === 'Ongoing'
+        && merged.length === rec.partitions.length) return { errorCode: ErrorCode.NONE };
+      await this.o.metadata.transactions.put({ ...this.begun(rec), partitions: merged },
+        rec.version);
       return { errorCode: ErrorCode.NONE };
     });
   }
 
   /** AddOffsetsToTxn: the group's offsets will be committed with the transaction. */
-  addOffsets(id: string, producerId: number, producerEpoch: number, groupId: string): Promise<number> {
+  addOffsets(id: string, producerId: number, producerEpoch: number,
+    groupId: string): Promise<number> {
     return this.withId(id, (code) => code, async (rec) => {
       const error = checkProducer(rec, producerId, producerEpoch);
       if (error !== ErrorCode.NONE) return error;
       assert.ok(rec !== null);
-      if (rec.pendingOffsets.some((g) => g.groupId === groupId) && rec.state === 'Ongoing') return ErrorCode.NONE;
-      if (rec.pendingOffsets.length >= transactionLimits.groupsPerTxnMax) return ErrorCode.INVALID_REQUEST;
+      if (rec.pendingOffsets.some((g) => g.groupId === groupId)
+        && rec.state === 'Ongoing') return ErrorCode.NONE;
+      const full = rec.pendingOffsets.length >= transactionLimits.groupsPerTxnMax;
+      if (full) return ErrorCode.INVALID_REQUEST;
       await this.o.metadata.transactions.put({ ...this.begun(rec),
         pendingOffsets: [...rec.pendingOffsets, { groupId, offsets: [] }] }, rec.version);
       return ErrorCode.NONE;
@@ -166,15 +182,18 @@ export class TransactionCoordinator {
     for (let attempt = 0; ; attempt++) {
       const rec = await this.o.metadata.transactions.get(id);
       const error = checkProducer(rec, producerId, producerEpoch);
-      if (error !== ErrorCode.NONE) return error === ErrorCode.PRODUCER_FENCED ? ErrorCode.INVALID_PRODUCER_EPOCH : error;
+      if (error !== ErrorCode.NONE) return error === ErrorCode.PRODUCER_FENCED
+        ? ErrorCode.INVALID_PRODUCER_EPOCH : error;
       assert.ok(rec !== null);
       const group = rec.pendingOffsets.find((g) => g.groupId === groupId);
       if (rec.state !== 'Ongoing' || group === undefined) return ErrorCode.INVALID_TXN_STATE;
       const merged = mergeOffsets(group.offsets, offsets);
       if (merged.length > transactionLimits.offsetsPerGroupMax) return ErrorCode.INVALID_REQUEST;
-      const pendingOffsets = rec.pendingOffsets.map((g) => g.groupId === groupId ? { groupId, offsets: merged } : g);
+      const pendingOffsets = rec.pendingOffsets.map((g) => g.groupId === groupId ? { groupId,
+        offsets: merged } : g);
       try {
-        await this.o.metadata.transactions.put({ ...fieldsOf(rec), pendingOffsets, updatedAtMs: this.o.nowMs() },
+        await this.o.metadata.transactions.put({ ...fieldsOf(rec), pendingOffsets,
+          updatedAtMs: this.o.nowMs() },
           rec.version);
         return ErrorCode.NONE;
       } catch (err) {
@@ -184,13 +203,16 @@ export class TransactionCoordinator {
   }
 
   /** EndTxn: answers once the markers are durable and the offsets stored. */
-  async endTxn(id: string, producerId: number, producerEpoch: number, commit: boolean): Promise<number> {
+  async endTxn(id: string, producerId: number, producerEpoch: number,
+    commit: boolean): Promise<number> {
     const wanted = commit ? 'Commit' : 'Abort';
-    const decided = await this.withId(id, (code) => ({ code, rec: null as Rec | null }), async (rec) => {
+    const decided = await this.withId(id, (code) => ({ code, rec: null as Rec | null }),
+      async (rec) => {
       const error = checkProducer(rec, producerId, producerEpoch, false);
       if (error !== ErrorCode.NONE) return { code: error, rec: null };
       assert.ok(rec !== null);
-      if (rec.state === 'Ongoing') return { code: ErrorCode.NONE, rec: await this.prepare(rec, `Prepare${wanted}`, false) };
+      if (rec.state === 'Ongoing') return { code: ErrorCode.NONE, rec: await this.prepare(rec,
+        `Prepare${wanted}`, false) };
       if (rec.state === `Prepare${wanted}`) return { code: ErrorCode.NONE, rec };
       if (rec.state === `Complete${wanted}`) return { code: ErrorCode.NONE, rec: null };
       return { code: ErrorCode.INVALID_TXN_STATE, rec: null };
@@ -200,11 +222,14 @@ export class TransactionCoordinator {
   }
 
   /** Whether a partition is in the producer's ongoing transaction (a leader's produce check). */
-  async verify(id: string, producerId: number, producerEpoch: number, tp: TopicPartitionName): Promise<number> {
+  async verify(id: string, producerId: number, producerEpoch: number,
+    tp: TopicPartitionName): Promise<number> {
     const rec = await this.o.metadata.transactions.get(id);
     const error = checkProducer(rec, producerId, producerEpoch);
-    if (error !== ErrorCode.NONE) return error === ErrorCode.PRODUCER_FENCED ? ErrorCode.INVALID_PRODUCER_EPOCH : error;
-    const inTxn = rec!.state === 'Ongoing' && rec!.partitions.some((p) => p.topic === tp.topic && p.partition === tp.partition);
+    if (error !== ErrorCode.NONE) return error === ErrorCode.PRODUCER_FENCED
+      ? ErrorCode.INVALID_PRODUCER_EPOCH : error;
+    const inTxn = rec!.state === 'Ongoing' && rec!.partitions.some((p) => p.topic === tp.topic
+      && p.partition === tp.partition);
     return inTxn ? ErrorCode.NONE : ErrorCode.INVALID_TXN_STATE;
   }
 
@@ -213,7 +238,8 @@ export class TransactionCoordinator {
     const out = new Map<string, CommittedOffset[]>();
     for (const rec of await this.o.metadata.transactions.list()) {
       if (rec.state !== 'Ongoing' && !isPrepare(rec)) continue;
-      for (const g of rec.pendingOffsets) out.set(g.groupId, [...(out.get(g.groupId) ?? []), ...g.offsets]);
+      for (const g of rec.pendingOffsets) out.set(g.groupId, [...(out.get(g.groupId) ?? []),
+        ...g.offsets]);
     }
     return out;
   }
@@ -228,7 +254,8 @@ export class TransactionCoordinator {
       } else if (rec.state === 'Ongoing' && now - rec.txnStartMs > rec.timeoutMs) {
         await this.withId(rec.transactionalId, () => null, async (fresh) => {
           if (fresh?.state !== 'Ongoing' || fresh.version !== rec.version) return null;
-          this.o.log.info({ transactionalId: rec.transactionalId, timeoutMs: rec.timeoutMs }, 'aborting a transaction past its timeout');
+          this.o.log.info({ transactionalId: rec.transactionalId, timeoutMs: rec.timeoutMs },
+            'aborting a transaction past its timeout');
           this.complete(await this.prepare(fresh, 'PrepareAbort', true));
           return null;
         });
@@ -268,7 +295,8 @@ export class TransactionCoordinator {
     const running = this.completing.get(rec.transactionalId);
     if (running !== undefined) return running;
     const done = this.runCompletion(rec).catch((err: unknown) => {
-      this.o.log.warn({ err, transactionalId: rec.transactionalId }, 'transaction completion failed; the scan retries');
+      this.o.log.warn({ err, transactionalId: rec.transactionalId },
+        'transaction completion failed; the scan retries');
       return false;
     }).finally(() => this.completing.delete(rec.transactionalId));
     this.completing.set(rec.transactionalId, done);
@@ -278,7 +306,8 @@ export class TransactionCoordinator {
   private async runCompletion(rec: Rec): Promise<boolean> {
     assert.ok(isPrepare(rec), 'only a stored decision is completed');
     const commit = rec.state === 'PrepareCommit';
-    const written = await this.o.markers.writeAll({ producerId: rec.producerId, producerEpoch: rec.producerEpoch,
+    const written = await this.o.markers.writeAll({ producerId: rec.producerId,
+      producerEpoch: rec.producerEpoch,
       type: commit ? 'commit' : 'abort', coordinatorEpoch: rec.version }, rec.partitions,
     () => !this.closed && this.o.isCoordinator(rec.transactionalId));
     if (!written) return false;
@@ -287,13 +316,16 @@ export class TransactionCoordinator {
         if (g.offsets.length > 0) await this.o.metadata.offsets.commit(g.groupId, g.offsets);
       }
     }
-    await this.o.metadata.transactions.put({ ...fieldsOf(rec), state: commit ? 'CompleteCommit' : 'CompleteAbort',
-      partitions: [], pendingOffsets: [], txnStartMs: -1, updatedAtMs: this.o.nowMs() }, rec.version);
+    await this.o.metadata.transactions.put({ ...fieldsOf(rec),
+      state: commit ? 'CompleteCommit' : 'CompleteAbort',
+      partitions: [], pendingOffsets: [], txnStartMs: -1, updatedAtMs: this.o.nowMs() },
+        rec.version);
     return true;
   }
 
   /** Runs `fn` on the fresh record, one operation per id at a time; not coordinator → `fail`. */
-  private async withId<T>(id: string, fail: (errorCode: number) => T, fn: (rec: Rec | null) => Promise<T>): Promise<T> {
+  private async withId<T>(id: string, fail: (errorCode: number) => T,
+    fn: (rec: Rec | null) => Promise<T>): Promise<T> {
     if (this.closed) return fail(ErrorCode.COORDINATOR_NOT_AVAILABLE);
     if (!this.o.isCoordinator(id)) return fail(ErrorCode.NOT_COORDINATOR);
     let queue = this.queues.get(id);
@@ -316,18 +348,21 @@ export class TransactionCoordinator {
  * Kafka's checks of the producer a request names against the record; a transaction being ended
  * is busy (CONCURRENT_TRANSACTIONS, retriable) except to EndTxn, which joins the completion.
  */
-function checkProducer(rec: Rec | null, producerId: number, producerEpoch: number, prepareIsBusy = true): number {
+function checkProducer(rec: Rec | null, producerId: number, producerEpoch: number,
+  prepareIsBusy = true): number {
   if (rec === null || rec.producerId !== producerId) return ErrorCode.INVALID_PRODUCER_ID_MAPPING;
   if (rec.producerEpoch !== producerEpoch) return ErrorCode.PRODUCER_FENCED;
   if (prepareIsBusy && isPrepare(rec)) return ErrorCode.CONCURRENT_TRANSACTIONS;
   return ErrorCode.NONE;
 }
 
-function mergePartitions(current: TopicPartitionName[], added: TopicPartitionName[]): TopicPartitionName[] {
+function mergePartitions(current: TopicPartitionName[],
+  added: TopicPartitionName[]): TopicPartitionName[] {
   const key = (tp: TopicPartitionName) => `${tp.topic}\0${tp.partition}`;
   const all = new Map(current.map((tp) => [key(tp), tp]));
   for (const tp of added) all.set(key(tp), { topic: tp.topic, partition: tp.partition });
-  return [...all.values()].sort((a, b) => a.topic < b.topic ? -1 : a.topic > b.topic ? 1 : a.partition - b.partition);
+  return [...all.values()].sort((a, b) => a.topic < b.topic ? -1 : a.topic > b.topic ? 1
+    : a.partition - b.partition);
 }
 
 function mergeOffsets(current: CommittedOffset[], added: CommittedOffset[]): CommittedOffset[] {

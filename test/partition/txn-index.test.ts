@@ -6,14 +6,17 @@
 import { describe, expect, it } from 'vitest';
 import { readBatchHeader } from '../../protocol/records/batch-header.js';
 import { encodeMarkerBatch, readMarker } from '../../protocol/records/control-batch.js';
-import { PartitionTxns, TXN_INDEX_PRODUCER_ID, withTxnIndex } from '../../src/partition/txn-index.js';
+import { PartitionTxns, TXN_INDEX_PRODUCER_ID,
+  withTxnIndex } from '../../src/partition/txn-index.js';
 
 describe('control batches', () => {
   it('encode a marker that reads back with its type and coordinator epoch', () => {
     for (const type of ['commit', 'abort'] as const) {
-      const batch = encodeMarkerBatch({ producerId: 42, producerEpoch: 3, type, coordinatorEpoch: 77, timestampMs: 5 });
+      const batch = encodeMarkerBatch({ producerId: 42, producerEpoch: 3, type,
+        coordinatorEpoch: 77, timestampMs: 5 });
       const h = readBatchHeader(batch, 0);
-      expect([h.isControl, h.isTransactional, Number(h.producerId), h.producerEpoch, h.baseSequence, h.recordCount])
+      expect([h.isControl, h.isTransactional, Number(h.producerId), h.producerEpoch, h.baseSequence,
+        h.recordCount])
         .toEqual([true, true, 42, 3, -1, 1]);
       expect(readMarker(batch, h)).toEqual({ type, coordinatorEpoch: 77 });
     }
@@ -50,7 +53,8 @@ describe('PartitionTxns', () => {
     const restored = PartitionTxns.fromProducerList(JSON.parse(JSON.stringify(states))).txns;
     expect(restored.lastStableOffset(6)).toBe(4);
     expect(restored.openTxnStart(7)).toBe(5);
-    expect(restored.abortedBetween(0, 6)).toEqual([{ producerId: 5, firstOffset: 0, lastOffset: 3 }]);
+    expect(restored.abortedBetween(0, 6)).toEqual([{ producerId: 5, firstOffset: 0,
+      lastOffset: 3 }]);
     expect(restored.markerWritten(5, 7)).toBe(true);
     expect(restored.markerWritten(5, 8)).toBe(false);
   });

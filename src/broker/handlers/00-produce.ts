@@ -21,7 +21,8 @@ import {
   defaultProduceResponseTopicProduceResponse, encodeProduceResponse,
 } from '../../../protocol/generated/messages/produce.js';
 import { defineHandler } from '../handler.js';
-import { appendPartition, type InflateBudget, type PartitionAppendResult } from '../produce/append-partition.js';
+import { appendPartition, type InflateBudget,
+  type PartitionAppendResult } from '../produce/append-partition.js';
 import { PartitionFencedError } from '../../partition/partition-log.js';
 import { limits } from '../../../storage/limits.js';
 import { WalNoSpaceError } from '../../../storage/wal/errors.js';

@@ -42,12 +42,15 @@ function topicsOf(result: FetchOffsetsResult, wanted: Wanted, partitionError: bo
     partitions: t.partitions.map(toWire) }));
 }
 
-/** requireStable: partitions with offsets pending in a transaction answer UNSTABLE_OFFSET_COMMIT. */
-function unstable(result: FetchOffsetsResult, pending: CommittedOffset[] | undefined): FetchOffsetsResult {
+/** requireStable: partitions with offsets pending in a transaction: UNSTABLE_OFFSET_COMMIT. */
+function unstable(result: FetchOffsetsResult,
+  pending: CommittedOffset[] | undefined): FetchOffsetsResult {
   if (pending === undefined || pending.length === 0) return result;
   const keys = new Set(pending.map((o) => `${o.topic}\0${o.partition}`));
-  return { ...result, topics: result.topics.map((t) => ({ topic: t.topic, partitions: t.partitions.map((p) =>
-    keys.has(`${t.topic}\0${p.partition}`) ? { ...p, offset: -1, errorCode: ErrorCode.UNSTABLE_OFFSET_COMMIT } : p) })) };
+  return { ...result, topics: result.topics.map((t) => ({ topic: t.topic,
+    partitions: t.partitions.map((p) =>
+    keys.has(`${t.topic}\0${p.partition}`) ? { ...p, offset: -1,
+      errorCode: ErrorCode.UNSTABLE_OFFSET_COMMIT } : p) })) };
 }
 
 export const handler = defineHandler({
@@ -59,7 +62,8 @@ export const handler = defineHandler({
   encodeResponse: encodeOffsetFetchResponse,
   async handle(ctx, req, version) {
     const groups = ctx.services.groups;
-    const pending = version >= 7 && req.requireStable ? await ctx.services.transactions.pendingOffsetGroups() : null;
+    const pending = version >= 7 && req.requireStable
+      ? await ctx.services.transactions.pendingOffsetGroups() : null;
     const fetchStable = async (groupId: string, topics: Wanted) =>
       unstable(await groups.fetchOffsets(groupId, toDomain(topics)), pending?.get(groupId));
     if (version >= 8) {

@@ -36,9 +36,11 @@ export const handler = defineHandler({
       return { ...res, producerId: BigInt(producerId), producerEpoch: 0 };
     }
     if (req.transactionalId === '') return { ...res, errorCode: ErrorCode.INVALID_REQUEST };
-    const out = await ctx.services.transactions.initProducerId(req.transactionalId, req.transactionTimeoutMs,
+    const out = await ctx.services.transactions.initProducerId(req.transactionalId,
+      req.transactionTimeoutMs,
       { producerId: Number(req.producerId), producerEpoch: req.producerEpoch });
-    return { ...res, errorCode: fencedErrorFor(out.errorCode, version, 4), producerId: BigInt(out.producerId),
+    return { ...res, errorCode: fencedErrorFor(out.errorCode, version, 4),
+      producerId: BigInt(out.producerId),
       producerEpoch: out.producerEpoch };
   },
 });

@@ -16,25 +16,31 @@
 import { ErrorCode } from '../../../protocol/generated/errors.js';
 import {
   type AddPartitionsToTxnRequestAddPartitionsToTxnTopic as TopicIn, decodeAddPartitionsToTxnRequest,
-  defaultAddPartitionsToTxnResponse, defaultAddPartitionsToTxnResponseAddPartitionsToTxnPartitionResult as partitionOut,
+  defaultAddPartitionsToTxnResponse,
+    defaultAddPartitionsToTxnResponseAddPartitionsToTxnPartitionResult as partitionOut,
   defaultAddPartitionsToTxnResponseAddPartitionsToTxnResult as txnOut,
-  defaultAddPartitionsToTxnResponseAddPartitionsToTxnTopicResult as topicOut, encodeAddPartitionsToTxnResponse,
+  defaultAddPartitionsToTxnResponseAddPartitionsToTxnTopicResult as topicOut,
+    encodeAddPartitionsToTxnResponse,
 } from '../../../protocol/generated/messages/add-partitions-to-txn.js';
 import { defineHandler, type RequestContext } from '../handler.js';
 import { fencedErrorFor, producerIdOf } from './txn-errors.js';
 
-interface TxnIn { transactionalId: string; producerId: bigint; producerEpoch: number; verifyOnly: boolean;
+interface TxnIn {
+  transactionalId: string; producerId: bigint; producerEpoch: number; verifyOnly: boolean;
   topics: TopicIn[] }
 
 async function addOne(ctx: RequestContext, t: TxnIn, version: number) {
   const parts = ctx.services.partitions;
-  const flat = t.topics.flatMap((tp) => tp.partitions.map((partition) => ({ topic: tp.name, partition })));
+  const flat = t.topics.flatMap((tp) => tp.partitions.map((partition) => ({ topic: tp.name,
+    partition })));
   const unknown = flat.map((tp) => !parts.partitionExists(tp.topic, tp.partition));
   let codes: number[];
   if (unknown.some((u) => u)) {
-    codes = unknown.map((u) => u ? ErrorCode.UNKNOWN_TOPIC_OR_PARTITION : ErrorCode.OPERATION_NOT_ATTEMPTED);
+    codes = unknown.map((u) => u ? ErrorCode.UNKNOWN_TOPIC_OR_PARTITION
+      : ErrorCode.OPERATION_NOT_ATTEMPTED);
   } else {
-    const r = await ctx.services.transactions.addPartitions(t.transactionalId, producerIdOf(t.producerId),
+    const r = await ctx.services.transactions.addPartitions(t.transactionalId,
+      producerIdOf(t.producerId),
       t.producerEpoch, flat, t.verifyOnly);
     codes = r.partitionErrors ?? flat.map(() => fencedErrorFor(r.errorCode, version, 2));
   }
@@ -54,11 +60,13 @@ export const handler = defineHandler({
   async handle(ctx, req, version) {
     const res = defaultAddPartitionsToTxnResponse();
     if (version >= 4) {
-      for (const t of req.transactions) res.resultsByTransaction.push(await addOne(ctx, t, version));
+      for (const t of req.transactions) res.resultsByTransaction.push(await addOne(ctx, t,
+        version));
       return res;
     }
     const one = await addOne(ctx, { transactionalId: req.v3AndBelowTransactionalId,
-      producerId: req.v3AndBelowProducerId, producerEpoch: req.v3AndBelowProducerEpoch, verifyOnly: false,
+      producerId: req.v3AndBelowProducerId, producerEpoch: req.v3AndBelowProducerEpoch,
+        verifyOnly: false,
       topics: req.v3AndBelowTopics }, version);
     return { ...res, resultsByTopicV3AndBelow: one.topicResults };
   },

@@ -23,8 +23,10 @@ export const handler = defineHandler({
   encodeResponse: encodeAddOffsetsToTxnResponse,
   errorResponse: topLevelError(defaultAddOffsetsToTxnResponse),
   async handle(ctx, req, version) {
-    if (req.groupId === '') return { ...defaultAddOffsetsToTxnResponse(), errorCode: ErrorCode.INVALID_GROUP_ID };
-    const code = await ctx.services.transactions.addOffsets(req.transactionalId, producerIdOf(req.producerId),
+    if (req.groupId === '') return { ...defaultAddOffsetsToTxnResponse(),
+      errorCode: ErrorCode.INVALID_GROUP_ID };
+    const code = await ctx.services.transactions.addOffsets(req.transactionalId,
+      producerIdOf(req.producerId),
       req.producerEpoch, req.groupId);
     return { ...defaultAddOffsetsToTxnResponse(), errorCode: fencedErrorFor(code, version, 2) };
   },

@@ -25,7 +25,8 @@ export const handler = defineHandler({
   encodeResponse: encodeEndTxnResponse,
   errorResponse: topLevelError(defaultEndTxnResponse),
   async handle(ctx, req, version) {
-    const code = await ctx.services.transactions.endTxn(req.transactionalId, producerIdOf(req.producerId),
+    const code = await ctx.services.transactions.endTxn(req.transactionalId,
+      producerIdOf(req.producerId),
       req.producerEpoch, req.committed);
     return { ...defaultEndTxnResponse(), errorCode: fencedErrorFor(code, version, 2) };
   },

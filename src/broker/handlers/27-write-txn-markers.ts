@@ -14,7 +14,8 @@ import {
   decodeWriteTxnMarkersRequest, defaultWriteTxnMarkersResponse,
   defaultWriteTxnMarkersResponseWritableTxnMarkerPartitionResult as partitionOut,
   defaultWriteTxnMarkersResponseWritableTxnMarkerResult as markerOut,
-  defaultWriteTxnMarkersResponseWritableTxnMarkerTopicResult as topicOut, encodeWriteTxnMarkersResponse,
+  defaultWriteTxnMarkersResponseWritableTxnMarkerTopicResult as topicOut,
+    encodeWriteTxnMarkersResponse,
 } from '../../../protocol/generated/messages/write-txn-markers.js';
 import { writeMarkerHere } from '../../txn/marker-writer.js';
 import { defineHandler } from '../handler.js';
@@ -31,13 +32,15 @@ export const handler = defineHandler({
     const s = ctx.services;
     const markers = await Promise.all(req.markers.map(async (m) => {
       const producerId = producerIdOf(m.producerId);
-      const spec = { producerId, producerEpoch: m.producerEpoch, coordinatorEpoch: m.coordinatorEpoch,
+      const spec = { producerId, producerEpoch: m.producerEpoch,
+        coordinatorEpoch: m.coordinatorEpoch,
         type: m.transactionResult ? 'commit' as const : 'abort' as const };
       const topics = await Promise.all(m.topics.map(async (t) => ({ ...topicOut(), name: t.name,
         partitions: await Promise.all(t.partitionIndexes.map(async (partitionIndex) => ({
           ...partitionOut(), partitionIndex, errorCode: producerId < 0 || m.producerEpoch < 0
             ? ErrorCode.INVALID_REQUEST
-            : await writeMarkerHere(s.partitions, spec, { topic: t.name, partition: partitionIndex }, s.nowMs()),
+            : await writeMarkerHere(s.partitions, spec, { topic: t.name,
+              partition: partitionIndex }, s.nowMs()),
         }))) })));
       return { ...markerOut(), producerId: m.producerId, topics };
     }));

@@ -1,6 +1,7 @@
 /**
  * TxnOffsetCommit: v0-4.
- * Behavior: offsets a transactional producer commits for a consumer group (sendOffsetsToTransaction),
+ * Behavior: offsets a transactional producer commits for a consumer group
+ * (sendOffsetsToTransaction),
  * kept with the transaction and stored in the group's committed offsets only when it commits
  * (dropped on abort); until then OffsetFetch with requireStable answers UNSTABLE_OFFSET_COMMIT for
  * those partitions. Sent to the group's coordinator; the transaction's record is changed by
@@ -19,7 +20,8 @@ import { ErrorCode } from '../../../protocol/generated/errors.js';
 import {
   decodeTxnOffsetCommitRequest, defaultTxnOffsetCommitResponse,
   defaultTxnOffsetCommitResponseTxnOffsetCommitResponsePartition as partitionOut,
-  defaultTxnOffsetCommitResponseTxnOffsetCommitResponseTopic as topicOut, encodeTxnOffsetCommitResponse,
+  defaultTxnOffsetCommitResponseTxnOffsetCommitResponseTopic as topicOut,
+    encodeTxnOffsetCommitResponse,
 } from '../../../protocol/generated/messages/txn-offset-commit.js';
 import { groupLimits } from '../../limits.js';
 import { defineHandler } from '../handler.js';
@@ -34,19 +36,25 @@ export const handler = defineHandler({
   encodeResponse: encodeTxnOffsetCommitResponse,
   async handle(ctx, req) {
     const s = ctx.services;
-    const known = (topic: string, partition: number) => s.partitions.partitionExists(topic, partition);
+    const known = (topic: string, partition: number) => s.partitions.partitionExists(topic,
+      partition);
     const tooLarge = req.topics.some((t) => t.partitions.some((p) =>
       (p.committedMetadata?.length ?? 0) > groupLimits.offsetMetadataBytesMax));
-    const offsets = req.topics.flatMap((t) => t.partitions.filter((p) => known(t.name, p.partitionIndex))
+    const offsets = req.topics.flatMap((t) => t.partitions.filter((p) => known(t.name,
+      p.partitionIndex))
       .map((p) => ({ topic: t.name, partition: p.partitionIndex, offset: Number(p.committedOffset),
-        leaderEpoch: p.committedLeaderEpoch, metadata: p.committedMetadata ?? '', commitTimestampMs: s.nowMs() })));
+        leaderEpoch: p.committedLeaderEpoch, metadata: p.committedMetadata ?? '',
+          commitTimestampMs: s.nowMs() })));
     const safe = offsets.every((o) => Number.isSafeInteger(o.offset) && o.offset >= 0);
     const code = tooLarge ? ErrorCode.OFFSET_METADATA_TOO_LARGE : !safe ? ErrorCode.INVALID_REQUEST
       : s.cluster.groupCoordinator(req.groupId)?.nodeId !== s.nodeId ? ErrorCode.NOT_COORDINATOR
-      : await s.transactions.commitOffsets(req.transactionalId, producerIdOf(req.producerId), req.producerEpoch,
+      : await s.transactions.commitOffsets(req.transactionalId, producerIdOf(req.producerId),
+        req.producerEpoch,
         req.groupId, offsets);
-    return { ...defaultTxnOffsetCommitResponse(), topics: req.topics.map((t) => ({ ...topicOut(), name: t.name,
+    return { ...defaultTxnOffsetCommitResponse(), topics: req.topics.map((t) => ({ ...topicOut(),
+      name: t.name,
       partitions: t.partitions.map((p) => ({ ...partitionOut(), partitionIndex: p.partitionIndex,
-        errorCode: known(t.name, p.partitionIndex) ? code : ErrorCode.UNKNOWN_TOPIC_OR_PARTITION })) })) };
+        errorCode: known(t.name, p.partitionIndex) ? code
+          : ErrorCode.UNKNOWN_TOPIC_OR_PARTITION })) })) };
   },
 });

@@ -11,14 +11,16 @@ import { ErrorCode } from '../../../protocol/generated/errors.js';
 import {
   decodeDescribeTransactionsRequest, defaultDescribeTransactionsResponse,
   defaultDescribeTransactionsResponseTopicData as topicOut,
-  defaultDescribeTransactionsResponseTransactionState as stateOut, encodeDescribeTransactionsResponse,
+  defaultDescribeTransactionsResponseTransactionState as stateOut,
+    encodeDescribeTransactionsResponse,
 } from '../../../protocol/generated/messages/describe-transactions.js';
 import type { TransactionRecord } from '../../metadata/records.js';
 import { defineHandler } from '../handler.js';
 
 function topicsOf(rec: TransactionRecord) {
   const byTopic = new Map<string, number[]>();
-  for (const p of rec.partitions) byTopic.set(p.topic, [...(byTopic.get(p.topic) ?? []), p.partition]);
+  for (const p of rec.partitions) byTopic.set(p.topic, [...(byTopic.get(p.topic) ?? []),
+    p.partition]);
   return [...byTopic].map(([topic, partitions]) => ({ ...topicOut(), topic, partitions }));
 }
 
@@ -35,10 +37,13 @@ export const handler = defineHandler({
     for (const transactionalId of req.transactionalIds) {
       const base = { ...stateOut(), transactionalId };
       const rec = txns.isCoordinator(transactionalId) ? await txns.get(transactionalId) : undefined;
-      if (rec === undefined) transactionStates.push({ ...base, errorCode: ErrorCode.NOT_COORDINATOR });
-      else if (rec === null) transactionStates.push({ ...base, errorCode: ErrorCode.TRANSACTIONAL_ID_NOT_FOUND });
+      if (rec === undefined) transactionStates.push({ ...base,
+        errorCode: ErrorCode.NOT_COORDINATOR });
+      else if (rec === null) transactionStates.push({ ...base,
+        errorCode: ErrorCode.TRANSACTIONAL_ID_NOT_FOUND });
       else {
-        transactionStates.push({ ...base, transactionState: rec.state, transactionTimeoutMs: rec.timeoutMs,
+        transactionStates.push({ ...base, transactionState: rec.state,
+          transactionTimeoutMs: rec.timeoutMs,
           transactionStartTimeMs: BigInt(rec.txnStartMs), producerId: BigInt(rec.producerId),
           producerEpoch: rec.producerEpoch, topics: topicsOf(rec) });
       }

@@ -14,7 +14,8 @@ import {
 import type { TransactionStateName } from '../../metadata/records.js';
 import { defineHandler, topLevelError } from '../handler.js';
 
-const STATES: readonly TransactionStateName[] = ['Empty', 'Ongoing', 'PrepareCommit', 'PrepareAbort',
+const STATES: readonly TransactionStateName[] = ['Empty', 'Ongoing', 'PrepareCommit',
+  'PrepareAbort',
   'CompleteCommit', 'CompleteAbort', 'PrepareEpochFence'];
 
 export const handler = defineHandler({
@@ -32,8 +33,10 @@ export const handler = defineHandler({
     const producerIds = new Set(req.producerIdFilters.map(Number));
     const olderThanMs = version >= 1 && req.durationFilter >= 0n ? Number(req.durationFilter) : -1;
     const now = s.nowMs();
-    const listed = (await s.transactions.list()).filter((r) => s.transactions.isCoordinator(r.transactionalId)
-      && (states.size === 0 || states.has(r.state)) && (producerIds.size === 0 || producerIds.has(r.producerId))
+    const listed = (await s.transactions.list()).filter((r) =>
+      s.transactions.isCoordinator(r.transactionalId)
+      && (states.size === 0 || states.has(r.state)) && (producerIds.size === 0
+        || producerIds.has(r.producerId))
       && (olderThanMs < 0 || (r.txnStartMs >= 0 && now - r.txnStartMs > olderThanMs)));
     return { ...defaultListTransactionsResponse(),
       unknownStateFilters: req.stateFilters.filter((f) => !known.has(f)),

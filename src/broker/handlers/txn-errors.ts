@@ -4,7 +4,8 @@
  */
 import { ErrorCode } from '../../../protocol/generated/errors.js';
 
-export function fencedErrorFor(errorCode: number, version: number, fencedFromVersion: number): number {
+export function fencedErrorFor(errorCode: number, version: number,
+  fencedFromVersion: number): number {
   return errorCode === ErrorCode.PRODUCER_FENCED && version < fencedFromVersion
     ? ErrorCode.INVALID_PRODUCER_EPOCH : errorCode;
 }

@@ -12,6 +12,7 @@ import { handler as describeTransactions } from './65-describe-transactions.js';
 import { handler as listTransactions } from './66-list-transactions.js';
 
 export const txnHandlers: readonly ApiHandler[] = [
-  addPartitionsToTxn, addOffsetsToTxn, endTxn, writeTxnMarkers, txnOffsetCommit, describeTransactions,
+  addPartitionsToTxn, addOffsetsToTxn, endTxn, writeTxnMarkers, txnOffsetCommit,
+    describeTransactions,
   listTransactions,
 ];

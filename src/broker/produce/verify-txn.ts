@@ -30,11 +30,13 @@ export interface TxnVerification {
 const admitted: TxnVerification = { errorCode: ErrorCode.NONE, recheck: () => ErrorCode.NONE };
 
 export async function verifyTransactionalBatch(s: BrokerServices, transactionalId: string | null,
-  topic: TopicEntry | undefined, partition: number, records: Buffer | null): Promise<TxnVerification> {
+  topic: TopicEntry | undefined, partition: number,
+    records: Buffer | null): Promise<TxnVerification> {
   const log = topic?.logs[partition];
   if (log === undefined || records === null || records.length < BATCH_HEADER_BYTES) return admitted;
   const h = readBatchHeader(records, 0);
-  if (!h.isTransactional || h.isControl) return admitted; // control batches are refused by validation
+  if (!h.isTransactional
+    || h.isControl) return admitted; // control batches are refused by validation
   if (transactionalId === null) {
     return { errorCode: ErrorCode.INVALID_RECORD, recheck: () => ErrorCode.INVALID_RECORD };
   }

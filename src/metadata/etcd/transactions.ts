@@ -42,7 +42,8 @@ export class EtcdTransactionStates implements TransactionStates {
   async list(): Promise<TransactionRecord[]> {
     const kvs = await rangePrefix(this.e.client, this.e.keys.transactionsPrefix());
     return kvs.map((kv) => decodeTransaction(kv.value))
-      .sort((a, b) => a.transactionalId < b.transactionalId ? -1 : a.transactionalId > b.transactionalId ? 1 : 0);
+      .sort((a, b) => a.transactionalId < b.transactionalId ? -1
+        : a.transactionalId > b.transactionalId ? 1 : 0);
   }
 
   private async read(transactionalId: string): Promise<Versioned<TransactionRecord>> {

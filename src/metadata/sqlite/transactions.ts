@@ -19,7 +19,8 @@ export class SqliteTransactionStates implements TransactionStates {
       const stored = this.d.s.selectTransaction.get(record.transactionalId)?.version ?? 0;
       checkTransactionVersion(record.transactionalId, expectedVersion, stored);
       const written: TransactionRecord = { ...record, version: expectedVersion + 1 };
-      this.d.s.upsertTransaction.run(record.transactionalId, written.version, JSON.stringify(written));
+      this.d.s.upsertTransaction.run(record.transactionalId, written.version,
+        JSON.stringify(written));
       return written;
     });
   }

@@ -6,7 +6,8 @@ import { expect, it } from 'vitest';
 import { TransactionConflictError, type TransactionRecord } from '../../../src/metadata/records.js';
 import { offsetOf, type Current, type Reopen } from './fixtures.js';
 
-function txn(id: string, over: Partial<TransactionRecord> = {}): Omit<TransactionRecord, 'version'> {
+function txn(id: string, over: Partial<TransactionRecord> = {}): Omit<TransactionRecord,
+  'version'> {
   return { transactionalId: id, producerId: 7, producerEpoch: 0, timeoutMs: 60_000, state: 'Empty',
     partitions: [], pendingOffsets: [], txnStartMs: -1, updatedAtMs: 1_700_000_000_000, ...over };
 }
@@ -53,7 +54,8 @@ export function transactionStatesContract(current: Current, reopen: Reopen): voi
   it('lists records sorted by id, odd ids included, and deletes by version', async () => {
     const { c } = current();
     for (const id of ['b/x', 'a b', 'c%', 'a']) await c.transactions.put(txn(id), 0);
-    expect((await c.transactions.list()).map((r) => r.transactionalId)).toEqual(['a', 'a b', 'b/x', 'c%']);
+    expect((await c.transactions.list()).map((r) => r.transactionalId)).toEqual(['a', 'a b', 'b/x',
+      'c%']);
     await c.transactions.delete('a b', 1);
     expect(await c.transactions.get('a b')).toBeNull();
     expect((await c.transactions.list()).map((r) => r.transactionalId)).toEqual(['a', 'b/x', 'c%']);
@@ -61,9 +63,11 @@ export function transactionStatesContract(current: Current, reopen: Reopen): voi
 
   it('keeps records across a reopen', async (ctx) => {
     const { c } = current();
-    await c.transactions.put(txn('durable', { state: 'PrepareCommit', partitions: [{ topic: 't', partition: 0 }] }), 0);
+    await c.transactions.put(txn('durable', { state: 'PrepareCommit', partitions: [{ topic: 't',
+      partition: 0 }] }), 0);
     const reopened = await reopen(ctx);
     expect(await reopened.transactions.get('durable')).toEqual(
-      { ...txn('durable', { state: 'PrepareCommit', partitions: [{ topic: 't', partition: 0 }] }), version: 1 });
+      { ...txn('durable', { state: 'PrepareCommit', partitions: [{ topic: 't', partition: 0 }] }),
+        version: 1 });
   });
 }
