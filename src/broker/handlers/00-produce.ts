@@ -80,7 +80,8 @@ export const handler = defineHandler({
         partitionResponses: [] as PartitionOut[] };
       for (const p of t.partitionData) {
         const records = decodedRecords(p.records);
-        const txn = await verifyTransactionalBatch(s, req.transactionalId, topic, p.index, records);
+        const verifying = verifyTransactionalBatch(s, req.transactionalId, topic, p.index, records);
+        const txn = verifying instanceof Promise ? await verifying : verifying;
         const refusal = txn.errorCode !== ErrorCode.NONE ? txn.errorCode : txn.recheck();
         const r = refusal !== ErrorCode.NONE ? refused(refusal)
           : appendPartition(s, topic, p.index, records, nowMs, inflate);

@@ -29,22 +29,28 @@ export interface TxnVerification {
 
 const admitted: TxnVerification = { errorCode: ErrorCode.NONE, recheck: () => ErrorCode.NONE };
 
-export async function verifyTransactionalBatch(s: BrokerServices, transactionalId: string | null,
+/**
+ * The verification of a batch: `admitted` at once (not transactional, or continuing a verified
+ * transaction), a refusal at once, or a promise of the coordinator's answer. Only the last makes
+ * Produce await, so a non-transactional append stays synchronous from the handler's start (the
+ * order of pipelined requests is the order of their appends).
+ */
+export function verifyTransactionalBatch(s: BrokerServices, transactionalId: string | null,
   topic: TopicEntry | undefined, partition: number,
-    records: Buffer | null): Promise<TxnVerification> {
+  records: Buffer | null): TxnVerification | Promise<TxnVerification> {
   const log = topic?.logs[partition];
   if (log === undefined || records === null || records.length < BATCH_HEADER_BYTES) return admitted;
   const h = readBatchHeader(records, 0);
-  if (!h.isTransactional
-    || h.isControl) return admitted; // control batches are refused by validation
+  // Control batches are refused by validation.
+  if (!h.isTransactional || h.isControl) return admitted;
   if (transactionalId === null) {
     return { errorCode: ErrorCode.INVALID_RECORD, recheck: () => ErrorCode.INVALID_RECORD };
   }
   const producerId = Number(h.producerId);
   if (log.txns.continuesOpenTxn(producerId, h.producerEpoch)) return admitted;
   const markersBefore = log.txns.markerCount(producerId);
-  const errorCode = await s.transactions.verify(transactionalId, producerId, h.producerEpoch,
-    { topic: topic!.record.name, partition });
-  return { errorCode, recheck: () => log.txns.markerCount(producerId) === markersBefore
-    ? ErrorCode.NONE : ErrorCode.INVALID_TXN_STATE };
+  return s.transactions.verify(transactionalId, producerId, h.producerEpoch,
+    { topic: topic!.record.name, partition }).then((errorCode) => ({ errorCode,
+    recheck: () => log.txns.markerCount(producerId) === markersBefore
+      ? ErrorCode.NONE : ErrorCode.INVALID_TXN_STATE }));
 }
