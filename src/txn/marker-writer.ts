@@ -116,6 +116,11 @@ export class MarkerWriter {
     try {
       const res = await requestBroker(`${leader.host}:${leader.port}`, markersRequest(spec, tps));
       const code = codesOf(res);
+      if ([...code.values()].includes(ErrorCode.CLUSTER_AUTHORIZATION_FAILED)) {
+        this.log.warn({ leaderId }, 'transaction markers refused: CLUSTER_AUTHORIZATION_FAILED; '
+          + 'grant the principal brokers connect as (User:ANONYMOUS on a PLAINTEXT listener) '
+          + 'ClusterAction on the cluster; retrying');
+      }
       return tps.filter((tp) => this.failed(tp,
         code.get(`${tp.topic}\0${tp.partition}`) ?? ErrorCode.UNKNOWN_SERVER_ERROR));
     } catch (err) {

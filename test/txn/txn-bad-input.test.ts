@@ -142,11 +142,16 @@ async function badInput(): Promise<void> {
     'old-epoch'))).toBe(ErrorCode.INVALID_PRODUCER_EPOCH);
   expect(await produceBatch('bad-input', 1, await txnBatch(pid, second.producerEpoch, 0,
     'not-added'))).toBe(ErrorCode.INVALID_TXN_STATE);
+  // Kafka's handleProduceRequest: transactional records without a transactional id fail the
+  // whole request with TRANSACTIONAL_ID_AUTHORIZATION_FAILED, authorizer or not.
   expect(await produceBatch(null, 0, await txnBatch(pid, second.producerEpoch, 0,
-    'no-txn-id'))).toBe(ErrorCode.INVALID_RECORD);
+    'no-txn-id'))).toBe(ErrorCode.TRANSACTIONAL_ID_AUTHORIZATION_FAILED);
   const forged = encodeMarkerBatch({ producerId: Number(pid), producerEpoch: second.producerEpoch,
     type: 'commit',
     coordinatorEpoch: 99, timestampMs: Date.now() });
+  // A control batch is transactional: without an id refused as above; with one it reaches the
+  // log, whose validator refuses control batches from clients (INVALID_RECORD).
+  expect(await produceBatch(null, 0, forged)).toBe(ErrorCode.TRANSACTIONAL_ID_AUTHORIZATION_FAILED);
   expect(await produceBatch('bad-input', 0, forged)).toBe(ErrorCode.INVALID_RECORD);
   expect([await latest(0, 0), await latest(1, 0)]).toEqual(before);
   expect(await end('bad-input', pid, second.producerEpoch,

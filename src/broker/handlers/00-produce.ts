@@ -11,8 +11,12 @@
  * Transactional batches: the leader first checks that the partition is in the producer's ongoing
  * transaction (produce/verify-txn.ts); the batch then opens or continues the transaction in the
  * partition's index, which holds the last stable offset back until its marker.
- * Not implemented: quotas; transactional id authorization (Write on the TransactionalId) goes
- * here with the security work.
+ * Authorization (Kafka's handleProduceRequest): if any partition's batch is transactional, the
+ * request must carry a transactional id the requester may WRITE, else every partition gets
+ * TRANSACTIONAL_ID_AUTHORIZATION_FAILED — also with no authorizer, when the id is missing. A
+ * forged control batch is transactional too: with an id (and no authorizer, or WRITE on it) it
+ * reaches the append and gets INVALID_RECORD, as Kafka's LogValidator answers. Then WRITE on each
+ * topic (TOPIC_AUTHORIZATION_FAILED before any existence check).
  */
 import { ErrorCode } from '../../../protocol/generated/errors.js';
 import {

@@ -10,8 +10,12 @@
  * verifyOnly: a check that the partitions are in the ongoing transaction (INVALID_TXN_STATE for
  * those that are not), changing nothing; v5 only adds an error (TRANSACTION_ABORTABLE) this
  * broker does not send.
- * Not implemented: authorization (Write on the TransactionalId; ClusterAction for v4+ batches)
- * belongs here, with the security work.
+ * Authorization (as Kafka): v0-3 need WRITE on the transactional id (every partition
+ * TRANSACTIONAL_ID_AUTHORIZATION_FAILED) and WRITE on each topic: a partition of a topic without
+ * it gets TOPIC_AUTHORIZATION_FAILED (before the existence check), and then, as for unknown
+ * partitions, the others OPERATION_NOT_ATTEMPTED and nothing is added. v4+ come from brokers:
+ * CLUSTER_ACTION on the cluster, else the top-level CLUSTER_AUTHORIZATION_FAILED; their
+ * transactions are then not checked per id or topic.
  */
 import { ErrorCode } from '../../../protocol/generated/errors.js';
 import {
@@ -23,21 +27,37 @@ import {
     encodeAddPartitionsToTxnResponse,
 } from '../../../protocol/generated/messages/add-partitions-to-txn.js';
 import { defineHandler, type RequestContext } from '../handler.js';
+import { AclOperation, ResourceType } from '../../security/acl.js';
+import { authorizedNames, mayActAsBroker, mayWriteTransactionalId } from '../authorize.js';
 import { fencedErrorFor, producerIdOf } from './txn-errors.js';
 
 interface TxnIn {
   transactionalId: string; producerId: bigint; producerEpoch: number; verifyOnly: boolean;
   topics: TopicIn[] }
 
+/** Per partition: TOPIC_AUTHORIZATION_FAILED, UNKNOWN_TOPIC_OR_PARTITION or NONE (may add). */
+function checkPartitions(ctx: RequestContext, t: TxnIn, version: number,
+  flat: { topic: string; partition: number }[]): number[] {
+  if (version < 4 && !mayWriteTransactionalId(ctx, t.transactionalId)) {
+    return flat.map(() => ErrorCode.TRANSACTIONAL_ID_AUTHORIZATION_FAILED);
+  }
+  const writable = version >= 4 ? null : authorizedNames(ctx, AclOperation.WRITE,
+    ResourceType.TOPIC, flat.map((tp) => tp.topic));
+  return flat.map((tp) => writable !== null && !writable.has(tp.topic)
+    ? ErrorCode.TOPIC_AUTHORIZATION_FAILED
+    : !ctx.services.partitions.partitionExists(tp.topic, tp.partition)
+      ? ErrorCode.UNKNOWN_TOPIC_OR_PARTITION : ErrorCode.NONE);
+}
+
 async function addOne(ctx: RequestContext, t: TxnIn, version: number) {
-  const parts = ctx.services.partitions;
   const flat = t.topics.flatMap((tp) => tp.partitions.map((partition) => ({ topic: tp.name,
     partition })));
-  const unknown = flat.map((tp) => !parts.partitionExists(tp.topic, tp.partition));
+  const checked = checkPartitions(ctx, t, version, flat);
   let codes: number[];
-  if (unknown.some((u) => u)) {
-    codes = unknown.map((u) => u ? ErrorCode.UNKNOWN_TOPIC_OR_PARTITION
-      : ErrorCode.OPERATION_NOT_ATTEMPTED);
+  if (checked[0] === ErrorCode.TRANSACTIONAL_ID_AUTHORIZATION_FAILED) {
+    codes = checked;
+  } else if (checked.some((c) => c !== ErrorCode.NONE)) {
+    codes = checked.map((c) => c !== ErrorCode.NONE ? c : ErrorCode.OPERATION_NOT_ATTEMPTED);
   } else {
     const r = await ctx.services.transactions.addPartitions(t.transactionalId,
       producerIdOf(t.producerId),
@@ -60,6 +80,10 @@ export const handler = defineHandler({
   async handle(ctx, req, version) {
     const res = defaultAddPartitionsToTxnResponse();
     if (version >= 4) {
+      // Only brokers send v4+ (KIP-890): Kafka fails the whole request without CLUSTER_ACTION.
+      if (!mayActAsBroker(ctx)) {
+        return { ...res, errorCode: ErrorCode.CLUSTER_AUTHORIZATION_FAILED };
+      }
       for (const t of req.transactions) res.resultsByTransaction.push(await addOne(ctx, t,
         version));
       return res;

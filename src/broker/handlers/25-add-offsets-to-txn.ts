@@ -5,13 +5,16 @@
  * CONCURRENT_TRANSACTIONS, NOT_COORDINATOR; an empty group id gets INVALID_GROUP_ID.
  * Version notes: v2+ may get PRODUCER_FENCED (before: INVALID_PRODUCER_EPOCH); v3 is flexible;
  * v4 only adds an error (TRANSACTION_ABORTABLE) this broker does not send.
- * Not implemented: authorization (Write on the TransactionalId, Read on the Group) belongs here.
+ * Authorization (as Kafka, before anything else): WRITE on the transactional id
+ * (TRANSACTIONAL_ID_AUTHORIZATION_FAILED), then READ on the group (GROUP_AUTHORIZATION_FAILED).
  */
 import { ErrorCode } from '../../../protocol/generated/errors.js';
 import {
   decodeAddOffsetsToTxnRequest, defaultAddOffsetsToTxnResponse, encodeAddOffsetsToTxnResponse,
 } from '../../../protocol/generated/messages/add-offsets-to-txn.js';
 import { defineHandler, topLevelError } from '../handler.js';
+import { AclOperation, ResourceType } from '../../security/acl.js';
+import { authorize, mayWriteTransactionalId } from '../authorize.js';
 import { fencedErrorFor, producerIdOf } from './txn-errors.js';
 
 export const handler = defineHandler({
@@ -23,6 +26,12 @@ export const handler = defineHandler({
   encodeResponse: encodeAddOffsetsToTxnResponse,
   errorResponse: topLevelError(defaultAddOffsetsToTxnResponse),
   async handle(ctx, req, version) {
+    const refusal = !mayWriteTransactionalId(ctx, req.transactionalId)
+      ? ErrorCode.TRANSACTIONAL_ID_AUTHORIZATION_FAILED
+      : !authorize(ctx, AclOperation.READ, ResourceType.GROUP, req.groupId)
+        ? ErrorCode.GROUP_AUTHORIZATION_FAILED : ErrorCode.NONE;
+    if (refusal !== ErrorCode.NONE) return { ...defaultAddOffsetsToTxnResponse(),
+      errorCode: refusal };
     if (req.groupId === '') return { ...defaultAddOffsetsToTxnResponse(),
       errorCode: ErrorCode.INVALID_GROUP_ID };
     const code = await ctx.services.transactions.addOffsets(req.transactionalId,

@@ -7,13 +7,15 @@
  * ongoing transaction, gets INVALID_TXN_STATE; an unknown transactional id or another producer
  * id INVALID_PRODUCER_ID_MAPPING; an older epoch PRODUCER_FENCED.
  * Version notes: v2+ may get PRODUCER_FENCED (before: INVALID_PRODUCER_EPOCH); v3 is flexible.
- * Not implemented: v5 (KIP-890 part 2, an epoch bump per transaction; unstable in the spec);
- * authorization (Write on the TransactionalId) belongs here.
+ * Authorization: WRITE on the transactional id (TRANSACTIONAL_ID_AUTHORIZATION_FAILED), as Kafka.
+ * Not implemented: v5 (KIP-890 part 2, an epoch bump per transaction; unstable in the spec).
  */
 import {
   decodeEndTxnRequest, defaultEndTxnResponse, encodeEndTxnResponse,
 } from '../../../protocol/generated/messages/end-txn.js';
+import { ErrorCode } from '../../../protocol/generated/errors.js';
 import { defineHandler, topLevelError } from '../handler.js';
+import { mayWriteTransactionalId } from '../authorize.js';
 import { fencedErrorFor, producerIdOf } from './txn-errors.js';
 
 export const handler = defineHandler({
@@ -25,6 +27,8 @@ export const handler = defineHandler({
   encodeResponse: encodeEndTxnResponse,
   errorResponse: topLevelError(defaultEndTxnResponse),
   async handle(ctx, req, version) {
+    if (!mayWriteTransactionalId(ctx, req.transactionalId)) return { ...defaultEndTxnResponse(),
+      errorCode: ErrorCode.TRANSACTIONAL_ID_AUTHORIZATION_FAILED };
     const code = await ctx.services.transactions.endTxn(req.transactionalId,
       producerIdOf(req.producerId),
       req.producerEpoch, req.committed);

@@ -6,8 +6,11 @@
  * without writing it again. Partitions not led here get NOT_LEADER_OR_FOLLOWER, unknown ones
  * UNKNOWN_TOPIC_OR_PARTITION.
  * Version notes: v1 is flexible; v0 is not offered (only brokers send this, and ours send v1).
- * Not implemented: authorization — only brokers may send it (ClusterAction on the Cluster
- * resource); until the security work lands any client can, so it is not a trust boundary yet.
+ * Authorization (as Kafka): ALTER on the cluster (asked quietly: kafka-transactions.sh abort
+ * sends this too, KIP-664) or else CLUSTER_ACTION on the cluster; without either every partition
+ * gets CLUSTER_AUTHORIZATION_FAILED. Our coordinators send it to the partition leaders as the
+ * principal of the peer's first advertised listener (User:ANONYMOUS on a PLAINTEXT one): with an
+ * authorizer in a cluster, grant that principal CLUSTER_ACTION (README, Security).
  */
 import { ErrorCode } from '../../../protocol/generated/errors.js';
 import {
@@ -19,6 +22,8 @@ import {
 } from '../../../protocol/generated/messages/write-txn-markers.js';
 import { writeMarkerHere } from '../../txn/marker-writer.js';
 import { defineHandler } from '../handler.js';
+import { AclOperation, CLUSTER_NAME, ResourceType } from '../../security/acl.js';
+import { authorize } from '../authorize.js';
 import { producerIdOf } from './txn-errors.js';
 
 export const handler = defineHandler({
@@ -30,6 +35,8 @@ export const handler = defineHandler({
   encodeResponse: encodeWriteTxnMarkersResponse,
   async handle(ctx, req) {
     const s = ctx.services;
+    const allowed = authorize(ctx, AclOperation.ALTER, ResourceType.CLUSTER, CLUSTER_NAME, true)
+      || authorize(ctx, AclOperation.CLUSTER_ACTION, ResourceType.CLUSTER, CLUSTER_NAME);
     const markers = await Promise.all(req.markers.map(async (m) => {
       const producerId = producerIdOf(m.producerId);
       const spec = { producerId, producerEpoch: m.producerEpoch,
@@ -37,7 +44,8 @@ export const handler = defineHandler({
         type: m.transactionResult ? 'commit' as const : 'abort' as const };
       const topics = await Promise.all(m.topics.map(async (t) => ({ ...topicOut(), name: t.name,
         partitions: await Promise.all(t.partitionIndexes.map(async (partitionIndex) => ({
-          ...partitionOut(), partitionIndex, errorCode: producerId < 0 || m.producerEpoch < 0
+          ...partitionOut(), partitionIndex, errorCode: !allowed
+            ? ErrorCode.CLUSTER_AUTHORIZATION_FAILED : producerId < 0 || m.producerEpoch < 0
             ? ErrorCode.INVALID_REQUEST
             : await writeMarkerHere(s.partitions, spec, { topic: t.name,
               partition: partitionIndex }, s.nowMs()),

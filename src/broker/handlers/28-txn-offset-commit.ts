@@ -14,7 +14,10 @@
  * Version notes: v2+ carry the leader epoch; v3+ the generation, member and instance id, which are
  * NOT checked against the group (KIP-447's zombie fencing by generation is not implemented);
  * v3 is flexible; v4 only adds TRANSACTION_ABORTABLE, not sent.
- * Not implemented: authorization (Write on the TransactionalId, Read on the Group) belongs here.
+ * Authorization (as Kafka): WRITE on the transactional id, then READ on the group (every
+ * partition TRANSACTIONAL_ID_AUTHORIZATION_FAILED / GROUP_AUTHORIZATION_FAILED), then READ on each
+ * topic: a topic without it gets TOPIC_AUTHORIZATION_FAILED (before the existence check) and the
+ * others are committed; with no partition left to commit the coordinator is not asked.
  */
 import { ErrorCode } from '../../../protocol/generated/errors.js';
 import {
@@ -22,10 +25,40 @@ import {
   defaultTxnOffsetCommitResponseTxnOffsetCommitResponsePartition as partitionOut,
   defaultTxnOffsetCommitResponseTxnOffsetCommitResponseTopic as topicOut,
     encodeTxnOffsetCommitResponse,
+  type TxnOffsetCommitRequest,
 } from '../../../protocol/generated/messages/txn-offset-commit.js';
 import { groupLimits } from '../../limits.js';
-import { defineHandler } from '../handler.js';
+import { defineHandler, type RequestContext } from '../handler.js';
+import { AclOperation, ResourceType } from '../../security/acl.js';
+import { authorize, authorizedNames, mayWriteTransactionalId } from '../authorize.js';
 import { producerIdOf } from './txn-errors.js';
+
+type Request = TxnOffsetCommitRequest;
+
+/** The code for every partition that may be committed: a refusal, or the coordinator's answer. */
+async function commitCode(ctx: RequestContext, req: Request,
+  mayCommit: (topic: string, partition: number) => boolean): Promise<number> {
+  const s = ctx.services;
+  const tooLarge = req.topics.some((t) => t.partitions.some((p) =>
+    (p.committedMetadata?.length ?? 0) > groupLimits.offsetMetadataBytesMax));
+  const offsets = req.topics.flatMap((t) => t.partitions
+    .filter((p) => mayCommit(t.name, p.partitionIndex))
+    .map((p) => ({ topic: t.name, partition: p.partitionIndex, offset: Number(p.committedOffset),
+      leaderEpoch: p.committedLeaderEpoch, metadata: p.committedMetadata ?? '',
+      commitTimestampMs: s.nowMs() })));
+  if (offsets.length === 0) return ErrorCode.NONE; // Kafka asks no coordinator: nothing to store
+  const safe = offsets.every((o) => Number.isSafeInteger(o.offset) && o.offset >= 0);
+  return tooLarge ? ErrorCode.OFFSET_METADATA_TOO_LARGE : !safe ? ErrorCode.INVALID_REQUEST
+    : s.cluster.groupCoordinator(req.groupId)?.nodeId !== s.nodeId ? ErrorCode.NOT_COORDINATOR
+    : await s.transactions.commitOffsets(req.transactionalId, producerIdOf(req.producerId),
+      req.producerEpoch, req.groupId, offsets);
+}
+
+function answer(req: Request, codeOf: (topic: string, partition: number) => number) {
+  return { ...defaultTxnOffsetCommitResponse(), topics: req.topics.map((t) => ({ ...topicOut(),
+    name: t.name, partitions: t.partitions.map((p) => ({ ...partitionOut(),
+      partitionIndex: p.partitionIndex, errorCode: codeOf(t.name, p.partitionIndex) })) })) };
+}
 
 export const handler = defineHandler({
   apiKey: 28,
@@ -35,26 +68,21 @@ export const handler = defineHandler({
   decodeRequest: decodeTxnOffsetCommitRequest,
   encodeResponse: encodeTxnOffsetCommitResponse,
   async handle(ctx, req) {
-    const s = ctx.services;
-    const known = (topic: string, partition: number) => s.partitions.partitionExists(topic,
-      partition);
-    const tooLarge = req.topics.some((t) => t.partitions.some((p) =>
-      (p.committedMetadata?.length ?? 0) > groupLimits.offsetMetadataBytesMax));
-    const offsets = req.topics.flatMap((t) => t.partitions.filter((p) => known(t.name,
-      p.partitionIndex))
-      .map((p) => ({ topic: t.name, partition: p.partitionIndex, offset: Number(p.committedOffset),
-        leaderEpoch: p.committedLeaderEpoch, metadata: p.committedMetadata ?? '',
-          commitTimestampMs: s.nowMs() })));
-    const safe = offsets.every((o) => Number.isSafeInteger(o.offset) && o.offset >= 0);
-    const code = tooLarge ? ErrorCode.OFFSET_METADATA_TOO_LARGE : !safe ? ErrorCode.INVALID_REQUEST
-      : s.cluster.groupCoordinator(req.groupId)?.nodeId !== s.nodeId ? ErrorCode.NOT_COORDINATOR
-      : await s.transactions.commitOffsets(req.transactionalId, producerIdOf(req.producerId),
-        req.producerEpoch,
-        req.groupId, offsets);
-    return { ...defaultTxnOffsetCommitResponse(), topics: req.topics.map((t) => ({ ...topicOut(),
-      name: t.name,
-      partitions: t.partitions.map((p) => ({ ...partitionOut(), partitionIndex: p.partitionIndex,
-        errorCode: known(t.name, p.partitionIndex) ? code
-          : ErrorCode.UNKNOWN_TOPIC_OR_PARTITION })) })) };
+    if (!mayWriteTransactionalId(ctx, req.transactionalId)) {
+      return answer(req, () => ErrorCode.TRANSACTIONAL_ID_AUTHORIZATION_FAILED);
+    }
+    if (!authorize(ctx, AclOperation.READ, ResourceType.GROUP, req.groupId)) {
+      return answer(req, () => ErrorCode.GROUP_AUTHORIZATION_FAILED);
+    }
+    const readable = authorizedNames(ctx, AclOperation.READ, ResourceType.TOPIC,
+      req.topics.map((t) => t.name));
+    const known = (topic: string, partition: number) =>
+      ctx.services.partitions.partitionExists(topic, partition);
+    const mayCommit = (topic: string, partition: number) => readable.has(topic)
+      && known(topic, partition);
+    const code = await commitCode(ctx, req, mayCommit);
+    return answer(req, (topic, partition) => !readable.has(topic)
+      ? ErrorCode.TOPIC_AUTHORIZATION_FAILED
+      : !known(topic, partition) ? ErrorCode.UNKNOWN_TOPIC_OR_PARTITION : code);
   },
 });

@@ -5,7 +5,8 @@
  * An id this broker does not coordinate gets NOT_COORDINATOR; an unknown one
  * TRANSACTIONAL_ID_NOT_FOUND. kafka-transactions.sh describe reads this.
  * Version notes: v0 only, flexible.
- * Not implemented: authorization (Describe on each TransactionalId) belongs here.
+ * Authorization (as Kafka): DESCRIBE on each transactional id (else
+ * TRANSACTIONAL_ID_AUTHORIZATION_FAILED); only the topics the requester may DESCRIBE are shown.
  */
 import { ErrorCode } from '../../../protocol/generated/errors.js';
 import {
@@ -15,13 +16,17 @@ import {
     encodeDescribeTransactionsResponse,
 } from '../../../protocol/generated/messages/describe-transactions.js';
 import type { TransactionRecord } from '../../metadata/records.js';
-import { defineHandler } from '../handler.js';
+import { defineHandler, type RequestContext } from '../handler.js';
+import { AclOperation, ResourceType } from '../../security/acl.js';
+import { authorize } from '../authorize.js';
 
-function topicsOf(rec: TransactionRecord) {
+function topicsOf(ctx: RequestContext, rec: TransactionRecord) {
   const byTopic = new Map<string, number[]>();
   for (const p of rec.partitions) byTopic.set(p.topic, [...(byTopic.get(p.topic) ?? []),
     p.partition]);
-  return [...byTopic].map(([topic, partitions]) => ({ ...topicOut(), topic, partitions }));
+  return [...byTopic].filter(([topic]) =>
+    authorize(ctx, AclOperation.DESCRIBE, ResourceType.TOPIC, topic))
+    .map(([topic, partitions]) => ({ ...topicOut(), topic, partitions }));
 }
 
 export const handler = defineHandler({
@@ -36,6 +41,11 @@ export const handler = defineHandler({
     const transactionStates = [];
     for (const transactionalId of req.transactionalIds) {
       const base = { ...stateOut(), transactionalId };
+      if (!authorize(ctx, AclOperation.DESCRIBE, ResourceType.TRANSACTIONAL_ID, transactionalId)) {
+        transactionStates.push({ ...base,
+          errorCode: ErrorCode.TRANSACTIONAL_ID_AUTHORIZATION_FAILED });
+        continue;
+      }
       const rec = txns.isCoordinator(transactionalId) ? await txns.get(transactionalId) : undefined;
       if (rec === undefined) transactionStates.push({ ...base,
         errorCode: ErrorCode.NOT_COORDINATOR });
@@ -45,7 +55,7 @@ export const handler = defineHandler({
         transactionStates.push({ ...base, transactionState: rec.state,
           transactionTimeoutMs: rec.timeoutMs,
           transactionStartTimeMs: BigInt(rec.txnStartMs), producerId: BigInt(rec.producerId),
-          producerEpoch: rec.producerEpoch, topics: topicsOf(rec) });
+          producerEpoch: rec.producerEpoch, topics: topicsOf(ctx, rec) });
       }
     }
     return { ...defaultDescribeTransactionsResponse(), transactionStates };

@@ -5,7 +5,7 @@
  * unknownStateFilters), by producer ids, and (v1) by a running time: only transactions started
  * more than durationFilter ms ago.
  * Version notes: v1 adds durationFilter; both are flexible.
- * Not implemented: authorization (only ids the caller may Describe are listed) belongs here.
+ * Authorization (as Kafka): only the ids the requester may DESCRIBE are listed.
  */
 import {
   decodeListTransactionsRequest, defaultListTransactionsResponse,
@@ -13,6 +13,8 @@ import {
 } from '../../../protocol/generated/messages/list-transactions.js';
 import type { TransactionStateName } from '../../metadata/records.js';
 import { defineHandler, topLevelError } from '../handler.js';
+import { AclOperation, ResourceType } from '../../security/acl.js';
+import { authorize } from '../authorize.js';
 
 const STATES: readonly TransactionStateName[] = ['Empty', 'Ongoing', 'PrepareCommit',
   'PrepareAbort',
@@ -37,7 +39,8 @@ export const handler = defineHandler({
       s.transactions.isCoordinator(r.transactionalId)
       && (states.size === 0 || states.has(r.state)) && (producerIds.size === 0
         || producerIds.has(r.producerId))
-      && (olderThanMs < 0 || (r.txnStartMs >= 0 && now - r.txnStartMs > olderThanMs)));
+      && (olderThanMs < 0 || (r.txnStartMs >= 0 && now - r.txnStartMs > olderThanMs))
+      && authorize(ctx, AclOperation.DESCRIBE, ResourceType.TRANSACTIONAL_ID, r.transactionalId));
     return { ...defaultListTransactionsResponse(),
       unknownStateFilters: req.stateFilters.filter((f) => !known.has(f)),
       transactionStates: listed.map((r) => ({ ...stateOut(), transactionalId: r.transactionalId,
