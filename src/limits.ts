@@ -203,6 +203,34 @@ export const processMetricsLimits = Object.freeze({
     0.15, 0.2, 0.3, 0.5, 0.75, 1, 2, 5, 10]),
 });
 
+/** Transactions: the coordinator, and what each partition remembers of them. */
+export const transactionLimits = Object.freeze({
+  /** Kafka's transaction.max.timeout.ms default: a longer transaction.timeout.ms is refused. */
+  txnTimeoutMsMax: 15 * 60 * 1000,
+  /** Partitions one transaction may write; a client that adds more gets INVALID_REQUEST. */
+  partitionsPerTxnMax: 10_000,
+  /** Consumer groups one transaction may commit offsets for (AddOffsetsToTxn). */
+  groupsPerTxnMax: 100,
+  /** Offsets one transaction may commit per group (TxnOffsetCommit, all its calls together). */
+  offsetsPerGroupMax: 10_000,
+  /** How often the coordinator looks for transactions past their timeout (Kafka: 10 s). */
+  abortTimedOutCheckMs: 1_000,
+  /** A marker write to a partition's leader is retried this often while the leader moves. */
+  markerRetryMs: 200,
+  /** Marker and verification requests to another broker give up after this long, then retry. */
+  peerRequestMsMax: 10_000,
+  /**
+   * Aborted transactions each partition remembers (the read_committed index, persisted with its
+   * producer states). Each costs about 40 bytes of JSON there: 4096 of them fit well inside
+   * etcd's producerStatesBytesMax beside the producers (see assertTransactionRelations).
+   * Beyond it the oldest is forgotten and a warning logged: consumers reading that far back
+   * with read_committed would then see its records.
+   */
+  abortedTxnsPerPartitionMax: 4096,
+  /** Bytes of JSON one remembered aborted transaction takes at most (the relation above). */
+  abortedTxnJsonBytesMax: 64,
+});
+
 /** The partition log, its uploads and their upkeep. */
 export const partitionLimits = Object.freeze({
   /** Kafka keeps the last 5 batches per producer (max.in.flight.requests.per.connection ≤ 5). */
@@ -382,7 +410,7 @@ export const brokerLimits = Object.freeze({
   storage: storageLimits, batchBytesMax, segment: segmentLimits, produce: produceLimits,
   fetch: fetchLimits, admin: adminLimits, group: groupLimits, partition: partitionLimits,
   etcd: etcdCoordinatorLimits, membership: membershipLimits, controller: controllerLimits,
-  handoff: handoffLimits,
+  handoff: handoffLimits, transaction: transactionLimits,
 });
 /** The limits' shape with any numbers in it (tests check the relations on altered copies). */
 export type BrokerLimits = Widen<typeof brokerLimits>;
@@ -464,11 +492,21 @@ function assertClusterRelations(l: BrokerLimits): void {
 }
 
 /** Throws an AssertionError naming the first relation `l` breaks. */
+/** A partition's aborted-transaction index fits beside its producers in one etcd value. */
+function assertTransactionRelations(l: BrokerLimits): void {
+  const t = l.transaction;
+  const indexBytesMax = t.abortedTxnsPerPartitionMax * t.abortedTxnJsonBytesMax;
+  assert.ok(indexBytesMax <= l.etcd.producerStatesBytesMax / 2,
+    'the aborted-transaction index takes at most half a producer list');
+  assert.ok(t.markerRetryMs < t.peerRequestMsMax, 'a marker retry is shorter than a peer request');
+}
+
 export function assertBrokerLimits(l: BrokerLimits): void {
   assertProduceRelations(l);
   assertStorageRelations(l);
   assertEtcdRelations(l);
   assertClusterRelations(l);
+  assertTransactionRelations(l);
 }
 
 assertBrokerLimits(brokerLimits);

@@ -156,6 +156,16 @@ function writeHeader(buf: Buffer, input: BatchInput, codec: CompressionCodec): v
   buf.writeInt32BE(records.length, RECORD_COUNT_OFFSET);
 }
 
+/** Encodes an uncompressed v2 batch synchronously (control batches: a broker writes them). */
+export function encodeUncompressedBatch(input: Omit<BatchInput, 'compression'>): Buffer {
+  const payload = encodeRecords(input.records);
+  const buf = Buffer.allocUnsafe(BATCH_HEADER_BYTES + payload.length);
+  writeHeader(buf, input, CompressionCodec.none);
+  payload.copy(buf, BATCH_HEADER_BYTES);
+  buf.writeUInt32BE(crc32c(buf.subarray(ATTRIBUTES_OFFSET)), CRC_OFFSET);
+  return buf;
+}
+
 /** The records section: each record is [varint length][body]. */
 export function encodeRecords(records: BatchRecord[]): Buffer {
   const out = new Writer(1024);

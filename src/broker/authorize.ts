@@ -79,3 +79,16 @@ function logDenial(ctx: RequestContext, operation: number, resourceType: number,
   `authorization denied: ${principalString(ctx.principal)} ${op} ${type}:${resourceName} `
     + `(${ctx.api})`);
 }
+
+/** May the requester WRITE transactional id `id` (AddPartitionsToTxn v0-3, AddOffsetsToTxn,
+ *  EndTxn, TxnOffsetCommit, a transactional Produce; else
+ *  TRANSACTIONAL_ID_AUTHORIZATION_FAILED). */
+export function mayWriteTransactionalId(ctx: RequestContext, id: string): boolean {
+  return authorize(ctx, AclOperation.WRITE, ResourceType.TRANSACTIONAL_ID, id);
+}
+
+/** Kafka's check for requests only brokers send (AddPartitionsToTxn v4+): CLUSTER_ACTION on the
+ *  cluster (else CLUSTER_AUTHORIZATION_FAILED). */
+export function mayActAsBroker(ctx: RequestContext): boolean {
+  return authorize(ctx, AclOperation.CLUSTER_ACTION, ResourceType.CLUSTER, CLUSTER_NAME);
+}

@@ -17,6 +17,8 @@ import type { BrokerConfig } from '../config/config.js';
 import { type ClusterView, SingleNodeView } from '../cluster/cluster-view.js';
 import { ClusterMode, openEtcdMetadata } from '../cluster/cluster-mode.js';
 import { GroupCoordinator } from '../group/group-coordinator.js';
+import { MarkerWriter } from '../txn/marker-writer.js';
+import { TransactionCoordinator } from '../txn/transaction-coordinator.js';
 import { type LogFormat, createLogger } from '../log.js';
 import type { Metadata } from '../metadata/stores.js';
 import type { EtcdMetadata } from '../metadata/etcd/metadata.js';
@@ -141,9 +143,16 @@ export class Broker {
       : await ClusterMode.start(config, etcd, partitions, uploader, store, log);
     if (clusterMode !== null) cluster = clusterMode.view;
     const quotaFollow = await ClientQuotas.follow(metadata.quotas, quotaWindow(config), log);
+    const transactions = new TransactionCoordinator({ metadata, nowMs: Date.now, log,
+      markers: new MarkerWriter(config.nodeId, { brokers: () => cluster.brokers(),
+        controllerId: () => cluster.controllerId(),
+        leader: (t, p, e) => cluster.leader(t, p, e),
+          groupCoordinator: (id) => cluster.groupCoordinator(id) },
+      partitions, Date.now, log),
+      isCoordinator: (id) => cluster.groupCoordinator(id)?.nodeId === config.nodeId });
     const services: BrokerServices = {
       config, nodeId: config.nodeId, clusterId: metadata.clusterId(), advertised, cluster,
-      metadata, partitions, groups, uploader, history, metrics,
+      metadata, partitions, groups, transactions, uploader, history, metrics,
       authorizer: createAuthorizer(config, metadata),
       memory: new MemoryBudget(config.clientMemoryBytesMax),
       quotas: quotaFollow.quotas,
@@ -162,6 +171,7 @@ export class Broker {
     advertiseListeners(listeners, server.ports(), listenerEndpoints);
     warnUnauthenticated(listeners, server.ports(), config.sslClientAuth, log);
     uploader.start();
+    transactions.start();
     const broker = new Broker(config, log, metrics, services, store, wal, server, clusterMode, etcd);
     broker.stopQuotaFollow = quotaFollow.stop;
     broker.scheduleRetention();
@@ -253,6 +263,7 @@ export class Broker {
     }
     await s.uploader.stop();
     s.groups.close();
+    s.transactions.close();
     await this.wal?.close();
     await this.clusterMode?.closeMembership();
     await this.stopQuotaFollow();

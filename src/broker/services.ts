@@ -13,6 +13,7 @@ import type { Uploader } from '../partition/uploader.js';
 import type { MemoryBudget } from './memory-budget.js';
 import type { ClientQuotas } from '../quota/client-quotas.js';
 import type { Authorizer } from '../security/authorizer.js';
+import type { TransactionCoordinator } from '../txn/transaction-coordinator.js';
 
 export interface BrokerServices {
   config: BrokerConfig;
@@ -25,6 +26,8 @@ export interface BrokerServices {
   metadata: Metadata;
   partitions: PartitionManager;
   groups: GroupCoordinator;
+  /** Transactional ids coordinated here, and the checks leaders make against them. */
+  transactions: TransactionCoordinator;
   uploader: Uploader;
   /** Reads of data that left the in-memory tail (object storage through the read cache). */
   history: HistoryReader;

@@ -15,6 +15,7 @@
  *   baseOffset >  next expected offset  → a gap: only possible if the WAL lost an acknowledged
  *                                         entry, which recovery guarantees it cannot; abort loudly
  */
+import { PartitionTxns, isSequenced, withTxnIndex } from '../partition/txn-index.js';
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { readBatchHeader } from '../../protocol/records/batch-header.js';
@@ -46,12 +47,17 @@ export async function recoverPartition(deps: RecoveryDeps, state: PartitionState
   let batches: Buffer[] = [];
   let batchBytes = 0;
   let recovered = 0;
-  let producers: ProducerStates | null = null;
+  let producers: { states: ProducerStates; txns: PartitionTxns } | null = null;
   const committer = new SegmentCommitter(deps.store, deps.metadata.segments, deps.keys, deps.nowMs);
   const commit = async () => {
     // Producer state continues from the snapshot the index holds, through the recovered batches,
-    // so a producer retrying one of them is answered as a duplicate by the new leader.
-    producers ??= new ProducerStates(await deps.metadata.producers.loadStates(state.topicId, state.partition));
+    // so a producer retrying one of them is answered as a duplicate by the new leader; so does
+    // the transaction index (open and aborted transactions).
+    if (producers === null) {
+      const loaded = PartitionTxns.fromProducerList(
+        await deps.metadata.producers.loadStates(state.topicId, state.partition));
+      producers = { states: new ProducerStates(loaded.producers), txns: loaded.txns };
+    }
     await commitRecovered(committer, deps.nowMs, state, batches, producers);
     recovered += batches.length;
     batches = [];
@@ -77,17 +83,20 @@ export async function recoverPartition(deps: RecoveryDeps, state: PartitionState
 }
 
 async function commitRecovered(committer: SegmentCommitter, nowMs: () => number,
-  state: PartitionState, batches: Buffer[], producers: ProducerStates): Promise<void> {
+  state: PartitionState, batches: Buffer[],
+  producers: { states: ProducerStates; txns: PartitionTxns }): Promise<void> {
   const { topicId, partition } = state;
   const endOffset = readBatchHeader(batches.at(-1)!, 0).lastOffset + 1;
   await committer.commit([{ topicId, partition, batches }], () => {
     for (const b of batches) {
       const h = readBatchHeader(b, 0);
-      if (!h.hasProducerId) continue;
-      producers.record({ producerId: Number(h.producerId), producerEpoch: h.producerEpoch,
+      producers.txns.apply(b, h);
+      if (!isSequenced(h)) continue;
+      producers.states.record({ producerId: Number(h.producerId), producerEpoch: h.producerEpoch,
         firstSequence: h.baseSequence, lastSequence: h.baseSequence + h.recordCount - 1 },
       h.baseOffset, h.lastOffset, nowMs());
     }
-    return { producerStates: producers.snapshot(endOffset), leaderEpoch: state.leaderEpoch };
+    return { producerStates: withTxnIndex(producers.states.snapshot(endOffset), producers.txns,
+      endOffset), leaderEpoch: state.leaderEpoch };
   });
 }

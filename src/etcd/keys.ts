@@ -20,6 +20,7 @@
  *                                                       (src/metadata/client-quotas.ts)
  *   scram/<user>/<mechanism>                            SCRAM credential JSON (salt, keys)
  *   acls/<identity, percent-encoded>                    one ACL binding (its identity again)
+ *   txns/<transactionalId>                              transaction coordinator record JSON
  *
  * Cluster mode (src/cluster/) adds, every one of them attached to an etcd lease:
  *
@@ -180,6 +181,16 @@ export class EtcdKeys {
   /** An ACL binding's key: its identity (src/security/acl.ts), percent-encoded. */
   acl(identity: string): string {
     return this.aclsPrefix() + encodeURIComponent(identity);
+  }
+
+  transactionsPrefix(): string {
+    return `${this.prefix}txns/`;
+  }
+
+  /** Transactional ids are any string: percent-encoded, as group ids are. */
+  transaction(transactionalId: string): string {
+    assert.ok(transactionalId.length > 0, 'transactional id is not empty');
+    return this.transactionsPrefix() + encodeURIComponent(transactionalId);
   }
 
   brokersPrefix(): string {

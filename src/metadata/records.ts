@@ -64,6 +64,14 @@ export interface ProducerPartitionState {
   recentBatches: { firstSequence: number; lastSequence: number; baseOffset: number;
     lastOffset: number }[];
   lastTimestampMs: number;
+  /**
+   * Only on the partition's reserved entry (producerId -1, src/partition/txn-index.ts): the
+   * transactions open as of the snapshot's end, the aborted ones read_committed must skip, and
+   * the coordinator epoch of each producer's last marker (a marker resent is not written twice).
+   */
+  txnIndex?: { open: [producerId: number, firstOffset: number][];
+    aborted: [producerId: number, firstOffset: number, lastOffset: number][];
+    markers: [producerId: number, coordinatorEpoch: number][] };
 }
 
 export interface CommittedOffset {
@@ -121,4 +129,40 @@ export interface ScramCredential {
   storedKey: Buffer;
   /** HMAC(SaltedPassword, "Server Key"). */
   serverKey: Buffer;
+}
+
+/** Where a transaction is in Kafka's coordinator state machine (TransactionState.scala). */
+export type TransactionStateName =
+  | 'Empty' | 'Ongoing' | 'PrepareCommit' | 'PrepareAbort' | 'CompleteCommit' | 'CompleteAbort'
+  | 'PrepareEpochFence';
+
+/**
+ * One transactional id's coordinator state. `version` is the store's compare-and-set counter:
+ * every write must name the version it read, so a coordinator that lost the id to another
+ * broker (membership moved it) cannot overwrite its successor's decisions.
+ */
+export interface TransactionRecord {
+  transactionalId: string;
+  producerId: number;
+  producerEpoch: number;
+  timeoutMs: number;
+  state: TransactionStateName;
+  /** Partitions written in the current transaction, sorted by topic then partition. */
+  partitions: { topic: string; partition: number }[];
+  /** Offsets committed in the transaction (TxnOffsetCommit), stored on commit, dropped on abort. */
+  pendingOffsets: { groupId: string; offsets: CommittedOffset[] }[];
+  /** When the current transaction began (its first AddPartitions/AddOffsets), -1 when none. */
+  txnStartMs: number;
+  updatedAtMs: number;
+  version: number;
+}
+
+/** A compare-and-set on a transaction record lost: someone else wrote it since it was read. */
+export class TransactionConflictError extends Error {
+  override readonly name = 'TransactionConflictError';
+  constructor(readonly transactionalId: string, readonly expectedVersion: number,
+    readonly storedVersion: number) {
+    super(`transaction ${transactionalId}: expected version ${expectedVersion}, `
+      + `stored ${storedVersion}`);
+  }
 }

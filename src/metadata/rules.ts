@@ -16,7 +16,10 @@ import {
   type SegmentCommit,
   type SegmentEntry,
   type TopicRecord,
+  type TransactionRecord,
+  TransactionConflictError,
 } from './records.js';
+import { transactionLimits } from '../limits.js';
 
 /**
  * Thrown by commitSegments when an entry does not start exactly where its partition's index ends:
@@ -252,4 +255,28 @@ export function releaseEntries(released: Iterable<string>,
   }
   release.deadObjectKeys.sort();
   return release;
+}
+
+// Transactions ---------------------------------------------------------------------------------
+
+/** The checks every engine applies before storing a transaction record. */
+export function assertTransactionRecord(record: Omit<TransactionRecord, 'version'>): void {
+  assert.ok(record.transactionalId.length > 0, 'a transactional id is not empty');
+  assert.ok(Number.isSafeInteger(record.producerId) && record.producerId >= -1, 'producerId');
+  assert.ok(Number.isSafeInteger(record.producerEpoch) && record.producerEpoch >= -1
+    && record.producerEpoch <= 0x7fff, 'producerEpoch is an int16');
+  assert.ok(Number.isSafeInteger(record.timeoutMs) && record.timeoutMs > 0, 'timeoutMs');
+  assert.ok(record.partitions.length <= transactionLimits.partitionsPerTxnMax,
+    `at most ${transactionLimits.partitionsPerTxnMax} partitions per transaction`);
+  assert.ok(record.pendingOffsets.length <= transactionLimits.groupsPerTxnMax,
+    `at most ${transactionLimits.groupsPerTxnMax} groups per transaction`);
+}
+
+/** The compare-and-set rule: the stored version (0 when absent) must be the one the writer read. */
+export function checkTransactionVersion(transactionalId: string, expectedVersion: number,
+  storedVersion: number): void {
+  assert.ok(Number.isSafeInteger(expectedVersion) && expectedVersion >= 0, 'expectedVersion');
+  if (storedVersion !== expectedVersion) {
+    throw new TransactionConflictError(transactionalId, expectedVersion, storedVersion);
+  }
 }

@@ -24,6 +24,7 @@ import type {
   SegmentCommit,
   SegmentEntry,
   TopicRecord,
+  TransactionRecord,
 } from './records.js';
 import type { ClientQuotaRecord, QuotaEntity } from './client-quotas.js';
 import type { AclBinding, AclBindingFilter } from '../security/acl.js';
@@ -166,6 +167,21 @@ export interface AclStore {
   onChange(listener: () => void): () => void;
 }
 
+/**
+ * The transaction coordinator's state, one record per transactional id. Every write is a
+ * compare-and-set on the record's version (TransactionConflictError, changing nothing, when the
+ * stored version differs; expectedVersion 0: the id must not exist yet).
+ */
+export interface TransactionStates {
+  get(transactionalId: string): Promise<TransactionRecord | null>;
+  /** Stores `record` as version expectedVersion + 1 and returns what was stored. */
+  put(record: Omit<TransactionRecord, 'version'>,
+    expectedVersion: number): Promise<TransactionRecord>;
+  delete(transactionalId: string, expectedVersion: number): Promise<void>;
+  /** Every record, sorted by transactional id. */
+  list(): Promise<TransactionRecord[]>;
+}
+
 /** Every store of one engine, opened together over one database or etcd prefix. */
 export interface Metadata {
   clusterId(): string;
@@ -177,5 +193,6 @@ export interface Metadata {
   readonly quotas: ClientQuotaStore;
   readonly scramCredentials: ScramCredentials;
   readonly acls: AclStore;
+  readonly transactions: TransactionStates;
   close(): Promise<void>;
 }

@@ -36,6 +36,8 @@ import { batchBytesMax } from '../../storage/limits.js';
 import { WalNoSpaceError } from '../../storage/wal/errors.js';
 import type { PartitionDurability } from './durability/durability.js';
 import { ProducerStates, type SequenceCheck } from './producer-state.js';
+import { PartitionTxns, isSequenced } from './txn-index.js';
+import { encodeMarkerBatch, type MarkerType } from '../../protocol/records/control-batch.js';
 import type { ProducerPartitionState } from '../metadata/records.js';
 
 export interface TailBatch {
@@ -120,6 +122,8 @@ export class PartitionLog {
    */
   leaseLost = false;
   readonly producers: ProducerStates;
+  /** Open and aborted transactions, the last stable offset (txn-index.ts). */
+  readonly txns: PartitionTxns;
 
   constructor(
     readonly topicId: string,
@@ -134,7 +138,9 @@ export class PartitionLog {
     this.uploadedEndOffset = Math.max(state.indexedEndOffset, state.logStartOffset);
     this.nextOffset = this.uploadedEndOffset;
     this.highWatermark = this.uploadedEndOffset;
-    this.producers = new ProducerStates(state.producers);
+    const loaded = PartitionTxns.fromProducerList(state.producers);
+    this.producers = new ProducerStates(loaded.producers);
+    this.txns = loaded.txns;
     this.assertOffsets();
   }
 
@@ -183,7 +189,7 @@ export class PartitionLog {
         detail: `batch of ${batch.length} bytes > ${batchBytesMax}, the largest batch a broker stores (one WAL entry)` };
     }
     const recordCount = header.recordCount;
-    const identity = header.hasProducerId ? {
+    const identity = isSequenced(header) ? {
       producerId: Number(header.producerId), producerEpoch: header.producerEpoch,
       firstSequence: header.baseSequence, lastSequence: header.baseSequence + recordCount - 1,
     } : null;
@@ -208,6 +214,7 @@ export class PartitionLog {
     }
     this.nextOffset = lastOffset + 1;
     if (identity !== null) this.producers.record(identity, baseOffset, lastOffset, nowMs);
+    if (header.isTransactional) this.txns.apply(batch, readBatchHeader(batch, 0));
     const entry: TailBatch = { baseOffset, lastOffset, bytes: batch,
       maxTimestampMs: readBatchHeader(batch, 0).maxTimestamp, leaderEpoch: this.leaderEpoch, lsn: -1,
       lsnFloor: -1, appendedAtMs: nowMs };
@@ -250,6 +257,21 @@ export class PartitionLog {
     return durable;
   }
 
+  /**
+   * Writes a transaction marker (WriteTxnMarkers) for `producerId`, through the same path as a
+   * client batch; a marker of a coordinator epoch already written here is not written again.
+   */
+  appendMarker(producerId: number, producerEpoch: number, type: MarkerType,
+    coordinatorEpoch: number,
+    settings: TopicSettings, nowMs: number): AppendOutcome {
+    if (!this.fenced && !this.draining && this.txns.markerWritten(producerId, coordinatorEpoch)) {
+      return { kind: 'duplicate', baseOffset: -1, durable: this.whenDurable(this.nextOffset - 1) };
+    }
+    const batch = encodeMarkerBatch({ producerId, producerEpoch, type, coordinatorEpoch,
+      timestampMs: nowMs });
+    return this.append(batch, readBatchHeader(batch, 0), settings, nowMs);
+  }
+
   /** Re-adds a batch recovered from the WAL at start-up (already durable, offsets assigned). */
   replay(batch: Buffer, lsn: number, nowMs: number): void {
     const h = readBatchHeader(batch, 0);
@@ -257,7 +279,8 @@ export class PartitionLog {
     if (h.lastOffset < this.nextOffset) return; // already indexed in object storage
     assert.equal(baseOffset, this.nextOffset,
       `${this.topicName}-${this.partition}: WAL replay gap at ${this.nextOffset}, next batch ${baseOffset}`);
-    if (h.hasProducerId) {
+    this.txns.apply(batch, h);
+    if (isSequenced(h)) {
       this.producers.record({ producerId: Number(h.producerId), producerEpoch: h.producerEpoch,
         firstSequence: h.baseSequence, lastSequence: h.baseSequence + h.recordCount - 1 },
       baseOffset, h.lastOffset, nowMs);
@@ -288,6 +311,7 @@ export class PartitionLog {
     assert.ok(entry.baseOffset >= this.highWatermark, 'nothing durable is rolled back');
     this.nextOffset = entry.baseOffset;
     this.producers.rollBack(entry.baseOffset);
+    this.txns.rollBack(entry.baseOffset);
     this.assertOffsets();
     this.rollBackError = err;
     for (const wake of this.waiters) wake();
@@ -350,7 +374,12 @@ export class PartitionLog {
     return () => this.waiters.delete(wake);
   }
 
-  async read(offset: number, maxBytes: number, minOneBatch: boolean): Promise<ReadResult> {
+  /**
+   * Batches from `offset` below the high watermark, or below `endOffset` if lower (a
+   * read_committed fetch passes the last stable offset, a batch boundary).
+   */
+  async read(offset: number, maxBytes: number, minOneBatch: boolean,
+    endOffset = Infinity): Promise<ReadResult> {
     const hw = this.highWatermark;
     if (offset < this.logStartOffset || offset > hw) {
       return { kind: 'offset-out-of-range', highWatermark: hw, logStartOffset: this.logStartOffset };
@@ -359,9 +388,10 @@ export class PartitionLog {
     let sizeBytes = 0;
     let next = offset;
     const tailStart = this.tail[0]?.baseOffset ?? hw;
-    if (next < tailStart) {
-      const older = await this.history.read(this.topicId, this.partition, next, tailStart, maxBytes,
-        minOneBatch);
+    if (next < tailStart && next < endOffset) {
+      const older = await this.history.read(this.topicId, this.partition, next, Math.min(tailStart,
+        endOffset),
+        maxBytes, minOneBatch);
       batches.push(...older.chunks);
       sizeBytes += older.sizeBytes;
       next = older.nextOffset;
@@ -372,7 +402,7 @@ export class PartitionLog {
     }
     // After the await the tail may have moved on; only continue where it still joins up.
     let i = this.tailIndexOf(next);
-    const limit = this.highWatermark;
+    const limit = Math.min(this.highWatermark, endOffset);
     if (older(next, this.tail[0]?.baseOffset)) i = this.tail.length;
     for (; i < this.tail.length; i++) {
       const b = this.tail[i]!;
@@ -382,7 +412,8 @@ export class PartitionLog {
       batches.push(b.bytes);
       sizeBytes += b.bytes.length;
     }
-    return { kind: 'ok', batches, sizeBytes, highWatermark: limit, logStartOffset: this.logStartOffset };
+    return { kind: 'ok', batches, sizeBytes, highWatermark: this.highWatermark,
+      logStartOffset: this.logStartOffset };
   }
 
   /** Index of the first tail batch with lastOffset >= offset (binary search). */
@@ -477,6 +508,7 @@ export class PartitionLog {
     assert.ok(offset <= this.highWatermark, 'log start stays within durable data');
     if (offset <= this.logStartOffset) return;
     this.logStartOffset = offset;
+    this.txns.trimBelow(offset);
     this.advanceUploadedEnd(offset);
     this.evictUploaded(offset);
   }

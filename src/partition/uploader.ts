@@ -13,6 +13,7 @@
  *                                        re-uploads into a new object.
  *   crash after commit, before trim    → replay skips what the index already holds.
  */
+import { withTxnIndex } from './txn-index.js';
 import assert from 'node:assert/strict';
 import type { Logger } from 'pino';
 import type { Metadata } from '../metadata/stores.js';
@@ -198,8 +199,8 @@ export class Uploader {
       committed = await this.committer.commit(parts.map((p) => ({ topicId: p.log.topicId,
         partition: p.log.partition, batches: p.batches.map((b) => b.bytes), log: p.log,
         endOffset: p.batches.at(-1)!.lastOffset + 1 })),
-      (p) => ({ producerStates: p.log.producers.snapshot(p.endOffset),
-        leaderEpoch: p.log.leaderEpoch }));
+      (p) => ({ producerStates: withTxnIndex(p.log.producers.snapshot(p.endOffset), p.log.txns,
+        p.endOffset), leaderEpoch: p.log.leaderEpoch }));
     } catch (err) {
       if (err instanceof FencedError) {
         // Another broker leads that partition now: stop serving it; the others retry next time.

@@ -107,6 +107,7 @@ async function setUp(): Promise<Fixture> {
     groups: {} as BrokerServices['groups'], // not used by these handlers
     quotas: new ClientQuotas({ samples: config.quotaWindowNum,
       sampleMs: config.quotaWindowSizeSeconds * 1000 }),
+    transactions: {} as BrokerServices['transactions'], // nor this
     apiVersions: () => [],
     deleteObjects: (keys) => { deleted.push(...keys); },
     nowMs: () => 1_700_000_000_000,

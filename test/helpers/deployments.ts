@@ -3,6 +3,7 @@
  * folder, one broker on S3 (MinIO), and a three-broker cluster (etcd, shared WAL) whose clients
  * bootstrap from one broker only.
  */
+import { afterAll, beforeAll } from 'vitest';
 import { startBroker } from './broker-process.js';
 import { startCluster } from './cluster.js';
 import { STORE_VARIANTS } from './store-variants.js';
@@ -43,3 +44,19 @@ export const DEPLOYMENTS: DeploymentKind[] = [
     },
   },
 ];
+
+/**
+ * Starts `variant` before a describe block's tests and destroys it after them; the returned
+ * object's `bootstrap` is valid inside the tests.
+ */
+export function deploymentForSuite(variant: DeploymentKind,
+  settings: Record<string, string | number | boolean>): { readonly bootstrap: string } {
+  let deployment: Deployment | undefined;
+  beforeAll(async () => {
+    deployment = await variant.start(settings);
+  });
+  afterAll(async () => {
+    await deployment?.destroy();
+  });
+  return { get bootstrap() { return deployment!.bootstrap; } };
+}

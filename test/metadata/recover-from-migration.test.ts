@@ -28,15 +28,16 @@ afterEach(async () => {
 /** Turns a fresh database back into what schema version 1 wrote. */
 function downgradeToVersion1(filePath: string): void {
   const raw = new Database(filePath);
-  // Versions 5, 4 and 3: ACLs, SCRAM credentials, client quotas.
-  raw.exec('DROP TABLE acls; DROP TABLE scram_credentials; DROP TABLE client_quotas');
+  // Versions 6, 5, 4 and 3: transactions, ACLs, SCRAM credentials, client quotas.
+  raw.exec('DROP TABLE transactions; DROP TABLE acls; DROP TABLE scram_credentials;'
+    + ' DROP TABLE client_quotas');
   raw.exec('ALTER TABLE partitions DROP COLUMN recover_from');
   raw.prepare('UPDATE schema_version SET version = 1').run();
   raw.close();
 }
 
 it('adds recover_from = -1 to the partitions of a version-1 database', async () => {
-  expect(schemaVersionLatest).toBe(5); // 2: recover_from; 3: client_quotas; 4: scram; 5: acls
+  expect(schemaVersionLatest).toBe(6); // 2: recover_from; 3: quotas; 4: scram; 5: acls; 6: txns
   const filePath = metadataFilePath(dir);
   const before = new SqliteMetadata(filePath);
   const topic = topicRecord('old', 2);
@@ -53,6 +54,7 @@ it('adds recover_from = -1 to the partitions of a version-1 database', async () 
   await after.quotas.alter({ user: 'u' }, { producer_byte_rate: 1 }, []);
   expect(await after.scramCredentials.list(null)).toEqual([]);
   expect(after.acls.bindings()).toEqual([]); // and it gained the ACL table (version 5)
+  expect(await after.transactions.list()).toEqual([]); // and on to version 6
   expect((await after.leadership.states(topic.topicId)).map((s) =>
     [s.leaderId, s.leaderEpoch, s.recoverFrom])).toEqual([[3, 0, -1], [3, 1, -1]]);
   expect((await after.leadership.setLeader(topic.topicId, 0, 4, 0)).recoverFrom).toBe(3);

@@ -329,7 +329,130 @@ function groupMembershipCases(): Case[] {
 }
 
 
-const allCases = (f: Fixture): Case[] => [...cases1(f), ...cases2(f), ...cases3(f)];
+/** The transaction APIs. Each transactional id is initialised once by the admin (a super
+ *  user); both runs of a case use its producer id and epoch. */
+function txnCases(f: Fixture): Case[] {
+  const txns = f.mb.broker.services.transactions;
+  const ids = new Map<string, Promise<{ producerId: bigint; producerEpoch: number }>>();
+  const producer = (transactionalId: string) => {
+    if (!ids.has(transactionalId)) ids.set(transactionalId, f.admin('InitProducerId', 4, {
+      transactionalId, transactionTimeoutMs: 60_000, producerId: -1n, producerEpoch: -1 }));
+    return ids.get(transactionalId)!;
+  };
+  const add = async (id: string, topics: { name: string; partitions: number[] }[]) => {
+    const p = await producer(id);
+    return { v3AndBelowTransactionalId: id, v3AndBelowProducerId: p.producerId,
+      v3AndBelowProducerEpoch: p.producerEpoch, v3AndBelowTopics: topics };
+  };
+  const added = (res: any) => res.resultsByTopicV3AndBelow.flatMap((t: any) =>
+    t.resultsByPartition.map((p: any) => name(p.partitionErrorCode))).join(',');
+  const partitionsOf = async (id: string) => {
+    await producer(id); // initialised before the state is first read
+    return (await txns.get(id))?.partitions;
+  };
+  const top = (res: any) => name(res.errorCode);
+  const ITS_ID = 'TRANSACTIONAL_ID_AUTHORIZATION_FAILED';
+  return [
+    { api: 'AddPartitionsToTxn', version: 3, needs: [R.TRANSACTIONAL_ID, 'tx-add', Op.WRITE],
+      also: [[R.TOPIC, 't', Op.WRITE]], outcome: added, denied: ITS_ID,
+      request: () => add('tx-add', [{ name: 't', partitions: [0] }]),
+      state: () => partitionsOf('tx-add') },
+    { api: 'AddPartitionsToTxn', version: 3, needs: [R.TOPIC, 't', Op.WRITE],
+      also: [[R.TRANSACTIONAL_ID, 'tx-add2', Op.WRITE], [R.TOPIC, 'to-grow', Op.WRITE]],
+      request: () => add('tx-add2', [{ name: 't', partitions: [0] },
+        { name: 'to-grow', partitions: [0] }]),
+      outcome: added, denied: 'TOPIC_AUTHORIZATION_FAILED,OPERATION_NOT_ATTEMPTED',
+      allowed: 'NONE,NONE', state: () => partitionsOf('tx-add2') },
+    { api: 'AddPartitionsToTxn', version: 4, needs: [R.CLUSTER, CLUSTER_NAME, Op.CLUSTER_ACTION],
+      request: async () => {
+        const p = await producer('tx-add');
+        return { transactions: [{ transactionalId: 'tx-add', producerId: p.producerId,
+          producerEpoch: p.producerEpoch, verifyOnly: true,
+          topics: [{ name: 't', partitions: [0] }] }] };
+      },
+      outcome: (res) => res.errorCode !== 0 ? top(res)
+        : name(res.resultsByTransaction[0].topicResults[0].resultsByPartition[0]
+          .partitionErrorCode),
+      denied: 'CLUSTER_AUTHORIZATION_FAILED' },
+    ...txnOffsetCases(f, producer),
+    { api: 'DescribeTransactions', version: 0, needs: [R.TRANSACTIONAL_ID, 'tx-add', Op.DESCRIBE],
+      request: () => ({ transactionalIds: ['tx-add'] }),
+      outcome: (res) => name(res.transactionStates[0].errorCode), denied: ITS_ID },
+    { api: 'DescribeTransactions', version: 0, needs: [R.TOPIC, 't', Op.DESCRIBE],
+      also: [[R.TRANSACTIONAL_ID, 'tx-add', Op.DESCRIBE]],
+      request: () => ({ transactionalIds: ['tx-add'] }),
+      outcome: (res) => res.transactionStates[0].topics.some((t: any) => t.topic === 't')
+        ? 'listed' : 'not-listed', denied: 'not-listed', allowed: 'listed' },
+    { api: 'ListTransactions', version: 1, needs: [R.TRANSACTIONAL_ID, 'tx-add', Op.DESCRIBE],
+      request: () => ({ stateFilters: [], producerIdFilters: [], durationFilter: -1n }),
+      outcome: (res) => res.transactionStates.some((t: any) => t.transactionalId === 'tx-add')
+        ? 'listed' : 'not-listed', denied: 'not-listed', allowed: 'listed' },
+    ...markerCases(f),
+  ];
+}
+
+type Producer = (id: string) => Promise<{ producerId: bigint; producerEpoch: number }>;
+
+/** AddOffsetsToTxn, TxnOffsetCommit and the EndTxn that commits those offsets. */
+function txnOffsetCases(f: Fixture, producer: Producer): Case[] {
+  const txns = f.mb.broker.services.transactions;
+  const group: Grant = [R.GROUP, 'g-txn', Op.READ];
+  const writeId = (id: string): Grant => [R.TRANSACTIONAL_ID, id, Op.WRITE];
+  const addOffsets = async (id: string) => ({ transactionalId: id, groupId: 'g-txn',
+    ...(await producer(id)) });
+  const commit = async () => ({ transactionalId: 'tx-offsets', groupId: 'g-txn',
+    ...(await producer('tx-offsets')), generationId: -1, memberId: '', groupInstanceId: null,
+    topics: [{ name: 't', partitions: [{ partitionIndex: 0, committedOffset: 0n,
+      committedLeaderEpoch: -1, committedMetadata: null }] }] });
+  const top = (res: any) => name(res.errorCode);
+  const first = (res: any) => name(res.topics[0].partitions[0].errorCode);
+  const recordOf = async (id: string) => {
+    await producer(id); // initialised before the state is first read
+    return txns.get(id);
+  };
+  const record = () => recordOf('tx-offsets');
+  return [
+    { api: 'AddOffsetsToTxn', version: 3, needs: writeId('tx-offsets'), also: [group],
+      request: () => addOffsets('tx-offsets'), outcome: top,
+      denied: 'TRANSACTIONAL_ID_AUTHORIZATION_FAILED', state: record },
+    { api: 'AddOffsetsToTxn', version: 3, needs: group, also: [writeId('tx-offsets2')],
+      request: () => addOffsets('tx-offsets2'), outcome: top,
+      denied: 'GROUP_AUTHORIZATION_FAILED', state: () => recordOf('tx-offsets2') },
+    { api: 'TxnOffsetCommit', version: 3, needs: writeId('tx-offsets'),
+      also: [group, [R.TOPIC, 't', Op.READ]], request: commit, outcome: first,
+      denied: 'TRANSACTIONAL_ID_AUTHORIZATION_FAILED', state: record },
+    { api: 'TxnOffsetCommit', version: 3, needs: group,
+      also: [writeId('tx-offsets'), [R.TOPIC, 't', Op.READ]], request: commit, outcome: first,
+      denied: 'GROUP_AUTHORIZATION_FAILED', state: record },
+    { api: 'TxnOffsetCommit', version: 3, needs: [R.TOPIC, 't', Op.READ],
+      also: [writeId('tx-offsets'), group], request: commit, outcome: first,
+      denied: 'TOPIC_AUTHORIZATION_FAILED', state: record },
+    { api: 'EndTxn', version: 3, needs: writeId('tx-offsets'),
+      request: async () => ({ transactionalId: 'tx-offsets', ...(await producer('tx-offsets')),
+        committed: true }),
+      outcome: top, denied: 'TRANSACTIONAL_ID_AUTHORIZATION_FAILED',
+      state: async () => [await record(), await f.offsetsOf('g-txn')] },
+  ];
+}
+
+/** WriteTxnMarkers: CLUSTER_ACTION (what brokers need), or ALTER (kafka-transactions.sh abort). */
+function markerCases(f: Fixture): Case[] {
+  const markers = (producerId: bigint) => ({ markers: [{ producerId, producerEpoch: 0,
+    transactionResult: false, coordinatorEpoch: 0,
+    topics: [{ name: 't', partitionIndexes: [0] }] }] });
+  const outcome = (res: any) => name(res.markers[0].topics[0].partitions[0].errorCode);
+  return [
+    { api: 'WriteTxnMarkers', version: 1, needs: [R.CLUSTER, CLUSTER_NAME, Op.CLUSTER_ACTION],
+      request: () => markers(900_001n), outcome, denied: 'CLUSTER_AUTHORIZATION_FAILED',
+      state: () => f.hw('t') },
+    { api: 'WriteTxnMarkers', version: 1, needs: [R.CLUSTER, CLUSTER_NAME, Op.ALTER],
+      request: () => markers(900_002n), outcome, denied: 'CLUSTER_AUTHORIZATION_FAILED',
+      state: () => f.hw('t') },
+  ];
+}
+
+const allCases = (f: Fixture): Case[] => [...cases1(f), ...cases2(f), ...cases3(f),
+  ...txnCases(f)];
 
 /** Every case: denied without its ACL with Kafka's error and nothing changed, allowed with. */
 async function runMatrix(f: Fixture, transport: string): Promise<void> {

@@ -9,7 +9,7 @@ import { ErrorCode } from '../../../protocol/generated/errors.js';
 import {
   type FetchRequest, type FetchResponseFetchableTopicResponse as TopicOut,
   type FetchResponsePartitionData as PartitionOut, defaultFetchResponseFetchableTopicResponse,
-  defaultFetchResponsePartitionData,
+  defaultFetchResponsePartitionData, defaultFetchResponseAbortedTransaction,
 } from '../../../protocol/generated/messages/fetch.js';
 import { RecordParts } from '../../../protocol/primitives/record-set.js';
 import { EMPTY_BYTES } from '../../../protocol/primitives/uuid.js';
@@ -28,9 +28,19 @@ export interface FetchPass {
   heldBytes: number;
 }
 
+/** Fetch's isolation_level 1: only committed transactional data, up to the last stable offset. */
+const READ_COMMITTED = 1;
+
+/** The aborted transactions a read_committed consumer skips in what it was sent. */
+function abortedIn(log: PartitionLog, fromOffset: number, toOffset: number) {
+  return log.txns.abortedBetween(fromOffset, toOffset).map((a) => ({
+    ...defaultFetchResponseAbortedTransaction(), producerId: BigInt(a.producerId), firstOffset: BigInt(a.firstOffset) }));
+}
+
 function partitionError(partitionIndex: number, errorCode: number, log?: PartitionLog): PartitionOut {
   return { ...defaultFetchResponsePartitionData(), partitionIndex, errorCode,
-    highWatermark: BigInt(log?.highWatermark ?? -1), lastStableOffset: BigInt(log?.highWatermark ?? -1),
+    highWatermark: BigInt(log?.highWatermark ?? -1),
+    lastStableOffset: BigInt(log === undefined ? -1 : log.txns.lastStableOffset(log.highWatermark)),
     // Empty records, never null: librdkafka refuses a record-set size of -1 ("invalid
     // MessageSetSize"), and Kafka itself always sends an empty set with a partition error.
     logStartOffset: BigInt(log?.logStartOffset ?? -1), records: EMPTY_BYTES };
@@ -93,8 +103,11 @@ async function readInto(pass: FetchPass, s: BrokerServices, req: FetchRequest, v
         s.memory.answerRoomBytes));
       s.memory.addAnswer(maxBytes);
       pass.heldBytes += maxBytes;
-      const read = await log.read(Number(p.fetchOffset), maxBytes, pass.sizeBytes === 0)
-        .catch(() => ({ kind: 'unreadable' as const }));
+      // The LSO as of before the read: a marker noted during it can only raise it.
+      const lastStable = log.txns.lastStableOffset(log.highWatermark);
+      const readCommitted = req.isolationLevel === READ_COMMITTED;
+      const read = await log.read(Number(p.fetchOffset), maxBytes, pass.sizeBytes === 0,
+        readCommitted ? lastStable : Infinity).catch(() => ({ kind: 'unreadable' as const }));
       if (read.kind === 'unreadable') {
         s.memory.releaseAnswer(maxBytes);
         pass.heldBytes -= maxBytes;
@@ -117,8 +130,9 @@ async function readInto(pass: FetchPass, s: BrokerServices, req: FetchRequest, v
       pass.sizeBytes += read.sizeBytes;
       if (read.sizeBytes > 0) s.metrics.topicBytesOut.inc({ topic: entry!.record.name }, read.sizeBytes);
       out.partitions.push({ ...defaultFetchResponsePartitionData(), partitionIndex: p.partition,
-        highWatermark: BigInt(read.highWatermark), lastStableOffset: BigInt(read.highWatermark),
-        logStartOffset: BigInt(read.logStartOffset), abortedTransactions: version >= 4 ? [] : null,
+        highWatermark: BigInt(read.highWatermark), lastStableOffset: BigInt(lastStable),
+        logStartOffset: BigInt(read.logStartOffset),
+        abortedTransactions: readCommitted ? abortedIn(log, Number(p.fetchOffset), lastStable) : [],
         // Several batches go to the socket as they are (one writev), never joined by a copy.
         records: read.batches.length === 1 ? read.batches[0]! : new RecordParts(read.batches) });
     }

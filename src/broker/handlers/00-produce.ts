@@ -8,7 +8,15 @@
  * original offsets, sequence gaps with OUT_OF_ORDER_SEQUENCE_NUMBER.
  * Version notes: v0-2 carry the old message format (magic 0/1) and are refused, yet advertised,
  * as Kafka 4 does: old librdkafka compresses only if Produce v0 is advertised.
- * Not implemented: transactions (transactional batches get INVALID_RECORD), quotas.
+ * Transactional batches: the leader first checks that the partition is in the producer's ongoing
+ * transaction (produce/verify-txn.ts); the batch then opens or continues the transaction in the
+ * partition's index, which holds the last stable offset back until its marker.
+ * Authorization (Kafka's handleProduceRequest): if any partition's batch is transactional, the
+ * request must carry a transactional id the requester may WRITE, else every partition gets
+ * TRANSACTIONAL_ID_AUTHORIZATION_FAILED — also with no authorizer, when the id is missing. A
+ * forged control batch is transactional too: with an id (and no authorizer, or WRITE on it) it
+ * reaches the append and gets INVALID_RECORD, as Kafka's LogValidator answers. Then WRITE on each
+ * topic (TOPIC_AUTHORIZATION_FAILED before any existence check).
  */
 import { ErrorCode } from '../../../protocol/generated/errors.js';
 import {
@@ -18,11 +26,13 @@ import {
   defaultProduceResponseTopicProduceResponse, encodeProduceResponse,
 } from '../../../protocol/generated/messages/produce.js';
 import { defineHandler } from '../handler.js';
-import { appendPartition, type InflateBudget } from '../produce/append-partition.js';
+import { appendPartition, type InflateBudget,
+  type PartitionAppendResult } from '../produce/append-partition.js';
 import { PartitionFencedError } from '../../partition/partition-log.js';
 import { limits } from '../../../storage/limits.js';
 import { WalNoSpaceError } from '../../../storage/wal/errors.js';
 import { decodedRecords } from '../../../protocol/primitives/record-set.js';
+import { verifyTransactionalBatch } from '../produce/verify-txn.js';
 import { ATTRIBUTES_OFFSET, ATTR_TRANSACTIONAL } from '../../../protocol/records/batch-header.js';
 import { AclOperation, ResourceType } from '../../security/acl.js';
 import { authorize, authorizedNames } from '../authorize.js';
@@ -46,6 +56,11 @@ function failTopic(t: ProduceRequest['topicData'][number], errorCode: number) {
 function errorResponse(req: ProduceRequest, _version: number, errorCode: number) {
   return req.acks === 0 ? null
     : { ...defaultProduceResponse(), responses: req.topicData.map((t) => failTopic(t, errorCode)) };
+}
+
+
+function refused(errorCode: number): PartitionAppendResult {
+  return { errorCode, errorMessage: null, baseOffset: -1, logAppendTimeMs: -1, logStartOffset: -1 };
 }
 
 export const handler = defineHandler({
@@ -101,7 +116,12 @@ export const handler = defineHandler({
       const out = { ...defaultProduceResponseTopicProduceResponse(), name: t.name,
         partitionResponses: [] as PartitionOut[] };
       for (const p of t.partitionData) {
-        const r = appendPartition(s, topic, p.index, decodedRecords(p.records), nowMs, inflate);
+        const records = decodedRecords(p.records);
+        const verifying = verifyTransactionalBatch(s, req.transactionalId, topic, p.index, records);
+        const txn = verifying instanceof Promise ? await verifying : verifying;
+        const refusal = txn.errorCode !== ErrorCode.NONE ? txn.errorCode : txn.recheck();
+        const r = refusal !== ErrorCode.NONE ? refused(refusal)
+          : appendPartition(s, topic, p.index, records, nowMs, inflate);
         const partitionOut: PartitionOut = {
           ...defaultProduceResponsePartitionProduceResponse(),
           index: p.index, errorCode: r.errorCode, errorMessage: r.errorMessage,

@@ -4,8 +4,10 @@
  * offsets below the high watermark (durable data) are visible. Long polling: with fewer than
  * minBytes available the request waits up to maxWaitMs, woken by appends. A fetch offset inside a
  * batch returns that whole batch (clients skip the records before their offset).
- * Version notes: v13+ names topics by id. READ_COMMITTED sees the same as READ_UNCOMMITTED,
- * because there are no transactions (last stable offset = high watermark).
+ * READ_COMMITTED (isolation_level 1) reads only below the last stable offset (no open
+ * transaction's data) and gets the aborted transactions overlapping what it was sent, from the
+ * partition's in-memory index (partition/txn-index.ts): no record is decoded to answer it.
+ * Version notes: v13+ names topics by id.
  * Not implemented: incremental fetch sessions (every response has sessionId 0, which tells
  * clients to keep sending full requests, as Kafka does when its session cache is full),
  * follower fetching, preferred read replicas.

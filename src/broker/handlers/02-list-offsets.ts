@@ -1,7 +1,8 @@
 /**
  * ListOffsets: v1-6.
- * Behavior: timestamp -2 → log start offset, -1 → high watermark (READ_UNCOMMITTED and
- * READ_COMMITTED alike: no transactions), any other → first offset of the first batch whose max
+ * Behavior: timestamp -2 → log start offset, -1 → high watermark (READ_UNCOMMITTED) or last
+ * stable offset (READ_COMMITTED: below every open transaction), any other → first offset of the
+ * first batch whose max
  * timestamp reaches it (partition/offset-lookup.ts), or -1 when none does.
  * Version notes: v0 (several offsets per partition) is not offered; v4+ checks currentLeaderEpoch.
  * Not implemented: v7+ (max-timestamp and tiered-storage lookups).
@@ -22,10 +23,17 @@ import type { BrokerServices } from '../services.js';
 const EARLIEST = -2n;
 const LATEST = -1n;
 
-async function lookup(s: BrokerServices, log: PartitionLog, timestamp: bigint):
+/** ListOffsets' isolation_level 1 (v2+): the latest offset is the last stable offset. */
+const READ_COMMITTED = 1;
+
+async function lookup(s: BrokerServices, log: PartitionLog, timestamp: bigint,
+  readCommitted: boolean):
   Promise<Partial<PartitionOut>> {
   if (timestamp === EARLIEST) return { offset: BigInt(log.logStartOffset), leaderEpoch: log.leaderEpoch };
-  if (timestamp === LATEST) return { offset: BigInt(log.highWatermark), leaderEpoch: log.leaderEpoch };
+  if (timestamp === LATEST) {
+    const latest = readCommitted ? log.txns.lastStableOffset(log.highWatermark) : log.highWatermark;
+    return { offset: BigInt(latest), leaderEpoch: log.leaderEpoch };
+  }
   if (timestamp < 0n) return { errorCode: ErrorCode.INVALID_REQUEST };
   const found = await offsetForTimestamp(log, Number(timestamp), s.metadata, s.history);
   if (found === null) return { offset: -1n, timestamp: -1n };
@@ -59,7 +67,8 @@ export const handler = defineHandler({
           out.partitions.push({ ...base, errorCode: p.currentLeaderEpoch < log.leaderEpoch
             ? ErrorCode.FENCED_LEADER_EPOCH : ErrorCode.UNKNOWN_LEADER_EPOCH });
         } else {
-          const found = await lookup(s, log, p.timestamp);
+          const found = await lookup(s, log, p.timestamp,
+            version >= 2 && req.isolationLevel === READ_COMMITTED);
           // LeaderEpoch exists from v4 and may not be dropped silently below it.
           out.partitions.push({ ...base, ...found, ...(version < 4 ? { leaderEpoch: -1 } : {}) });
         }

@@ -4,10 +4,11 @@
  * offset -1, metadata "", no error), or for every partition it committed when topics is null.
  * Works for any group id, known or not, as Kafka does.
  * Version notes: v0-1 have no top-level error (a group error goes on every partition); v2+ may
- * ask for all topics (null) and have a top-level error; v5+ return the leader epoch; v7's
- * requireStable needs no waiting (no transactions, so no pending offsets); v8+ ask for several
- * groups at once; v9's member id and epoch belong to KIP-848 groups and are ignored.
- * Not implemented: UNSTABLE_OFFSET_COMMIT (no transactional offset commits exist here).
+ * ask for all topics (null) and have a top-level error; v5+ return the leader epoch; v7+
+ * requireStable: a partition with offsets committed in a transaction not yet ended gets
+ * UNSTABLE_OFFSET_COMMIT (retriable; the consumer retries until the transaction ends) instead of
+ * its offset; v8+ ask for several groups at once; v9's member id and epoch belong to KIP-848
+ * groups and are ignored.
  */
 import { ApiKey } from '../../../protocol/generated/api-keys.js';
 import { ErrorCode } from '../../../protocol/generated/errors.js';
@@ -21,6 +22,7 @@ import type { FetchOffsetsResult, FetchedOffset } from '../../group/group-coordi
 import { type RequestContext, defineHandler } from '../handler.js';
 import { AclOperation, ResourceType } from '../../security/acl.js';
 import { authorize, authorizedNames } from '../authorize.js';
+import type { CommittedOffset } from '../../metadata/records.js';
 
 type Wanted = { name: string; partitionIndexes: number[] }[] | null;
 
@@ -63,6 +65,17 @@ async function fetchAuthorized(ctx: RequestContext, groupId: string, wanted: Wan
   return { ...result, topics };
 }
 
+/** requireStable: partitions with offsets pending in a transaction: UNSTABLE_OFFSET_COMMIT. */
+function unstable(result: FetchOffsetsResult,
+  pending: CommittedOffset[] | undefined): FetchOffsetsResult {
+  if (pending === undefined || pending.length === 0) return result;
+  const keys = new Set(pending.map((o) => `${o.topic}\0${o.partition}`));
+  return { ...result, topics: result.topics.map((t) => ({ topic: t.topic,
+    partitions: t.partitions.map((p) =>
+    keys.has(`${t.topic}\0${p.partition}`) ? { ...p, offset: -1,
+      errorCode: ErrorCode.UNSTABLE_OFFSET_COMMIT } : p) })) };
+}
+
 export const handler = defineHandler({
   apiKey: ApiKey.OffsetFetch,
   name: 'OffsetFetch',
@@ -71,16 +84,20 @@ export const handler = defineHandler({
   decodeRequest: decodeOffsetFetchRequest,
   encodeResponse: encodeOffsetFetchResponse,
   async handle(ctx, req, version) {
+    const pending = version >= 7 && req.requireStable
+      ? await ctx.services.transactions.pendingOffsetGroups() : null;
+    const fetchStable = async (groupId: string, topics: Wanted) =>
+      unstable(await fetchAuthorized(ctx, groupId, topics), pending?.get(groupId));
     if (version >= 8) {
       const out = [];
       for (const g of req.groups) {
-        const result = await fetchAuthorized(ctx, g.groupId, g.topics);
+        const result = await fetchStable(g.groupId, g.topics);
         out.push({ ...defaultGroup(), groupId: g.groupId, errorCode: result.errorCode,
           topics: topicsOf(result, g.topics, false) });
       }
       return { ...defaultOffsetFetchResponse(), groups: out };
     }
-    const result = await fetchAuthorized(ctx, req.groupId, req.topics);
+    const result = await fetchStable(req.groupId, req.topics);
     return { ...defaultOffsetFetchResponse(), topics: topicsOf(result, req.topics, version < 2),
       errorCode: version >= 2 ? result.errorCode : ErrorCode.NONE };
   },

@@ -1,12 +1,9 @@
 /**
  * FindCoordinator: v0-5.
- * Behavior: this node coordinates every group, so a group key (key type 0) is answered with
- * this broker's advertised address. A transaction key (key type 1) is answered the same way,
- * deliberately: transactions are not implemented, and InitProducerId then refuses the
- * transactional id with TRANSACTIONAL_ID_AUTHORIZATION_FAILED, a non-retriable error, so a
- * transactional producer fails at once and clearly. (COORDINATOR_NOT_AVAILABLE would be
- * retriable: the producer would retry until its timeout and report only a timeout.) Other key
- * types get INVALID_REQUEST.
+ * Behavior: a group key (key type 0) and a transactional id (key type 1) are answered with the
+ * broker that coordinates them: the same rendezvous hash over the live brokers for both (a
+ * single node: itself), so the transaction coordinator is placed as the group coordinator is.
+ * Other key types get INVALID_REQUEST; no live broker, COORDINATOR_NOT_AVAILABLE.
  * Version notes: v0 has no key type (always a group); v3 is flexible; v4+ batch the keys and
  * answer each in `coordinators`; v5 only adds an error code transactions could return.
  * Not implemented: v6 (share groups, KIP-932).

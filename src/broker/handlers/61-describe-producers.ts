@@ -4,7 +4,8 @@
  * producer id and epoch, last sequence, last timestamp; unknown topic or partition →
  * UNKNOWN_TOPIC_OR_PARTITION. kafka-transactions.sh describe-producers reads this.
  * Version notes: v0 only.
- * Not implemented: transactions, so coordinatorEpoch and currentTxnStartOffset are always -1.
+ * currentTxnStartOffset is the first offset of the producer's transaction open here, -1 if none.
+ * Not implemented: coordinatorEpoch is always -1.
  */
 import { ErrorCode } from '../../../protocol/generated/errors.js';
 import {
@@ -25,7 +26,8 @@ function describe(log: PartitionLog | undefined, partitionIndex: number, missing
   return { ...out, activeProducers: log.producers.list().map((p) => ({
     ...defaultProducerOut(), producerId: BigInt(p.producerId), producerEpoch: p.producerEpoch,
     lastSequence: p.recentBatches.at(-1)?.lastSequence ?? -1,
-    lastTimestamp: BigInt(p.lastTimestampMs), coordinatorEpoch: -1, currentTxnStartOffset: -1n,
+    lastTimestamp: BigInt(p.lastTimestampMs), coordinatorEpoch: -1,
+    currentTxnStartOffset: BigInt(log.txns.openTxnStart(p.producerId)),
   })) };
 }
 

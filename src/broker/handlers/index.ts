@@ -14,8 +14,9 @@ import { handler as initProducerId } from './22-init-producer-id.js';
 import { adminHandlers } from './admin-handlers.js';
 import { groupHandlers } from './group-handlers.js';
 import { securityHandlers } from './security-handlers.js';
+import { txnHandlers } from './txn-handlers.js';
 
 export const HANDLERS: readonly ApiHandler[] = [
   produce, fetch, listOffsets, metadata, apiVersions, createTopics, deleteTopics, initProducerId,
-  ...adminHandlers, ...groupHandlers, ...securityHandlers,
+  ...adminHandlers, ...groupHandlers, ...securityHandlers, ...txnHandlers,
 ].sort((a, b) => a.apiKey - b.apiKey);

@@ -53,9 +53,6 @@ export function appendPartition(s: BrokerServices, topic: TopicEntry | undefined
     // As Kafka: v3+ requests must hold exactly one batch per partition.
     return failed(ErrorCode.INVALID_RECORD, 'produce request must contain exactly one record batch');
   }
-  if (check.header.isTransactional) {
-    return failed(ErrorCode.INVALID_RECORD, 'transactional batches are not supported');
-  }
   // Before any offset is assigned: a batch whose records cannot be read is never stored.
   const contents = checkBatchRecords(check.header, check.sizeBytes, inflate.remainingBytes);
   if (!contents.ok) return failed(ErrorCode[contents.errorName], contents.detail);

@@ -30,6 +30,7 @@ import { EtcdScramCredentials } from './scram-credentials.js';
 import { EtcdSegmentIndex } from './segments.js';
 import type { MetadataChange } from './topic-cache.js';
 import { EtcdTopicCatalog } from './topics.js';
+import { EtcdTransactionStates } from './transactions.js';
 import { etcdCoordinatorLimits } from '../../limits.js';
 
 export { EtcdTxnTooLargeError } from '../../etcd/txn.js';
@@ -61,6 +62,7 @@ export class EtcdMetadata implements Metadata {
   readonly quotas: EtcdClientQuotas;
   readonly scramCredentials: EtcdScramCredentials;
   readonly acls: EtcdAclStore;
+  readonly transactions: EtcdTransactionStates;
   private readonly engine: EtcdEngine;
   private clusterIdValue = '';
   private closed = false;
@@ -80,6 +82,7 @@ export class EtcdMetadata implements Metadata {
     this.quotas = new EtcdClientQuotas(this.engine);
     this.scramCredentials = new EtcdScramCredentials(this.engine);
     this.acls = new EtcdAclStore(this.engine);
+    this.transactions = new EtcdTransactionStates(this.engine);
   }
 
   /** Connects, creates the cluster id on first use, loads the cache and starts the watches. */

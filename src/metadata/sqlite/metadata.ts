@@ -13,6 +13,7 @@ import { SqliteProducerIds } from './producers.js';
 import { SqliteScramCredentials } from './scram-credentials.js';
 import { SqliteSegmentIndex } from './segments.js';
 import { SqliteTopicCatalog } from './topics.js';
+import { SqliteTransactionStates } from './transactions.js';
 
 export { metadataFileName, metadataFilePath, schemaVersionLatest } from './schema.js';
 
@@ -25,6 +26,7 @@ export class SqliteMetadata implements Metadata {
   readonly quotas: SqliteClientQuotas;
   readonly scramCredentials: SqliteScramCredentials;
   readonly acls: SqliteAclStore;
+  readonly transactions: SqliteTransactionStates;
   private readonly database: SqliteDatabase;
 
   /** Opens (creating and migrating if needed) the database at `filePath`; `:memory:` for tests. */
@@ -38,6 +40,7 @@ export class SqliteMetadata implements Metadata {
     this.quotas = new SqliteClientQuotas(this.database);
     this.scramCredentials = new SqliteScramCredentials(this.database);
     this.acls = new SqliteAclStore(this.database);
+    this.transactions = new SqliteTransactionStates(this.database);
   }
 
   clusterId(): string {

@@ -131,6 +131,15 @@ const migrations: readonly string[] = [
   `
   CREATE TABLE acls (identity TEXT PRIMARY KEY) WITHOUT ROWID;
   `,
+  // Transactions: the coordinator's record per transactional id (records.ts, TransactionRecord),
+  // with the compare-and-set version beside it.
+  `
+  CREATE TABLE transactions (
+    transactional_id TEXT PRIMARY KEY,
+    version INTEGER NOT NULL CHECK (version > 0),
+    record_json TEXT NOT NULL
+  ) WITHOUT ROWID;
+  `,
 ];
 
 export const schemaVersionLatest = migrations.length;

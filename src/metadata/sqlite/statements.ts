@@ -38,6 +38,7 @@ export function prepareStatements(db: Database.Database) {
     ...prepareSegmentStatements(db),
     ...prepareProducerStatements(db),
     ...prepareOffsetStatements(db),
+    ...prepareTransactionStatements(db),
     ...prepareAclStatements(db),
   };
 }
@@ -158,6 +159,19 @@ function prepareOffsetStatements(db: Database.Database) {
     deleteOffsetsOfTopic: db.prepare<[string]>('DELETE FROM group_offsets WHERE topic = ?'),
     selectOffsetGroups: db.prepare<[], string>(
       'SELECT DISTINCT group_id FROM group_offsets ORDER BY group_id').pluck(),
+  };
+}
+
+function prepareTransactionStatements(db: Database.Database) {
+  return {
+    selectTransaction: db.prepare<[string], { version: number; recordJson: string }>(
+      `SELECT version, record_json AS recordJson FROM transactions WHERE transactional_id = ?`),
+    selectTransactions: db.prepare<[], string>(
+      'SELECT record_json FROM transactions ORDER BY transactional_id').pluck(),
+    upsertTransaction: db.prepare<[string, number, string]>(`INSERT INTO transactions
+      (transactional_id, version, record_json) VALUES (?, ?, ?) ON CONFLICT (transactional_id)
+      DO UPDATE SET version = excluded.version, record_json = excluded.record_json`),
+    deleteTransaction: db.prepare<[string]>('DELETE FROM transactions WHERE transactional_id = ?'),
   };
 }
 

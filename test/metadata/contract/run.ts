@@ -15,6 +15,7 @@ import { producerIdsContract } from './producer-ids.contract.js';
 import { scramCredentialsContract } from './scram-credentials.contract.js';
 import { segmentIndexContract } from './segment-index.contract.js';
 import { topicCatalogContract } from './topic-catalog.contract.js';
+import { transactionStatesContract } from './transactions.contract.js';
 
 /** The contract suites, by the store (or, last, the stores together) they hold to account. */
 const contracts: [string, (current: Current, reopen: Reopen) => void][] = [
@@ -26,6 +27,7 @@ const contracts: [string, (current: Current, reopen: Reopen) => void][] = [
   ['ClientQuotaStore', clientQuotasContract],
   ['ScramCredentials', scramCredentialsContract],
   ['AclStore', aclStoreContract],
+  ['TransactionStates', transactionStatesContract],
   ['Metadata (every store, reopened)', durabilityContract],
 ];
 

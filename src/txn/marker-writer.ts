@@ -1,0 +1,168 @@
+/**
+ * Writes a transaction's markers (Kafka's TransactionMarkerChannelManager): one commit or abort
+ * control batch into every partition of the transaction, each through the partition's leader: a
+ * partition led here is appended to directly, one led by another broker gets a WriteTxnMarkers
+ * request. `writeAll` resolves once every marker is durable, retrying partitions whose leader
+ * moved or could not be reached; a partition of a deleted topic is skipped, as Kafka does.
+ *
+ * A marker is written at most once per partition: it carries the coordinator epoch (the
+ * transaction record's version when the decision was stored), and a leader that already wrote a
+ * marker of that epoch for the producer answers without writing another (txn-index.ts), so a
+ * coordinator that resends after a crash or a lost answer doubles nothing.
+ */
+import { ApiKey } from '../../protocol/generated/api-keys.js';
+import { ErrorCode } from '../../protocol/generated/errors.js';
+import {
+  type WriteTxnMarkersResponse, decodeWriteTxnMarkersResponse, defaultWriteTxnMarkersRequest,
+  defaultWriteTxnMarkersRequestWritableTxnMarker,
+    defaultWriteTxnMarkersRequestWritableTxnMarkerTopic,
+  encodeWriteTxnMarkersRequest,
+} from '../../protocol/generated/messages/write-txn-markers.js';
+import type { MarkerType } from '../../protocol/records/control-batch.js';
+import type { ClusterView } from '../cluster/cluster-view.js';
+import { requestBroker } from '../cluster/broker-request.js';
+import type { PartitionManager } from '../partition/partition-manager.js';
+import { PartitionFencedError } from '../partition/partition-log.js';
+import { transactionLimits } from '../limits.js';
+
+export interface MarkerSpec {
+  producerId: number;
+  producerEpoch: number;
+  type: MarkerType;
+  coordinatorEpoch: number;
+}
+
+export interface TopicPartitionName {
+  topic: string;
+  partition: number;
+}
+
+/** WriteTxnMarkers v1 (flexible): every broker of this code answers it. */
+const WRITE_TXN_MARKERS_VERSION = 1;
+
+/**
+ * Appends the marker to a partition led here and waits until it is durable; returns the error
+ * code Kafka's WriteTxnMarkers answers for the partition. Used by the coordinator for local
+ * partitions and by the WriteTxnMarkers handler.
+ */
+export async function writeMarkerHere(partitions: PartitionManager, spec: MarkerSpec,
+  tp: TopicPartitionName, nowMs: number): Promise<number> {
+  const topic = partitions.topic(tp.topic);
+  const log = topic?.logs[tp.partition];
+  if (topic === undefined || log === undefined) return partitions.missingError(tp.topic,
+    tp.partition);
+  const outcome = log.appendMarker(spec.producerId, spec.producerEpoch, spec.type,
+    spec.coordinatorEpoch,
+    topic.config, nowMs);
+  if (outcome.kind === 'error') return ErrorCode[outcome.error];
+  try {
+    await outcome.durable;
+    return ErrorCode.NONE;
+  } catch (err) {
+    return err instanceof PartitionFencedError ? ErrorCode.NOT_LEADER_OR_FOLLOWER
+      : ErrorCode.KAFKA_STORAGE_ERROR;
+  }
+}
+
+export class MarkerWriter {
+  constructor(private readonly nodeId: number, private readonly cluster: ClusterView,
+    private readonly partitions: PartitionManager, private readonly nowMs: () => number,
+    private readonly log: { warn(fields: object, message: string): void }) {}
+
+  /**
+   * Writes the marker into every partition, retrying until each is durable or `stillWanted`
+   * says to stop (this broker no longer coordinates the transaction: its successor finishes).
+   * Returns whether every marker was written.
+   */
+  async writeAll(spec: MarkerSpec, targets: readonly TopicPartitionName[],
+    stillWanted: () => boolean):
+    Promise<boolean> {
+    let pending = [...targets];
+    while (pending.length > 0) {
+      if (!stillWanted()) return false;
+      const byLeader = new Map<number, TopicPartitionName[]>();
+      for (const tp of pending) {
+        const leaderId = this.leaderOf(tp);
+        if (leaderId === null) continue; // topic deleted: nothing to mark
+        byLeader.set(leaderId, [...(byLeader.get(leaderId) ?? []), tp]);
+      }
+      const results = await Promise.all([...byLeader].map(([leaderId,
+        tps]) => this.writeVia(leaderId, spec, tps)));
+      pending = results.flat();
+      if (pending.length > 0) await new Promise((r) => setTimeout(r,
+        transactionLimits.markerRetryMs));
+    }
+    return true;
+  }
+
+  /** The leader's node id (-1 when none is known), or null when the topic no longer exists. */
+  private leaderOf(tp: TopicPartitionName): number | null {
+    const topic = this.partitions.topic(tp.topic);
+    if (topic === undefined || tp.partition >= topic.record.partitionCount) return null;
+    if (topic.logs[tp.partition] !== undefined) return this.nodeId;
+    return this.cluster.leader(topic.record.topicId, tp.partition, -1).leaderId;
+  }
+
+  /** Writes the marker into `tps` through their leader; returns those still to be written. */
+  private async writeVia(leaderId: number, spec: MarkerSpec, tps: TopicPartitionName[]):
+    Promise<TopicPartitionName[]> {
+    if (leaderId === this.nodeId) {
+      const codes = await Promise.all(tps.map((tp) => writeMarkerHere(this.partitions, spec, tp,
+        this.nowMs())));
+      return tps.filter((tp, i) => this.failed(tp, codes[i]!));
+    }
+    const leader = this.cluster.brokers().find((b) => b.nodeId === leaderId);
+    if (leader === undefined) return tps;
+    try {
+      const res = await requestBroker(`${leader.host}:${leader.port}`, markersRequest(spec, tps));
+      const code = codesOf(res);
+      if ([...code.values()].includes(ErrorCode.CLUSTER_AUTHORIZATION_FAILED)) {
+        this.log.warn({ leaderId }, 'transaction markers refused: CLUSTER_AUTHORIZATION_FAILED; '
+          + 'grant the principal brokers connect as (User:ANONYMOUS on a PLAINTEXT listener) '
+          + 'ClusterAction on the cluster; retrying');
+      }
+      return tps.filter((tp) => this.failed(tp,
+        code.get(`${tp.topic}\0${tp.partition}`) ?? ErrorCode.UNKNOWN_SERVER_ERROR));
+    } catch (err) {
+      this.log.warn({ err, leaderId }, 'transaction markers not delivered; retrying');
+      return tps;
+    }
+  }
+
+  private failed(tp: TopicPartitionName, code: number): boolean {
+    if (code === ErrorCode.NONE) return false;
+    if (code === ErrorCode.UNKNOWN_TOPIC_OR_PARTITION && this.leaderOf(tp) === null) return false;
+    return true;
+  }
+}
+
+function markersRequest(spec: MarkerSpec, tps: TopicPartitionName[]) {
+  const topics = new Map<string, number[]>();
+  for (const tp of tps) topics.set(tp.topic, [...(topics.get(tp.topic) ?? []), tp.partition]);
+  const request = { ...defaultWriteTxnMarkersRequest(), markers: [{
+    ...defaultWriteTxnMarkersRequestWritableTxnMarker(), producerId: BigInt(spec.producerId),
+    producerEpoch: spec.producerEpoch, transactionResult: spec.type === 'commit',
+    coordinatorEpoch: spec.coordinatorEpoch,
+    topics: [...topics].map(([name, partitionIndexes]) => ({
+      ...defaultWriteTxnMarkersRequestWritableTxnMarkerTopic(), name, partitionIndexes })),
+  }] };
+  return { apiKey: ApiKey.WriteTxnMarkers, version: WRITE_TXN_MARKERS_VERSION,
+    clientId: 'ledgerstream-txn',
+    name: 'WriteTxnMarkers', encode: (w: Parameters<typeof encodeWriteTxnMarkersRequest>[0]) =>
+      encodeWriteTxnMarkersRequest(w, WRITE_TXN_MARKERS_VERSION, request),
+    decode: (r: Parameters<typeof decodeWriteTxnMarkersResponse>[0]) =>
+      decodeWriteTxnMarkersResponse(r, WRITE_TXN_MARKERS_VERSION),
+    connectMsMax: transactionLimits.peerRequestMsMax,
+      answerMsMax: transactionLimits.peerRequestMsMax,
+    answerBytesMax: 16 * 1024 * 1024 };
+}
+
+function codesOf(res: WriteTxnMarkersResponse): Map<string, number> {
+  const out = new Map<string, number>();
+  for (const m of res.markers) {
+    for (const t of m.topics) {
+      for (const p of t.partitions) out.set(`${t.name}\0${p.partitionIndex}`, p.errorCode);
+    }
+  }
+  return out;
+}
