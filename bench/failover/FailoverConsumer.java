@@ -21,13 +21,7 @@ public final class FailoverConsumer {
     props.put("auto.offset.reset", "latest");
     props.put("key.deserializer", StringDeserializer.class.getName());
     props.put("value.deserializer", StringDeserializer.class.getName());
-    Thread stdin = new Thread(() -> {
-      try {
-        while (System.in.read() >= 0) { }
-      } catch (Exception e) { }
-    });
-    stdin.setDaemon(true);
-    stdin.start();
+    Thread stdin = StdinClosed.watch();
     try (KafkaConsumer<String, String> consumer = new KafkaConsumer<>(props)) {
       consumer.subscribe(List.of(args[1]));
       StringBuilder lines = new StringBuilder();

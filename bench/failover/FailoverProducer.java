@@ -24,13 +24,7 @@ public final class FailoverProducer {
     props.put("linger.ms", "5");
     props.put("key.serializer", StringSerializer.class.getName());
     props.put("value.serializer", StringSerializer.class.getName());
-    Thread stdin = new Thread(() -> {
-      try {
-        while (System.in.read() >= 0) { }
-      } catch (Exception e) { }
-    });
-    stdin.setDaemon(true);
-    stdin.start();
+    Thread stdin = StdinClosed.watch();
     long intervalNs = (long) (1e9 / rate);
     long next = System.nanoTime();
     long seq = 0;

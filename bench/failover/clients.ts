@@ -110,7 +110,8 @@ export function spawnLineClient(label: string, command: string, args: string[],
 
 /** The command line that runs one of this folder's Java clients (compiled on first use). */
 export async function javaCommand(mainClass: string, args: string[]): Promise<[string, string[]]> {
-  const classes = await compileJava([path.join(HERE, `${mainClass}.java`)]);
+  const classes = await compileJava([path.join(HERE, `${mainClass}.java`),
+    path.join(HERE, 'StdinClosed.java')]);
   const jars = await kafkaJars();
   return [JAVA, ['-Xmx256m', `-Dlog4j2.configurationFile=${jars.toolsLog4j}`,
     '-cp', [path.join(jars.libs, '*'), classes].join(path.delimiter), mainClass, ...args]];
