@@ -2,8 +2,9 @@
  * A real Apache Kafka broker on loopback, for side-by-side benchmarks: KRaft single node
  * (process.roles=broker,controller), from the jars bench/kafka/fetch-kafka.sh copies out of Maven
  * Central. Formats a fresh log folder, starts `kafka.Kafka` on two free ports (client and
- * controller listeners), waits for "Kafka Server started", and stops it with SIGTERM (a clean
- * shutdown, as kafka-server-stop.sh does). Nothing is downloaded except through Maven.
+ * controller listeners; a third for an optional SSL listener from PEM files), waits for "Kafka
+ * Server started", and stops it with SIGTERM (a clean shutdown, as kafka-server-stop.sh does).
+ * Nothing is downloaded except through Maven.
  *
  * JVM flags are those of Kafka's bin/kafka-server-start.sh and kafka-run-class.sh (1 GiB heap,
  * G1 with 20 ms pause target), so the broker measured is the one a user gets by default.
@@ -28,6 +29,8 @@ export const KAFKA_SERVER_JVM_FLAGS = ['-Xmx1G', '-Xms1G', '-server', '-XX:+UseG
 export interface ApacheKafka {
   version: string;
   bootstrap: string;
+  /** The SSL listener's host:port, when started with one. */
+  sslBootstrap?: string;
   /** OS process id of the running JVM (changes on restart). */
   readonly pid: number;
   /** Clean stop (SIGTERM), then start again on the same ports and log folder. */
@@ -43,10 +46,24 @@ function kafkaClusterId(): string {
   return Buffer.from(randomUUID().replace(/-/g, ''), 'hex').toString('base64url');
 }
 
-export async function startApacheKafka(workDir: string): Promise<ApacheKafka> {
+/** PEM files of an SSL listener, in Kafka's PEM keystore form (key and certificate in one file). */
+export interface KafkaSslFiles {
+  keystorePem: string;
+  truststorePem: string;
+}
+
+/** server.properties lines of an SSL listener beside PLAINTEXT (Kafka's PEM stores, KIP-651). */
+function sslListenerLines(ssl: KafkaSslFiles): string[] {
+  return ['ssl.keystore.type=PEM', `ssl.keystore.location=${ssl.keystorePem}`,
+    'ssl.truststore.type=PEM', `ssl.truststore.location=${ssl.truststorePem}`];
+}
+
+export async function startApacheKafka(workDir: string, ssl?: KafkaSslFiles): Promise<ApacheKafka> {
   const jars = await kafkaJars();
   const port = await freePort();
   const controllerPort = await freePort();
+  const sslPort = ssl ? await freePort() : undefined;
+  const sslListener = sslPort === undefined ? '' : `,SSL://127.0.0.1:${sslPort}`;
   const logDir = path.join(workDir, 'kafka-logs');
   const config = path.join(workDir, 'server.properties');
   await mkdir(logDir, { recursive: true });
@@ -54,10 +71,13 @@ export async function startApacheKafka(workDir: string): Promise<ApacheKafka> {
     'process.roles=broker,controller',
     'node.id=1',
     `controller.quorum.voters=1@127.0.0.1:${controllerPort}`,
-    `listeners=PLAINTEXT://127.0.0.1:${port},CONTROLLER://127.0.0.1:${controllerPort}`,
-    `advertised.listeners=PLAINTEXT://127.0.0.1:${port}`,
+    `listeners=PLAINTEXT://127.0.0.1:${port}${sslListener},` +
+      `CONTROLLER://127.0.0.1:${controllerPort}`,
+    `advertised.listeners=PLAINTEXT://127.0.0.1:${port}${sslListener}`,
     'controller.listener.names=CONTROLLER',
-    'listener.security.protocol.map=CONTROLLER:PLAINTEXT,PLAINTEXT:PLAINTEXT',
+    'listener.security.protocol.map=CONTROLLER:PLAINTEXT,PLAINTEXT:PLAINTEXT' +
+      (ssl ? ',SSL:SSL' : ''),
+    ...(ssl ? sslListenerLines(ssl) : []),
     'inter.broker.listener.name=PLAINTEXT',
     `log.dirs=${logDir}`,
     // One node: internal topics cannot have more replicas than brokers (as config/server.properties).
@@ -104,6 +124,7 @@ export async function startApacheKafka(workDir: string): Promise<ApacheKafka> {
   return {
     version: jars.version,
     bootstrap: `127.0.0.1:${port}`,
+    ...(sslPort === undefined ? {} : { sslBootstrap: `127.0.0.1:${sslPort}` }),
     get pid() { return child!.pid!; },
     async restart() {
       await stop();

@@ -16,14 +16,31 @@ const PERF_TOOL_JVM_FLAGS = ['-Xmx512M', '-server', '-XX:+UseG1GC', '-XX:MaxGCPa
   '-Djava.awt.headless=true'];
 const TOOL_MS_MAX = 5 * 60_000;
 
-async function runTool(mainClass: string, args: string[]): Promise<RunResult> {
-  const r = await runJava(mainClass, args, { jvmFlags: PERF_TOOL_JVM_FLAGS, timeoutMs: TOOL_MS_MAX });
+/**
+ * A load tool's JVM (Kafka's, or one of the bench's own classes on `classpath`); throws unless
+ * it exits 0.
+ */
+export async function runTool(mainClass: string, args: string[], classpath: string[] = []):
+  Promise<RunResult> {
+  const r = await runJava(mainClass, args,
+    { jvmFlags: PERF_TOOL_JVM_FLAGS, timeoutMs: TOOL_MS_MAX, classpath });
   if (r.code !== 0) throw new Error(describeRun(r));
   return r;
 }
 
-export interface ProducerPerfOptions {
+/**
+ * How a tool reaches the broker: host:port, and for a secured listener the client properties
+ * file (security.protocol, truststore), passed as the tools' --command-config.
+ */
+export interface Connection {
   bootstrap: string;
+  clientConfig?: string;
+}
+
+const configArgs = (c: Connection): string[] =>
+  (c.clientConfig === undefined ? [] : ['--command-config', c.clientConfig]);
+
+export interface ProducerPerfOptions extends Connection {
   topic: string;
   records: number;
   recordBytes: number;
@@ -53,7 +70,7 @@ const PRODUCER_SUMMARY = /(\d+) records sent, ([\d.]+) records\/sec \([\d.]+ MB\
 export async function producerPerformance(o: ProducerPerfOptions): Promise<ProducerPerfResult> {
   const r = await runTool('org.apache.kafka.tools.ProducerPerformance', ['--topic', o.topic,
     '--num-records', String(o.records), '--record-size', String(o.recordBytes), '--throughput', String(o.throughput),
-    '--producer-props', `bootstrap.servers=${o.bootstrap}`, `acks=${o.acks}`]);
+    ...configArgs(o), '--producer-props', `bootstrap.servers=${o.bootstrap}`, `acks=${o.acks}`]);
   const m = PRODUCER_SUMMARY.exec(r.stdout);
   if (!m) throw new Error(`ProducerPerformance printed no summary:\n${describeRun(r)}`);
   const records = Number(m[1]);
@@ -73,10 +90,11 @@ export interface ConsumerPerfResult {
 }
 
 /** ConsumerPerformance: a fresh group reads `records` records of the topic from the beginning. */
-export async function consumerPerformance(bootstrap: string, topic: string, records: number, recordBytes: number,
-  group: string): Promise<ConsumerPerfResult> {
-  const r = await runTool('org.apache.kafka.tools.ConsumerPerformance', ['--bootstrap-server', bootstrap,
-    '--topic', topic, '--num-records', String(records), '--group', group, '--timeout', '60000']);
+export async function consumerPerformance(connection: Connection, topic: string, records: number,
+  recordBytes: number, group: string): Promise<ConsumerPerfResult> {
+  const r = await runTool('org.apache.kafka.tools.ConsumerPerformance',
+    ['--bootstrap-server', connection.bootstrap, ...configArgs(connection), '--topic', topic,
+      '--num-records', String(records), '--group', group, '--timeout', '60000']);
   if (/Exiting before consuming the expected number/.test(r.stdout + r.stderr)) {
     throw new Error(`ConsumerPerformance timed out before ${records} records:\n${describeRun(r)}`);
   }

@@ -9,7 +9,8 @@
  * Systems, in this order (see systems.ts): Apache Kafka (KRaft single node) with its default
  * durability, the same broker with flush.messages=1 (fsync per write), one Ledgerstream broker
  * (local folder; S3 on MinIO; object-storage WAL mode on MinIO), three Ledgerstream brokers.
- * Workloads: see workloads.ts; the agent fleet: fleet.ts.
+ * Workloads: see workloads.ts; the agent fleet: fleet.ts; the scenarios run after them on some
+ * systems: TLS (tls.ts) and transactional produce (transactions.ts).
  *
  * Flags (or BENCH_<NAME> environment variables, e.g. BENCH_MAX_RECORDS=100000):
  *   --systems kafka,kafka-fsync,ledgerstream,ledgerstream-s3,ledgerstream-object-wal,
@@ -26,6 +27,14 @@
  *   --fleet-groups 5 --fleet-consumers-per-group 10   agent fleet: consumers
  *   --fleet-partitions 64  agent fleet: partitions of its topic
  *   --fleet-s 60           agent fleet: measured seconds (after a ramp of 10 ms per producer)
+ *   --tls-systems kafka,kafka-fsync,ledgerstream   the TLS scenario (tls.ts) on these systems
+ *                          (of --systems; not the cluster; '' for none): the broker also serves
+ *                          an SSL listener, and max-throughput produce, fixed-rate produce and a
+ *                          consume (16 partitions, acks=-1) run over it after the other workloads
+ *   --txn-systems kafka,kafka-fsync,ledgerstream   the transactional produce scenario
+ *                          (transactions.ts) on these systems (of --systems; '' for none)
+ *   --txn-s 10             transactions: seconds of back-to-back transactions
+ *   --txn-records 100      transactions: records per transaction
  *   --cpu-prof             profile the single Ledgerstream broker run by run (1 ms samples); the
  *                          report gets the top functions of the main runs
  *   --readme               replace the table between the bench markers in README.md
@@ -48,10 +57,12 @@ import { chart } from './chart.js';
 import { kafkaToolsVersion } from './java-perf.js';
 import { bigGaps, fmt, table } from './report.js';
 import { type SingleBrokerId, SYSTEM_IDS, SYSTEM_NAMES, type SystemId, type SystemUnderTest,
-  startKafkaSystems, startLedgerstream, startLedgerstreamCluster } from './systems.js';
+  startKafkaSystems, startLedgerstream, startLedgerstreamCluster, TLS_CAPABLE } from './systems.js';
 import { FLEET_DEFAULTS, FLEET_LIMITS, type FleetResult } from './fleet.js';
+import { type BenchTls, benchTls, tlsRuns } from './tls.js';
+import { TXN_DEFAULTS, TXN_LIMITS, txnRun } from './transactions.js';
 import { buildGoLoad } from '../lib/go-load.js';
-import { type AllWorkloadSettings, type BrokerUse, runWorkloads,
+import { type AllWorkloadSettings, type BrokerUse, runWorkloads, type Scenario,
   type SystemResults } from './workloads.js';
 
 const REPO = path.resolve(import.meta.dirname, '../..');
@@ -69,6 +80,9 @@ type WorkloadSettings = AllWorkloadSettings;
 
 interface Settings extends WorkloadSettings {
   systems: SystemId[];
+  /** Systems (of `systems`) that also run the TLS scenario, and the transactional one. */
+  tlsSystems: SystemId[];
+  txnSystems: SystemId[];
   /** Where reports go (bench/results by default). */
   outDir: string;
   cpuProf: boolean;
@@ -77,13 +91,26 @@ interface Settings extends WorkloadSettings {
 
 const NUMERIC: Record<keyof WorkloadSettings, number> = {
   recordBytes: 1024, maxRecords: 150_000, rate: 5000, fixedS: 8, e2eRecords: 1000, kafkajsS: 8, warmupRecords: 30_000,
-  ...FLEET_DEFAULTS,
+  ...FLEET_DEFAULTS, ...TXN_DEFAULTS,
 };
 const LIMITS: Record<keyof WorkloadSettings, [number, number]> = {
   recordBytes: [1, 1 << 20], maxRecords: [1000, 10_000_000], rate: [10, 1_000_000], fixedS: [1, 600],
   e2eRecords: [10, 1_000_000], kafkajsS: [1, 600], warmupRecords: [1000, 10_000_000],
-  ...FLEET_LIMITS,
+  ...FLEET_LIMITS, ...TXN_LIMITS,
 };
+/** The scenarios' systems unless --tls-systems / --txn-systems say otherwise. */
+const SCENARIO_SYSTEMS_DEFAULT = 'kafka,kafka-fsync,ledgerstream';
+
+/** A comma-separated list of system ids, each checked against `allowed`. */
+function systemList(flag: string, raw: string, allowed: readonly SystemId[]): SystemId[] {
+  const ids = raw.split(',').map((x) => x.trim()).filter((x) => x !== '');
+  for (const id of ids) {
+    if (!(allowed as readonly string[]).includes(id)) {
+      throw new Error(`--${flag}: '${id}' is not one of ${allowed.join(', ')}`);
+    }
+  }
+  return ids as SystemId[];
+}
 
 
 function loadSettings(argv: string[]): Settings {
@@ -94,6 +121,7 @@ function loadSettings(argv: string[]): Settings {
     process.exit(0);
   }
   const options: Record<string, { type: 'string' | 'boolean' }> = { 'systems': { type: 'string' }, 'out-dir': { type: 'string' },
+    'tls-systems': { type: 'string' }, 'txn-systems': { type: 'string' },
     'cpu-prof': { type: 'boolean' }, 'readme': { type: 'boolean' } };
   for (const k of Object.keys(NUMERIC)) options[flagName(k)] = { type: 'string' };
   const { values } = parseArgs({ args: argv, options, strict: true });
@@ -106,12 +134,16 @@ function loadSettings(argv: string[]): Settings {
     numbers[k] = v;
   }
   const systemsRaw = (values.systems as string | undefined) ?? process.env.BENCH_SYSTEMS ?? SYSTEM_IDS.join(',');
-  const systems = systemsRaw.split(',').map((x) => x.trim()).filter((x) => x !== '');
-  for (const id of systems) {
-    if (!(SYSTEM_IDS as readonly string[]).includes(id)) throw new Error(`--systems: unknown system '${id}' (known: ${SYSTEM_IDS.join(', ')})`);
-  }
+  const systems = systemList('systems', systemsRaw, SYSTEM_IDS);
+  const scenarioSystems = (name: 'tlsSystems' | 'txnSystems', allowed: readonly SystemId[]) => {
+    const raw = (values[flagName(name)] as string | undefined) ?? process.env[benchEnvName(name)] ??
+      SCENARIO_SYSTEMS_DEFAULT;
+    return systemList(flagName(name), raw, allowed).filter((id) => systems.includes(id));
+  };
   const outDir = path.resolve((values['out-dir'] as string | undefined) ?? RESULTS_DIR);
-  return { ...numbers, systems: systems as SystemId[], outDir, cpuProf: values['cpu-prof'] === true, readme: values.readme === true };
+  return { ...numbers, systems, tlsSystems: scenarioSystems('tlsSystems', TLS_CAPABLE),
+    txnSystems: scenarioSystems('txnSystems', SYSTEM_IDS), outDir,
+    cpuProf: values['cpu-prof'] === true, readme: values.readme === true };
 }
 
 /** `java -version` prints to stderr: "openjdk version "17.0.15" 2025-04-15". */
@@ -130,7 +162,7 @@ async function busyCores(): Promise<number> {
 
 /** One Ledgerstream broker (and its MinIO for the S3 systems), with an optional CPU profile. */
 async function measureSingle<T>(id: SingleBrokerId, run: (system: SystemUnderTest) => Promise<T>,
-  profDir: string | undefined): Promise<T> {
+  profDir: string | undefined, tls: BenchTls | undefined): Promise<T> {
   // With --cpu-prof the broker (and its restart) runs with the on-signal profiler preloaded;
   // NODE_OPTIONS stays set while it runs (the load generators drop it, Java and Go ignore it).
   const saved = process.env.NODE_OPTIONS;
@@ -140,7 +172,7 @@ async function measureSingle<T>(id: SingleBrokerId, run: (system: SystemUnderTes
     process.env.NODE_OPTIONS = `${saved ?? ''} --require ${JSON.stringify(preload)}`.trim();
   }
   try {
-    const started = await startLedgerstream(id);
+    const started = await startLedgerstream(id, tls);
     if (profDir) started.system.profiler = new PhaseProfiler(profDir);
     try {
       return await run(started.system);
@@ -153,12 +185,25 @@ async function measureSingle<T>(id: SingleBrokerId, run: (system: SystemUnderTes
   }
 }
 
-/** Runs one system's workloads between its start and stop, with an optional CPU profile. */
+/** The scenarios to run on this system after its workloads (tls.ts, transactions.ts). */
+function scenariosOf(id: SystemId, s: Settings): Scenario[] {
+  const out: Scenario[] = [];
+  if (s.tlsSystems.includes(id)) out.push(async (st) => ({ tls: await tlsRuns(st) }));
+  if (s.txnSystems.includes(id)) out.push(async (st) => ({ txn: await txnRun(st) }));
+  return out;
+}
+
+/**
+ * Runs one system's workloads and scenarios between its start and stop, with an optional CPU
+ * profile; `tls` is set when the system runs the TLS scenario (its broker then serves SSL too).
+ */
 async function measure(id: SystemId, s: Settings, runId: string, profDir: string | undefined,
-  kafka: { systems: SystemUnderTest[] } | undefined): Promise<{ description: string; results: SystemResults }> {
-  const run = async (system: SystemUnderTest) => ({ description: system.description, results: await runWorkloads(system, s, runId, log) });
+  kafka: { systems: SystemUnderTest[] } | undefined, tls: BenchTls | undefined):
+  Promise<{ description: string; results: SystemResults }> {
+  const run = async (system: SystemUnderTest) => ({ description: system.description,
+    results: await runWorkloads(system, s, runId, log, scenariosOf(id, s)) });
   if (id === 'kafka' || id === 'kafka-fsync') return run(kafka!.systems.find((x) => x.id === id)!);
-  if (id !== 'ledgerstream-cluster') return measureSingle(id, run, profDir);
+  if (id !== 'ledgerstream-cluster') return measureSingle(id, run, profDir, tls);
   const { system, cluster } = await startLedgerstreamCluster();
   try {
     return await run(system);
@@ -185,6 +230,7 @@ function setupNotes(s: Settings, kafkaVersion: string, descriptions: Map<SystemI
       'per record (Produce call to acknowledgement); end to end from the record\'s create ' +
       'time to a consumer\'s poll, each record once per group. Broker CPU and RSS cover the ' +
       'whole run (ramp and drain included).',
+    ...scenarioNotes(s),
     '- S3 rows: the raw GET baseline reads every object in the broker\'s bucket whole, 16 GETs ' +
       'in flight, with the broker\'s own S3 client (same SDK and settings), right after the ' +
       'catch-up read; its MB are object bytes (framing and footers included), the ' +
@@ -207,6 +253,43 @@ function fleetProblems(name: string, f: FleetResult, s: Settings): string[] {
   if (f.recordsPerS < 0.9 * offered) {
     out.push(`${name}: agent fleet acknowledged ${fmt(f.recordsPerS)} of the ${fmt(offered)} ` +
       'records/s offered: it fell behind, so its latencies include a growing queue');
+  }
+  return out;
+}
+
+/** The scenarios' runs of a system, each with its name in the resource table. */
+function scenarioRuns(r: SystemResults): [string, BrokerUse][] {
+  const out: [string, BrokerUse][] = [];
+  if (r.tls) {
+    out.push(['TLS produce max 16p acks=all', r.tls.produceMax],
+      ['TLS produce fixed 16p acks=all', r.tls.produceFixed],
+      ['TLS consume just written', r.tls.consume]);
+  }
+  if (r.txn) out.push(['transactional produce', r.txn]);
+  return out;
+}
+
+const names = (ids: SystemId[]): string => ids.map((id) => SYSTEM_NAMES[id]).join(', ');
+
+/** The setup notes of the scenarios that ran. */
+function scenarioNotes(s: Settings): string[] {
+  const out: string[] = [];
+  if (s.tlsSystems.length > 0) {
+    out.push(`- TLS (${names(s.tlsSystems)}): the broker serves an SSL listener beside ` +
+      'PLAINTEXT, Kafka and Ledgerstream with the same certificates (a throwaway CA, an RSA ' +
+      '2048 server key, PEM files), server authentication only (no client certificate); the ' +
+      'tools connect with security.protocol=SSL and the CA as a PEM truststore. After the other ' +
+      'workloads: a TLS warm-up, then the max-throughput and fixed-rate produce runs and the ' +
+      'just-written consume over TLS, 16 partitions, acks=-1, the sizes above; the plaintext ' +
+      'figures beside them are the same broker\'s runs of those workloads earlier in the run.');
+  }
+  if (s.txnSystems.length > 0) {
+    out.push(`- Transactions (${names(s.txnSystems)}): one Java producer ` +
+      '(bench/compare/TransactionalProducer.java, client defaults) runs transactions of ' +
+      `${s.txnRecords} records back to back for ${s.txnS} s into a fresh 16-partition topic, ` +
+      'after the other workloads (10 warm-up transactions not counted). Commit latency: ' +
+      'commitTransaction() call to its return (the flush of the transaction\'s records, EndTxn, ' +
+      'the markers); records/s and MB/s over the measured window.');
   }
   return out;
 }
@@ -249,26 +332,35 @@ async function main(): Promise<void> {
   const results: Partial<Record<SystemId, SystemResults>> = {};
   const descriptions = new Map<SystemId, string>();
 
-  const wantsKafka = s.systems.some((id) => id === 'kafka' || id === 'kafka-fsync');
-  const kafka = wantsKafka ? await startKafkaSystems() : undefined;
+  // One set of certificates for every SSL listener: Kafka's and Ledgerstream's are the same.
+  const tls = s.tlsSystems.length > 0 ? await benchTls() : undefined;
+  const tlsFor = (id: SystemId) => (s.tlsSystems.includes(id) ? tls : undefined);
   try {
-    for (const id of s.systems.filter((x) => x === 'kafka' || x === 'kafka-fsync')) {
-      const m = await measure(id, s, runId, undefined, kafka);
+    const kafkaIds = s.systems.filter((x) => x === 'kafka' || x === 'kafka-fsync');
+    const kafkaTls = kafkaIds.map(tlsFor).find((t) => t !== undefined);
+    const kafka = kafkaIds.length > 0 ? await startKafkaSystems(kafkaTls) : undefined;
+    try {
+      for (const id of kafkaIds) {
+        const m = await measure(id, s, runId, undefined, kafka, undefined);
+        descriptions.set(id, m.description);
+        results[id] = m.results;
+      }
+    } finally {
+      await kafka?.kafka.destroy();
+    }
+    for (const id of s.systems.filter((x) => x.startsWith('ledgerstream'))) {
+      const prof = id === 'ledgerstream-cluster' ? undefined : profDir;
+      const m = await measure(id, s, runId, prof, undefined, tlsFor(id));
       descriptions.set(id, m.description);
       results[id] = m.results;
     }
   } finally {
-    await kafka?.kafka.destroy();
-  }
-  for (const id of s.systems.filter((x) => x.startsWith('ledgerstream'))) {
-    const prof = id === 'ledgerstream-cluster' ? undefined : profDir;
-    const m = await measure(id, s, runId, prof, undefined);
-    descriptions.set(id, m.description);
-    results[id] = m.results;
+    await tls?.certs.cleanup();
   }
 
   for (const [id, r] of Object.entries(results) as [SystemId, SystemResults][]) {
-    for (const run of [...r.produce, r.consume, r.catchUp, r.fleet]) {
+    const scenarios = scenarioRuns(r).map(([, u]) => u);
+    for (const run of [...r.produce, r.consume, r.catchUp, r.fleet, ...scenarios]) {
       const other = run.machineBusy * CORES - (run.brokerCpuS + run.clientCpuS) / run.wallS;
       if (other > 0.5) problems.push(`${SYSTEM_NAMES[id]}: ${other.toFixed(2)} cores busy outside broker and load generator during a run: disturbed`);
     }
@@ -291,14 +383,14 @@ async function main(): Promise<void> {
     '',
     '↑ higher is better, ↓ lower is better. Ratios compare the single Ledgerstream broker with Kafka; **bold** marks Ledgerstream more than 2× worse.',
     '',
-    table(results, s.rate),
+    table(results, s.rate, s.txnRecords),
     '',
     `![throughput and latency](compare-${stamp}.svg)`,
     '',
     ...(problems.length > 0 ? ['## Problems', '', ...problems.map((p) => `- ${p}`), ''] : []),
     '## More than 2× behind Kafka',
     '',
-    ...(bigGaps(results, s.rate).map((g) => `- ${g}`)),
+    ...(bigGaps(results, s.rate, s.txnRecords).map((g) => `- ${g}`)),
     '',
     '## Setup',
     '',
@@ -320,6 +412,7 @@ async function main(): Promise<void> {
       useRow(id, 'kafkajs produce', r.kafkajs),
       useRow(id, 'agent fleet', r.fleet),
       useRow(id, 'catch-up', r.catchUp),
+      ...scenarioRuns(r).map(([what, u]) => useRow(id, what, u)),
     ]),
     '',
   ];
@@ -340,7 +433,8 @@ async function main(): Promise<void> {
   await writeFile(path.join(s.outDir, 'compare-latest.md'), md.join('\n').replace(`compare-${stamp}.svg`, 'compare-latest.svg'));
   if (s.readme) {
     await updateReadme([`Measured ${stamp} on ${machine} (code ${rev}; full report: [bench/results/compare-latest.md](bench/results/compare-latest.md)).`,
-      '', table(results, s.rate), '', '![throughput and latency](bench/results/compare-latest.svg)'].join('\n'));
+      '', table(results, s.rate, s.txnRecords), '',
+      '![throughput and latency](bench/results/compare-latest.svg)'].join('\n'));
   }
   process.stdout.write(`${md.join('\n')}\n`);
   log(`written to ${path.relative(REPO, mdFile)} and ${path.relative(REPO, svgFile)} in ${minutes.toFixed(1)} min`);

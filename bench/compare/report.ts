@@ -4,6 +4,7 @@
  * Each row says which direction is better; a ratio that is more than 2x worse is bold.
  */
 import { SYSTEM_IDS, SYSTEM_NAMES, type SystemId } from './systems.js';
+import type { TxnRun } from './transactions.js';
 import { ACKS, type Acks, PARTITION_COUNTS, type ProduceRun, type SystemResults } from './workloads.js';
 
 export interface Row {
@@ -12,6 +13,8 @@ export interface Row {
   label: string;
   better: 'higher' | 'lower';
   get(r: SystemResults): number;
+  /** A scenario's row (TLS, transactions): left out of the table when no system ran it. */
+  scenario?: true;
 }
 
 const run = (r: SystemResults, mode: 'fixed' | 'max', partitions: number, acks: Acks): ProduceRun => {
@@ -24,7 +27,7 @@ const combos = PARTITION_COUNTS.flatMap((partitions) => ACKS.map((acks) => ({ pa
 const comboLabel = ({ partitions, acks }: { partitions: number; acks: Acks }) =>
   `${partitions} partition${partitions === 1 ? '' : 's'}, acks=${acks === 'all' ? '-1' : acks}`;
 
-export function rows(rate: number): Row[] {
+export function rows(rate: number, txnRecords: number): Row[] {
   const out: Row[] = [];
   const maxS = 'Produce at max throughput (Kafka ProducerPerformance)';
   for (const c of combos) out.push({ section: maxS, label: `MB/s, ${comboLabel(c)}`, better: 'higher', get: (r) => run(r, 'max', c.partitions, c.acks).mbPerS });
@@ -56,7 +59,63 @@ export function rows(rate: number): Row[] {
   out.push({ section: costS, label: 'CPU s per GB, consume just written', better: 'lower', get: (r) => r.consume.brokerCpuSPerGb });
   out.push({ section: costS, label: 'CPU s per GB, catch-up read', better: 'lower', get: (r) => r.catchUp.brokerCpuSPerGb });
   out.push({ section: costS, label: 'peak RSS MiB, whole run (sum over brokers)', better: 'lower', get: (r) => r.peakRssMiB });
-  return [...out, ...fleetRows(), ...brokerMetricRows(), ...s3Rows()];
+  return [...out, ...fleetRows(), ...brokerMetricRows(), ...s3Rows(), ...tlsRows(rate),
+    ...txnRows(txnRecords)];
+}
+
+/**
+ * Issue 10: the TLS scenario (tls.ts), each figure beside the plaintext run of the same workload
+ * on the same broker and their quotient; n/a on systems that did not run it.
+ */
+function tlsRows(rate: number): Row[] {
+  const section = 'TLS: the same broker\'s SSL listener beside its plaintext one, same ' +
+    'certificates (Kafka ProducerPerformance/ConsumerPerformance, 16 partitions, acks=-1)';
+  const tls = (r: SystemResults) => {
+    if (!r.tls) throw new Error('no TLS runs');
+    return r.tls;
+  };
+  const out: Row[] = [];
+  const triple = (what: string, better: Row['better'], plain: (r: SystemResults) => number,
+    secure: (r: SystemResults) => number) => {
+    out.push({ section, label: `${what}, plaintext`, better, scenario: true, get: (r) => {
+      tls(r); // n/a where the TLS scenario did not run
+      return plain(r);
+    } });
+    out.push({ section, label: `${what}, TLS`, better, scenario: true, get: secure });
+    out.push({ section, label: `${what}, TLS ÷ plaintext`, better, scenario: true,
+      get: (r) => secure(r) / plain(r) });
+  };
+  triple('produce MB/s at max throughput', 'higher', (r) => run(r, 'max', 16, 'all').mbPerS,
+    (r) => tls(r).produceMax.mbPerS);
+  triple(`produce p99 ms at a fixed ${rate.toLocaleString('en-US')} records/s`, 'lower',
+    (r) => run(r, 'fixed', 16, 'all').p99Ms, (r) => tls(r).produceFixed.p99Ms);
+  triple('consume MB/s, just written', 'higher', (r) => r.consume.mbPerS,
+    (r) => tls(r).consume.mbPerS);
+  triple('broker CPU s per GB, produce at max', 'lower',
+    (r) => run(r, 'max', 16, 'all').brokerCpuSPerGb, (r) => tls(r).produceMax.brokerCpuSPerGb);
+  triple('broker CPU s per GB, consume just written', 'lower', (r) => r.consume.brokerCpuSPerGb,
+    (r) => tls(r).consume.brokerCpuSPerGb);
+  return out;
+}
+
+/** Issue 11: the transactional produce scenario (transactions.ts); n/a where it did not run. */
+function txnRows(txnRecords: number): Row[] {
+  const section = 'Transactional produce (Java producer, transactions of ' +
+    `${txnRecords.toLocaleString('en-US')} records back to back, 16 partitions)`;
+  const txn = (r: SystemResults) => {
+    if (!r.txn) throw new Error('no transactional run');
+    return r.txn;
+  };
+  const row = (label: string, better: Row['better'], get: (t: TxnRun) => number): Row =>
+    ({ section, label, better, scenario: true, get: (r) => get(txn(r)) });
+  return [
+    row('commit latency p50 ms (commitTransaction() call to return)', 'lower',
+      (t) => t.commitP50Ms),
+    row('commit latency p99 ms', 'lower', (t) => t.commitP99Ms),
+    row('records/s', 'higher', (t) => t.recordsPerS),
+    row('MB/s', 'higher', (t) => t.mbPerS),
+    row('broker CPU s per GB', 'lower', (t) => t.brokerCpuSPerGb),
+  ];
 }
 
 /** Issue 13 target 6: the agent fleet. */
@@ -115,6 +174,9 @@ function s3Rows(): Row[] {
   ];
 }
 
+/** Sections of the scenarios (tls.ts, transactions.ts): filled on the systems they ran on. */
+export const SCENARIO_SECTIONS = ['TLS:', 'Transactional produce'];
+
 /** Sections only Ledgerstream brokers can fill (Kafka has no such metrics). */
 export const LEDGERSTREAM_ONLY_SECTIONS = ['Ledgerstream brokers\' own metrics', 'Reads from S3'];
 
@@ -146,17 +208,19 @@ function cell(results: Partial<Record<SystemId, SystemResults>>, id: SystemId, r
   }
 }
 
-export function table(results: Partial<Record<SystemId, SystemResults>>, rate: number): string {
+export function table(results: Partial<Record<SystemId, SystemResults>>, rate: number,
+  txnRecords: number): string {
   const ids = SYSTEM_IDS;
   const head = ['Figure', ...ids.map((id) => SYSTEM_NAMES[id]), 'Ledgerstream ÷ Kafka', 'Ledgerstream ÷ Kafka fsync'];
   const lines = [`| ${head.join(' | ')} |`, `|---|${ids.map(() => '---:').join('|')}|---:|---:|`];
   let section = '';
-  for (const row of rows(rate)) {
+  for (const row of rows(rate, txnRecords)) {
+    const v = (id: SystemId) => cell(results, id, row);
+    if (row.scenario && ids.every((id) => v(id) === undefined)) continue;
     if (row.section !== section) {
       section = row.section;
       lines.push(`| **${section}** |${ids.map(() => '').join(' |')} | | |`);
     }
-    const v = (id: SystemId) => cell(results, id, row);
     lines.push(`| ${row.label} (${row.better === 'higher' ? '↑' : '↓'}) | ${ids.map((id) => fmt(v(id))).join(' | ')} | ` +
       `${ratio(v('ledgerstream'), v('kafka'), row.better)} | ${ratio(v('ledgerstream'), v('kafka-fsync'), row.better)} |`);
   }
@@ -164,9 +228,10 @@ export function table(results: Partial<Record<SystemId, SystemResults>>, rate: n
 }
 
 /** Rows where the single Ledgerstream broker is more than 2x worse than Kafka in either mode. */
-export function bigGaps(results: Partial<Record<SystemId, SystemResults>>, rate: number): string[] {
+export function bigGaps(results: Partial<Record<SystemId, SystemResults>>, rate: number,
+  txnRecords: number): string[] {
   const out: string[] = [];
-  for (const row of rows(rate)) {
+  for (const row of rows(rate, txnRecords)) {
     const ls = cell(results, 'ledgerstream', row);
     for (const k of ['kafka', 'kafka-fsync'] as const) {
       const kv = cell(results, k, row);

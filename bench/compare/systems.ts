@@ -16,7 +16,8 @@
  *
  * A system knows its broker processes (to meter CPU and memory), creates ready-to-use topics
  * (in the cluster: after leadership has settled), and restarts every broker gracefully (for
- * the catch-up read: afterwards no broker holds the data in memory).
+ * the catch-up read: afterwards no broker holds the data in memory). Kafka and the single
+ * Ledgerstream brokers can also serve an SSL listener beside PLAINTEXT (the TLS scenario, tls.ts).
  */
 import { mkdtemp } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -29,6 +30,8 @@ import type { PhaseProfiler } from '../lib/cpu-profile.js';
 import { kafkaFor } from '../lib/kafkajs-load.js';
 import { type S3Server, startS3Server } from '../../test/helpers/s3-server.js';
 import { type ApacheKafka, startApacheKafka } from './apache-kafka.js';
+import type { Connection } from './java-perf.js';
+import { type BenchTls, ledgerstreamTlsSettings } from './tls.js';
 import { rawGetThroughput, type RawGetResult, type S3Access } from './raw-get.js';
 
 export const SYSTEM_IDS = ['kafka', 'kafka-fsync', 'ledgerstream', 'ledgerstream-s3',
@@ -36,6 +39,9 @@ export const SYSTEM_IDS = ['kafka', 'kafka-fsync', 'ledgerstream', 'ledgerstream
 export type SystemId = (typeof SYSTEM_IDS)[number];
 /** The single-broker Ledgerstream systems (one process: profiled with --cpu-prof). */
 export type SingleBrokerId = 'ledgerstream' | 'ledgerstream-s3' | 'ledgerstream-object-wal';
+/** The systems that can serve an SSL listener (the cluster's brokers do not). */
+export const TLS_CAPABLE: readonly SystemId[] = ['kafka', 'kafka-fsync', 'ledgerstream',
+  'ledgerstream-s3', 'ledgerstream-object-wal'];
 
 export const SYSTEM_NAMES: Record<SystemId, string> = {
   'kafka': 'Kafka',
@@ -51,6 +57,8 @@ export interface SystemUnderTest {
   /** One line on what exactly runs. */
   description: string;
   bootstrap: string;
+  /** The SSL listener (same broker) and the tools' client config, when started with one. */
+  tls?: Connection;
   /** Broker process ids now (they change across restarts). */
   pids(): number[];
   /** Ledgerstream brokers' Prometheus ports (empty for Kafka). */
@@ -94,11 +102,16 @@ async function waitForLeaders(bootstrap: string, topics: string[], quietMs: numb
 }
 
 /** Apache Kafka as two systems (default durability, fsync per write) sharing one broker. */
-export async function startKafkaSystems(): Promise<{ systems: SystemUnderTest[]; kafka: ApacheKafka }> {
-  const kafka = await startApacheKafka(await mkdtemp(path.join(tmpdir(), 'ledgerstream-bench-kafka-')));
+export async function startKafkaSystems(tls?: BenchTls):
+  Promise<{ systems: SystemUnderTest[]; kafka: ApacheKafka }> {
+  const workDir = await mkdtemp(path.join(tmpdir(), 'ledgerstream-bench-kafka-'));
+  const kafka = await startApacheKafka(workDir,
+    tls ? { keystorePem: tls.certs.serverPem, truststorePem: tls.certs.caCert } : undefined);
+  const ssl = kafka.sslBootstrap === undefined || !tls ? {} :
+    { tls: { bootstrap: kafka.sslBootstrap, clientConfig: tls.clientConfig } };
   const make = (id: 'kafka' | 'kafka-fsync', configEntries: { name: string; value: string }[],
     description: string): SystemUnderTest => ({
-    id, description, bootstrap: kafka.bootstrap, metricsPorts: [],
+    id, description, bootstrap: kafka.bootstrap, metricsPorts: [], ...ssl,
     pids: () => [kafka.pid],
     createTopic: (name, partitions) => createTopic(kafka.bootstrap, name, partitions, configEntries, false),
     async restartAll(topics) {
@@ -135,11 +148,14 @@ function s3Settings(s3: S3Server, bucket: string): Record<string, string | boole
 
 /**
  * One Ledgerstream broker; for the S3 systems a MinIO beside it, which stop() stops after the
- * broker. The object WAL mode uses the same MinIO, another bucket.
+ * broker. The object WAL mode uses the same MinIO, another bucket. With `tls`, the broker
+ * serves an SSL listener beside PLAINTEXT.
  */
-export async function startLedgerstream(id: SingleBrokerId = 'ledgerstream'):
+export async function startLedgerstream(id: SingleBrokerId = 'ledgerstream', tls?: BenchTls):
   Promise<{ system: SystemUnderTest; stop(): Promise<void> }> {
   const metricsPort = await freePort();
+  const ports = tls ? { port: await freePort(), sslPort: await freePort() } : undefined;
+  const tlsSettings = tls && ports ? ledgerstreamTlsSettings(tls, ports.port, ports.sslPort) : {};
   const s3 = id === 'ledgerstream' ? undefined : await startS3Server();
   const bucket = `bench-${id}-${Date.now().toString(36)}`;
   const storeSettings = s3 ? s3Settings(s3, bucket) : {};
@@ -147,8 +163,8 @@ export async function startLedgerstream(id: SingleBrokerId = 'ledgerstream'):
     id === 'ledgerstream-object-wal' ? { walMode: 'object' } : {};
   let broker: BrokerProcess;
   try {
-    broker = await startBroker({ settings: { ...LEDGERSTREAM_SETTINGS, ...storeSettings,
-      ...walSettings, metricsPort } });
+    broker = await startBroker({ ...(ports ? { port: ports.port } : {}), settings: {
+      ...LEDGERSTREAM_SETTINGS, ...storeSettings, ...walSettings, ...tlsSettings, metricsPort } });
   } catch (err) {
     await s3?.stop();
     throw err;
@@ -157,6 +173,8 @@ export async function startLedgerstream(id: SingleBrokerId = 'ledgerstream'):
   const system: SystemUnderTest = {
     id, description: SINGLE_BROKER_DESCRIPTIONS[id],
     bootstrap: broker.bootstrap, metricsPorts: [metricsPort],
+    ...(tls && ports ?
+      { tls: { bootstrap: `127.0.0.1:${ports.sslPort}`, clientConfig: tls.clientConfig } } : {}),
     pids: () => [broker.pid!],
     createTopic: (name, partitions) => createTopic(broker.bootstrap, name, partitions, [], false),
     async restartAll(topics) {

@@ -17,7 +17,9 @@
  *               through the read cache; Kafka: its segment files, likely still in page cache);
  *   raw GET     on a system whose objects live in S3 (MinIO): every object of the bucket read
  *               whole with the broker's own S3 client, the ceiling of the catch-up read;
- *   agent fleet many idempotent producers at a low rate each, consumers in groups (fleet.ts).
+ *   agent fleet many idempotent producers at a low rate each, consumers in groups (fleet.ts);
+ *   scenarios  on the systems the caller picks, after all of the above: TLS (tls.ts) and
+ *               transactional produce (transactions.ts).
  *
  * Around every run the system's broker processes are metered (CPU seconds, RSS sampled every
  * 100 ms); the load generator's CPU is measured too, since both share the machine's 2 cores.
@@ -28,11 +30,13 @@ import { delta, eventLoopDelayWindow, FETCHED_ANY, FETCHED_OBJECTS, type Scrape,
   storeRequestRates } from '../lib/broker-metrics.js';
 import { type ConsumeResult, type ProduceResult, runLoad } from '../lib/kafkajs-load.js';
 import { type MeterReading, ProcessMeter } from '../lib/proc-stats.js';
-import { consumerPerformance, endToEndLatency, producerPerformance, type ConsumerPerfResult,
-  type EndToEndResult, type ProducerPerfResult } from './java-perf.js';
+import { type Connection, consumerPerformance, endToEndLatency, producerPerformance,
+  type ConsumerPerfResult, type EndToEndResult, type ProducerPerfResult } from './java-perf.js';
 import { type FleetResult, type FleetSettings, runFleet } from './fleet.js';
 import type { RawGetResult } from './raw-get.js';
 import type { SystemUnderTest } from './systems.js';
+import type { TlsResults } from './tls.js';
+import type { TxnRun, TxnSettings } from './transactions.js';
 
 export interface WorkloadSettings {
   recordBytes: number;
@@ -49,8 +53,8 @@ export interface WorkloadSettings {
   warmupRecords: number;
 }
 
-/** Everything a run of the workloads reads: the fixed workloads' sizes and the agent fleet's. */
-export type AllWorkloadSettings = WorkloadSettings & FleetSettings;
+/** Everything a run of the workloads reads: the fixed workloads' sizes, the fleet's, the transactions'. */
+export type AllWorkloadSettings = WorkloadSettings & FleetSettings & TxnSettings;
 
 export const PARTITION_COUNTS = [1, 16] as const;
 export const ACKS = ['1', 'all'] as const;
@@ -112,9 +116,19 @@ export interface SystemResults {
   /** Systems whose objects live in S3: every object read whole, straight from the store. */
   rawGet?: RawGetResult;
   fleet: FleetResult & BrokerUse;
-  /** Highest RSS of the system's brokers in any run (sum over brokers of a cluster), MiB. */
+  /**
+   * Highest RSS of the system's brokers in any run of the workloads above (sum over brokers of a
+   * cluster), MiB; the scenarios' runs have their own peaks.
+   */
   peakRssMiB: number;
+  /** The TLS scenario (tls.ts), on the systems it ran on. */
+  tls?: TlsResults;
+  /** The transactional produce scenario (transactions.ts), on the systems it ran on. */
+  txn?: TxnRun;
 }
+
+/** A scenario run after a system's workloads (tls.ts, transactions.ts), adding its figures. */
+export type Scenario = (st: Step) => Promise<Pick<SystemResults, 'tls' | 'txn'>>;
 
 /** A run's meter reading and its brokers' scrapes before and after. */
 interface Metering {
@@ -131,7 +145,8 @@ function brokerWindow(before: Scrape[], after: Scrape[], wallS: number): BrokerW
     eventLoopP99Ms: worst(delays.map((d) => d.p99Ms)), eventLoopMaxMs: worst(delays.map((d) => d.maxMs)) };
 }
 
-function brokerUse(m: Metering, bytes: number, clientCpuS = m.meter.reapedChildrenCpuS): BrokerUse {
+export function brokerUse(m: Metering, bytes: number, clientCpuS = m.meter.reapedChildrenCpuS):
+  BrokerUse {
   const r = m.meter;
   return { wallS: r.wallS, brokerCpuS: r.cpuS, brokerCpuSPerGb: bytes > 0 ? r.cpuS / (bytes / 1e9) : NaN,
     peakRssMiB: r.peakRssKiB / 1024, clientCpuS, machineBusy: r.machineBusy,
@@ -147,7 +162,8 @@ async function scrapeAll(ports: number[]): Promise<Scrape[]> {
  * with a profiler, profiles the (single) broker too. `run` may bring its own meter reading
  * (a load generator that meters as it starts its children).
  */
-async function metered<T>(system: SystemUnderTest, profiles: Record<string, string>, label: string,
+export async function metered<T>(system: SystemUnderTest, profiles: Record<string, string>,
+  label: string,
   run: () => Promise<T>, meterOf?: (result: T) => MeterReading): Promise<{ result: T } & Metering> {
   const pids = system.pids();
   await system.profiler?.start(pids[0]!);
@@ -180,41 +196,54 @@ export function topicName(runId: string, system: SystemUnderTest, what: string):
   return `bench-${runId}-${system.id}-${what}`;
 }
 
-/** One system's run of the workloads: its settings, its run id, its log and its profiles. */
-interface Step {
+/**
+ * One system's run of the workloads: its settings, its run id, its log and its profiles, and
+ * how Kafka's tools reach it (the plaintext listener; the TLS scenario's SSL listener).
+ */
+export interface Step {
   system: SystemUnderTest;
+  connection: Connection;
   s: AllWorkloadSettings;
   topic(what: string): string;
   log(line: string): void;
   profiles: Record<string, string>;
 }
 
-const produceWhat = (mode: string, partitions: number, acks: Acks) => `${mode}-${partitions}p-acks${acks}`;
+export const produceWhat = (mode: string, partitions: number, acks: Acks) =>
+  `${mode}-${partitions}p-acks${acks}`;
+
+/** One ProducerPerformance run to a fresh topic, metered; `label` names it in profiles. */
+export async function produceRun(st: Step, mode: 'fixed' | 'max', partitions: number, acks: Acks,
+  label: string): Promise<ProduceRun> {
+  const { system, s, connection } = st;
+  const t = st.topic(produceWhat(mode, partitions, acks));
+  await system.createTopic(t, partitions);
+  const records = mode === 'fixed' ? s.rate * s.fixedS : s.maxRecords;
+  const pace = mode === 'fixed' ? `${s.rate} records/s` : 'max throughput';
+  st.log(`${system.id}: ${label} (${pace}), ${records} records`);
+  const m = await metered(system, st.profiles, label,
+    () => producerPerformance({ ...connection, topic: t, records,
+      recordBytes: s.recordBytes, throughput: mode === 'fixed' ? s.rate : -1, acks }));
+  return { ...m.result, ...brokerUse(m, records * s.recordBytes), partitions, acks, mode };
+}
 
 async function produceRuns(st: Step): Promise<ProduceRun[]> {
-  const { system, s } = st;
   const produce: ProduceRun[] = [];
   for (const partitions of PARTITION_COUNTS) {
     for (const acks of ACKS) {
       for (const mode of ['fixed', 'max'] as const) {
-        const t = st.topic(produceWhat(mode, partitions, acks));
-        await system.createTopic(t, partitions);
-        const records = mode === 'fixed' ? s.rate * s.fixedS : s.maxRecords;
-        st.log(`${system.id}: produce ${mode === 'fixed' ? `at ${s.rate} records/s` : 'at max throughput'}, ` +
-          `${partitions} partition(s), acks=${acks}, ${records} records`);
-        const m = await metered(system, st.profiles, `produce ${mode} ${partitions}p acks=${acks}`,
-          () => producerPerformance({ bootstrap: system.bootstrap, topic: t, records,
-            recordBytes: s.recordBytes, throughput: mode === 'fixed' ? s.rate : -1, acks }));
-        produce.push({ ...m.result, ...brokerUse(m, records * s.recordBytes), partitions, acks, mode });
+        const label = `produce ${mode} ${partitions}p acks=${acks}`;
+        produce.push(await produceRun(st, mode, partitions, acks, label));
       }
     }
   }
   return produce;
 }
 
-async function consumeRun(st: Step, what: string, group: string, label: string): Promise<ConsumeRun> {
+export async function consumeRun(st: Step, what: string, group: string, label: string):
+  Promise<ConsumeRun> {
   const { system, s } = st;
-  const m = await metered(system, st.profiles, label, () => consumerPerformance(system.bootstrap,
+  const m = await metered(system, st.profiles, label, () => consumerPerformance(st.connection,
     st.topic(what), s.maxRecords, s.recordBytes, group));
   return { ...m.result, ...brokerUse(m, m.result.records * s.recordBytes),
     objectStoreShare: objectStoreShare(m.before, m.after) };
@@ -266,8 +295,9 @@ async function fleetRun(st: Step): Promise<FleetResult & BrokerUse> {
 }
 
 export async function runWorkloads(system: SystemUnderTest, s: AllWorkloadSettings, runId: string,
-  log: (line: string) => void): Promise<SystemResults> {
-  const st: Step = { system, s, log, profiles: {}, topic: (what) => topicName(runId, system, what) };
+  log: (line: string) => void, scenarios: Scenario[] = []): Promise<SystemResults> {
+  const st: Step = { system, s, log, profiles: {}, topic: (what) => topicName(runId, system, what),
+    connection: { bootstrap: system.bootstrap } };
   log(`${system.id}: warm-up`);
   await system.createTopic(st.topic('warmup'), 16);
   await producerPerformance({ bootstrap: system.bootstrap, topic: st.topic('warmup'),
@@ -295,6 +325,9 @@ export async function runWorkloads(system: SystemUnderTest, s: AllWorkloadSettin
 
   const peakRssMiB = Math.max(...produce.map((r) => r.peakRssMiB), consume.peakRssMiB,
     kafkajs.run.peakRssMiB, kafkajs.consumePeakRssMiB, fleet.peakRssMiB, catchUp.peakRssMiB);
-  return { profiles: st.profiles, produce, e2e, consume, kafkajs: kafkajs.run, catchUp, fleet,
-    peakRssMiB, ...(rawGet ? { rawGet } : {}) };
+  let results: SystemResults = { profiles: st.profiles, produce, e2e, consume,
+    kafkajs: kafkajs.run, catchUp, fleet, peakRssMiB, ...(rawGet ? { rawGet } : {}) };
+  // After every workload above, so that none of their figures moves.
+  for (const scenario of scenarios) results = { ...results, ...await scenario(st) };
+  return results;
 }

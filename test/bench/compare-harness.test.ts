@@ -3,15 +3,17 @@
  * against a real Apache Kafka (jars from Maven Central, cached), one Ledgerstream broker with its
  * objects in a real MinIO, one in the object-storage WAL mode on it, and a real three-broker
  * Ledgerstream cluster, into a temp folder, with a tiny agent fleet (bench/load-go), and check
- * that every figure of the report was measured and the chart was drawn. The figures themselves
- * are not judged: no timing asserts.
+ * that every figure of the report was measured and the chart was drawn. The scenarios run on
+ * the S3 broker only, to keep the test's time: TLS (its SSL listener beside PLAINTEXT, the
+ * tools' SSL client config) and transactions (TransactionalProducer.java compiled and run).
+ * The figures themselves are not judged: no timing asserts.
  */
 import { existsSync } from 'node:fs';
 import { mkdtemp, readFile, readdir, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, expect, it } from 'vitest';
-import { LEDGERSTREAM_ONLY_SECTIONS } from '../../bench/compare/report.js';
+import { LEDGERSTREAM_ONLY_SECTIONS, SCENARIO_SECTIONS } from '../../bench/compare/report.js';
 import { goAvailable } from '../helpers/go-build.js';
 import { javaAvailable } from '../helpers/kafka-tools.js';
 import { runBenchScript } from '../helpers/run-bench.js';
@@ -27,7 +29,8 @@ const SYSTEMS = 'kafka,ledgerstream-s3,ledgerstream-object-wal,ledgerstream-clus
 const TINY = ['--max-records', '5000', '--rate', '500', '--fixed-s', '1', '--e2e-records', '20',
   '--kafkajs-s', '1', '--warmup-records', '2000', '--fleet-producers', '20', '--fleet-rate', '5',
   '--fleet-groups', '2', '--fleet-consumers-per-group', '2', '--fleet-partitions', '4',
-  '--fleet-s', '1'];
+  '--fleet-s', '1', '--txn-s', '1', '--tls-systems', 'ledgerstream-s3',
+  '--txn-systems', 'ledgerstream-s3'];
 // Columns: figure | Kafka | Kafka fsync | Ledgerstream | Ledgerstream S3 |
 // Ledgerstream object WAL | Ledgerstream ×3 | ratios.
 const KAFKA = 2;
@@ -35,6 +38,10 @@ const S3 = 5;
 const OBJECT_WAL = 6;
 const CLUSTER = 7;
 const NUMBER = /^[\d,.]+$/;
+/** Columns each scenario's section fills with the flags above; the others read n/a. */
+const SCENARIO_COLUMNS: Record<string, number[]> = { 'TLS:': [S3], 'Transactional produce': [S3] };
+/** Rows of each scenario's section: TLS 5 figures × (plaintext, TLS, quotient), transactions 5. */
+const SCENARIO_ROWS: Record<string, number> = { 'TLS:': 15, 'Transactional produce': 5 };
 
 /** Figure rows with the section each lies in. */
 function figureRows(report: string): { section: string; cells: string[]; row: string }[] {
@@ -65,7 +72,17 @@ it.skipIf(!javaAvailable() || !goAvailable())(title, async () => {
   const report = await readFile(path.join(outDir, md!), 'utf8');
   const rows = figureRows(report);
   expect(rows.length).toBeGreaterThan(50);
+  for (const scenario of SCENARIO_SECTIONS) {
+    const own = rows.filter((r) => r.section.startsWith(scenario));
+    expect(own.length, scenario).toBe(SCENARIO_ROWS[scenario]);
+    for (const { cells, row } of own) {
+      for (const column of [KAFKA, S3, OBJECT_WAL, CLUSTER]) {
+        expect(cells[column], row).toMatch(SCENARIO_COLUMNS[scenario]!.includes(column) ? NUMBER : /^n\/a$/);
+      }
+    }
+  }
   for (const { section, cells, row } of rows) {
+    if (SCENARIO_SECTIONS.some((s) => section.startsWith(s))) continue;
     const ledgerstreamOnly = LEDGERSTREAM_ONLY_SECTIONS.some((s) => section.startsWith(s));
     if (!ledgerstreamOnly) expect(cells[KAFKA], row).toMatch(NUMBER);
     expect(cells[S3], row).toMatch(NUMBER);
@@ -77,7 +94,9 @@ it.skipIf(!javaAvailable() || !goAvailable())(title, async () => {
   // for the cluster) and the event-loop delay, all read from the brokers' /metrics.
   const useRows = report.split('\n').map((l) => l.split('|').map((c) => c.trim()))
     .filter((cells) => cells.length === 14 && cells[1]!.startsWith('Ledgerstream'));
-  expect(useRows.length).toBe(3 * 12); // three systems × 12 runs
+  // Three systems × 12 runs, and the S3 broker's scenario runs: TLS produce max, produce fixed
+  // and consume, and the transactional produce.
+  expect(useRows.length).toBe(3 * 12 + 4);
   for (const cells of useRows) {
     const three = /^[\d,.]+ \/ [\d,.]+ \/ [\d,.]+$/;
     const perBroker = cells[1] === 'Ledgerstream ×3' ? three : NUMBER;
