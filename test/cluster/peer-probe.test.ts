@@ -15,6 +15,13 @@ import { decodeRegistration } from '../../src/cluster/membership.js';
 import { revokePeerLease } from '../../src/cluster/peer-probe.js';
 import { type TestCluster, startCluster } from '../helpers/cluster.js';
 import { kafkaClient, waitFor } from '../helpers/kafka-client.js';
+import { RawClient } from '../helpers/raw-client.js';
+import { ErrorCode } from '../../protocol/generated/errors.js';
+import {
+  decodeProduceResponse, defaultProduceRequest, encodeProduceRequest,
+} from '../../protocol/generated/messages/produce.js';
+import { decodeResponseFrame } from '../../protocol/frame.js';
+import { encodeBatch } from '../../protocol/records/record.js';
 
 const LEASE_MS = 10_000;
 const WINDOW_MS = 1_000;
@@ -71,6 +78,27 @@ function steadyProducer(kafka: Kafka, topic: string):
   return { ackedAtMs, stop };
 }
 
+/** One produce (acks=-1) straight to a broker's port; returns the partition's error code. */
+async function produceRaw(port: number, topic: string, value: string): Promise<number> {
+  const raw = await RawClient.connect(port);
+  try {
+    const req = defaultProduceRequest();
+    req.acks = -1;
+    req.timeoutMs = 10_000;
+    const records = await encodeBatch({ records: [{ key: null, value: Buffer.from(value) }],
+      baseTimestamp: Date.now() });
+    req.topicData = [{ name: topic, unknownTaggedFields: undefined,
+      partitionData: [{ index: 0, records, unknownTaggedFields: undefined }] }];
+    raw.send(0, 9, (w) => encodeProduceRequest(w, 9, req));
+    const frame = await raw.readFrame(15_000);
+    expect(frame).not.toBeNull();
+    const res = decodeProduceResponse(decodeResponseFrame(0, 9, frame!).body, 9);
+    return res.responses[0]!.partitionResponses[0]!.errorCode;
+  } finally {
+    raw.close();
+  }
+}
+
 async function readValues(kafka: Kafka, topic: string): Promise<number[]> {
   const admin = kafka.admin();
   await admin.connect();
@@ -97,11 +125,16 @@ it('a killed leader is replaced at once in Metadata; the new leader acknowledges
   const others = kafkaClient(cluster.brokers.filter((b) => b !== victim).map((b) => b.bootstrap));
   const killedAt = performance.now();
   await victim.kill();
+  let successor = -1;
   await waitFor('a new leader', async () => {
-    const now = await leaderOf(others, 'probe').catch(() => -1);
-    return now > 0 && now !== leader;
+    successor = await leaderOf(others, 'probe').catch(() => -1);
+    return successor > 0 && successor !== leader;
   }, LEASE_MS);
   const namedMs = performance.now() - killedAt;
+  // Sent to the new leader while it still waits out the window: held, then acknowledged.
+  const held = await produceRaw(cluster.brokers[successor - 1]!.port, 'probe', 'held');
+  const heldAnsweredMs = performance.now() - killedAt;
+  expect(held).toBe(ErrorCode.NONE);
   await waitFor('an acknowledgement after the kill',
     () => (load.ackedAtMs.at(-1) ?? 0) > killedAt, LEASE_MS);
   const firstAckMs = load.ackedAtMs.find((at) => at > killedAt)! - killedAt;
@@ -110,6 +143,7 @@ it('a killed leader is replaced at once in Metadata; the new leader acknowledges
   // Named before it opens: clients find it while it waits out the window (held, not refused).
   expect(namedMs).toBeLessThan(firstAckMs);
   expect(firstAckMs).toBeGreaterThanOrEqual(WINDOW_MS); // the window is waited out
+  expect(heldAnsweredMs).toBeGreaterThanOrEqual(WINDOW_MS);
   expect(firstAckMs).toBeLessThan(LEASE_MS / 2); // and not the lease
   const survivors = cluster.brokers.filter((b) => b !== victim);
   expect(survivors.some((b) => b.output().includes('peer refuses connections; its lease revoked'))).toBe(true);
