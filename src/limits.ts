@@ -143,6 +143,12 @@ export const produceLimits = Object.freeze({
    * (src/broker/produce/append-partition.ts).
    */
   handoffAnswerWaitMsMax: 2_000,
+  /**
+   * How long a produce for a partition this broker was just named leader of waits for it to open
+   * (the old leader's acknowledgement window, then its WAL replay: ackWindowMs and a little more
+   * with the defaults) rather than being refused at once (src/broker/produce/await-opening.ts).
+   */
+  leaderOpenWaitMsMax: 5_000,
 });
 
 /** Fetch. */
@@ -256,6 +262,9 @@ export const partitionLimits = Object.freeze({
   etcdCommitOpsPerPartition: 3,
   /** Ops of a segment commit beyond its partitions': the object key, and one to spare. */
   etcdCommitOpsFixed: 2,
+  /** Requests waiting at once for partitions this broker leads but has not opened yet
+   *  (open-waiters.ts); beyond it a request is answered at once, as before there were waiters. */
+  openWaitersMax: 10_000,
 });
 
 /** The etcd kit (src/etcd/): client, transactions, watches. */
@@ -365,6 +374,12 @@ export const revokedBrokersLimits = Object.freeze({
   /** Added to a revoked broker's window: two hosts' clocks may tick at slightly different rates. */
   slackFraction: 0.05,
   slackMs: 20,
+});
+
+/** A new leader replaying a dead broker's WAL (src/cluster/recover-partition.ts). */
+export const recoveryLimits = Object.freeze({
+  /** Partitions recovered in one read of a WAL; each holds at most uploadObjectBytesMax. */
+  partitionsPerReadMax: 64,
 });
 
 /** Leaving, rejoining and handing partitions over (src/cluster/). */

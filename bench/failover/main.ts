@@ -51,8 +51,22 @@ const { values: flags } = parseArgs({ options: {
   kills: { type: 'string', default: '20' }, signals: { type: 'string', default: 'kill,term' },
   clients: { type: 'string' }, rate: { type: 'string', default: '50' }, partitions: { type: 'string', default: '6' },
   'down-ms': { type: 'string', default: '10000' }, 'settle-ms': { type: 'string', default: '4000' },
-  'lease-ms': { type: 'string' }, 'ack-window-ms': { type: 'string' },
+  'lease-ms': { type: 'string' }, 'ack-window-ms': { type: 'string' }, help: { type: 'boolean' },
 } });
+if (flags.help === true) {
+  process.stdout.write(`npm run bench:failover -- [--kills 20] [--signals kill,term]
+    [--clients librdkafka,java,kafkajs] [--rate 50] [--partitions 6] [--down-ms 10000]
+    [--settle-ms 4000] [--lease-ms N] [--ack-window-ms N]
+
+--kills: kills per series (one series per signal); the default, 20 per series, takes about
+  15 minutes for both series (each kill: --down-ms down, then until every partition is led and
+  acknowledging again, then --settle-ms). A quick look: --kills 3 (about 2.5 minutes).
+--lease-ms, --ack-window-ms: the brokers' leaseTtlMs and ackWindowMs (default: the defaults).
+Writes bench/results/failover-<time>.{md,json}; exit 1 if an acknowledged record was lost,
+duplicated or reordered.
+`);
+  process.exit(0);
+}
 const KILLS = Number(flags.kills);
 const SIGNALS = flags.signals!.split(',') as ('kill' | 'term')[];
 const CLIENTS = (flags.clients?.split(',') as ClientName[] | undefined) ?? availableClients();

@@ -16,7 +16,7 @@ export interface BrokerEvent {
 
 const KEPT = new Set(['topic created', 'live brokers changed', 'became the controller', 'partition reassigned',
   'partition opened', 'partition recovered', 'partition handed off', 'partition released', 'partition moved away',
-  'peer refuses connections; its lease revoked', 'reassignment waits out a revoked broker\'s window']);
+  'peer refuses connections; its lease revoked', 'recovery waits out a revoked broker\'s window']);
 
 export class Timeline {
   readonly events: BrokerEvent[] = [];

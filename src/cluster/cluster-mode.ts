@@ -78,7 +78,7 @@ export class ClusterMode {
       liveBrokers: () => etcdView.brokers().map((b) => b.nodeId) }));
     const leadership = new Leadership({
       nodeId: config.nodeId, coordinator, partitions, uploader, client,
-      keys: membership.keys, log,
+      keys: membership.keys, leaseTtlMs: config.leaseTtlMs, log,
       recovery: config.walMode !== 'shared' ? null : { metadata: coordinator, store,
         keys: new SegmentKeyAllocator(config.nodeId), sharedWalDir: config.sharedWalDir, nowMs: Date.now,
         objectBytesMax: config.uploadObjectBytesMax },

@@ -26,9 +26,12 @@
  *
  * A broker whose lease a peer REVOKED (peer-probe.ts: its port refused connections) may still be
  * acknowledging for up to its acknowledgement window (membership.ts) after the revoke. Its
- * partitions are reassigned only once that window has passed since this controller saw its
- * registration go (which was after the revoke): whatever it acknowledged is then in the WAL the
- * new leader replays. A registration that expired needs no such wait.
+ * partitions are reassigned at once all the same, so that Metadata names their new leaders and
+ * clients go there right away: the NEW LEADER waits out the window before it replays the revoked
+ * broker's WAL and opens the partition (leadership.ts), holding produce requests meanwhile
+ * (broker/produce/await-opening.ts). The reassignment bumps the epoch, so the revoked broker's
+ * uploads are fenced from then on; what it acknowledged until the window's end is in the WAL
+ * the new leader replays after it.
  */
 import assert from 'node:assert/strict';
 import { EventEmitter } from 'node:events';
@@ -44,7 +47,6 @@ import { brokersOf, type Membership } from './membership.js';
 import {
   planAssignments, type PlannedHandoff, type PlannedReassignment,
 } from './plan-assignments.js';
-import { RevokedBrokers } from './revoked-brokers.js';
 import { controllerLimits } from '../limits.js';
 
 // Values of the controller's keys ----------------------------------------------------------------
@@ -123,9 +125,6 @@ export class Controller extends EventEmitter<{ elected: [epoch: number]; resigne
   /** The live brokers last seen, and last logged (changes are logged once, by the active one). */
   private liveSeen = '';
   private liveLogged = '';
-  private readonly revoked: RevokedBrokers;
-  /** The deadline of the deferred reassignments a pass is scheduled for, to log and schedule once. */
-  private deferredUntilMs = -Infinity;
   private holderId = -1;
   /** Create revision of our controller key while we are the controller, else -1. */
   private epoch = -1;
@@ -147,7 +146,6 @@ export class Controller extends EventEmitter<{ elected: [epoch: number]; resigne
     this.resyncIntervalMs = options.resyncIntervalMs ?? controllerLimits.resyncIntervalMsDefault;
     this.log = options.log ?? ((message, error) => process.emitWarning(`${message}: ${error}`));
     this.info = options.info ?? (() => {});
-    this.revoked = new RevokedBrokers(this.membership.client, this.membership.keys, this.membership.leaseTtlMs, this.log);
     assert.ok(this.debounceMs >= 0 && this.resyncIntervalMs > 0, 'controller timings');
   }
 
@@ -204,7 +202,6 @@ export class Controller extends EventEmitter<{ elected: [epoch: number]; resigne
     this.cleanups.push(this.coordinator.onChange((change) => this.onCoordinatorChange(change)));
     // Brokers coming and going trigger a pass; the pass reads them afresh (readLiveBrokers).
     const brokers = await membership.watchBrokers((live) => {
-      this.revoked.noteRegistered(live.map((b) => b.nodeId));
       this.liveSeen = live.map((b) => b.nodeId).sort((a, b) => a - b).join(',');
       this.logLiveBrokers();
       this.scheduleReconcile();
@@ -356,18 +353,9 @@ export class Controller extends EventEmitter<{ elected: [epoch: number]; resigne
     if (!this.isActive() || !this.membership.isLeaseValid()) return nothingDone();
     const partitions = await this.readLeadership();
     const live = await this.readLiveBrokers();
-    this.revoked.noteRegistered(live);
     const plan = planAssignments(live, partitions);
     const result = nothingDone();
-    const notBefore = await this.revoked.notBefore(plan.reassign.map((m) => m.fromLeaderId));
-    const nowMs = performance.now();
-    let deferredUntilMs = -Infinity;
     for (const move of plan.reassign) {
-      const untilMs = notBefore.get(move.fromLeaderId) ?? -Infinity;
-      if (nowMs < untilMs) {
-        deferredUntilMs = Math.max(deferredUntilMs, untilMs);
-        continue;
-      }
       // Re-check before every write: a controller paused past its lease must stop at once.
       if (this.epoch !== epoch || !this.membership.isLeaseValid()) return result;
       try {
@@ -382,15 +370,6 @@ export class Controller extends EventEmitter<{ elected: [epoch: number]; resigne
       }
     }
     if (this.epoch !== epoch || !this.membership.isLeaseValid()) return result;
-    if (deferredUntilMs > nowMs) {
-      // The plan's handoffs assumed the deferred moves done: plan them again with those.
-      if (deferredUntilMs !== this.deferredUntilMs) {
-        this.deferredUntilMs = deferredUntilMs;
-        this.info({ waitMs: Math.ceil(deferredUntilMs - nowMs) }, 'reassignment waits out a revoked broker\'s window');
-        setTimeout(() => this.scheduleReconcile(0), Math.ceil(deferredUntilMs - nowMs)).unref();
-      }
-      return result;
-    }
     Object.assign(result, await this.syncHandoffs(epoch, plan.handoffs));
     return result;
   }

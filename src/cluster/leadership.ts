@@ -34,6 +34,7 @@
  * one built from the segment index: acknowledged batches, in the WAL only (their upload fenced by
  * the new epoch, and no one replays a WAL for a partition its own broker leads), were lost.
  */
+import assert from 'node:assert/strict';
 import type { Logger } from 'pino';
 import type { EtcdClient, EtcdKeyValue } from '../etcd/client.js';
 import type { EtcdKeys } from '../etcd/keys.js';
@@ -43,9 +44,11 @@ import type { PartitionLog } from '../partition/partition-log.js';
 import type { PartitionManager } from '../partition/partition-manager.js';
 import type { Uploader } from '../partition/uploader.js';
 import { SerialQueue } from '../util/serial-queue.js';
-import { handoffLimits } from '../limits.js';
+import { handoffLimits, recoveryLimits } from '../limits.js';
 import { type WatchedCoordinator, decodeHandoff } from './controller.js';
-import { type RecoveryDeps, recoverPartition } from './recover-partition.js';
+import { type RecoveryDeps, recoverPartitions } from './recover-partition.js';
+import { watchBrokers } from './membership.js';
+import { RevokedBrokers } from './revoked-brokers.js';
 
 export interface LeadershipDeps {
   nodeId: number;
@@ -56,6 +59,8 @@ export interface LeadershipDeps {
   recovery: RecoveryDeps | null;
   client: EtcdClient;
   keys: EtcdKeys;
+  /** Waited for a record of a revoked broker that cannot be read: the lease TTL (see below). */
+  leaseTtlMs: number;
   log: Logger;
 }
 
@@ -74,10 +79,16 @@ export class Leadership {
   private readonly confirmed = new Map<string, number>();
   /** The session (lease) `confirmed` belongs to, as `reacquire` was last told. */
   private session: object | null = null;
+  /** When this broker may replay the WAL of a broker a peer revoked (see `recover`). */
+  private readonly revoked: RevokedBrokers;
+  /** Recoveries waiting out a revoked broker's window, by partition: timers that resume them. */
+  private readonly windowWaits = new Map<string, NodeJS.Timeout>();
 
   constructor(private readonly deps: LeadershipDeps) {
     deps.partitions.setInstallGate((topicId, partition, epoch) =>
       this.installGate(topicId, partition, epoch));
+    this.revoked = new RevokedBrokers(deps.client, deps.keys, deps.leaseTtlMs,
+      (message, err) => deps.log.warn({ err }, message));
   }
 
   /**
@@ -97,6 +108,11 @@ export class Leadership {
 
   async start(): Promise<void> {
     const { coordinator } = this.deps;
+    // Before the sweep below: a broker seen going from here on is timed from when it went.
+    const brokers = await watchBrokers(this.deps.client, this.deps.keys,
+      (live) => this.revoked.noteRegistered(live.map((b) => b.nodeId)),
+      (message, err) => this.deps.log.warn({ err }, message));
+    this.cleanups.push(() => brokers.close());
     this.cleanups.push(coordinator.onChange((change) => {
       if (change.kind === 'topic') {
         void this.enqueue(() => this.onTopic(change.name), () => this.onTopic(change.name));
@@ -215,10 +231,21 @@ export class Leadership {
     }
     if (local !== undefined && local.leaderEpoch >= state.leaderEpoch) return;
     if (!await this.confirmedInSession(state)) return;
+    let led = state;
     if (state.recoverFrom >= 0) {
-      await this.recover(state);
-      return; // completeRecovery's change event opens it
+      // Opened at once after its recovery, not when completeRecovery's change event arrives:
+      // that is queued behind every other recovery this broker has to run (a dead broker's
+      // partitions all come at once). The event then finds the log open at its epoch.
+      const recovered = await this.recover(state);
+      if (recovered === null) return;
+      led = recovered;
     }
+    await this.open(led, local);
+  }
+
+  private async open(state: PartitionState, local: PartitionLog | undefined): Promise<void> {
+    const { topicId, partition } = state;
+    const { partitions, log } = this.deps;
     // A late event (e.g. queued while the lease was lost) must not open a log at an epoch that
     // has moved on meanwhile: its appends could never be committed. The cache is at least as new.
     const now = (await this.deps.coordinator.leadership.states(topicId))
@@ -230,19 +257,86 @@ export class Leadership {
     }
   }
 
-  private async recover(state: PartitionState): Promise<void> {
+  /** The state after the recovery, or null when it is not done (moot, or waiting). */
+  private async recover(state: PartitionState): Promise<PartitionState | null> {
     const { topicId, partition } = state;
     const { nodeId, log } = this.deps;
     // Events queue up while a recovery runs (its own commit is one): act on the state as it is
     // now, or a finished recovery would be replayed again (harmless, but an orphan object).
     const now = (await this.deps.coordinator.leadership.states(topicId)).find((p) => p.partition === partition);
     if (now === undefined || now.leaderId !== nodeId || now.leaderEpoch !== state.leaderEpoch
-      || now.recoverFrom < 0) return;
-    const recovered = this.deps.recovery === null ? 0 : await recoverPartition(this.deps.recovery, now);
+      || now.recoverFrom < 0) return null;
+    if (await this.waitsOutRevokedWindow(now)) return null;
     if (this.deps.recovery === null) {
-      await this.deps.coordinator.leadership.completeRecovery(topicId, partition, now.leaderEpoch);
+      const after = await this.deps.coordinator.leadership.completeRecovery(topicId, partition,
+        now.leaderEpoch);
+      log.info({ topicId, partition, from: now.recoverFrom, batches: 0 }, 'partition recovered');
+      return after;
     }
-    log.info({ topicId, partition, from: now.recoverFrom, batches: recovered }, 'partition recovered');
+    // Every partition waiting for the same WAL is recovered in the same read, and the others are
+    // opened right away too (their own events and timers then find them open).
+    const peers = await this.recoveryPeers(now);
+    const recovered = await recoverPartitions(this.deps.recovery, [now, ...peers]);
+    let mine: PartitionState | null = null;
+    for (const { batches, state: after } of recovered) {
+      assert.ok(after.recoverFrom === -1, 'recovered');
+      log.info({ topicId: after.topicId, partition: after.partition, from: now.recoverFrom,
+        batches }, 'partition recovered');
+      if (after.topicId === topicId && after.partition === partition) mine = after;
+      else await this.open(after, this.deps.partitions.topicById(after.topicId)?.logs[after.partition]);
+    }
+    assert.ok(mine !== null && mine.leaderEpoch === now.leaderEpoch, 'recovered at its epoch');
+    return mine;
+  }
+
+  /**
+   * Other partitions this broker leads that wait for a replay of the same WAL and may be
+   * recovered now: led here at an epoch this broker serves (see confirmedInSession), not open,
+   * and past the same revoked broker's window (it is per broker, so one check covers them all).
+   */
+  private async recoveryPeers(state: PartitionState): Promise<PartitionState[]> {
+    const { coordinator, partitions, nodeId } = this.deps;
+    const peers: PartitionState[] = [];
+    for (const { record, logs } of partitions.topics()) {
+      for (const s of await coordinator.leadership.states(record.topicId).catch(() => [])) {
+        if (peers.length + 1 >= recoveryLimits.partitionsPerReadMax) return peers;
+        if (s.leaderId !== nodeId || s.recoverFrom !== state.recoverFrom) continue;
+        if (s.topicId === state.topicId && s.partition === state.partition) continue;
+        const local = logs[s.partition];
+        if (local !== undefined && local.leaderEpoch >= s.leaderEpoch) continue;
+        const served = !this.rejoined || partitions.holdingAppends ||
+          this.isConfirmed(s.topicId, s.partition, s.leaderEpoch);
+        if (served) peers.push(s);
+      }
+    }
+    return peers;
+  }
+
+  /**
+   * A broker whose lease a peer revoked (peer-probe.ts) may still acknowledge for up to its
+   * acknowledgement window after the revoke (membership.ts). The controller names this broker
+   * leader as soon as it sees the registration go, so this broker replays the old leader's WAL
+   * only once that window (plus slack) has passed since IT saw the registration go, which was
+   * after the revoke: everything the old leader acknowledged is in its WAL by then. Until then
+   * produce requests wait for the partition to open (broker/produce/await-opening.ts). Returns
+   * true when the recovery must wait: a timer resumes it (resyncPartition, in the queue), so the
+   * queue is not blocked meanwhile. A registration that expired has no revoked record: no wait.
+   */
+  private async waitsOutRevokedWindow(state: PartitionState): Promise<boolean> {
+    const key = `${state.topicId}:${state.partition}`;
+    const untilMs = (await this.revoked.notBefore([state.recoverFrom])).get(state.recoverFrom);
+    const waitMs = untilMs === undefined ? 0 : Math.ceil(untilMs - performance.now());
+    if (waitMs <= 0 || this.closed) return false;
+    if (this.windowWaits.has(key)) return true; // a timer will resume it already
+    this.deps.log.info({ topicId: state.topicId, partition: state.partition,
+      from: state.recoverFrom, waitMs }, 'recovery waits out a revoked broker\'s window');
+    const resync = () => this.resyncPartition(state.topicId, state.partition);
+    const timer = setTimeout(() => {
+      this.windowWaits.delete(key);
+      void this.enqueue(resync, resync);
+    }, waitMs);
+    this.windowWaits.set(key, timer);
+    return true;
   }
 
   /**
@@ -374,6 +468,8 @@ export class Leadership {
     this.closed = true;
     for (const retry of this.retries) clearTimeout(retry);
     this.retries.clear();
+    for (const timer of this.windowWaits.values()) clearTimeout(timer);
+    this.windowWaits.clear();
     for (const cleanup of this.cleanups.splice(0)) await cleanup();
   }
 }

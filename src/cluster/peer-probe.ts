@@ -8,12 +8,13 @@
  *
  * Safe against a false positive (a live broker whose port refused, a peer's mistake): the revoked
  * broker acknowledges nothing once `ackWindowMs` has passed since its last confirmed keep-alive,
- * which was sent before the revoke (membership.ts), and the controller hands its partitions over
- * only `ackWindowMs` after it saw the registration go (controller.ts). So whatever the revoked
- * broker acknowledged is in its WAL before the new leader replays it. Before revoking, the prober
- * writes `revoked/<nodeId>` (under a short lease of its own): that record is how a controller
- * knows to wait the window, while a registration that simply expired needs no wait (its broker's
- * validity ended before etcd expired it). A live broker that was revoked loses its lease, holds
+ * which was sent before the revoke (membership.ts), and the new leader of each of its partitions
+ * replays its WAL only `ackWindowMs` after it saw the registration go (leadership.ts). So
+ * whatever the revoked broker acknowledged is in its WAL before the new leader replays it. Before
+ * revoking, the prober writes `revoked/<nodeId>` (under a short lease of its own): that record is
+ * how a new leader knows to wait the window, while a registration that simply expired needs no
+ * wait (its broker's validity ended before etcd expired it).
+ * A live broker that was revoked loses its lease, holds
  * its writes and rejoins (cluster-mode.ts), as after an etcd outage.
  *
  * Only registrations that publish an acknowledgement window are probed (brokers from before there

@@ -26,6 +26,7 @@ import { SegmentCommitter } from '../partition/segment-committer.js';
 import type { ObjectStore } from '../../storage/object-store/object-store.js';
 import type { SegmentKeyAllocator } from '../../storage/segment/naming.js';
 import { WalReadOnly, partitionHeaderCodec } from '../../storage/wal/index.js';
+import { recoveryLimits } from '../limits.js';
 
 export interface RecoveryDeps {
   metadata: Metadata;
@@ -37,49 +38,92 @@ export interface RecoveryDeps {
   objectBytesMax: number;
 }
 
-/** Returns the number of batches recovered (0 when the WAL held nothing beyond the index). */
-export async function recoverPartition(deps: RecoveryDeps, state: PartitionState): Promise<number> {
-  assert.ok(state.recoverFrom >= 0, 'a partition to recover names the broker to recover from');
+/** One partition's part of a recovery: where it stands, and the batches not yet committed. */
+interface PartitionRecovery {
+  state: PartitionState;
+  next: number;
+  batches: Buffer[];
+  batchBytes: number;
+  recovered: number;
+  producers: { states: ProducerStates; txns: PartitionTxns } | null;
+}
+
+/** What one partition's recovery did: batches recovered (0: nothing beyond the index), the
+ *  partition's state after (recoverFrom cleared, the index end past the recovered batches). */
+export interface RecoveredPartition {
+  batches: number;
+  state: PartitionState;
+}
+
+/**
+ * Recovers every partition of `states` (all from the same broker's WAL) in ONE read of that WAL:
+ * a dead broker's partitions come to their new leaders all at once, and a read of the whole WAL
+ * for each of them made the last one open hundreds of milliseconds after the first. At most
+ * `recoveryLimits.partitionsPerReadMax` partitions, each holding at most `objectBytesMax` batch
+ * bytes before it commits, so the memory a read holds is bounded.
+ */
+export async function recoverPartitions(deps: RecoveryDeps, states: readonly PartitionState[]):
+  Promise<RecoveredPartition[]> {
+  const from = states[0]?.recoverFrom ?? -1;
+  assert.ok(from >= 0, 'a partition to recover names the broker to recover from');
+  assert.ok(states.every((s) => s.recoverFrom === from), 'one WAL per read');
+  assert.ok(states.length <= recoveryLimits.partitionsPerReadMax, `${states.length} partitions`);
   const wal = await WalReadOnly.open({
-    dir: join(deps.sharedWalDir, String(state.recoverFrom)), headerCodec: partitionHeaderCodec,
+    dir: join(deps.sharedWalDir, String(from)), headerCodec: partitionHeaderCodec,
     ownerFencedByCoordinator: true,
   });
-  let batches: Buffer[] = [];
-  let batchBytes = 0;
-  let recovered = 0;
-  let producers: { states: ProducerStates; txns: PartitionTxns } | null = null;
   const committer = new SegmentCommitter(deps.store, deps.metadata.segments, deps.keys, deps.nowMs);
-  const commit = async () => {
-    // Producer state continues from the snapshot the index holds, through the recovered batches,
-    // so a producer retrying one of them is answered as a duplicate by the new leader; so does
-    // the transaction index (open and aborted transactions).
-    if (producers === null) {
-      const loaded = PartitionTxns.fromProducerList(
-        await deps.metadata.producers.loadStates(state.topicId, state.partition));
-      producers = { states: new ProducerStates(loaded.producers), txns: loaded.txns };
-    }
-    await commitRecovered(committer, deps.nowMs, state, batches, producers);
-    recovered += batches.length;
-    batches = [];
-    batchBytes = 0;
-  };
-  let next = state.indexedEndOffset;
+  const byPartition = new Map<string, PartitionRecovery>(states.map((state) => [
+    `${state.topicId}:${state.partition}`, { state, next: state.indexedEndOffset, batches: [],
+      batchBytes: 0, recovered: 0, producers: null }]));
+  assert.equal(byPartition.size, states.length, 'each partition once');
   const first = wal.recovery.lsnFirst;
   if (first !== null) {
     for await (const e of wal.readFrom(first)) {
-      if (e.header.topicId !== state.topicId || e.header.partition !== state.partition) continue;
+      const r = byPartition.get(`${e.header.topicId}:${e.header.partition}`);
+      if (r === undefined) continue;
       const h = readBatchHeader(e.payload, 0);
-      if (h.lastOffset < next) continue;
-      assert.equal(h.baseOffset, next, `WAL of broker ${state.recoverFrom} has a gap at ${next}`);
-      if (batches.length > 0 && batchBytes + e.payload.length > deps.objectBytesMax) await commit();
-      batches.push(e.payload);
-      batchBytes += e.payload.length;
-      next = h.lastOffset + 1;
+      if (h.lastOffset < r.next) continue;
+      assert.equal(h.baseOffset, r.next, `WAL of broker ${from} has a gap at ${r.next}`);
+      if (r.batches.length > 0 && r.batchBytes + e.payload.length > deps.objectBytesMax) {
+        await commitPending(deps, committer, r);
+      }
+      r.batches.push(e.payload);
+      r.batchBytes += e.payload.length;
+      r.next = h.lastOffset + 1;
     }
   }
-  if (batches.length > 0) await commit();
-  await deps.metadata.leadership.completeRecovery(state.topicId, state.partition, state.leaderEpoch);
-  return recovered;
+  const out: RecoveredPartition[] = [];
+  for (const r of byPartition.values()) {
+    if (r.batches.length > 0) await commitPending(deps, committer, r);
+    const { topicId, partition, leaderEpoch } = r.state;
+    const after = await deps.metadata.leadership.completeRecovery(topicId, partition, leaderEpoch);
+    out.push({ batches: r.recovered, state: after });
+  }
+  return out;
+}
+
+/** Recovers one partition (see recoverPartitions). */
+export async function recoverPartition(deps: RecoveryDeps, state: PartitionState):
+  Promise<RecoveredPartition> {
+  const [recovered] = await recoverPartitions(deps, [state]);
+  return recovered!;
+}
+
+async function commitPending(deps: RecoveryDeps, committer: SegmentCommitter,
+  r: PartitionRecovery): Promise<void> {
+  // Producer state continues from the snapshot the index holds, through the recovered batches,
+  // so a producer retrying one of them is answered as a duplicate by the new leader; so does
+  // the transaction index (open and aborted transactions).
+  if (r.producers === null) {
+    const loaded = PartitionTxns.fromProducerList(
+      await deps.metadata.producers.loadStates(r.state.topicId, r.state.partition));
+    r.producers = { states: new ProducerStates(loaded.producers), txns: loaded.txns };
+  }
+  await commitRecovered(committer, deps.nowMs, r.state, r.batches, r.producers);
+  r.recovered += r.batches.length;
+  r.batches = [];
+  r.batchBytes = 0;
 }
 
 async function commitRecovered(committer: SegmentCommitter, nowMs: () => number,

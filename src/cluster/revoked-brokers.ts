@@ -1,10 +1,11 @@
 /**
- * When the controller may move the partitions of a broker whose lease a peer revoked
- * (peer-probe.ts). Such a broker may still acknowledge for up to its acknowledgement window
- * (membership.ts) after the revoke, so its partitions move only once that window (plus a slack for
- * clock rates) has passed since this controller saw its registration go, which was after the
- * revoke. The prober writes `revoked/<nodeId>` before it revokes; a registration that expired
- * has no such record and needs no wait (its broker stopped acknowledging before etcd expired it).
+ * When a new leader may replay the WAL of a broker whose lease a peer revoked (peer-probe.ts) and
+ * open its partition (cluster/leadership.ts). Such a broker may still acknowledge for up to its
+ * acknowledgement window (membership.ts) after the revoke, so its WAL is replayed only once that
+ * window (plus a slack for clock rates) has passed since this broker saw its registration go,
+ * which was after the revoke. The prober writes `revoked/<nodeId>` before it revokes; a
+ * registration that expired has no such record and needs no wait (its broker stopped
+ * acknowledging before etcd expired it).
  */
 import assert from 'node:assert/strict';
 import type { EtcdClient } from '../etcd/client.js';
@@ -55,8 +56,8 @@ export class RevokedBrokers {
   }
 
   /**
-   * For each of `nodeIds` with a revoked record, the monotonic time before which its partitions
-   * must not move (from now, for a broker never seen registered by this controller).
+   * For each of `nodeIds` with a revoked record, the monotonic time before which its WAL must not
+   * be replayed (timed from now for a broker not seen going here: it went before this call).
    */
   async notBefore(nodeIds: readonly number[]): Promise<Map<number, number>> {
     const out = new Map<number, number>();

@@ -70,8 +70,9 @@ export interface PartitionLeadership {
    * The leader at `epoch` has replayed the WAL of `recoverFrom` into object storage: sets
    * `recoverFrom` to -1 without bumping the epoch. FencedError (changing nothing) if the epoch
    * moved on: a leader that lost the partition mid-recovery must not clear its successor's duty.
+   * Returns the state after (the same on a repeat).
    */
-  completeRecovery(topicId: string, partition: number, epoch: number): Promise<void>;
+  completeRecovery(topicId: string, partition: number, epoch: number): Promise<PartitionState>;
   /**
    * A LIVE leader at `epoch` hands the partition to `toLeaderId` (-1: to nobody, for the
    * controller to place) after uploading and committing everything it acknowledged: bumps the

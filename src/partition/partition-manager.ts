@@ -14,6 +14,7 @@ import { UnknownTopicError } from '../metadata/records.js';
 import { type EffectiveTopicConfig, effectiveConfig } from '../metadata/topic-configs.js';
 import type { Durability } from './durability/durability.js';
 import { type HistoryReader, PartitionLog } from './partition-log.js';
+import { OpenWaiters } from './open-waiters.js';
 
 export interface TopicEntry {
   record: TopicRecord;
@@ -65,6 +66,8 @@ export class PartitionManager {
    * the WAL must not be trimmed past them until that recovery is complete.
    */
   private readonly walPins = new Map<string, number>();
+  /** Requests waiting for a partition this broker leads to open (see open-waiters.ts). */
+  private readonly openWaiters = new OpenWaiters();
 
   constructor(
     private readonly metadata: Metadata,
@@ -128,6 +131,7 @@ export class PartitionManager {
       logs: logs.map((log) => this.admit(log)) };
     this.byName.set(record.name, entry);
     this.byId.set(record.topicId, entry);
+    this.openWaiters.topicChanged(record.topicId);
     return entry;
   }
 
@@ -175,6 +179,7 @@ export class PartitionManager {
       const log = this.admit(built.get(partition));
       if (log !== undefined) opened.add(partition);
       entry.logs[partition] = log;
+      this.openWaiters.changed(entry.record.topicId, partition);
     }
     if (entry.logs.length > entry.record.partitionCount) {
       entry.record = { ...entry.record, partitionCount: entry.logs.length };
@@ -190,6 +195,7 @@ export class PartitionManager {
     for (const log of entry.logs) log?.fence('topic deleted');
     this.byName.delete(name);
     this.byId.delete(entry.record.topicId);
+    this.openWaiters.topicChanged(entry.record.topicId);
   }
 
   /**
@@ -217,7 +223,17 @@ export class PartitionManager {
     if (current !== undefined && !current.fenced && current.leaderEpoch >= state.leaderEpoch) return false;
     current?.fence('reopened at a newer epoch');
     entry.logs[state.partition] = this.applyHold(log);
+    this.openWaiters.changed(topicId, state.partition);
     return true;
+  }
+
+  /**
+   * Resolves at the partition's next change here (a log opened or closed, its topic installed or
+   * forgotten) or after `timeoutMs`: for a request to a partition this broker leads but has not
+   * opened yet, which looks again then (see open-waiters.ts).
+   */
+  nextPartitionChange(topicId: string, partition: number, timeoutMs: number): Promise<void> {
+    return this.openWaiters.next(topicId, partition, timeoutMs);
   }
 
   /** Lease lost: every log, present and opened from now on, refuses appends. */
@@ -273,6 +289,7 @@ export class PartitionManager {
   closePartition(topicId: string, partition: number): void {
     const entry = this.byId.get(topicId);
     if (entry !== undefined && partition < entry.logs.length) entry.logs[partition] = undefined;
+    this.openWaiters.changed(topicId, partition);
   }
 
   private async openLog(record: TopicRecord, s: PartitionState): Promise<PartitionLog> {

@@ -48,7 +48,7 @@ it('carries out a handoff request once, however often the watch re-delivers the 
   const other = topicRecord('elsewhere', 4); // another broker's topic: its requests are not ours
   await coordinator.topics.create(topic, NODE_ID);
   await partitions.load();
-  const leadership = new Leadership({ nodeId: NODE_ID, coordinator, partitions, client: etcd.raw, keys, log,
+  const leadership = new Leadership({ nodeId: NODE_ID, coordinator, partitions, leaseTtlMs: 6_000, client: etcd.raw, keys, log,
     uploader: { flush: async () => undefined } as unknown as Uploader, recovery: null });
   await leadership.start();
   try {

@@ -11,7 +11,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { encodeBatch } from '../../protocol/records/record.js';
-import { recoverPartition } from '../../src/cluster/recover-partition.js';
+import { recoverPartition, recoverPartitions } from '../../src/cluster/recover-partition.js';
 import { SqliteMetadata } from '../../src/metadata/sqlite/metadata.js';
 import { LocalFolderStore } from '../../storage/object-store/local-folder.js';
 import { SegmentKeyAllocator } from '../../storage/segment/naming.js';
@@ -21,18 +21,19 @@ const DEAD = 2;
 const TAKER = 1;
 const OBJECT_BYTES_MAX = 32 * 1024;
 
-describe('recoverPartition with a backlog of many objects', () => {
-  let dir: string;
-  let metadata: SqliteMetadata;
+let dir: string;
+let metadata: SqliteMetadata;
 
-  beforeEach(async () => {
-    dir = await mkdtemp(path.join(tmpdir(), 'recover-test-'));
-    metadata = new SqliteMetadata(':memory:');
-  });
-  afterEach(async () => {
-    await metadata.close();
-    await rm(dir, { recursive: true, force: true });
-  });
+beforeEach(async () => {
+  dir = await mkdtemp(path.join(tmpdir(), 'recover-test-'));
+  metadata = new SqliteMetadata(':memory:');
+});
+afterEach(async () => {
+  await metadata.close();
+  await rm(dir, { recursive: true, force: true });
+});
+
+describe('recoverPartition with a backlog of many objects', () => {
 
   it('commits the dead broker\'s WAL in bounded objects, contiguous and byte-identical', async () => {
     const topicId = Buffer.from(randomUUID().replaceAll('-', ''), 'hex').toString('base64url');
@@ -57,7 +58,8 @@ describe('recoverPartition with a backlog of many objects', () => {
     const store = await LocalFolderStore.open({ rootDir: path.join(dir, 'objects') });
     const recovered = await recoverPartition({ metadata, store, keys: new SegmentKeyAllocator(TAKER),
       sharedWalDir, nowMs: Date.now, objectBytesMax: OBJECT_BYTES_MAX }, state);
-    expect(recovered).toBe(30);
+    expect(recovered.batches).toBe(30);
+    expect(recovered.state).toMatchObject({ recoverFrom: -1, indexedEndOffset: 60 });
 
     const after = (await metadata.leadership.states(topicId))[0]!;
     expect(after.recoverFrom).toBe(-1);
@@ -76,5 +78,43 @@ describe('recoverPartition with a backlog of many objects', () => {
     }
     expect(next).toBe(60);
     expect(Buffer.concat(read).equals(Buffer.concat(written))).toBe(true);
+  });
+});
+
+describe('recoverPartitions', () => {
+  it('recovers several partitions in one read of the WAL, each where its index ends', async () => {
+    const topicId = Buffer.from(randomUUID().replaceAll('-', ''), 'hex').toString('base64url');
+    await metadata.topics.create({ name: 'taken2', topicId, partitionCount: 3, configs: {},
+      createdAtMs: 1_700_000_000_000 }, DEAD);
+    const sharedWalDir = path.join(dir, 'wal');
+    const wal = await Wal.open({ dir: path.join(sharedWalDir, String(DEAD)),
+      headerCodec: partitionHeaderCodec });
+    const written: Buffer[][] = [[], [], []];
+    for (let i = 0; i < 30; i++) {
+      const partition = i % 3;
+      const baseOffset = Math.floor(i / 3);
+      const batch = await encodeBatch({ baseTimestamp: 1_700_000_000_000, baseOffset,
+        records: [{ key: null, value: Buffer.alloc(100, i) }] });
+      written[partition]!.push(batch);
+      await wal.append({ topicId, partition, baseOffset: BigInt(baseOffset) }, batch);
+    }
+    await wal.close();
+    // Partition 2 stays with the dead broker: its entries are skipped.
+    const states = [await metadata.leadership.setLeader(topicId, 0, TAKER),
+      await metadata.leadership.setLeader(topicId, 1, TAKER)];
+    const store = await LocalFolderStore.open({ rootDir: path.join(dir, 'objects') });
+    const recovered = await recoverPartitions({ metadata, store,
+      keys: new SegmentKeyAllocator(TAKER), sharedWalDir, nowMs: Date.now,
+      objectBytesMax: OBJECT_BYTES_MAX }, states);
+    expect(recovered.map((r) => [r.state.partition, r.batches, r.state.recoverFrom,
+      r.state.indexedEndOffset])).toEqual([[0, 10, -1, 10], [1, 10, -1, 10]]);
+    for (const partition of [0, 1]) {
+      const read: Buffer[] = [];
+      for (const s of await metadata.segments.list(topicId, partition, 0, 1000)) {
+        read.push(await store.getRange(s.objectKey, s.position, s.position + s.sizeBytes));
+      }
+      expect(Buffer.concat(read).equals(Buffer.concat(written[partition]!))).toBe(true);
+    }
+    expect(await metadata.segments.list(topicId, 2, 0, 1000)).toEqual([]);
   });
 });

@@ -72,7 +72,7 @@ async function startBroker(prefix: string, topics: TopicRecord[],
     });
   };
   const leadership = new Leadership({ nodeId: NODE_ID, coordinator: view, partitions,
-    client: etcd.raw, keys: new EtcdKeys(prefix), log,
+    client: etcd.raw, keys: new EtcdKeys(prefix), leaseTtlMs: 6_000, log,
     uploader: { flush: async () => undefined } as unknown as Uploader, recovery: null });
   await leadership.start();
   return { coordinator, partitions, leadership,

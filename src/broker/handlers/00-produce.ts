@@ -5,7 +5,10 @@
  * LogValidator does; the batch is stored as sent, offsets assigned by patching it in place.
  * acks=1 and acks=-1 are answered only once the batch is fsynced in the WAL (a single node has
  * no replicas to wait for, so they mean the same); acks=0 gets no response. Idempotent producers: duplicates are answered with their
- * original offsets, sequence gaps with OUT_OF_ORDER_SEQUENCE_NUMBER.
+ * original offsets, sequence gaps with OUT_OF_ORDER_SEQUENCE_NUMBER. A request for a partition
+ * this broker was just named leader of but has not opened yet (cluster mode: it waits out the
+ * old leader's acknowledgement window and replays its WAL) waits for it, up to 5 s, rather than
+ * being refused (produce/await-opening.ts).
  * Version notes: v0-2 carry the old message format (magic 0/1) and are refused, yet advertised,
  * as Kafka 4 does: old librdkafka compresses only if Produce v0 is advertised.
  * Transactional batches: the leader first checks that the partition is in the producer's ongoing
@@ -33,6 +36,7 @@ import { limits } from '../../../storage/limits.js';
 import { WalNoSpaceError } from '../../../storage/wal/errors.js';
 import { decodedRecords } from '../../../protocol/primitives/record-set.js';
 import { verifyTransactionalBatch } from '../produce/verify-txn.js';
+import { awaitOpening } from '../produce/await-opening.js';
 import { ATTRIBUTES_OFFSET, ATTR_TRANSACTIONAL } from '../../../protocol/records/batch-header.js';
 import { AclOperation, ResourceType } from '../../security/acl.js';
 import { authorize, authorizedNames } from '../authorize.js';
@@ -82,6 +86,8 @@ export const handler = defineHandler({
     }
     const writable = authorizedNames(ctx, AclOperation.WRITE, ResourceType.TOPIC,
       req.topicData.map((t) => t.name));
+    // A partition this broker was just named leader of is answered once it opens (see there).
+    await awaitOpening(s, req);
     const nowMs = s.nowMs();
     const res = defaultProduceResponse();
     const durable: Promise<void>[] = [];

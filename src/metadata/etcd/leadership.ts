@@ -32,8 +32,9 @@ export class EtcdPartitionLeadership implements PartitionLeadership {
       (current) => afterLeaderSet(current, topicId, partition, leaderId, expectedEpoch));
   }
 
-  async completeRecovery(topicId: string, partition: number, epoch: number): Promise<void> {
-    await this.write('completeRecovery', topicId, partition,
+  async completeRecovery(topicId: string, partition: number, epoch: number):
+    Promise<PartitionState> {
+    return this.write('completeRecovery', topicId, partition,
       (current) => afterRecoveryComplete(current, topicId, partition, epoch));
   }
 

@@ -27,11 +27,12 @@ export class SqlitePartitionLeadership implements PartitionLeadership {
     });
   }
 
-  async completeRecovery(topicId: string, partition: number, epoch: number): Promise<void> {
-    this.d.transaction(() => {
+  async completeRecovery(topicId: string, partition: number, epoch: number):
+    Promise<PartitionState> {
+    return this.d.transaction(() => {
       const current = this.d.partition(topicId, partition);
       const next = afterRecoveryComplete(current, topicId, partition, epoch);
-      if (next !== null) this.write(current!, next); // null: a repeat is a no-op
+      return next === null ? current! : this.write(current!, next); // null: a repeat, a no-op
     });
   }
 
