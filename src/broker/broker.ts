@@ -17,7 +17,7 @@ import type { BrokerConfig } from '../config/config.js';
 import { type ClusterView, SingleNodeView } from '../cluster/cluster-view.js';
 import { ClusterMode, openEtcdMetadata } from '../cluster/cluster-mode.js';
 import { GroupCoordinator } from '../group/group-coordinator.js';
-import { MarkerWriter } from '../txn/marker-writer.js';
+import { MARKER_CLIENT_ID, MarkerWriter } from '../txn/marker-writer.js';
 import { TransactionCoordinator } from '../txn/transaction-coordinator.js';
 import { type LogFormat, createLogger } from '../log.js';
 import type { Metadata } from '../metadata/stores.js';
@@ -34,7 +34,7 @@ import { collectOrphans } from '../partition/orphan-collector.js';
 import { enforceRetention } from '../partition/retention.js';
 import { TailMemory } from '../partition/tail-memory.js';
 import { Uploader } from '../partition/uploader.js';
-import { adminLimits, uploadPartitionsPerObjectMax } from '../limits.js';
+import { adminLimits, transactionLimits, uploadPartitionsPerObjectMax } from '../limits.js';
 import { ReadCache } from '../../storage/cache/read-cache.js';
 import type { ObjectStore } from '../../storage/object-store/object-store.js';
 import { LocalFolderStore } from '../../storage/object-store/local-folder.js';
@@ -50,6 +50,7 @@ import { exportConsumerLag } from './lag-metrics.js';
 import { BrokerServer } from './server.js';
 import { parseListeners, type ListenerSpec } from '../security/listeners.js';
 import { ListenerSecurity } from '../security/listener-security.js';
+import { peerSecurityAtStart } from '../security/inter-broker.js';
 import {
   authenticationAudit, createBootstrapUsers, tlsRefusalAudit, warnUnauthenticated,
 } from '../security/authentication-setup.js';
@@ -148,7 +149,8 @@ export class Broker {
         controllerId: () => cluster.controllerId(),
         leader: (t, p, e) => cluster.leader(t, p, e),
           groupCoordinator: (id) => cluster.groupCoordinator(id) },
-      partitions, Date.now, log),
+      partitions, Date.now, log, peerSecurityAtStart(config, listeners,
+        { clientId: MARKER_CLIENT_ID, answerMsMax: transactionLimits.peerRequestMsMax }, log)),
       isCoordinator: (id) => cluster.groupCoordinator(id)?.nodeId === config.nodeId });
     const services: BrokerServices = {
       config, nodeId: config.nodeId, clusterId: metadata.clusterId(), advertised, cluster,
