@@ -41,6 +41,7 @@ import { LocalFolderStore } from '../../storage/object-store/local-folder.js';
 import { S3Store } from '../../storage/object-store/s3.js';
 import { Wal, partitionHeaderCodec, type PartitionEntryHeader } from '../../storage/wal/index.js';
 import { ClientQuotas } from '../quota/client-quotas.js';
+import { IpConnectionRates } from '../quota/ip-connection-rates.js';
 import type { RateWindow } from '../quota/windowed-rate.js';
 import { exportEventLoopDelay } from '../event-loop-delay.js';
 import { Dispatcher } from './dispatch.js';
@@ -167,7 +168,8 @@ export class Broker {
     const audit = authenticationAudit(log, metrics);
     const security = new ListenerSecurity(config, listeners, metadata.scramCredentials, audit, log);
     const server = new BrokerServer(dispatcher, config, services.memory, metrics, log,
-      quotaWindow(config), security, tlsRefusalAudit(audit));
+      quotaWindow(config), security, tlsRefusalAudit(audit), new IpConnectionRates(
+        quotaWindow(config), (address) => services.quotas.connectionRateOf(address)));
     await server.listen(listeners);
     if (services.advertised.port === 0) services.advertised.port = server.port;
     advertiseListeners(listeners, server.ports(), listenerEndpoints);
