@@ -141,8 +141,10 @@ export class Broker {
       isCoordinator: (groupId) => cluster.groupCoordinator(groupId)?.nodeId === config.nodeId });
     const handlerRanges = HANDLERS.map((h) => ({ apiKey: h.apiKey,
       minVersion: h.advertisedMinVersion ?? h.minVersion, maxVersion: h.maxVersion }));
+    const peers = peerSecurityAtStart(config, listeners,
+      { clientId: MARKER_CLIENT_ID, answerMsMax: transactionLimits.peerRequestMsMax }, log);
     const clusterMode = etcd === null ? null
-      : await ClusterMode.start(config, etcd, partitions, uploader, store, log);
+      : await ClusterMode.start(config, etcd, partitions, uploader, store, log, peers);
     if (clusterMode !== null) cluster = clusterMode.view;
     const quotaFollow = await ClientQuotas.follow(metadata.quotas, quotaWindow(config), log);
     const transactions = new TransactionCoordinator({ metadata, nowMs: Date.now, log,
@@ -150,8 +152,7 @@ export class Broker {
         controllerId: () => cluster.controllerId(),
         leader: (t, p, e) => cluster.leader(t, p, e),
           groupCoordinator: (id) => cluster.groupCoordinator(id) },
-      partitions, Date.now, log, peerSecurityAtStart(config, listeners,
-        { clientId: MARKER_CLIENT_ID, answerMsMax: transactionLimits.peerRequestMsMax }, log)),
+      partitions, Date.now, log, peers),
       isCoordinator: (id) => cluster.groupCoordinator(id)?.nodeId === config.nodeId });
     const services: BrokerServices = {
       config, nodeId: config.nodeId, clusterId: metadata.clusterId(), advertised, cluster,

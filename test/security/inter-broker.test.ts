@@ -4,8 +4,9 @@
  * certificates and ACLs on. Brokers log in as User:admin (a super user, as in Kafka) with
  * SCRAM-SHA-512 from `listener.name.sasl_ssl.scram-sha-512.sasl.jaas.config`, presenting their
  * keystore certificate. A transaction over partitions led by every broker commits, so its markers
- * went from the coordinator to the other leaders as WriteTxnMarkers. Misconfigured inter-broker
- * settings stop start-up with one line naming the setting.
+ * went from the coordinator to the other leaders as WriteTxnMarkers. The peers' liveness probes
+ * connect there with TLS too. Misconfigured inter-broker settings stop start-up with one line
+ * naming the setting.
  */
 import { execFile } from 'node:child_process';
 import { readFileSync } from 'node:fs';
@@ -37,10 +38,15 @@ function clusterSettings(certs: Certificates) {
   };
 }
 
+const metricsPorts: number[] = [];
+
 beforeAll(async () => {
   certs = await makeCertificates();
-  cluster = await startCluster(3, clusterSettings(certs), async () => ({
-    listeners: `SASL_SSL://127.0.0.1:${await freePort()}` }));
+  cluster = await startCluster(3, clusterSettings(certs), async () => {
+    metricsPorts.push(await freePort());
+    return { listeners: `SASL_SSL://127.0.0.1:${await freePort()}`,
+      metricsPort: metricsPorts.at(-1)! };
+  });
 }, 180_000);
 afterAll(async () => {
   await cluster?.destroy();
@@ -53,6 +59,25 @@ function adminClient(bootstrap: string) {
     ssl: { ca: [readFileSync(certs.caCert, 'utf8')], key: readFileSync(certs.clientKey, 'utf8'),
       cert: readFileSync(certs.clientCert, 'utf8') } });
 }
+
+/** Connections a broker holds on its SASL_SSL listener (counted once TLS is established). */
+async function saslSslConnections(metricsPort: number): Promise<number> {
+  const text = await (await fetch(`http://127.0.0.1:${metricsPort}/metrics`,
+    { signal: AbortSignal.timeout(5000) })).text();
+  const m = /^ledgerstream_listener_connections\{listener="SASL_SSL"\} (\d+)$/m.exec(text);
+  return Number(m?.[1] ?? 0);
+}
+
+it('probes its peers\' liveness over TLS on the inter-broker listener', async () => {
+  // Before any client: the two peers' probes are each broker's only connections. A probe without
+  // TLS would never finish a handshake, so never count (and fail it as an authentication).
+  for (const port of metricsPorts) {
+    await expect.poll(() => saslSslConnections(port), { timeout: 20_000 }).toBe(2);
+  }
+  const refusals = cluster.brokers.flatMap((b) => b.output().split('\n'))
+    .filter((l) => l.includes('"authentication":"failed"'));
+  expect(refusals).toEqual([]);
+}, 60_000);
 
 it('commits a transaction whose markers cross brokers over SASL_SSL', async () => {
   const kafka = adminClient(cluster.bootstrap[0]!);
