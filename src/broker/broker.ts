@@ -17,7 +17,7 @@ import type { BrokerConfig } from '../config/config.js';
 import { type ClusterView, SingleNodeView } from '../cluster/cluster-view.js';
 import { ClusterMode, openEtcdMetadata } from '../cluster/cluster-mode.js';
 import { GroupCoordinator } from '../group/group-coordinator.js';
-import { MarkerWriter } from '../txn/marker-writer.js';
+import { MARKER_CLIENT_ID, MarkerWriter } from '../txn/marker-writer.js';
 import { TransactionCoordinator } from '../txn/transaction-coordinator.js';
 import { type LogFormat, createLogger } from '../log.js';
 import type { Metadata } from '../metadata/stores.js';
@@ -34,13 +34,14 @@ import { collectOrphans } from '../partition/orphan-collector.js';
 import { enforceRetention } from '../partition/retention.js';
 import { TailMemory } from '../partition/tail-memory.js';
 import { Uploader } from '../partition/uploader.js';
-import { adminLimits, uploadPartitionsPerObjectMax } from '../limits.js';
+import { adminLimits, transactionLimits, uploadPartitionsPerObjectMax } from '../limits.js';
 import { ReadCache } from '../../storage/cache/read-cache.js';
 import type { ObjectStore } from '../../storage/object-store/object-store.js';
 import { LocalFolderStore } from '../../storage/object-store/local-folder.js';
 import { S3Store } from '../../storage/object-store/s3.js';
 import { Wal, partitionHeaderCodec, type PartitionEntryHeader } from '../../storage/wal/index.js';
 import { ClientQuotas } from '../quota/client-quotas.js';
+import { IpConnectionRates } from '../quota/ip-connection-rates.js';
 import type { RateWindow } from '../quota/windowed-rate.js';
 import { exportEventLoopDelay } from '../event-loop-delay.js';
 import { Dispatcher } from './dispatch.js';
@@ -50,6 +51,7 @@ import { exportConsumerLag } from './lag-metrics.js';
 import { BrokerServer } from './server.js';
 import { parseListeners, type ListenerSpec } from '../security/listeners.js';
 import { ListenerSecurity } from '../security/listener-security.js';
+import { peerSecurityAtStart } from '../security/inter-broker.js';
 import {
   authenticationAudit, createBootstrapUsers, tlsRefusalAudit, warnUnauthenticated,
 } from '../security/authentication-setup.js';
@@ -139,8 +141,10 @@ export class Broker {
       isCoordinator: (groupId) => cluster.groupCoordinator(groupId)?.nodeId === config.nodeId });
     const handlerRanges = HANDLERS.map((h) => ({ apiKey: h.apiKey,
       minVersion: h.advertisedMinVersion ?? h.minVersion, maxVersion: h.maxVersion }));
+    const peers = peerSecurityAtStart(config, listeners,
+      { clientId: MARKER_CLIENT_ID, answerMsMax: transactionLimits.peerRequestMsMax }, log);
     const clusterMode = etcd === null ? null
-      : await ClusterMode.start(config, etcd, partitions, uploader, store, log);
+      : await ClusterMode.start(config, etcd, partitions, uploader, store, log, peers);
     if (clusterMode !== null) cluster = clusterMode.view;
     const quotaFollow = await ClientQuotas.follow(metadata.quotas, quotaWindow(config), log);
     const transactions = new TransactionCoordinator({ metadata, nowMs: Date.now, log,
@@ -148,7 +152,7 @@ export class Broker {
         controllerId: () => cluster.controllerId(),
         leader: (t, p, e) => cluster.leader(t, p, e),
           groupCoordinator: (id) => cluster.groupCoordinator(id) },
-      partitions, Date.now, log),
+      partitions, Date.now, log, peers),
       isCoordinator: (id) => cluster.groupCoordinator(id)?.nodeId === config.nodeId });
     const services: BrokerServices = {
       config, nodeId: config.nodeId, clusterId: metadata.clusterId(), advertised, cluster,
@@ -165,7 +169,8 @@ export class Broker {
     const audit = authenticationAudit(log, metrics);
     const security = new ListenerSecurity(config, listeners, metadata.scramCredentials, audit, log);
     const server = new BrokerServer(dispatcher, config, services.memory, metrics, log,
-      quotaWindow(config), security, tlsRefusalAudit(audit));
+      quotaWindow(config), security, tlsRefusalAudit(audit), new IpConnectionRates(
+        quotaWindow(config), (address) => services.quotas.connectionRateOf(address)));
     await server.listen(listeners);
     if (services.advertised.port === 0) services.advertised.port = server.port;
     advertiseListeners(listeners, server.ports(), listenerEndpoints);

@@ -17,6 +17,7 @@ import {
 import type { Dispatcher } from './dispatch.js';
 import type { MemoryBudget } from './memory-budget.js';
 import { adminLimits, quotaLimits } from '../limits.js';
+import type { IpConnectionRates } from '../quota/ip-connection-rates.js';
 import {
   ConnectionLimits, normalizeAddress, parseConnectionOverrides,
 } from '../quota/connection-limits.js';
@@ -39,6 +40,8 @@ export class BrokerServer {
   /** Accepted connections waiting out the creation rate, served in order (Kafka's acceptor). */
   private acceptQueue: Promise<void> = Promise.resolve();
   private waitingToBeServed = 0;
+  /** Connections held unserved until their ip connection_creation_rate throttle ends. */
+  private held = 0;
 
   constructor(
     private readonly dispatcher: Dispatcher,
@@ -49,6 +52,7 @@ export class BrokerServer {
     quotaWindow: RateWindow,
     private readonly security: ListenerSecurity | null = null,
     private readonly onRefused: RefusedConnection = () => {},
+    private readonly ipRates: IpConnectionRates | null = null,
   ) {
     this.limits = {
       requestBytesMax: config.requestBytesMax,
@@ -142,6 +146,11 @@ export class BrokerServer {
 
   private accept(spec: ListenerSpec, socket: Socket): void {
     const address = normalizeAddress(socket.remoteAddress ?? '');
+    const throttleMs = this.ipRates?.throttleMs(address, Date.now()) ?? 0;
+    if (throttleMs > 0) {
+      this.holdThenClose(socket, address, throttleMs);
+      return;
+    }
     const refusal = this.connectionLimits.admit(address);
     if (refusal !== null) {
       this.refuse(socket, refusal.setting === 'max.connections' ? 'open connections'
@@ -167,6 +176,24 @@ export class BrokerServer {
       }, security);
     this.connections.add(connection);
     this.countConnections(spec.name, 1);
+  }
+
+  /** A connection over its address's connection_creation_rate: held unserved, then closed
+   *  (Kafka's delayed close of a throttled socket); past connectionsWaitingMax, closed at once. */
+  private holdThenClose(socket: Socket, address: string, throttleMs: number): void {
+    this.connectionLimits.takeBackCreation(Date.now());
+    this.metrics.connectionsRefused.inc({ limit: 'connection_creation_rate' });
+    this.log.info({ remote: address, throttleMs },
+      'connection over its ip connection_creation_rate quota: closed unserved after throttleMs');
+    if (this.held >= quotaLimits.connectionsWaitingMax) {
+      socket.destroy();
+      return;
+    }
+    this.held++;
+    setTimeout(() => {
+      this.held--;
+      socket.destroy();
+    }, throttleMs).unref();
   }
 
   private countConnections(listener: string, delta: number): void {

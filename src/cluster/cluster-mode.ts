@@ -25,6 +25,7 @@ import { Leadership } from './leadership.js';
 import { LeasedView } from './leased-view.js';
 import { Membership, type MembershipOptions } from './membership.js';
 import { PeerProbe } from './peer-probe.js';
+import type { InterBrokerSecurity } from './broker-request.js';
 import { handoffLimits, membershipLimits } from '../limits.js';
 import { controllerPlacement } from './placement.js';
 import { advertisedListeners, parseListeners } from '../security/listeners.js';
@@ -59,7 +60,8 @@ export class ClusterMode {
   }
 
   static async start(config: BrokerConfig, coordinator: EtcdMetadata, partitions: PartitionManager,
-    uploader: Uploader, store: ObjectStore, log: Logger): Promise<ClusterMode> {
+    uploader: Uploader, store: ObjectStore, log: Logger, peers?: InterBrokerSecurity):
+    Promise<ClusterMode> {
     const report = (message: string, err: unknown) => log.warn({ err }, message);
     // One client for every session of this broker: the watches on it outlive a lost lease.
     const client = openEtcdClient({ hosts: config.etcdEndpoints,
@@ -87,7 +89,8 @@ export class ClusterMode {
     const controller = await Controller.start({ membership, coordinator, log: report,
       info: (fields, message) => log.info(fields, message) });
     // Every broker watches its peers' ports: a dead one is replaced well before its lease expires.
-    const peerProbe = await PeerProbe.start({ client, keys: membership.keys, nodeId: config.nodeId, log: report,
+    const peerProbe = await PeerProbe.start({ client, keys: membership.keys, nodeId: config.nodeId,
+      ...(peers === undefined ? {} : { peers }), log: report,
       info: (fields, message) => log.info(fields, message) });
     log.info({ controller: controller.controllerId() }, 'joined the cluster');
     return new ClusterMode(membership, controller, leadership, etcdView, client, membershipOptions,

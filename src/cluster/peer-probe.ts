@@ -22,11 +22,14 @@
  */
 import assert from 'node:assert/strict';
 import { Socket } from 'node:net';
+import { type ConnectionOptions, connect as tlsConnect } from 'node:tls';
 import { EtcdLeaseInvalidError, type EtcdClient } from '../etcd/client.js';
 import type { EtcdKeys } from '../etcd/keys.js';
 import type { KeySetWatch } from '../etcd/watch.js';
 import { type BrokerRegistration, decodeRegistration, watchBrokers } from './membership.js';
 import { encodeRevokedRecord } from './revoked-brokers.js';
+import type { InterBrokerSecurity } from './broker-request.js';
+import { endpointOn } from './cluster-view.js';
 import { peerProbeLimits } from '../limits.js';
 
 export interface PeerProbeOptions {
@@ -34,6 +37,11 @@ export interface PeerProbeOptions {
   keys: EtcdKeys;
   /** This broker: not probed. */
   nodeId: number;
+  /** The inter-broker listener: its port is probed, with a TLS handshake when it uses TLS (a
+   *  bare TCP connection to a TLS port would fail its handshake, an authentication failure in
+   *  the peer's audit, every time the peer's handshake timeout closed it). Default: the first
+   *  listener, plain TCP. */
+  peers?: Pick<InterBrokerSecurity, 'listenerName' | 'tls'>;
   log: (message: string, error: unknown) => void;
   info: (fields: Record<string, unknown>, message: string) => void;
 }
@@ -108,11 +116,14 @@ export class PeerProbe {
       refused = err.code === 'ECONNREFUSED';
     });
     socket.setTimeout(peerProbeLimits.connectTimeoutMs, () => socket.destroy(new Error('connect timed out')));
+    const tls = this.tlsOptions();
     socket.once('connect', () => {
       socket.setTimeout(0);
       probe.connected = true;
+      // Over TLS the handshake runs on this socket; its failure closes it like any close.
+      if (tls !== null) tlsConnect({ ...tls, socket }).on('error', () => socket.destroy());
     });
-    socket.on('data', () => {}); // the peer never sends unasked; ignore whatever comes
+    if (tls === null) socket.on('data', () => {}); // the peer never sends unasked
     socket.once('close', () => {
       if (this.probes.get(key) !== probe || probe.socket !== socket) return;
       probe.socket = null;
@@ -132,7 +143,19 @@ export class PeerProbe {
         this.connect(key, probe);
       }, quick ? 0 : peerProbeLimits.reconnectMs);
     });
-    socket.connect(probe.registration.port, probe.registration.host);
+    const { host, port } = endpointOn(probe.registration,
+      this.options.peers?.listenerName ?? '');
+    socket.connect(port, host);
+  }
+
+  /** TLS options of the next probe connection, or null for plain TCP (or unreadable files:
+   *  then the probe still tells a refusing peer from a live one). */
+  private tlsOptions(): ConnectionOptions | null {
+    try {
+      return this.options.peers?.tls?.() ?? null;
+    } catch {
+      return null;
+    }
   }
 
   private async revoke(registration: BrokerRegistration): Promise<void> {

@@ -12,14 +12,15 @@ import {
 import { parseConnectionOverrides } from '../quota/connection-limits.js';
 import { didYouMean } from './suggest.js';
 import { ConfigError } from './config-error.js';
-import { settingOfKafkaName } from './kafka-names.js';
+import { jaasKeyOfKafkaName, settingOfKafkaName } from './kafka-names.js';
 import { parseProperties } from './properties.js';
 import { checkSecuritySettings } from '../security/security-settings.js';
+import { interBrokerListener } from '../security/inter-broker.js';
 import { AUTHORIZER_CLASS_NAMES, parseSuperUsers } from '../security/authorizer.js';
 
 export { ConfigError };
 
-type Kind = 'int' | 'string' | 'bool' | 'enum' | 'list';
+type Kind = 'int' | 'string' | 'bool' | 'enum' | 'list' | 'map';
 
 interface SettingSpec {
   kind: Kind;
@@ -182,11 +183,28 @@ export const SETTINGS = {
     help: 'sasl.oauthbearer.sub.claim.name: the claim that names the principal' },
   saslOauthbearerClockSkewSeconds: { kind: 'int', default: 30, min: 0, max: 3600,
     help: 'sasl.oauthbearer.clock.skew.seconds: tolerance on exp, nbf and iat' },
+  // Between brokers (security/inter-broker.ts): the listener peers reach, and how they log in.
+  interBrokerListenerName: { kind: 'string', default: '',
+    help: 'inter.broker.listener.name: the listener brokers of a cluster talk to each other ' +
+      'through (default: the one named PLAINTEXT, as Kafka)' },
+  securityInterBrokerProtocol: { kind: 'string', default: '',
+    help: 'security.inter.broker.protocol: instead of interBrokerListenerName, the listener ' +
+      'named after a protocol (PLAINTEXT, SSL, SASL_PLAINTEXT, SASL_SSL)' },
+  saslMechanismInterBrokerProtocol: { kind: 'string', default: '',
+    help: 'sasl.mechanism.inter.broker.protocol: PLAIN, SCRAM-SHA-256 or SCRAM-SHA-512 when the ' +
+      'inter-broker listener uses SASL' },
+  listenerSaslJaasConfig: { kind: 'map', default: {},
+    help: 'listener.name.<listener>.<mechanism>.sasl.jaas.config: …LoginModule required ' +
+      'username="…" password="…"; the login a broker uses on its peers\' inter-broker listener' },
+  sslEndpointIdentificationAlgorithm: { kind: 'enum', default: 'https', values: ['https', ''],
+    help: 'ssl.endpoint.identification.algorithm: https checks a peer broker\'s certificate ' +
+      'names its host; empty: not checked' },
 } as const satisfies Record<string, SettingSpec>;
 
 type Settings = typeof SETTINGS;
 type ValueOf<S> = S extends { kind: 'int' } ? number : S extends { kind: 'bool' } ? boolean
-  : S extends { kind: 'list' } ? string[] : string;
+  : S extends { kind: 'list' } ? string[] : S extends { kind: 'map' } ? Record<string, string>
+  : string;
 
 export type BrokerConfig = { -readonly [K in keyof Settings]: ValueOf<Settings[K]> };
 
@@ -218,6 +236,8 @@ function parseValue(name: string, spec: SettingSpec, raw: unknown): unknown {
         throw new ConfigError(name, `expected one of ${spec.values!.join(', ')}, got "${String(raw)}"`);
       }
       return text;
+    case 'map':
+      return parseMap(name, text);
     case 'list': {
       const items = Array.isArray(text) ? text.map(String) : String(text).split(',');
       return items.map((s) => s.trim()).filter((s) => s !== '');
@@ -228,6 +248,24 @@ function parseValue(name: string, spec: SettingSpec, raw: unknown): unknown {
       }
       return String(text);
   }
+}
+
+/** A map setting: an object of strings, or its JSON text (a flag or environment variable). */
+function parseMap(name: string, raw: unknown): Record<string, string> {
+  let value = raw;
+  if (typeof raw === 'string') {
+    try {
+      value = JSON.parse(raw);
+    } catch {
+      throw new ConfigError(name, `expected a JSON object of strings, got "${raw}"`);
+    }
+  }
+  if (typeof value !== 'object' || value === null || Array.isArray(value)
+    || !Object.values(value).every((v) => typeof v === 'string')) {
+    throw new ConfigError(name, 'expected an object of strings');
+  }
+  return Object.fromEntries(Object.entries(value as Record<string, string>)
+    .map(([k, v]) => [k.toLowerCase(), v]));
 }
 
 /** Parses `--name value` / `--name=value` flags (kebab or camel case) into raw values. */
@@ -247,7 +285,9 @@ export function parseFlags(argv: readonly string[]): Record<string, string> {
     }
     let value: string | undefined = eq < 0 ? argv[++i] : arg.slice(eq + 1);
     if (value === undefined) throw new ConfigError(name, 'missing value');
-    out[name] = value;
+    const jaasKey = jaasKeyOfKafkaName(flag);
+    out[name] = jaasKey === undefined ? value
+      : JSON.stringify({ ...JSON.parse(out[name] ?? '{}') as object, [jaasKey]: value });
   }
   return out;
 }
@@ -305,7 +345,9 @@ function readConfigFile(configPath: string): Record<string, unknown> {
       throw new ConfigError(key,
         `unknown setting in ${configPath}${didYouMean(key, Object.keys(SETTINGS))}`);
     }
-    file[name] = value;
+    const jaasKey = jaasKeyOfKafkaName(key);
+    file[name] = jaasKey === undefined ? value
+      : { ...file[name] as Record<string, unknown> | undefined, [jaasKey]: value };
   }
   return file;
 }
@@ -317,6 +359,7 @@ function finish(c: BrokerConfig): BrokerConfig {
   // The first listener is what host, port and the advertised pair describe (cluster registration,
   // the "listening on" line); without `listeners` it is the PLAINTEXT one they define.
   const listeners = checkSecuritySettings(c);
+  interBrokerListener(c, listeners, c.coordinator === 'etcd');
   const first = listeners[0]!;
   c.host = first.host;
   c.port = first.port;

@@ -1,6 +1,7 @@
 /**
  * Client quotas as the metadata stores hold them, the rules both engines share: Kafka's quota
- * entity (a user, a client id, or both; each one named or the default) and its canonical key.
+ * entity (a user, a client id, or both; or an IP address alone; each one named or the default)
+ * and its canonical key.
  *
  * The key orders the user part before the client-id part and percent-encodes names, so
  * `<default>` (the default, as Kafka's ZooKeeper paths named it) can never be a real name: a user
@@ -9,10 +10,12 @@
  */
 import assert from 'node:assert/strict';
 
-/** A quota entity: `undefined` leaves a part out, `null` is that part's default. */
+/** A quota entity: `undefined` leaves a part out, `null` is that part's default. An `ip` entity
+ *  (KIP-612's connection_creation_rate) names nothing else. */
 export interface QuotaEntity {
   readonly user?: string | null;
   readonly clientId?: string | null;
+  readonly ip?: string | null;
 }
 
 /** One entity and its quota values by Kafka key (`producer_byte_rate`, …). */
@@ -31,22 +34,25 @@ function decodePart(text: string): string | null {
   return text === defaultName ? null : decodeURIComponent(text);
 }
 
-/** `user=alice`, `client-id=<default>`, `user=alice/client-id=app` (user first). */
+/** `user=alice`, `client-id=<default>`, `user=alice/client-id=app` (user first), `ip=10.0.0.5`. */
 export function quotaEntityKey(entity: QuotaEntity): string {
   const parts: string[] = [];
   if (entity.user !== undefined) parts.push(encodePart('user', entity.user));
   if (entity.clientId !== undefined) parts.push(encodePart('client-id', entity.clientId));
-  assert.ok(parts.length > 0, 'a quota entity names a user, a client id, or both');
+  assert.ok(entity.ip === undefined || parts.length === 0, 'an ip entity names nothing else');
+  if (entity.ip !== undefined) parts.push(encodePart('ip', entity.ip));
+  assert.ok(parts.length > 0, 'a quota entity names a user, a client id, both, or an ip');
   return parts.join('/');
 }
 
 export function quotaEntityOfKey(key: string): QuotaEntity {
-  const entity: { user?: string | null; clientId?: string | null } = {};
+  const entity: { user?: string | null; clientId?: string | null; ip?: string | null } = {};
   for (const part of key.split('/')) {
     const eq = part.indexOf('=');
     const [type, name] = [part.slice(0, eq), decodePart(part.slice(eq + 1))];
     if (type === 'user') entity.user = name;
     else if (type === 'client-id') entity.clientId = name;
+    else if (type === 'ip') entity.ip = name;
     else assert.fail(`quota entity key ${key}: unknown part ${type}`);
   }
   assert.equal(quotaEntityKey(entity), key, 'entity keys are canonical');

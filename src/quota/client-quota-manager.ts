@@ -4,33 +4,22 @@
  * brings a group over its quota back to it. Nothing is recorded for a type nobody set a quota
  * of, as in Kafka.
  *
- * Memory: at most `sensorsMax` rates, least recently used dropped first; a rate idle for
- * `sensorIdleMs` is dropped (Kafka purges its sensors after an hour idle too). A dropped rate
- * starts again from nothing, which only forgets a client that stopped sending.
+ * Memory: the rates are RateSensors, bounded in count and dropped when idle.
  */
-import assert from 'node:assert/strict';
 import type { QuotaTable } from './quota-table.js';
-import { throttleTimeMs, WindowedRate, type RateWindow } from './windowed-rate.js';
+import { RateSensors, type SensorLimits } from './rate-sensors.js';
+import { throttleTimeMs, type WindowedRate, type RateWindow } from './windowed-rate.js';
 import { quotaLimits } from '../limits.js';
 
-interface Sensor {
-  rate: WindowedRate;
-  lastUsedMs: number;
-}
-
-export interface SensorLimits {
-  sensorsMax: number;
-  sensorIdleMs: number;
-}
+export type { SensorLimits };
 
 export class ClientQuotaManager {
-  /** By tags; Map order is least recently used first. */
-  private readonly sensors = new Map<string, Sensor>();
+  /** By tags. */
+  private readonly sensors: RateSensors;
 
   constructor(readonly key: string, private readonly window: RateWindow,
-    private readonly table: () => QuotaTable,
-    private readonly limits: SensorLimits = quotaLimits) {
-    assert.ok(limits.sensorsMax >= 1 && limits.sensorIdleMs >= 1, 'sensor limits');
+    private readonly table: () => QuotaTable, limits: SensorLimits = quotaLimits) {
+    this.sensors = new RateSensors(window, limits);
   }
 
   /**
@@ -76,26 +65,6 @@ export class ClientQuotaManager {
   }
 
   private sensor(tagsKey: string, nowMs: number): WindowedRate {
-    this.dropIdle(nowMs);
-    let sensor = this.sensors.get(tagsKey);
-    if (sensor === undefined) {
-      sensor = { rate: new WindowedRate(this.window), lastUsedMs: nowMs };
-      if (this.sensors.size >= this.limits.sensorsMax) {
-        this.sensors.delete(this.sensors.keys().next().value!);
-      }
-    } else {
-      this.sensors.delete(tagsKey); // re-inserted last: most recently used
-    }
-    sensor.lastUsedMs = nowMs;
-    this.sensors.set(tagsKey, sensor);
-    assert.ok(this.sensors.size <= this.limits.sensorsMax);
-    return sensor.rate;
-  }
-
-  private dropIdle(nowMs: number): void {
-    for (const [key, sensor] of this.sensors) {
-      if (nowMs - sensor.lastUsedMs < this.limits.sensorIdleMs) break; // the rest are newer
-      this.sensors.delete(key);
-    }
+    return this.sensors.get(tagsKey, nowMs);
   }
 }

@@ -10,11 +10,18 @@ import { ClientQuotaManager } from './client-quota-manager.js';
 import { QuotaTable } from './quota-table.js';
 import type { RateWindow } from './windowed-rate.js';
 
+export type QuotaKeyType = 'int' | 'long' | 'double';
+
 /** The quota keys of users and client ids this broker enforces, with Kafka's value types. */
-export const quotaKeyTypes: ReadonlyMap<string, 'long' | 'double'> = new Map([
+export const quotaKeyTypes: ReadonlyMap<string, QuotaKeyType> = new Map([
   ['producer_byte_rate', 'long'],
   ['consumer_byte_rate', 'long'],
   ['request_percentage', 'double'],
+]);
+
+/** The quota key of ip entities (KIP-612), with its Kafka value type. */
+export const ipQuotaKeyTypes: ReadonlyMap<string, QuotaKeyType> = new Map([
+  ['connection_creation_rate', 'int'],
 ]);
 
 /** Kafka's request quota unit: 100 is one thread's whole time, so a nanosecond is 1e-7 % s. */
@@ -47,6 +54,11 @@ export class ClientQuotas {
       log.info({ entities: records.length }, 'client quotas loaded');
     });
     return { quotas, stop };
+  }
+
+  /** The connection_creation_rate that applies to a client address, or null (KIP-612). */
+  connectionRateOf(address: string): number | null {
+    return this.table.ipConnectionRate(address);
   }
 
   replace(records: readonly ClientQuotaRecord[]): void {

@@ -75,6 +75,12 @@ export class ConnectionLimits {
       this.settings.window.sampleMs);
   }
 
+  /** Takes a recorded creation back: the connection was refused by its address's own rate, as
+   *  Kafka un-records it from the broker-wide rate. */
+  takeBackCreation(nowMs: number): void {
+    this.creations?.record(-1, nowMs);
+  }
+
   /** Counts a connection from `address` in, or says which limit refuses it (counting nothing). */
   admit(address: string): Refusal | null {
     const perIpMax = this.settings.maxConnectionsPerIpOverrides.get(address)

@@ -5,7 +5,9 @@
  * with exact, default and "any specified" matches, strict or not.
  */
 import type { QuotaEntity } from '../metadata/client-quotas.js';
-import { quotaKeyTypes } from './client-quotas.js';
+import { isIP } from 'node:net';
+import { ipQuotaKeyTypes, quotaKeyTypes } from './client-quotas.js';
+import { normalizeAddress } from './connection-limits.js';
 
 /** One part of an entity as the wire carries it: a type and a name (null: the default). */
 export interface EntityPart {
@@ -21,27 +23,38 @@ export function entityParts(entity: QuotaEntity): EntityPart[] {
   if (entity.clientId !== undefined) {
     parts.push({ entityType: 'client-id', entityName: entity.clientId });
   }
+  if (entity.ip !== undefined) parts.push({ entityType: 'ip', entityName: entity.ip });
   return parts;
 }
 
-/** The entity the parts name, or why it is refused (Kafka answers INVALID_REQUEST). */
+/**
+ * The entity the parts name, or why it is refused (Kafka answers INVALID_REQUEST), with Kafka's
+ * messages (ClientQuotaControlManager). An ip entity stands alone and names an IP address, kept
+ * in normalized form (Kafka also resolves a host name once, when the quota is set; here a host
+ * name is refused, as in max.connections.per.ip.overrides).
+ */
 export function parseQuotaEntity(parts: readonly EntityPart[]): QuotaEntity | string {
   if (parts.length === 0) return 'Invalid empty client quota entity';
-  const entity: { user?: string | null; clientId?: string | null } = {};
+  const entity: { user?: string | null; clientId?: string | null; ip?: string | null } = {};
   const seen = new Set<string>();
   for (const { entityType: type, entityName: name } of parts) {
     if (seen.has(type)) return `Invalid client quota entity, duplicate entity entry ${type}`;
     seen.add(type);
-    if (type === entityTypes.ip) {
-      return 'ip quota entities (connection_creation_rate) are not supported by this broker; ' +
-        'max.connection.creation.rate limits connection creation broker-wide';
-    }
-    if (type !== entityTypes.user && type !== entityTypes.clientId) {
+    if (!(Object.values(entityTypes) as string[]).includes(type)) {
       return `Unhandled client quota entity type: ${type}`;
     }
     if (name === '') return `Empty ${type} not supported`;
     if (type === entityTypes.user) entity.user = name;
-    else entity.clientId = name;
+    else if (type === entityTypes.clientId) entity.clientId = name;
+    else entity.ip = name === null ? null : normalizeAddress(name);
+  }
+  if (entity.ip === undefined) return entity;
+  if (entity.user !== undefined || entity.clientId !== undefined) {
+    return 'Invalid quota entity combination, IP entity shouldnot be combined with User or ' +
+      'ClientId'; // sic: Kafka's message lacks the space
+  }
+  if (entity.ip !== null && isIP(entity.ip) === 0) {
+    return `${entity.ip} is not a valid IP or resolvable host.`;
   }
   return entity;
 }
@@ -53,9 +66,11 @@ export interface QuotaOp {
 }
 
 /** The values to set and keys to remove (a key named twice: the last op wins, as in Kafka), or
- *  why they are refused. */
-export function parseQuotaOps(ops: readonly QuotaOp[]):
+ *  why they are refused. The keys allowed depend on the entity: connection_creation_rate for an
+ *  ip, the client quotas for users and client ids. */
+export function parseQuotaOps(entity: QuotaEntity, ops: readonly QuotaOp[]):
   { set: Record<string, number>; remove: string[] } | string {
+  const keyTypes = entity.ip !== undefined ? ipQuotaKeyTypes : quotaKeyTypes;
   const byKey = new Map<string, number | null>();
   for (const op of ops) byKey.set(op.key, op.remove ? null : op.value);
   const set: Record<string, number> = {};
@@ -65,7 +80,7 @@ export function parseQuotaOps(ops: readonly QuotaOp[]):
       remove.push(key);
       continue;
     }
-    const type = quotaKeyTypes.get(key);
+    const type = keyTypes.get(key);
     if (type === undefined) {
       return key === 'controller_mutation_rate'
         ? 'controller_mutation_rate is not supported by this broker'
@@ -75,7 +90,10 @@ export function parseQuotaOps(ops: readonly QuotaOp[]):
     if (type === 'long' && value > 2 ** 63) {
       return `Proposed value for ${key} is too large for a LONG.`;
     }
-    if (type === 'long' && Math.abs(value % 1) > 1e-6) {
+    if (type === 'int' && value > 2 ** 31 - 1) {
+      return `Proposed value for ${key} is too large for an INT.`;
+    }
+    if (type !== 'double' && Math.abs(value % 1) > 1e-6) {
       return `${key} cannot be a fractional value.`;
     }
     set[key] = value;

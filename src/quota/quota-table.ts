@@ -15,6 +15,8 @@ import {
   quotaEntityKey, type ClientQuotaRecord, type QuotaEntity,
 } from '../metadata/client-quotas.js';
 
+const IP_RATE_KEY = 'connection_creation_rate';
+
 /** Who shares one measured rate: '' leaves that part out (Kafka's metric tags). */
 export interface QuotaTags {
   readonly user: string;
@@ -65,6 +67,13 @@ export class QuotaTable {
       if (value !== undefined) return value;
     }
     return null;
+  }
+
+  /** KIP-612: the connection_creation_rate of this address's ip entity, else of the default
+   *  ip entity, else null. */
+  ipConnectionRate(address: string): number | null {
+    return this.value(IP_RATE_KEY, { ip: address }) ?? this.value(IP_RATE_KEY, { ip: null })
+      ?? null;
   }
 
   private value(key: string, entity: QuotaEntity): number | undefined {

@@ -6,7 +6,9 @@
  * renewed certificate is served to new connections without a restart.
  */
 import { readFileSync, statSync } from 'node:fs';
-import { createSecureContext, type SecureContextOptions, type TlsOptions } from 'node:tls';
+import {
+  type ConnectionOptions, createSecureContext, type SecureContextOptions, type TlsOptions,
+} from 'node:tls';
 import { ConfigError } from '../config/config-error.js';
 
 export interface TlsSettings {
@@ -117,6 +119,25 @@ export function tlsServerOptions(s: TlsSettings): TlsOptions {
       `the keystore and truststore do not make a TLS context: ${(err as Error).message}`);
   }
   return options;
+}
+
+/**
+ * The options of a TLS client to a peer broker's listener (inter-broker): this broker's keystore
+ * as its client certificate (sent when the peer asks: mTLS), the truststore to check the peer's
+ * certificate (the system's CAs without one), and the host name checked against the certificate
+ * unless `ssl.endpoint.identification.algorithm` is empty, as in Kafka.
+ */
+export function tlsClientOptions(s: TlsSettings & { sslEndpointIdentificationAlgorithm: string }):
+  ConnectionOptions {
+  const hasKeystore = s.sslKeystoreLocation !== '' || s.sslKeystoreKey !== '';
+  const trust = s.sslTruststoreLocation !== '' || s.sslTruststoreCertificates !== ''
+    ? truststoreOptions(s) : {};
+  return {
+    ...(hasKeystore ? keystoreOptions(s) : {}), ...trust, ...protocolRange(s),
+    rejectUnauthorized: true,
+    ...(s.sslEndpointIdentificationAlgorithm === '' ? { checkServerIdentity: () => undefined }
+      : {}),
+  };
 }
 
 /** The files the TLS options were read from, with their modification times. */

@@ -2,8 +2,9 @@
  * Writes a transaction's markers (Kafka's TransactionMarkerChannelManager): one commit or abort
  * control batch into every partition of the transaction, each through the partition's leader: a
  * partition led here is appended to directly, one led by another broker gets a WriteTxnMarkers
- * request. `writeAll` resolves once every marker is durable, retrying partitions whose leader
- * moved or could not be reached; a partition of a deleted topic is skipped, as Kafka does.
+ * request on that broker's inter-broker listener, with its security (TLS, a SASL login).
+ * `writeAll` resolves once every marker is durable, retrying partitions whose leader moved or
+ * could not be reached; a partition of a deleted topic is skipped, as Kafka does.
  *
  * A marker is written at most once per partition: it carries the coordinator epoch (the
  * transaction record's version when the decision was stored), and a leader that already wrote a
@@ -20,7 +21,9 @@ import {
 } from '../../protocol/generated/messages/write-txn-markers.js';
 import type { MarkerType } from '../../protocol/records/control-batch.js';
 import type { ClusterView } from '../cluster/cluster-view.js';
-import { requestBroker } from '../cluster/broker-request.js';
+import { type InterBrokerSecurity, PLAINTEXT_PEER,
+  requestBroker } from '../cluster/broker-request.js';
+import { endpointOn } from '../cluster/cluster-view.js';
 import type { PartitionManager } from '../partition/partition-manager.js';
 import { PartitionFencedError } from '../partition/partition-log.js';
 import { transactionLimits } from '../limits.js';
@@ -36,6 +39,9 @@ export interface TopicPartitionName {
   topic: string;
   partition: number;
 }
+
+/** The client id markers are sent with (peers' logs name it). */
+export const MARKER_CLIENT_ID = 'ledgerstream-txn';
 
 /** WriteTxnMarkers v1 (flexible): every broker of this code answers it. */
 const WRITE_TXN_MARKERS_VERSION = 1;
@@ -67,7 +73,8 @@ export async function writeMarkerHere(partitions: PartitionManager, spec: Marker
 export class MarkerWriter {
   constructor(private readonly nodeId: number, private readonly cluster: ClusterView,
     private readonly partitions: PartitionManager, private readonly nowMs: () => number,
-    private readonly log: { warn(fields: object, message: string): void }) {}
+    private readonly log: { warn(fields: object, message: string): void },
+    private readonly peers: InterBrokerSecurity = PLAINTEXT_PEER) {}
 
   /**
    * Writes the marker into every partition, retrying until each is durable or `stillWanted`
@@ -113,13 +120,15 @@ export class MarkerWriter {
     }
     const leader = this.cluster.brokers().find((b) => b.nodeId === leaderId);
     if (leader === undefined) return tps;
+    const { host, port } = endpointOn(leader, this.peers.listenerName);
     try {
-      const res = await requestBroker(`${leader.host}:${leader.port}`, markersRequest(spec, tps));
+      const res = await requestBroker(`${host}:${port}`, markersRequest(spec, tps), this.peers);
       const code = codesOf(res);
       if ([...code.values()].includes(ErrorCode.CLUSTER_AUTHORIZATION_FAILED)) {
-        this.log.warn({ leaderId }, 'transaction markers refused: CLUSTER_AUTHORIZATION_FAILED; '
-          + 'grant the principal brokers connect as (User:ANONYMOUS on a PLAINTEXT listener) '
-          + 'ClusterAction on the cluster; retrying');
+        this.log.warn({ leaderId, principal: this.peers.principal },
+          `transaction markers refused: CLUSTER_AUTHORIZATION_FAILED; put ` +
+          `${this.peers.principal} in superUsers or grant it ClusterAction on the cluster; ` +
+          'retrying');
       }
       return tps.filter((tp) => this.failed(tp,
         code.get(`${tp.topic}\0${tp.partition}`) ?? ErrorCode.UNKNOWN_SERVER_ERROR));
@@ -147,7 +156,7 @@ function markersRequest(spec: MarkerSpec, tps: TopicPartitionName[]) {
       ...defaultWriteTxnMarkersRequestWritableTxnMarkerTopic(), name, partitionIndexes })),
   }] };
   return { apiKey: ApiKey.WriteTxnMarkers, version: WRITE_TXN_MARKERS_VERSION,
-    clientId: 'ledgerstream-txn',
+    clientId: MARKER_CLIENT_ID,
     name: 'WriteTxnMarkers', encode: (w: Parameters<typeof encodeWriteTxnMarkersRequest>[0]) =>
       encodeWriteTxnMarkersRequest(w, WRITE_TXN_MARKERS_VERSION, request),
     decode: (r: Parameters<typeof decodeWriteTxnMarkersResponse>[0]) =>

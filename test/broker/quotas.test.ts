@@ -1,13 +1,14 @@
 /**
  * Client quotas and connection limits on a real broker process:
  *  - kafka-configs.sh (Kafka's Java CLI) alters and describes quotas of users, client ids, both,
- *    and defaults, and AlterClientQuotas refuses what Kafka refuses;
+ *    defaults and ips (KIP-612), and AlterClientQuotas refuses what Kafka refuses;
  *  - a producer over producer_byte_rate, and a consumer over consumer_byte_rate, get
  *    throttle_time_ms and then their connection reads nothing until the throttle is over (a
  *    lower bound only: a busy machine can make an answer later, never earlier); a throttled Fetch
  *    comes back without records; other clients are not throttled;
  *  - max.connections.per.ip (with an override) and max.connections close the extra connection
- *    and log one line each; max.connection.creation.rate makes the extra connection wait.
+ *    and log one line each; max.connection.creation.rate makes the extra connection wait; a
+ *    connection past its ip entity's connection_creation_rate is held unserved, then closed.
  * The 30 s rate measurement is `npm run bench:quotas` (bench/quotas.ts).
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -35,24 +36,13 @@ describe('client quotas', () => {
     admin?.close();
     await broker?.destroy();
   });
-  const describeAll = () => describeQuotas(admin);
 
   it.skipIf(!javaAvailable())(
     'kafka-configs.sh alters and describes quotas of users, clients, both and defaults',
     () => kafkaConfigsQuotas(broker, admin), 180_000);
 
-  it('refuses bad entities and values with Kafka\'s messages, changing nothing', async () => {
-    const before = await describeAll();
-    expect(await alterQuotas(admin, { ip: '127.0.0.1' }, { connection_creation_rate: 5 }))
-      .toMatchObject({ errorCode: ErrorCode.INVALID_REQUEST });
-    expect(await alterQuotas(admin, { user: '' }, { producer_byte_rate: 5 }))
-      .toMatchObject({ errorCode: ErrorCode.INVALID_REQUEST,
-        errorMessage: 'Empty user not supported' });
-    expect(await alterQuotas(admin, { user: 'x' }, { producer_byte_rate: -1 })).toMatchObject({
-      errorCode: ErrorCode.INVALID_REQUEST,
-      errorMessage: 'Quota producer_byte_rate must be greater than 0' });
-    expect(await describeAll()).toEqual(before);
-  });
+  it('refuses bad entities and values with Kafka\'s messages, changing nothing',
+    () => refusesBadEntities(admin));
 
   it('throttles a producer over producer_byte_rate: throttle_time_ms, then muted', async () => {
     const topic = 'quota-produce';
@@ -104,15 +94,18 @@ describe('client quotas', () => {
 describe('connection limits', () => {
   let broker: BrokerProcess;
   let rated: BrokerProcess;
+  let ipRated: BrokerProcess;
   beforeAll(async () => {
-    [broker, rated] = await Promise.all([
+    [broker, rated, ipRated] = await Promise.all([
       startBroker({ settings: { maxConnections: 4, maxConnectionsPerIp: 2,
         maxConnectionsPerIpOverrides: '127.0.0.2:3' } }),
-      startBroker({ settings: { maxConnectionCreationRate: 1, quotaWindowNum: 2 } })]);
+      startBroker({ settings: { maxConnectionCreationRate: 1, quotaWindowNum: 2 } }),
+      startBroker({ settings: { quotaWindowNum: 2 } })]);
   }, 60_000);
   afterAll(async () => {
     await broker?.destroy();
     await rated?.destroy();
+    await ipRated?.destroy();
   });
 
   const rejections = (b: BrokerProcess) => b.output().split('\n')
@@ -153,7 +146,65 @@ describe('connection limits', () => {
     first.close();
     second.close();
   }, 60_000);
+
+  it('holds a connection past its ip connection_creation_rate unserved, then closes it',
+    () => ipConnectionRate(ipRated), 60_000);
 });
+
+/** AlterClientQuotas refuses bad entities and values with Kafka's messages, changing nothing. */
+async function refusesBadEntities(admin: RawClient): Promise<void> {
+  const before = await describeQuotas(admin);
+  expect(await alterQuotas(admin, { ip: 'nowhere' }, { connection_creation_rate: 5 }))
+    .toMatchObject({ errorCode: ErrorCode.INVALID_REQUEST,
+      errorMessage: 'nowhere is not a valid IP or resolvable host.' });
+  expect(await alterQuotas(admin, { ip: '127.0.0.1', user: 'x' },
+    { connection_creation_rate: 5 })).toMatchObject({ errorCode: ErrorCode.INVALID_REQUEST });
+  expect(await alterQuotas(admin, { ip: '127.0.0.1' }, { producer_byte_rate: 5 }))
+    .toMatchObject({ errorCode: ErrorCode.INVALID_REQUEST,
+      errorMessage: 'Invalid configuration key producer_byte_rate' });
+  expect(await alterQuotas(admin, { user: '' }, { producer_byte_rate: 5 }))
+    .toMatchObject({ errorCode: ErrorCode.INVALID_REQUEST,
+      errorMessage: 'Empty user not supported' });
+  expect(await alterQuotas(admin, { user: 'x' }, { producer_byte_rate: -1 })).toMatchObject({
+    errorCode: ErrorCode.INVALID_REQUEST,
+    errorMessage: 'Quota producer_byte_rate must be greater than 0' });
+  expect(await describeQuotas(admin)).toEqual(before);
+}
+
+/**
+ * KIP-612: a connection past its address's connection_creation_rate (the ip entity's, else the
+ * default ip entity's) is held unserved for the throttle time, then closed; other addresses are
+ * served. Window of 2 one-second samples: a second connection at once is 2/s against 1/s, so it
+ * is held (2 - 1) / 1 x 1 s = 1 s.
+ */
+async function ipConnectionRate(ipRated: BrokerProcess): Promise<void> {
+  const admin = await RawClient.connect(ipRated.port);
+  const open = (localAddress: string) => RawClient.connect(ipRated.port, { localAddress });
+  const heldThenClosed = async (localAddress: string) => {
+    const c = await open(localAddress);
+    const startMs = performance.now();
+    expect(await c.waitClosed(5000), `${localAddress} closed`).toBe(true);
+    return performance.now() - startMs;
+  };
+  expect(await alterQuotas(admin, { ip: '127.0.0.3' }, { connection_creation_rate: 1 }))
+    .toMatchObject({ errorCode: ErrorCode.NONE });
+  expect(await describeQuotas(admin)).toEqual([{ entity: { ip: '127.0.0.3' },
+    values: { connection_creation_rate: 1 } }]);
+  const first = await open('127.0.0.3');
+  expect(await apiVersionsAfterMs(first)).toBeGreaterThan(0);
+  expect(await heldThenClosed('127.0.0.3')).toBeGreaterThan(500);
+  const other = await open('127.0.0.4'); // no quota of its own, no default
+  expect(await apiVersionsAfterMs(other)).toBeLessThan(500);
+  expect(await alterQuotas(admin, { ip: null }, { connection_creation_rate: 1 }))
+    .toMatchObject({ errorCode: ErrorCode.NONE });
+  await new Promise((r) => setTimeout(r, 200)); // the broker follows the store's change
+  const byDefault = await open('127.0.0.5');
+  expect(await apiVersionsAfterMs(byDefault)).toBeGreaterThan(0);
+  expect(await heldThenClosed('127.0.0.5')).toBeGreaterThan(500);
+  await waitFor('the refusals logged', () => ipRated.output().split('\n').filter((l) =>
+    l.includes('connection_creation_rate quota')).length === 2, 10_000);
+  for (const c of [first, other, byDefault, admin]) c.close();
+}
 
 /** kafka-configs.sh (the Java CLI) on quotas of users, client ids, both, and defaults. */
 async function kafkaConfigsQuotas(broker: BrokerProcess, admin: RawClient): Promise<void> {
@@ -198,6 +249,11 @@ async function kafkaConfigsQuotas(broker: BrokerProcess, admin: RawClient): Prom
   { timeoutMs: 60_000 });
   expect(bad.code, describeRun(bad)).not.toBe(0);
   expect(bad.stdout + bad.stderr).toContain('producer_byte_rate cannot be a fractional value.');
+  // KIP-612's ip entities, as kafka-configs.sh --entity-type ips sets and shows them.
+  await configs(['--alter', '--entity-type', 'ips', '--entity-name', '127.0.0.9',
+    '--add-config', 'connection_creation_rate=3']);
+  const ips = await configs(['--describe', '--entity-type', 'ips']);
+  expect(ips.stdout).toContain("Quota configs for ip '127.0.0.9' are connection_creation_rate=3.0");
   // Clean up for the tests below, which set their own quotas.
   const entities: Record<string, string | null>[] = [{ user: 'alice' }, { 'client-id': null },
     { user: 'alice', 'client-id': 'app' }];
@@ -205,4 +261,5 @@ async function kafkaConfigsQuotas(broker: BrokerProcess, admin: RawClient): Prom
     await alterQuotas(admin, entity, { consumer_byte_rate: null, producer_byte_rate: null,
       request_percentage: null });
   }
+  await alterQuotas(admin, { ip: '127.0.0.9' }, { connection_creation_rate: null });
 }

@@ -1,10 +1,12 @@
 /**
- * Connection counts per address (with overrides) and in all, and the creation rate's wait.
+ * Connection counts per address (with overrides) and in all, the creation rate's wait, and the
+ * per-address creation rate of ip quota entities (KIP-612).
  */
 import { expect, it } from 'vitest';
 import {
   ConnectionLimits, normalizeAddress, parseConnectionOverrides,
 } from '../../src/quota/connection-limits.js';
+import { IpConnectionRates } from '../../src/quota/ip-connection-rates.js';
 
 const window = { samples: 11, sampleMs: 1000 };
 const unlimited = 2 ** 31 - 1;
@@ -44,4 +46,19 @@ it('makes connections past the creation rate wait, at most one sample each', () 
   expect(new ConnectionLimits({ maxConnections: 1, maxConnectionsPerIp: 1,
     maxConnectionsPerIpOverrides: new Map(), maxConnectionCreationRate: unlimited, window })
     .creationDelayMs(0)).toBe(0);
+});
+
+it('holds back connections past their address\'s connection_creation_rate, unrecorded', () => {
+  const quotas = new Map<string, number>([['10.0.0.1', 2]]);
+  const rates = new IpConnectionRates(window, (a) => quotas.get(a) ?? null,
+    { sensorsMax: 2, sensorIdleMs: 60_000 });
+  const throttles = Array.from({ length: 21 }, () => rates.throttleMs('10.0.0.1', 0));
+  expect(throttles.slice(0, 20)).toEqual(new Array(20).fill(0)); // 20 over the first 10 s window
+  expect(throttles[20]).toBe(500); // (21 / 10 - 2) / 2 x 10 s
+  expect(rates.throttleMs('10.0.0.1', 0)).toBe(500); // the refused one was taken back out
+  expect(rates.throttleMs('10.0.0.2', 0)).toBe(0); // no quota: nothing recorded
+  expect(rates.sensorCount).toBe(1);
+  for (const a of ['10.0.0.3', '10.0.0.4', '10.0.0.5']) quotas.set(a, 1);
+  for (const a of ['10.0.0.3', '10.0.0.4', '10.0.0.5']) rates.throttleMs(a, 0);
+  expect(rates.sensorCount).toBe(2); // bounded: the least recently used went
 });

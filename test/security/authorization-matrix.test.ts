@@ -5,9 +5,10 @@
  * as kafka-acls.sh would) the call succeeds. Then DENY beating ALLOW, PREFIXED and wildcard
  * patterns, super users, and a missing topic indistinguishable from an unauthorized one.
  *
- * The principal is a parameter: today User:ANONYMOUS over a real TCP connection (what every
- * connection is until authentication lands) and User:alice through the dispatcher with an explicit
- * session; once SASL lands, add a row that connects as a real user.
+ * The principal is a parameter: User:ANONYMOUS over a real TCP connection to a PLAINTEXT
+ * listener, User:alice through the dispatcher with an explicit session, and User:alice as a real
+ * SCRAM-SHA-512 login makes her over TCP to a SASL_PLAINTEXT listener (the principal the broker
+ * derives from authentication, end to end).
  */
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { ERROR_INFO } from '../../protocol/generated/errors.js';
@@ -531,19 +532,29 @@ async function superUserBypasses(f: Fixture): Promise<void> {
   expect(topicErr(await admin('Produce', 9, await produceReq('by-admin')))).toBe('NONE');
 }
 
+const ALICE_LOGIN = { mechanism: 'SCRAM-SHA-512' as const, user: 'alice',
+  password: 'alice-secret' };
+/** A broker whose one listener is SASL_PLAINTEXT, alice a SCRAM-SHA-512 user. */
+const SASL_BROKER = { listeners: 'SASL_PLAINTEXT://127.0.0.1:0',
+  saslEnabledMechanisms: 'SCRAM-SHA-512',
+  scramBootstrapUsers: `SCRAM-SHA-512=[name=alice,password=${ALICE_LOGIN.password}]` };
+
 describe.each([
-  { principal: 'User:ANONYMOUS', transport: 'wire' as const },
-  { principal: 'User:alice', transport: 'dispatcher' as const },
-])('authorization matrix as $principal ($transport)', ({ principal, transport }) => {
+  { principal: 'User:ANONYMOUS', transport: 'wire', settings: {}, login: undefined },
+  { principal: 'User:alice', transport: 'dispatcher', settings: {}, login: undefined },
+  { principal: 'User:alice', transport: 'SCRAM-SHA-512 login over SASL_PLAINTEXT',
+    settings: SASL_BROKER, login: ALICE_LOGIN },
+])('authorization matrix as $principal ($transport)', ({ principal, transport, settings,
+  login }) => {
   let mb: MatrixBroker;
   let f: Fixture;
   let close = () => {};
 
   beforeAll(async () => {
-    mb = await startMatrixBroker(ADMIN);
+    mb = await startMatrixBroker(ADMIN, settings);
     let send = mb.as(principal);
-    if (transport === 'wire') {
-      const w = await mb.wire();
+    if (transport !== 'dispatcher') {
+      const w = await mb.wire(login);
       [send, close] = [w.send, w.close];
     }
     f = makeFixture(mb, principal, send);

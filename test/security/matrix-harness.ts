@@ -2,8 +2,8 @@
  * What the authorization matrix needs around a real broker: one started in this process (so the
  * test can grant ACLs through its store as an operator would through kafka-acls.sh, and read what
  * changed), and two ways to send it a request as a principal:
- *  - over the wire, through a TCP connection: User:ANONYMOUS until authentication lands, then
- *    whoever the connection authenticates as;
+ *  - over the wire, through a TCP connection: User:ANONYMOUS on a PLAINTEXT listener, or the
+ *    user a SCRAM login makes it on a SASL listener (a real SaslHandshake and SaslAuthenticate);
  *  - through the broker's dispatcher with an explicit session (the same decode, handlers, services
  *    and encode as a connection; only the socket is missing), for any principal.
  * Requests and responses go through the generated codecs at the version asked.
@@ -22,6 +22,7 @@ import { decodeResponseFrame, encodeRequestFrame } from '../../protocol/frame.js
 import type { Reader } from '../../protocol/primitives/reader.js';
 import type { Writer } from '../../protocol/primitives/writer.js';
 import { RawClient } from '../helpers/raw-client.js';
+import { scramLogin } from '../helpers/sasl-client.js';
 
 export interface Codec {
   encodeRequest(w: Writer, version: number, request: any): void;
@@ -70,14 +71,20 @@ function withDefaults(value: unknown, factories: (() => Record<string, unknown>)
   return filled;
 }
 
+export interface ScramLogin {
+  mechanism: 'SCRAM-SHA-256' | 'SCRAM-SHA-512';
+  user: string;
+  password: string;
+}
+
 export type Send = (apiName: string, version: number, request: any) => Promise<any>;
 
 export interface MatrixBroker {
   broker: Broker;
   /** As `principal` through the dispatcher. */
   as(principal: string): Send;
-  /** As User:ANONYMOUS over a TCP connection. */
-  wire(): Promise<{ send: Send; close(): void }>;
+  /** Over a TCP connection to the first listener: User:ANONYMOUS, or `login`'s user. */
+  wire(login?: ScramLogin): Promise<{ send: Send; close(): void }>;
   stop(): Promise<void>;
 }
 
@@ -110,8 +117,12 @@ export async function startMatrixBroker(superUser: string,
     const { body } = decodeResponseFrame(apiKey, version, Buffer.concat(out).subarray(4));
     return codec.decodeResponse(body, version);
   };
-  const wire = async () => {
+  const wire = async (login?: ScramLogin) => {
     const client = await RawClient.connect(broker.port);
+    if (login !== undefined) {
+      const res = await scramLogin(client, login.mechanism, login.user, login.password);
+      if (res?.errorCode !== 0) throw new Error(`SCRAM login as ${login.user}: ${res?.errorCode}`);
+    }
     const send: Send = async (apiName, version, request) => {
       const codec = await codecOf(apiName);
       const apiKey = apiKeyOf(apiName);

@@ -8,9 +8,10 @@
  * Version notes: v1 is flexible; v0 is not offered (only brokers send this, and ours send v1).
  * Authorization (as Kafka): ALTER on the cluster (asked quietly: kafka-transactions.sh abort
  * sends this too, KIP-664) or else CLUSTER_ACTION on the cluster; without either every partition
- * gets CLUSTER_AUTHORIZATION_FAILED. Our coordinators send it to the partition leaders as the
- * principal of the peer's first advertised listener (User:ANONYMOUS on a PLAINTEXT one): with an
- * authorizer in a cluster, grant that principal CLUSTER_ACTION (README, Security).
+ * gets CLUSTER_AUTHORIZATION_FAILED. Our coordinators send it to the partition leaders through
+ * the inter-broker listener (inter.broker.listener.name), logged in as its SASL user, or as
+ * User:ANONYMOUS on a PLAINTEXT one: with an authorizer, that principal belongs in super.users
+ * (README, Security, "Between brokers").
  */
 import { ErrorCode } from '../../../protocol/generated/errors.js';
 import {

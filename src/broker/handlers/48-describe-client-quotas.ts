@@ -1,13 +1,13 @@
 /**
  * DescribeClientQuotas: v0-1.
- * Behavior: the stored quota entities (user, client-id, or both; null name: the default) that
+ * Behavior: the stored quota entities (user, client-id, both, or ip; null name: the default) that
  * match every filter component (exact name, default, any specified name) and, with strict, name
  * no other entity type, each with its values. Read from the metadata store, so in a cluster any
  * broker describes what any broker altered. Filter errors as Kafka's: INVALID_REQUEST (empty or
  * repeated type, match string against the match type, ip with user or client-id),
  * UNSUPPORTED_VERSION (an unknown entity type).
  * Version notes: v1 is the flexible version, same fields.
- * Not implemented: ip entities (none are ever stored: AlterClientQuotas refuses them).
+ * Not implemented: nothing.
  */
 import { ErrorCode } from '../../../protocol/generated/errors.js';
 import {

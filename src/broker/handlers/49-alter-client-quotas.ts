@@ -1,14 +1,15 @@
 /**
  * AlterClientQuotas: v0-1.
  * Behavior: per entry, sets and removes quota values of one entity (user, client-id, or both;
- * null name: the default) in one atomic change of the metadata store; every broker follows the
- * store, so the change is enforced cluster-wide within the store's watch delay. Keys:
- * producer_byte_rate and consumer_byte_rate (whole numbers), request_percentage; values > 0.
+ * or an ip alone; null name: the default) in one atomic change of the metadata store; every
+ * broker follows the store, so the change is enforced cluster-wide within the store's watch
+ * delay. Keys: producer_byte_rate and consumer_byte_rate (whole numbers), request_percentage for
+ * users and client ids; connection_creation_rate (a whole number) for ips; values > 0.
  * A refused entry gets INVALID_REQUEST with Kafka's message and changes nothing; the others are
  * applied. validateOnly checks without writing.
  * Version notes: v1 is the flexible version, same fields.
- * Not implemented: ip entities and connection_creation_rate (max.connection.creation.rate
- * limits connection creation broker-wide), controller_mutation_rate.
+ * Not implemented: controller_mutation_rate; ip entities named by host name (Kafka resolves
+ * them once; IP addresses only here).
  */
 import { ErrorCode } from '../../../protocol/generated/errors.js';
 import {
@@ -36,7 +37,7 @@ async function alter(ctx: RequestContext, entry: Entry, validateOnly: boolean):
   Promise<string | null> {
   const entity = parseQuotaEntity(entry.entity);
   if (typeof entity === 'string') return entity;
-  const ops = parseQuotaOps(entry.ops);
+  const ops = parseQuotaOps(entity, entry.ops);
   if (typeof ops === 'string') return ops;
   const store = ctx.services.metadata.quotas;
   const stored = (await store.list()).map((r) => quotaEntityKey(r.entity));

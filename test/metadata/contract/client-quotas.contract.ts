@@ -34,6 +34,8 @@ export function clientQuotasContract(current: Current, reopen: Reopen): void {
     expect(after[2]!.values).toEqual({ consumer_byte_rate: 1, request_percentage: 50 });
   });
 
+  ipEntities(current);
+
   it('refuses a value that is not positive or a key both set and removed, changing nothing',
     async () => {
     const { c } = current();
@@ -69,5 +71,26 @@ export function clientQuotasContract(current: Current, reopen: Reopen): void {
     const reopened = await reopen(ctx);
     expect(await reopened.quotas.list()).toEqual([
       { entity: { user: 'durable', clientId: 'c' }, values: { producer_byte_rate: 99 } }]);
+  });
+}
+
+/** KIP-612's ip entities, stored beside users and client ids. */
+function ipEntities(current: Current): void {
+  it('keeps ip entities (KIP-612), named and default, apart from users and client ids',
+    async () => {
+    const { c } = current();
+    await c.quotas.alter({ ip: '10.0.0.5' }, { connection_creation_rate: 3 }, []);
+    await c.quotas.alter({ ip: '::1' }, { connection_creation_rate: 4 }, []);
+    await c.quotas.alter({ ip: null }, { connection_creation_rate: 5 }, []);
+    await c.quotas.alter({ user: '10.0.0.5' }, { producer_byte_rate: 6 }, []);
+    expect(await c.quotas.list()).toEqual([
+      { entity: { ip: '::1' }, values: { connection_creation_rate: 4 } },
+      { entity: { ip: '10.0.0.5' }, values: { connection_creation_rate: 3 } },
+      { entity: { ip: null }, values: { connection_creation_rate: 5 } },
+      { entity: { user: '10.0.0.5' }, values: { producer_byte_rate: 6 } },
+    ]);
+    await c.quotas.alter({ ip: '10.0.0.5' }, {}, ['connection_creation_rate']);
+    expect((await c.quotas.list()).map((r) => r.entity)).toEqual([{ ip: '::1' }, { ip: null },
+      { user: '10.0.0.5' }]);
   });
 }
