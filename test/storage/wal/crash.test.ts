@@ -78,8 +78,10 @@ function runChildAndKill(
   });
   child.stderr.setEncoding('utf8').on('data', (chunk: string) => (stderr += chunk));
   return new Promise((resolve, reject) => {
-    // 'exit' comes after the child is reaped, so its pid is dead when the next open checks it.
-    child.on('exit', (code, signal) => {
+    // 'close', not 'exit': 'exit' may come before the last lines are read from the pipe, and a
+    // "truncating" line read late let a truncated LSN count as lost. 'close' comes after the
+    // child is reaped (its pid is dead when the next open checks it) and its stdio is drained.
+    child.on('close', (code, signal) => {
       if (signal === 'SIGKILL') resolve(log);
       else reject(new Error(`child exited by itself (code ${code}): ${stderr}`));
     });
