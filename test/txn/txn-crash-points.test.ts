@@ -8,7 +8,8 @@
  * state: the decision the coordinator stored is the outcome (committed records visible to
  * read_committed exactly once, aborted ones never), exactly one marker per partition, no
  * transaction left open, the LSO held below the open transaction before and at the high
- * watermark after, and the transactional id usable again.
+ * watermark after, and the transactional id usable again. And a leader killed (plainly) under an
+ * open transaction: its successor, rebuilt from the log, holds the LSO below it.
  */
 import type { Kafka } from 'kafkajs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -99,7 +100,49 @@ describe('transaction state machine killed at exact points (3 brokers)', () => {
         { allowShort: true, settleMs: 1000 });
       expect(seen).toEqual(expected);
     }, 180_000);
+
+  it('a new leader holds the LSO below a transaction still open when its leader was killed',
+    () => newLeaderHoldsLso(cluster, kafka), 180_000);
 });
+
+/** An open transaction's data, its partition's leader killed: the new leader holds the LSO. */
+async function newLeaderHoldsLso(cluster: TestCluster, kafka: Kafka): Promise<void> {
+  const id = 'crash-tx-failover';
+  const topic = 'crash-failover';
+  const coordinator = await coordinatorOf(cluster, id);
+  await arm(cluster, coordinator, null, id, coordinator); // every broker up
+  const leaders = await createTopic(kafka, topic);
+  const partition = leaders.findIndex((l) => l !== coordinator);
+  expect(partition, 'a partition led by another broker than the coordinator')
+    .toBeGreaterThanOrEqual(0);
+  const victim = cluster.brokers[leaders[partition]! - 1]!;
+  const producer = kafka.producer({ transactionalId: id, idempotent: true,
+    maxInFlightRequests: 1, transactionTimeout: 60_000 });
+  await producer.connect();
+  try {
+    const txn = await producer.transaction();
+    await txn.send({ topic, acks: -1, messages: [0, 1, 2].map((p) => ({ partition: p,
+      value: `${id}-p${p}` })) });
+    await victim.kill();
+    let moved: AuditedPartition | undefined;
+    await waitFor(`a new leader for ${topic}-${partition}`, async () => {
+      const audit = await auditTopic(kafka, cluster, topic).catch(() => []);
+      moved = audit.find((a) => a.partition === partition);
+      return moved !== undefined;
+    }, 60_000);
+    expect(moved!.openTransactions.length, 'the new leader knows the open transaction')
+      .toBe(1);
+    expect(moved!.lastStableOffset, 'and holds the LSO below it').toBe(0);
+    await victim.restart();
+    await txn.commit();
+  } finally {
+    await bounded('disconnect', producer.disconnect(), 15_000).catch(() => {});
+  }
+  for (const a of await waitSettled(kafka, cluster, topic)) {
+    expect([...a.fates.values()].map((f) => f.fate)).toEqual(['committed']);
+    expect(a.markers).toBe(1);
+  }
+}
 
 async function coordinatorOf(cluster: TestCluster, id: string): Promise<number> {
   let nodeId = -1;
@@ -110,8 +153,11 @@ async function coordinatorOf(cluster: TestCluster, id: string): Promise<number> 
   return nodeId;
 }
 
-/** Restarts broker `nodeId` with `point` armed; waits until `id` is coordinated as before. */
-async function arm(cluster: TestCluster, nodeId: number, point: CrashPoint, id: string,
+/**
+ * Restarts any broker found dead, then broker `nodeId` with `point` armed (null: only the
+ * first part); waits until `id` is coordinated as before.
+ */
+async function arm(cluster: TestCluster, nodeId: number, point: CrashPoint | null, id: string,
   coordinator: number): Promise<void> {
   for (const b of cluster.brokers) {
     if (alive(b.pid)) continue; // a case that failed left it dead: bring it back
@@ -119,8 +165,10 @@ async function arm(cluster: TestCluster, nodeId: number, point: CrashPoint, id: 
     await b.restart();
   }
   const broker = cluster.brokers[nodeId - 1]!;
-  expect(await broker.stop()).toBe(0);
-  await broker.restart({ LEDGERSTREAM_CRASH_POINTS: point });
+  if (point !== null) {
+    expect(await broker.stop()).toBe(0);
+    await broker.restart({ LEDGERSTREAM_CRASH_POINTS: point });
+  }
   await waitFor(`every broker to name broker ${coordinator} for ${id}`, async () => {
     const named = await Promise.all(cluster.brokers.map((b) => txnCoordinatorOf(b.port, id)));
     return named.every((n) => n === coordinator);
