@@ -6,6 +6,7 @@
  * went backwards, or another check failed (see `chaosFailures`).
  */
 import { parseArgs } from 'node:util';
+import { intArg } from './int-arg.js';
 import { chaosFailures, formatReport, runChaos, type WalMode } from '../test/cluster/chaos.js';
 
 function usage(message: string): never {
@@ -14,12 +15,6 @@ function usage(message: string): never {
   process.exit(2);
 }
 
-function intArg(name: string, value: string | undefined, min: number): number | undefined {
-  if (value === undefined) return undefined;
-  const n = Number(value);
-  if (!Number.isSafeInteger(n) || n < min) usage(`--${name} must be an integer >= ${min}, got ${value}`);
-  return n;
-}
 
 let values;
 try {
@@ -38,9 +33,9 @@ if (walMode !== 'shared' && walMode !== 'object') usage(`--wal-mode must be shar
 
 const report = await runChaos({
   walMode: walMode as WalMode,
-  faults: intArg('faults', values.faults, 1) ?? 30,
-  durationS: intArg('duration-s', values['duration-s'], 0),
-  seed: intArg('seed', values.seed, 0),
+  faults: intArg('faults', values.faults, 1, usage) ?? 30,
+  durationS: intArg('duration-s', values['duration-s'], 0, usage),
+  seed: intArg('seed', values.seed, 0, usage),
   faultGapMs: [1000, 3000],
   kinds: ['kill', 'pause', 'restart', 'create-topic', 'grow-partitions', 'store-outage', 'etcd-pause'],
   logDir: values['log-dir'],

@@ -300,6 +300,8 @@ const NON_SETTING_VARIABLES = new Set([
   'LEDGERSTREAM_CONFIG', 'LEDGERSTREAM_MINIO_BIN', 'LEDGERSTREAM_ETCD_BIN', 'LEDGERSTREAM_JAVA',
   'LEDGERSTREAM_PYTHON', 'LEDGERSTREAM_GO', 'LEDGERSTREAM_KAFKA_VERSION', 'LEDGERSTREAM_KAFKA_HOME',
   'LEDGERSTREAM_CLUSTER_DIR', 'LEDGERSTREAM_CI_TEST_LIMIT_S', 'LEDGERSTREAM_BOOTSTRAP',
+  // Fault injection for kill tests (src/util/crash-points.ts).
+  'LEDGERSTREAM_CRASH_POINTS',
 ]);
 
 /** An unknown LEDGERSTREAM_* variable is a typo until shown otherwise: silently ignoring it hides a wrong setting. */

@@ -27,6 +27,7 @@ import { endpointOn } from '../cluster/cluster-view.js';
 import type { PartitionManager } from '../partition/partition-manager.js';
 import { PartitionFencedError } from '../partition/partition-log.js';
 import { transactionLimits } from '../limits.js';
+import { crashPoint } from '../util/crash-points.js';
 
 export interface MarkerSpec {
   producerId: number;
@@ -61,6 +62,7 @@ export async function writeMarkerHere(partitions: PartitionManager, spec: Marker
     spec.coordinatorEpoch,
     topic.config, nowMs);
   if (outcome.kind === 'error') return ErrorCode[outcome.error];
+  crashPoint('marker-before-durable');
   try {
     await outcome.durable;
     return ErrorCode.NONE;

@@ -27,6 +27,7 @@ import { type CommittedOffset, TransactionConflictError,
 import type { Metadata } from '../metadata/stores.js';
 import { SerialQueue } from '../util/serial-queue.js';
 import { transactionLimits } from '../limits.js';
+import { crashPoint } from '../util/crash-points.js';
 import type { MarkerWriter, TopicPartitionName } from './marker-writer.js';
 
 const EPOCH_MAX = 0x7fff - 1;
@@ -306,11 +307,13 @@ export class TransactionCoordinator {
   private async runCompletion(rec: Rec): Promise<boolean> {
     assert.ok(isPrepare(rec), 'only a stored decision is completed');
     const commit = rec.state === 'PrepareCommit';
+    crashPoint('txn-before-markers');
     const written = await this.o.markers.writeAll({ producerId: rec.producerId,
       producerEpoch: rec.producerEpoch,
       type: commit ? 'commit' : 'abort', coordinatorEpoch: rec.version }, rec.partitions,
     () => !this.closed && this.o.isCoordinator(rec.transactionalId));
     if (!written) return false;
+    crashPoint('txn-before-complete');
     if (commit) {
       for (const g of rec.pendingOffsets) {
         if (g.offsets.length > 0) await this.o.metadata.offsets.commit(g.groupId, g.offsets);

@@ -28,8 +28,9 @@ export interface BrokerProcess {
   stop(): Promise<number | null>;
   /** SIGKILL and wait. */
   kill(): Promise<void>;
-  /** Starts again on the same port and data folder (after stop or kill). */
-  restart(): Promise<void>;
+  /** Starts again on the same port and data folder (after stop or kill); `env` adds
+   *  environment variables for this launch only (e.g. LEDGERSTREAM_CRASH_POINTS). */
+  restart(env?: Record<string, string>): Promise<void>;
   /** Stops if running and deletes the data folder. */
   destroy(): Promise<void>;
 }
@@ -53,10 +54,11 @@ export async function startBroker(options: BrokerOptions = {}): Promise<BrokerPr
   let output = '';
   let exited: Promise<number | null> = Promise.resolve(null);
 
-  const launch = async () => {
+  const launch = async (env: Record<string, string> = {}) => {
     const args = [CLI, 'start', '--port', String(port), '--data-dir', dataDir];
     for (const [k, v] of Object.entries(settings)) args.push(`--${kebabCase(k)}`, String(v));
-    const proc = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+    const proc = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'],
+      env: { ...process.env, ...env } });
     child = proc;
     exited = new Promise((resolve) => proc.once('exit', (code) => resolve(code)));
     const keep = (chunk: Buffer) => {
@@ -97,9 +99,9 @@ export async function startBroker(options: BrokerOptions = {}): Promise<BrokerPr
       child!.kill('SIGKILL');
       await exited;
     },
-    async restart() {
+    async restart(env) {
       assert.ok(!running(), 'restart after stop or kill');
-      await launch();
+      await launch(env);
     },
     async destroy() {
       await handle.kill();

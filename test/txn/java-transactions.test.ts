@@ -14,24 +14,11 @@ import { DEPLOYMENTS, deploymentForSuite } from '../helpers/deployments.js';
 import { kafkaClient, waitForStableLeaders } from '../helpers/kafka-client.js';
 import { readValues } from '../helpers/read-isolated.js';
 import { describeRun, javaAvailable, kafkaJars, runJava } from '../helpers/kafka-tools.js';
+import { abortsIn } from './txn-kill-clients.js';
 
 const HAVE_JAVA = javaAvailable();
 const RECORDS_PER_PARTITION = 300;
 const COPIER = 'org.apache.kafka.tools.TransactionalMessageCopier';
-
-/** Transactions the copier aborted: a progress line whose total did not move on from the last. */
-function abortsIn(stdout: string): number {
-  let aborts = 0;
-  let last = 0;
-  for (const line of stdout.split('\n')) {
-    if (!line.startsWith('{')) continue;
-    const p = JSON.parse(line) as { stage?: string; totalProcessed?: number };
-    if (p.stage !== 'ProcessLoop' || p.totalProcessed === undefined) continue;
-    if (p.totalProcessed > 0 && p.totalProcessed === last) aborts++;
-    last = p.totalProcessed;
-  }
-  return aborts;
-}
 
 describe.skipIf(!HAVE_JAVA).each(DEPLOYMENTS.filter((d) => d.name !== 's3'))(
   'Kafka TransactionalMessageCopier on $name', (variant) => {
