@@ -28,6 +28,7 @@ import { type Metrics, createMetrics, exportBacklogAge, exportBrokerInfo, export
 import { ObjectHistoryReader } from '../partition/history-reader.js';
 import type { Durability } from '../partition/durability/durability.js';
 import { LocalWalDurability, replayWal } from '../partition/durability/local-wal.js';
+import { putGapMs } from '../partition/put-pacer.js';
 import { ObjectUploadDurability } from '../partition/durability/object-upload.js';
 import { PartitionManager } from '../partition/partition-manager.js';
 import { collectOrphans } from '../partition/orphan-collector.js';
@@ -127,6 +128,8 @@ export class Broker {
       { nodeId: config.nodeId, uploadIntervalMs: config.uploadIntervalMs, uploadBytesMax: config.uploadBytesMax,
         partitionsPerObjectMax: uploadPartitionsPerObjectMax(config.coordinator, config.etcdTxnOpsMax),
         objectBytesMax: config.uploadObjectBytesMax, nowMs: Date.now,
+        putGapMs: putGapMs(config.walMode === 'object' ? config.objectWalPutsPerSecondMax
+          : config.uploadPutsPerSecondMax),
         monotonicNowMs: () => performance.now() },
       metrics, log);
     // In cluster mode the view is replaced by the etcd-backed one before the listener opens.

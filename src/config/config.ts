@@ -73,6 +73,12 @@ export const SETTINGS = {
   walSegmentBytesMax: { kind: 'int', default: d.walSegmentBytesMax, min: bounds.walSegmentBytesMin, max: 4096 * MIB, help: 'WAL segment file size' },
   uploadIntervalMs: { kind: 'int', default: d.uploadIntervalMs, min: 10, max: 600_000, help: 'Upload WAL data to object storage at least this often' },
   uploadBytesMax: { kind: 'int', default: d.uploadBytesMax, min: 64 * 1024, max: 1024 * MIB, help: 'Upload as soon as this much is waiting' },
+  uploadPutsPerSecondMax: { kind: 'int', default: d.uploadPutsPerSecondMax, min: 1, max: 1000,
+    help: 'Object-store PUTs a second at most with walMode local or shared: batches arriving '
+      + 'meanwhile ride the next PUT' },
+  objectWalPutsPerSecondMax: { kind: 'int', default: d.objectWalPutsPerSecondMax, min: 1, max: 1000,
+    help: 'walMode=object: PUTs a second at most; a produce waits for the next PUT (up to '
+      + '1000/this ms), then for the PUT and its commit' },
   uploadObjectBytesMax: { kind: 'int', default: d.uploadObjectBytesMax, min: 64 * 1024, max: bounds.uploadObjectBytesMaxMax, help: 'Batch bytes per uploaded object; a larger backlog goes up as several objects, oldest first' },
   uploadBacklogBytesMax: { kind: 'int', default: d.uploadBacklogBytesMax, min: MIB, max: 65536 * MIB, help: 'Bytes not yet in object storage past which Produce gets KAFKA_STORAGE_ERROR (retriable)' },
   tailBytesMax: { kind: 'int', default: d.tailBytesMax, min: MIB, max: 65536 * MIB, help: 'Recent batches kept in memory for fetches' },

@@ -1,12 +1,14 @@
 /**
  * Moves durable data to object storage: every `uploadIntervalMs`, or as soon as
- * `uploadBytesMax` is waiting, it packs the pending batches of all partitions into objects of at
- * most `objectBytesMax` batch bytes, oldest first (upload-plan.ts). For each object in turn it
- * PUTs it, commits the object's index to the coordinator in ONE transaction, then trims the WAL
- * (through the durability strategy, durability/: with durability by upload there is no WAL, every
- * batch may be taken at once, and its produce is acknowledged by the commit);
- * the first failure ends the pass, so per partition the index only ever grows by a prefix of what
- * is pending. The order is what makes every crash window safe:
+ * `uploadBytesMax` is waiting (or, by upload, a produce is), but never more than one PUT per
+ * `putGapMs` (put-pacer.ts: what arrives meanwhile rides the next PUT), it packs the pending
+ * batches of all partitions into objects of at most `objectBytesMax` batch bytes, oldest first
+ * (upload-plan.ts). For each object in turn it PUTs it, commits the object's index to the
+ * coordinator in ONE transaction, then trims the WAL (through the durability strategy,
+ * durability/: with durability by upload there is no WAL, every batch may be taken at once, and
+ * its produce is acknowledged by the commit); the first failure ends the pass, so per partition
+ * the index only ever grows by a prefix of what is pending. The order is what makes every crash
+ * window safe:
  *
  *   crash before the PUT completes     → WAL still has everything; replay re-uploads.
  *   crash after PUT, before the commit → the object is an orphan (collected later); replay
@@ -15,6 +17,7 @@
  */
 import { withTxnIndex } from './txn-index.js';
 import assert from 'node:assert/strict';
+import { setTimeout as sleep } from 'node:timers/promises';
 import type { Logger } from 'pino';
 import type { Metadata } from '../metadata/stores.js';
 import { FencedError } from '../metadata/records.js';
@@ -26,6 +29,7 @@ import { SegmentKeyAllocator } from '../../storage/segment/naming.js';
 import type { Durability } from './durability/durability.js';
 import type { PartitionLog, TailBatch } from './partition-log.js';
 import type { PartitionManager } from './partition-manager.js';
+import { PutPacer } from './put-pacer.js';
 import { type CommittedSegment, SegmentCommitter } from './segment-committer.js';
 import type { TailMemory } from './tail-memory.js';
 import { type PendingPart, planUploadObjects } from './upload-plan.js';
@@ -41,6 +45,11 @@ export interface UploaderOptions {
   partitionsPerObjectMax: number;
   /** Batch bytes per object (limits.uploadObjectBytesMax, or lower by configuration). */
   objectBytesMax: number;
+  /**
+   * Least time between the starts of two PUTs (put-pacer.ts), except those of flush() (shutdown,
+   * handoffs, DeleteRecords: rare, and waited on).
+   */
+  putGapMs: number;
   /** Wall-clock time: object keys, and how long an outage lasted. */
   nowMs: () => number;
   /** Monotonic time, for upload latency. */
@@ -66,6 +75,7 @@ export class Uploader {
   /** When the current run of failed uploads began (for the line that says they resumed). */
   private failingSinceMs = 0;
   private readonly committer: SegmentCommitter;
+  private readonly pacer: PutPacer;
 
   constructor(
     private readonly partitions: PartitionManager,
@@ -79,6 +89,7 @@ export class Uploader {
   ) {
     this.committer = new SegmentCommitter(store, metadata.segments,
       new SegmentKeyAllocator(options.nodeId), options.nowMs);
+    this.pacer = new PutPacer(options.putGapMs, options.monotonicNowMs);
   }
 
   start(): void {
@@ -109,10 +120,11 @@ export class Uploader {
     this.pendingBytes += sizeBytes;
     this.backlogBytes += sizeBytes;
     this.metrics.uploadBacklog.set(this.backlogBytes);
-    // Durability by upload: produces wait for it, so it starts at once — and batches that
-    // arrive meanwhile ride the next one (group commit, one PUT and one commit for many).
+    // Durability by upload: produces wait for it, so it starts as soon as the pacer lets it —
+    // and batches that arrive meanwhile ride the next one (group commit, one PUT and one commit
+    // for many).
     const due = this.durability.awaitingUpload || this.pendingBytes >= this.options.uploadBytesMax;
-    if (due && this.running === null) this.schedule(0);
+    if (due && this.running === null) this.schedule(this.pacer.waitMs());
   }
 
   /** True while uploads fail (the object store is down, full or refusing). */
@@ -123,7 +135,7 @@ export class Uploader {
   /** Runs one upload now (or waits for the running one) — for shutdown and tests. */
   async flush(): Promise<void> {
     while (this.running !== null) await this.running;
-    await this.uploadOnce();
+    await this.uploadOnce(false);
   }
 
   async stop(): Promise<void> {
@@ -135,7 +147,7 @@ export class Uploader {
   private async tick(): Promise<void> {
     if (this.running !== null) return;
     try {
-      await this.uploadOnce();
+      await this.uploadOnce(true);
       if (this.failures > 0) {
         const outageMs = this.options.nowMs() - this.failingSinceMs;
         this.log.info({ failures: this.failures, outageMs },
@@ -156,16 +168,18 @@ export class Uploader {
     }
     const backoffMs = Math.min(partitionLimits.uploadRetryMsMax, this.options.uploadIntervalMs * 2 ** Math.min(this.failures, 8));
     const more = this.durability.awaitingUpload && this.pendingBytes > 0;
-    this.schedule(this.failures > 0 ? backoffMs : more ? 0 : this.options.uploadIntervalMs);
+    this.schedule(this.failures > 0 ? backoffMs
+      : more ? this.pacer.waitMs() : this.options.uploadIntervalMs);
   }
 
-  private uploadOnce(): Promise<void> {
-    const run = this.upload().finally(() => { this.running = null; });
+  /** One pass; `paced`: each PUT waits its turn (a flush's do not). */
+  private uploadOnce(paced: boolean): Promise<void> {
+    const run = this.upload(paced).finally(() => { this.running = null; });
     this.running = run;
     return run;
   }
 
-  private async upload(): Promise<void> {
+  private async upload(paced: boolean): Promise<void> {
     // The cut is taken synchronously: every batch durable up to lsnMax is in `parts`.
     const lsnMax = this.durability.uploadablePositionMax;
     const pending: Part[] = [];
@@ -181,6 +195,8 @@ export class Uploader {
       partitionsMax: this.options.partitionsPerObjectMax });
     try {
       for (const parts of objects) {
+        const waitMs = paced ? this.pacer.waitMs() : 0;
+        if (waitMs > 0) await sleep(waitMs);
         await this.uploadParts(parts);
         this.refreshBacklog();
         // Trim after each object: a large backlog frees its WAL segments as it drains.
@@ -193,6 +209,7 @@ export class Uploader {
   }
 
   private async uploadParts(parts: Part[]): Promise<void> {
+    this.pacer.started();
     const startMs = this.options.monotonicNowMs();
     let committed: CommittedSegment;
     try {

@@ -103,8 +103,9 @@ export class ActiveSegment {
     return roomBytes;
   }
 
-  async writeGroup(buffers: Buffer[], bytes: number): Promise<GroupTiming> {
-    assert.ok(buffers.length >= 1 && bytes >= buffers.length, 'a group is not empty');
+  async writeGroup(buffers: Buffer[], bytes: number, entries: number): Promise<GroupTiming> {
+    assert.ok(entries >= 1 && buffers.length >= entries && bytes >= entries,
+      'a group is not empty');
     assert.ok(this.sizeBytes + bytes <= this.deps.segmentBytesMax, 'prepareGroup made room');
     // Timing is for metrics only, so reading the clock here does not affect any decision.
     const startMs = performance.now();
@@ -120,7 +121,7 @@ export class ActiveSegment {
     await this.deps.io.datasync(this.file);
     const syncedMs = performance.now();
     this.sizeBytes += bytes;
-    this.lsnNext += buffers.length;
+    this.lsnNext += entries;
     return { writeMs: writtenMs - startMs, fsyncMs: syncedMs - writtenMs };
   }
 

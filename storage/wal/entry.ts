@@ -45,36 +45,54 @@ const twoPow32 = 2 ** 32;
 export const entryBytesFormatMax = prefixBytes + 0xffff_ffff;
 
 /**
- * Encodes an entry with LSN 0 and no checksum: the LSN is only known when group commit admits the
- * entry, so `stampEntry` fills both in then. The payload is copied now, so a caller that reuses its
- * buffer after `append` returns cannot make the bytes on disk disagree with the checksum.
+ * An entry as the two buffers it is written from (one writev): `head`, the frame and header this
+ * module encodes, and the caller's `payload`, not copied. A batch is the bulk of the bytes the
+ * broker handles, and copying each one into a fresh entry buffer cost a copy and as much garbage
+ * (issue 13). The caller must leave `payload` unchanged until the append settles (the partition
+ * log's batches are patched before they are appended and never after).
  */
-export function encodeEntry<H>(codec: WalHeaderCodec<H>, header: H, payload: Buffer): Buffer {
+export interface EntryParts {
+  head: Buffer;
+  payload: Buffer;
+  /** head + payload bytes: the entry's size on disk. */
+  length: number;
+}
+
+/**
+ * Encodes an entry with LSN 0 and no checksum: the LSN is only known when group commit admits the
+ * entry, so `stampEntryParts` fills both in then.
+ */
+export function encodeEntryParts<H>(codec: WalHeaderCodec<H>, header: H,
+  payload: Buffer): EntryParts {
   const headerBytes = codec.encodedBytes(header);
   assert.ok(Number.isInteger(headerBytes) && headerBytes >= 0, 'header length is an integer');
   assert.ok(headerBytes <= 0xffff, 'header length fits a u16');
   const entryBytes = entryFrameBytes + headerBytes + payload.length;
-  const entry = Buffer.allocUnsafe(entryBytes);
-  entry.writeUInt32BE(entryBytes - prefixBytes, 0);
-  entry.writeUInt32BE(0, lengthBytes);
-  entry.writeUInt8(walEntryVersion, offsetVersion);
-  entry.writeUInt32BE(0, offsetLsn);
-  entry.writeUInt32BE(0, offsetLsn + 4);
-  entry.writeUInt16BE(headerBytes, offsetHeaderBytes);
+  const head = Buffer.allocUnsafe(entryFrameBytes + headerBytes);
+  head.writeUInt32BE(entryBytes - prefixBytes, 0);
+  head.writeUInt32BE(0, lengthBytes);
+  head.writeUInt8(walEntryVersion, offsetVersion);
+  head.writeUInt32BE(0, offsetLsn);
+  head.writeUInt32BE(0, offsetLsn + 4);
+  head.writeUInt16BE(headerBytes, offsetHeaderBytes);
   // Zero first so a codec that writes fewer bytes than it promised cannot leak stale memory.
-  entry.fill(0, entryFrameBytes, entryFrameBytes + headerBytes);
-  codec.encode(header, entry, entryFrameBytes);
-  payload.copy(entry, entryFrameBytes + headerBytes);
-  return entry;
+  head.fill(0, entryFrameBytes, entryFrameBytes + headerBytes);
+  codec.encode(header, head, entryFrameBytes);
+  return { head, payload, length: entryBytes };
 }
 
-/** Writes the LSN and then the checksum (which covers the LSN). */
-export function stampEntry(entry: Buffer, lsn: number): void {
+/**
+ * Writes the LSN and then the checksum (which covers the LSN), run over both buffers: the bytes
+ * on disk are those of one buffer holding head then payload.
+ */
+export function stampEntryParts(entry: EntryParts, lsn: number): void {
+  const { head } = entry;
   assert.ok(Number.isSafeInteger(lsn) && lsn >= 1, `lsn is a positive safe integer: ${lsn}`);
-  assert.equal(entry.readUInt32BE(0), entry.length - prefixBytes, 'entry length field matches');
-  entry.writeUInt32BE(Math.floor(lsn / twoPow32), offsetLsn);
-  entry.writeUInt32BE(lsn % twoPow32, offsetLsn + 4);
-  entry.writeUInt32BE(crc32c(entry.subarray(offsetVersion)), lengthBytes);
+  assert.equal(head.readUInt32BE(0), entry.length - prefixBytes, 'entry length field matches');
+  assert.equal(head.length + entry.payload.length, entry.length, 'the parts make the entry');
+  head.writeUInt32BE(Math.floor(lsn / twoPow32), offsetLsn);
+  head.writeUInt32BE(lsn % twoPow32, offsetLsn + 4);
+  head.writeUInt32BE(crc32c(entry.payload, crc32c(head.subarray(offsetVersion))), lengthBytes);
 }
 
 /**

@@ -21,7 +21,7 @@
  * rejection handlers have run (and rolled back) before any new entry is admitted.
  */
 import assert from 'node:assert/strict';
-import { stampEntry } from './entry.js';
+import { type EntryParts, stampEntryParts } from './entry.js';
 import { WalClosedError, WalFailedError, WalNoSpaceError } from './errors.js';
 import type { WalMetrics } from './metrics.js';
 import type { GroupTiming } from './active-segment.js';
@@ -30,12 +30,15 @@ import type { GroupTiming } from './active-segment.js';
 export interface GroupSink {
   /** Rolls if needed; returns the bytes a group starting at `lsnFirst` may use. */
   prepareGroup(lsnFirst: number, entryBytes: number): Promise<number>;
-  /** Writes the group and fdatasyncs it; resolves only when the bytes are durable. */
-  writeGroup(buffers: Buffer[], bytes: number): Promise<GroupTiming>;
+  /**
+   * Writes the group (`entries` entries, as head and payload buffers in order) and fdatasyncs
+   * it; resolves only when the bytes are durable.
+   */
+  writeGroup(buffers: Buffer[], bytes: number, entries: number): Promise<GroupTiming>;
 }
 
 interface Pending {
-  entry: Buffer;
+  entry: EntryParts;
   lsn: number;
   resolve: (lsn: number) => void;
   reject: (err: Error) => void;
@@ -82,7 +85,7 @@ export class GroupCommit {
   }
 
   /** Queues an encoded entry; resolves with its LSN once it is durable. */
-  submit(entry: Buffer): Promise<number> {
+  submit(entry: EntryParts): Promise<number> {
     assert.ok(entry.length <= this.limits.pendingBytesMax, 'limits admit any single entry');
     return new Promise<number>((resolve, reject) => {
       if (this.failure) return reject(this.failure);
@@ -126,7 +129,7 @@ export class GroupCommit {
   private admit(pending: Pending): void {
     pending.lsn = this.lsnNext;
     this.lsnNext += 1;
-    stampEntry(pending.entry, pending.lsn);
+    stampEntryParts(pending.entry, pending.lsn);
     this.pendingBytes += pending.entry.length;
     this.metrics.recordPendingBytes(this.pendingBytes);
     this.queue.push(pending);
@@ -161,7 +164,8 @@ export class GroupCommit {
     const bytes = group.reduce((sum, p) => sum + p.entry.length, 0);
     let timing: GroupTiming;
     try {
-      timing = await this.sink.writeGroup(group.map((p) => p.entry), bytes);
+      timing = await this.sink.writeGroup(group.flatMap((p) => [p.entry.head, p.entry.payload]),
+        bytes, group.length);
     } catch (err) {
       if (err instanceof WalNoSpaceError) return this.stallNoSpace(group, err);
       this.rejectAll(group, new WalFailedError(err));

@@ -14,7 +14,7 @@ import assert from 'node:assert/strict';
 import { mkdir } from 'node:fs/promises';
 import { assertWalLimits, limits as storageLimits, walLimitsDefault, type WalLimits } from '../limits.js';
 import { ActiveSegment, createSegmentFile } from './active-segment.js';
-import { encodeEntry, entryFrameBytes } from './entry.js';
+import { encodeEntryParts, entryFrameBytes } from './entry.js';
 import { isNoSpace, WalClosedError, WalNoSpaceError } from './errors.js';
 import { GroupCommit } from './group-commit.js';
 import type { WalHeaderCodec } from './header-codec.js';
@@ -120,9 +120,11 @@ export class Wal<H> {
 
   /**
    * Appends one entry; resolves with its LSN once it is fdatasynced (group commit). Waits first if
-   * pendingBytesMax is reached. Rejects with RangeError for an oversized entry (the caller's input,
-   * e.g. Kafka's MESSAGE_TOO_LARGE), WalFailedError after an I/O failure, WalNoSpaceError when
-   * the disk is full (not written, retriable; see group-commit.ts), WalClosedError after close.
+   * pendingBytesMax is reached. `payload` is written as given, not copied: it must not change
+   * until the append settles (entry.ts, EntryParts). Rejects with RangeError for an oversized
+   * entry (the caller's input, e.g. Kafka's MESSAGE_TOO_LARGE), WalFailedError after an I/O
+   * failure, WalNoSpaceError when the disk is full (not written, retriable; see
+   * group-commit.ts), WalClosedError after close.
    */
   append(header: H, payload: Buffer): Promise<number> {
     if (this.closed) return Promise.reject(new WalClosedError());
@@ -134,7 +136,7 @@ export class Wal<H> {
         `header ${headerBytes} (max ${headerBytesMax}), entry ${entryBytes} (max ${entryBytesMax})`;
       return Promise.reject(new RangeError(`WAL entry too large: ${why}`));
     }
-    const entry = encodeEntry(this.codec, header, payload);
+    const entry = encodeEntryParts(this.codec, header, payload);
     assert.equal(entry.length, entryBytes, 'encoded size matches the codec');
     return this.groupCommit.submit(entry);
   }

@@ -6,32 +6,24 @@
 import { rm } from 'node:fs/promises';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type BrokerProcess, startBroker } from '../helpers/broker-process.js';
+import type { BrokerProcess } from '../helpers/broker-process.js';
 import { consumeAll, kafkaClient } from '../helpers/kafka-client.js';
-import { STORE_VARIANTS } from '../helpers/store-variants.js';
-import { freePort } from '../helpers/ports.js';
+import {
+  STORE_VARIANTS, type VariantBroker, metricValue, startVariantBroker,
+} from '../helpers/store-variants.js';
 
-
-async function metric(port: number, name: string, labels: string): Promise<number> {
-  const text = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
-  const line = text.split('\n').find((l) => l.startsWith(`${name}{${labels}}`));
-  return line === undefined ? 0 : Number(line.split(' ').at(-1));
-}
 
 describe.each(STORE_VARIANTS)('reads from $name object storage after the WAL is gone', (variant) => {
   let broker: BrokerProcess;
-  let teardown: () => Promise<void>;
+  let running: VariantBroker | undefined;
   let metricsPort: number;
 
   beforeAll(async () => {
-    const env = await variant.setup();
-    teardown = env.teardown;
-    metricsPort = await freePort();
-    broker = await startBroker({ settings: { ...env.settings, metricsPort, uploadIntervalMs: 100 } });
+    running = await startVariantBroker(variant, { uploadIntervalMs: 100 });
+    ({ broker, metricsPort } = running);
   });
   afterAll(async () => {
-    await broker?.destroy();
-    await teardown?.();
+    await running?.stop();
   });
 
   it('consumes from offset 0 with every byte fetched from the store', async () => {
@@ -46,12 +38,12 @@ describe.each(STORE_VARIANTS)('reads from $name object storage after the WAL is 
     expect(await broker.stop()).toBe(0);
     await rm(path.join(broker.dataDir, 'wal'), { recursive: true, force: true });
     await broker.restart();
-    const rangeGetsBefore = await metric(metricsPort, 'ledgerstream_object_store_requests', 'kind="rangeGets"');
+    const rangeGetsBefore = await metricValue(metricsPort, 'ledgerstream_object_store_requests', 'kind="rangeGets"');
     const records = await consumeAll(kafkaClient(broker.bootstrap), topic, values.length);
     expect(records.map((r) => r.value)).toEqual(values);
     expect(records[0]!.offset).toBe(0);
-    const rangeGets = await metric(metricsPort, 'ledgerstream_object_store_requests', 'kind="rangeGets"') - rangeGetsBefore;
-    const fromStore = await metric(metricsPort, 'ledgerstream_fetched_bytes_total', 'source="object-store"');
+    const rangeGets = await metricValue(metricsPort, 'ledgerstream_object_store_requests', 'kind="rangeGets"') - rangeGetsBefore;
+    const fromStore = await metricValue(metricsPort, 'ledgerstream_fetched_bytes_total', 'source="object-store"');
     console.log(`${variant.name}: ${rangeGets} ranged GETs, ${fromStore} bytes served from object storage`);
     expect(rangeGets).toBeGreaterThan(0);
     expect(fromStore).toBeGreaterThanOrEqual(values.join('').length);

@@ -14,7 +14,10 @@ let broker: BrokerProcess;
 let kafka: Kafka;
 
 beforeAll(async () => {
-  broker = await startBroker({ settings: { uploadIntervalMs: 50, retentionCheckIntervalMs: 200 } });
+  // One object per batch (produceBatches spaces them 60 ms): lift the PUT budget that would
+  // otherwise group them (4 PUTs/s by default).
+  broker = await startBroker({ settings: { uploadIntervalMs: 50, uploadPutsPerSecondMax: 1000,
+    retentionCheckIntervalMs: 200 } });
   kafka = kafkaClient(broker.bootstrap);
 });
 afterAll(async () => broker?.destroy());

@@ -2,6 +2,8 @@
  * The object store engines the broker suites run against: the local folder (embedded default)
  * and S3 (a real MinIO on loopback). Each variant yields the broker settings that select it.
  */
+import { type BrokerProcess, startBroker } from './broker-process.js';
+import { freePort } from './ports.js';
 import { type S3Server, startS3Server } from './s3-server.js';
 
 export interface StoreVariant {
@@ -29,3 +31,29 @@ export const STORE_VARIANTS: StoreVariant[] = [
     },
   },
 ];
+
+/** A broker on a variant's store with /metrics on a free port; `stop` ends both. */
+export interface VariantBroker {
+  broker: BrokerProcess;
+  metricsPort: number;
+  stop(): Promise<void>;
+}
+
+export async function startVariantBroker(variant: StoreVariant,
+  settings: Record<string, string | number | boolean>): Promise<VariantBroker> {
+  const env = await variant.setup();
+  const metricsPort = await freePort();
+  const broker = await startBroker({ settings: { ...env.settings, metricsPort, ...settings } });
+  return { broker, metricsPort, stop: async () => {
+    await broker.destroy();
+    await env.teardown();
+  } };
+}
+
+/** One sample of a broker's /metrics: `name{labels}`, 0 when it has none yet. */
+export async function metricValue(metricsPort: number, name: string,
+  labels: string): Promise<number> {
+  const text = await (await fetch(`http://127.0.0.1:${metricsPort}/metrics`)).text();
+  const line = text.split('\n').find((l) => l.startsWith(`${name}{${labels}}`));
+  return line === undefined ? 0 : Number(line.split(' ').at(-1));
+}

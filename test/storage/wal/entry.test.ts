@@ -1,19 +1,20 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import {
-  encodeEntry,
+  encodeEntryParts,
   entryFrameBytes,
   inspectEntry,
-  stampEntry,
+  stampEntryParts,
 } from '../../../storage/wal/entry.js';
 import { bufferHeaderCodec } from '../../../storage/wal/header-codec.js';
 
 const entryBytesMax = 4096;
 
 function stamped(lsn: number, header: Buffer, payload: Buffer): Buffer {
-  const entry = encodeEntry(bufferHeaderCodec, header, payload);
-  stampEntry(entry, lsn);
-  return entry;
+  // The WAL writes head and payload as two buffers (one writev); on disk they are one run.
+  const parts = encodeEntryParts(bufferHeaderCodec, header, payload);
+  stampEntryParts(parts, lsn);
+  return Buffer.concat([parts.head, parts.payload]);
 }
 
 describe('WAL entry format', () => {

@@ -103,16 +103,21 @@ describe('WAL append / recover round trip', () => {
     await expect(wal.append(headerFor(1), Buffer.alloc(1))).rejects.toThrow(WalClosedError);
   });
 
-  it('copies the payload: mutating it after append cannot corrupt the entry', async () => {
+  it('writes the payload as given, not a copy: a payload changed before the append settles '
+    + 'is never replayed as good data', async () => {
+    // The contract (entry.ts, EntryParts): the caller leaves the payload alone until the append
+    // settles. Breaking it is caught by the checksum, stamped over the bytes at append time.
     const wal = await openTestWal(dir);
-    const payload = payloadFor(1, 500);
-    const appended = wal.append(headerFor(1), payload);
+    await wal.append(headerFor(1), payloadFor(1, 500));
+    const payload = payloadFor(2, 500);
+    const appended = wal.append(headerFor(2), payload);
     payload.fill(0);
     await appended;
     await wal.close();
     const reopened = await openTestWal(dir);
-    const [entry] = await readAll(reopened);
-    expect(entry?.payload.equals(payloadFor(1, 500))).toBe(true);
+    const entries = await readAll(reopened);
+    expect(entries.map((e) => e.lsn)).toEqual([1]);
+    expect(entries[0]!.payload.equals(payloadFor(1, 500))).toBe(true);
     await reopened.close();
   });
 });
