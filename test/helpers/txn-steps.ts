@@ -3,7 +3,8 @@ import type { Kafka } from 'kafkajs';
 import { waitForStableLeaders } from './kafka-client.js';
 
 /** Creates `topic` and waits until every partition has a leader that answers. */
-export async function createTopic(kafka: Kafka, topic: string, numPartitions: number): Promise<void> {
+export async function createTopic(kafka: Kafka, topic: string,
+  numPartitions: number): Promise<void> {
   const admin = kafka.admin();
   await admin.connect();
   await admin.createTopics({ topics: [{ topic, numPartitions }] });

@@ -1,12 +1,13 @@
 /**
- * The two expirations on a real broker, both set short. transactional.id.expiration.ms: a transactional id idle past it
- * (no transaction open) is removed by the coordinator, DescribeTransactions then answers
- * TRANSACTIONAL_ID_NOT_FOUND, and the next InitProducerId starts afresh (a new producer id at
- * epoch 0, not the old one bumped); an id with a transaction open is not expired however long
- * it waits (transaction.timeout.ms governs it). producer.id.expiration.ms (KIP-854): a partition
- * forgets an idempotent producer idle past it, so DescribeProducers no longer lists it and a
- * retry of its last batch is appended again rather than recognised as a duplicate (before the
- * expiry the same retry is answered with the offset it got).
+ * The two expirations on a real broker, both set short. transactional.id.expiration.ms: a
+ * transactional id idle past it (no transaction open) is removed by the coordinator,
+ * DescribeTransactions then answers TRANSACTIONAL_ID_NOT_FOUND, and the next InitProducerId
+ * starts afresh (a new producer id at epoch 0, not the old one bumped); an id with a transaction
+ * open is not expired however long it waits (transaction.timeout.ms governs it).
+ * producer.id.expiration.ms (KIP-854): a partition forgets an idempotent producer idle past it,
+ * so DescribeProducers no longer lists it and a retry of its last batch is appended again rather
+ * than recognised as a duplicate (before the expiry the same retry is answered with the offset
+ * it got).
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ErrorCode } from '../../protocol/generated/errors.js';
@@ -34,9 +35,9 @@ const call = <Res>(apiKey: number, version: number, encode: (w: Writer) => void,
   decode: (r: Reader, v: number) => Res): Promise<Res> =>
   callRaw(client, apiKey, version, encode, decode);
 
-const init = (transactionalId: string | null) => call(22, 4, (w) => initPid.encodeInitProducerIdRequest(
-  w, 4, { ...initPid.defaultInitProducerIdRequest(), transactionalId,
-    transactionTimeoutMs: 60_000, producerId: -1n, producerEpoch: -1 }),
+const init = (transactionalId: string | null) => call(22, 4,
+  (w) => initPid.encodeInitProducerIdRequest(w, 4, { ...initPid.defaultInitProducerIdRequest(),
+    transactionalId, transactionTimeoutMs: 60_000, producerId: -1n, producerEpoch: -1 }),
 initPid.decodeInitProducerIdResponse);
 
 const describeState = (transactionalId: string) => call(65, 0,
