@@ -87,6 +87,10 @@ export const settingDefaults = Object.freeze({
   retentionCheckIntervalMs: 60_000,
   /** Kafka's group.initial.rebalance.delay.ms. */
   groupInitialRebalanceDelayMs: 3000,
+  /** Kafka's transactional.id.expiration.ms: an idle transactional id is forgotten (7 days). */
+  transactionalIdExpirationMs: 7 * 24 * 3600 * 1000,
+  /** Kafka's producer.id.expiration.ms (KIP-854): idle idempotent producers are forgotten. */
+  producerIdExpirationMs: 24 * 3600 * 1000,
   /** Kafka's group.min.session.timeout.ms and group.max.session.timeout.ms. */
   groupSessionTimeoutMsMin: 6000,
   groupSessionTimeoutMsMax: 1_800_000,

@@ -151,6 +151,7 @@ export class Broker {
     if (clusterMode !== null) cluster = clusterMode.view;
     const quotaFollow = await ClientQuotas.follow(metadata.quotas, quotaWindow(config), log);
     const transactions = new TransactionCoordinator({ metadata, nowMs: Date.now, log,
+      transactionalIdExpirationMs: config.transactionalIdExpirationMs,
       markers: new MarkerWriter(config.nodeId, { brokers: () => cluster.brokers(),
         controllerId: () => cluster.controllerId(),
         leader: (t, p, e) => cluster.leader(t, p, e),
@@ -220,11 +221,21 @@ export class Broker {
   private scheduleRetention(): void {
     this.retentionTimer = setTimeout(() => {
       const s = this.services;
+      this.expireIdleProducers(Date.now());
       enforceRetention(s.partitions, s.metadata, Date.now())
         .then((keys) => s.deleteObjects(keys))
         .catch((err: unknown) => this.log.warn({ err }, 'retention pass failed'))
         .finally(() => { if (this.stopping === null) this.scheduleRetention(); });
     }, this.config.retentionCheckIntervalMs);
+  }
+
+  /** producer.id.expiration.ms, on the partitions led here; runs with each retention pass. */
+  private expireIdleProducers(nowMs: number): void {
+    let expired = 0;
+    for (const log of this.services.partitions.allLogs()) {
+      expired += log.expireProducers(nowMs, this.config.producerIdExpirationMs);
+    }
+    if (expired > 0) this.log.info({ expired }, 'idle producer ids expired');
   }
 
   /** One broker collects orphans: the single node, or the controller of a cluster. */

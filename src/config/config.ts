@@ -92,6 +92,12 @@ export const SETTINGS = {
   orphanCheckIntervalMs: { kind: 'int', default: d.orphanCheckIntervalMs, min: 100, max: 86_400_000, help: 'How often unreferenced objects are looked for' },
   retentionCheckIntervalMs: { kind: 'int', default: d.retentionCheckIntervalMs, min: 100, max: 86_400_000, help: 'How often retention runs' },
   groupInitialRebalanceDelayMs: { kind: 'int', default: d.groupInitialRebalanceDelayMs, min: 0, max: 300_000, help: 'group.initial.rebalance.delay.ms' },
+  transactionalIdExpirationMs: { kind: 'int', default: d.transactionalIdExpirationMs, min: 1,
+    max: 2_147_483_647, help: 'An idle transactional id is forgotten after this '
+      + '(transactional.id.expiration.ms)' },
+  producerIdExpirationMs: { kind: 'int', default: d.producerIdExpirationMs, min: 1,
+    max: 2_147_483_647, help: 'A partition forgets an idempotent producer idle this long, checked '
+      + 'with retention (producer.id.expiration.ms)' },
   groupSessionTimeoutMsMin: { kind: 'int', default: d.groupSessionTimeoutMsMin, min: 1, max: 3_600_000, help: 'group.min.session.timeout.ms' },
   groupSessionTimeoutMsMax: { kind: 'int', default: d.groupSessionTimeoutMsMax, min: 1, max: 3_600_000, help: 'group.max.session.timeout.ms' },
   // Quotas and connection limits (issue 10 item 5), under Kafka's names.

@@ -156,6 +156,21 @@ export class GroupCoordinator {
     });
   }
 
+  /**
+   * KIP-447's check of a TxnOffsetCommit's generation, member and instance id (see
+   * Group.validateTxnOffsetCommit). A group this node does not know accepts only a commit
+   * without a generation, as Kafka answers ILLEGAL_GENERATION to one with.
+   */
+  async validateTxnOffsetCommit(groupId: string, member: { generationId: number;
+    memberId: string; groupInstanceId: string | null }): Promise<number> {
+    if (this.closed) return ErrorCode.COORDINATOR_NOT_AVAILABLE;
+    if (this.notCoordinator(groupId)) return ErrorCode.NOT_COORDINATOR;
+    return this.withGroup(groupId, (group, created) =>
+      created && member.generationId >= 0 ? ErrorCode.ILLEGAL_GENERATION
+        : group.validateTxnOffsetCommit(member.generationId, member.memberId,
+          member.groupInstanceId));
+  }
+
   /** Committed offsets of the listed partitions (unknown ones: -1), or of all when null. */
   async fetchOffsets(groupId: string, topics: { topic: string; partitions: number[] }[] | null):
     Promise<FetchOffsetsResult> {

@@ -668,6 +668,21 @@ export class Group {
     return ErrorCode.NONE;
   }
 
+  /**
+   * KIP-447: whether a transactional producer may commit offsets for this group (TxnOffsetCommit
+   * v3+), as Kafka's ClassicGroup.validateOffsetCommit with isTransactional. Without a
+   * generation, member or instance id (sendOffsetsToTransaction with a bare group id, v0-2) it
+   * always may; with them they must name a current member of the current generation. Unlike
+   * OffsetCommit, a rebalance awaiting SyncGroup does not refuse it and it is no heartbeat: the
+   * offsets land only if the transaction commits.
+   */
+  validateTxnOffsetCommit(generationId: number, memberId: string,
+    groupInstanceId: string | null): number {
+    if (this.stateValue === 'Dead') return ErrorCode.COORDINATOR_NOT_AVAILABLE;
+    if (generationId < 0 && memberId === '' && groupInstanceId === null) return ErrorCode.NONE;
+    return this.validateGeneration(memberId, groupInstanceId, generationId);
+  }
+
   /** Group-level answer to OffsetDelete: NONE when per-topic checks decide. */
   offsetDeleteError(): number {
     if (this.stateValue === 'Dead') return ErrorCode.GROUP_ID_NOT_FOUND;

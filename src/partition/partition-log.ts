@@ -504,6 +504,16 @@ export class PartitionLog {
   }
 
   /** Moves the log start offset forward (retention, DeleteRecords). */
+  /**
+   * KIP-854: forgets idempotent producers that appended nothing here for `expirationMs`
+   * (producer.id.expiration.ms) and have no transaction open; returns how many. Their next batch
+   * is a new producer's (sequence 0), and a retry of an old batch is no longer recognised.
+   */
+  expireProducers(nowMs: number, expirationMs: number): number {
+    assert.ok(expirationMs > 0);
+    return this.producers.expire(nowMs - expirationMs, (id) => this.txns.isOpen(id));
+  }
+
   advanceLogStart(offset: number): void {
     assert.ok(offset <= this.highWatermark, 'log start stays within durable data');
     if (offset <= this.logStartOffset) return;

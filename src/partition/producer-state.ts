@@ -113,9 +113,18 @@ export class ProducerStates {
     return out;
   }
 
-  /** Forgets producers idle since before `cutoffMs` (Kafka's producer.id.expiration.ms). */
-  expire(cutoffMs: number): void {
-    for (const [id, s] of this.states) if (s.lastTimestampMs < cutoffMs) this.states.delete(id);
+  /**
+   * Forgets producers idle since before `cutoffMs` (Kafka's producer.id.expiration.ms), except
+   * those `keep` names (a transaction open: Kafka never expires one); returns how many.
+   */
+  expire(cutoffMs: number, keep: (producerId: number) => boolean = () => false): number {
+    let expired = 0;
+    for (const [id, s] of this.states) {
+      if (s.lastTimestampMs >= cutoffMs || keep(id)) continue;
+      this.states.delete(id);
+      expired++;
+    }
+    return expired;
   }
 }
 

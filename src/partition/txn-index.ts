@@ -61,6 +61,11 @@ export class PartitionTxns {
   forgotten = 0;
 
   /** Splits a loaded producer list into the producers and this index. */
+  /** Whether `producerId` has a transaction open in this partition. */
+  isOpen(producerId: number): boolean {
+    return this.open.has(producerId);
+  }
+
   static fromProducerList(states: readonly ProducerPartitionState[]):
     { producers: ProducerPartitionState[]; txns: PartitionTxns } {
     const txns = new PartitionTxns();

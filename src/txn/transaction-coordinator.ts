@@ -14,7 +14,8 @@
  * EndTxn answers once all of that is done. A coordinator that dies between the decision and the
  * completion leaves a Prepare* record: the broker that coordinates the id next finds it in its
  * periodic scan and finishes it (markers are not doubled: see marker-writer.ts). The same scan
- * aborts transactions open longer than their timeout, bumping the epoch so the producer is fenced.
+ * aborts transactions open longer than their timeout, bumping the epoch so the producer is fenced,
+ * and removes ids idle (Empty, CompleteCommit, CompleteAbort) past transactional.id.expiration.ms.
  *
  * Authorization (transactional id ACLs: Write on InitProducerId, AddPartitions, AddOffsets,
  * EndTxn, TxnOffsetCommit; Describe on DescribeTransactions / ListTransactions) is not checked
@@ -44,6 +45,11 @@ export interface TransactionCoordinatorOptions {
   log: TxnLog;
   /** Whether this broker coordinates the id now (cluster mode; a single node always does). */
   isCoordinator: (transactionalId: string) => boolean;
+  /**
+   * Kafka's transactional.id.expiration.ms: an id with no transaction open or ending, untouched
+   * this long, is removed; its next InitProducerId starts afresh (a new producer id, epoch 0).
+   */
+  transactionalIdExpirationMs: number;
 }
 
 export interface ProducerIdAndEpoch {
@@ -56,6 +62,9 @@ type Rec = TransactionRecord;
 type Fields = Omit<TransactionRecord, 'version'>;
 
 const isPrepare = (r: Rec) => r.state === 'PrepareCommit' || r.state === 'PrepareAbort';
+/** No transaction open or ending: the states transactional.id.expiration.ms applies to. */
+const isIdle = (r: Rec) => r.state === 'Empty' || r.state === 'CompleteCommit'
+  || r.state === 'CompleteAbort';
 const fieldsOf = ({ version: _version, ...fields }: Rec): Fields => fields;
 
 export class TransactionCoordinator {
@@ -245,13 +254,15 @@ export class TransactionCoordinator {
     return out;
   }
 
-  /** One pass: finish decisions left open, abort transactions past their timeout. */
+  /** One pass: finish decisions left open, abort transactions past their timeout, expire ids. */
   async scan(): Promise<void> {
     const now = this.o.nowMs();
     for (const rec of await this.o.metadata.transactions.list()) {
       if (this.closed || !this.o.isCoordinator(rec.transactionalId)) continue;
       if (isPrepare(rec)) {
         this.complete(rec);
+      } else if (isIdle(rec) && now - rec.updatedAtMs > this.o.transactionalIdExpirationMs) {
+        await this.expire(rec);
       } else if (rec.state === 'Ongoing' && now - rec.txnStartMs > rec.timeoutMs) {
         await this.withId(rec.transactionalId, () => null, async (fresh) => {
           if (fresh?.state !== 'Ongoing' || fresh.version !== rec.version) return null;
@@ -262,6 +273,17 @@ export class TransactionCoordinator {
         });
       }
     }
+  }
+
+  /** Removes an idle id, unless it was used since the scan read it (compare-and-set). */
+  private expire(rec: Rec): Promise<null> {
+    return this.withId(rec.transactionalId, () => null, async (fresh) => {
+      if (fresh === null || fresh.version !== rec.version) return null;
+      await this.o.metadata.transactions.delete(rec.transactionalId, rec.version);
+      this.o.log.info({ transactionalId: rec.transactionalId, producerId: rec.producerId,
+        idleMs: this.o.nowMs() - rec.updatedAtMs }, 'transactional id expired');
+      return null;
+    });
   }
 
   /** Every record, for ListTransactions / DescribeTransactions. */

@@ -18,3 +18,9 @@ export const BUILD_MS_MAX = goBuildMsMax;
 export function buildFranz(): Promise<string> {
   return buildGoProgram(path.resolve(import.meta.dirname, '../compat/franz'), 'compat-franz');
 }
+
+/** The franz-go transactions program (test/compat/franz/txn/main.go, same module and pins). */
+export function buildFranzTxn(): Promise<string> {
+  const moduleDir = path.resolve(import.meta.dirname, '../compat/franz');
+  return buildGoProgram(path.join(moduleDir, 'txn'), 'compat-franz-txn', moduleDir);
+}

@@ -25,11 +25,19 @@ async function sourcesOf(sourceDir: string): Promise<string[]> {
   return names.filter((f) => f === 'go.mod' || f === 'go.sum' || f.endsWith('.go')).sort();
 }
 
-export async function buildGoProgram(sourceDir: string, name: string): Promise<string> {
+/**
+ * `sourceDir` is a main package; `moduleDir` the folder of its go.mod when that is a parent (a
+ * second program in the same module shares its pins).
+ */
+export async function buildGoProgram(sourceDir: string, name: string,
+  moduleDir = sourceDir): Promise<string> {
   const version = await runCommand(GO, ['version'], { timeoutMs: 20_000 });
   const hash = createHash('sha256').update(version.stdout);
-  for (const f of await sourcesOf(sourceDir)) {
-    hash.update(f).update(await readFile(path.join(sourceDir, f)));
+  const dirs = moduleDir === sourceDir ? [sourceDir] : [moduleDir, sourceDir];
+  for (const dir of dirs) {
+    for (const f of await sourcesOf(dir)) {
+      hash.update(f).update(await readFile(path.join(dir, f)));
+    }
   }
   const dir = path.join(COMPAT_CACHE_DIR, `${name}-${hash.digest('hex').slice(0, 16)}`);
   const bin = path.join(dir, name);

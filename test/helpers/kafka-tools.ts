@@ -197,19 +197,21 @@ export function describeRun(result: RunResult, context = ''): string {
 
 /**
  * Compiles Java sources against the Kafka jars (once per source content and Kafka version) and
- * returns the classes folder, for RunOptions.classpath. Concurrent callers are safe: each
- * compiles into its own temp folder and renames it into place.
+ * returns the classes folder, for RunOptions.classpath; `classpath` adds jars beyond Kafka's.
+ * Concurrent callers are safe: each compiles into its own temp folder and renames it into place.
  */
-export async function compileJava(sources: string[]): Promise<string> {
+export async function compileJava(sources: string[], classpath: string[] = []):
+  Promise<string> {
   const jars = await kafkaJars();
-  const hash = createHash('sha256').update(jars.version);
+  const hash = createHash('sha256').update(jars.version).update(classpath.join(path.delimiter));
   for (const s of sources) hash.update(s).update(await readFile(s));
   const root = path.join(tmpdir(), 'ledgerstream-java-compat');
   const out = path.join(root, hash.digest('hex').slice(0, 16));
   if (existsSync(path.join(out, '.compiled'))) return out;
   await mkdir(root, { recursive: true });
   const work = await mkdtemp(path.join(root, 'build-'));
-  const r = await runProcess(JAVAC, ['-nowarn', '-encoding', 'UTF-8', '-d', work, '-cp', path.join(jars.libs, '*'), ...sources],
+  const r = await runProcess(JAVAC, ['-nowarn', '-encoding', 'UTF-8', '-d', work, '-cp',
+    [path.join(jars.libs, '*'), ...classpath].join(path.delimiter), ...sources],
     { timeoutMs: COMPILE_MS_MAX }, `javac ${sources.join(' ')}`);
   if (r.code !== 0) {
     await rm(work, { recursive: true, force: true });

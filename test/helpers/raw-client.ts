@@ -3,7 +3,7 @@
  * frames, wrong CRCs, unknown APIs. Reads whole response frames; reports when the broker closes.
  */
 import { type Socket, connect } from 'node:net';
-import { encodeRequestFrame } from '../../protocol/frame.js';
+import { decodeResponseFrame, encodeRequestFrame } from '../../protocol/frame.js';
 import { Reader } from '../../protocol/primitives/reader.js';
 import type { Writer } from '../../protocol/primitives/writer.js';
 
@@ -97,4 +97,11 @@ export function responseBody(frame: Buffer, headerVersion: number): Reader {
   r.int32(); // correlation id
   if (headerVersion >= 1) r.tagCount() === 0 || r.fail('unexpected header tags');
   return r;
+}
+
+/** Sends one request with `client` and decodes its response with the generated codec. */
+export async function callRaw<Res>(client: RawClient, apiKey: number, version: number,
+  encode: (w: Writer) => void, decode: (r: Reader, v: number) => Res): Promise<Res> {
+  client.send(apiKey, version, encode);
+  return decode(decodeResponseFrame(apiKey, version, (await client.readFrame())!).body, version);
 }

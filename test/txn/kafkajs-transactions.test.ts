@@ -7,17 +7,10 @@
  */
 import { type Kafka, type Producer } from 'kafkajs';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { kafkaClient, waitFor, waitForStableLeaders } from '../helpers/kafka-client.js';
+import { kafkaClient, waitFor } from '../helpers/kafka-client.js';
 import { readValues } from '../helpers/read-isolated.js';
 import { DEPLOYMENTS, deploymentForSuite } from '../helpers/deployments.js';
-
-async function createTopic(kafka: Kafka, topic: string, numPartitions: number): Promise<void> {
-  const admin = kafka.admin();
-  await admin.connect();
-  await admin.createTopics({ topics: [{ topic, numPartitions }] });
-  await waitForStableLeaders(admin, topic);
-  await admin.disconnect();
-}
+import { committedAndHigh, createTopic, seedValues } from '../helpers/txn-steps.js';
 
 function txnProducer(kafka: Kafka, transactionalId: string): Producer {
   return kafka.producer({ transactionalId, idempotent: true, maxInFlightRequests: 1,
@@ -98,11 +91,7 @@ async function copyExactlyOnce(kafka: Kafka, name: string): Promise<void> {
   const count = 200;
   await createTopic(kafka, input, 2);
   await createTopic(kafka, output, 2);
-  const seed = kafka.producer({ idempotent: true, maxInFlightRequests: 1 });
-  await seed.connect();
-  await seed.send({ topic: input, messages: Array.from({ length: count }, (_,
-    i) => ({ value: `n${i}` })) });
-  await seed.disconnect();
+  await seedValues(kafka, input, Array.from({ length: count }, (_, i) => `n${i}`));
   const producer = txnProducer(kafka, `tx-copier-${name}`);
   await producer.connect();
   const consumer = kafka.consumer({ groupId, readUncommitted: false, maxWaitTimeInMs: 200 });
@@ -132,13 +121,8 @@ async function copyExactlyOnce(kafka: Kafka, name: string): Promise<void> {
   await producer.disconnect();
   const out = await readValues(kafka, output, false, count);
   expect(out).toEqual(Array.from({ length: count }, (_, i) => `copy-n${i}`).sort());
-  const admin = kafka.admin();
-  await admin.connect();
-  const offsets = await admin.fetchOffsets({ groupId, topics: [input] });
-  const high = await admin.fetchTopicOffsets(input);
-  await admin.disconnect();
-  expect(offsets[0]!.partitions.map((p) => Number(p.offset)).sort())
-    .toEqual(high.map((h) => Number(h.high)).sort());
+  const { committed, high } = await committedAndHigh(kafka, groupId, input);
+  expect(committed).toEqual(high);
 }
 
 /** Fences a zombie: the old instance gets PRODUCER_FENCED and nothing it sent is visible. */

@@ -11,9 +11,13 @@
  * the group was not added with AddOffsetsToTxn), NOT_COORDINATOR (not the group's coordinator);
  * unknown partitions UNKNOWN_TOPIC_OR_PARTITION; metadata over 4096 characters
  * OFFSET_METADATA_TOO_LARGE.
- * Version notes: v2+ carry the leader epoch; v3+ the generation, member and instance id, which are
- * NOT checked against the group (KIP-447's zombie fencing by generation is not implemented);
- * v3 is flexible; v4 only adds TRANSACTION_ABORTABLE, not sent.
+ * v3+ carry the generation, member and instance id, checked against the group as Kafka does
+ * (KIP-447): a current member of the current generation, else ILLEGAL_GENERATION,
+ * UNKNOWN_MEMBER_ID or FENCED_INSTANCE_ID for every partition and nothing is kept; without them
+ * (generation -1, no member id: the bare group id of v0-2) any commit is taken; a group this
+ * coordinator does not know takes only those (ILLEGAL_GENERATION otherwise).
+ * Version notes: v2+ carry the leader epoch; v3 is flexible; v4 only adds TRANSACTION_ABORTABLE,
+ * not sent.
  * Authorization (as Kafka): WRITE on the transactional id, then READ on the group (every
  * partition TRANSACTIONAL_ID_AUTHORIZATION_FAILED / GROUP_AUTHORIZATION_FAILED), then READ on each
  * topic: a topic without it gets TOPIC_AUTHORIZATION_FAILED (before the existence check) and the
@@ -48,10 +52,17 @@ async function commitCode(ctx: RequestContext, req: Request,
       commitTimestampMs: s.nowMs() })));
   if (offsets.length === 0) return ErrorCode.NONE; // Kafka asks no coordinator: nothing to store
   const safe = offsets.every((o) => Number.isSafeInteger(o.offset) && o.offset >= 0);
-  return tooLarge ? ErrorCode.OFFSET_METADATA_TOO_LARGE : !safe ? ErrorCode.INVALID_REQUEST
-    : s.cluster.groupCoordinator(req.groupId)?.nodeId !== s.nodeId ? ErrorCode.NOT_COORDINATOR
-    : await s.transactions.commitOffsets(req.transactionalId, producerIdOf(req.producerId),
-      req.producerEpoch, req.groupId, offsets);
+  if (tooLarge) return ErrorCode.OFFSET_METADATA_TOO_LARGE;
+  if (!safe) return ErrorCode.INVALID_REQUEST;
+  if (s.cluster.groupCoordinator(req.groupId)?.nodeId !== s.nodeId) {
+    return ErrorCode.NOT_COORDINATOR;
+  }
+  // KIP-447: a producer whose consumer was fenced by a rebalance commits nothing.
+  const member = await s.groups.validateTxnOffsetCommit(req.groupId, {
+    generationId: req.generationId, memberId: req.memberId, groupInstanceId: req.groupInstanceId });
+  if (member !== ErrorCode.NONE) return member;
+  return s.transactions.commitOffsets(req.transactionalId, producerIdOf(req.producerId),
+    req.producerEpoch, req.groupId, offsets);
 }
 
 function answer(req: Request, codeOf: (topic: string, partition: number) => number) {
