@@ -28,7 +28,7 @@ import {
   defaultProduceResponse, defaultProduceResponsePartitionProduceResponse,
   defaultProduceResponseTopicProduceResponse, encodeProduceResponse,
 } from '../../../protocol/generated/messages/produce.js';
-import { defineHandler } from '../handler.js';
+import { type RequestContext, defineHandler } from '../handler.js';
 import { appendPartition, type InflateBudget,
   type PartitionAppendResult } from '../produce/append-partition.js';
 import { PartitionFencedError } from '../../partition/partition-log.js';
@@ -40,6 +40,24 @@ import { awaitOpening } from '../produce/await-opening.js';
 import { ATTRIBUTES_OFFSET, ATTR_TRANSACTIONAL } from '../../../protocol/records/batch-header.js';
 import { AclOperation, ResourceType } from '../../security/acl.js';
 import { authorize, authorizedNames } from '../authorize.js';
+import { type ProducerTurn, ProducerTurns } from '../produce/producer-turns.js';
+import { readBatchHeader, BATCH_HEADER_BYTES } from '../../../protocol/records/batch-header.js';
+
+/** One broker process's turns: transactional producers' pipelined requests in arrival order. */
+const producerTurns = new ProducerTurns();
+
+/** The producer id of the request's first transactional batch; null: none is transactional. */
+function transactionalProducerId(req: ProduceRequest): bigint | null {
+  for (const t of req.topicData) {
+    for (const p of t.partitionData) {
+      const records = decodedRecords(p.records);
+      if (records === null || records.length < BATCH_HEADER_BYTES) continue;
+      const h = readBatchHeader(records, 0);
+      if (h.isTransactional && !h.isControl) return h.producerId;
+    }
+  }
+  return null;
+}
 
 /** Kafka's RequestUtils.hasTransactionalRecords: any partition's first batch is transactional. */
 function hasTransactionalRecords(req: ProduceRequest): boolean {
@@ -86,8 +104,23 @@ export const handler = defineHandler({
     }
     const writable = authorizedNames(ctx, AclOperation.WRITE, ResourceType.TOPIC,
       req.topicData.map((t) => t.name));
-    // A partition this broker was just named leader of is answered once it opens (see there).
-    await awaitOpening(s, req);
+    const turn = transactionalProducerId(req);
+    const myTurn = turn === null ? null : producerTurns.take(turn);
+    try {
+      if (myTurn?.ready) await myTurn.ready;
+      // A partition this broker was just named leader of is answered once it opens (see there).
+      await awaitOpening(s, req);
+      return await appendAll(ctx, req, version, writable, myTurn);
+    } finally {
+      myTurn?.done();
+    }
+  },
+});
+
+/** Appends every partition's batch, then (acks ≠ 0) waits for them to be durable. */
+async function appendAll(ctx: RequestContext, req: ProduceRequest, version: number,
+  writable: Set<string>, myTurn: ProducerTurn | null) {
+    const s = ctx.services;
     const nowMs = s.nowMs();
     const res = defaultProduceResponse();
     const durable: Promise<void>[] = [];
@@ -141,6 +174,8 @@ export const handler = defineHandler({
       }
       res.responses.push(out);
     }
+    // Appended: the producer's next request may go (durability is awaited below, together).
+    myTurn?.done();
     if (req.acks === 0) return null;
     // One await for every partition: their WAL entries share the same group commit.
     await Promise.all(durable);
@@ -153,5 +188,4 @@ export const handler = defineHandler({
       }
     }
     return res;
-  },
-});
+}
