@@ -19,7 +19,7 @@ import * as initPid from '../../protocol/generated/messages/init-producer-id.js'
 import * as produce from '../../protocol/generated/messages/produce.js';
 import { encodeBatch } from '../../protocol/records/record.js';
 import { type BrokerProcess, startBroker } from '../helpers/broker-process.js';
-import { RawClient } from '../helpers/raw-client.js';
+import { RawClient, callRaw } from '../helpers/raw-client.js';
 
 const TOPIC = 'txn-pipelined';
 const TXN_ID = 'pipelined-txn';
@@ -27,11 +27,9 @@ const TXN_ID = 'pipelined-txn';
 let broker: BrokerProcess;
 let client: RawClient;
 
-async function call<Res>(apiKey: number, version: number, encode: (w: Writer) => void,
-  decode: (r: Reader, v: number) => Res): Promise<Res> {
-  client.send(apiKey, version, encode);
-  return decode(decodeResponseFrame(apiKey, version, (await client.readFrame())!).body, version);
-}
+const call = <Res>(apiKey: number, version: number, encode: (w: Writer) => void,
+  decode: (r: Reader, v: number) => Res): Promise<Res> =>
+  callRaw(client, apiKey, version, encode, decode);
 
 const batch = (producerId: bigint, producerEpoch: number, baseSequence: number) => encodeBatch({
   records: [{ key: null, value: Buffer.from(`seq-${baseSequence}`) }], baseTimestamp: Date.now(),
