@@ -138,7 +138,7 @@ const SINGLE_BROKER_DESCRIPTIONS: Record<SingleBrokerId, string> = {
     '(single drive, same disk) on loopback, WAL with group-committed fdatasync, SQLite coordinator',
   'ledgerstream-object-wal': 'One Ledgerstream broker in the object-storage WAL mode on the same ' +
     'MinIO: no local WAL, a produce is acknowledged once the object holding it is in S3 and ' +
-    'committed (upload every 250 ms, the default)',
+    'committed (at most 10 PUTs a second, the default --object-wal-puts-per-second-max)',
 };
 
 function s3Settings(s3: S3Server, bucket: string): Record<string, string | boolean> {
