@@ -6,7 +6,7 @@
  */
 import { SYSTEM_IDS, SYSTEM_NAMES, type SystemId } from './systems.js';
 import { ACKS, type Acks, PARTITION_COUNTS, type SystemResults } from './workloads.js';
-import { fmt } from './report.js';
+import { fmt, measured } from './report.js';
 
 const IDS: readonly SystemId[] = SYSTEM_IDS;
 const COLORS: Record<SystemId, string> = {
@@ -80,14 +80,14 @@ export function chart(results: Partial<Record<SystemId, SystemResults>>, rate: n
     r.produce.find((p) => p.mode === mode && p.partitions === partitions && p.acks === acks)!;
   const throughput: Group[] = [
     ...combos.map((c) => ({ label: `produce\n${short(c.partitions, c.acks)}`, get: (r: SystemResults) => find(r, 'max', c.partitions, c.acks).mbPerS })),
-    { label: 'consume\njust written', get: (r) => r.consume.mbPerS },
-    { label: 'consume\ncatch-up', get: (r) => r.catchUp.mbPerS },
-    { label: 'kafkajs\nproduce', get: (r) => r.kafkajs.produceMbPerS },
+    { label: 'consume\njust written', get: (r) => measured(r.consume).mbPerS },
+    { label: 'consume\ncatch-up', get: (r) => measured(r.catchUp).mbPerS },
+    { label: 'kafkajs\nproduce', get: (r) => measured(r.kafkajs).produceMbPerS },
   ];
   const latency: Group[] = [
     ...combos.map((c) => ({ label: `produce\n${short(c.partitions, c.acks)}`, get: (r: SystemResults) => find(r, 'fixed', c.partitions, c.acks).p99Ms })),
-    { label: 'end to end\nacks=-1', get: (r) => r.e2e.p99Ms },
-    { label: 'agent fleet\nproduce', get: (r) => r.fleet.produce.p99Ms ?? NaN },
+    { label: 'end to end\nacks=-1', get: (r) => measured(r.e2e).p99Ms },
+    { label: 'agent fleet\nproduce', get: (r) => measured(r.fleet).produce.p99Ms ?? NaN },
   ];
   const width = 1100;
   const height = 420;

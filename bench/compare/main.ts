@@ -4,7 +4,9 @@
  * path). Writes bench/results/compare-<time>.md (table with Ledgerstream ÷ Kafka ratios),
  * compare-<time>.svg (chart), raw/compare-<time>.json, and copies the first two to
  * compare-latest.{md,svg}; with --readme it also replaces the table in README.md.
- * A benchmark, not a test: it prints figures and asserts nothing about them.
+ * A benchmark, not a test: it prints figures and asserts nothing about them. A system that does
+ * not start, or a workload or scenario that throws, is listed with its error under the report's
+ * Problems and the run goes on with the next (failures.ts); the exit status is then 1.
  *
  * Systems, in this order (see systems.ts): Apache Kafka (KRaft single node) with its default
  * durability, the same broker with flush.messages=1 (fsync per write), one Ledgerstream broker
@@ -43,50 +45,36 @@
  */
 import { spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
-import { copyFile, mkdir, mkdtemp, readFile, writeFile } from 'node:fs/promises';
+import { mkdtemp, writeFile } from 'node:fs/promises';
 import { cpus, tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-import { createRequire } from 'node:module';
-import { cpuProfOnSignalPreload, PhaseProfiler, summarizeProfile } from '../lib/cpu-profile.js';
+import { cpuProfOnSignalPreload, PhaseProfiler } from '../lib/cpu-profile.js';
 import { benchEnvName, flagName } from '../lib/flags.js';
 import { machineJiffies } from '../lib/proc-stats.js';
-import { log, machineSummary, revision } from '../lib/run-info.js';
-import { chart } from './chart.js';
+import { log } from '../lib/run-info.js';
+import { RunFailures } from './failures.js';
 import { kafkaToolsVersion } from './java-perf.js';
-import { bigGaps, fmt, table } from './report.js';
-import { type SingleBrokerId, SYSTEM_IDS, SYSTEM_NAMES, type SystemId, type SystemUnderTest,
+import { SYSTEM_IDS, SYSTEM_NAMES, type SingleBrokerId, type SystemId, type SystemUnderTest,
   startKafkaSystems, startLedgerstream, startLedgerstreamCluster, TLS_CAPABLE } from './systems.js';
-import { FLEET_DEFAULTS, FLEET_LIMITS, type FleetResult } from './fleet.js';
+import { FLEET_DEFAULTS, FLEET_LIMITS } from './fleet.js';
 import { type BenchTls, benchTls, tlsRuns } from './tls.js';
 import { TXN_DEFAULTS, TXN_LIMITS, txnRun } from './transactions.js';
 import { buildGoLoad } from '../lib/go-load.js';
-import { type AllWorkloadSettings, type BrokerUse, runWorkloads, type Scenario,
-  type SystemResults } from './workloads.js';
+import { type AllWorkloadSettings, runWorkloads, type SystemResults,
+  type Workload } from './workloads.js';
+import { type ReportSettings, writeReport } from './write-report.js';
 
 const REPO = path.resolve(import.meta.dirname, '../..');
 const RESULTS_DIR = path.join(REPO, 'bench/results');
-const README = path.join(REPO, 'README.md');
 const CORES = cpus().length;
-const README_START = '<!-- bench:compare:start -->';
-const README_END = '<!-- bench:compare:end -->';
-/** Runs whose profiles the report summarizes (all are kept in the profile folder). */
-const PROFILED_IN_REPORT = ['produce max 16p acks=all', 'produce max 1p acks=1', 'produce fixed 16p acks=all',
-  'consume just written', 'catch-up'];
-const KAFKAJS_VERSION = (createRequire(import.meta.url)('kafkajs/package.json') as { version: string }).version;
 
 type WorkloadSettings = AllWorkloadSettings;
 
-interface Settings extends WorkloadSettings {
+interface Settings extends ReportSettings {
   systems: SystemId[];
-  /** Systems (of `systems`) that also run the TLS scenario, and the transactional one. */
-  tlsSystems: SystemId[];
-  txnSystems: SystemId[];
-  /** Where reports go (bench/results by default). */
-  outDir: string;
   cpuProf: boolean;
-  readme: boolean;
 }
 
 const NUMERIC: Record<keyof WorkloadSettings, number> = {
@@ -186,11 +174,22 @@ async function measureSingle<T>(id: SingleBrokerId, run: (system: SystemUnderTes
 }
 
 /** The scenarios to run on this system after its workloads (tls.ts, transactions.ts). */
-function scenariosOf(id: SystemId, s: Settings): Scenario[] {
-  const out: Scenario[] = [];
-  if (s.tlsSystems.includes(id)) out.push(async (st) => ({ tls: await tlsRuns(st) }));
-  if (s.txnSystems.includes(id)) out.push(async (st) => ({ txn: await txnRun(st) }));
+function scenariosOf(id: SystemId, s: Settings): Workload[] {
+  const out: Workload[] = [];
+  if (s.tlsSystems.includes(id)) {
+    out.push({ name: 'TLS', async run(st, into) { into.tls = await tlsRuns(st); } });
+  }
+  if (s.txnSystems.includes(id)) {
+    out.push({ name: 'transactional produce', async run(st, into) { into.txn = await txnRun(st); } });
+  }
   return out;
+}
+
+/** Where the systems' results go as each is measured (before it stops: a stop may fail). */
+interface Measured {
+  results: Partial<Record<SystemId, SystemResults>>;
+  descriptions: Map<SystemId, string>;
+  failures: RunFailures;
 }
 
 /**
@@ -198,10 +197,12 @@ function scenariosOf(id: SystemId, s: Settings): Scenario[] {
  * profile; `tls` is set when the system runs the TLS scenario (its broker then serves SSL too).
  */
 async function measure(id: SystemId, s: Settings, runId: string, profDir: string | undefined,
-  kafka: { systems: SystemUnderTest[] } | undefined, tls: BenchTls | undefined):
-  Promise<{ description: string; results: SystemResults }> {
-  const run = async (system: SystemUnderTest) => ({ description: system.description,
-    results: await runWorkloads(system, s, runId, log, scenariosOf(id, s)) });
+  kafka: { systems: SystemUnderTest[] } | undefined, tls: BenchTls | undefined,
+  into: Measured): Promise<void> {
+  const run = async (system: SystemUnderTest) => {
+    into.descriptions.set(id, system.description);
+    into.results[id] = await runWorkloads(system, s, runId, log, into.failures, scenariosOf(id, s));
+  };
   if (id === 'kafka' || id === 'kafka-fsync') return run(kafka!.systems.find((x) => x.id === id)!);
   if (id !== 'ledgerstream-cluster') return measureSingle(id, run, profDir, tls);
   const { system, cluster } = await startLedgerstreamCluster();
@@ -213,232 +214,64 @@ async function measure(id: SystemId, s: Settings, runId: string, profDir: string
   }
 }
 
-function setupNotes(s: Settings, kafkaVersion: string, descriptions: Map<SystemId, string>): string[] {
-  return [
-    ...[...descriptions].map(([id, d]) => `- **${SYSTEM_NAMES[id]}**: ${d}.`),
-    `- Load: Apache Kafka ${kafkaVersion}'s ProducerPerformance, ConsumerPerformance and EndToEndLatency (Java client defaults: linger.ms 5, batch.size 16 KiB, idempotent with acks=-1; JVM flags of Kafka's perf-test scripts), one JVM per run; kafkajs ${KAFKAJS_VERSION} in 2 forked Node processes for the kafkajs rows. Load generator and brokers share this machine's cores.`,
-    `- Records: ${s.recordBytes}-byte values, no key, no compression. MB = 10^6 bytes of record values (framing not counted); CPU s per GB use the same bytes.`,
-    `- Max throughput: ${s.maxRecords.toLocaleString('en-US')} records per run as fast as the producer goes (latency there includes the producer's own queueing). Fixed rate: ${s.rate.toLocaleString('en-US')} records/s for ${s.fixedS} s. End to end: ${s.e2eRecords.toLocaleString('en-US')} records, one at a time. kafkajs: ${s.kafkajsS} s of produce. Every run writes a fresh topic after a ${s.warmupRecords.toLocaleString('en-US')}-record warm-up.`,
-    '- Catch-up: every broker is restarted gracefully (Ledgerstream: SIGTERM uploads the WAL; the cluster restarts one broker at a time), then a fresh group reads the 16-partition acks=1 topic. Ledgerstream then serves it from object storage through its read cache (the share is measured from its metrics); Kafka reads its log segments, which the OS page cache likely still holds.',
-    '- Broker CPU: utime+stime from /proc/<pid>/stat over each run (the cluster: the three brokers summed); RSS sampled every 100 ms, the cluster\'s summed per sample.',
-    '- acks=1 vs acks=-1: one Kafka node and one Ledgerstream broker have no followers, so both wait for the same thing; only the Java producer\'s idempotence (on with acks=-1) differs.',
-    `- Agent fleet: ${s.fleetProducers.toLocaleString('en-US')} franz-go producer clients in ` +
-      'one Go process (bench/load-go; each idempotent, acks=-1, its own connections) sending ' +
-      `${s.fleetRate} records/s each of 300-800-byte keyed JSON to a ${s.fleetPartitions}-` +
-      `partition topic, and ${s.fleetGroups} groups × ${s.fleetConsumersPerGroup} consumers ` +
-      `reading it; measured for ${s.fleetS} s once every producer has sent. Produce latency ` +
-      'per record (Produce call to acknowledgement); end to end from the record\'s create ' +
-      'time to a consumer\'s poll, each record once per group. Broker CPU and RSS cover the ' +
-      'whole run (ramp and drain included).',
-    ...scenarioNotes(s),
-    '- S3 rows: the raw GET baseline reads every object in the broker\'s bucket whole, 16 GETs ' +
-      'in flight, with the broker\'s own S3 client (same SDK and settings), right after the ' +
-      'catch-up read; its MB are object bytes (framing and footers included), the ' +
-      'catch-up\'s are record values.',
-  ];
-}
-
-/**
- * An agent fleet that did not run as asked: fewer connections than producers, or fewer records
- * acknowledged than offered (the system, or the generator on a busy machine, fell behind: its
- * latencies are then queueing, not service times).
- */
-function fleetProblems(name: string, f: FleetResult, s: Settings): string[] {
-  const out: string[] = [];
-  if (f.producerConnectionsPeak < f.producers) {
-    out.push(`${name}: agent fleet held ${f.producerConnectionsPeak} producer connections for ` +
-      `${f.producers} producers`);
+/** Kafka (both durability modes share one broker), then each Ledgerstream system. */
+async function measureAll(s: Settings, runId: string, profDir: string | undefined,
+  tls: BenchTls | undefined, into: Measured): Promise<void> {
+  const tlsFor = (id: SystemId) => (s.tlsSystems.includes(id) ? tls : undefined);
+  const kafkaIds = s.systems.filter((x) => x === 'kafka' || x === 'kafka-fsync');
+  const kafkaName = kafkaIds.map((id) => SYSTEM_NAMES[id]).join(', ');
+  const kafkaTls = kafkaIds.map(tlsFor).find((t) => t !== undefined);
+  const kafka = kafkaIds.length === 0 ? undefined
+    : await into.failures.attempt(kafkaName, 'start', () => startKafkaSystems(kafkaTls));
+  if (kafka) {
+    for (const id of kafkaIds) {
+      await into.failures.attempt(SYSTEM_NAMES[id], 'run',
+        () => measure(id, s, runId, undefined, kafka, undefined, into));
+    }
+    await into.failures.attempt(kafkaName, 'stop', () => kafka.kafka.destroy());
   }
-  const offered = s.fleetProducers * s.fleetRate;
-  if (f.recordsPerS < 0.9 * offered) {
-    out.push(`${name}: agent fleet acknowledged ${fmt(f.recordsPerS)} of the ${fmt(offered)} ` +
-      'records/s offered: it fell behind, so its latencies include a growing queue');
+  for (const id of s.systems.filter((x) => x.startsWith('ledgerstream'))) {
+    const prof = id === 'ledgerstream-cluster' ? undefined : profDir;
+    await into.failures.attempt(SYSTEM_NAMES[id], 'start or stop',
+      () => measure(id, s, runId, prof, undefined, tlsFor(id), into));
   }
-  return out;
-}
-
-/** The scenarios' runs of a system, each with its name in the resource table. */
-function scenarioRuns(r: SystemResults): [string, BrokerUse][] {
-  const out: [string, BrokerUse][] = [];
-  if (r.tls) {
-    out.push(['TLS produce max 16p acks=all', r.tls.produceMax],
-      ['TLS produce fixed 16p acks=all', r.tls.produceFixed],
-      ['TLS consume just written', r.tls.consume]);
-  }
-  if (r.txn) out.push(['transactional produce', r.txn]);
-  return out;
-}
-
-const names = (ids: SystemId[]): string => ids.map((id) => SYSTEM_NAMES[id]).join(', ');
-
-/** The setup notes of the scenarios that ran. */
-function scenarioNotes(s: Settings): string[] {
-  const out: string[] = [];
-  if (s.tlsSystems.length > 0) {
-    out.push(`- TLS (${names(s.tlsSystems)}): the broker serves an SSL listener beside ` +
-      'PLAINTEXT, Kafka and Ledgerstream with the same certificates (a throwaway CA, an RSA ' +
-      '2048 server key, PEM files), server authentication only (no client certificate); the ' +
-      'tools connect with security.protocol=SSL and the CA as a PEM truststore. After the other ' +
-      'workloads: a TLS warm-up, then the max-throughput and fixed-rate produce runs and the ' +
-      'just-written consume over TLS, 16 partitions, acks=-1, the sizes above; the plaintext ' +
-      'figures beside them are the same broker\'s runs of those workloads earlier in the run.');
-  }
-  if (s.txnSystems.length > 0) {
-    out.push(`- Transactions (${names(s.txnSystems)}): one Java producer ` +
-      '(bench/compare/TransactionalProducer.java, client defaults) runs transactions of ' +
-      `${s.txnRecords} records back to back for ${s.txnS} s into a fresh 16-partition topic, ` +
-      'after the other workloads (10 warm-up transactions not counted). Commit latency: ' +
-      'commitTransaction() call to its return (the flush of the transaction\'s records, EndTxn, ' +
-      'the markers); records/s and MB/s over the measured window.');
-  }
-  return out;
-}
-
-/** Per broker, "a / b / c" for a cluster; n/a where there are no broker metrics (Kafka). */
-const perBroker = (xs: number[]): string => (xs.length === 0 ? 'n/a' : xs.map(fmt).join(' / '));
-
-function useRow(id: SystemId, what: string, u: BrokerUse): string {
-  const cells = [SYSTEM_NAMES[id], what, fmt(u.brokerCpuS), fmt(u.brokerCpuSPerGb), fmt(u.peakRssMiB),
-    fmt(u.clientCpuS), fmt(u.wallS), fmt(u.machineBusy * CORES), perBroker(u.putsPerS),
-    perBroker(u.getsPerS), fmt(u.eventLoopP99Ms), fmt(u.eventLoopMaxMs)];
-  return `| ${cells.join(' | ')} |`;
-}
-
-const USE_COLUMNS = ['System', 'Run', 'broker CPU s', 'broker CPU s per GB', 'broker peak RSS MiB',
-  'load generator CPU s', 'wall s', 'machine busy (cores)', 'PUTs/s per broker', 'GETs/s per broker',
-  'event-loop delay p99 ms (≤)', 'event-loop delay max ms (≤)'];
-const USE_HEAD = [`| ${USE_COLUMNS.join(' | ')} |`, `|---|---|${'---:|'.repeat(USE_COLUMNS.length - 2)}`];
-
-async function updateReadme(summary: string): Promise<void> {
-  const text = await readFile(README, 'utf8');
-  const a = text.indexOf(README_START);
-  const b = text.indexOf(README_END);
-  if (a < 0 || b < a) throw new Error(`README.md has no ${README_START} … ${README_END} section to replace`);
-  await writeFile(README, `${text.slice(0, a + README_START.length)}\n${summary}\n${text.slice(b)}`);
 }
 
 async function main(): Promise<void> {
   const s = loadSettings(process.argv.slice(2));
-  const started = Date.now();
+  const startedMs = Date.now();
   const stamp = new Date().toISOString().replace(/[:.]/g, '-').replace(/-\d+Z$/, 'Z');
   const runId = Date.now().toString(36);
   const busy = await busyCores();
   const problems: string[] = [];
-  if (busy > 0.25) problems.push(`${busy.toFixed(2)} cores were already busy before the benchmark started: every figure is disturbed`);
+  if (busy > 0.25) {
+    problems.push(`${busy.toFixed(2)} cores were already busy before the benchmark started: ` +
+      'every figure is disturbed');
+  }
   log(`systems ${s.systems.join(', ')}; settings ${JSON.stringify(s)}`);
   const kafkaVersion = await kafkaToolsVersion();
   await buildGoLoad(); // the agent fleet's generator, built before anything is measured
-  const profDir = s.cpuProf ? await mkdtemp(path.join(tmpdir(), 'ledgerstream-bench-prof-')) : undefined;
-  const results: Partial<Record<SystemId, SystemResults>> = {};
-  const descriptions = new Map<SystemId, string>();
-
+  const profDir = s.cpuProf ? await mkdtemp(path.join(tmpdir(), 'ledgerstream-bench-prof-'))
+    : undefined;
+  const measured: Measured = { results: {}, descriptions: new Map(), failures: new RunFailures(log) };
   // One set of certificates for every SSL listener: Kafka's and Ledgerstream's are the same.
   const tls = s.tlsSystems.length > 0 ? await benchTls() : undefined;
-  const tlsFor = (id: SystemId) => (s.tlsSystems.includes(id) ? tls : undefined);
   try {
-    const kafkaIds = s.systems.filter((x) => x === 'kafka' || x === 'kafka-fsync');
-    const kafkaTls = kafkaIds.map(tlsFor).find((t) => t !== undefined);
-    const kafka = kafkaIds.length > 0 ? await startKafkaSystems(kafkaTls) : undefined;
-    try {
-      for (const id of kafkaIds) {
-        const m = await measure(id, s, runId, undefined, kafka, undefined);
-        descriptions.set(id, m.description);
-        results[id] = m.results;
-      }
-    } finally {
-      await kafka?.kafka.destroy();
-    }
-    for (const id of s.systems.filter((x) => x.startsWith('ledgerstream'))) {
-      const prof = id === 'ledgerstream-cluster' ? undefined : profDir;
-      const m = await measure(id, s, runId, prof, undefined, tlsFor(id));
-      descriptions.set(id, m.description);
-      results[id] = m.results;
-    }
+    await measureAll(s, runId, profDir, tls, measured);
   } finally {
     await tls?.certs.cleanup();
   }
-
-  for (const [id, r] of Object.entries(results) as [SystemId, SystemResults][]) {
-    const scenarios = scenarioRuns(r).map(([, u]) => u);
-    for (const run of [...r.produce, r.consume, r.catchUp, r.fleet, ...scenarios]) {
-      const other = run.machineBusy * CORES - (run.brokerCpuS + run.clientCpuS) / run.wallS;
-      if (other > 0.5) problems.push(`${SYSTEM_NAMES[id]}: ${other.toFixed(2)} cores busy outside broker and load generator during a run: disturbed`);
-    }
-    if (r.catchUp.objectStoreShare !== undefined && !(r.catchUp.objectStoreShare > 0.99)) {
-      problems.push(`${SYSTEM_NAMES[id]}: only ${(100 * (r.catchUp.objectStoreShare || 0)).toFixed(0)}% of the catch-up read came from object storage`);
-    }
-    if (r.kafkajs.produceErrors > 0) problems.push(`${SYSTEM_NAMES[id]}: ${r.kafkajs.produceErrors} kafkajs send() calls failed`);
-    problems.push(...fleetProblems(SYSTEM_NAMES[id], r.fleet, s));
-  }
-
-  const minutes = (Date.now() - started) / 60_000;
-  const rev = revision();
-  const machine = machineSummary();
-  const caption = `${stamp} · ${rev} · ${machine}`;
-  const md = [
-    `# Ledgerstream vs Apache Kafka, ${stamp}`,
-    '',
-    `Code: ${rev}. Machine: ${machine}; Node ${process.version}; ${javaVersion()}; Apache Kafka ${kafkaVersion}. ` +
-      `Brokers, load generators and this harness share the machine. The run took ${minutes.toFixed(1)} min.`,
-    '',
-    '↑ higher is better, ↓ lower is better. Ratios compare the single Ledgerstream broker with Kafka; **bold** marks Ledgerstream more than 2× worse.',
-    '',
-    table(results, s.rate, s.txnRecords),
-    '',
-    `![throughput and latency](compare-${stamp}.svg)`,
-    '',
-    ...(problems.length > 0 ? ['## Problems', '', ...problems.map((p) => `- ${p}`), ''] : []),
-    '## More than 2× behind Kafka',
-    '',
-    ...(bigGaps(results, s.rate, s.txnRecords).map((g) => `- ${g}`)),
-    '',
-    '## Setup',
-    '',
-    ...setupNotes(s, kafkaVersion, descriptions),
-    ...(Object.entries(results) as [SystemId, SystemResults][]).filter(([, r]) => r.catchUp.objectStoreShare !== undefined)
-      .map(([id, r]) => `- ${SYSTEM_NAMES[id]} catch-up read: ${(100 * (r.catchUp.objectStoreShare ?? 0)).toFixed(1)}% of the fetched bytes came from object storage (broker metrics).`),
-    '',
-    '## Broker and load-generator CPU per run',
-    '',
-    'PUTs/s and GETs/s: object-store requests of each broker over the run (its own counters, ' +
-      'ledgerstream_object_store_requests; GETs include ranged GETs). Event-loop delay: the ' +
-      'worst broker\'s p99 and max in the run, from ledgerstream_event_loop_delay_seconds ' +
-      '(bucket upper bounds).',
-    '',
-    ...USE_HEAD,
-    ...(Object.entries(results) as [SystemId, SystemResults][]).flatMap(([id, r]) => [
-      ...r.produce.map((p) => useRow(id, `produce ${p.mode} ${p.partitions}p acks=${p.acks}`, p)),
-      useRow(id, 'consume just written', r.consume),
-      useRow(id, 'kafkajs produce', r.kafkajs),
-      useRow(id, 'agent fleet', r.fleet),
-      useRow(id, 'catch-up', r.catchUp),
-      ...scenarioRuns(r).map(([what, u]) => useRow(id, what, u)),
-    ]),
-    '',
-  ];
-  const profiles = results.ledgerstream?.profiles ?? {};
-  for (const label of PROFILED_IN_REPORT) {
-    if (!profiles[label]) continue;
-    md.push(`## CPU profile of the Ledgerstream broker: ${label}`, '', `\`${profiles[label]}\``, '',
-      await summarizeProfile(profiles[label]!, 15), '');
-  }
-  await mkdir(path.join(s.outDir, 'raw'), { recursive: true });
-  const mdFile = path.join(s.outDir, `compare-${stamp}.md`);
-  const svgFile = path.join(s.outDir, `compare-${stamp}.svg`);
-  await writeFile(mdFile, md.join('\n'));
-  await writeFile(svgFile, chart(results, s.rate, caption));
-  await writeFile(path.join(s.outDir, 'raw', `compare-${stamp}.json`), JSON.stringify({ stamp, revision: rev, machine,
-    settings: s, results }, null, 2));
-  await copyFile(svgFile, path.join(s.outDir, 'compare-latest.svg'));
-  await writeFile(path.join(s.outDir, 'compare-latest.md'), md.join('\n').replace(`compare-${stamp}.svg`, 'compare-latest.svg'));
-  if (s.readme) {
-    await updateReadme([`Measured ${stamp} on ${machine} (code ${rev}; full report: [bench/results/compare-latest.md](bench/results/compare-latest.md)).`,
-      '', table(results, s.rate, s.txnRecords), '',
-      '![throughput and latency](bench/results/compare-latest.svg)'].join('\n'));
-  }
-  process.stdout.write(`${md.join('\n')}\n`);
-  log(`written to ${path.relative(REPO, mdFile)} and ${path.relative(REPO, svgFile)} in ${minutes.toFixed(1)} min`);
+  const failures = measured.failures.list;
+  const { md, mdFile, svgFile } = await writeReport({ s, stamp, startedMs, problems, failures,
+    results: measured.results, descriptions: measured.descriptions, kafkaVersion,
+    javaVersion: javaVersion() });
+  process.stdout.write(`${md}\n`);
+  const minutes = (Date.now() - startedMs) / 60_000;
+  log(`written to ${path.relative(REPO, mdFile)} and ${path.relative(REPO, svgFile)} in ` +
+    `${minutes.toFixed(1)} min`);
   if (profDir) log(`CPU profiles kept in ${profDir}`);
+  if (failures.length > 0) log(`${failures.length} run(s) failed: see Problems in the report`);
+  process.exitCode = measured.failures.exitCode();
 }
 
 await main();

@@ -17,6 +17,12 @@ export interface Row {
   scenario?: true;
 }
 
+/** A figure of a run that ran; throws when it failed, which the table shows as n/a. */
+export function measured<T>(x: T | undefined): T {
+  if (x === undefined) throw new Error('not measured');
+  return x;
+}
+
 const run = (r: SystemResults, mode: 'fixed' | 'max', partitions: number, acks: Acks): ProduceRun => {
   const hit = r.produce.find((p) => p.mode === mode && p.partitions === partitions && p.acks === acks);
   if (!hit) throw new Error(`no ${mode} run for ${partitions} partitions acks=${acks}`);
@@ -39,26 +45,37 @@ export function rows(rate: number, txnRecords: number): Row[] {
       out.push({ section: fixedS, label: `${q} ms, ${comboLabel(c)}`, better: 'lower', get: (r) => run(r, 'fixed', c.partitions, c.acks)[key] });
     }
   }
+  const add = (section: string, label: string, better: Row['better'], get: Row['get']) =>
+    out.push({ section, label, better, get });
+  const e2e = (r: SystemResults) => measured(r.e2e);
+  const consume = (r: SystemResults) => measured(r.consume);
+  const catchUp = (r: SystemResults) => measured(r.catchUp);
+  const kafkajs = (r: SystemResults) => measured(r.kafkajs);
   const e2eS = 'End-to-end latency (EndToEndLatency: produce acks=-1 → consumer receives; one record at a time)';
-  out.push({ section: e2eS, label: 'p50 ms', better: 'lower', get: (r) => r.e2e.p50Ms });
-  out.push({ section: e2eS, label: 'p99 ms', better: 'lower', get: (r) => r.e2e.p99Ms });
-  out.push({ section: e2eS, label: 'p99.9 ms', better: 'lower', get: (r) => r.e2e.p999Ms });
-  out.push({ section: e2eS, label: 'mean ms', better: 'lower', get: (r) => r.e2e.avgMs });
+  add(e2eS, 'p50 ms', 'lower', (r) => e2e(r).p50Ms);
+  add(e2eS, 'p99 ms', 'lower', (r) => e2e(r).p99Ms);
+  add(e2eS, 'p99.9 ms', 'lower', (r) => e2e(r).p999Ms);
+  add(e2eS, 'mean ms', 'lower', (r) => e2e(r).avgMs);
   const readS = 'Consume (Kafka ConsumerPerformance, 16 partitions)';
-  out.push({ section: readS, label: 'MB/s, just written (Kafka: page cache; Ledgerstream: in-memory tail)', better: 'higher', get: (r) => r.consume.mbPerS });
-  out.push({ section: readS, label: 'MB/s, catch-up after restart (Ledgerstream: object storage)', better: 'higher', get: (r) => r.catchUp.mbPerS });
-  out.push({ section: readS, label: 'records/s, just written', better: 'higher', get: (r) => r.consume.recordsPerS });
-  out.push({ section: readS, label: 'records/s, catch-up after restart', better: 'higher', get: (r) => r.catchUp.recordsPerS });
+  add(readS, 'MB/s, just written (Kafka: page cache; Ledgerstream: in-memory tail)', 'higher',
+    (r) => consume(r).mbPerS);
+  add(readS, 'MB/s, catch-up after restart (Ledgerstream: object storage)', 'higher',
+    (r) => catchUp(r).mbPerS);
+  add(readS, 'records/s, just written', 'higher', (r) => consume(r).recordsPerS);
+  add(readS, 'records/s, catch-up after restart', 'higher', (r) => catchUp(r).recordsPerS);
   const jsS = 'kafkajs (the Node path): 8 producers × 8 sends in flight × 16 records, acks=-1, 16 partitions';
-  out.push({ section: jsS, label: 'produce MB/s', better: 'higher', get: (r) => r.kafkajs.produceMbPerS });
-  out.push({ section: jsS, label: 'produce p99 ms per send() (queueing included)', better: 'lower', get: (r) => r.kafkajs.produceP99Ms });
-  out.push({ section: jsS, label: 'consume MB/s (group consumer, from the beginning)', better: 'higher', get: (r) => r.kafkajs.consumeMbPerS });
+  add(jsS, 'produce MB/s', 'higher', (r) => kafkajs(r).produceMbPerS);
+  add(jsS, 'produce p99 ms per send() (queueing included)', 'lower',
+    (r) => kafkajs(r).produceP99Ms);
+  add(jsS, 'consume MB/s (group consumer, from the beginning)', 'higher',
+    (r) => kafkajs(r).consumeMbPerS);
   const costS = 'Broker resources';
   out.push({ section: costS, label: 'CPU s per GB, produce at max (16 partitions, acks=-1)', better: 'lower', get: (r) => run(r, 'max', 16, 'all').brokerCpuSPerGb });
   out.push({ section: costS, label: 'CPU s per GB, produce at max (1 partition, acks=1)', better: 'lower', get: (r) => run(r, 'max', 1, '1').brokerCpuSPerGb });
-  out.push({ section: costS, label: 'CPU s per GB, consume just written', better: 'lower', get: (r) => r.consume.brokerCpuSPerGb });
-  out.push({ section: costS, label: 'CPU s per GB, catch-up read', better: 'lower', get: (r) => r.catchUp.brokerCpuSPerGb });
-  out.push({ section: costS, label: 'peak RSS MiB, whole run (sum over brokers)', better: 'lower', get: (r) => r.peakRssMiB });
+  add(costS, 'CPU s per GB, consume just written', 'lower', (r) => consume(r).brokerCpuSPerGb);
+  add(costS, 'CPU s per GB, catch-up read', 'lower', (r) => catchUp(r).brokerCpuSPerGb);
+  add(costS, 'peak RSS MiB, whole run (sum over brokers)', 'lower',
+    (r) => measured(r.peakRssMiB));
   return [...out, ...fleetRows(), ...brokerMetricRows(), ...s3Rows(), ...tlsRows(rate),
     ...txnRows(txnRecords)];
 }
@@ -89,11 +106,12 @@ function tlsRows(rate: number): Row[] {
     (r) => tls(r).produceMax.mbPerS);
   triple(`produce p99 ms at a fixed ${rate.toLocaleString('en-US')} records/s`, 'lower',
     (r) => run(r, 'fixed', 16, 'all').p99Ms, (r) => tls(r).produceFixed.p99Ms);
-  triple('consume MB/s, just written', 'higher', (r) => r.consume.mbPerS,
+  triple('consume MB/s, just written', 'higher', (r) => measured(r.consume).mbPerS,
     (r) => tls(r).consume.mbPerS);
   triple('broker CPU s per GB, produce at max', 'lower',
     (r) => run(r, 'max', 16, 'all').brokerCpuSPerGb, (r) => tls(r).produceMax.brokerCpuSPerGb);
-  triple('broker CPU s per GB, consume just written', 'lower', (r) => r.consume.brokerCpuSPerGb,
+  triple('broker CPU s per GB, consume just written', 'lower',
+    (r) => measured(r.consume).brokerCpuSPerGb,
     (r) => tls(r).consume.brokerCpuSPerGb);
   return out;
 }
@@ -125,14 +143,16 @@ function fleetRows(): Row[] {
   const row = (label: string, better: Row['better'], get: Row['get']): Row =>
     ({ section, label, better, get });
   return [
-    row('produce p50 ms per record', 'lower', (r) => r.fleet.produce.p50Ms ?? NaN),
-    row('produce p99 ms per record', 'lower', (r) => r.fleet.produce.p99Ms ?? NaN),
+    row('produce p50 ms per record', 'lower', (r) => measured(r.fleet).produce.p50Ms ?? NaN),
+    row('produce p99 ms per record', 'lower', (r) => measured(r.fleet).produce.p99Ms ?? NaN),
     row('end-to-end p99 ms (create time → consumer poll, every group)', 'lower',
-      (r) => r.fleet.endToEnd.p99Ms ?? NaN),
-    row('records/s acknowledged', 'higher', (r) => r.fleet.recordsPerS),
-    row('broker CPU, cores busy (whole run)', 'lower', (r) => r.fleet.brokerCpuS / r.fleet.wallS),
-    row('broker peak RSS MiB', 'lower', (r) => r.fleet.peakRssMiB),
-    row('producer connections open at peak', 'higher', (r) => r.fleet.producerConnectionsPeak),
+      (r) => measured(r.fleet).endToEnd.p99Ms ?? NaN),
+    row('records/s acknowledged', 'higher', (r) => measured(r.fleet).recordsPerS),
+    row('broker CPU, cores busy (whole run)', 'lower',
+      (r) => measured(r.fleet).brokerCpuS / measured(r.fleet).wallS),
+    row('broker peak RSS MiB', 'lower', (r) => measured(r.fleet).peakRssMiB),
+    row('producer connections open at peak', 'higher',
+      (r) => measured(r.fleet).producerConnectionsPeak),
   ];
 }
 
@@ -157,9 +177,9 @@ function brokerMetricRows(): Row[] {
       better: 'lower', get: (r) => worstBroker(run(r, mode, 16, 'all').putsPerS) });
   }
   out.push({ section, label: 'PUTs/s per broker, agent fleet', better: 'lower',
-    get: (r) => worstBroker(r.fleet.putsPerS) });
+    get: (r) => worstBroker(measured(r.fleet).putsPerS) });
   out.push({ section, label: 'GETs/s per broker, catch-up read', better: 'higher',
-    get: (r) => worstBroker(r.catchUp.getsPerS) });
+    get: (r) => worstBroker(measured(r.catchUp).getsPerS) });
   return out;
 }
 
@@ -170,7 +190,7 @@ function s3Rows(): Row[] {
     { section, label: 'MB/s, raw GET of every object, broker\'s S3 client, 16 in flight',
       better: 'higher', get: (r) => r.rawGet?.mbPerS ?? NaN },
     { section, label: 'catch-up MB/s ÷ raw GET MB/s', better: 'higher',
-      get: (r) => (r.rawGet ? r.catchUp.mbPerS / r.rawGet.mbPerS : NaN) },
+      get: (r) => (r.rawGet ? measured(r.catchUp).mbPerS / r.rawGet.mbPerS : NaN) },
   ];
 }
 

@@ -37,6 +37,8 @@ import type { RawGetResult } from './raw-get.js';
 import type { SystemUnderTest } from './systems.js';
 import type { TlsResults } from './tls.js';
 import type { TxnRun, TxnSettings } from './transactions.js';
+import type { RunFailures } from './failures.js';
+import { runEach } from './run-loop.js';
 
 export interface WorkloadSettings {
   recordBytes: number;
@@ -105,30 +107,31 @@ export interface KafkajsRun extends BrokerUse {
   consumeRecordsPerS: number;
 }
 
+/**
+ * One system's figures. A workload that failed (failures.ts) leaves its field unset (or its
+ * produce run out of `produce`): the report shows n/a there and says why under Problems.
+ */
 export interface SystemResults {
   /** CPU profiles of the broker, one per run, when the system has a profiler: run label → file. */
   profiles: Record<string, string>;
   produce: ProduceRun[];
-  e2e: EndToEndResult;
-  consume: ConsumeRun;
-  kafkajs: KafkajsRun;
-  catchUp: ConsumeRun;
+  e2e?: EndToEndResult;
+  consume?: ConsumeRun;
+  kafkajs?: KafkajsRun;
+  catchUp?: ConsumeRun;
   /** Systems whose objects live in S3: every object read whole, straight from the store. */
   rawGet?: RawGetResult;
-  fleet: FleetResult & BrokerUse;
+  fleet?: FleetResult & BrokerUse;
   /**
    * Highest RSS of the system's brokers in any run of the workloads above (sum over brokers of a
-   * cluster), MiB; the scenarios' runs have their own peaks.
+   * cluster), MiB; the scenarios' runs have their own peaks. Unset when none of them ran.
    */
-  peakRssMiB: number;
+  peakRssMiB?: number;
   /** The TLS scenario (tls.ts), on the systems it ran on. */
   tls?: TlsResults;
   /** The transactional produce scenario (transactions.ts), on the systems it ran on. */
   txn?: TxnRun;
 }
-
-/** A scenario run after a system's workloads (tls.ts, transactions.ts), adding its figures. */
-export type Scenario = (st: Step) => Promise<Pick<SystemResults, 'tls' | 'txn'>>;
 
 /** A run's meter reading and its brokers' scrapes before and after. */
 interface Metering {
@@ -227,19 +230,6 @@ export async function produceRun(st: Step, mode: 'fixed' | 'max', partitions: nu
   return { ...m.result, ...brokerUse(m, records * s.recordBytes), partitions, acks, mode };
 }
 
-async function produceRuns(st: Step): Promise<ProduceRun[]> {
-  const produce: ProduceRun[] = [];
-  for (const partitions of PARTITION_COUNTS) {
-    for (const acks of ACKS) {
-      for (const mode of ['fixed', 'max'] as const) {
-        const label = `produce ${mode} ${partitions}p acks=${acks}`;
-        produce.push(await produceRun(st, mode, partitions, acks, label));
-      }
-    }
-  }
-  return produce;
-}
-
 export async function consumeRun(st: Step, what: string, group: string, label: string):
   Promise<ConsumeRun> {
   const { system, s } = st;
@@ -294,40 +284,103 @@ async function fleetRun(st: Step): Promise<FleetResult & BrokerUse> {
   return { ...m.result, ...brokerUse(m, m.result.producedBytes) };
 }
 
-export async function runWorkloads(system: SystemUnderTest, s: AllWorkloadSettings, runId: string,
-  log: (line: string) => void, scenarios: Scenario[] = []): Promise<SystemResults> {
-  const st: Step = { system, s, log, profiles: {}, topic: (what) => topicName(runId, system, what),
-    connection: { bootstrap: system.bootstrap } };
-  log(`${system.id}: warm-up`);
+/** One workload or scenario: measures one thing and stores its figures in `into`. */
+export interface Workload {
+  /** Its name in the log and, when it fails, in the report's Problems. */
+  name: string;
+  run(st: Step, into: SystemResults): Promise<void>;
+}
+
+/** `into.peakRssMiB` raised to the highest of `mib`. */
+function notePeakRss(into: SystemResults, ...mib: number[]): void {
+  into.peakRssMiB = Math.max(into.peakRssMiB ?? 0, ...mib);
+}
+
+/** The produce run a later workload reads back; throws (it then fails too) if that run failed. */
+function producedBy(into: SystemResults, partitions: number, acks: Acks): void {
+  const hit = into.produce.some((p) => p.mode === 'max' && p.partitions === partitions &&
+    p.acks === acks);
+  if (!hit) throw new Error(`not run: it reads the topic of produce max ${partitions}p ` +
+    `acks=${acks}, which failed`);
+}
+
+const produceWorkloads: Workload[] = PARTITION_COUNTS.flatMap((partitions) =>
+  ACKS.flatMap((acks) => (['fixed', 'max'] as const).map((mode) => {
+    const name = `produce ${mode} ${partitions}p acks=${acks}`;
+    return { name, async run(st: Step, into: SystemResults) {
+      const p = await produceRun(st, mode, partitions, acks, name);
+      into.produce.push(p);
+      notePeakRss(into, p.peakRssMiB);
+    } };
+  })));
+
+/** The workloads of one system, in order (the header of this file). */
+function workloads(runId: string, rawGet: boolean): Workload[] {
+  const out: Workload[] = [
+    { name: 'warm-up', run: warmUp },
+    ...produceWorkloads,
+    { name: 'end-to-end latency', async run(st, into) {
+      const { system, s } = st;
+      st.log(`${system.id}: end-to-end latency, ${s.e2eRecords} records one at a time`);
+      await system.createTopic(st.topic('e2e'), 1);
+      into.e2e = await endToEndLatency(system.bootstrap, st.topic('e2e'), s.e2eRecords,
+        s.recordBytes);
+    } },
+    { name: 'consume just written', async run(st, into) {
+      producedBy(into, 16, 'all');
+      st.log(`${st.system.id}: consume ${st.s.maxRecords} records just written`);
+      into.consume = await consumeRun(st, produceWhat('max', 16, 'all'), `bench-${runId}-hot`,
+        'consume just written');
+      notePeakRss(into, into.consume.peakRssMiB);
+    } },
+    { name: 'kafkajs produce and consume', async run(st, into) {
+      st.log(`${st.system.id}: kafkajs produce for ${st.s.kafkajsS} s, then consume`);
+      const kafkajs = await kafkajsRun(st);
+      into.kafkajs = kafkajs.run;
+      notePeakRss(into, kafkajs.run.peakRssMiB, kafkajs.consumePeakRssMiB);
+    } },
+    { name: 'agent fleet', async run(st, into) {
+      into.fleet = await fleetRun(st);
+      notePeakRss(into, into.fleet.peakRssMiB);
+    } },
+    { name: 'catch-up', async run(st, into) {
+      producedBy(into, 16, '1');
+      const what = produceWhat('max', 16, '1');
+      st.log(`${st.system.id}: restart every broker, then catch-up read of ${st.s.maxRecords} ` +
+        'records');
+      await st.system.restartAll([st.topic(what)]);
+      into.catchUp = await consumeRun(st, what, `bench-${runId}-catch-up`, 'catch-up');
+      notePeakRss(into, into.catchUp.peakRssMiB);
+    } },
+  ];
+  if (rawGet) {
+    out.push({ name: 'raw GET', async run(st, into) {
+      st.log(`${st.system.id}: raw GET of every object in the bucket`);
+      into.rawGet = await st.system.rawGet!();
+    } });
+  }
+  return out;
+}
+
+async function warmUp(st: Step): Promise<void> {
+  const { system, s } = st;
+  st.log(`${system.id}: warm-up`);
   await system.createTopic(st.topic('warmup'), 16);
   await producerPerformance({ bootstrap: system.bootstrap, topic: st.topic('warmup'),
     records: s.warmupRecords, recordBytes: s.recordBytes, throughput: -1, acks: 'all' });
-  const produce = await produceRuns(st);
+}
 
-  log(`${system.id}: end-to-end latency, ${s.e2eRecords} records one at a time`);
-  await system.createTopic(st.topic('e2e'), 1);
-  const e2e = await endToEndLatency(system.bootstrap, st.topic('e2e'), s.e2eRecords, s.recordBytes);
-
-  log(`${system.id}: consume ${s.maxRecords} records just written`);
-  const consume = await consumeRun(st, produceWhat('max', 16, 'all'), `bench-${runId}-hot`,
-    'consume just written');
-
-  log(`${system.id}: kafkajs produce for ${s.kafkajsS} s, then consume`);
-  const kafkajs = await kafkajsRun(st);
-  const fleet = await fleetRun(st);
-
-  const catchUpWhat = produceWhat('max', 16, '1');
-  log(`${system.id}: restart every broker, then catch-up read of ${s.maxRecords} records`);
-  await system.restartAll([st.topic(catchUpWhat)]);
-  const catchUp = await consumeRun(st, catchUpWhat, `bench-${runId}-catch-up`, 'catch-up');
-  if (system.rawGet) log(`${system.id}: raw GET of every object in the bucket`);
-  const rawGet = await system.rawGet?.();
-
-  const peakRssMiB = Math.max(...produce.map((r) => r.peakRssMiB), consume.peakRssMiB,
-    kafkajs.run.peakRssMiB, kafkajs.consumePeakRssMiB, fleet.peakRssMiB, catchUp.peakRssMiB);
-  let results: SystemResults = { profiles: st.profiles, produce, e2e, consume,
-    kafkajs: kafkajs.run, catchUp, fleet, peakRssMiB, ...(rawGet ? { rawGet } : {}) };
-  // After every workload above, so that none of their figures moves.
-  for (const scenario of scenarios) results = { ...results, ...await scenario(st) };
-  return results;
+/**
+ * Runs one system's workloads, then `scenarios` (after every workload, so that none of their
+ * figures moves). A workload that throws is recorded in `failures` and the next one runs.
+ */
+export async function runWorkloads(system: SystemUnderTest, s: AllWorkloadSettings, runId: string,
+  log: (line: string) => void, failures: RunFailures, scenarios: Workload[] = []):
+  Promise<SystemResults> {
+  const st: Step = { system, s, log, profiles: {}, topic: (what) => topicName(runId, system, what),
+    connection: { bootstrap: system.bootstrap } };
+  const into: SystemResults = { profiles: st.profiles, produce: [] };
+  await runEach(st, [...workloads(runId, system.rawGet !== undefined), ...scenarios], into,
+    failures);
+  return into;
 }

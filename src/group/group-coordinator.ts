@@ -11,11 +11,11 @@ import assert from 'node:assert/strict';
 import type { Logger } from 'pino';
 import { ErrorCode } from '../../protocol/generated/errors.js';
 import type { Metadata } from '../metadata/stores.js';
+import { Group, type GroupConfig } from './group.js';
 import {
-  Group, joinError, syncError, type GroupConfig, type GroupState, type GroupSummary,
-  type JoinRequest, type JoinResult, type LeaveResult, type MemberIdentity, type Outcome,
-  type SyncRequest, type SyncResult,
-} from './group.js';
+  joinError, syncError, type GroupState, type GroupSummary, type JoinRequest, type JoinResult,
+  type LeaveResult, type MemberIdentity, type Outcome, type SyncRequest, type SyncResult,
+} from './group-requests.js';
 import { groupLimits } from '../limits.js';
 
 export interface GroupCoordinatorOptions {

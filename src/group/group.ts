@@ -14,6 +14,10 @@
  *
  * Membership lives in memory only: after a restart, members get UNKNOWN_MEMBER_ID and rejoin.
  * Committed offsets are durable and live in the metadata coordinator (group-coordinator.ts).
+ *
+ * Beside it: group-requests.ts (what a group is asked and answers), group-members.ts (the
+ * members, the static members' ids, the leader), protocol-selection.ts (the group's protocol and
+ * its consumers' topics).
  */
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
@@ -21,8 +25,14 @@ import type { Logger } from 'pino';
 import { ErrorCode } from '../../protocol/generated/errors.js';
 import { SerialQueue } from '../util/serial-queue.js';
 import { groupLimits } from '../limits.js';
-
-export type GroupState = 'Empty' | 'PreparingRebalance' | 'CompletingRebalance' | 'Stable' | 'Dead';
+import { awaitJoin, awaitSync, clearSessionTimer, GroupMembers, type Member, newMember, settleJoin,
+  settleSync, updateMember } from './group-members.js';
+import { GroupTimers } from './group-timers.js';
+import { type GroupState, type GroupSummary, type JoinRequest, type JoinResult, joinError,
+  type LeaveResult, type MemberIdentity, noBytes, type Outcome, type SyncRequest,
+  type SyncResult, syncError } from './group-requests.js';
+import { metadataFor, sameProtocols, selectProtocol, subscribedTopicsOf,
+  supportsProtocols } from './protocol-selection.js';
 
 export interface GroupConfig {
   groupInitialRebalanceDelayMs: number;
@@ -37,161 +47,11 @@ export interface GroupEnv {
   onIdle(group: Group): void;
 }
 
-export interface Protocol { name: string; metadata: Buffer }
-
-export interface JoinRequest {
-  /** '' for a member that has no id yet. */
-  memberId: string;
-  groupInstanceId: string | null;
-  clientId: string;
-  clientHost: string;
-  sessionTimeoutMs: number;
-  rebalanceTimeoutMs: number;
-  protocolType: string;
-  protocols: Protocol[];
-  /** JoinGroup v4+: a new dynamic member first gets MEMBER_ID_REQUIRED and an id. */
-  requireKnownMemberId: boolean;
-  /** JoinGroup v9+: a rejoining static leader may be told to skip the assignment (KIP-814). */
-  supportSkippingAssignment: boolean;
-  reason: string | null;
-}
-
-export interface JoinedMember { memberId: string; groupInstanceId: string | null; metadata: Buffer }
-
-export interface JoinResult {
-  errorCode: number;
-  generationId: number;
-  protocolType: string | null;
-  protocolName: string | null;
-  leaderId: string;
-  memberId: string;
-  skipAssignment: boolean;
-  /** The members and their metadata for the chosen protocol; only the leader gets them. */
-  members: JoinedMember[];
-}
-
-export interface SyncRequest {
-  memberId: string;
-  groupInstanceId: string | null;
-  generationId: number;
-  /** SyncGroup v5+ states what the member believes; null before. */
-  protocolType: string | null;
-  protocolName: string | null;
-  assignments: { memberId: string; assignment: Buffer }[];
-}
-
-export interface SyncResult {
-  errorCode: number;
-  protocolType: string | null;
-  protocolName: string | null;
-  assignment: Buffer;
-}
-
-export interface MemberIdentity { memberId: string; groupInstanceId: string | null }
-
-export interface LeaveResult {
-  errorCode: number;
-  members: (MemberIdentity & { errorCode: number })[];
-}
-
-export interface MemberSummary {
-  memberId: string;
-  groupInstanceId: string | null;
-  clientId: string;
-  clientHost: string;
-  metadata: Buffer;
-  assignment: Buffer;
-}
-
-export interface GroupSummary {
-  groupId: string;
-  state: GroupState;
-  protocolType: string;
-  /** The chosen protocol while Stable, else ''. */
-  protocolName: string;
-  /** Metadata and assignments are filled in only while Stable, as Kafka does. */
-  members: MemberSummary[];
-}
-
-/** Either an answer now, or one that comes when the rebalance gets there. */
-export type Outcome<T> = { done: T } | { pending: Promise<T> };
-
-interface Waiter<T> { promise: Promise<T>; resolve(value: T): void }
-
-interface Member {
-  memberId: string;
-  readonly groupInstanceId: string | null;
-  clientId: string;
-  clientHost: string;
-  sessionTimeoutMs: number;
-  rebalanceTimeoutMs: number;
-  protocolType: string;
-  protocols: Protocol[];
-  assignment: Buffer;
-  /** Joined in the current rebalance and has not yet had a JoinGroup answer. */
-  isNew: boolean;
-  joinWaiter: Waiter<JoinResult> | null;
-  syncWaiter: Waiter<SyncResult> | null;
-  sessionTimer: NodeJS.Timeout | null;
-}
-
-const noBytes = Buffer.alloc(0);
-
-function waiter<T>(): Waiter<T> {
-  let resolve!: (value: T) => void;
-  const promise = new Promise<T>((r) => { resolve = r; });
-  return { promise, resolve };
-}
-
-export function joinError(memberId: string, errorCode: number): JoinResult {
-  return { errorCode, generationId: -1, protocolType: null, protocolName: null, leaderId: '',
-    memberId, skipAssignment: false, members: [] };
-}
-
-export function syncError(errorCode: number): SyncResult {
-  return { errorCode, protocolType: null, protocolName: null, assignment: noBytes };
-}
-
-function sameProtocols(a: Protocol[], b: Protocol[]): boolean {
-  return a.length === b.length
-    && a.every((p, i) => p.name === b[i]!.name && p.metadata.equals(b[i]!.metadata));
-}
-
-function metadataFor(member: Member, protocolName: string): Buffer {
-  const protocol = member.protocols.find((p) => p.name === protocolName);
-  assert.ok(protocol !== undefined, `member ${member.memberId} lacks protocol ${protocolName}`);
-  return protocol.metadata;
-}
-
-/**
- * The topics of a ConsumerProtocolSubscription (int16 version, then an int32-counted array of
- * int16-length strings; later fields are not needed), or null if the bytes do not parse.
- */
-export function parseSubscribedTopics(metadata: Buffer): string[] | null {
-  if (metadata.length < 6 || metadata.readInt16BE(0) < 0) return null;
-  const count = metadata.readInt32BE(2);
-  if (count < 0 || count > metadata.length) return null;
-  const topics: string[] = [];
-  let pos = 6;
-  for (let i = 0; i < count; i++) {
-    if (pos + 2 > metadata.length) return null;
-    const length = metadata.readInt16BE(pos);
-    pos += 2;
-    if (length < 0 || pos + length > metadata.length) return null;
-    topics.push(metadata.toString('utf8', pos, pos + length));
-    pos += length;
-  }
-  return topics;
-}
-
 export class Group {
   private stateValue: GroupState = 'Empty';
   private generation = 0;
   private protocolNameValue: string | null = null;
-  private leaderId: string | null = null;
-  private readonly members = new Map<string, Member>();
-  /** groupInstanceId → memberId of the static members. */
-  private readonly staticMembers = new Map<string, string>();
+  private readonly members = new GroupMembers();
   /** Ids handed out with MEMBER_ID_REQUIRED, each with its expiry timer. */
   private readonly pendingMembers = new Map<string, NodeJS.Timeout>();
   /** Members that got this generation's JoinGroup answer but have not sent SyncGroup. */
@@ -199,24 +59,21 @@ export class Group {
   /** Topics the members subscribe to (consumer protocol); null when unknown. */
   private subscribedTopics: Set<string> | null = null;
   private newMemberAdded = false;
-  private joinTimer: NodeJS.Timeout | null = null;
-  private joinTimerIsInitialDelay = false;
-  private syncTimer: NodeJS.Timeout | null = null;
   private readonly queue = new SerialQueue();
   private readonly log: Logger;
+  private readonly timers: GroupTimers;
 
   constructor(readonly groupId: string, private readonly env: GroupEnv) {
     this.log = env.log.child({ groupId });
+    this.timers = new GroupTimers((fn) => this.run(fn), () => this.stateValue === 'Dead',
+      this.log);
   }
 
   get state(): GroupState { return this.stateValue; }
   get generationId(): number { return this.generation; }
   get protocolName(): string | null { return this.protocolNameValue; }
   get memberCount(): number { return this.members.size; }
-  get protocolType(): string | null {
-    const first = this.members.values().next();
-    return first.done === true ? null : first.value.protocolType;
-  }
+  get protocolType(): string | null { return this.members.protocolType(); }
 
   /** Runs `fn` in the group's serial queue, then checks invariants and reports idleness. */
   run<T>(fn: () => Promise<T> | T): Promise<T> {
@@ -241,8 +98,9 @@ export class Group {
       return { done: joinError(req.memberId, ErrorCode.COORDINATOR_NOT_AVAILABLE) };
     }
     const selfId = req.memberId !== '' ? req.memberId
-      : req.groupInstanceId === null ? undefined : this.staticMembers.get(req.groupInstanceId);
-    if (!this.supportsProtocols(req.protocolType, req.protocols, selfId)) {
+      : this.members.staticMemberId(req.groupInstanceId);
+    const others = [...this.members.values()].filter((m) => m.memberId !== selfId);
+    if (!supportsProtocols(others, req.protocolType, req.protocols)) {
       return { done: joinError(req.memberId, ErrorCode.INCONSISTENT_GROUP_PROTOCOL) };
     }
     if (req.reason !== null) this.log.debug({ memberId: req.memberId, reason: req.reason }, 'join');
@@ -254,7 +112,7 @@ export class Group {
   private joinNewMember(req: JoinRequest): Outcome<JoinResult> {
     const memberId = `${req.groupInstanceId ?? req.clientId}-${randomUUID()}`;
     if (req.groupInstanceId !== null) {
-      const oldMemberId = this.staticMembers.get(req.groupInstanceId);
+      const oldMemberId = this.members.staticMemberId(req.groupInstanceId);
       return oldMemberId === undefined ? this.addMemberAndRebalance(req, memberId)
         : this.replaceStaticMember(req, oldMemberId, memberId);
     }
@@ -267,16 +125,16 @@ export class Group {
 
   private joinKnownMember(req: JoinRequest): Outcome<JoinResult> {
     if (this.pendingMembers.has(req.memberId)) {
-      if (req.groupInstanceId !== null && this.staticMembers.has(req.groupInstanceId)) {
+      if (this.members.staticMemberId(req.groupInstanceId) !== undefined) {
         return { done: joinError(req.memberId, ErrorCode.FENCED_INSTANCE_ID) };
       }
       return this.addMemberAndRebalance(req, req.memberId);
     }
-    const error = this.validateMember(req.memberId, req.groupInstanceId);
+    const error = this.members.validate(req.memberId, req.groupInstanceId);
     if (error !== ErrorCode.NONE) return { done: joinError(req.memberId, error) };
     const member = this.members.get(req.memberId)!;
     const unchanged = sameProtocols(member.protocols, req.protocols);
-    const isLeader = member.memberId === this.leaderId;
+    const isLeader = member.memberId === this.members.leaderId;
     // Lost its JoinGroup answer: repeat it. A follower rejoining a stable group with nothing
     // changed gets the current generation; the leader rejoining forces a rebalance (it may have
     // seen metadata changes the member metadata does not show).
@@ -290,21 +148,13 @@ export class Group {
   }
 
   private addMemberAndRebalance(req: JoinRequest, memberId: string): Outcome<JoinResult> {
-    const member: Member = {
-      memberId, groupInstanceId: req.groupInstanceId, clientId: req.clientId,
-      clientHost: req.clientHost, sessionTimeoutMs: req.sessionTimeoutMs,
-      rebalanceTimeoutMs: req.rebalanceTimeoutMs, protocolType: req.protocolType,
-      protocols: req.protocols, assignment: noBytes, isNew: true, joinWaiter: null,
-      syncWaiter: null, sessionTimer: null,
-    };
+    const member = newMember(req, memberId);
     if (this.stateValue === 'PreparingRebalance' && this.generation === 0) {
       this.newMemberAdded = true;
     }
     this.removePendingMember(memberId);
-    this.members.set(memberId, member);
-    if (member.groupInstanceId !== null) this.staticMembers.set(member.groupInstanceId, memberId);
-    this.leaderId ??= memberId;
-    const pending = this.awaitJoin(member);
+    this.members.add(member);
+    const pending = awaitJoin(member);
     // A new member cannot heartbeat before its JoinGroup is answered; if it went away, this
     // drops it rather than holding up rebalances forever (Kafka's NewMemberJoinTimeoutMs).
     this.scheduleSessionExpiry(member, groupLimits.newMemberJoinTimeoutMs);
@@ -313,17 +163,10 @@ export class Group {
   }
 
   private updateMemberAndRebalance(member: Member, req: JoinRequest): Outcome<JoinResult> {
-    this.updateMember(member, req);
-    const pending = this.awaitJoin(member);
+    updateMember(member, req);
+    const pending = awaitJoin(member);
     this.maybePrepareRebalance(`member ${member.memberId} rejoined`);
     return { pending };
-  }
-
-  private updateMember(member: Member, req: JoinRequest): void {
-    member.protocolType = req.protocolType;
-    member.protocols = req.protocols;
-    member.sessionTimeoutMs = req.sessionTimeoutMs;
-    member.rebalanceTimeoutMs = req.rebalanceTimeoutMs;
   }
 
   /** A static member restarted (new process, no member id): it takes over the old identity. */
@@ -331,25 +174,21 @@ export class Group {
     Outcome<JoinResult> {
     const member = this.members.get(oldMemberId);
     assert.ok(member !== undefined && member.groupInstanceId === req.groupInstanceId);
-    const oldLeaderId = this.leaderId;
+    const oldLeaderId = this.members.leaderId;
     // Fence the old process's JoinGroup or SyncGroup still in flight.
-    this.settleJoin(member, joinError(oldMemberId, ErrorCode.FENCED_INSTANCE_ID));
-    this.settleSync(member, syncError(ErrorCode.FENCED_INSTANCE_ID));
-    this.members.delete(oldMemberId);
-    member.memberId = newMemberId;
-    this.members.set(newMemberId, member);
-    if (this.leaderId === oldMemberId) this.leaderId = newMemberId;
-    this.staticMembers.set(member.groupInstanceId!, newMemberId);
+    settleJoin(member, joinError(oldMemberId, ErrorCode.FENCED_INSTANCE_ID));
+    settleSync(member, syncError(ErrorCode.FENCED_INSTANCE_ID));
+    this.members.rename(member, newMemberId);
     if (this.pendingSyncMembers.delete(oldMemberId)) this.pendingSyncMembers.add(newMemberId);
     member.clientId = req.clientId;
     member.clientHost = req.clientHost;
-    this.updateMember(member, req);
+    updateMember(member, req);
     this.scheduleSessionExpiry(member, member.sessionTimeoutMs);
-    const pending = this.awaitJoin(member);
+    const pending = awaitJoin(member);
     this.log.info({ oldMemberId, newMemberId, groupInstanceId: req.groupInstanceId },
       'static member replaced');
     if (this.stateValue === 'Stable') {
-      if (this.protocolNameValue === this.selectProtocol()) {
+      if (this.protocolNameValue === selectProtocol([...this.members.values()])) {
         this.answerReplacedStaticMember(member, oldLeaderId, req.supportSkippingAssignment);
       } else {
         this.prepareRebalance(`static member ${newMemberId} changed the group's protocol`);
@@ -370,8 +209,8 @@ export class Group {
    */
   private answerReplacedStaticMember(member: Member, oldLeaderId: string | null,
     supportSkippingAssignment: boolean): void {
-    const skip = member.memberId === this.leaderId && supportSkippingAssignment;
-    this.settleJoin(member, { ...this.joinResultFor(member, skip), skipAssignment: skip,
+    const skip = member.memberId === this.members.leaderId && supportSkippingAssignment;
+    settleJoin(member, { ...this.joinResultFor(member, skip), skipAssignment: skip,
       leaderId: skip ? member.memberId : oldLeaderId ?? '' });
   }
 
@@ -388,10 +227,10 @@ export class Group {
     if (this.stateValue === 'CompletingRebalance') {
       this.resetAndPropagateAssignmentError(ErrorCode.REBALANCE_IN_PROGRESS);
     }
-    this.clearSyncTimer();
+    this.timers.clearSync();
     const wasEmpty = this.stateValue === 'Empty';
     this.stateValue = 'PreparingRebalance';
-    const rebalanceTimeoutMs = this.rebalanceTimeoutMs();
+    const rebalanceTimeoutMs = this.members.rebalanceTimeoutMs();
     this.log.info({ generationId: this.generation, reason }, 'preparing to rebalance');
     if (wasEmpty) {
       // group.initial.rebalance.delay.ms: let more of the first members arrive before the
@@ -399,13 +238,13 @@ export class Group {
       const delayMs = this.env.config.groupInitialRebalanceDelayMs;
       this.startInitialDelay(delayMs, Math.max(rebalanceTimeoutMs - delayMs, 0));
     } else {
-      this.setJoinTimer(rebalanceTimeoutMs, false, () => this.completeJoin());
+      this.timers.setJoin(rebalanceTimeoutMs, false, () => this.completeJoin());
       this.tryCompleteJoin();
     }
   }
 
   private startInitialDelay(delayMs: number, remainingMs: number): void {
-    this.setJoinTimer(delayMs, true, () => {
+    this.timers.setJoin(delayMs, true, () => {
       if (this.newMemberAdded && remainingMs > 0) {
         this.newMemberAdded = false;
         const nextDelayMs = Math.min(this.env.config.groupInitialRebalanceDelayMs, remainingMs);
@@ -418,7 +257,7 @@ export class Group {
 
   /** Completes the join phase early once every member has rejoined (not during the delay). */
   private tryCompleteJoin(): void {
-    if (this.stateValue !== 'PreparingRebalance' || this.joinTimerIsInitialDelay) return;
+    if (this.stateValue !== 'PreparingRebalance' || this.timers.inInitialDelay) return;
     if (this.pendingMembers.size > 0) return;
     for (const m of this.members.values()) if (m.joinWaiter === null) return;
     this.completeJoin();
@@ -426,42 +265,28 @@ export class Group {
 
   private completeJoin(): void {
     assert.equal(this.stateValue, 'PreparingRebalance');
-    this.clearJoinTimer();
+    this.timers.clearJoin();
     this.newMemberAdded = false;
     for (const m of [...this.members.values()]) {
       if (m.joinWaiter !== null || m.groupInstanceId !== null) continue;
       this.log.info({ memberId: m.memberId }, 'removing member that did not rejoin in time');
       this.removeMember(m);
     }
-    if (!this.electJoinedLeader() && this.members.size > 0) {
+    if (!this.members.electJoinedLeader() && this.members.size > 0) {
       // Only static members that have not rejoined are left: give them (or their session
       // timeouts) another rebalance timeout, as Kafka does.
-      this.setJoinTimer(this.rebalanceTimeoutMs(), false, () => this.completeJoin());
+      this.timers.setJoin(this.members.rebalanceTimeoutMs(), false, () => this.completeJoin());
       return;
     }
     this.initNextGeneration();
     if (this.members.size === 0) return; // now Empty
     for (const m of this.members.values()) {
-      this.settleJoin(m, this.joinResultFor(m, m.memberId === this.leaderId));
+      settleJoin(m, this.joinResultFor(m, m.memberId === this.members.leaderId));
       this.scheduleSessionExpiry(m, m.sessionTimeoutMs);
       m.isNew = false;
       this.pendingSyncMembers.add(m.memberId);
     }
     this.startSyncTimer();
-  }
-
-  /** Keeps the leader if it rejoined, else picks any member that did. */
-  private electJoinedLeader(): boolean {
-    if (this.leaderId === null) return false;
-    const leader = this.members.get(this.leaderId);
-    if (leader !== undefined && leader.joinWaiter !== null) return true;
-    for (const m of this.members.values()) {
-      if (m.joinWaiter !== null) {
-        this.leaderId = m.memberId;
-        return true;
-      }
-    }
-    return false;
   }
 
   private initNextGeneration(): void {
@@ -474,40 +299,12 @@ export class Group {
       this.log.info({ generationId: this.generation }, 'group is empty');
       return;
     }
-    this.protocolNameValue = this.selectProtocol();
-    this.subscribedTopics = this.computeSubscribedTopics();
+    this.protocolNameValue = selectProtocol([...this.members.values()]);
+    this.subscribedTopics = this.protocolType === 'consumer'
+      ? subscribedTopicsOf(this.members.values(), this.protocolNameValue) : null;
     this.stateValue = 'CompletingRebalance';
     this.log.info({ generationId: this.generation, protocol: this.protocolNameValue,
-      members: this.members.size, leader: this.leaderId }, 'group joined; awaiting sync');
-  }
-
-  /** Each member votes for its most preferred protocol that every member supports. */
-  private selectProtocol(): string {
-    const all = [...this.members.values()];
-    assert.ok(all.length > 0, 'cannot select a protocol for an empty group');
-    const supportedByAll = (name: string) =>
-      all.every((m) => m.protocols.some((p) => p.name === name));
-    const candidates = all[0]!.protocols.map((p) => p.name).filter(supportedByAll);
-    assert.ok(candidates.length > 0, 'no protocol is supported by every member');
-    const votes = new Map<string, number>();
-    for (const m of all) {
-      const vote = m.protocols.find((p) => candidates.includes(p.name))!.name;
-      votes.set(vote, (votes.get(vote) ?? 0) + 1);
-    }
-    let best = candidates[0]!;
-    for (const [name, count] of votes) if (count > votes.get(best)!) best = name;
-    return best;
-  }
-
-  private computeSubscribedTopics(): Set<string> | null {
-    if (this.protocolType !== 'consumer' || this.protocolNameValue === null) return null;
-    const topics = new Set<string>();
-    for (const m of this.members.values()) {
-      const parsed = parseSubscribedTopics(metadataFor(m, this.protocolNameValue));
-      if (parsed === null) return null;
-      for (const t of parsed) topics.add(t);
-    }
-    return topics;
+      members: this.members.size, leader: this.members.leaderId }, 'group joined; awaiting sync');
   }
 
   // ---- SyncGroup and Heartbeat -----------------------------------------------------------
@@ -524,10 +321,9 @@ export class Group {
       case 'PreparingRebalance':
         return { done: syncError(ErrorCode.REBALANCE_IN_PROGRESS) };
       case 'CompletingRebalance': {
-        member.syncWaiter ??= waiter();
-        const pending = member.syncWaiter.promise;
+        const pending = awaitSync(member);
         this.markSynced(member.memberId);
-        if (member.memberId === this.leaderId) this.completeSync(req.assignments);
+        if (member.memberId === this.members.leaderId) this.completeSync(req.assignments);
         return { pending };
       }
       case 'Stable':
@@ -578,14 +374,14 @@ export class Group {
   private propagateAssignment(errorCode: number): void {
     for (const m of this.members.values()) {
       if (m.syncWaiter === null) continue;
-      this.settleSync(m, this.syncResultFor(m, errorCode));
+      settleSync(m, this.syncResultFor(m, errorCode));
       this.scheduleSessionExpiry(m, m.sessionTimeoutMs);
     }
   }
 
   private markSynced(memberId: string): void {
     this.pendingSyncMembers.delete(memberId);
-    if (this.pendingSyncMembers.size === 0) this.clearSyncTimer();
+    if (this.pendingSyncMembers.size === 0) this.timers.clearSync();
   }
 
   // ---- LeaveGroup and removal ------------------------------------------------------------
@@ -601,8 +397,7 @@ export class Group {
   private leaveOne({ memberId, groupInstanceId }: MemberIdentity): number {
     if (memberId === '') {
       // An admin removing a static member by instance id alone.
-      const current = groupInstanceId === null ? undefined
-        : this.staticMembers.get(groupInstanceId);
+      const current = this.members.staticMemberId(groupInstanceId);
       if (current === undefined) return ErrorCode.UNKNOWN_MEMBER_ID;
       this.removeMemberAndUpdateGroup(this.members.get(current)!, 'static member removed');
       return ErrorCode.NONE;
@@ -612,7 +407,7 @@ export class Group {
       this.tryCompleteJoin();
       return ErrorCode.NONE;
     }
-    const staticId = groupInstanceId === null ? undefined : this.staticMembers.get(groupInstanceId);
+    const staticId = this.members.staticMemberId(groupInstanceId);
     if (staticId !== undefined && staticId !== memberId) return ErrorCode.FENCED_INSTANCE_ID;
     const member = this.members.get(memberId);
     if (member === undefined) return ErrorCode.UNKNOWN_MEMBER_ID;
@@ -632,19 +427,10 @@ export class Group {
 
   /** Takes the member out of every structure; answers anything it still waits for. */
   private removeMember(member: Member): void {
-    assert.ok(this.members.get(member.memberId) === member,
-      `member ${member.memberId} not in group`);
-    this.settleJoin(member, joinError('', ErrorCode.UNKNOWN_MEMBER_ID));
-    this.settleSync(member, syncError(ErrorCode.UNKNOWN_MEMBER_ID));
-    this.members.delete(member.memberId);
-    if (member.groupInstanceId !== null) this.staticMembers.delete(member.groupInstanceId);
+    settleJoin(member, joinError('', ErrorCode.UNKNOWN_MEMBER_ID));
+    settleSync(member, syncError(ErrorCode.UNKNOWN_MEMBER_ID));
+    this.members.remove(member);
     this.pendingSyncMembers.delete(member.memberId);
-    if (member.sessionTimer !== null) clearTimeout(member.sessionTimer);
-    member.sessionTimer = null;
-    if (this.leaderId === member.memberId) {
-      const next = this.members.keys().next();
-      this.leaderId = next.done === true ? null : next.value;
-    }
   }
 
   // ---- Offsets ---------------------------------------------------------------------------
@@ -712,51 +498,26 @@ export class Group {
 
   /** Ends the group: timers cleared, waiting requests answered with `errorCode`. */
   markDead(errorCode: number): void {
-    this.clearJoinTimer();
-    this.clearSyncTimer();
+    this.timers.clearJoin();
+    this.timers.clearSync();
     for (const timer of this.pendingMembers.values()) clearTimeout(timer);
     this.pendingMembers.clear();
     for (const m of this.members.values()) {
-      if (m.sessionTimer !== null) clearTimeout(m.sessionTimer);
-      m.sessionTimer = null;
-      this.settleJoin(m, joinError(m.memberId, errorCode));
-      this.settleSync(m, syncError(errorCode));
+      clearSessionTimer(m);
+      settleJoin(m, joinError(m.memberId, errorCode));
+      settleSync(m, syncError(errorCode));
     }
     this.stateValue = 'Dead';
   }
 
   // ---- Helpers ---------------------------------------------------------------------------
 
-  /** Kafka's validateCurrentMember: the instance id (if any) must map to this member id. */
-  private validateMember(memberId: string, groupInstanceId: string | null): number {
-    if (groupInstanceId !== null) {
-      const current = this.staticMembers.get(groupInstanceId);
-      if (current === undefined) return ErrorCode.UNKNOWN_MEMBER_ID;
-      if (current !== memberId) return ErrorCode.FENCED_INSTANCE_ID;
-    }
-    return this.members.has(memberId) ? ErrorCode.NONE : ErrorCode.UNKNOWN_MEMBER_ID;
-  }
-
   private validateGeneration(memberId: string, groupInstanceId: string | null,
     generationId: number): number {
     if (this.stateValue === 'Dead') return ErrorCode.COORDINATOR_NOT_AVAILABLE;
-    const error = this.validateMember(memberId, groupInstanceId);
+    const error = this.members.validate(memberId, groupInstanceId);
     if (error !== ErrorCode.NONE) return error;
     return generationId === this.generation ? ErrorCode.NONE : ErrorCode.ILLEGAL_GENERATION;
-  }
-
-  /**
-   * A joining member must share a protocol type with the others and support at least one
-   * protocol they all support. Unlike Kafka, the member's own current protocols do not count,
-   * so a lone member may change its protocols.
-   */
-  private supportsProtocols(protocolType: string, protocols: Protocol[],
-    selfId: string | undefined): boolean {
-    if (protocolType === '' || protocols.length === 0) return false;
-    const others = [...this.members.values()].filter((m) => m.memberId !== selfId);
-    if (others.length === 0) return true;
-    if (others[0]!.protocolType !== protocolType) return false;
-    return protocols.some((p) => others.every((m) => m.protocols.some((q) => q.name === p.name)));
   }
 
   private joinResultFor(member: Member, withMembers: boolean): JoinResult {
@@ -765,34 +526,12 @@ export class Group {
     const members = !withMembers ? [] : [...this.members.values()].map((m) => ({
       memberId: m.memberId, groupInstanceId: m.groupInstanceId, metadata: metadataFor(m, name) }));
     return { errorCode: ErrorCode.NONE, generationId: this.generation,
-      protocolType: this.protocolType, protocolName: name, leaderId: this.leaderId ?? '',
+      protocolType: this.protocolType, protocolName: name, leaderId: this.members.leaderId ?? '',
       memberId: member.memberId, skipAssignment: false, members };
   }
 
-  private rebalanceTimeoutMs(): number {
-    let timeoutMs = 0;
-    for (const m of this.members.values()) timeoutMs = Math.max(timeoutMs, m.rebalanceTimeoutMs);
-    return timeoutMs;
-  }
-
-  /** A repeated JoinGroup (a client retry) shares the answer of the first. */
-  private awaitJoin(member: Member): Promise<JoinResult> {
-    member.joinWaiter ??= waiter();
-    return member.joinWaiter.promise;
-  }
-
-  private settleJoin(member: Member, result: JoinResult): void {
-    member.joinWaiter?.resolve(result);
-    member.joinWaiter = null;
-  }
-
-  private settleSync(member: Member, result: SyncResult): void {
-    member.syncWaiter?.resolve(result);
-    member.syncWaiter = null;
-  }
-
   private addPendingMember(memberId: string, sessionTimeoutMs: number): void {
-    this.pendingMembers.set(memberId, this.startTimer(sessionTimeoutMs, (timer) => {
+    this.pendingMembers.set(memberId, this.timers.start(sessionTimeoutMs, (timer) => {
       if (this.pendingMembers.get(memberId) !== timer) return;
       this.pendingMembers.delete(memberId);
       this.log.info({ memberId }, 'pending member did not rejoin in time');
@@ -809,7 +548,7 @@ export class Group {
   /** Restarts the member's session clock; on expiry the member is removed. */
   private scheduleSessionExpiry(member: Member, timeoutMs: number): void {
     if (member.sessionTimer !== null) clearTimeout(member.sessionTimer);
-    member.sessionTimer = this.startTimer(timeoutMs, (timer) => {
+    member.sessionTimer = this.timers.start(timeoutMs, (timer) => {
       if (member.sessionTimer !== timer || this.members.get(member.memberId) !== member) return;
       member.sessionTimer = null;
       // Waiting for a rebalance counts as alive; the rebalance restarts the clock. A new
@@ -820,29 +559,10 @@ export class Group {
     });
   }
 
-  private setJoinTimer(delayMs: number, initialDelay: boolean, onFire: () => void): void {
-    this.clearJoinTimer();
-    this.joinTimerIsInitialDelay = initialDelay;
-    this.joinTimer = this.startTimer(delayMs, (timer) => {
-      if (this.joinTimer !== timer) return;
-      this.joinTimer = null;
-      onFire();
-    });
-  }
-
-  private clearJoinTimer(): void {
-    if (this.joinTimer !== null) clearTimeout(this.joinTimer);
-    this.joinTimer = null;
-    this.joinTimerIsInitialDelay = false;
-  }
-
   /** Members that do not send SyncGroup within the rebalance timeout are removed, as in Kafka. */
   private startSyncTimer(): void {
-    this.clearSyncTimer();
     const generationId = this.generation;
-    this.syncTimer = this.startTimer(this.rebalanceTimeoutMs(), (timer) => {
-      if (this.syncTimer !== timer) return;
-      this.syncTimer = null;
+    this.timers.setSync(this.members.rebalanceTimeoutMs(), () => {
       if (generationId !== this.generation || this.pendingSyncMembers.size === 0) return;
       assert.ok(this.stateValue === 'CompletingRebalance' || this.stateValue === 'Stable');
       const late = [...this.pendingSyncMembers];
@@ -852,43 +572,20 @@ export class Group {
     });
   }
 
-  private clearSyncTimer(): void {
-    if (this.syncTimer !== null) clearTimeout(this.syncTimer);
-    this.syncTimer = null;
-  }
-
-  /** A timer whose callback runs in the queue (and not at all once the group is dead). */
-  private startTimer(delayMs: number, onFire: (timer: NodeJS.Timeout) => void): NodeJS.Timeout {
-    const timer: NodeJS.Timeout = setTimeout(() => {
-      this.run(() => {
-        if (this.stateValue !== 'Dead') onFire(timer);
-      }).catch((err: unknown) => this.log.error({ err }, 'group timer failed'));
-    }, delayMs);
-    timer.unref();
-    return timer;
-  }
-
   private assertInvariants(): void {
     const s = this.stateValue;
     if (s === 'Dead') return;
     const n = this.members.size;
     assert.ok(s !== 'Empty' || n === 0, 'an Empty group has members');
     assert.ok(n > 0 || s === 'Empty' || s === 'PreparingRebalance', `${s} group without members`);
-    assert.ok(this.leaderId === null ? n === 0 : this.members.has(this.leaderId), 'bad leader');
-    assert.equal(this.joinTimer !== null, s === 'PreparingRebalance', 'join timer vs state');
-    assert.ok(this.syncTimer === null || s === 'CompletingRebalance' || s === 'Stable');
+    assert.equal(this.timers.joinPending, s === 'PreparingRebalance', 'join timer vs state');
+    assert.ok(!this.timers.syncPending || s === 'CompletingRebalance' || s === 'Stable');
     assert.ok(s === 'Empty' || s === 'PreparingRebalance' || this.protocolNameValue !== null);
-    let staticCount = 0;
-    for (const [id, m] of this.members) {
-      assert.equal(m.memberId, id);
-      assert.equal(m.protocolType, this.protocolType, 'members differ in protocol type');
+    this.members.assertConsistent();
+    for (const m of this.members.values()) {
       assert.ok(m.joinWaiter === null || s === 'PreparingRebalance', 'join waiter outside a join');
       assert.ok(m.syncWaiter === null || s === 'CompletingRebalance', 'sync waiter outside a sync');
-      if (m.groupInstanceId === null) continue;
-      staticCount += 1;
-      assert.equal(this.staticMembers.get(m.groupInstanceId), id, 'static member map');
     }
-    assert.equal(this.staticMembers.size, staticCount, 'static member map size');
     for (const id of this.pendingSyncMembers) assert.ok(this.members.has(id), 'pending sync');
   }
 }

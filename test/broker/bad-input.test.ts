@@ -5,24 +5,15 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ErrorCode } from '../../protocol/generated/errors.js';
+import { decodeApiVersionsResponse } from '../../protocol/generated/messages/api-versions.js';
 import {
-  decodeApiVersionsResponse, defaultApiVersionsRequest, encodeApiVersionsRequest,
-} from '../../protocol/generated/messages/api-versions.js';
-import {
-  decodeProduceResponse, defaultProduceRequest, encodeProduceRequest,
+  defaultProduceRequest, encodeProduceRequest,
 } from '../../protocol/generated/messages/produce.js';
-import {
-  decodeCreateTopicsResponse, defaultCreateTopicsRequest, defaultCreateTopicsRequestCreatableTopic,
-  encodeCreateTopicsRequest,
-} from '../../protocol/generated/messages/create-topics.js';
-import {
-  decodeFetchResponse, defaultFetchRequest, defaultFetchRequestFetchPartition,
-  defaultFetchRequestFetchTopic, encodeFetchRequest,
-} from '../../protocol/generated/messages/fetch.js';
 import { decodeResponseFrame } from '../../protocol/frame.js';
 import { encodeBatch } from '../../protocol/records/record.js';
 import { type BrokerProcess, startBroker } from '../helpers/broker-process.js';
 import { RawClient } from '../helpers/raw-client.js';
+import { apiVersions, createTopic, fetch, produceRecords } from '../helpers/raw-requests.js';
 
 let broker: BrokerProcess;
 beforeAll(async () => { broker = await startBroker({ settings: { requestBytesMax: 2 * 1024 * 1024 } }); });
@@ -31,10 +22,7 @@ afterAll(async () => broker?.destroy());
 /** ApiVersions on a fresh connection: proves the broker still serves. */
 async function stillServes(): Promise<void> {
   const c = await RawClient.connect(broker.port);
-  c.send(18, 3, (w) => encodeApiVersionsRequest(w, 3, defaultApiVersionsRequest()));
-  const frame = await c.readFrame();
-  expect(frame).not.toBeNull();
-  const res = decodeApiVersionsResponse(decodeResponseFrame(18, 3, frame!).body, 3);
+  const res = await apiVersions(c);
   expect(res.errorCode).toBe(ErrorCode.NONE);
   expect(res.apiKeys.length).toBeGreaterThan(10);
   c.close();
@@ -121,25 +109,15 @@ describe('unknown APIs and versions', () => {
 });
 
 describe('record batches', () => {
-  async function produce(c: RawClient, records: Buffer): Promise<{ errorCode: number; baseOffset: bigint }> {
-    const req = defaultProduceRequest();
-    req.acks = -1;
-    req.timeoutMs = 5000;
-    req.topicData = [{ name: 'crc-topic', partitionData: [{ index: 0, records, unknownTaggedFields: undefined }],
-      unknownTaggedFields: undefined }];
-    c.send(0, 9, (w) => encodeProduceRequest(w, 9, req));
-    const frame = await c.readFrame();
-    const p = decodeProduceResponse(decodeResponseFrame(0, 9, frame!).body, 9).responses[0]!.partitionResponses[0]!;
-    return { errorCode: p.errorCode, baseOffset: p.baseOffset };
+  async function produce(c: RawClient, records: Buffer):
+    Promise<{ errorCode: number; baseOffset: bigint }> {
+    const { errorCode, baseOffset } = await produceRecords(c, 'crc-topic', records);
+    return { errorCode, baseOffset };
   }
 
   it('a batch with a wrong CRC gets CORRUPT_MESSAGE, and nothing is appended', async () => {
     const c = await RawClient.connect(broker.port);
-    const create = defaultCreateTopicsRequest();
-    create.topics = [{ ...defaultCreateTopicsRequestCreatableTopic(), name: 'crc-topic', numPartitions: 1 }];
-    c.send(19, 5, (w) => encodeCreateTopicsRequest(w, 5, create));
-    const created = decodeCreateTopicsResponse(decodeResponseFrame(19, 5, (await c.readFrame())!).body, 5);
-    expect(created.topics[0]!.errorCode).toBe(ErrorCode.NONE);
+    expect(await createTopic(c, 'crc-topic')).toBe(ErrorCode.NONE);
 
     const good = await encodeBatch({ records: [{ key: null, value: Buffer.from('hello') }], baseTimestamp: Date.now() });
     const bad = Buffer.from(good);
@@ -156,12 +134,7 @@ describe('record batches', () => {
 describe('partition errors in Fetch', () => {
   it('carry an empty record set, never a null one (librdkafka rejects size -1)', async () => {
     const c = await RawClient.connect(broker.port);
-    const req = defaultFetchRequest();
-    req.maxWaitMs = 0;
-    req.topics = [{ ...defaultFetchRequestFetchTopic(), topic: 'no-such-topic',
-      partitions: [{ ...defaultFetchRequestFetchPartition(), partition: 0 }] }];
-    c.send(1, 11, (w) => encodeFetchRequest(w, 11, req));
-    const res = decodeFetchResponse(decodeResponseFrame(1, 11, (await c.readFrame())!).body, 11);
+    const res = await fetch(c, 'no-such-topic', 0);
     const p = res.responses[0]!.partitions[0]!;
     expect(p.errorCode).toBe(ErrorCode.UNKNOWN_TOPIC_OR_PARTITION);
     expect(p.records).toEqual(Buffer.alloc(0));

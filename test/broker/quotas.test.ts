@@ -17,9 +17,8 @@ import { type BrokerProcess, startBroker } from '../helpers/broker-process.js';
 import {
   describeRun, expectSuccess, javaAvailable, runKafkaTool,
 } from '../helpers/kafka-tools.js';
-import {
-  alterQuotas, apiVersionsAfterMs, createTopic, describeQuotas, fetchOnce, produce,
-} from '../helpers/quota-requests.js';
+import { alterQuotas, describeQuotas } from '../helpers/quota-requests.js';
+import { apiVersionsAfterMs, createTopic, fetchOnce, produce } from '../helpers/raw-requests.js';
 import { RawClient } from '../helpers/raw-client.js';
 import { waitFor } from '../helpers/kafka-client.js';
 

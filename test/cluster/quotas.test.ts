@@ -7,7 +7,8 @@ import { afterAll, beforeAll, expect, it } from 'vitest';
 import { ErrorCode } from '../../protocol/generated/errors.js';
 import { type TestCluster, startCluster } from '../helpers/cluster.js';
 import { kafkaClient, waitForStableLeaders } from '../helpers/kafka-client.js';
-import { alterQuotas, createTopic, describeQuotas, produce } from '../helpers/quota-requests.js';
+import { alterQuotas, describeQuotas } from '../helpers/quota-requests.js';
+import { createTopic, produce } from '../helpers/raw-requests.js';
 import { RawClient } from '../helpers/raw-client.js';
 
 let cluster: TestCluster;

@@ -25,9 +25,8 @@ import type { ApiHandler, RequestContext } from '../../src/broker/handler.js';
 import { groupHandlers } from '../../src/broker/handlers/group-handlers.js';
 import type { BrokerServices } from '../../src/broker/services.js';
 import { GroupCoordinator } from '../../src/group/group-coordinator.js';
-import {
-  parseSubscribedTopics, type JoinRequest, type JoinResult, type SyncResult,
-} from '../../src/group/group.js';
+import type { JoinRequest, JoinResult, SyncResult } from '../../src/group/group-requests.js';
+import { parseSubscribedTopics } from '../../src/group/protocol-selection.js';
 import { SqliteMetadata } from '../../src/metadata/sqlite/metadata.js';
 import { anonymousSession } from '../../src/security/principal.js';
 

@@ -1,0 +1,105 @@
+/**
+ * Raw requests encoded with the broker's own codecs, for tests that must read what no client
+ * library shows (throttle_time_ms, a partition's error code and record bytes, the ApiVersions
+ * ranges) or send what no client would (a corrupt batch). Each sends one request on a RawClient
+ * and decodes its answer; the broker closing the connection instead is an error.
+ */
+import {
+  type ApiVersionsResponse, decodeApiVersionsResponse, defaultApiVersionsRequest,
+  encodeApiVersionsRequest,
+} from '../../protocol/generated/messages/api-versions.js';
+import {
+  decodeCreateTopicsResponse, defaultCreateTopicsRequest, defaultCreateTopicsRequestCreatableTopic,
+  encodeCreateTopicsRequest,
+} from '../../protocol/generated/messages/create-topics.js';
+import {
+  decodeFetchResponse, defaultFetchRequest, defaultFetchRequestFetchPartition,
+  defaultFetchRequestFetchTopic, encodeFetchRequest, type FetchResponse,
+} from '../../protocol/generated/messages/fetch.js';
+import {
+  decodeProduceResponse, defaultProduceRequest, encodeProduceRequest,
+} from '../../protocol/generated/messages/produce.js';
+import { decodeResponseFrame } from '../../protocol/frame.js';
+import { encodeBatch } from '../../protocol/records/record.js';
+import type { Reader } from '../../protocol/primitives/reader.js';
+import type { RawClient } from './raw-client.js';
+
+const ANSWER_MS_MAX = 60_000;
+const FETCH_BYTES_MAX = 50 * 1024 * 1024;
+
+/** The body of the next answer, which must be to `apiKey` at `version`. */
+export async function answer(client: RawClient, apiKey: number, version: number):
+  Promise<Reader> {
+  const frame = await client.readFrame(ANSWER_MS_MAX);
+  if (frame === null) {
+    throw new Error(`the broker closed the connection instead of answering ${apiKey}`);
+  }
+  return decodeResponseFrame(apiKey, version, frame).body;
+}
+
+/** ApiVersions v3. */
+export async function apiVersions(client: RawClient): Promise<ApiVersionsResponse> {
+  client.send(18, 3, (w) => encodeApiVersionsRequest(w, 3, defaultApiVersionsRequest()));
+  return decodeApiVersionsResponse(await answer(client, 18, 3), 3);
+}
+
+/** ApiVersions v3, answered: how long after sending it the answer came (ms). */
+export async function apiVersionsAfterMs(client: RawClient): Promise<number> {
+  const startMs = performance.now();
+  await apiVersions(client);
+  return performance.now() - startMs;
+}
+
+/** CreateTopics v5 of one topic; returns its error code. */
+export async function createTopic(client: RawClient, name: string, partitions = 1):
+  Promise<number> {
+  const req = defaultCreateTopicsRequest();
+  req.topics = [{ ...defaultCreateTopicsRequestCreatableTopic(), name, numPartitions: partitions }];
+  client.send(19, 5, (w) => encodeCreateTopicsRequest(w, 5, req));
+  return decodeCreateTopicsResponse(await answer(client, 19, 5), 5).topics[0]!.errorCode;
+}
+
+/** Produce v9 (acks=-1) of `records` (batch bytes, sent as they are) to one partition. */
+export async function produceRecords(client: RawClient, topic: string, records: Buffer,
+  partition = 0): Promise<{ errorCode: number; baseOffset: bigint; throttleTimeMs: number }> {
+  const req = defaultProduceRequest();
+  req.acks = -1;
+  req.timeoutMs = 30_000;
+  req.topicData = [{ name: topic, unknownTaggedFields: undefined,
+    partitionData: [{ index: partition, unknownTaggedFields: undefined, records }] }];
+  client.send(0, 9, (w) => encodeProduceRequest(w, 9, req));
+  const res = decodeProduceResponse(await answer(client, 0, 9), 9);
+  const p = res.responses[0]!.partitionResponses[0]!;
+  return { errorCode: p.errorCode, baseOffset: p.baseOffset, throttleTimeMs: res.throttleTimeMs };
+}
+
+/** One batch of one record of `valueBytes` bytes to `partition` (acks=-1). */
+export async function produce(client: RawClient, topic: string, valueBytes: number,
+  partition = 0): Promise<{ errorCode: number; throttleTimeMs: number }> {
+  const records = await encodeBatch({ baseTimestamp: Date.now(),
+    records: [{ key: null, value: Buffer.alloc(valueBytes, 7) }] });
+  const { errorCode, throttleTimeMs } = await produceRecords(client, topic, records, partition);
+  return { errorCode, throttleTimeMs };
+}
+
+/** Fetch v11 of one partition from `offset`, no waiting. */
+export async function fetch(client: RawClient, topic: string, offset: number, partition = 0):
+  Promise<FetchResponse> {
+  const req = defaultFetchRequest();
+  req.maxWaitMs = 0;
+  req.maxBytes = FETCH_BYTES_MAX;
+  req.topics = [{ ...defaultFetchRequestFetchTopic(), topic, partitions: [{
+    ...defaultFetchRequestFetchPartition(), partition, fetchOffset: BigInt(offset),
+    partitionMaxBytes: FETCH_BYTES_MAX }] }];
+  client.send(1, 11, (w) => encodeFetchRequest(w, 11, req));
+  return decodeFetchResponse(await answer(client, 1, 11), 11);
+}
+
+/** Fetch of partition 0 from `offset`: record bytes returned, partitions answered, throttle. */
+export async function fetchOnce(client: RawClient, topic: string, offset: number):
+  Promise<{ recordBytes: number; partitions: number; throttleTimeMs: number }> {
+  const res = await fetch(client, topic, offset);
+  const partitions = res.responses.flatMap((t) => t.partitions);
+  return { partitions: partitions.length, throttleTimeMs: res.throttleTimeMs,
+    recordBytes: partitions.reduce((n, p) => n + (p.records?.length ?? 0), 0) };
+}
