@@ -160,9 +160,10 @@ export const produceLimits = Object.freeze({
    */
   handoffAnswerWaitMsMax: 2_000,
   /**
-   * How long a produce for a partition this broker was just named leader of waits for it to open
-   * (the old leader's acknowledgement window, then its WAL replay: ackWindowMs and a little more
-   * with the defaults) rather than being refused at once (src/broker/produce/await-opening.ts).
+   * How long a produce (or a fetch, within its max wait) for a partition this broker was just
+   * named leader of waits for it to open (the old leader's acknowledgement window, then its WAL
+   * replay: ackWindowMs and a little more with the defaults) rather than being refused at once
+   * (src/broker/await-opening.ts).
    */
   leaderOpenWaitMsMax: 5_000,
 });
