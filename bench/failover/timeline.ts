@@ -12,6 +12,11 @@ export interface BrokerEvent {
   brokers?: number[];
   from?: number;
   to?: number;
+  /** 'partition recovered': the WAL read it was part of (src/cluster/recover-partition.ts). */
+  walEntries?: number;
+  walOpenMs?: number;
+  walReadMs?: number;
+  commitMs?: number;
 }
 
 const KEPT = new Set(['topic created', 'live brokers changed', 'became the controller', 'partition reassigned',
@@ -36,7 +41,9 @@ export class Timeline {
       this.events.push({ node, atMs: typeof time === 'number' ? time : Date.parse(String(time)), msg,
         topicId: o['topicId'] as string | undefined, topic: o['topic'] as string | undefined,
         partition: o['partition'] as number | undefined, brokers: o['brokers'] as number[] | undefined,
-        from: o['from'] as number | undefined, to: o['to'] as number | undefined });
+        from: o['from'] as number | undefined, to: o['to'] as number | undefined,
+        walEntries: o['walEntries'] as number | undefined, walOpenMs: o['walOpenMs'] as number | undefined,
+        walReadMs: o['walReadMs'] as number | undefined, commitMs: o['commitMs'] as number | undefined });
     }
   }
 
