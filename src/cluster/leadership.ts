@@ -281,8 +281,8 @@ export class Leadership {
     for (const { batches, state: after, replay } of recovered) {
       assert.ok(after.recoverFrom === -1, 'recovered');
       log.info({ topicId: after.topicId, partition: after.partition, from: now.recoverFrom,
-        batches, walEntries: replay.walEntries, walOpenMs: Math.round(replay.walOpenMs),
-        walReadMs: Math.round(replay.walReadMs), commitMs: Math.round(replay.commitMs) },
+        batches, walEntries: replay.walEntries, walReadMs: Math.round(replay.walReadMs),
+        commitMs: Math.round(replay.commitMs) },
       'partition recovered');
       if (after.topicId === topicId && after.partition === partition) mine = after;
       else await this.open(after, this.deps.partitions.topicById(after.topicId)?.logs[after.partition]);
