@@ -158,7 +158,8 @@ async function oneKill(cluster: TestCluster, kafka: Kafka, clients: RunningClien
         ((e.msg === 'partition reassigned' && e.from === victim) ||
           ((e.msg === 'partition handed off' || e.msg === 'partition released') && e.node === victim)));
       const opened = timeline.first(t0, (e) => e.msg === 'partition opened' && e.topicId === topicId && e.partition === p);
-      const recovered = timeline.first(t0, (e) => e.msg === 'partition recovered' && e.topicId === topicId && e.partition === p);
+      const recovered = timeline.first(t0, (e) => e.msg === 'partition recovered' &&
+        e.topicId === topicId && e.partition === p);
       // The client's part: from the opening to its first acknowledgement after it (not the end of
       // the longest gap, which after a SIGTERM may be another, later one).
       const firstAck = opened === undefined ? null : c.log.firstAckAfter(p, opened.atMs);

@@ -23,6 +23,8 @@ const KEPT = new Set(['topic created', 'live brokers changed', 'became the contr
   'partition opened', 'partition recovered', 'partition handed off', 'partition released', 'partition moved away',
   'peer refuses connections; its lease revoked', 'recovery waits out a revoked broker\'s window']);
 
+const numberOr = (v: unknown): number | undefined => (typeof v === 'number' ? v : undefined);
+
 export class Timeline {
   readonly events: BrokerEvent[] = [];
   private readonly partial = new Map<number, string>();
@@ -42,8 +44,8 @@ export class Timeline {
         topicId: o['topicId'] as string | undefined, topic: o['topic'] as string | undefined,
         partition: o['partition'] as number | undefined, brokers: o['brokers'] as number[] | undefined,
         from: o['from'] as number | undefined, to: o['to'] as number | undefined,
-        walEntries: o['walEntries'] as number | undefined, walOpenMs: o['walOpenMs'] as number | undefined,
-        walReadMs: o['walReadMs'] as number | undefined, commitMs: o['commitMs'] as number | undefined });
+        walEntries: numberOr(o['walEntries']), walOpenMs: numberOr(o['walOpenMs']),
+        walReadMs: numberOr(o['walReadMs']), commitMs: numberOr(o['commitMs']) });
     }
   }
 

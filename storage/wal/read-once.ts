@@ -54,7 +54,8 @@ export async function* readWalOnce<H>(options: ReadOnceOptions<H>):
         if (step.kind === 'stop') {
           const decision = decideEntry(step.observation, isLast);
           if (decision.action !== 'fail') break; // the segment's end, or the last one's torn tail
-          throw new WalCorruptError(ref.path, step.offsetBytes, `${step.observation}: ${decision.why}`);
+          const reason = `${step.observation}: ${decision.why}`;
+          throw new WalCorruptError(ref.path, step.offsetBytes, reason);
         }
         assert.equal(step.lsn, ref.baseLsn + entryCount, 'entries come in LSN order');
         entryCount += 1;

@@ -44,7 +44,8 @@ it('a fetch from a new leader still waiting out the window is held, not refused'
   await admin.createTopics({ waitForLeaders: true, topics: [{ topic: TOPIC, numPartitions: 1 }] });
   await admin.disconnect();
   let leader = -1;
-  await waitFor('a leader', async () => (leader = await leaderOf(kafka).catch(() => -1)) > 0, 20_000);
+  await waitFor('a leader', async () =>
+    (leader = await leaderOf(kafka).catch(() => -1)) > 0, 20_000);
   const producer = kafka.producer({ idempotent: true });
   await producer.connect();
   const values = Array.from({ length: RECORDS }, (_, i) => `v${i}`);
