@@ -94,14 +94,29 @@ export async function recoverPartitions(deps: RecoveryDeps, states: readonly Par
   replay.walReadMs = performance.now() - readAtMs - replay.commitMs;
   const commitAtMs = performance.now();
   const out: RecoveredPartition[] = [];
-  for (const r of byPartition.values()) {
-    if (r.batches.length > 0) await commitPending(deps, committer, r);
-    const { topicId, partition, leaderEpoch } = r.state;
-    const after = await deps.metadata.leadership.completeRecovery(topicId, partition, leaderEpoch);
-    out.push({ batches: r.recovered, state: after, replay });
+  const pending = [...byPartition.values()];
+  // A few partitions at a time: each commit is fenced by its own epoch and independent of the
+  // others. All of a group settle before a failure is thrown: none is left running unawaited.
+  for (let i = 0; i < pending.length; i += recoveryLimits.commitsInFlightMax) {
+    const group = pending.slice(i, i + recoveryLimits.commitsInFlightMax);
+    const settled = await Promise.allSettled(group.map((r) => finishPartition(deps, committer, r)));
+    for (const result of settled) {
+      if (result.status === 'rejected') throw result.reason;
+      out.push({ ...result.value, replay });
+    }
   }
+  assert.equal(out.length, states.length, 'every partition recovered');
   replay.commitMs += performance.now() - commitAtMs;
   return out;
+}
+
+/** Commits what is left of one partition's backlog, then clears its recoverFrom. */
+async function finishPartition(deps: RecoveryDeps, committer: SegmentCommitter,
+  r: PartitionRecovery): Promise<Omit<RecoveredPartition, 'replay'>> {
+  if (r.batches.length > 0) await commitPending(deps, committer, r);
+  const { topicId, partition, leaderEpoch } = r.state;
+  const after = await deps.metadata.leadership.completeRecovery(topicId, partition, leaderEpoch);
+  return { batches: r.recovered, state: after };
 }
 
 /**
