@@ -10,9 +10,8 @@
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import { afterEach, expect, it } from 'vitest';
-import type { Kafka } from 'kafkajs';
 import { type TestCluster, startCluster } from '../helpers/cluster.js';
-import { kafkaClient, waitFor } from '../helpers/kafka-client.js';
+import { kafkaClient, leaderOf, waitFor } from '../helpers/kafka-client.js';
 
 const run = promisify(execFile);
 const LEASE_MS = 10_000;
@@ -26,16 +25,6 @@ afterEach(async () => {
   cluster = undefined;
 });
 
-async function leaderOf(kafka: Kafka): Promise<number> {
-  const admin = kafka.admin();
-  await admin.connect();
-  try {
-    return (await admin.fetchTopicMetadata({ topics: [TOPIC] })).topics[0]!.partitions[0]!.leader;
-  } finally {
-    await admin.disconnect();
-  }
-}
-
 it('a fetch from a new leader still waiting out the window is held, not refused', async () => {
   cluster = await startCluster(3, { leaseTtlMs: LEASE_MS, ackWindowMs: WINDOW_MS });
   const kafka = kafkaClient(cluster.bootstrap);
@@ -45,7 +34,7 @@ it('a fetch from a new leader still waiting out the window is held, not refused'
   await admin.disconnect();
   let leader = -1;
   await waitFor('a leader', async () =>
-    (leader = await leaderOf(kafka).catch(() => -1)) > 0, 20_000);
+    (leader = await leaderOf(kafka, TOPIC).catch(() => -1)) > 0, 20_000);
   const producer = kafka.producer({ idempotent: true });
   await producer.connect();
   const values = Array.from({ length: RECORDS }, (_, i) => `v${i}`);
@@ -57,7 +46,7 @@ it('a fetch from a new leader still waiting out the window is held, not refused'
   await victim.kill();
   const others = kafkaClient(survivors);
   await waitFor('a new leader in Metadata', async () => {
-    const now = await leaderOf(others).catch(() => -1);
+    const now = await leaderOf(others, TOPIC).catch(() => -1);
     return now > 0 && now !== leader;
   }, LEASE_MS);
   // From offset 0 (no ListOffsets first), waiting up to 10 s per fetch (default 500 ms), so one
