@@ -41,7 +41,7 @@ import { parseArgs } from 'node:util';
 import { Kafka, logLevel } from 'kafkajs';
 import { startCluster, type TestCluster } from '../../test/helpers/cluster.js';
 import { availableClients, type ClientName, type RunningClient, startClient } from './clients.js';
-import { Timeline } from './timeline.js';
+import { type BrokerEvent, Timeline } from './timeline.js';
 import { SETTINGS } from '../../src/config/config.js';
 import { type KillRecord, renderReport } from './report.js';
 import { problemsOf, readBack } from './readback.js';
@@ -114,6 +114,15 @@ async function leadersOf(kafka: Kafka, topics: string[]): Promise<Map<string, Ma
   }
 }
 
+/** The WAL read a partition's recovery was part of: its parts and their sum (null: none). */
+function replayOf(e: BrokerEvent | undefined): KillRecord['replay'] {
+  if (e?.walReadMs === undefined || e.commitMs === undefined) return null;
+  // walOpenMs: the validating scan before the read, which brokers before the one-pass read had.
+  const walOpenMs = e.walOpenMs ?? 0;
+  return { totalMs: walOpenMs + e.walReadMs + e.commitMs, walOpenMs, walReadMs: e.walReadMs,
+    commitMs: e.commitMs, walEntries: e.walEntries ?? 0 };
+}
+
 async function oneKill(cluster: TestCluster, kafka: Kafka, clients: RunningClient[],
   consumers: RunningConsumer[], timeline: Timeline, signal: 'kill' | 'term', index: number):
   Promise<KillRecord[]> {
@@ -149,6 +158,8 @@ async function oneKill(cluster: TestCluster, kafka: Kafka, clients: RunningClien
         ((e.msg === 'partition reassigned' && e.from === victim) ||
           ((e.msg === 'partition handed off' || e.msg === 'partition released') && e.node === victim)));
       const opened = timeline.first(t0, (e) => e.msg === 'partition opened' && e.topicId === topicId && e.partition === p);
+      const recovered = timeline.first(t0, (e) => e.msg === 'partition recovered' &&
+        e.topicId === topicId && e.partition === p);
       // The client's part: from the opening to its first acknowledgement after it (not the end of
       // the longest gap, which after a SIGTERM may be another, later one).
       const firstAck = opened === undefined ? null : c.log.firstAckAfter(p, opened.atMs);
@@ -157,7 +168,7 @@ async function oneKill(cluster: TestCluster, kafka: Kafka, clients: RunningClien
         reassignedMs: moved === undefined ? null : moved.atMs - t0,
         openedMs: opened === undefined ? null : opened.atMs - t0,
         clientMs: opened === undefined || firstAck === null ? null : firstAck - opened.atMs,
-        openedOn: opened?.node ?? null, returnGapMs,
+        openedOn: opened?.node ?? null, returnGapMs, replay: replayOf(recovered),
         rejoinedMs: rejoined === undefined ? null : rejoined.atMs - t0,
         consumeGapMs: consumed?.deliveries.longestGap(p, t0 - 1000, tRestart).gapMs ?? null,
         deliveredLateMs: consumed?.oldestDelivery(p, t0 - 1000, tRestart) ?? null });

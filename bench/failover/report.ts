@@ -18,6 +18,10 @@ export interface KillRecord {
   /** Opened → the client's first acknowledgement on the partition at or after it. */
   clientMs: number | null;
   openedOn: number | null;
+  /** The new leader's replay of the victim's WAL (part of `openedMs`): open (segments
+   *  validated), read, commits; null when it replayed nothing (a handoff, object mode). */
+  replay: { totalMs: number; walOpenMs: number; walReadMs: number; commitMs: number;
+    walEntries: number } | null;
   /** After the restart: the longest gap on any partition of this client's topic. */
   returnGapMs: number;
   /** Kill → the restarted victim joined the cluster again. */
@@ -49,11 +53,12 @@ const HEADER = [
   'Seconds, p50 / p99 / max over every (kill, partition the victim led). Unavailable: the longest',
   'time without an acknowledgement on the partition from 1 s before the kill to the restart.',
   'Detection, reassigned and opened count from the kill; client from the opening to the first',
-  'acknowledgement. Rejoined: from the kill until the restarted broker joined again. Return:',
-  'after the restart, the longest gap on any partition.', '',
-  '| signal | client | kills | partitions | unavailable | detection | reassigned | opened | client ' +
-    '| rejoined | return |',
-  '|---|---|---|---|---|---|---|---|---|---|---|'];
+  'acknowledgement. Replay: the new leader\'s replay of the victim\'s WAL, part of opened (WAL',
+  'read: opening and reading the WAL, the rest is commits). Rejoined: from the kill until the',
+  'restarted broker joined again. Return: after the restart, the longest gap on any partition.', '',
+  '| signal | client | kills | partitions | unavailable | detection | reassigned | opened ' +
+    '| replay | WAL read | client | rejoined | return |',
+  '|---|---|---|---|---|---|---|---|---|---|---|---|---|'];
 
 const CONSUMER_HEADER = [
   'The consumers (a group per topic, read by the client that writes it): seconds, p50 / p99 / max.',
@@ -70,6 +75,8 @@ function producerRow(signal: string, client: string, rs: readonly KillRecord[]):
   const cells = [`SIG${signal.toUpperCase()}`, client, String(kills), String(rs.length),
     summary(rs.map((r) => r.unavailableMs)), summary(rs.map((r) => r.detectionMs)),
     summary(rs.map((r) => r.reassignedMs)), summary(rs.map((r) => r.openedMs)),
+    summary(rs.map((r) => r.replay?.totalMs ?? null)),
+    summary(rs.map((r) => (r.replay === null ? null : r.replay.walOpenMs + r.replay.walReadMs))),
     summary(rs.map((r) => r.clientMs)), summary(rs.map((r) => r.rejoinedMs)), summary(returns)];
   return `| ${cells.join(' | ')} |`;
 }

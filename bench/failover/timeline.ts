@@ -12,11 +12,18 @@ export interface BrokerEvent {
   brokers?: number[];
   from?: number;
   to?: number;
+  /** 'partition recovered': the WAL read it was part of (src/cluster/recover-partition.ts). */
+  walEntries?: number;
+  walOpenMs?: number;
+  walReadMs?: number;
+  commitMs?: number;
 }
 
 const KEPT = new Set(['topic created', 'live brokers changed', 'became the controller', 'partition reassigned',
   'partition opened', 'partition recovered', 'partition handed off', 'partition released', 'partition moved away',
   'peer refuses connections; its lease revoked', 'recovery waits out a revoked broker\'s window']);
+
+const numberOr = (v: unknown): number | undefined => (typeof v === 'number' ? v : undefined);
 
 export class Timeline {
   readonly events: BrokerEvent[] = [];
@@ -36,7 +43,9 @@ export class Timeline {
       this.events.push({ node, atMs: typeof time === 'number' ? time : Date.parse(String(time)), msg,
         topicId: o['topicId'] as string | undefined, topic: o['topic'] as string | undefined,
         partition: o['partition'] as number | undefined, brokers: o['brokers'] as number[] | undefined,
-        from: o['from'] as number | undefined, to: o['to'] as number | undefined });
+        from: o['from'] as number | undefined, to: o['to'] as number | undefined,
+        walEntries: numberOr(o['walEntries']), walOpenMs: numberOr(o['walOpenMs']),
+        walReadMs: numberOr(o['walReadMs']), commitMs: numberOr(o['commitMs']) });
     }
   }
 

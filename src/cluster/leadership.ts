@@ -278,10 +278,12 @@ export class Leadership {
     const peers = await this.recoveryPeers(now);
     const recovered = await recoverPartitions(this.deps.recovery, [now, ...peers]);
     let mine: PartitionState | null = null;
-    for (const { batches, state: after } of recovered) {
+    for (const { batches, state: after, replay } of recovered) {
       assert.ok(after.recoverFrom === -1, 'recovered');
       log.info({ topicId: after.topicId, partition: after.partition, from: now.recoverFrom,
-        batches }, 'partition recovered');
+        batches, walEntries: replay.walEntries, walReadMs: Math.round(replay.walReadMs),
+        commitMs: Math.round(replay.commitMs) },
+      'partition recovered');
       if (after.topicId === topicId && after.partition === partition) mine = after;
       else await this.open(after, this.deps.partitions.topicById(after.topicId)?.logs[after.partition]);
     }
@@ -318,7 +320,7 @@ export class Leadership {
    * leader as soon as it sees the registration go, so this broker replays the old leader's WAL
    * only once that window (plus slack) has passed since IT saw the registration go, which was
    * after the revoke: everything the old leader acknowledged is in its WAL by then. Until then
-   * produce requests wait for the partition to open (broker/produce/await-opening.ts). Returns
+   * produce and fetch requests wait for the partition to open (broker/await-opening.ts). Returns
    * true when the recovery must wait: a timer resumes it (resyncPartition, in the queue), so the
    * queue is not blocked meanwhile. A registration that expired has no revoked record: no wait.
    */

@@ -5,7 +5,10 @@ export type { WalEntry } from './reader.js';
 export type { WalRecoveryReport, TornTail } from './recovery.js';
 export type { WalHeaderCodec } from './header-codec.js';
 export { bufferHeaderCodec, emptyHeaderCodec } from './header-codec.js';
-export { partitionHeaderCodec, type PartitionEntryHeader } from './partition-header.js';
+export {
+  partitionHeaderCodec, partitionKey, partitionKeyOfHeader, type PartitionEntryHeader,
+} from './partition-header.js';
+export { readWalOnce, type ReadOnceOptions } from './read-once.js';
 export type { WalFsyncSample, WalMetricsSnapshot } from './metrics.js';
 export type { WalIo } from './io.js';
 export { nodeWalIo } from './io.js';

@@ -38,6 +38,28 @@ function topicIdToBytes(topicId: string): Buffer {
   return bytes;
 }
 
+/** Bytes of a header that name its partition: the topic id and the partition. */
+const partitionKeyBytes = 16 + 4;
+
+/**
+ * A raw header's partition as a map key, without decoding it: a reader that wants a few
+ * partitions of a WAL (readWalOnce's `wanted`) looks each entry up by this. Any other length is
+ * not a partition header and gets a key no partition has.
+ */
+export function partitionKeyOfHeader(header: Buffer): string {
+  if (header.length !== partitionHeaderBytes) return '';
+  return header.toString('latin1', 0, partitionKeyBytes);
+}
+
+/** The key partitionKeyOfHeader gives the headers of this partition's entries. */
+export function partitionKey(topicId: string, partition: number): string {
+  assert.ok(partition >= 0 && partition <= 0x7fff_ffff, 'partition is an i32');
+  const key = Buffer.alloc(partitionKeyBytes);
+  topicIdToBytes(topicId).copy(key, 0);
+  key.writeInt32BE(partition, 16);
+  return key.toString('latin1');
+}
+
 export const partitionHeaderCodec: WalHeaderCodec<PartitionEntryHeader> = {
   encodedBytes: () => partitionHeaderBytes,
 

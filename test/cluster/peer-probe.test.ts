@@ -14,7 +14,7 @@ import { EtcdKeys } from '../../src/etcd/keys.js';
 import { decodeRegistration } from '../../src/cluster/membership.js';
 import { revokePeerLease } from '../../src/cluster/peer-probe.js';
 import { type TestCluster, startCluster } from '../helpers/cluster.js';
-import { kafkaClient, waitFor } from '../helpers/kafka-client.js';
+import { kafkaClient, leaderOf, waitFor } from '../helpers/kafka-client.js';
 import { RawClient } from '../helpers/raw-client.js';
 import { ErrorCode } from '../../protocol/generated/errors.js';
 import {
@@ -31,16 +31,6 @@ afterEach(async () => {
   await cluster?.destroy();
   cluster = undefined;
 });
-
-async function leaderOf(kafka: Kafka, topic: string): Promise<number> {
-  const admin = kafka.admin();
-  await admin.connect();
-  try {
-    return (await admin.fetchTopicMetadata({ topics: [topic] })).topics[0]!.partitions[0]!.leader;
-  } finally {
-    await admin.disconnect();
-  }
-}
 
 async function createTopic(kafka: Kafka, topic: string): Promise<number> {
   const admin = kafka.admin();

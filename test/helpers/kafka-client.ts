@@ -20,6 +20,18 @@ export async function waitFor(what: string, check: () => boolean | Promise<boole
   throw new Error(`timed out waiting for ${what}`);
 }
 
+/** The leader of one partition as Metadata names it, through a short-lived admin client. */
+export async function leaderOf(kafka: Kafka, topic: string, partition = 0): Promise<number> {
+  const admin = kafka.admin();
+  await admin.connect();
+  try {
+    const meta = await admin.fetchTopicMetadata({ topics: [topic] });
+    return meta.topics[0]!.partitions.find((p) => p.partitionId === partition)!.leader;
+  } finally {
+    await admin.disconnect();
+  }
+}
+
 /** The high watermark of one partition, through a short-lived admin client. */
 export async function highWatermark(kafka: Kafka, topic: string, partition = 0): Promise<number> {
   const admin = kafka.admin();

@@ -16,6 +16,7 @@ import { EMPTY_BYTES } from '../../../protocol/primitives/uuid.js';
 import type { PartitionLog } from '../../partition/partition-log.js';
 import { type TopicEntry, missingPartitionError } from '../../partition/partition-manager.js';
 import type { BrokerServices } from '../services.js';
+import type { RequestedPartition } from '../await-opening.js';
 
 export interface FetchPass {
   topics: TopicOut[];
@@ -49,6 +50,16 @@ function partitionError(partitionIndex: number, errorCode: number, log?: Partiti
 function lookupTopic(s: BrokerServices, t: FetchRequest['topics'][number], version: number):
   TopicEntry | undefined {
   return version >= 13 ? s.partitions.topicById(t.topicId) : s.partitions.topic(t.topic);
+}
+
+/** The partitions of readable topics the request names, for broker/await-opening.ts. */
+export function requestedPartitions(s: BrokerServices, req: FetchRequest, version: number,
+  readable: ReadonlySet<string>): RequestedPartition[] {
+  return req.topics.flatMap((t) => {
+    const entry = lookupTopic(s, t, version);
+    if (entry === undefined || !readable.has(entry.record.name)) return [];
+    return t.partitions.map((p) => ({ entry, partition: p.partition }));
+  });
 }
 
 /** Reads every partition asked for; a topic not in `readable` (by name) is

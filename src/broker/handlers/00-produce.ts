@@ -8,7 +8,7 @@
  * original offsets, sequence gaps with OUT_OF_ORDER_SEQUENCE_NUMBER. A request for a partition
  * this broker was just named leader of but has not opened yet (cluster mode: it waits out the
  * old leader's acknowledgement window and replays its WAL) waits for it, up to 5 s, rather than
- * being refused (produce/await-opening.ts).
+ * being refused (broker/await-opening.ts).
  * Version notes: v0-2 carry the old message format (magic 0/1) and are refused, yet advertised,
  * as Kafka 4 does: old librdkafka compresses only if Produce v0 is advertised.
  * Transactional batches: the leader first checks that the partition is in the producer's ongoing
@@ -36,7 +36,7 @@ import { limits } from '../../../storage/limits.js';
 import { WalNoSpaceError } from '../../../storage/wal/errors.js';
 import { decodedRecords } from '../../../protocol/primitives/record-set.js';
 import { verifyTransactionalBatch } from '../produce/verify-txn.js';
-import { awaitOpening } from '../produce/await-opening.js';
+import { awaitOpening } from '../await-opening.js';
 import { ATTRIBUTES_OFFSET, ATTR_TRANSACTIONAL } from '../../../protocol/records/batch-header.js';
 import { AclOperation, ResourceType } from '../../security/acl.js';
 import { authorize, authorizedNames } from '../authorize.js';
@@ -109,7 +109,10 @@ export const handler = defineHandler({
     try {
       if (myTurn?.ready) await myTurn.ready;
       // A partition this broker was just named leader of is answered once it opens (see there).
-      await awaitOpening(s, req);
+      await awaitOpening(s, req.topicData.flatMap((t) => {
+        const entry = s.partitions.topic(t.name);
+        return t.partitionData.map((p) => ({ entry, partition: p.index }));
+      }), req.timeoutMs);
       return await appendAll(ctx, req, version, writable, myTurn);
     } finally {
       myTurn?.done();

@@ -3,7 +3,10 @@
  * Behavior: reads each partition from its in-memory tail or, below it, from object storage; only
  * offsets below the high watermark (durable data) are visible. Long polling: with fewer than
  * minBytes available the request waits up to maxWaitMs, woken by appends. A fetch offset inside a
- * batch returns that whole batch (clients skip the records before their offset).
+ * batch returns that whole batch (clients skip the records before their offset). A partition this
+ * broker was just named leader of but has not opened yet (cluster mode: it waits out the old
+ * leader's acknowledgement window and replays its WAL) is waited for, within maxWaitMs (at most
+ * 5 s), rather than refused with NOT_LEADER_OR_FOLLOWER (broker/await-opening.ts).
  * READ_COMMITTED (isolation_level 1) reads only below the last stable offset (no open
  * transaction's data) and gets the aborted transactions overlapping what it was sent, from the
  * partition's in-memory index (partition/txn-index.ts): no record is decoded to answer it.
@@ -16,7 +19,8 @@ import {
   type FetchRequest, decodeFetchRequest, defaultFetchResponse, encodeFetchResponse,
 } from '../../../protocol/generated/messages/fetch.js';
 import { waitForAppend } from '../fetch/long-poll.js';
-import { readPartitions } from '../fetch/read-partitions.js';
+import { readPartitions, requestedPartitions } from '../fetch/read-partitions.js';
+import { awaitOpening } from '../await-opening.js';
 import { defineHandler } from '../handler.js';
 import { fetchLimits } from '../../limits.js';
 import { AclOperation, CLUSTER_NAME, ResourceType } from '../../security/acl.js';
@@ -61,6 +65,8 @@ export const handler = defineHandler({
     // Each pass holds its data in the broker's memory budget until the answer is built (the
     // connection then holds the answer's bytes until the kernel has them).
     const readable = readableTopics(ctx, req, version);
+    // A partition this broker was just named leader of is read once it opens, within the wait.
+    await awaitOpening(s, requestedPartitions(s, req, version, readable), deadlineMs - s.nowMs());
     let pass = await readPartitions(s, req, version, readable);
     try {
       while (pass.sizeBytes < req.minBytes && !pass.hasError) {

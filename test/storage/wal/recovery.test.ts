@@ -7,6 +7,7 @@ import { readEntries, type WalEntry } from '../../../storage/wal/reader.js';
 import { WalCorruptError } from '../../../storage/wal/errors.js';
 import { bufferHeaderCodec } from '../../../storage/wal/header-codec.js';
 import { WalReadOnly } from '../../../storage/wal/wal-read-only.js';
+import { readWalOnce } from '../../../storage/wal/read-once.js';
 import {
   appendNumbered,
   collect,
@@ -232,6 +233,34 @@ describe('WAL recovery', () => {
     expect(count).toBe(entryCount - 1);
     expect((await stat(last)).size).toBe(bytes.length - 7);
     expect((await readdir(dir)).filter((n) => !n.endsWith('.wal'))).toEqual([]);
+  });
+
+  it('one read-only pass (readWalOnce) yields the wanted entries up to a torn tail', async () => {
+    const last = paths.at(-1)!;
+    const bytes = await readFile(last);
+    await writeFile(last, bytes.subarray(0, bytes.length - 7));
+    const odd = (header: Buffer) => numberOf(header) % 2 === 1;
+    const entries = await collect(readWalOnce({ dir, headerCodec: bufferHeaderCodec,
+      limits: smallLimits, wanted: odd }));
+    // Entries 1, 3, ..., 99 less the torn last one (100 is even), each intact.
+    expect(entries.map((e) => e.lsn)).toEqual(Array.from({ length: 50 }, (_, i) => 2 * i + 1));
+    expect(entries.every((e) => numberOf(e.header) === e.lsn &&
+      e.payload.equals(payloadFor(e.lsn, entryPayloadBytes)))).toBe(true);
+    expect((await stat(last)).size).toBe(bytes.length - 7);
+    expect((await readdir(dir)).filter((n) => !n.endsWith('.wal'))).toEqual([]);
+  });
+
+  it('one read-only pass refuses what recovery refuses: a middle segment damaged or missing',
+    async () => {
+    const read = () => collect(readWalOnce({ dir, headerCodec: bufferHeaderCodec,
+      limits: smallLimits, wanted: () => false }));
+    const middle = paths[1]!;
+    const bytes = await readFile(middle);
+    bytes[entryBytes + 200]! ^= 0x01; // inside the second entry's payload, not a wanted one
+    await writeFile(middle, bytes);
+    await expect(read()).rejects.toThrow(`${middle} at byte ${entryBytes}: checksum-mismatch`);
+    await unlink(middle);
+    await expect(read()).rejects.toThrow(/a segment is missing/);
   });
 
   it('a .wal file with a foreign name is refused', async () => {
