@@ -6,7 +6,7 @@
  * first keep-alive is answered. That is when each broker first sees the controller key absent.
  * The campaign used to give up at that moment, on all three brokers at once: they "rejoined the
  * cluster" naming controller -1, and no controller was ever elected (the chaos run's 64 s of
- * unavailability). The deterministic versions of this race are in controller-campaign.test.ts.
+ * unavailability). The deterministic versions of this race are in controller.test.ts.
  */
 import { afterAll, beforeAll, it } from 'vitest';
 import { ApiKey } from '../../protocol/generated/api-keys.js';
