@@ -369,8 +369,13 @@ export const controllerLimits = Object.freeze({
   debounceMsDefault: 100,
   /** A full pass this often even without changes: retries writes that failed. */
   resyncIntervalMsDefault: 10_000,
-  /** Pause before campaigning again after a failed attempt (etcd unreachable). */
+  /** Pause between campaign attempts while no controller is known (etcd unreachable, or this
+   *  broker's lease not yet confirmed). */
   campaignRetryMs: 250,
+  /** Every broker reads the controller key this often besides watching it: a watch that missed
+   *  the key's deletion (a stream waiting out its reconnect backoff) delays an election by at
+   *  most this long. One small read per broker. */
+  keyCheckIntervalMsDefault: 2_000,
   /** Ops per handoff transaction; at most the smallest etcdTxnOpsMax allowed. */
   handoffOpsPerTxnMax: 64,
 });
@@ -504,6 +509,11 @@ function assertEtcdRelations(l: BrokerLimits): void {
   }
   assert.ok(l.controller.handoffOpsPerTxnMax <= l.bounds.etcdTxnOpsMin,
     'a handoff transaction fits the smallest etcdTxnOpsMax');
+  // A deletion the watch missed is found within a default lease (no worse than a controller that
+  // died), and the reads stay rarer than campaign attempts.
+  assert.ok(l.controller.keyCheckIntervalMsDefault <= l.settings.leaseTtlMs &&
+    l.controller.campaignRetryMs < l.controller.keyCheckIntervalMsDefault,
+  'the controller key is read once per default lease or more, less often than campaign attempts');
   assert.ok(l.etcd.deleteTopicOpsFixed < l.bounds.etcdTxnOpsMin, 'a topic deletion fits');
   // The etcd engine asserts txnOpsMax >= 8 (its fixed per-transaction overheads).
   assert.ok(l.bounds.etcdTxnOpsMin >= 8, 'fixed per-transaction overheads fit');

@@ -1,14 +1,10 @@
 /**
  * The cluster controller: one broker, elected through etcd, that places partitions on live brokers.
  *
- * Election. Every broker runs a Controller. It watches the `controller` key and, whenever the key
- * is absent, tries to create it in a transaction `version(controller) == 0 → put` under its own
- * membership lease. Exactly one creation succeeds; the winner is the controller until its lease
- * ends (the broker died, stalled past the TTL, or left) or it resigns, and etcd then deletes the
- * key, which every other candidate sees through its watch and campaigns again. Takeover after a
- * controller dies thus costs the lease TTL (plus etcd's expiry sweep, up to 500 ms) and one round
- * trip. The key's create revision is the controller epoch: writes only a controller makes
- * (handoff requests) compare it, so a deposed controller's writes fail.
+ * Election (controller-election.ts). Every broker runs a Controller, and campaigns for the
+ * `controller` key under its membership lease whenever no broker holds it. The key's create
+ * revision is the controller epoch: writes only a controller makes (handoff requests) compare it,
+ * so a deposed controller's writes fail.
  *
  * Placement. On every change of the live brokers or of partition leadership (debounced, and again
  * every `resyncIntervalMs` in case a write failed), the active controller runs `planAssignments`
@@ -35,14 +31,12 @@
  */
 import assert from 'node:assert/strict';
 import { EventEmitter } from 'node:events';
-import type { EtcdKeyValue, EtcdRequestOp } from '../etcd/client.js';
+import type { EtcdRequestOp } from '../etcd/client.js';
 import { FencedError, UnknownTopicError, type PartitionState } from '../metadata/records.js';
 import type { Metadata } from '../metadata/stores.js';
 import type { MetadataChange } from '../metadata/etcd/metadata.js';
-import {
-  createdAt, deleteOp, doesNotExist, keyOf, putOp, rangePrefix,
-} from '../etcd/txn.js';
-import { KeySetWatch } from '../etcd/watch.js';
+import { createdAt, deleteOp, keyOf, putOp, rangePrefix } from '../etcd/txn.js';
+import { ControllerElection } from './controller-election.js';
 import { brokersOf, type Membership } from './membership.js';
 import {
   planAssignments, type PlannedHandoff, type PlannedReassignment,
@@ -50,16 +44,6 @@ import {
 import { controllerLimits } from '../limits.js';
 
 // Values of the controller's keys ----------------------------------------------------------------
-
-export interface ControllerRecord {
-  nodeId: number;
-}
-
-export function decodeControllerRecord(value: Buffer): ControllerRecord {
-  const record = JSON.parse(value.toString('utf8')) as ControllerRecord;
-  assert.ok(Number.isSafeInteger(record.nodeId) && record.nodeId >= 0, 'controller nodeId');
-  return record;
-}
 
 /** What a handoff key holds; the key names the partition. */
 export interface HandoffRequest {
@@ -94,6 +78,10 @@ export interface ControllerOptions {
   coordinator: WatchedCoordinator;
   debounceMs?: number;
   resyncIntervalMs?: number;
+  /** How often the controller key is read besides watched (controller-election.ts). */
+  keyCheckIntervalMs?: number;
+  /** No controller for this long is logged; default the lease TTL. */
+  noControllerWarnMs?: number;
   log?: (message: string, error: unknown) => void;
   /**
    * Events an operator (and the failover benchmark) times a failover by: the active controller
@@ -125,12 +113,8 @@ export class Controller extends EventEmitter<{ elected: [epoch: number]; resigne
   /** The live brokers last seen, and last logged (changes are logged once, by the active one). */
   private liveSeen = '';
   private liveLogged = '';
-  private holderId = -1;
-  /** Create revision of our controller key while we are the controller, else -1. */
-  private epoch = -1;
+  private election: ControllerElection | null = null;
   private closed = false;
-  private campaigning = false;
-  private campaignAgain = false;
   private readonly leadership = new Map<string, string>();
   private reconcileTimer: NodeJS.Timeout | null = null;
   private resyncTimer: NodeJS.Timeout | null = null;
@@ -138,7 +122,7 @@ export class Controller extends EventEmitter<{ elected: [epoch: number]; resigne
   private rerun = false;
   private readonly cleanups: (() => unknown)[] = [];
 
-  private constructor(options: ControllerOptions) {
+  private constructor(private readonly options: ControllerOptions) {
     super();
     this.membership = options.membership;
     this.coordinator = options.coordinator;
@@ -163,16 +147,16 @@ export class Controller extends EventEmitter<{ elected: [epoch: number]; resigne
 
   /** The node id holding the controller key, -1 while none does. */
   controllerId(): number {
-    return this.holderId;
+    return this.election?.holderId() ?? -1;
   }
 
   isActive(): boolean {
-    return this.epoch !== -1 && !this.closed;
+    return this.controllerEpoch() !== -1 && !this.closed;
   }
 
   /** The controller epoch (the key's create revision) while active, else -1. */
   controllerEpoch(): number {
-    return this.epoch;
+    return this.election?.controllerEpoch() ?? -1;
   }
 
   /** Runs a placement pass now (after any pass in flight); what a debounced change would do. */
@@ -189,16 +173,11 @@ export class Controller extends EventEmitter<{ elected: [epoch: number]; resigne
     if (this.resyncTimer !== null) clearInterval(this.resyncTimer);
     for (const cleanup of this.cleanups.splice(0)) await cleanup();
     await this.running?.catch(() => undefined);
-    const epoch = this.epoch;
-    this.stepDown();
-    if (epoch !== -1) await this.resign(epoch);
+    await this.election?.close(); // resigns if we are the controller
   }
 
   private async follow(): Promise<void> {
     const { membership } = this;
-    const onLost = (): void => this.stepDown();
-    membership.on('lost', onLost);
-    this.cleanups.push(() => membership.off('lost', onLost));
     this.cleanups.push(this.coordinator.onChange((change) => this.onCoordinatorChange(change)));
     // Brokers coming and going trigger a pass; the pass reads them afresh (readLiveBrokers).
     const brokers = await membership.watchBrokers((live) => {
@@ -207,66 +186,17 @@ export class Controller extends EventEmitter<{ elected: [epoch: number]; resigne
       this.scheduleReconcile();
     });
     this.cleanups.push(() => brokers.close());
-    const key = membership.keys.controller();
-    const holder = await KeySetWatch.open(membership.client, { key, exact: true },
-      (entries) => this.onControllerKey(entries.get(key) ?? null), this.log);
-    this.cleanups.push(() => holder.close());
+    const { keyCheckIntervalMs, noControllerWarnMs } = this.options;
+    this.election = await ControllerElection.start({ membership, log: this.log, info: this.info,
+      onElected: (epoch) => this.onElected(epoch), onResigned: () => this.emit('resigned'),
+      ...(keyCheckIntervalMs === undefined ? {} : { keyCheckIntervalMs }),
+      ...(noControllerWarnMs === undefined ? {} : { noControllerWarnMs }) });
     this.resyncTimer = setInterval(() => this.scheduleReconcile(), this.resyncIntervalMs);
   }
 
   // Election
 
-  private onControllerKey(kv: EtcdKeyValue | null): void {
-    if (kv === null) {
-      this.holderId = -1;
-      this.stepDown();
-      void this.campaign();
-      return;
-    }
-    this.holderId = decodeControllerRecord(kv.value).nodeId;
-    const ours = this.holderId === this.membership.nodeId &&
-      kv.lease === this.membership.leaseId();
-    if (ours) this.stepUp(Number(kv.create_revision));
-    else this.stepDown();
-  }
-
-  /**
-   * Creates the controller key under our lease if nobody holds it. A call while an attempt is in
-   * flight is remembered and run after it: the key may have been deleted again meanwhile.
-   */
-  private async campaign(): Promise<void> {
-    if (this.campaigning) {
-      this.campaignAgain = true;
-      return;
-    }
-    if (this.closed || !this.membership.isLeaseValid()) return;
-    this.campaigning = true;
-    const key = this.membership.keys.controller();
-    try {
-      const response = await this.membership.client.kv.txn({ compare: [doesNotExist(key)],
-        success: [putOp(key, JSON.stringify({ nodeId: this.membership.nodeId }),
-          this.membership.leaseId())],
-        failure: [] });
-      // Our put is the key's creation: its revision is the create revision, our epoch.
-      if (response.succeeded) this.stepUp(Number(response.header.revision));
-    } catch (error) {
-      this.log('controller campaign failed; retrying', error);
-      await new Promise((resolve) => setTimeout(resolve, controllerLimits.campaignRetryMs));
-      this.campaignAgain = true;
-    } finally {
-      this.campaigning = false;
-    }
-    if (this.campaignAgain) {
-      this.campaignAgain = false;
-      if (this.holderId === -1) await this.campaign();
-    }
-  }
-
-  private stepUp(epoch: number): void {
-    assert.ok(Number.isSafeInteger(epoch) && epoch > 0, `controller epoch ${epoch}`);
-    if (this.closed || this.epoch === epoch) return;
-    this.epoch = epoch;
-    this.holderId = this.membership.nodeId;
+  private onElected(epoch: number): void {
     this.info({ epoch, brokers: this.liveSeen === '' ? [] : this.liveSeen.split(',').map(Number) },
       'became the controller');
     this.liveLogged = this.liveSeen; // logged just above
@@ -277,25 +207,8 @@ export class Controller extends EventEmitter<{ elected: [epoch: number]; resigne
   private logLiveBrokers(): void {
     if (!this.isActive() || this.liveSeen === this.liveLogged) return;
     this.liveLogged = this.liveSeen;
-    this.info({ brokers: this.liveSeen === '' ? [] : this.liveSeen.split(',').map(Number), epoch: this.epoch },
+    this.info({ brokers: this.liveSeen === '' ? [] : this.liveSeen.split(',').map(Number), epoch: this.controllerEpoch() },
       'live brokers changed');
-  }
-
-  private stepDown(): void {
-    if (this.epoch === -1) return;
-    this.epoch = -1;
-    this.emit('resigned');
-  }
-
-  /** Deletes the key if it is still the one we created (not a successor's). */
-  private async resign(epoch: number): Promise<void> {
-    const key = this.membership.keys.controller();
-    try {
-      await this.membership.client.kv.txn({ compare: [createdAt(key, epoch)],
-        success: [deleteOp(key)], failure: [] });
-    } catch (error) {
-      this.log('resigning as controller failed; the key expires with the lease', error);
-    }
   }
 
   // Placement
@@ -349,7 +262,7 @@ export class Controller extends EventEmitter<{ elected: [epoch: number]; resigne
   }
 
   private async reconcile(): Promise<ReconcileResult> {
-    const epoch = this.epoch;
+    const epoch = this.controllerEpoch();
     if (!this.isActive() || !this.membership.isLeaseValid()) return nothingDone();
     const partitions = await this.readLeadership();
     const live = await this.readLiveBrokers();
@@ -357,7 +270,7 @@ export class Controller extends EventEmitter<{ elected: [epoch: number]; resigne
     const result = nothingDone();
     for (const move of plan.reassign) {
       // Re-check before every write: a controller paused past its lease must stop at once.
-      if (this.epoch !== epoch || !this.membership.isLeaseValid()) return result;
+      if (this.controllerEpoch() !== epoch || !this.membership.isLeaseValid()) return result;
       try {
         await this.coordinator.leadership.setLeader(move.topicId, move.partition, move.toLeaderId,
           move.expectedEpoch);
@@ -369,7 +282,7 @@ export class Controller extends EventEmitter<{ elected: [epoch: number]; resigne
         result.fenced++;
       }
     }
-    if (this.epoch !== epoch || !this.membership.isLeaseValid()) return result;
+    if (this.controllerEpoch() !== epoch || !this.membership.isLeaseValid()) return result;
     Object.assign(result, await this.syncHandoffs(epoch, plan.handoffs));
     return result;
   }
@@ -430,7 +343,7 @@ export class Controller extends EventEmitter<{ elected: [epoch: number]; resigne
       const response = await client.kv.txn({ compare: [guard], failure: [],
         success: ops.slice(i, i + controllerLimits.handoffOpsPerTxnMax) });
       if (!response.succeeded) {
-        this.stepDown(); // the key is no longer ours: a successor plans from here
+        this.election?.stepDown(); // the key is no longer ours: a successor plans from here
         return { handoffsPut: 0, handoffsDeleted: 0 };
       }
     }

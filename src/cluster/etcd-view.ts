@@ -21,7 +21,8 @@ import {
   type ClusterView,
   type PartitionLeader,
 } from './cluster-view.js';
-import { decodeControllerRecord, type WatchedCoordinator } from './controller.js';
+import type { WatchedCoordinator } from './controller.js';
+import { decodeControllerRecord } from './controller-election.js';
 import { watchBrokers } from './membership.js';
 
 export interface EtcdClusterViewOptions {
