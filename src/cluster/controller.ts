@@ -25,7 +25,7 @@
  * partitions are reassigned at once all the same, so that Metadata names their new leaders and
  * clients go there right away: the NEW LEADER waits out the window before it replays the revoked
  * broker's WAL and opens the partition (leadership.ts), holding produce requests meanwhile
- * (broker/produce/await-opening.ts). The reassignment bumps the epoch, so the revoked broker's
+ * (broker/await-opening.ts). The reassignment bumps the epoch, so the revoked broker's
  * uploads are fenced from then on; what it acknowledged until the window's end is in the WAL
  * the new leader replays after it.
  */

@@ -42,7 +42,8 @@ describe('a produce refused during a handoff', () => {
 
   async function produce(topic: Awaited<ReturnType<PartitionManager['createTopic']>>) {
     const batch = await encodeBatch({ baseTimestamp: 1, records: [{ key: null, value: Buffer.from('v') }] });
-    return appendPartition(services, topic, 0, batch, 1, { remainingBytes: 1 << 20 });
+    return appendPartition(services, topic, 0, batch,
+      { nowMs: 1, inflate: { remainingBytes: 1 << 20 }, inFrame: false });
   }
 
   it('is answered NOT_LEADER_OR_FOLLOWER once the partition is released, not before', async () => {

@@ -23,13 +23,13 @@
  */
 import { ErrorCode } from '../../../protocol/generated/errors.js';
 import {
-  type ProduceResponsePartitionProduceResponse as PartitionOut, type ProduceRequest,
-  decodeProduceRequest,
+  type ProduceResponse, type ProduceResponsePartitionProduceResponse as PartitionOut,
+  type ProduceRequest, decodeProduceRequest,
   defaultProduceResponse, defaultProduceResponsePartitionProduceResponse,
   defaultProduceResponseTopicProduceResponse, encodeProduceResponse,
 } from '../../../protocol/generated/messages/produce.js';
 import { type RequestContext, defineHandler } from '../handler.js';
-import { appendPartition, type InflateBudget,
+import { appendPartition, batchesMayStayInFrame, type InflateBudget,
   type PartitionAppendResult } from '../produce/append-partition.js';
 import { PartitionFencedError } from '../../partition/partition-log.js';
 import { limits } from '../../../storage/limits.js';
@@ -37,35 +37,39 @@ import { WalNoSpaceError } from '../../../storage/wal/errors.js';
 import { decodedRecords } from '../../../protocol/primitives/record-set.js';
 import { verifyTransactionalBatch } from '../produce/verify-txn.js';
 import { awaitOpening } from '../await-opening.js';
-import { ATTRIBUTES_OFFSET, ATTR_TRANSACTIONAL } from '../../../protocol/records/batch-header.js';
+import {
+  ATTR_CONTROL, ATTR_TRANSACTIONAL, ATTRIBUTES_OFFSET, BATCH_HEADER_BYTES, readBatchHeader,
+} from '../../../protocol/records/batch-header.js';
 import { AclOperation, ResourceType } from '../../security/acl.js';
 import { authorize, authorizedNames } from '../authorize.js';
-import { type ProducerTurn, ProducerTurns } from '../produce/producer-turns.js';
-import { readBatchHeader, BATCH_HEADER_BYTES } from '../../../protocol/records/batch-header.js';
+import { ProducerTurns } from '../produce/producer-turns.js';
 
 /** One broker process's turns: transactional producers' pipelined requests in arrival order. */
 const producerTurns = new ProducerTurns();
 
-/** The producer id of the request's first transactional batch; null: none is transactional. */
-function transactionalProducerId(req: ProduceRequest): bigint | null {
+/** What one pass over the request's first batches found about transactions. */
+interface TransactionalScan {
+  /** Kafka's RequestUtils.hasTransactionalRecords: any partition's first batch is transactional. */
+  transactional: boolean;
+  /** The producer id of the first transactional data batch (not a marker); null: none. */
+  producerId: bigint | null;
+}
+
+function scanTransactional(req: ProduceRequest): TransactionalScan {
+  let transactional = false;
   for (const t of req.topicData) {
     for (const p of t.partitionData) {
       const records = decodedRecords(p.records);
-      if (records === null || records.length < BATCH_HEADER_BYTES) continue;
-      const h = readBatchHeader(records, 0);
-      if (h.isTransactional && !h.isControl) return h.producerId;
+      if (records === null || records.length < ATTRIBUTES_OFFSET + 2) continue;
+      const attributes = records.readInt16BE(ATTRIBUTES_OFFSET);
+      if ((attributes & ATTR_TRANSACTIONAL) === 0) continue;
+      transactional = true;
+      if ((attributes & ATTR_CONTROL) === 0 && records.length >= BATCH_HEADER_BYTES) {
+        return { transactional, producerId: readBatchHeader(records, 0).producerId };
+      }
     }
   }
-  return null;
-}
-
-/** Kafka's RequestUtils.hasTransactionalRecords: any partition's first batch is transactional. */
-function hasTransactionalRecords(req: ProduceRequest): boolean {
-  return req.topicData.some((t) => t.partitionData.some((p) => {
-    const records = decodedRecords(p.records);
-    return records !== null && records.length >= ATTRIBUTES_OFFSET + 2
-      && (records.readInt16BE(ATTRIBUTES_OFFSET) & ATTR_TRANSACTIONAL) !== 0;
-  }));
+  return { transactional, producerId: null };
 }
 
 function failTopic(t: ProduceRequest['topicData'][number], errorCode: number) {
@@ -79,7 +83,6 @@ function errorResponse(req: ProduceRequest, _version: number, errorCode: number)
   return req.acks === 0 ? null
     : { ...defaultProduceResponse(), responses: req.topicData.map((t) => failTopic(t, errorCode)) };
 }
-
 
 function refused(errorCode: number): PartitionAppendResult {
   return { errorCode, errorMessage: null, baseOffset: -1, logAppendTimeMs: -1, logStartOffset: -1 };
@@ -96,16 +99,17 @@ export const handler = defineHandler({
   errorResponse,
   async handle(ctx, req, version) {
     const s = ctx.services;
+    const scan = scanTransactional(req);
     // Kafka's order: a transactional batch needs WRITE on its transactional id (the whole request
     // fails), then each topic needs WRITE (TOPIC_AUTHORIZATION_FAILED before any existence check).
-    if (hasTransactionalRecords(req) && (req.transactionalId === null
+    if (scan.transactional && (req.transactionalId === null
       || !authorize(ctx, AclOperation.WRITE, ResourceType.TRANSACTIONAL_ID, req.transactionalId))) {
       return errorResponse(req, version, ErrorCode.TRANSACTIONAL_ID_AUTHORIZATION_FAILED);
     }
     const writable = authorizedNames(ctx, AclOperation.WRITE, ResourceType.TOPIC,
       req.topicData.map((t) => t.name));
-    const turn = transactionalProducerId(req);
-    const myTurn = turn === null ? null : producerTurns.take(turn);
+    const myTurn = scan.producerId === null ? null : producerTurns.take(scan.producerId);
+    let appended: Appended;
     try {
       if (myTurn?.ready) await myTurn.ready;
       // A partition this broker was just named leader of is answered once it opens (see there).
@@ -113,82 +117,118 @@ export const handler = defineHandler({
         const entry = s.partitions.topic(t.name);
         return t.partitionData.map((p) => ({ entry, partition: p.index }));
       }), req.timeoutMs);
-      return await appendAll(ctx, req, version, writable, myTurn);
+      appended = await appendAll(ctx, req, writable);
     } finally {
+      // Appended (or refused): the producer's next request may go; durability is awaited below.
       myTurn?.done();
     }
+    if (req.acks === 0) return null;
+    // One await for every partition: their WAL entries share the same group commit.
+    await Promise.all(appended.durable);
+    if (s.cluster.canAcknowledge?.() === false) refuseAcknowledged(appended.response);
+    return appended.response;
   },
 });
 
-/** Appends every partition's batch, then (acks ≠ 0) waits for them to be durable. */
-async function appendAll(ctx: RequestContext, req: ProduceRequest, version: number,
-  writable: Set<string>, myTurn: ProducerTurn | null) {
-    const s = ctx.services;
-    const nowMs = s.nowMs();
-    const res = defaultProduceResponse();
-    const durable: Promise<void>[] = [];
-    const inflate: InflateBudget = { remainingBytes: limits.produceUncompressedBytesMax };
-    // Only a batch whose leadership moved on before it was durable is answered
-    // NOT_LEADER_OR_FOLLOWER: the client refreshes metadata and retries at the new leader.
-    // Anything else that kept a batch from being durable (a full WAL disk, the offsets rolled back
-    // behind such a batch) is KAFKA_STORAGE_ERROR (retriable): the batch was not written.
-    const failOnFence = (out: PartitionOut, p: Promise<void>) => p.catch((err: unknown) => {
-      if (err instanceof PartitionFencedError) {
-        ctx.log.info({ err }, 'produce not acknowledged: partition fenced');
-        Object.assign(out, { errorCode: ErrorCode.NOT_LEADER_OR_FOLLOWER, baseOffset: -1n,
-          errorMessage: 'leadership moved to another broker' });
-        return;
-      }
-      if (!(err instanceof WalNoSpaceError)) ctx.log.warn({ err }, 'produce not acknowledged: batch not made durable');
-      Object.assign(out, { errorCode: ErrorCode.KAFKA_STORAGE_ERROR, baseOffset: -1n,
-        errorMessage: err instanceof WalNoSpaceError ? 'the WAL disk is full; retry later'
-          : `the batch was not made durable (${(err as Error).message}); retry later` });
-    });
-    for (const t of req.topicData) {
-      if (!writable.has(t.name)) {
-        res.responses.push(failTopic(t, ErrorCode.TOPIC_AUTHORIZATION_FAILED));
-        continue;
-      }
-      let topic = s.partitions.topic(t.name);
-      const partitionsNamed = Math.max(0, ...t.partitionData.map((p) => p.index + 1));
-      if (topic === undefined || topic.record.partitionCount < partitionsNamed) {
-        // Created or grown through another broker a moment ago: learn it now, not from the watch.
-        topic = await s.partitions.topicNow(t.name, partitionsNamed);
-      }
-      const out = { ...defaultProduceResponseTopicProduceResponse(), name: t.name,
-        partitionResponses: [] as PartitionOut[] };
-      for (const p of t.partitionData) {
-        const records = decodedRecords(p.records);
-        const verifying = verifyTransactionalBatch(s, req.transactionalId, topic, p.index, records);
-        const txn = verifying instanceof Promise ? await verifying : verifying;
-        const refusal = txn.errorCode !== ErrorCode.NONE ? txn.errorCode : txn.recheck();
-        const r = refusal !== ErrorCode.NONE ? refused(refusal)
-          : appendPartition(s, topic, p.index, records, nowMs, inflate);
-        const partitionOut: PartitionOut = {
-          ...defaultProduceResponsePartitionProduceResponse(),
-          index: p.index, errorCode: r.errorCode, errorMessage: r.errorMessage,
-          baseOffset: BigInt(r.baseOffset), logAppendTimeMs: BigInt(r.logAppendTimeMs),
-          logStartOffset: BigInt(r.logStartOffset),
-        };
-        if (r.durable !== undefined) durable.push(failOnFence(partitionOut, r.durable));
-        if (r.answerAfter !== undefined) durable.push(r.answerAfter);
-        out.partitionResponses.push(partitionOut);
-        if (r.errorCode !== ErrorCode.NONE) ctx.log.debug({ topic: t.name, partition: p.index, error: r.errorMessage }, 'produce refused');
-      }
-      res.responses.push(out);
-    }
-    // Appended: the producer's next request may go (durability is awaited below, together).
-    myTurn?.done();
-    if (req.acks === 0) return null;
-    // One await for every partition: their WAL entries share the same group commit.
-    await Promise.all(durable);
-    if (s.cluster.canAcknowledge?.() === false) {
-      // Paused or cut off past its lease, this broker may have been replaced: refuse to confirm.
-      for (const t of res.responses) {
-        for (const p of t.partitionResponses) {
-          if (p.errorCode === ErrorCode.NONE) Object.assign(p, { errorCode: ErrorCode.NOT_LEADER_OR_FOLLOWER, baseOffset: -1n });
-        }
+/** Paused or cut off past its lease, this broker may have been replaced: confirm nothing. */
+function refuseAcknowledged(res: ProduceResponse): void {
+  for (const t of res.responses) {
+    for (const p of t.partitionResponses) {
+      if (p.errorCode === ErrorCode.NONE) {
+        Object.assign(p, { errorCode: ErrorCode.NOT_LEADER_OR_FOLLOWER, baseOffset: -1n });
       }
     }
-    return res;
+  }
+}
+
+/** The response as appending left it, and what must settle before it is sent. */
+interface Appended {
+  response: ProduceResponse;
+  /** Durability (or a handoff) per partition; none rejects (failures are written into it). */
+  durable: Promise<void>[];
+}
+
+/**
+ * Only a batch whose leadership moved on before it was durable is answered
+ * NOT_LEADER_OR_FOLLOWER: the client refreshes metadata and retries at the new leader. Anything
+ * else that kept a batch from being durable (a full WAL disk, the offsets rolled back behind such
+ * a batch) is KAFKA_STORAGE_ERROR (retriable): the batch was not written.
+ */
+function failOnFence(ctx: RequestContext, out: PartitionOut, p: Promise<void>): Promise<void> {
+  return p.catch((err: unknown) => {
+    if (err instanceof PartitionFencedError) {
+      ctx.log.info({ err }, 'produce not acknowledged: partition fenced');
+      Object.assign(out, { errorCode: ErrorCode.NOT_LEADER_OR_FOLLOWER, baseOffset: -1n,
+        errorMessage: 'leadership moved to another broker' });
+      return;
+    }
+    const noSpace = err instanceof WalNoSpaceError;
+    if (!noSpace) ctx.log.warn({ err }, 'produce not acknowledged: batch not made durable');
+    Object.assign(out, { errorCode: ErrorCode.KAFKA_STORAGE_ERROR, baseOffset: -1n,
+      errorMessage: noSpace ? 'the WAL disk is full; retry later'
+        : `the batch was not made durable (${(err as Error).message}); retry later` });
+  });
+}
+
+/** Appends every partition's batch; the caller waits for `durable` (acks ≠ 0). */
+async function appendAll(ctx: RequestContext, req: ProduceRequest,
+  writable: Set<string>): Promise<Appended> {
+  const s = ctx.services;
+  const appending: RequestAppend = { ctx, req, nowMs: s.nowMs(), durable: [],
+    inflate: { remainingBytes: limits.produceUncompressedBytesMax },
+    inFrame: batchesMayStayInFrame(req) };
+  const response = defaultProduceResponse();
+  for (const t of req.topicData) {
+    if (!writable.has(t.name)) {
+      response.responses.push(failTopic(t, ErrorCode.TOPIC_AUTHORIZATION_FAILED));
+      continue;
+    }
+    response.responses.push(await appendTopic(appending, t));
+  }
+  return { response, durable: appending.durable };
+}
+
+/** One request's appends in progress. */
+interface RequestAppend {
+  ctx: RequestContext;
+  req: ProduceRequest;
+  nowMs: number;
+  durable: Promise<void>[];
+  inflate: InflateBudget;
+  /** The batches may stay where the request frame holds them (append-partition.ts). */
+  inFrame: boolean;
+}
+
+async function appendTopic(a: RequestAppend, t: ProduceRequest['topicData'][number]) {
+  const { ctx, req } = a;
+  const s = ctx.services;
+  let topic = s.partitions.topic(t.name);
+  const partitionsNamed = Math.max(0, ...t.partitionData.map((p) => p.index + 1));
+  if (topic === undefined || topic.record.partitionCount < partitionsNamed) {
+    // Created or grown through another broker a moment ago: learn it now, not from the watch.
+    topic = await s.partitions.topicNow(t.name, partitionsNamed);
+  }
+  const out = { ...defaultProduceResponseTopicProduceResponse(), name: t.name,
+    partitionResponses: [] as PartitionOut[] };
+  for (const p of t.partitionData) {
+    const records = decodedRecords(p.records);
+    const verifying = verifyTransactionalBatch(s, req.transactionalId, topic, p.index, records);
+    const txn = verifying instanceof Promise ? await verifying : verifying;
+    const refusal = txn.errorCode !== ErrorCode.NONE ? txn.errorCode : txn.recheck();
+    const r = refusal !== ErrorCode.NONE ? refused(refusal)
+      : appendPartition(s, topic, p.index, records, a);
+    const partitionOut: PartitionOut = {
+      ...defaultProduceResponsePartitionProduceResponse(),
+      index: p.index, errorCode: r.errorCode, errorMessage: r.errorMessage,
+      baseOffset: BigInt(r.baseOffset), logAppendTimeMs: BigInt(r.logAppendTimeMs),
+      logStartOffset: BigInt(r.logStartOffset),
+    };
+    if (r.durable !== undefined) a.durable.push(failOnFence(ctx, partitionOut, r.durable));
+    if (r.answerAfter !== undefined) a.durable.push(r.answerAfter);
+    out.partitionResponses.push(partitionOut);
+    if (r.errorCode !== ErrorCode.NONE) {
+      ctx.log.debug({ topic: t.name, partition: p.index, error: r.errorMessage }, 'produce refused');
+    }
+  }
+  return out;
 }

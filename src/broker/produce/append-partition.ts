@@ -1,8 +1,18 @@
 /**
  * Produce, one partition: validate the batch (header + CRC32C, then a walk of its records,
- * decompressed within a budget, that checks they match the header), take a private copy of it,
- * and hand it to the partition log, which assigns offsets and submits it to the WAL. The batch
+ * decompressed within a budget, that checks they match the header), and hand it to the partition
+ * log, which assigns offsets (patching the batch in place) and submits it to the WAL. The batch
  * itself is never re-encoded. Maps every outcome to the error code Kafka's broker returns.
+ *
+ * Where the batch's bytes live: the log keeps them in its tail until they are uploaded and
+ * evicted, and counts only the batch's own bytes. A batch is a view of the request frame, and a
+ * view keeps the frame's whole memory (its ArrayBuffer) alive. So the batches of a request stay
+ * in the frame only when they make up at least half of that memory (`batchesMayStayInFrame`):
+ * then what they keep alive is at most twice what the tail counts, and they are appended in the
+ * same tick, so the uploader takes them in the same pass and the tail evicts them together.
+ * Otherwise (a small batch in a socket read that also holds other requests) each is copied, as
+ * before. Not copying every batch saves a copy and an allocation of each byte produced, and the
+ * garbage collections those allocations set off (issue 13).
  */
 import { ErrorCode } from '../../../protocol/generated/errors.js';
 import { validateBatch } from '../../../protocol/records/batch-header.js';
@@ -11,6 +21,8 @@ import { type TopicEntry, missingPartitionError } from '../../partition/partitio
 import type { BrokerServices } from '../services.js';
 import { produceLimits } from '../../limits.js';
 import { refusalForUploadBacklog } from './upload-backpressure.js';
+import type { ProduceRequest } from '../../../protocol/generated/messages/produce.js';
+import { decodedRecords } from '../../../protocol/primitives/record-set.js';
 
 export interface PartitionAppendResult {
   errorCode: number;
@@ -36,8 +48,39 @@ function failed(errorCode: number, errorMessage: string | null): PartitionAppend
   return { errorCode, errorMessage, baseOffset: -1, logAppendTimeMs: -1, logStartOffset: -1 };
 }
 
+/** Least share of the frame's memory the batches of a request must make up to stay in it. */
+const FRAME_SHARE_MIN = 0.5;
+
+/**
+ * True when the request's batches make up at least FRAME_SHARE_MIN of the memory of the frame
+ * they are views of (one ArrayBuffer for all: decoders return views of the frame).
+ */
+export function batchesMayStayInFrame(req: ProduceRequest): boolean {
+  let frame: ArrayBufferLike | null = null;
+  let batchBytes = 0;
+  for (const t of req.topicData) {
+    for (const p of t.partitionData) {
+      const records = decodedRecords(p.records);
+      if (records === null) continue;
+      if (frame !== null && records.buffer !== frame) return false;
+      frame = records.buffer;
+      batchBytes += records.length;
+    }
+  }
+  return frame !== null && batchBytes >= FRAME_SHARE_MIN * frame.byteLength;
+}
+
+/** What every partition's append in one request shares. */
+export interface RequestAppendState {
+  nowMs: number;
+  inflate: InflateBudget;
+  /** The request's batches may stay in its frame (batchesMayStayInFrame), else each is copied. */
+  inFrame: boolean;
+}
+
 export function appendPartition(s: BrokerServices, topic: TopicEntry | undefined, partition: number,
-  records: Buffer | null, nowMs: number, inflate: InflateBudget): PartitionAppendResult {
+  records: Buffer | null, request: RequestAppendState): PartitionAppendResult {
+  const { nowMs, inflate } = request;
   const log = topic?.logs[partition];
   if (topic === undefined || log === undefined) {
     return failed(ErrorCode[missingPartitionError(topic, partition)], null);
@@ -57,8 +100,8 @@ export function appendPartition(s: BrokerServices, topic: TopicEntry | undefined
   const contents = checkBatchRecords(check.header, check.sizeBytes, inflate.remainingBytes);
   if (!contents.ok) return failed(ErrorCode[contents.errorName], contents.detail);
   inflate.remainingBytes -= contents.uncompressedBytes;
-  // Our own copy: the request buffer may be shared with other frames, and the log patches it.
-  const batch = Buffer.from(records);
+  // The log patches the batch in place: the frame's bytes are this request's alone either way.
+  const batch = request.inFrame ? records : Buffer.from(records);
   const outcome = log.append(batch, check.header, topic.config, nowMs);
   switch (outcome.kind) {
     case 'error':
