@@ -59,7 +59,7 @@ export class WorkerSqliteWriter implements SqliteWriter {
     this.worker.on('error', (error) => this.fail(
       new Error(`the SQLite writer thread failed: ${error.message}`, { cause: error })));
     this.worker.on('exit', (code) => this.fail(
-      new Error(`the SQLite writer thread exited (code ${code}) with writes unanswered`)));
+      new Error(`the SQLite writer thread exited (code ${code})`)));
   }
 
   run<N extends WriteName>(name: N, ...args: WriteArgs<N>): Promise<WriteResult<N>> {
