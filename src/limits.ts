@@ -195,6 +195,18 @@ export const adminLimits = Object.freeze({
   sqliteBusyTimeoutMs: 5_000,
 });
 
+/** The SQLite writer thread (src/metadata/sqlite/writer-thread.ts). */
+export const sqliteWriterLimits = Object.freeze({
+  /** Writes sent to the thread and not yet answered. Each has a caller waiting on it (a request,
+   *  the uploader, a coordinator), which bounds them far below this; reaching it means the
+   *  thread has stopped keeping up, and a write then fails at once rather than queueing more. */
+  writesWaitingMax: 10_000,
+  /** Queued writes one transaction takes (one fsync shared by all): a burst of offset commits
+   *  costs one fsync, and a transaction stays short enough that the first of them is not kept
+   *  waiting long for the last. */
+  writesPerTransactionMax: 64,
+});
+
 /** Consumer groups. */
 export const groupLimits = Object.freeze({
   /** Kafka's offset.metadata.max.bytes default. */

@@ -7,14 +7,31 @@ import {
 import { adminLimits } from '../../limits.js';
 import type { AclStore } from '../stores.js';
 import type { SqliteDatabase } from './database.js';
+import type { SqliteWriter } from './writer.js';
 import { AclListeners } from '../acl-listeners.js';
+
+export const aclWrites = {
+  aclCreate(d: SqliteDatabase, bindings: AclBinding[]): void {
+    for (const b of bindings) d.s.insertAcl.run(aclIdentity(b));
+    const count = d.s.selectAclIdentities.all().length;
+    assert.ok(count <= adminLimits.aclBindingsMax, `at most ${adminLimits.aclBindingsMax} ACLs`);
+  },
+
+  /** Per filter, the bindings it matched (and deleted). */
+  aclDelete(d: SqliteDatabase, filters: AclBindingFilter[]): AclBinding[][] {
+    const stored = loadBindings(d);
+    const perFilter = filters.map((f) => stored.filter((b) => filterMatches(f, b)));
+    for (const b of new Set(perFilter.flat())) d.s.deleteAcl.run(aclIdentity(b));
+    return perFilter;
+  },
+};
 
 export class SqliteAclStore implements AclStore {
   private current: readonly AclBinding[];
   private readonly listeners = new AclListeners();
 
-  constructor(private readonly d: SqliteDatabase) {
-    this.current = this.load();
+  constructor(private readonly d: SqliteDatabase, private readonly writer: SqliteWriter) {
+    this.current = loadBindings(d);
   }
 
   bindings(): readonly AclBinding[] {
@@ -22,21 +39,12 @@ export class SqliteAclStore implements AclStore {
   }
 
   async create(bindings: AclBinding[]): Promise<void> {
-    this.d.transaction(() => {
-      for (const b of bindings) this.d.s.insertAcl.run(aclIdentity(b));
-      const count = this.d.s.selectAclIdentities.all().length;
-      assert.ok(count <= adminLimits.aclBindingsMax, `at most ${adminLimits.aclBindingsMax} ACLs`);
-    });
+    await this.writer.run('aclCreate', bindings);
     this.refresh();
   }
 
   async delete(filters: AclBindingFilter[]): Promise<AclBinding[][]> {
-    const removed = this.d.transaction(() => {
-      const stored = this.load();
-      const perFilter = filters.map((f) => stored.filter((b) => filterMatches(f, b)));
-      for (const b of new Set(perFilter.flat())) this.d.s.deleteAcl.run(aclIdentity(b));
-      return perFilter;
-    });
+    const removed = await this.writer.run('aclDelete', filters);
     if (removed.some((r) => r.length > 0)) this.refresh();
     return removed;
   }
@@ -45,12 +53,12 @@ export class SqliteAclStore implements AclStore {
     return this.listeners.add(listener);
   }
 
-  private load(): AclBinding[] {
-    return this.d.s.selectAclIdentities.all().map(aclFromIdentity);
-  }
-
   private refresh(): void {
-    this.current = this.load();
+    this.current = loadBindings(this.d);
     this.listeners.emit();
   }
+}
+
+function loadBindings(d: SqliteDatabase): AclBinding[] {
+  return d.s.selectAclIdentities.all().map(aclFromIdentity);
 }

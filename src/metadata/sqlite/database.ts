@@ -3,11 +3,13 @@
  * its prepared statements, and the reads and writes several stores need inside their own
  * transactions (a topic's deletion releases index entries as retention does).
  *
- * Each store method is one SQLite transaction, so "one atomic change" comes from the database,
- * not from care in the stores: a method that throws (FencedError, an assertion) rolls back
- * everything it wrote. better-sqlite3 is synchronous: a call blocks the event loop for one
- * transaction (one fsync for a write). Store methods are `async` anyway so errors arrive as
- * rejections, exactly as from the etcd engine.
+ * Each store method that writes is one atomic change (writes.ts), so "one atomic change" comes
+ * from the database, not from care in the stores: a write that throws (FencedError, an assertion)
+ * rolls back everything it wrote. better-sqlite3 is synchronous: a call blocks its thread for one
+ * transaction (one fsync for a write), so for a file database the writes run on a writer thread
+ * with a connection of its own (writer-thread.ts) and this class serves two connections: the
+ * event loop's, which only reads, and the writer thread's. Store methods are `async` so errors
+ * arrive as rejections, exactly as from the etcd engine.
  *
  * Invariants every transaction keeps (test/metadata/sqlite.test.ts checks them through a raw
  * connection):

@@ -3,18 +3,32 @@ import assert from 'node:assert/strict';
 import type { CommittedOffset } from '../records.js';
 import type { GroupOffsets } from '../stores.js';
 import type { SqliteDatabase } from './database.js';
+import type { SqliteWriter } from './writer.js';
+
+export const offsetWrites = {
+  offsetCommit(d: SqliteDatabase, groupId: string, offsets: CommittedOffset[]): void {
+    for (const o of offsets) {
+      assert.ok(Number.isSafeInteger(o.offset), `offset ${o.offset}`);
+      d.s.upsertOffset.run(groupId, o.topic, o.partition, o.offset, o.leaderEpoch, o.metadata,
+        o.commitTimestampMs);
+    }
+  },
+
+  offsetDelete(d: SqliteDatabase, groupId: string,
+    partitions: { topic: string; partition: number }[]): void {
+    for (const p of partitions) d.s.deleteOffset.run(groupId, p.topic, p.partition);
+  },
+
+  offsetDeleteGroup(d: SqliteDatabase, groupId: string): void {
+    d.s.deleteOffsetsOfGroup.run(groupId);
+  },
+};
 
 export class SqliteGroupOffsets implements GroupOffsets {
-  constructor(private readonly d: SqliteDatabase) {}
+  constructor(private readonly d: SqliteDatabase, private readonly writer: SqliteWriter) {}
 
   async commit(groupId: string, offsets: CommittedOffset[]): Promise<void> {
-    this.d.transaction(() => {
-      for (const o of offsets) {
-        assert.ok(Number.isSafeInteger(o.offset), `offset ${o.offset}`);
-        this.d.s.upsertOffset.run(groupId, o.topic, o.partition, o.offset, o.leaderEpoch,
-          o.metadata, o.commitTimestampMs);
-      }
-    });
+    await this.writer.run('offsetCommit', groupId, offsets);
   }
 
   async fetch(groupId: string): Promise<CommittedOffset[]> {
@@ -23,13 +37,11 @@ export class SqliteGroupOffsets implements GroupOffsets {
 
   async delete(groupId: string, partitions: { topic: string; partition: number }[]):
     Promise<void> {
-    this.d.transaction(() => {
-      for (const p of partitions) this.d.s.deleteOffset.run(groupId, p.topic, p.partition);
-    });
+    await this.writer.run('offsetDelete', groupId, partitions);
   }
 
   async deleteGroup(groupId: string): Promise<void> {
-    this.d.s.deleteOffsetsOfGroup.run(groupId);
+    await this.writer.run('offsetDeleteGroup', groupId);
   }
 
   async listGroups(): Promise<string[]> {

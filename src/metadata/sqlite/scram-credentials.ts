@@ -1,58 +1,48 @@
 /** ScramCredentials on SQLite: the `scram_credentials` table, keyed by user and mechanism. */
-import type Database from 'better-sqlite3';
 import type { ScramCredential, ScramMechanism } from '../records.js';
 import type { ScramCredentials } from '../stores.js';
 import type { SqliteDatabase } from './database.js';
+import type { ScramRow } from './statements.js';
+import type { SqliteWriter } from './writer.js';
 
-interface Row {
-  user_name: string; mechanism: ScramMechanism; salt: Buffer; iterations: number;
-  stored_key: Buffer; server_key: Buffer;
-}
-
-function credentialOfRow(r: Row): ScramCredential {
+function credentialOfRow(r: ScramRow): ScramCredential {
   return { user: r.user_name, mechanism: r.mechanism, salt: r.salt, iterations: r.iterations,
     storedKey: r.stored_key, serverKey: r.server_key };
 }
 
-export class SqliteScramCredentials implements ScramCredentials {
-  private readonly selectOne: Database.Statement<[string, string], Row>;
-  private readonly selectUser: Database.Statement<[string], Row>;
-  private readonly selectAll: Database.Statement<[], Row>;
-  private readonly upsert: Database.Statement<[string, string, Buffer, number, Buffer, Buffer]>;
-  private readonly remove: Database.Statement<[string, string]>;
+/** A Buffer again: a credential that crossed to the writer thread holds plain Uint8Arrays. */
+function asBuffer(bytes: Uint8Array): Buffer {
+  return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+}
 
-  constructor(private readonly d: SqliteDatabase) {
-    const { db } = d;
-    this.selectOne =
-      db.prepare('SELECT * FROM scram_credentials WHERE user_name = ? AND mechanism = ?');
-    this.selectUser =
-      db.prepare('SELECT * FROM scram_credentials WHERE user_name = ? ORDER BY mechanism');
-    this.selectAll = db.prepare('SELECT * FROM scram_credentials ORDER BY user_name, mechanism');
-    this.upsert = db.prepare(`INSERT INTO scram_credentials
-      (user_name, mechanism, salt, iterations, stored_key, server_key) VALUES (?, ?, ?, ?, ?, ?)
-      ON CONFLICT (user_name, mechanism) DO UPDATE SET salt = excluded.salt,
-      iterations = excluded.iterations, stored_key = excluded.stored_key,
-      server_key = excluded.server_key`);
-    this.remove = db.prepare('DELETE FROM scram_credentials WHERE user_name = ? AND mechanism = ?');
-  }
+export const scramWrites = {
+  scramAlter(d: SqliteDatabase, upserts: readonly ScramCredential[],
+    deletions: readonly { user: string; mechanism: ScramMechanism }[]): void {
+    for (const del of deletions) d.s.deleteScram.run(del.user, del.mechanism);
+    for (const c of upserts) {
+      d.s.upsertScram.run(c.user, c.mechanism, asBuffer(c.salt), c.iterations,
+        asBuffer(c.storedKey), asBuffer(c.serverKey));
+    }
+  },
+};
+
+export class SqliteScramCredentials implements ScramCredentials {
+  constructor(private readonly d: SqliteDatabase, private readonly writer: SqliteWriter) {}
 
   async get(user: string, mechanism: ScramMechanism): Promise<ScramCredential | null> {
-    const row = this.selectOne.get(user, mechanism);
+    const row = this.d.s.selectScram.get(user, mechanism);
     return row === undefined ? null : credentialOfRow(row);
   }
 
   async list(users: readonly string[] | null): Promise<ScramCredential[]> {
-    if (users === null) return this.selectAll.all().map(credentialOfRow);
-    return [...new Set(users)].sort().flatMap((u) => this.selectUser.all(u).map(credentialOfRow));
+    const { s } = this.d;
+    if (users === null) return s.selectScramAll.all().map(credentialOfRow);
+    return [...new Set(users)].sort().flatMap((u) => s.selectScramOfUser.all(u)
+      .map(credentialOfRow));
   }
 
   async alter(upserts: readonly ScramCredential[],
     deletions: readonly { user: string; mechanism: ScramMechanism }[]): Promise<void> {
-    this.d.transaction(() => {
-      for (const del of deletions) this.remove.run(del.user, del.mechanism);
-      for (const c of upserts) {
-        this.upsert.run(c.user, c.mechanism, c.salt, c.iterations, c.storedKey, c.serverKey);
-      }
-    });
+    await this.writer.run('scramAlter', upserts, deletions);
   }
 }

@@ -5,6 +5,7 @@ import type Database from 'better-sqlite3';
 import type {
   CommittedOffset,
   PartitionState,
+  ScramMechanism,
   SegmentEntry,
   TopicRecord,
 } from '../records.js';
@@ -30,6 +31,14 @@ const offsetColumns = `topic, partition, committed_offset AS offset, leader_epoc
 
 type TopicPartitionParams = [topicId: string, partition: number];
 
+interface QuotaRow { entity_key: string; values_json: string }
+
+/** A `scram_credentials` row as stored. */
+export interface ScramRow {
+  user_name: string; mechanism: ScramMechanism; salt: Buffer; iterations: number;
+  stored_key: Buffer; server_key: Buffer;
+}
+
 export function prepareStatements(db: Database.Database) {
   return {
     selectSchemaVersion: db.prepare<[], number>('SELECT version FROM schema_version').pluck(),
@@ -40,6 +49,39 @@ export function prepareStatements(db: Database.Database) {
     ...prepareOffsetStatements(db),
     ...prepareTransactionStatements(db),
     ...prepareAclStatements(db),
+    ...prepareQuotaStatements(db),
+    ...prepareScramStatements(db),
+  };
+}
+
+function prepareQuotaStatements(db: Database.Database) {
+  return {
+    selectQuotas: db.prepare<[], QuotaRow>(
+      'SELECT entity_key, values_json FROM client_quotas ORDER BY entity_key'),
+    selectQuota: db.prepare<[string], string>(
+      'SELECT values_json FROM client_quotas WHERE entity_key = ?').pluck(),
+    upsertQuota: db.prepare<[string, string]>(`INSERT INTO client_quotas (entity_key,
+      values_json) VALUES (?, ?) ON CONFLICT (entity_key) DO UPDATE SET
+      values_json = excluded.values_json`),
+    deleteQuota: db.prepare<[string]>('DELETE FROM client_quotas WHERE entity_key = ?'),
+  };
+}
+
+function prepareScramStatements(db: Database.Database) {
+  return {
+    selectScram: db.prepare<[string, string], ScramRow>(
+      'SELECT * FROM scram_credentials WHERE user_name = ? AND mechanism = ?'),
+    selectScramOfUser: db.prepare<[string], ScramRow>(
+      'SELECT * FROM scram_credentials WHERE user_name = ? ORDER BY mechanism'),
+    selectScramAll: db.prepare<[], ScramRow>(
+      'SELECT * FROM scram_credentials ORDER BY user_name, mechanism'),
+    upsertScram: db.prepare<[string, string, Buffer, number, Buffer, Buffer]>(`INSERT INTO
+      scram_credentials (user_name, mechanism, salt, iterations, stored_key, server_key)
+      VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (user_name, mechanism) DO UPDATE SET
+      salt = excluded.salt, iterations = excluded.iterations, stored_key = excluded.stored_key,
+      server_key = excluded.server_key`),
+    deleteScram: db.prepare<[string, string]>(
+      'DELETE FROM scram_credentials WHERE user_name = ? AND mechanism = ?'),
   };
 }
 
