@@ -30,6 +30,11 @@ export function createMetrics() {
       registers: [registry] }),
     walBytesPerFsync: new Histogram({ name: 'ledgerstream_wal_bytes_per_fsync', help: 'Bytes per WAL fsync',
       buckets: [1024, 16384, 65536, 262144, 1048576, 4194304, 16777216], registers: [registry] }),
+    // A paused or cut-off broker may have been replaced: what it appended it does not confirm.
+    acksRefused: new Counter({ name: 'ledgerstream_produce_acks_refused_total',
+      help: 'Produce partitions appended but answered NOT_LEADER_OR_FOLLOWER: no etcd lease '
+        + 'renewal confirmed within ackWindowMs (the client retries; idempotence deduplicates)',
+      registers: [registry] }),
     uploadLatency: new Histogram({ name: 'ledgerstream_upload_seconds', help: 'Segment upload (PUT + commit) latency',
       buckets: LATENCY_BUCKETS_S, registers: [registry] }),
     uploadBytes: new Counter({ name: 'ledgerstream_upload_bytes_total', help: 'Bytes uploaded to object storage',

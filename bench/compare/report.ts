@@ -176,6 +176,16 @@ function brokerMetricRows(): Row[] {
     out.push({ section, label: `PUTs/s per broker, produce ${mode}, 16 partitions, acks=-1`,
       better: 'lower', get: (r) => worstBroker(run(r, mode, 16, 'all').putsPerS) });
   }
+  // The disk's share of produce latency: an acknowledged produce waits for its fsync.
+  for (const q of ['p50', 'p99'] as const) {
+    const key = q === 'p50' ? 'walFsyncP50Ms' : 'walFsyncP99Ms';
+    for (const mode of ['fixed', 'max'] as const) {
+      out.push({ section, label: `WAL fsync ${q} ms (≤), produce ${mode}, 16 partitions, acks=-1`,
+        better: 'lower', get: (r) => run(r, mode, 16, 'all')[key] });
+    }
+    out.push({ section, label: `WAL fsync ${q} ms (≤), agent fleet`, better: 'lower',
+      get: (r) => measured(r.fleet)[key] });
+  }
   out.push({ section, label: 'PUTs/s per broker, agent fleet', better: 'lower',
     get: (r) => worstBroker(measured(r.fleet).putsPerS) });
   out.push({ section, label: 'GETs/s per broker, catch-up read', better: 'higher',

@@ -27,7 +27,7 @@
  * GETs/s per broker and the event-loop delay (p99, max) of the run's window.
  */
 import { delta, eventLoopDelayWindow, FETCHED_ANY, FETCHED_OBJECTS, type Scrape, scrape,
-  storeRequestRates } from '../lib/broker-metrics.js';
+  storeRequestRates, walFsyncWindow } from '../lib/broker-metrics.js';
 import { type ConsumeResult, type ProduceResult, runLoad } from '../lib/kafkajs-load.js';
 import { type MeterReading, ProcessMeter } from '../lib/proc-stats.js';
 import { type Connection, consumerPerformance, endToEndLatency, producerPerformance,
@@ -71,6 +71,9 @@ export interface BrokerWindow {
   /** Event-loop delay of the worst broker in the run's window (bucket upper bounds, ms). */
   eventLoopP99Ms: number;
   eventLoopMaxMs: number;
+  /** WAL fsync latency of the worst broker in the run's window (bucket upper bounds, ms). */
+  walFsyncP50Ms: number;
+  walFsyncP99Ms: number;
 }
 
 /** What the broker(s) did during one run. */
@@ -143,9 +146,13 @@ interface Metering {
 function brokerWindow(before: Scrape[], after: Scrape[], wallS: number): BrokerWindow {
   const rates = after.map((a, i) => storeRequestRates(a, before[i]!, wallS));
   const delays = after.map((a, i) => eventLoopDelayWindow(a, before[i]!));
+  const fsyncs = after.map((a, i) => walFsyncWindow(a, before[i]!));
   const worst = (xs: number[]) => (xs.length === 0 ? NaN : Math.max(...xs));
   return { putsPerS: rates.map((r) => r.putsPerS), getsPerS: rates.map((r) => r.getsPerS),
-    eventLoopP99Ms: worst(delays.map((d) => d.p99Ms)), eventLoopMaxMs: worst(delays.map((d) => d.maxMs)) };
+    eventLoopP99Ms: worst(delays.map((d) => d.p99Ms)), eventLoopMaxMs: worst(delays.map((d) => d.maxMs)),
+    // A cluster broker leading none of the run's partitions fsyncs nothing (NaN): not the worst.
+    walFsyncP50Ms: worst(fsyncs.map((f) => f.p50Ms).filter((x) => !Number.isNaN(x))),
+    walFsyncP99Ms: worst(fsyncs.map((f) => f.p99Ms).filter((x) => !Number.isNaN(x))) };
 }
 
 export function brokerUse(m: Metering, bytes: number, clientCpuS = m.meter.reapedChildrenCpuS):

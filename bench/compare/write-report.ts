@@ -199,14 +199,15 @@ const perBroker = (xs: number[]): string => (xs.length === 0 ? 'n/a' : xs.map(fm
 function useRow(id: SystemId, what: string, u: BrokerUse): string {
   const cells = [SYSTEM_NAMES[id], what, fmt(u.brokerCpuS), fmt(u.brokerCpuSPerGb),
     fmt(u.peakRssMiB), fmt(u.clientCpuS), fmt(u.wallS), fmt(u.machineBusy * CORES),
-    perBroker(u.putsPerS), perBroker(u.getsPerS), fmt(u.eventLoopP99Ms), fmt(u.eventLoopMaxMs)];
+    perBroker(u.putsPerS), perBroker(u.getsPerS), fmt(u.eventLoopP99Ms), fmt(u.eventLoopMaxMs),
+    fmt(u.walFsyncP50Ms), fmt(u.walFsyncP99Ms)];
   return `| ${cells.join(' | ')} |`;
 }
 
 const USE_COLUMNS = ['System', 'Run', 'broker CPU s', 'broker CPU s per GB',
   'broker peak RSS MiB', 'load generator CPU s', 'wall s', 'machine busy (cores)',
   'PUTs/s per broker', 'GETs/s per broker', 'event-loop delay p99 ms (≤)',
-  'event-loop delay max ms (≤)'];
+  'event-loop delay max ms (≤)', 'WAL fsync p50 ms (≤)', 'WAL fsync p99 ms (≤)'];
 const USE_HEAD = [`| ${USE_COLUMNS.join(' | ')} |`,
   `|---|---|${'---:|'.repeat(USE_COLUMNS.length - 2)}`];
 
@@ -218,7 +219,8 @@ function useTable(results: BenchRun['results']): string[] {
     'PUTs/s and GETs/s: object-store requests of each broker over the run (its own counters, ' +
       'ledgerstream_object_store_requests; GETs include ranged GETs). Event-loop delay: the ' +
       'worst broker\'s p99 and max in the run, from ledgerstream_event_loop_delay_seconds ' +
-      '(bucket upper bounds).',
+      '(bucket upper bounds). WAL fsync: the worst broker\'s p50 and p99 from ' +
+      'ledgerstream_wal_fsync_seconds (bucket upper bounds; n/a with no local WAL or no writes).',
     '',
     ...USE_HEAD,
     ...entries(results).flatMap(([id, r]) => namedRuns(r).map(([what, u]) => useRow(id, what, u))),

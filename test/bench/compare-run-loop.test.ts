@@ -43,7 +43,7 @@ function stepOn(pid: number): Step {
 
 const use: BrokerUse = { wallS: 1, brokerCpuS: 0.5, brokerCpuSPerGb: 2, peakRssMiB: 100,
   clientCpuS: 0.2, machineBusy: 0.4, putsPerS: [4], getsPerS: [1], eventLoopP99Ms: 3,
-  eventLoopMaxMs: 9 };
+  eventLoopMaxMs: 9, walFsyncP50Ms: 5, walFsyncP99Ms: 10 };
 const txn: TxnRun = { ...use, transactions: 10, records: 1000, recordsPerS: 1000, mbPerS: 1,
   commitP50Ms: 5, commitP99Ms: 7, commitMaxMs: 8 };
 

@@ -19,6 +19,7 @@ import {
 } from '../../protocol/generated/messages/produce.js';
 import { decodeResponseFrame } from '../../protocol/frame.js';
 import { encodeBatch } from '../../protocol/records/record.js';
+import { freePort } from '../helpers/ports.js';
 import { RawClient } from '../helpers/raw-client.js';
 import { type TestCluster, saveBrokerLogs, startCluster } from '../helpers/cluster.js';
 import { consumeAll, kafkaClient, waitFor, waitForStableLeaders } from '../helpers/kafka-client.js';
@@ -40,8 +41,13 @@ const OLD_RECORDS = 30;
 const RECENT_READ = 10;
 
 let cluster: TestCluster;
+const metricsPorts: number[] = [];
 beforeAll(async () => { cluster = await startCluster(3,
-  { leaseTtlMs: LEASE_TTL_MS, tailBytesMax: TAIL_BYTES_MAX }); }, 120_000);
+  { leaseTtlMs: LEASE_TTL_MS, tailBytesMax: TAIL_BYTES_MAX }, async () => {
+    const metricsPort = await freePort();
+    metricsPorts.push(metricsPort);
+    return { metricsPort };
+  }); }, 120_000);
 afterAll(async () => {
   if (cluster !== undefined) {
     try { process.kill(cluster.etcd.pid, 'SIGCONT'); } catch { /* already gone */ }
@@ -81,6 +87,14 @@ function acceptsConnections(port: number): Promise<boolean> {
 }
 
 /** One record to partition 0 by a raw Produce v9 (acks=all); the partition's error code. */
+/** A broker's ledgerstream_produce_acks_refused_total (a counter without labels). */
+async function acksRefused(metricsPort: number): Promise<number> {
+  const text = await (await fetch(`http://127.0.0.1:${metricsPort}/metrics`)).text();
+  const name = 'ledgerstream_produce_acks_refused_total ';
+  const line = text.split('\n').find((l) => l.startsWith(name));
+  return line === undefined ? 0 : Number(line.split(' ')[1]);
+}
+
 async function rawProduce(port: number): Promise<number> {
   const raw = await RawClient.connect(port);
   try {
@@ -205,6 +219,10 @@ it('brokers outlive an etcd pause: reads served, writes refused, then rejoin wit
     console.log(`fetch of evicted data during the pause: error ${oldRead}`);
     expect([ErrorCode.NONE, ErrorCode.KAFKA_STORAGE_ERROR]).toContain(oldRead);
     expect(acked.length, 'nothing acknowledged past the lease').toBe(ackedLeaseExpired);
+    // Partition 0's leader appended the raw produce above and refused to confirm it: counted.
+    const refused = await Promise.all(metricsPorts.map(acksRefused));
+    expect(refused.reduce((a, b) => a + b), `acks refused per broker: ${refused}`)
+      .toBeGreaterThanOrEqual(1);
     console.log(`etcd paused: ${beforePause.length} acknowledged before, ${acked.length} in all`);
   } finally {
     process.kill(cluster.etcd.pid, 'SIGCONT');

@@ -125,20 +125,26 @@ export const handler = defineHandler({
     if (req.acks === 0) return null;
     // One await for every partition: their WAL entries share the same group commit.
     await Promise.all(appended.durable);
-    if (s.cluster.canAcknowledge?.() === false) refuseAcknowledged(appended.response);
+    if (s.cluster.canAcknowledge?.() === false) {
+      s.metrics.acksRefused.inc(refuseAcknowledged(appended.response));
+    }
     return appended.response;
   },
 });
 
-/** Paused or cut off past its lease, this broker may have been replaced: confirm nothing. */
-function refuseAcknowledged(res: ProduceResponse): void {
+/** Paused or cut off past its lease, this broker may have been replaced: confirm nothing.
+ *  Returns how many partitions' appends it refused. */
+function refuseAcknowledged(res: ProduceResponse): number {
+  let refused = 0;
   for (const t of res.responses) {
     for (const p of t.partitionResponses) {
       if (p.errorCode === ErrorCode.NONE) {
         Object.assign(p, { errorCode: ErrorCode.NOT_LEADER_OR_FOLLOWER, baseOffset: -1n });
+        refused += 1;
       }
     }
   }
+  return refused;
 }
 
 /** The response as appending left it, and what must settle before it is sent. */
