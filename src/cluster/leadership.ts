@@ -461,7 +461,7 @@ export class Leadership {
       }
       if (undrained > 0) throw new Error(`${undrained} partitions could not drain; retrying`);
       // Not valid: no keep-alive of the new lease confirmed within the window yet, or it expired.
-      if (!leaseValid()) throw new Error('the new lease is not confirmed within the window; retrying');
+      if (!leaseValid()) throw new Error('the new lease is not confirmed in the window; retrying');
       partitions.releaseAppends();
       log.info('partition leadership re-acquired at new epochs');
     });
