@@ -31,6 +31,8 @@ export const objectStoreLimits = Object.freeze({
 export const localFolderLimits = Object.freeze({
   /** A concurrent delete may prune the directory a put just made; the put then makes it again. */
   putAttemptsMax: 3,
+  /** Buffers per writev call when a body is a list: Linux's IOV_MAX, the most it accepts. */
+  writevBuffersMax: 1024,
 });
 
 /** What an S3 store uses when its config leaves a field out (the broker's settings default to these). */

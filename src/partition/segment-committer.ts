@@ -15,7 +15,7 @@ import type { ProducerPartitionState, SegmentEntry } from '../metadata/records.j
 import type { SegmentIndex } from '../metadata/stores.js';
 import type { ObjectStore } from '../../storage/object-store/object-store.js';
 import type { SegmentKeyAllocator } from '../../storage/segment/naming.js';
-import { type SegmentPart, buildSegmentObject } from '../../storage/segment/writer.js';
+import { type SegmentPart, buildSegmentParts } from '../../storage/segment/writer.js';
 
 /** What the commit records of a partition besides its index entries. */
 export interface PartitionCommitState {
@@ -46,11 +46,11 @@ export class SegmentCommitter {
   async commit<P extends SegmentPart>(parts: readonly P[],
     stateAfterPut: (part: P) => PartitionCommitState): Promise<CommittedSegment> {
     assert.ok(parts.length > 0 && parts.every((p) => p.batches.length > 0), 'a segment holds data');
-    const built = buildSegmentObject(parts);
+    const built = buildSegmentParts(parts);
     let objectKey = this.keys.next(this.nowMs());
     // Keys embed node id, time and a nonce; a collision is near impossible, but overwriting
     // another broker's object would lose data, so the create is conditional.
-    while (!(await this.store.putIfAbsent(objectKey, built.body))) {
+    while (!(await this.store.putIfAbsent(objectKey, built.parts))) {
       objectKey = this.keys.next(this.nowMs());
     }
     const entries: SegmentEntry[] = built.ranges.map((r) => ({ topicId: r.topicId,
@@ -66,8 +66,8 @@ export class SegmentCommitter {
       producerStates.set(id, state.producerStates);
       leaderEpochs.set(id, state.leaderEpoch);
     }
-    await this.segments.commit({ objectKey, objectSizeBytes: built.body.length, entries,
+    await this.segments.commit({ objectKey, objectSizeBytes: built.bytes, entries,
       producerStates, leaderEpochs });
-    return { objectKey, objectSizeBytes: built.body.length };
+    return { objectKey, objectSizeBytes: built.bytes };
   }
 }

@@ -16,6 +16,7 @@ import {
   type ObjectHead,
   type ObjectMeta,
   type ObjectStore,
+  type ObjectBody,
   type ObjectStoreErrorCode,
   type ObjectStoreOp,
   type ObjectStoreStats,
@@ -87,13 +88,13 @@ export class FaultyObjectStore implements ObjectStore {
     return { ...this.counts };
   }
 
-  async put(key: string, body: Buffer): Promise<void> {
+  async put(key: string, body: ObjectBody): Promise<void> {
     await this.before('put', key);
     await this.inner.put(key, body);
     this.afterUpload('put', key);
   }
 
-  async putIfAbsent(key: string, body: Buffer): Promise<boolean> {
+  async putIfAbsent(key: string, body: ObjectBody): Promise<boolean> {
     await this.before('putIfAbsent', key);
     const created = await this.inner.putIfAbsent(key, body);
     this.afterUpload('putIfAbsent', key);

@@ -10,7 +10,9 @@
  */
 import assert from 'node:assert/strict';
 import { objectStoreLimits } from '../limits.js';
-import { ObjectStoreError, type ObjectStoreOp } from './object-store.js';
+import {
+  type ObjectBody, ObjectStoreError, type ObjectStoreOp, bodyBytes,
+} from './object-store.js';
 
 const segmentPattern = /^[A-Za-z0-9_=+-][A-Za-z0-9._=+-]*$/;
 
@@ -68,16 +70,20 @@ export function assertValidRange(start: number, endExclusive: number): void {
   );
 }
 
-export function assertBodySize(op: ObjectStoreOp, key: string, body: Buffer): void {
-  assert.ok(Buffer.isBuffer(body), 'body must be a Buffer');
-  if (body.length > objectStoreLimits.objectBytesMax) {
+/** Throws TooLarge past objectBytesMax; returns the body's size. */
+export function assertBodySize(op: ObjectStoreOp, key: string, body: ObjectBody): number {
+  assert.ok(Buffer.isBuffer(body) || (Array.isArray(body) && body.every((b) => Buffer.isBuffer(b))),
+    'body must be a Buffer or a list of them');
+  const bytes = bodyBytes(body);
+  if (bytes > objectStoreLimits.objectBytesMax) {
     throw new ObjectStoreError(
       'TooLarge',
       op,
       key,
-      `${body.length} bytes exceeds objectBytesMax ${objectStoreLimits.objectBytesMax}`,
+      `${bytes} bytes exceeds objectBytesMax ${objectStoreLimits.objectBytesMax}`,
     );
   }
+  return bytes;
 }
 
 /** Resolves the page size for a listing: default the maximum, reject anything outside 1..max. */

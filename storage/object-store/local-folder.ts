@@ -38,6 +38,7 @@ import {
   type ListOptions,
   type ObjectHead,
   type ObjectMeta,
+  type ObjectBody,
   type ObjectStore,
   type ObjectStoreOp,
   type ObjectStoreStats,
@@ -65,20 +66,18 @@ export class LocalFolderStore implements ObjectStore {
     return new LocalFolderStore(rootDir);
   }
 
-  async put(key: string, body: Buffer): Promise<void> {
+  async put(key: string, body: ObjectBody): Promise<void> {
     this.begin('put', key);
-    assertBodySize('put', key, body);
-    this.recorder.bytesIn(body.length);
+    this.recorder.bytesIn(assertBodySize('put', key, body));
     const created = await this.recorder.guard('put', key, mapFsError, () =>
       this.writeAtomic(key, body, 'replace'),
     );
     assert.ok(created, 'a replacing put always lands');
   }
 
-  async putIfAbsent(key: string, body: Buffer): Promise<boolean> {
+  async putIfAbsent(key: string, body: ObjectBody): Promise<boolean> {
     this.begin('putIfAbsent', key);
-    assertBodySize('putIfAbsent', key, body);
-    this.recorder.bytesIn(body.length);
+    this.recorder.bytesIn(assertBodySize('putIfAbsent', key, body));
     return this.recorder.guard('putIfAbsent', key, mapFsError, () =>
       this.writeAtomic(key, body, 'create'),
     );
@@ -186,7 +185,7 @@ export class LocalFolderStore implements ObjectStore {
 
   private async writeAtomic(
     key: string,
-    body: Buffer,
+    body: ObjectBody,
     mode: 'replace' | 'create',
   ): Promise<boolean> {
     const target = this.pathOf(key);

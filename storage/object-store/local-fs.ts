@@ -5,6 +5,8 @@
 import assert from 'node:assert/strict';
 import { link, lstat, mkdir, open, rename, rmdir, unlink, type FileHandle } from 'node:fs/promises';
 import path from 'node:path';
+import { localFolderLimits } from '../limits.js';
+import type { ObjectBody } from './object-store.js';
 
 /** The errno code of a Node fs error, or undefined for anything else. */
 export function errnoOf(error: unknown): string | undefined {
@@ -44,10 +46,11 @@ export async function makeDirDurable(dirPath: string): Promise<void> {
 }
 
 /** Writes a new file (failing if the name exists) and fsyncs its bytes before returning. */
-export async function writeNewFileSynced(filePath: string, body: Buffer): Promise<void> {
+export async function writeNewFileSynced(filePath: string, body: ObjectBody): Promise<void> {
   const handle = await open(filePath, 'wx', 0o644);
   try {
-    await handle.writeFile(body);
+    if (Buffer.isBuffer(body)) await handle.writeFile(body);
+    else await writeAllParts(handle, body as readonly Buffer[]);
     await handle.sync();
   } catch (error) {
     await handle.close();
@@ -55,6 +58,41 @@ export async function writeNewFileSynced(filePath: string, body: Buffer): Promis
     throw error;
   }
   await handle.close();
+}
+
+/**
+ * Writes `parts` in order from the file's start with writev, at most `writevBuffersMax` buffers
+ * per call (IOV_MAX: the kernel refuses more), resuming where a short write stopped. The parts
+ * are never copied into one buffer first.
+ */
+async function writeAllParts(handle: FileHandle, parts: readonly Buffer[]): Promise<void> {
+  let position = 0;
+  const buffersMax = localFolderLimits.writevBuffersMax;
+  for (let first = 0; first < parts.length; first += buffersMax) {
+    const chunk = parts.slice(first, first + buffersMax);
+    let bytes = 0;
+    for (const part of chunk) bytes += part.length;
+    let written = 0;
+    while (written < bytes) {
+      const rest = written === 0 ? chunk : remainingParts(chunk, written);
+      const { bytesWritten } = await handle.writev(rest, position + written);
+      assert.ok(bytesWritten > 0, 'writev made progress');
+      written += bytesWritten;
+    }
+    position += bytes;
+  }
+}
+
+/** The parts of `chunk` after its first `skip` bytes (a short write's remainder). */
+function remainingParts(chunk: readonly Buffer[], skip: number): Buffer[] {
+  const out: Buffer[] = [];
+  let left = skip;
+  for (const part of chunk) {
+    if (left >= part.length) { left -= part.length; continue; }
+    out.push(left === 0 ? part : part.subarray(left));
+    left = 0;
+  }
+  return out;
 }
 
 /**

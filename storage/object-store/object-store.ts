@@ -105,13 +105,35 @@ export class ObjectStoreError extends Error {
   }
 }
 
+/**
+ * An object's bytes: one buffer, or the buffers that make it up in order. A segment object is
+ * its partitions' batches plus a footer: handed over as a list, a store that can write a list
+ * (a file, with writev) never copies the batches into one new buffer first.
+ */
+export type ObjectBody = Buffer | readonly Buffer[];
+
+/** The size of an object body, in bytes. */
+export function bodyBytes(body: ObjectBody): number {
+  if (Buffer.isBuffer(body)) return body.length;
+  let bytes = 0;
+  for (const part of body as readonly Buffer[]) bytes += part.length;
+  return bytes;
+}
+
+/** The body as one buffer, copying only when it is a list of more than one. */
+export function bodyAsBuffer(body: ObjectBody): Buffer {
+  if (Buffer.isBuffer(body)) return body;
+  const parts = body as readonly Buffer[];
+  return parts.length === 1 ? parts[0]! : Buffer.concat(parts);
+}
+
 export interface ObjectStore {
   /** Short engine name for logs and test titles ("local-folder", "s3"). */
   readonly engine: string;
   /** Creates or replaces the object atomically. */
-  put(key: string, body: Buffer): Promise<void>;
+  put(key: string, body: ObjectBody): Promise<void>;
   /** Creates the object only if the key is absent; true if this call created it. */
-  putIfAbsent(key: string, body: Buffer): Promise<boolean>;
+  putIfAbsent(key: string, body: ObjectBody): Promise<boolean>;
   /** The whole object, or null if the key does not exist. */
   get(key: string): Promise<Buffer | null>;
   /** Exactly bytes [start, endExclusive) of the object; throws NotFound / RangeNotSatisfiable. */

@@ -34,8 +34,10 @@ import {
   type ListOptions,
   type ObjectHead,
   type ObjectMeta,
+  type ObjectBody,
   type ObjectStore,
   type ObjectStoreOp,
+  bodyAsBuffer,
   type ObjectStoreStats,
 } from './object-store.js';
 import { attemptsOf, errorNameOf, httpStatusOf, isNoSuchKey, mapS3Error } from './s3-errors.js';
@@ -137,20 +139,19 @@ export class S3Store implements ObjectStore {
     }
   }
 
-  async put(key: string, body: Buffer): Promise<void> {
+  async put(key: string, body: ObjectBody): Promise<void> {
     this.begin('put', key);
-    assertBodySize('put', key, body);
-    this.recorder.bytesIn(body.length);
+    this.recorder.bytesIn(assertBodySize('put', key, body));
     await this.recorder.guard('put', key, mapS3Error, async () => {
-      const out = await this.client.send(new PutObjectCommand({ ...this.target(key), Body: body }));
+      const out = await this.client.send(new PutObjectCommand({ ...this.target(key),
+        Body: bodyAsBuffer(body) }));
       this.countAttempts(out.$metadata.attempts);
     });
   }
 
-  async putIfAbsent(key: string, body: Buffer): Promise<boolean> {
+  async putIfAbsent(key: string, body: ObjectBody): Promise<boolean> {
     this.begin('putIfAbsent', key);
-    assertBodySize('putIfAbsent', key, body);
-    this.recorder.bytesIn(body.length);
+    this.recorder.bytesIn(assertBodySize('putIfAbsent', key, body));
     return this.recorder.guard('putIfAbsent', key, mapS3Error, () => this.createOnce(key, body));
   }
 
@@ -266,7 +267,9 @@ export class S3Store implements ObjectStore {
    * and a 412 after an SDK retry may be our own earlier attempt having landed before its response
    * was lost, so a 412 then is checked against the stored bytes.
    */
-  private async createOnce(key: string, body: Buffer): Promise<boolean> {
+  private async createOnce(key: string, parts: ObjectBody): Promise<boolean> {
+    // One buffer for every attempt: the SDK needs the whole body (length, checksum, retries).
+    const body = bodyAsBuffer(parts);
     for (let attempt = 1; ; attempt++) {
       try {
         const out = await this.client.send(

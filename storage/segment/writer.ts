@@ -31,10 +31,33 @@ export interface BuiltSegment {
   ranges: SegmentRange[];
 }
 
+/** A segment object as the buffers it is made of: the batches in order, then footer+trailer. */
+export interface SegmentParts {
+  parts: Buffer[];
+  /** The object's size: the sum of the parts. */
+  bytes: number;
+  /** Where each partition's batches sit in the object, in (topicId, partition) order. */
+  ranges: SegmentRange[];
+}
+
 /** What a partition's batches add up to, before a position is assigned. */
 type PartSummary = Omit<SegmentRange, 'position'>;
 
+/** The object in one new buffer (one copy of every batch): see buildSegmentParts. */
 export function buildSegmentObject(parts: readonly SegmentPart[]): BuiltSegment {
+  const built = buildSegmentParts(parts);
+  // One allocation, one copy per batch: Buffer.concat over a nested list would copy twice.
+  const body = Buffer.concat(built.parts, built.bytes);
+  return { body, ranges: built.ranges };
+}
+
+/**
+ * The object as a list of the batches it holds, in object order, and its footer+trailer. Nothing
+ * is copied: an object store that can write a list (object-store.ts, ObjectBody) sends the
+ * batches from where they are. The buffers are the caller's: they must not change until the PUT
+ * is done.
+ */
+export function buildSegmentParts(parts: readonly SegmentPart[]): SegmentParts {
   assert.ok(parts.length >= 1, 'a segment object holds at least one partition');
   assert.ok(parts.length <= segmentLimits.rangesPerObjectMax, `${parts.length} partitions`);
   const sorted = [...parts].sort(compareRangeOrder);
@@ -54,15 +77,17 @@ export function buildSegmentObject(parts: readonly SegmentPart[]): BuiltSegment 
   const tail = encodeFooterAndTrailer(ranges, bodyBytes);
   const objectBytes = bodyBytes + tail.length;
   assert.ok(objectBytes <= objectStoreLimits.objectBytesMax, `object of ${objectBytes} bytes`);
-  // One allocation, one copy per batch: Buffer.concat over a nested list would copy twice.
-  const body = Buffer.allocUnsafe(objectBytes);
+  const out: Buffer[] = [];
   let at = 0;
   for (const part of sorted) {
-    for (const batch of part.batches) at += batch.copy(body, at);
+    for (const batch of part.batches) {
+      out.push(batch);
+      at += batch.length;
+    }
   }
   assert.equal(at, bodyBytes);
-  tail.copy(body, bodyBytes);
-  return { body, ranges };
+  out.push(tail);
+  return { parts: out, bytes: objectBytes, ranges };
 }
 
 /** Validates one partition's batches and sums up what its range will record. */
