@@ -36,6 +36,9 @@
  *    does too). So consumers do not auto-commit: every commit goes through one gate that sends
  *    commits one at a time, never below the highest offset already sent for the partition. With
  *    that, the committed offset the broker stores can only grow; any decrease seen is the broker's.
+ *  - A consumer stopped (disconnected, or crashed) while its fetchers rebalance after the broker
+ *    list changed leaves fetchers behind that spin in microtasks, so no timer of this process ever
+ *    fires again: patched (test/helpers/kafkajs-stopped-runner.ts).
  *
  * Broker logs (stderr, followed as they are written) are saved to a folder with the report; by
  * default only when a check fails.
@@ -60,8 +63,10 @@ import {
 } from './chaos-cluster-faults.js';
 import { HardDeadline, HardDeadlineError, bounded, chaosBounds, killHard } from './chaos-bounds.js';
 import { Ledger, type ReadRecord, errorName, seconds } from './chaos-ledger.js';
+import { stopFetchersOfStoppedRunners } from '../helpers/kafkajs-stopped-runner.js';
 
 process.env['KAFKAJS_NO_PARTITIONER_WARNING'] = '1';
+stopFetchersOfStoppedRunners();
 
 export type WalMode = 'shared' | 'object';
 type BrokerFaultKind = 'kill' | 'pause' | 'restart';
