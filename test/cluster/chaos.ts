@@ -64,6 +64,7 @@ import {
 import { HardDeadline, HardDeadlineError, bounded, chaosBounds, killHard } from './chaos-bounds.js';
 import { Ledger, type ReadRecord, errorName, seconds } from './chaos-ledger.js';
 import { stopFetchersOfStoppedRunners } from '../helpers/kafkajs-stopped-runner.js';
+import { StallWatchdog } from '../helpers/stall-watchdog.js';
 
 process.env['KAFKAJS_NO_PARTITIONER_WARNING'] = '1';
 stopFetchersOfStoppedRunners();
@@ -263,13 +264,18 @@ async function disconnect(client: { disconnect(): Promise<void> }): Promise<void
 
 /** Milliseconds since the run started, and progress lines stamped with them. */
 class Clock {
+  /** The last lines, for the stall watchdog (the test prints its lines only at the end). */
+  readonly recent: string[] = [];
   private readonly start = performance.now();
   constructor(private readonly say: (line: string) => void) {}
   now(): number {
     return Math.round(performance.now() - this.start);
   }
   log(line: string): void {
-    this.say(`[+${seconds(this.now())}] ${line}`);
+    const stamped = `[+${seconds(this.now())}] ${line}`;
+    this.recent.push(stamped.slice(0, 300));
+    if (this.recent.length > 12) this.recent.shift();
+    this.say(stamped);
   }
 }
 
@@ -1034,6 +1040,11 @@ export async function runChaos(options: ChaosOptions = {}): Promise<ChaosReport>
   const brokers = new Brokers(cluster, partitions, {
     pauseMs: options.pauseMs ?? [500, 4000], killDownMs: options.killDownMs ?? [100, 2000],
     recoveryLimitMs: options.recoveryLimitMs ?? 60_000 }, random, clock);
+  // Should this process's event loop stop turning, no timer (not even the hard deadline) fires: a
+  // worker thread then kills the cluster and this process, printing the last progress lines.
+  const watchdog = new StallWatchdog(`chaos, WAL mode ${walMode}`, chaosBounds.stallMs,
+    () => [...brokers.nodes.map((n) => n.handle.pid), cluster.etcd.pid],
+    () => clock.recent.join('\n'));
   const kafka = (clientId: string, extra: Partial<KafkaConfig> = {}) => new Kafka({ clientId,
     brokers: cluster.bootstrap, logLevel: logLevel.NOTHING,
     retry: { retries: 8, initialRetryTime: 100, maxRetryTime: 2000 }, ...extra });
@@ -1214,6 +1225,7 @@ export async function runChaos(options: ChaosOptions = {}): Promise<ChaosReport>
     })();
     await bounded('stopping the load', cleanup, chaosBounds.cleanupMs).catch((err: unknown) => clock.log(String(err)));
     await brokers.destroy();
+    await watchdog.stop();
   }
 }
 
