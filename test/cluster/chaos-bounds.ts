@@ -18,6 +18,11 @@ export const chaosBounds = {
   brokerMs: 50_000,
   /** Everything after a run: stopping the load, the group, the brokers and etcd. */
   cleanupMs: 60_000,
+  /**
+   * The event loop not turning at all (no timer fires, so neither `bounded` nor the hard deadline
+   * can act): the stall watchdog's thread then kills the cluster and the test process.
+   */
+  stallMs: 60_000,
 } as const;
 
 export class BoundExceededError extends Error {

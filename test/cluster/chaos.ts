@@ -36,6 +36,9 @@
  *    does too). So consumers do not auto-commit: every commit goes through one gate that sends
  *    commits one at a time, never below the highest offset already sent for the partition. With
  *    that, the committed offset the broker stores can only grow; any decrease seen is the broker's.
+ *  - A consumer stopped (disconnected, or crashed) while its fetchers rebalance after the broker
+ *    list changed leaves fetchers behind that spin in microtasks, so no timer of this process ever
+ *    fires again: patched (test/helpers/kafkajs-stopped-runner.ts).
  *
  * Broker logs (stderr, followed as they are written) are saved to a folder with the report; by
  * default only when a check fails.
@@ -60,8 +63,11 @@ import {
 } from './chaos-cluster-faults.js';
 import { HardDeadline, HardDeadlineError, bounded, chaosBounds, killHard } from './chaos-bounds.js';
 import { Ledger, type ReadRecord, errorName, seconds } from './chaos-ledger.js';
+import { stopFetchersOfStoppedRunners } from '../helpers/kafkajs-stopped-runner.js';
+import { StallWatchdog } from '../helpers/stall-watchdog.js';
 
 process.env['KAFKAJS_NO_PARTITIONER_WARNING'] = '1';
+stopFetchersOfStoppedRunners();
 
 export type WalMode = 'shared' | 'object';
 type BrokerFaultKind = 'kill' | 'pause' | 'restart';
@@ -258,13 +264,18 @@ async function disconnect(client: { disconnect(): Promise<void> }): Promise<void
 
 /** Milliseconds since the run started, and progress lines stamped with them. */
 class Clock {
+  /** The last lines, for the stall watchdog (the test prints its lines only at the end). */
+  readonly recent: string[] = [];
   private readonly start = performance.now();
   constructor(private readonly say: (line: string) => void) {}
   now(): number {
     return Math.round(performance.now() - this.start);
   }
   log(line: string): void {
-    this.say(`[+${seconds(this.now())}] ${line}`);
+    const stamped = `[+${seconds(this.now())}] ${line}`;
+    this.recent.push(stamped.slice(0, 300));
+    if (this.recent.length > 12) this.recent.shift();
+    this.say(stamped);
   }
 }
 
@@ -1029,6 +1040,11 @@ export async function runChaos(options: ChaosOptions = {}): Promise<ChaosReport>
   const brokers = new Brokers(cluster, partitions, {
     pauseMs: options.pauseMs ?? [500, 4000], killDownMs: options.killDownMs ?? [100, 2000],
     recoveryLimitMs: options.recoveryLimitMs ?? 60_000 }, random, clock);
+  // Should this process's event loop stop turning, no timer (not even the hard deadline) fires: a
+  // worker thread then kills the cluster and this process, printing the last progress lines.
+  const watchdog = new StallWatchdog(`chaos, WAL mode ${walMode}`, chaosBounds.stallMs,
+    () => [...brokers.nodes.map((n) => n.handle.pid), cluster.etcd.pid],
+    () => clock.recent.join('\n'));
   const kafka = (clientId: string, extra: Partial<KafkaConfig> = {}) => new Kafka({ clientId,
     brokers: cluster.bootstrap, logLevel: logLevel.NOTHING,
     retry: { retries: 8, initialRetryTime: 100, maxRetryTime: 2000 }, ...extra });
@@ -1209,6 +1225,7 @@ export async function runChaos(options: ChaosOptions = {}): Promise<ChaosReport>
     })();
     await bounded('stopping the load', cleanup, chaosBounds.cleanupMs).catch((err: unknown) => clock.log(String(err)));
     await brokers.destroy();
+    await watchdog.stop();
   }
 }
 

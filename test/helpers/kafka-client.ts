@@ -1,7 +1,10 @@
 /** kafkajs clients for tests: quiet logs, short retries, one broker list. */
 import { Kafka, logLevel } from 'kafkajs';
+import { stopFetchersOfStoppedRunners } from './kafkajs-stopped-runner.js';
 
 export function kafkaClient(bootstrap: string | string[], clientId = 'ledgerstream-test'): Kafka {
+  // A consumer stopped during a fetcher rebalance must not leave fetchers spinning (see there).
+  stopFetchersOfStoppedRunners();
   return new Kafka({
     clientId,
     brokers: Array.isArray(bootstrap) ? bootstrap : [bootstrap],
