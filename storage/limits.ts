@@ -101,6 +101,14 @@ export const limits = Object.freeze({
    */
   walNoSpaceRetryMs: 1000,
   /**
+   * At most one upload-checkpoint write (wal/checkpoint.ts) per this many ms. It runs after
+   * uploads, off the produce path; a replay reads at most this much more than needed, plus the
+   * upload interval the checkpoint lags by.
+   */
+  walCheckpointIntervalMs: 100,
+  /** WAL end positions remembered until their LSN is uploaded (one per trim, 40 bytes each). */
+  walCheckpointMarksMax: 64,
+  /**
    * Bytes the compressed batches of one Produce request may inflate to, together, while the
    * broker walks their records (src/broker/produce/append-partition.ts). The walk runs on the
    * event loop, so this bounds both the one decompressed copy alive at a time and the stall one

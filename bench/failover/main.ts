@@ -120,7 +120,9 @@ function replayOf(e: BrokerEvent | undefined): KillRecord['replay'] {
   // walOpenMs: the validating scan before the read, which brokers before the one-pass read had.
   const walOpenMs = e.walOpenMs ?? 0;
   return { totalMs: walOpenMs + e.walReadMs + e.commitMs, walOpenMs, walReadMs: e.walReadMs,
-    commitMs: e.commitMs, walEntries: e.walEntries ?? 0 };
+    commitMs: e.commitMs, walEntries: e.walEntries ?? 0,
+    walBytes: e.walBytesRead === undefined ? null : { read: e.walBytesRead,
+      skipped: e.walBytesSkipped ?? 0, recovered: e.recoveredBytes ?? 0 } };
 }
 
 async function oneKill(cluster: TestCluster, kafka: Kafka, clients: RunningClient[],

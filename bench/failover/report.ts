@@ -21,7 +21,7 @@ export interface KillRecord {
   /** The new leader's replay of the victim's WAL (part of `openedMs`): open (segments
    *  validated), read, commits; null when it replayed nothing (a handoff, object mode). */
   replay: { totalMs: number; walOpenMs: number; walReadMs: number; commitMs: number;
-    walEntries: number } | null;
+    walEntries: number; walBytes: ReplayWalBytes | null } | null;
   /** After the restart: the longest gap on any partition of this client's topic. */
   returnGapMs: number;
   /** Kill → the restarted victim joined the cluster again. */
@@ -31,6 +31,16 @@ export interface KillRecord {
   consumeGapMs: number | null;
   /** The oldest a record produced in that window was when the consumer got it. */
   deliveredLateMs: number | null;
+}
+
+/** The WAL bytes of one replay (logged by brokers that start at the upload checkpoint). */
+export interface ReplayWalBytes {
+  /** Scanned from the start position on. */
+  read: number;
+  /** Before the start position: already uploaded, not read (read + skipped: a full read). */
+  skipped: number;
+  /** Batches beyond the index: what the replay had to recover. */
+  recovered: number;
 }
 
 /** Nearest-rank percentile; null for no values. */
@@ -81,6 +91,20 @@ function producerRow(signal: string, client: string, rs: readonly KillRecord[]):
   return `| ${cells.join(' | ')} |`;
 }
 
+const mib = (v: number | null) => (v === null ? '-' : (v / 2 ** 20).toFixed(2));
+
+/** One line on the WAL bytes the replays read, skipped and recovered (none from older brokers). */
+function walBytesLine(records: readonly KillRecord[]): string {
+  const all = records.flatMap((r) => (r.replay?.walBytes == null ? [] : [r.replay.walBytes]));
+  if (all.length === 0) return 'WAL bytes per replay: not logged by these brokers.';
+  const cell = (values: number[]) => `${mib(percentile(values, 50))} / ` +
+    `${mib(percentile(values, 99))} / ${mib(Math.max(...values))}`;
+  return `WAL MiB per replay (${all.length} replays), p50 / p99 / max: read ` +
+    `${cell(all.map((b) => b.read))}; skipped (before the upload checkpoint) ` +
+    `${cell(all.map((b) => b.skipped))}; recovered (beyond the index) ` +
+    `${cell(all.map((b) => b.recovered))}.`;
+}
+
 function consumerRow(signal: string, client: string, rs: readonly KillRecord[]): string {
   const cells = [`SIG${signal.toUpperCase()}`, client, summary(rs.map((r) => r.consumeGapMs)),
     summary(rs.map((r) => r.deliveredLateMs))];
@@ -104,6 +128,7 @@ export function renderReport(records: readonly KillRecord[], settings: Record<st
     : `READ BACK FAILED: ${lost.join('; ')}`;
   return [`# Failover as clients see it (${new Date().toISOString()})`, '',
     `Settings: ${JSON.stringify(settings)}`, '', ...HEADER, ...rows(producerRow), '',
+    walBytesLine(records), '',
     ...CONSUMER_HEADER, ...rows(consumerRow), '',
     `Acknowledged: ${JSON.stringify(acked)}`, '', readBack, ''].join('\n');
 }

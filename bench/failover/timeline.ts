@@ -17,6 +17,9 @@ export interface BrokerEvent {
   walOpenMs?: number;
   walReadMs?: number;
   commitMs?: number;
+  walBytesRead?: number;
+  walBytesSkipped?: number;
+  recoveredBytes?: number;
 }
 
 const KEPT = new Set(['topic created', 'live brokers changed', 'became the controller', 'partition reassigned',
@@ -45,7 +48,9 @@ export class Timeline {
         partition: o['partition'] as number | undefined, brokers: o['brokers'] as number[] | undefined,
         from: o['from'] as number | undefined, to: o['to'] as number | undefined,
         walEntries: numberOr(o['walEntries']), walOpenMs: numberOr(o['walOpenMs']),
-        walReadMs: numberOr(o['walReadMs']), commitMs: numberOr(o['commitMs']) });
+        walReadMs: numberOr(o['walReadMs']), commitMs: numberOr(o['commitMs']),
+        walBytesRead: numberOr(o['walBytesRead']), walBytesSkipped: numberOr(o['walBytesSkipped']),
+        recoveredBytes: numberOr(o['recoveredBytes']) });
     }
   }
 

@@ -226,6 +226,10 @@ export class Leadership {
         local.fence(`leader is now ${state?.leaderId ?? 'none'}`);
         partitions.closePartition(topicId, partition);
         log.info({ topicId, partition, leader: state?.leaderId }, 'partition moved away');
+      } else if (state?.recoverFrom === nodeId) {
+        // Before the uploader's first trim (start() sweeps every partition before it starts):
+        // neither a trim nor the upload checkpoint may pass what that recovery still reads.
+        partitions.pinWalWhole(topicId, partition);
       }
       return;
     }
@@ -281,7 +285,9 @@ export class Leadership {
     for (const { batches, state: after, replay } of recovered) {
       assert.ok(after.recoverFrom === -1, 'recovered');
       log.info({ topicId: after.topicId, partition: after.partition, from: now.recoverFrom,
-        batches, walEntries: replay.walEntries, walReadMs: Math.round(replay.walReadMs),
+        batches, walEntries: replay.walEntries, walBytesRead: replay.walBytesRead,
+        walBytesSkipped: replay.walBytesSkipped, recoveredBytes: replay.recoveredBytes,
+        checkpointRefused: replay.checkpointRefused, walReadMs: Math.round(replay.walReadMs),
         commitMs: Math.round(replay.commitMs) },
       'partition recovered');
       if (after.topicId === topicId && after.partition === partition) mine = after;

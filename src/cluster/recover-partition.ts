@@ -26,7 +26,7 @@ import { SegmentCommitter } from '../partition/segment-committer.js';
 import type { ObjectStore } from '../../storage/object-store/object-store.js';
 import type { SegmentKeyAllocator } from '../../storage/segment/naming.js';
 import {
-  partitionHeaderCodec, partitionKey, partitionKeyOfHeader, readWalOnce,
+  emptyReadOnceReport, partitionHeaderCodec, partitionKey, partitionKeyOfHeader, readWalOnce,
 } from '../../storage/wal/index.js';
 import { recoveryLimits } from '../limits.js';
 
@@ -64,6 +64,14 @@ export interface RecoveredPartition {
 export interface ReplayProfile {
   /** WAL entries of the partitions recovered (the others are skipped undecoded). */
   walEntries: number;
+  /** WAL bytes scanned: from the owner's upload checkpoint on, or every segment without one. */
+  walBytesRead: number;
+  /** WAL bytes on disk before the start position (uploaded, not read). */
+  walBytesSkipped: number;
+  /** Batch bytes beyond the index, i.e. what the replay had to recover. */
+  recoveredBytes: number;
+  /** Why the read did not start at the checkpoint (null: it did). */
+  checkpointRefused: string | null;
   /** Reading (and validating) the WAL, less the commits made on the way. */
   walReadMs: number;
   /** Producer state loads, PUTs and index commits of the recovered batches, completeRecovery. */
@@ -83,7 +91,8 @@ export async function recoverPartitions(deps: RecoveryDeps, states: readonly Par
   assert.ok(from >= 0, 'a partition to recover names the broker to recover from');
   assert.ok(states.every((s) => s.recoverFrom === from), 'one WAL per read');
   assert.ok(states.length <= recoveryLimits.partitionsPerReadMax, `${states.length} partitions`);
-  const replay: ReplayProfile = { walEntries: 0, walReadMs: 0, commitMs: 0 };
+  const replay: ReplayProfile = { walEntries: 0, walBytesRead: 0, walBytesSkipped: 0,
+    recoveredBytes: 0, checkpointRefused: null, walReadMs: 0, commitMs: 0 };
   const committer = new SegmentCommitter(deps.store, deps.metadata.segments, deps.keys, deps.nowMs);
   const byPartition = new Map<string, PartitionRecovery>(states.map((state) => [
     `${state.topicId}:${state.partition}`, { state, next: state.indexedEndOffset, batches: [],
@@ -123,15 +132,17 @@ async function finishPartition(deps: RecoveryDeps, committer: SegmentCommitter,
  * Takes each recovered partition's batches beyond its index from the WAL (see the table); a
  * partition holding objectBytesMax commits on the way. One pass, validating as it reads, and the
  * other partitions' entries are skipped by their raw header (storage/wal/read-once.ts): the WAL
- * holds everything its broker wrote since its last segment roll, the recovery needs a little.
+ * holds everything its broker wrote since its last segment roll, the recovery needs a little,
+ * and the read starts at the owner's upload checkpoint (storage/wal/checkpoint.ts) when it can.
  */
 async function readBacklog(deps: RecoveryDeps, from: number,
   byPartition: ReadonlyMap<string, PartitionRecovery>, committer: SegmentCommitter,
   replay: ReplayProfile): Promise<void> {
   const byKey = new Map([...byPartition.values()].map((r) =>
     [partitionKey(r.state.topicId, r.state.partition), r]));
+  const report = emptyReadOnceReport();
   const entries = readWalOnce({ dir: join(deps.sharedWalDir, String(from)),
-    headerCodec: partitionHeaderCodec, ownerFencedByCoordinator: true,
+    headerCodec: partitionHeaderCodec, ownerFencedByCoordinator: true, report,
     wanted: (header) => byKey.has(partitionKeyOfHeader(header)) });
   for await (const e of entries) {
     replay.walEntries++;
@@ -147,8 +158,12 @@ async function readBacklog(deps: RecoveryDeps, from: number,
     }
     r.batches.push(e.payload);
     r.batchBytes += e.payload.length;
+    replay.recoveredBytes += e.payload.length;
     r.next = h.lastOffset + 1;
   }
+  replay.walBytesRead = report.bytesRead;
+  replay.walBytesSkipped = report.bytesSkipped;
+  replay.checkpointRefused = report.checkpointRefused;
 }
 
 /** Recovers one partition (see recoverPartitions). */

@@ -274,6 +274,17 @@ export class PartitionManager {
     if (Number.isFinite(lsn)) this.walPins.set(`${topicId}:${partition}`, lsn);
   }
 
+  /**
+   * Keeps the whole WAL for a partition another broker recovers from it, when this broker holds
+   * no log of it to say from where: e.g. this broker restarted while that recovery was pending;
+   * its start-up replay left the partition's entries out of every log, so nothing else keeps
+   * them. A pin set from the log when it closed (more precise) stays.
+   */
+  pinWalWhole(topicId: string, partition: number): void {
+    const key = `${topicId}:${partition}`;
+    if (!this.walPins.has(key)) this.walPins.set(key, 1);
+  }
+
   unpinWal(topicId: string, partition: number): void {
     this.walPins.delete(`${topicId}:${partition}`);
   }

@@ -20,6 +20,7 @@ import type { FileHandle } from 'node:fs/promises';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { isNoSpace, WalNoSpaceError } from './errors.js';
+import type { WalPosition } from './checkpoint.js';
 import type { WalIo } from './io.js';
 import { writeAll } from './io.js';
 import type { WalMetrics } from './metrics.js';
@@ -86,6 +87,11 @@ export class ActiveSegment {
    * Makes room for a group starting with an entry of `entryBytes` at `lsnFirst`, rolling if that
    * entry does not fit. Returns the bytes the group may use in the (possibly new) segment.
    */
+  /** Where the next entry goes: everything before it is durable (an upload checkpoint mark). */
+  endPosition(): WalPosition {
+    return { lsn: this.lsnNext, segmentBaseLsn: this.baseLsn, offsetBytes: this.sizeBytes };
+  }
+
   async prepareGroup(lsnFirst: number, entryBytes: number): Promise<number> {
     assert.equal(lsnFirst, this.lsnNext, 'groups arrive in LSN order without gaps');
     assert.ok(entryBytes < this.deps.segmentBytesMax, 'limits keep an entry below a segment');

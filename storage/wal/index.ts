@@ -8,7 +8,10 @@ export { bufferHeaderCodec, emptyHeaderCodec } from './header-codec.js';
 export {
   partitionHeaderCodec, partitionKey, partitionKeyOfHeader, type PartitionEntryHeader,
 } from './partition-header.js';
-export { readWalOnce, type ReadOnceOptions } from './read-once.js';
+export {
+  emptyReadOnceReport, readWalOnce, type ReadOnceOptions, type ReadOnceReport,
+} from './read-once.js';
+export type { WalPosition } from './checkpoint.js';
 export type { WalFsyncSample, WalMetricsSnapshot } from './metrics.js';
 export type { WalIo } from './io.js';
 export { nodeWalIo } from './io.js';

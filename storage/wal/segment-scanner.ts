@@ -36,10 +36,16 @@ export class SegmentScanner {
     private readonly fileBytes: number,
     baseLsn: number,
     private readonly limits: Pick<WalLimits, 'readChunkBytes'>,
+    /** Where to start: 0 (with `baseLsn` the segment's base), or an entry's start (and its LSN). */
+    startBytes = 0,
   ) {
     assert.ok(Number.isSafeInteger(fileBytes) && fileBytes >= 0, 'file size is an integer');
     assert.ok(Number.isSafeInteger(baseLsn) && baseLsn >= 1, 'base lsn is valid');
+    assert.ok(Number.isSafeInteger(startBytes) && startBytes >= 0 && startBytes <= fileBytes,
+      'the scan starts inside the file');
     this.lsnExpected = baseLsn;
+    this.offsetBytes = startBytes;
+    this.chunkStartBytes = startBytes;
   }
 
   async next(): Promise<ScanStep> {

@@ -14,6 +14,7 @@ import assert from 'node:assert/strict';
 import { mkdir } from 'node:fs/promises';
 import { assertWalLimits, limits as storageLimits, walLimitsDefault, type WalLimits } from '../limits.js';
 import { ActiveSegment, createSegmentFile } from './active-segment.js';
+import { CheckpointTracker } from './checkpoint.js';
 import { encodeEntryParts, entryFrameBytes } from './entry.js';
 import { isNoSpace, WalClosedError, WalNoSpaceError } from './errors.js';
 import { GroupCommit } from './group-commit.js';
@@ -57,6 +58,9 @@ export class Wal<H> {
     /** What recovery found at open: segments, LSN range, any torn tail it cut. */
     readonly recovery: WalRecoveryReport,
     readonly metrics: WalMetrics,
+    /** Records where the un-uploaded part begins, for a peer's replay (checkpoint.ts). */
+    private readonly checkpoint: CheckpointTracker,
+    private readonly nowMs: () => number,
   ) {}
 
   /**
@@ -91,8 +95,11 @@ export class Wal<H> {
       const groupCommit = new GroupCommit(active, { ...limits, noSpaceRetryMs }, metrics,
         recovery.lsnNext);
       const codec = options.headerCodec;
-      const parts = [lock, segments, active, groupCommit, recovery, metrics] as const;
-      return new Wal(dir, codec, limits, io, ...parts);
+      const checkpoint = new CheckpointTracker(dir, {
+        checkpointIntervalMs: storageLimits.walCheckpointIntervalMs,
+        checkpointMarksMax: storageLimits.walCheckpointMarksMax });
+      const parts = [lock, segments, active, groupCommit, recovery, metrics, checkpoint] as const;
+      return new Wal(dir, codec, limits, io, ...parts, options.nowMs ?? Date.now);
     } catch (err) {
       // The open failed: free the folder, but report the failure, not a release error.
       await lock.release().catch(() => undefined);
@@ -153,7 +160,8 @@ export class Wal<H> {
 
   /**
    * Deletes, oldest first, every segment all of whose entries are < `lsn` (call after those
-   * entries are safely in object storage). The active segment is kept. Returns segments deleted.
+   * entries are safely in object storage), and records in the upload checkpoint a position at or
+   * below `lsn` (checkpoint.ts). The active segment is kept. Returns segments deleted.
    */
   truncateBefore(lsn: number): Promise<number> {
     assert.ok(!this.closed, 'truncate an open WAL');
@@ -189,6 +197,10 @@ export class Wal<H> {
     // Space was freed: a full disk may have room again, so let the next append try.
     if (deleted > 0) this.groupCommit.retryAfterNoSpace();
     assert.ok(this.segments.snapshot().length >= 1, 'the active segment remains');
+    // Whole segments stay until every entry in them is uploaded; the checkpoint lets a replay
+    // skip the uploaded part of the ones that stay.
+    await this.checkpoint.advance(lsn, this.active.endPosition(), this.segments.oldest().baseLsn,
+      this.nowMs());
     return deleted;
   }
 }

@@ -13,8 +13,10 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { encodeBatch } from '../../protocol/records/record.js';
 import { recoverPartition, recoverPartitions } from '../../src/cluster/recover-partition.js';
 import { SqliteMetadata } from '../../src/metadata/sqlite/metadata.js';
+import { SegmentCommitter } from '../../src/partition/segment-committer.js';
 import { LocalFolderStore } from '../../storage/object-store/local-folder.js';
 import { SegmentKeyAllocator } from '../../storage/segment/naming.js';
+import { readCheckpoint } from '../../storage/wal/checkpoint.js';
 import { Wal, partitionHeaderCodec } from '../../storage/wal/index.js';
 
 const DEAD = 2;
@@ -117,4 +119,66 @@ describe('recoverPartitions', () => {
     }
     expect(await metadata.segments.list(topicId, 2, 0, 1000)).toEqual([]);
   });
+});
+
+describe('recovery from the owner\'s upload checkpoint', () => {
+  it('reads the WAL only from the checkpoint and recovers exactly the batches not uploaded',
+    async () => {
+      const topicId = Buffer.from(randomUUID().replaceAll('-', ''), 'hex').toString('base64url');
+      await metadata.topics.create({ name: 'checkpointed', topicId, partitionCount: 1,
+        configs: {}, createdAtMs: 1_700_000_000_000 }, DEAD);
+      const sharedWalDir = path.join(dir, 'wal');
+      const walDir = path.join(sharedWalDir, String(DEAD));
+      const wal = await Wal.open({ dir: walDir, headerCodec: partitionHeaderCodec });
+      const store = await LocalFolderStore.open({ rootDir: path.join(dir, 'objects') });
+      const batches: Buffer[] = [];
+      const append = async (count: number) => {
+        for (let i = 0; i < count; i++) {
+          const baseOffset = batches.length;
+          const batch = await encodeBatch({ baseTimestamp: 1_700_000_000_000, baseOffset,
+            records: [{ key: null, value: Buffer.alloc(500, baseOffset % 251) }] });
+          batches.push(batch);
+          await wal.append({ topicId, partition: 0, baseOffset: BigInt(baseOffset) }, batch);
+        }
+      };
+      // The owner, alive: 20 batches uploaded (as its uploader commits them), WAL trimmed below
+      // them, which checkpoints there; then 10 more that only its WAL holds when it dies.
+      await append(20);
+      const owned = (await metadata.leadership.states(topicId))[0]!;
+      await new SegmentCommitter(store, metadata.segments, new SegmentKeyAllocator(DEAD), Date.now)
+        .commit([{ topicId, partition: 0, batches: batches.slice(0, 20) }],
+          () => ({ producerStates: [], leaderEpoch: owned.leaderEpoch }));
+      await wal.truncateBefore(21);
+      await append(10);
+      await wal.close();
+      const checkpoint = await readCheckpoint(walDir);
+      expect(checkpoint).toMatchObject({ lsn: 21, segmentBaseLsn: 1 });
+      const state = await metadata.leadership.setLeader(topicId, 0, TAKER);
+      expect(state).toMatchObject({ recoverFrom: DEAD, indexedEndOffset: 20 });
+
+      const recovered = await recoverPartition({ metadata, store,
+        keys: new SegmentKeyAllocator(TAKER), sharedWalDir, nowMs: Date.now,
+        objectBytesMax: OBJECT_BYTES_MAX }, state);
+      expect(recovered.batches).toBe(10);
+      const notUploaded = batches.slice(20).reduce((n, b) => n + b.length, 0);
+      const { replay } = recovered;
+      expect(replay).toMatchObject({ walEntries: 10, recoveredBytes: notUploaded,
+        checkpointRefused: null });
+      // Only the 10 entries past the checkpoint were read: payloads plus their frames.
+      const frameBytes = (replay.walBytesRead - notUploaded) / 10;
+      expect(frameBytes).toBeGreaterThan(0);
+      expect(frameBytes).toBeLessThan(100);
+      expect(replay.walBytesSkipped).toBe(typeof checkpoint === 'string' ? -1
+        : checkpoint.offsetBytes);
+      expect(recovered.state).toMatchObject({ recoverFrom: -1, indexedEndOffset: 30 });
+      const read: Buffer[] = [];
+      let next = 0;
+      for (const s of await metadata.segments.list(topicId, 0, 0, 1000)) {
+        expect(s.baseOffset).toBe(next);
+        next = s.lastOffset + 1;
+        read.push(await store.getRange(s.objectKey, s.position, s.position + s.sizeBytes));
+      }
+      expect(next).toBe(30);
+      expect(Buffer.concat(read).equals(Buffer.concat(batches))).toBe(true);
+    });
 });
