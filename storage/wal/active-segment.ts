@@ -83,15 +83,15 @@ export class ActiveSegment {
     return new ActiveSegment(deps, file, recovered.baseLsn, recovered.sizeBytes, lsnNext);
   }
 
-  /**
-   * Makes room for a group starting with an entry of `entryBytes` at `lsnFirst`, rolling if that
-   * entry does not fit. Returns the bytes the group may use in the (possibly new) segment.
-   */
-  /** Where the next entry goes: everything before it is durable (an upload checkpoint mark). */
+  /** Where the next entry goes: everything before it is written (an upload checkpoint mark). */
   endPosition(): WalPosition {
     return { lsn: this.lsnNext, segmentBaseLsn: this.baseLsn, offsetBytes: this.sizeBytes };
   }
 
+  /**
+   * Makes room for a group starting with an entry of `entryBytes` at `lsnFirst`, rolling if that
+   * entry does not fit. Returns the bytes the group may use in the (possibly new) segment.
+   */
   async prepareGroup(lsnFirst: number, entryBytes: number): Promise<number> {
     assert.equal(lsnFirst, this.lsnNext, 'groups arrive in LSN order without gaps');
     assert.ok(entryBytes < this.deps.segmentBytesMax, 'limits keep an entry below a segment');
