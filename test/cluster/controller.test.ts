@@ -297,6 +297,23 @@ describe('controller placement', () => {
     expect(await leadership(c, orphan.topicId)).toEqual([[1, 1, -1], [1, 1, -1], [1, 1, -1]]);
   });
 
+  it('withdraws handoffs to a broker marked leaving, and plans none while it is still live',
+    async () => {
+      const first = await startNode(1);
+      await within(2_000, () => first.controller!.isActive());
+      const c = first.coordinator;
+      const topic = topicRecord('drained', 4);
+      await c.topics.create(topic, 1);
+      const leaving = await startNode(2, false);
+      await within(2_000, async () => (await handoffs()).size === 2);
+      await leaving.membership.markLeaving(); // a SIGTERM's first step (ClusterMode.leave)
+      await within(2_000, async () => (await handoffs()).size === 0);
+      await first.controller!.reconcileNow(); // one more pass, with broker 2 still registered
+      expect((await handoffs()).size).toBe(0);
+      const [kv] = (await etcd.raw.kv.range({ key: Buffer.from(keys.broker(2)) })).kvs;
+      expect(JSON.parse(kv!.value.toString())).toMatchObject({ nodeId: 2, leaving: true });
+    });
+
   it('steps down when its lease is lost, and another controller takes over', async () => {
     const nodes = await Promise.all([1, 2].map((nodeId) => startNode(nodeId)));
     await within(2_000, () => nodes.some((n) => n.controller!.isActive()));
