@@ -31,8 +31,9 @@ export function keepDebugLog(name: string, chunk: Buffer | string): void {
 /** A log4j2 configuration with the producer's metadata and send path at DEBUG, in DEBUG_DIR. */
 function javaDebugLog4j(dir: string): string {
   const file = path.join(dir, 'java-log4j2.properties');
-  writeFileSync(file, ['status = error', 'appender.stderr.type = Console', 'appender.stderr.name = STDERR',
-    'appender.stderr.target = SYSTEM_ERR', 'appender.stderr.layout.type = PatternLayout',
+  writeFileSync(file, ['status = error', 'appender.stderr.type = Console',
+    'appender.stderr.name = STDERR', 'appender.stderr.target = SYSTEM_ERR',
+    'appender.stderr.layout.type = PatternLayout',
     'appender.stderr.layout.pattern = [%d{ISO8601}{UTC}] %p %m (%c)%n', 'rootLogger.level = warn',
     'rootLogger.appenderRef.stderr.ref = STDERR',
     ...['org.apache.kafka.clients.Metadata', 'org.apache.kafka.clients.producer.internals.Sender',

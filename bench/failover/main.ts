@@ -40,7 +40,9 @@ import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { Kafka, logLevel } from 'kafkajs';
 import { startCluster, type TestCluster } from '../../test/helpers/cluster.js';
-import { availableClients, type ClientName, type RunningClient, keepDebugLog, startClient } from './clients.js';
+import {
+  availableClients, type ClientName, type RunningClient, keepDebugLog, startClient,
+} from './clients.js';
 import { type BrokerEvent, Timeline } from './timeline.js';
 import { SETTINGS } from '../../src/config/config.js';
 import { type KillRecord, renderReport } from './report.js';

@@ -17,9 +17,10 @@ from confluent_kafka import Producer
 
 def main():
     bootstrap, topic, partitions, rate = sys.argv[1], sys.argv[2], int(sys.argv[3]), float(sys.argv[4])
-    config = {'bootstrap.servers': bootstrap, 'enable.idempotence': True, 'acks': 'all', 'linger.ms': 5}
+    config = {'bootstrap.servers': bootstrap, 'enable.idempotence': True, 'acks': 'all',
+              'linger.ms': 5}
     if os.environ.get('BENCH_FAILOVER_DEBUG_DIR'):
-        # For the per-kill timeline (bench/failover/clients.ts keeps stderr); log lines go to stderr.
+        # For the per-kill timeline: log lines go to stderr, which clients.ts keeps.
         config['debug'] = 'broker,topic,metadata,msg'
     producer = Producer(config)
     out = sys.stdout

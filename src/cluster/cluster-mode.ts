@@ -172,7 +172,8 @@ export class ClusterMode {
     // First, while still serving: the controller hands nothing more to this broker from here on.
     await this.membership.markLeaving()
       .catch((err: unknown) => this.log.warn({ err }, 'could not mark this broker leaving'));
-    await uploader.flush().catch((err: unknown) => this.log.debug({ err }, 'upload before leaving failed'));
+    await uploader.flush()
+      .catch((err: unknown) => this.log.debug({ err }, 'upload before leaving failed'));
     // Partitions a handoff gave this broker just before it was marked come in after the first
     // pass; left here, they would move through a replay of this WAL once the lease is revoked.
     const released = new Set<PartitionLog>();

@@ -87,7 +87,8 @@ export function decodeRegistration(value: Buffer): BrokerRegistration {
     typeof l.host === 'string' && Number.isSafeInteger(l.port)), 'listeners');
   assert.ok(registration.ackWindowMs === undefined || (Number.isSafeInteger(registration.ackWindowMs) &&
     registration.ackWindowMs > 0), 'ackWindowMs');
-  assert.ok(registration.leaving === undefined || typeof registration.leaving === 'boolean', 'leaving');
+  assert.ok(registration.leaving === undefined || typeof registration.leaving === 'boolean',
+    'leaving');
   return registration;
 }
 

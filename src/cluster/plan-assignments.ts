@@ -60,7 +60,8 @@ function extremeBroker(load: Map<number, number>, candidates: Iterable<number>, 
  * itself, and what it got would move again the moment it is gone.
  */
 export function planAssignments(liveBrokers: readonly number[],
-  partitions: readonly PartitionPlacement[], leaving: ReadonlySet<number> = new Set()): AssignmentPlan {
+  partitions: readonly PartitionPlacement[], leaving: ReadonlySet<number> = new Set()):
+  AssignmentPlan {
   const live = [...new Set(liveBrokers)].sort((a, b) => a - b);
   assert.ok(live.every((nodeId) => Number.isSafeInteger(nodeId) && nodeId >= 0), 'node ids');
   const plan: AssignmentPlan = { reassign: [], handoffs: [] };

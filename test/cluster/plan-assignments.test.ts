@@ -68,7 +68,7 @@ describe('planAssignments', () => {
     expect(planAssignments([], topic([1, 2, -1]))).toEqual({ reassign: [], handoffs: [] });
   });
 
-  it('hands nothing to a leaving broker, moves nothing off it, and places orphans elsewhere', () => {
+  it('hands nothing to a leaving broker, moves nothing off it, places orphans elsewhere', () => {
     // Broker 3 is shutting down gracefully: it released what it led (1 and 2 lead three each)
     // but one partition, which it releases itself; broker 4 died leading p7.
     const partitions = topic([1, 2, 1, 2, 1, 2, 3, 4]);
@@ -80,7 +80,8 @@ describe('planAssignments', () => {
     expect(planAssignments([1, 2, 3], partitions).reassign.map((m) => m.toLeaderId)).toEqual([3]);
     const released = topic([1, 2, 1, 2, 1, 2]);
     expect(planAssignments([1, 2, 3], released).handoffs.map((h) => h.toLeaderId)).toEqual([3, 3]);
-    expect(planAssignments([1, 2, 3], released, new Set([3]))).toEqual({ reassign: [], handoffs: [] });
+    expect(planAssignments([1, 2, 3], released, new Set([3])))
+      .toEqual({ reassign: [], handoffs: [] });
     // Every live broker leaving: an orphan still gets a leader.
     expect(planAssignments([3], topic([4]), new Set([3])).reassign.map((m) => m.toLeaderId))
       .toEqual([3]);

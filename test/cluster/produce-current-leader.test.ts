@@ -36,7 +36,7 @@ async function produceAt(client: RawClient, version: number) {
   return decodeProduceResponse(await answer(client, 0, version), version);
 }
 
-it('names the current leader and its endpoint in a v10+ NOT_LEADER_OR_FOLLOWER answer', async () => {
+it('names the current leader and its endpoint in a v10+ NOT_LEADER_OR_FOLLOWER', async () => {
   cluster = await startCluster(2);
   const kafka = kafkaClient(cluster.bootstrap);
   const admin = kafka.admin();
@@ -44,7 +44,8 @@ it('names the current leader and its endpoint in a v10+ NOT_LEADER_OR_FOLLOWER a
   await admin.createTopics({ waitForLeaders: true, topics: [{ topic: TOPIC, numPartitions: 1 }] });
   await admin.disconnect();
   let leader = -1;
-  await waitFor('a leader', async () => (leader = await leaderOf(kafka, TOPIC).catch(() => -1)) > 0);
+  await waitFor('a leader', async () =>
+    (leader = await leaderOf(kafka, TOPIC).catch(() => -1)) > 0);
   const leaderBroker = cluster.brokers[leader - 1]!;
   const other = cluster.brokers.find((b) => b !== leaderBroker)!;
   const client = await RawClient.connect(other.port);
@@ -61,7 +62,8 @@ it('names the current leader and its endpoint in a v10+ NOT_LEADER_OR_FOLLOWER a
       { nodeId: leader, host: '127.0.0.1', port: leaderBroker.port })]);
 
     const old = await produceAt(client, 9);
-    expect(old.responses[0]!.partitionResponses[0]!.errorCode).toBe(ErrorCode.NOT_LEADER_OR_FOLLOWER);
+    expect(old.responses[0]!.partitionResponses[0]!.errorCode)
+      .toBe(ErrorCode.NOT_LEADER_OR_FOLLOWER);
     expect(old.nodeEndpoints).toEqual([]);
   } finally {
     client.close();

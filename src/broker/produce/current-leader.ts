@@ -27,10 +27,10 @@ export function nameCurrentLeaders(s: BrokerServices, res: ProduceResponse, vers
     if (topicId === undefined) continue;
     for (const p of t.partitionResponses) {
       if (p.errorCode !== ErrorCode.NOT_LEADER_OR_FOLLOWER) continue;
-      const leader = s.cluster.leader(topicId, p.index, -1);
-      if (leader.leaderId === s.nodeId || !live.has(leader.leaderId) || leader.leaderEpoch < 0) continue;
-      p.currentLeader = { ...p.currentLeader, leaderId: leader.leaderId, leaderEpoch: leader.leaderEpoch };
-      named.add(leader.leaderId);
+      const { leaderId, leaderEpoch } = s.cluster.leader(topicId, p.index, -1);
+      if (leaderId === s.nodeId || !live.has(leaderId) || leaderEpoch < 0) continue;
+      p.currentLeader = { ...p.currentLeader, leaderId, leaderEpoch };
+      named.add(leaderId);
     }
   }
   for (const nodeId of named) {
