@@ -12,7 +12,7 @@ import {
 } from '../../protocol/generated/messages/produce.js';
 import { encodeBatch } from '../../protocol/records/record.js';
 import { type TestCluster, startCluster } from '../helpers/cluster.js';
-import { kafkaClient, leaderOf, waitFor } from '../helpers/kafka-client.js';
+import { createTopicWithLeader, kafkaClient, waitFor } from '../helpers/kafka-client.js';
 import { RawClient } from '../helpers/raw-client.js';
 import { answer } from '../helpers/raw-requests.js';
 
@@ -38,14 +38,7 @@ async function produceAt(client: RawClient, version: number) {
 
 it('names the current leader and its endpoint in a v10+ NOT_LEADER_OR_FOLLOWER', async () => {
   cluster = await startCluster(2);
-  const kafka = kafkaClient(cluster.bootstrap);
-  const admin = kafka.admin();
-  await admin.connect();
-  await admin.createTopics({ waitForLeaders: true, topics: [{ topic: TOPIC, numPartitions: 1 }] });
-  await admin.disconnect();
-  let leader = -1;
-  await waitFor('a leader', async () =>
-    (leader = await leaderOf(kafka, TOPIC).catch(() => -1)) > 0);
+  const leader = await createTopicWithLeader(kafkaClient(cluster.bootstrap), TOPIC);
   const leaderBroker = cluster.brokers[leader - 1]!;
   const other = cluster.brokers.find((b) => b !== leaderBroker)!;
   const client = await RawClient.connect(other.port);
