@@ -426,6 +426,11 @@ export const recoveryLimits = Object.freeze({
 export const handoffLimits = Object.freeze({
   /** How long a leaving broker waits for its partitions to drain into object storage. */
   leaveDrainMsMax: 15_000,
+  /** Passes a leaving broker makes over its partitions, all within leaveDrainMsMax (see
+   *  ClusterMode.leave). */
+  leavePassesMax: 3,
+  /** Releases a leaving broker has in flight at once (etcd transactions). */
+  leaveReleasesInFlightMax: 16,
   /** Backoff between attempts to rejoin after a lost lease. */
   rejoinRetryMsMin: 250,
   rejoinRetryMsMax: 2_000,

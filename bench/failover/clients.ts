@@ -5,6 +5,7 @@
  * processes printing "ack PARTITION EPOCH_MS SEQ" lines; kafkajs runs in this process.
  */
 import { spawn } from 'node:child_process';
+import { appendFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { Kafka, logLevel } from 'kafkajs';
 import { compileJava, javaAvailable, kafkaJars } from '../../test/helpers/kafka-tools.js';
@@ -15,6 +16,31 @@ export const CLIENT_NAMES: ClientName[] = ['librdkafka', 'java', 'kafkajs'];
 const HERE = import.meta.dirname;
 const PYTHON = process.env['LEDGERSTREAM_PYTHON'] ?? '/usr/bin/python3';
 const JAVA = process.env['LEDGERSTREAM_JAVA'] ?? 'java';
+/**
+ * Where to keep every log line for a per-kill timeline (unset: none kept): the brokers' logs and
+ * the clients' own debug logs (librdkafka debug=broker,topic,metadata,msg; the Java client's
+ * Metadata, Sender and NetworkClient at DEBUG), one file each. Slows the clients a little.
+ */
+export const DEBUG_DIR = process.env['BENCH_FAILOVER_DEBUG_DIR'];
+
+/** Appends to `name` in DEBUG_DIR, if set. */
+export function keepDebugLog(name: string, chunk: Buffer | string): void {
+  if (DEBUG_DIR !== undefined) appendFileSync(path.join(DEBUG_DIR, name), chunk);
+}
+
+/** A log4j2 configuration with the producer's metadata and send path at DEBUG, in DEBUG_DIR. */
+function javaDebugLog4j(dir: string): string {
+  const file = path.join(dir, 'java-log4j2.properties');
+  writeFileSync(file, ['status = error', 'appender.stderr.type = Console',
+    'appender.stderr.name = STDERR', 'appender.stderr.target = SYSTEM_ERR',
+    'appender.stderr.layout.type = PatternLayout',
+    'appender.stderr.layout.pattern = [%d{ISO8601}{UTC}] %p %m (%c)%n', 'rootLogger.level = warn',
+    'rootLogger.appenderRef.stderr.ref = STDERR',
+    ...['org.apache.kafka.clients.Metadata', 'org.apache.kafka.clients.producer.internals.Sender',
+      'org.apache.kafka.clients.NetworkClient'].flatMap((name, i) =>
+      [`logger.d${i}.name = ${name}`, `logger.d${i}.level = debug`]), ''].join('\n'));
+  return file;
+}
 
 /** Acknowledgement times and the records acknowledged, per partition, in order; and failures. */
 export class AckLog {
@@ -90,7 +116,10 @@ export function spawnLineClient(label: string, command: string, args: string[],
   onLine: (fields: string[]) => void): { stop(): Promise<void> } {
   const child = spawn(command, args, { stdio: ['pipe', 'pipe', 'pipe'] });
   let stderr = '';
-  child.stderr!.on('data', (c: Buffer) => { stderr = (stderr + c.toString()).slice(-4000); });
+  child.stderr!.on('data', (c: Buffer) => {
+    stderr = (stderr + c.toString()).slice(-4000);
+    keepDebugLog(`${label.replaceAll(' ', '-')}.log`, c);
+  });
   let rest = '';
   child.stdout!.on('data', (chunk: Buffer) => {
     const lines = (rest + chunk.toString()).split('\n');
@@ -113,7 +142,8 @@ export async function javaCommand(mainClass: string, args: string[]): Promise<[s
   const classes = await compileJava([path.join(HERE, `${mainClass}.java`),
     path.join(HERE, 'StdinClosed.java')]);
   const jars = await kafkaJars();
-  return [JAVA, ['-Xmx256m', `-Dlog4j2.configurationFile=${jars.toolsLog4j}`,
+  const log4j = DEBUG_DIR === undefined ? jars.toolsLog4j : javaDebugLog4j(DEBUG_DIR);
+  return [JAVA, ['-Xmx256m', `-Dlog4j2.configurationFile=${log4j}`,
     '-cp', [path.join(jars.libs, '*'), classes].join(path.delimiter), mainClass, ...args]];
 }
 

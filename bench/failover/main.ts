@@ -40,7 +40,9 @@ import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { Kafka, logLevel } from 'kafkajs';
 import { startCluster, type TestCluster } from '../../test/helpers/cluster.js';
-import { availableClients, type ClientName, type RunningClient, startClient } from './clients.js';
+import {
+  availableClients, type ClientName, type RunningClient, keepDebugLog, startClient,
+} from './clients.js';
 import { type BrokerEvent, Timeline } from './timeline.js';
 import { SETTINGS } from '../../src/config/config.js';
 import { type KillRecord, renderReport } from './report.js';
@@ -63,7 +65,9 @@ if (flags.help === true) {
   acknowledging again, then --settle-ms). A quick look: --kills 3 (about 2.5 minutes).
 --lease-ms, --ack-window-ms: the brokers' leaseTtlMs and ackWindowMs (default: the defaults).
 Writes bench/results/failover-<time>.{md,json}; exit 1 if an acknowledged record was lost,
-duplicated or reordered.
+duplicated or reordered. BENCH_FAILOVER_DEBUG_DIR=DIR keeps the brokers' logs and the clients'
+debug logs (librdkafka debug=broker,topic,metadata,msg; Java Metadata/Sender/NetworkClient at
+DEBUG) in DIR, one file each, for a per-kill timeline.
 `);
   process.exit(0);
 }
@@ -166,6 +170,7 @@ async function oneKill(cluster: TestCluster, kafka: Kafka, clients: RunningClien
       // the longest gap, which after a SIGTERM may be another, later one).
       const firstAck = opened === undefined ? null : c.log.firstAckAfter(p, opened.atMs);
       out.push({ signal, client: c.log.client, kill: index, victim, partition: p, unavailableMs: gap.gapMs,
+        gapStartMs: gap.fromMs - t0,
         detectionMs: gone === undefined ? null : gone.atMs - t0,
         reassignedMs: moved === undefined ? null : moved.atMs - t0,
         openedMs: opened === undefined ? null : opened.atMs - t0,
@@ -186,7 +191,7 @@ async function main(): Promise<void> {
   log(`clients ${CLIENTS.join(', ')}; ${KILLS} kills per series (${SIGNALS.join(', ')}); ${RATE} records/s per partition`);
   // The test helper's own defaults (a 2 s lease, 100 ms uploads) are the brokers' defaults here.
   const cluster = await startCluster(3, { leaseTtlMs: LEASE_MS, ackWindowMs: ACK_WINDOW_MS, uploadIntervalMs: uploadIntervalMsDefault, logLevel: 'info' }, () => ({}),
-    (node, chunk) => timeline.feed(node, chunk));
+    (node, chunk) => { timeline.feed(node, chunk); keepDebugLog(`broker-${node}.log`, chunk); });
   const clients: RunningClient[] = [];
   const consumers: RunningConsumer[] = [];
   try {

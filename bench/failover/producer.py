@@ -7,6 +7,7 @@ settings otherwise, as a user would run it.
     producer.py BOOTSTRAP TOPIC PARTITIONS RATE_PER_PARTITION
 """
 
+import os
 import sys
 import threading
 import time
@@ -16,8 +17,12 @@ from confluent_kafka import Producer
 
 def main():
     bootstrap, topic, partitions, rate = sys.argv[1], sys.argv[2], int(sys.argv[3]), float(sys.argv[4])
-    producer = Producer({'bootstrap.servers': bootstrap, 'enable.idempotence': True, 'acks': 'all',
-                         'linger.ms': 5})
+    config = {'bootstrap.servers': bootstrap, 'enable.idempotence': True, 'acks': 'all',
+              'linger.ms': 5}
+    if os.environ.get('BENCH_FAILOVER_DEBUG_DIR'):
+        # For the per-kill timeline: log lines go to stderr, which clients.ts keeps.
+        config['debug'] = 'broker,topic,metadata,msg'
+    producer = Producer(config)
     out = sys.stdout
 
     def delivered(err, msg):

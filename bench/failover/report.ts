@@ -9,6 +9,8 @@ export interface KillRecord {
   /** Longest time without an acknowledgement on this partition, 1 s before the kill to the
    *  restart. */
   unavailableMs: number;
+  /** When that longest gap began, from the kill (negative: before it; a later gap shows late). */
+  gapStartMs: number;
   /** Kill → the controller saw the broker gone. */
   detectionMs: number | null;
   /** Kill → the partition given to another broker (or handed off by the victim). */

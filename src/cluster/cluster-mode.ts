@@ -16,6 +16,7 @@ import { openEtcdClient, type EtcdClient } from '../etcd/client.js';
 import type { BrokerConfig } from '../config/config.js';
 import { EtcdMetadata } from '../metadata/etcd/metadata.js';
 import type { PartitionManager } from '../partition/partition-manager.js';
+import type { PartitionLog } from '../partition/partition-log.js';
 import type { Uploader } from '../partition/uploader.js';
 import type { ObjectStore } from '../../storage/object-store/object-store.js';
 import { SegmentKeyAllocator } from '../../storage/segment/naming.js';
@@ -36,6 +37,14 @@ export function openEtcdMetadata(config: BrokerConfig, log: Logger): Promise<Etc
     hosts: config.etcdEndpoints, keyPrefix: config.etcdPrefix, txnOpsMax: config.etcdTxnOpsMax,
     log: (message, err) => log.warn({ err }, message),
   });
+}
+
+/** What a graceful leave works with; `deadline` (Date.now() ms) bounds its uploads. */
+interface LeavingBroker {
+  uploader: Uploader;
+  coordinator: EtcdMetadata;
+  nodeId: number;
+  deadline: number;
 }
 
 export class ClusterMode {
@@ -153,34 +162,62 @@ export class ClusterMode {
   }
 
   /**
-   * Graceful leave: stop appends, upload everything, hand each partition to another live broker,
-   * then revoke the lease. No data moves between brokers: it is all in object storage.
+   * Graceful leave: mark this broker leaving, stop appends, upload everything, hand each partition
+   * to another live broker, then revoke the lease. No data moves between brokers: it is all in
+   * object storage. Appends stop only after one upload made while still serving, so the upload
+   * they wait for holds only what came in meanwhile (not an upload already under way as well).
    */
   async leave(partitions: PartitionManager, uploader: Uploader, coordinator: EtcdMetadata,
     nodeId: number): Promise<void> {
-    const logs = [...partitions.allLogs()];
-    for (const log of logs) log.stopAppends();
+    // First, while still serving: the controller hands nothing more to this broker from here on.
+    await this.membership.markLeaving()
+      .catch((err: unknown) => this.log.warn({ err }, 'could not mark this broker leaving'));
+    await uploader.flush()
+      .catch((err: unknown) => this.log.debug({ err }, 'upload before leaving failed'));
+    // Partitions a handoff gave this broker just before it was marked come in after the first
+    // pass; left here, they would move through a replay of this WAL once the lease is revoked.
+    const released = new Set<PartitionLog>();
     const deadline = Date.now() + handoffLimits.leaveDrainMsMax;
+    for (let pass = 0; pass < handoffLimits.leavePassesMax; pass++) {
+      const logs = [...partitions.allLogs()].filter((l) => !released.has(l) && !l.fenced);
+      if (logs.length === 0) break;
+      await this.releaseAll(logs, { uploader, coordinator, nodeId, deadline }, released);
+    }
+    await this.close();
+    await this.membership.revoke();
+  }
+
+  /** Stops appends to `logs`, uploads them, and releases each to another live broker. */
+  private async releaseAll(logs: PartitionLog[], leaving: LeavingBroker,
+    released: Set<PartitionLog>): Promise<void> {
+    const { uploader, coordinator, nodeId, deadline } = leaving;
+    for (const log of logs) log.stopAppends();
     while (logs.some((l) => l.uploadedEndOffset < l.nextOffset) && Date.now() < deadline) {
       await uploader.flush();
       await new Promise((r) => setTimeout(r, 20));
     }
     const others = this.view.brokers().filter((b) => b.nodeId !== nodeId);
-    let i = 0;
-    for (const log of logs) {
-      if (others.length === 0 || log.uploadedEndOffset < log.nextOffset) continue;
-      const to = others[i++ % others.length]!.nodeId;
-      try {
-        await coordinator.leadership.release(log.topicId, log.partition, log.leaderEpoch, to);
-        // Produces refused meanwhile are answered now (they wait for this: append-partition.ts).
-        log.fence(`released to ${to}`);
-        this.log.info({ topicId: log.topicId, partition: log.partition, to }, 'partition released');
-      } catch (err) {
-        this.log.warn({ err, topic: log.topicName, partition: log.partition }, 'release failed');
-      }
+    const drained = logs.filter((l) => l.uploadedEndOffset >= l.nextOffset);
+    for (const log of logs) released.add(log);
+    if (others.length === 0) return;
+    // A few at a time rather than one by one: every partition waits from stopAppends until its
+    // release, and a producer's request spanning several waits for the last of them.
+    const inFlight = handoffLimits.leaveReleasesInFlightMax;
+    for (let first = 0; first < drained.length; first += inFlight) {
+      await Promise.all(drained.slice(first, first + inFlight).map((log, i) =>
+        this.releaseTo(log, others[(first + i) % others.length]!.nodeId, coordinator)));
     }
-    await this.close();
-    await this.membership.revoke();
+  }
+
+  private async releaseTo(log: PartitionLog, to: number, coordinator: EtcdMetadata): Promise<void> {
+    try {
+      await coordinator.leadership.release(log.topicId, log.partition, log.leaderEpoch, to);
+      // Produces refused meanwhile are answered now (they wait for this: append-partition.ts).
+      log.fence(`released to ${to}`);
+      this.log.info({ topicId: log.topicId, partition: log.partition, to }, 'partition released');
+    } catch (err) {
+      this.log.warn({ err, topic: log.topicName, partition: log.partition }, 'release failed');
+    }
   }
 
   isController(): boolean {

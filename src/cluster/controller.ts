@@ -37,7 +37,7 @@ import type { Metadata } from '../metadata/stores.js';
 import type { MetadataChange } from '../metadata/etcd/metadata.js';
 import { createdAt, deleteOp, keyOf, putOp, rangePrefix } from '../etcd/txn.js';
 import { ControllerElection } from './controller-election.js';
-import { brokersOf, type Membership } from './membership.js';
+import { type BrokerRegistration, brokersOf, type Membership } from './membership.js';
 import {
   planAssignments, type PlannedHandoff, type PlannedReassignment,
 } from './plan-assignments.js';
@@ -266,7 +266,8 @@ export class Controller extends EventEmitter<{ elected: [epoch: number]; resigne
     if (!this.isActive() || !this.membership.isLeaseValid()) return nothingDone();
     const partitions = await this.readLeadership();
     const live = await this.readLiveBrokers();
-    const plan = planAssignments(live, partitions);
+    const plan = planAssignments(live.map((b) => b.nodeId), partitions,
+      new Set(live.filter((b) => b.leaving === true).map((b) => b.nodeId)));
     const result = nothingDone();
     for (const move of plan.reassign) {
       // Re-check before every write: a controller paused past its lease must stop at once.
@@ -295,11 +296,11 @@ export class Controller extends EventEmitter<{ elected: [epoch: number]; resigne
    * predates its re-taking, so one of the two compare-and-sets fails. Either way a broker never
    * loses, without its consent, a partition it holds under a valid lease.
    */
-  private async readLiveBrokers(): Promise<number[]> {
+  private async readLiveBrokers(): Promise<BrokerRegistration[]> {
     const { client, keys } = this.membership;
     const kvs = await rangePrefix(client, keys.brokersPrefix());
     const entries = new Map(kvs.map((kv) => [keyOf(kv), kv]));
-    return brokersOf(entries, keys, this.log).map((b) => b.nodeId);
+    return brokersOf(entries, keys, this.log);
   }
 
   private async readLeadership(): Promise<PartitionState[]> {

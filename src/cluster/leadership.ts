@@ -81,6 +81,8 @@ export class Leadership {
   private session: object | null = null;
   /** When this broker may replay the WAL of a broker a peer revoked (see `recover`). */
   private readonly revoked: RevokedBrokers;
+  /** Brokers that may take a partition handed off: registered and not leaving (membership.ts). */
+  private takers = new Set<number>();
   /** Recoveries waiting out a revoked broker's window, by partition: timers that resume them. */
   private readonly windowWaits = new Map<string, NodeJS.Timeout>();
 
@@ -110,7 +112,10 @@ export class Leadership {
     const { coordinator } = this.deps;
     // Before the sweep below: a broker seen going from here on is timed from when it went.
     const brokers = await watchBrokers(this.deps.client, this.deps.keys,
-      (live) => this.revoked.noteRegistered(live.map((b) => b.nodeId)),
+      (live) => {
+        this.revoked.noteRegistered(live.map((b) => b.nodeId));
+        this.takers = new Set(live.filter((b) => b.leaving !== true).map((b) => b.nodeId));
+      },
       (message, err) => this.deps.log.warn({ err }, message));
     this.cleanups.push(() => brokers.close());
     this.cleanups.push(coordinator.onChange((change) => {
@@ -393,6 +398,11 @@ export class Leadership {
     const state = (await coordinator.leadership.states(topicId)).find((p) => p.partition === partition);
     // Released already, or moved by the controller: the partition event closes the log.
     if (state === undefined || state.leaderId !== nodeId || state.leaderEpoch !== request.epoch) return true;
+    // A request from a plan made before its target left or began to leave: the controller's next
+    // plan drops it. Released to such a broker the partition would move again at once, through a
+    // replay of that broker's WAL after its acknowledgement window. (A target this broker has not
+    // seen register yet is tried again later, as a request that could not drain is.)
+    if (!this.takers.has(request.toLeaderId)) return false;
     local.stopAppends();
     if (!await this.drain(local)) {
       // Not everything reached object storage: this broker keeps the partition (appends stay

@@ -62,11 +62,19 @@ import { membershipLimits } from '../limits.js';
 export interface BrokerRegistration extends BrokerEndpoint {
   startedAtMs: number;
   ackWindowMs?: number;
+  /**
+   * Set by a broker that is shutting down gracefully, before it hands its partitions over: the
+   * controller then moves nothing onto it (Kafka's controlled shutdown fences a stopping broker
+   * the same way). Without it the controller saw the leaving broker lead nothing, handed it
+   * partitions to even the load, and they moved again, through a WAL replay, once it was gone.
+   */
+  leaving?: boolean;
 }
 
 export function encodeRegistration(registration: BrokerRegistration): string {
-  const { nodeId, host, port, rack, startedAtMs, ackWindowMs, listeners } = registration;
-  return JSON.stringify({ nodeId, host, port, rack, startedAtMs, ackWindowMs, listeners });
+  const { nodeId, host, port, rack, startedAtMs, ackWindowMs, listeners, leaving } = registration;
+  return JSON.stringify({ nodeId, host, port, rack, startedAtMs, ackWindowMs, listeners,
+    ...(leaving === true ? { leaving } : {}) });
 }
 
 export function decodeRegistration(value: Buffer): BrokerRegistration {
@@ -79,6 +87,8 @@ export function decodeRegistration(value: Buffer): BrokerRegistration {
     typeof l.host === 'string' && Number.isSafeInteger(l.port)), 'listeners');
   assert.ok(registration.ackWindowMs === undefined || (Number.isSafeInteger(registration.ackWindowMs) &&
     registration.ackWindowMs > 0), 'ackWindowMs');
+  assert.ok(registration.leaving === undefined || typeof registration.leaving === 'boolean',
+    'leaving');
   return registration;
 }
 
@@ -205,6 +215,16 @@ export class Membership extends EventEmitter<{ lost: [reason: Error] }> {
   /** The live brokers, from this broker's own etcd client (see `watchBrokers`). */
   watchBrokers(onChange: (brokers: BrokerRegistration[]) => void): Promise<KeySetWatch> {
     return watchBrokers(this.client, this.keys, onChange, this.log);
+  }
+
+  /**
+   * The start of a graceful leave: the registration says `leaving` (see BrokerRegistration), so
+   * the controller places nothing here any more; the broker stays live until `revoke`.
+   */
+  async markLeaving(): Promise<void> {
+    if (this.stateValue !== 'registered') return;
+    this.registration.leaving = true;
+    await this.putRegistration();
   }
 
   /** Graceful leave: etcd deletes the registration (and any key under the lease) at once. */

@@ -55,14 +55,21 @@ function extremeBroker(load: Map<number, number>, candidates: Iterable<number>, 
  * while the most-loaded broker leads at least two more than the least-loaded, its last movable
  * partition is handed to the least-loaded. Movable: led by it before this plan, and not
  * recovering (recoverFrom -1), since a leader mid-replay cannot flush and release yet. With no
- * live broker the plan is empty: there is nowhere to move anything.
+ * live broker the plan is empty: there is nowhere to move anything. A `leaving` broker (shutting
+ * down gracefully, membership.ts) receives nothing and gives nothing: it releases its partitions
+ * itself, and what it got would move again the moment it is gone.
  */
 export function planAssignments(liveBrokers: readonly number[],
-  partitions: readonly PartitionPlacement[]): AssignmentPlan {
+  partitions: readonly PartitionPlacement[], leaving: ReadonlySet<number> = new Set()):
+  AssignmentPlan {
   const live = [...new Set(liveBrokers)].sort((a, b) => a - b);
   assert.ok(live.every((nodeId) => Number.isSafeInteger(nodeId) && nodeId >= 0), 'node ids');
   const plan: AssignmentPlan = { reassign: [], handoffs: [] };
   if (live.length === 0) return plan;
+  // A leaving broker keeps what it leads (it hands each partition over itself) and gets nothing
+  // more, unless every live broker is leaving: then an orphan still needs a leader somewhere.
+  const staying = live.filter((nodeId) => !leaving.has(nodeId));
+  const targets = staying.length > 0 ? staying : live;
   const load = new Map(live.map((nodeId) => [nodeId, 0]));
   const movable = new Map(live.map((nodeId): [number, PartitionPlacement[]] => [nodeId, []]));
   const orphans: PartitionPlacement[] = [];
@@ -73,16 +80,17 @@ export function planAssignments(liveBrokers: readonly number[],
       continue;
     }
     load.set(p.leaderId, count + 1);
-    if (p.recoverFrom === -1) movable.get(p.leaderId)!.push(p);
+    if (p.recoverFrom === -1 && !leaving.has(p.leaderId)) movable.get(p.leaderId)!.push(p);
   }
   for (const p of orphans) {
-    const to = extremeBroker(load, live, 1)!;
+    const to = extremeBroker(load, targets, 1)!;
     load.set(to, load.get(to)! + 1);
     plan.reassign.push({ topicId: p.topicId, partition: p.partition, fromLeaderId: p.leaderId,
       toLeaderId: to, expectedEpoch: p.leaderEpoch });
   }
   for (;;) {
-    const under = extremeBroker(load, live, 1)!;
+    const under = extremeBroker(load, staying, 1);
+    if (under === null) break;
     const over = extremeBroker(load, live.filter((b) => movable.get(b)!.length > 0), -1);
     if (over === null || load.get(over)! - load.get(under)! < 2) break;
     const p = movable.get(over)!.pop()!;

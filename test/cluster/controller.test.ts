@@ -100,6 +100,16 @@ async function within(deadlineMs: number, check: () => Promise<boolean> | boolea
   return performance.now() - startMs;
 }
 
+/** Broker 1, the active controller, leading every partition of a new topic. */
+async function controllerLeading(name: string, partitions: number) {
+  const first = await startNode(1);
+  await within(2_000, () => first.controller!.isActive());
+  const c = first.coordinator;
+  const topic = topicRecord(name, partitions);
+  await c.topics.create(topic, 1);
+  return { first, c, topic };
+}
+
 async function controllerKey(): Promise<{ nodeId: number; lease: string } | null> {
   const [kv] = (await etcd.raw.kv.range({ key: Buffer.from(keys.controller()) })).kvs;
   if (kv === undefined) return null;
@@ -250,11 +260,7 @@ describe('controller placement', () => {
 
   it('writes handoff requests when a broker joins and drops each once it is released',
     async () => {
-      const first = await startNode(1);
-      await within(2_000, () => first.controller!.isActive());
-      const c = first.coordinator;
-      const topic = topicRecord('rebalanced', 4);
-      await c.topics.create(topic, 1);
+      const { first, c, topic } = await controllerLeading('rebalanced', 4);
       const t = topic.topicId;
       await new Promise((resolve) => setTimeout(resolve, 10 * debounceMs));
       expect((await handoffs()).size).toBe(0); // one broker: nothing to balance
@@ -280,11 +286,7 @@ describe('controller placement', () => {
     });
 
   it('withdraws handoffs to a broker that leaves, and places leaderless partitions', async () => {
-    const first = await startNode(1);
-    await within(2_000, () => first.controller!.isActive());
-    const c = first.coordinator;
-    const loaded = topicRecord('loaded', 2);
-    await c.topics.create(loaded, 1);
+    const { c } = await controllerLeading('loaded', 2);
     const joining = await startNode(2, false);
     await within(2_000, async () => (await handoffs()).size === 1);
     await joining.close(); // gracefully: the revoke removes it at once
@@ -296,6 +298,19 @@ describe('controller placement', () => {
       (await leadership(c, orphan.topicId)).every(([leaderId]) => leaderId === 1));
     expect(await leadership(c, orphan.topicId)).toEqual([[1, 1, -1], [1, 1, -1], [1, 1, -1]]);
   });
+
+  it('withdraws handoffs to a broker marked leaving, and plans none while it is still live',
+    async () => {
+      const { first } = await controllerLeading('drained', 4);
+      const leaving = await startNode(2, false);
+      await within(2_000, async () => (await handoffs()).size === 2);
+      await leaving.membership.markLeaving(); // a SIGTERM's first step (ClusterMode.leave)
+      await within(2_000, async () => (await handoffs()).size === 0);
+      await first.controller!.reconcileNow(); // one more pass, with broker 2 still registered
+      expect((await handoffs()).size).toBe(0);
+      const [kv] = (await etcd.raw.kv.range({ key: Buffer.from(keys.broker(2)) })).kvs;
+      expect(JSON.parse(kv!.value.toString())).toMatchObject({ nodeId: 2, leaving: true });
+    });
 
   it('steps down when its lease is lost, and another controller takes over', async () => {
     const nodes = await Promise.all([1, 2].map((nodeId) => startNode(nodeId)));

@@ -11,7 +11,7 @@ import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import { afterEach, expect, it } from 'vitest';
 import { type TestCluster, startCluster } from '../helpers/cluster.js';
-import { kafkaClient, leaderOf, waitFor } from '../helpers/kafka-client.js';
+import { createTopicWithLeader, kafkaClient, leaderOf, waitFor } from '../helpers/kafka-client.js';
 
 const run = promisify(execFile);
 const LEASE_MS = 10_000;
@@ -28,13 +28,7 @@ afterEach(async () => {
 it('a fetch from a new leader still waiting out the window is held, not refused', async () => {
   cluster = await startCluster(3, { leaseTtlMs: LEASE_MS, ackWindowMs: WINDOW_MS });
   const kafka = kafkaClient(cluster.bootstrap);
-  const admin = kafka.admin();
-  await admin.connect();
-  await admin.createTopics({ waitForLeaders: true, topics: [{ topic: TOPIC, numPartitions: 1 }] });
-  await admin.disconnect();
-  let leader = -1;
-  await waitFor('a leader', async () =>
-    (leader = await leaderOf(kafka, TOPIC).catch(() => -1)) > 0, 20_000);
+  const leader = await createTopicWithLeader(kafka, TOPIC);
   const producer = kafka.producer({ idempotent: true });
   await producer.connect();
   const values = Array.from({ length: RECORDS }, (_, i) => `v${i}`);

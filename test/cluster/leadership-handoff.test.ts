@@ -10,6 +10,7 @@ import { Writable } from 'node:stream';
 import { pino } from 'pino';
 import { expect, it } from 'vitest';
 import { encodeHandoff } from '../../src/cluster/controller.js';
+import { encodeRegistration } from '../../src/cluster/membership.js';
 import { Leadership } from '../../src/cluster/leadership.js';
 import { loadConfig } from '../../src/config/config.js';
 import { EtcdMetadata } from '../../src/metadata/etcd/metadata.js';
@@ -48,6 +49,9 @@ it('carries out a handoff request once, however often the watch re-delivers the 
   const other = topicRecord('elsewhere', 4); // another broker's topic: its requests are not ours
   await coordinator.topics.create(topic, NODE_ID);
   await partitions.load();
+  // The target is a live broker (a handoff to one not registered, or leaving, is not carried out).
+  await etcd.raw.put(keys.broker(2)).value(encodeRegistration(
+    { nodeId: 2, host: '127.0.0.1', port: 9002, rack: null, startedAtMs: Date.now() }));
   const leadership = new Leadership({ nodeId: NODE_ID, coordinator, partitions, leaseTtlMs: 6_000, client: etcd.raw, keys, log,
     uploader: { flush: async () => undefined } as unknown as Uploader, recovery: null });
   await leadership.start();

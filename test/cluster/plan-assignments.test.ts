@@ -68,6 +68,25 @@ describe('planAssignments', () => {
     expect(planAssignments([], topic([1, 2, -1]))).toEqual({ reassign: [], handoffs: [] });
   });
 
+  it('hands nothing to a leaving broker, moves nothing off it, places orphans elsewhere', () => {
+    // Broker 3 is shutting down gracefully: it released what it led (1 and 2 lead three each)
+    // but one partition, which it releases itself; broker 4 died leading p7.
+    const partitions = topic([1, 2, 1, 2, 1, 2, 3, 4]);
+    const plan = planAssignments([1, 2, 3], partitions, new Set([3]));
+    expect(plan.handoffs).toEqual([]);
+    expect(plan.reassign).toEqual([
+      { topicId: topicA, partition: 7, fromLeaderId: 4, toLeaderId: 1, expectedEpoch: 3 }]);
+    // Without the mark, the least-loaded broker 3 gets the orphan, and what it released back.
+    expect(planAssignments([1, 2, 3], partitions).reassign.map((m) => m.toLeaderId)).toEqual([3]);
+    const released = topic([1, 2, 1, 2, 1, 2]);
+    expect(planAssignments([1, 2, 3], released).handoffs.map((h) => h.toLeaderId)).toEqual([3, 3]);
+    expect(planAssignments([1, 2, 3], released, new Set([3])))
+      .toEqual({ reassign: [], handoffs: [] });
+    // Every live broker leaving: an orphan still gets a leader.
+    expect(planAssignments([3], topic([4]), new Set([3])).reassign.map((m) => m.toLeaderId))
+      .toEqual([3]);
+  });
+
   it('asks the most-loaded live broker to hand partitions to a broker that joined', () => {
     // 1 and 2 lead three each; 3 joins with none: 1 gives first (tie: lowest id), then 2.
     const partitions = topic([1, 2, 1, 2, 1, 2]);

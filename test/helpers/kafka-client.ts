@@ -23,6 +23,19 @@ export async function waitFor(what: string, check: () => boolean | Promise<boole
   throw new Error(`timed out waiting for ${what}`);
 }
 
+/** Creates `topic`; resolves with the node id of partition 0's leader once Metadata names one. */
+export async function createTopicWithLeader(kafka: Kafka, topic: string, numPartitions = 1):
+  Promise<number> {
+  const admin = kafka.admin();
+  await admin.connect();
+  await admin.createTopics({ waitForLeaders: true, topics: [{ topic, numPartitions }] });
+  await admin.disconnect();
+  let leader = -1;
+  await waitFor('a leader', async () =>
+    (leader = await leaderOf(kafka, topic).catch(() => -1)) > 0, 20_000);
+  return leader;
+}
+
 /** The leader of one partition as Metadata names it, through a short-lived admin client. */
 export async function leaderOf(kafka: Kafka, topic: string, partition = 0): Promise<number> {
   const admin = kafka.admin();

@@ -10,7 +10,9 @@
  * old leader's acknowledgement window and replays its WAL) waits for it, up to 5 s, rather than
  * being refused (broker/await-opening.ts).
  * Version notes: v0-2 carry the old message format (magic 0/1) and are refused, yet advertised,
- * as Kafka 4 does: old librdkafka compresses only if Produce v0 is advertised.
+ * as Kafka 4 does: old librdkafka compresses only if Produce v0 is advertised. v10+: a partition
+ * answered NOT_LEADER_OR_FOLLOWER names its current leader and that broker's endpoint (KIP-951,
+ * produce/current-leader.ts).
  * Transactional batches: the leader first checks that the partition is in the producer's ongoing
  * transaction (produce/verify-txn.ts); the batch then opens or continues the transaction in the
  * partition's index, which holds the last stable offset back until its marker.
@@ -37,6 +39,7 @@ import { WalNoSpaceError } from '../../../storage/wal/errors.js';
 import { decodedRecords } from '../../../protocol/primitives/record-set.js';
 import { verifyTransactionalBatch } from '../produce/verify-txn.js';
 import { awaitOpening } from '../await-opening.js';
+import { nameCurrentLeaders } from '../produce/current-leader.js';
 import {
   ATTR_CONTROL, ATTR_TRANSACTIONAL, ATTRIBUTES_OFFSET, BATCH_HEADER_BYTES, readBatchHeader,
 } from '../../../protocol/records/batch-header.js';
@@ -128,6 +131,7 @@ export const handler = defineHandler({
     if (s.cluster.canAcknowledge?.() === false) {
       s.metrics.acksRefused.inc(refuseAcknowledged(appended.response));
     }
+    nameCurrentLeaders(s, appended.response, version, ctx.listenerName);
     return appended.response;
   },
 });
