@@ -68,6 +68,9 @@ export interface HistoryReader {
    */
   read(topicId: string, partition: number, offset: number, endOffset: number, maxBytes: number,
     minOneBatch: boolean): Promise<HistoryChunk>;
+  /** Starts, without waiting, the object reads `read` with these arguments would make. */
+  prefetch?(topicId: string, partition: number, offset: number, endOffset: number,
+    maxBytes: number): void;
 }
 
 export interface HistoryChunk {
@@ -414,6 +417,13 @@ export class PartitionLog {
     }
     return { kind: 'ok', batches, sizeBytes, highWatermark: this.highWatermark,
       logStartOffset: this.logStartOffset };
+  }
+
+  /** Starts the object-store reads `read` would need (none if the tail holds `offset`). */
+  prefetch(offset: number, maxBytes: number, endOffset = Infinity): void {
+    const tailStart = this.tail[0]?.baseOffset ?? this.highWatermark;
+    if (offset < this.logStartOffset || offset >= Math.min(tailStart, endOffset)) return;
+    this.history.prefetch?.(this.topicId, this.partition, offset, Math.min(tailStart, endOffset), maxBytes);
   }
 
   /** Index of the first tail batch with lastOffset >= offset (binary search). */
