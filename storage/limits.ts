@@ -56,7 +56,7 @@ export const s3StoreLimits = Object.freeze({
   httpSocketsMax: 64,
 });
 
-/** The read cache's read-ahead (storage/cache/read-cache.ts); its byte bound is a broker setting. */
+/** Read-ahead bounds of the read cache (storage/cache/read-cache.ts), for the whole broker. */
 export const readCacheLimits = Object.freeze({
   /**
    * Read-ahead GETs in flight per broker; more are dropped. The raw GET baseline (bench) gets
@@ -207,9 +207,11 @@ export function assertLimits(l: Limits): void {
     s3StoreDefaults.requestTimeoutMs <= s3StoreLimits.requestTimeoutMsMax, 's3 default timeout in range');
   assert.ok(s3StoreDefaults.maxAttempts <= s3StoreLimits.maxAttemptsMax, 's3 default attempts in range');
   // Every read-ahead GET can have a socket of its own, with room left for demand GETs and PUTs.
-  assert.ok(readCacheLimits.prefetchesInFlightMax < s3StoreLimits.httpSocketsMax, 'read-ahead fits the sockets');
+  assert.ok(readCacheLimits.prefetchesInFlightMax < s3StoreLimits.httpSocketsMax,
+    'read-ahead fits the sockets');
   // Whole entries are prefetched: the largest one (an upload object's worth) must be admissible.
-  assert.ok(l.uploadObjectBytesMax <= readCacheLimits.prefetchBytesInFlightMax, 'an entry can be read ahead');
+  assert.ok(l.uploadObjectBytesMax <= readCacheLimits.prefetchBytesInFlightMax,
+    'an entry can be read ahead');
   assertWalLimits({
     segmentBytesMax: l.walSegmentBytesMax,
     entryBytesMax: l.walEntryBytesMax,

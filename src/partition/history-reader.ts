@@ -68,7 +68,7 @@ export class ObjectHistoryReader implements HistoryReader {
     return { chunks: out, sizeBytes, nextOffset };
   }
 
-  /** Starts the GETs `read` with the same arguments would make (and its read-ahead); never throws. */
+  /** Starts the GETs `read` with these arguments would make, and its read-ahead; never throws. */
   prefetch(topicId: string, partition: number, offset: number, endOffset: number,
     maxBytes: number): void {
     // A failed lookup is left for the read itself to meet and report.

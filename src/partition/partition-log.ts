@@ -423,7 +423,8 @@ export class PartitionLog {
   prefetch(offset: number, maxBytes: number, endOffset = Infinity): void {
     const tailStart = this.tail[0]?.baseOffset ?? this.highWatermark;
     if (offset < this.logStartOffset || offset >= Math.min(tailStart, endOffset)) return;
-    this.history.prefetch?.(this.topicId, this.partition, offset, Math.min(tailStart, endOffset), maxBytes);
+    const end = Math.min(tailStart, endOffset);
+    this.history.prefetch?.(this.topicId, this.partition, offset, end, maxBytes);
   }
 
   /** Index of the first tail batch with lastOffset >= offset (binary search). */

@@ -33,7 +33,7 @@ export interface ReadCacheOptions {
   cacheBytesMax: number;
   /** Read-ahead GETs running at once; further prefetches are dropped. Default in limits.ts. */
   prefetchesInFlightMax?: number;
-  /** Bytes of the read-ahead GETs running at once; a prefetch past it is dropped. Default in limits.ts. */
+  /** Bytes of the read-ahead GETs running at once; a prefetch past it is dropped. */
   prefetchBytesInFlightMax?: number;
   /** Called for each `get` served without a GET of its own (cached, or joining one in flight). */
   onHit?: (sizeBytes: number) => void;
