@@ -11,6 +11,7 @@
  */
 import assert from 'node:assert/strict';
 import { readBatchHeader, splitBatches } from '../../protocol/records/batch-header.js';
+import type { SegmentEntry } from '../metadata/records.js';
 import type { Metadata } from '../metadata/stores.js';
 import { partitionLimits } from '../limits.js';
 import type { Metrics } from '../metrics.js';
@@ -21,8 +22,6 @@ export interface RangeCache {
   get(key: string, start: number, endExclusive: number): Promise<Buffer>;
   prefetch(key: string, start: number, endExclusive: number): void;
 }
-
-type IndexEntry = Awaited<ReturnType<Metadata['segments']['list']>>[number];
 
 
 export class ObjectHistoryReader implements HistoryReader {
@@ -76,7 +75,7 @@ export class ObjectHistoryReader implements HistoryReader {
       .then((entries) => this.prefetchEntries(entries, 0, endOffset, maxBytes), () => undefined);
   }
 
-  private list(topicId: string, partition: number, offset: number): Promise<IndexEntry[]> {
+  private list(topicId: string, partition: number, offset: number): Promise<SegmentEntry[]> {
     return this.metadata.segments.list(topicId, partition, offset,
       partitionLimits.historyEntriesPerReadMax);
   }
@@ -86,7 +85,7 @@ export class ObjectHistoryReader implements HistoryReader {
    * maxBytes + historyReadAheadBytesMax, stopping at endOffset (the tail serves what follows
    * from memory). The cache drops what exceeds its own in-flight bounds.
    */
-  private prefetchEntries(entries: readonly IndexEntry[], from: number, endOffset: number,
+  private prefetchEntries(entries: readonly SegmentEntry[], from: number, endOffset: number,
     maxBytes: number): void {
     assert.ok(entries.length <= partitionLimits.historyEntriesPerReadMax);
     const aheadBytesMax = maxBytes + partitionLimits.historyReadAheadBytesMax;
