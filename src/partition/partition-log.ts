@@ -421,9 +421,8 @@ export class PartitionLog {
 
   /** Starts the object-store reads `read` would need (none if the tail holds `offset`). */
   prefetch(offset: number, maxBytes: number, endOffset = Infinity): void {
-    const tailStart = this.tail[0]?.baseOffset ?? this.highWatermark;
-    if (offset < this.logStartOffset || offset >= Math.min(tailStart, endOffset)) return;
-    const end = Math.min(tailStart, endOffset);
+    const end = Math.min(this.tail[0]?.baseOffset ?? this.highWatermark, endOffset);
+    if (offset < this.logStartOffset || offset >= end) return;
     this.history.prefetch?.(this.topicId, this.partition, offset, end, maxBytes);
   }
 

@@ -99,11 +99,11 @@ function prefetchPartitions(s: BrokerServices, req: FetchRequest, version: numbe
       if (budgetBytes >= responseBytesMax) return;
       const log = entry.logs[p.partition];
       if (log === undefined) continue;
-      const maxBytes = Math.min(p.partitionMaxBytes, responseBytesMax - budgetBytes);
+      const maxBytes = Math.max(0, Math.min(p.partitionMaxBytes, responseBytesMax - budgetBytes));
       const endOffset = req.isolationLevel === READ_COMMITTED
         ? log.txns.lastStableOffset(log.highWatermark) : Infinity;
-      log.prefetch(Number(p.fetchOffset), Math.max(0, maxBytes), endOffset);
-      budgetBytes += Math.max(0, maxBytes);
+      log.prefetch(Number(p.fetchOffset), maxBytes, endOffset);
+      budgetBytes += maxBytes;
     }
   }
 }
