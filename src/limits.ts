@@ -282,6 +282,12 @@ export const partitionLimits = Object.freeze({
   orphanObjectsPerPassMax: 100_000,
   /** Index entries looked up per history read: enough for maxBytes in all but tiny-entry cases. */
   historyEntriesPerReadMax: 8,
+  /**
+   * Bytes a history read prefetches past its maxBytes, so a sequential consumer's next Fetch
+   * finds its GETs in flight. Per read, not per broker: the read cache's in-flight bounds
+   * (storage/limits.ts readCacheLimits) cap the sum, its cacheBytesMax what stays.
+   */
+  historyReadAheadBytesMax: 4 * MiB,
   /** Partitions in one uploaded object with the embedded coordinator (no transaction limit). */
   embeddedPartitionsPerObjectMax: 10_000,
   /**

@@ -142,9 +142,20 @@ export function exportClientMemory(metrics: Metrics,
 
 /** Exposes an object store's own request counters (read at scrape time). */
 export function exportStoreStats(metrics: Metrics, stats: () => Record<string, number>): void {
+  exportStatsByKind(metrics, 'ledgerstream_object_store_requests',
+    'Object store requests and bytes since start, by kind', stats);
+}
+
+/** Exposes the read cache's counters and in-flight read-ahead (read at scrape time). */
+export function exportReadCacheStats(metrics: Metrics, stats: () => Record<string, number>): void {
+  exportStatsByKind(metrics, 'ledgerstream_read_cache',
+    'Read cache counters since start and current sizes (read-ahead in flight included), by kind', stats);
+}
+
+function exportStatsByKind(metrics: Metrics, name: string, help: string,
+  stats: () => Record<string, number>): void {
   new Gauge({
-    name: 'ledgerstream_object_store_requests', help: 'Object store requests and bytes since start, by kind',
-    labelNames: ['kind'], registers: [metrics.registry],
+    name, help, labelNames: ['kind'], registers: [metrics.registry],
     collect() {
       for (const [kind, value] of Object.entries(stats())) this.set({ kind }, value);
     },

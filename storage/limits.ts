@@ -58,6 +58,20 @@ export const s3StoreLimits = Object.freeze({
   httpSocketsMax: 64,
 });
 
+/** Read-ahead bounds of the read cache (storage/cache/read-cache.ts), for the whole broker. */
+export const readCacheLimits = Object.freeze({
+  /**
+   * Read-ahead GETs in flight per broker; more are dropped. The raw GET baseline (bench) gets
+   * MinIO's best throughput with 16 GETs in flight, and a 16-partition catch-up needs one each.
+   */
+  prefetchesInFlightMax: 16,
+  /**
+   * Read-ahead bytes in flight per broker. Fetched ranges land in the cache (bounded by its
+   * cacheBytesMax), but bytes still arriving are not counted there: this bounds them.
+   */
+  prefetchBytesInFlightMax: 64 * MiB,
+});
+
 /** Limits of the segment object format (storage/segment/format.ts asserts its own relations). */
 export const segmentLimits = Object.freeze({
   /** Kafka topic ids are 22 base64url characters; room for other id schemes, bounded. */
@@ -202,6 +216,12 @@ export function assertLimits(l: Limits): void {
   assert.ok(s3StoreDefaults.requestTimeoutMs >= s3StoreLimits.requestTimeoutMsMin &&
     s3StoreDefaults.requestTimeoutMs <= s3StoreLimits.requestTimeoutMsMax, 's3 default timeout in range');
   assert.ok(s3StoreDefaults.maxAttempts <= s3StoreLimits.maxAttemptsMax, 's3 default attempts in range');
+  // Every read-ahead GET can have a socket of its own, with room left for demand GETs and PUTs.
+  assert.ok(readCacheLimits.prefetchesInFlightMax < s3StoreLimits.httpSocketsMax,
+    'read-ahead fits the sockets');
+  // Whole entries are prefetched: the largest one (an upload object's worth) must be admissible.
+  assert.ok(l.uploadObjectBytesMax <= readCacheLimits.prefetchBytesInFlightMax,
+    'an entry can be read ahead');
   assertWalLimits({
     segmentBytesMax: l.walSegmentBytesMax,
     entryBytesMax: l.walEntryBytesMax,

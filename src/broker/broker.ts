@@ -23,8 +23,8 @@ import { type LogFormat, createLogger } from '../log.js';
 import type { Metadata } from '../metadata/stores.js';
 import type { EtcdMetadata } from '../metadata/etcd/metadata.js';
 import { SqliteMetadata } from '../metadata/sqlite/metadata.js';
-import { type Metrics, createMetrics, exportBacklogAge, exportBrokerInfo, exportClientMemory, exportStoreStats,
-  serveMetrics } from '../metrics.js';
+import { type Metrics, createMetrics, exportBacklogAge, exportBrokerInfo, exportClientMemory,
+  exportReadCacheStats, exportStoreStats, serveMetrics } from '../metrics.js';
 import { ObjectHistoryReader } from '../partition/history-reader.js';
 import type { Durability } from '../partition/durability/durability.js';
 import { LocalWalDurability, replayWal } from '../partition/durability/local-wal.js';
@@ -119,6 +119,7 @@ export class Broker {
       : new LocalWalDurability(wal, { log, onWalFailed: () => process.exit(70) });
     const cache = new ReadCache(store, { cacheBytesMax: config.readCacheBytesMax,
       onHit: () => metrics.cacheHits.inc(), onMiss: () => metrics.cacheMisses.inc() });
+    exportReadCacheStats(metrics, () => ({ ...cache.stats() }));
     const history = new ObjectHistoryReader(metadata, cache, metrics);
     const partitions = new PartitionManager(metadata, config, durability, history, config.nodeId,
       log, Date.now);

@@ -68,6 +68,9 @@ export interface HistoryReader {
    */
   read(topicId: string, partition: number, offset: number, endOffset: number, maxBytes: number,
     minOneBatch: boolean): Promise<HistoryChunk>;
+  /** Starts, without waiting, the object reads `read` with these arguments would make. */
+  prefetch?(topicId: string, partition: number, offset: number, endOffset: number,
+    maxBytes: number): void;
 }
 
 export interface HistoryChunk {
@@ -414,6 +417,13 @@ export class PartitionLog {
     }
     return { kind: 'ok', batches, sizeBytes, highWatermark: this.highWatermark,
       logStartOffset: this.logStartOffset };
+  }
+
+  /** Starts the object-store reads `read` would need (none if the tail holds `offset`). */
+  prefetch(offset: number, maxBytes: number, endOffset = Infinity): void {
+    const end = Math.min(this.tail[0]?.baseOffset ?? this.highWatermark, endOffset);
+    if (offset < this.logStartOffset || offset >= end) return;
+    this.history.prefetch?.(this.topicId, this.partition, offset, end, maxBytes);
   }
 
   /** Index of the first tail batch with lastOffset >= offset (binary search). */

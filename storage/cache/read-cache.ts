@@ -7,9 +7,11 @@
  * - Cached bytes never exceed `cacheBytesMax`; the least recently used ranges are evicted first.
  *   A range larger than the whole cache is returned to its callers but not cached.
  * - A failed GET is never cached: its callers all see the error, the next `get` tries again.
- * - `prefetch` starts a read-ahead GET and returns at once; its errors are counted, not thrown,
- *   and at most `prefetchesInFlightMax` run at a time (more are dropped, not queued: a queued
- *   read-ahead is usually stale by the time it would run).
+ * - `prefetch` starts a read-ahead GET and returns at once; its errors are counted, not thrown.
+ *   At most `prefetchesInFlightMax` run at a time, holding at most `prefetchBytesInFlightMax`
+ *   bytes (more are dropped, not queued: a queued read-ahead is usually stale by the time it
+ *   would run). Memory is thus bounded by cacheBytesMax plus the in-flight bounds, however many
+ *   consumers read ahead.
  *
  * Whole ranges, not blocks: callers always ask for whole segment entries (one partition's range
  * in one object, as the metadata index records it), so two reads of the same data ask for the
@@ -22,14 +24,17 @@
  * be stale; `evictObject` only frees memory early when retention deletes an object.
  */
 import assert from 'node:assert/strict';
+import { readCacheLimits } from '../limits.js';
 import { assertValidRange } from '../object-store/keys.js';
 import type { ObjectStore } from '../object-store/object-store.js';
 
 export interface ReadCacheOptions {
   /** Bound on cached range bytes (not counting in-flight reads). 0 keeps only single flight. */
   cacheBytesMax: number;
-  /** Read-ahead GETs running at once; further prefetches are dropped. Default 4. */
+  /** Read-ahead GETs running at once; further prefetches are dropped. Default in limits.ts. */
   prefetchesInFlightMax?: number;
+  /** Bytes of the read-ahead GETs running at once; a prefetch past it is dropped. */
+  prefetchBytesInFlightMax?: number;
   /** Called for each `get` served without a GET of its own (cached, or joining one in flight). */
   onHit?: (sizeBytes: number) => void;
   /** Called for each `get` that starts a GET: misses_total counts the demand GETs. */
@@ -52,23 +57,28 @@ export interface ReadCacheStats {
   prefetchesStarted: number;
   /** Prefetches that found the range cached or already in flight. */
   prefetchesSkipped: number;
-  /** Prefetches refused: too many in flight, or larger than the cache. */
+  /** Prefetches refused: too many GETs or bytes in flight, or larger than the cache. */
   prefetchesDropped: number;
   prefetchErrors: number;
   entries: number;
   cachedBytes: number;
   inFlight: number;
   prefetchesInFlight: number;
+  prefetchBytesInFlight: number;
 }
 
-type Counters = Omit<ReadCacheStats, 'entries' | 'cachedBytes' | 'inFlight' | 'prefetchesInFlight'>;
+type Counters = Omit<ReadCacheStats,
+  'entries' | 'cachedBytes' | 'inFlight' | 'prefetchesInFlight' | 'prefetchBytesInFlight'>;
 
 interface Entry {
   objectKey: string;
   bytes: Buffer;
 }
 
-export const readCacheDefaults = Object.freeze({ prefetchesInFlightMax: 4 });
+export const readCacheDefaults = Object.freeze({
+  prefetchesInFlightMax: readCacheLimits.prefetchesInFlightMax,
+  prefetchBytesInFlightMax: readCacheLimits.prefetchBytesInFlightMax,
+});
 
 export class ReadCache {
   /** Insertion order is recency order: the first entry is the least recently used. */
@@ -78,8 +88,10 @@ export class ReadCache {
   private readonly inFlight = new Map<string, Promise<Buffer>>();
   private readonly cacheBytesMax: number;
   private readonly prefetchesInFlightMax: number;
+  private readonly prefetchBytesInFlightMax: number;
   private cachedBytes = 0;
   private prefetchesInFlight = 0;
+  private prefetchBytesInFlight = 0;
   private readonly counts: Counters = {
     hits: 0,
     joins: 0,
@@ -100,10 +112,16 @@ export class ReadCache {
     this.cacheBytesMax = options.cacheBytesMax;
     this.prefetchesInFlightMax =
       options.prefetchesInFlightMax ?? readCacheDefaults.prefetchesInFlightMax;
+    this.prefetchBytesInFlightMax =
+      options.prefetchBytesInFlightMax ?? readCacheDefaults.prefetchBytesInFlightMax;
     assert.ok(Number.isSafeInteger(this.cacheBytesMax) && this.cacheBytesMax >= 0, 'cacheBytesMax');
     assert.ok(
       Number.isSafeInteger(this.prefetchesInFlightMax) && this.prefetchesInFlightMax >= 0,
       'prefetchesInFlightMax',
+    );
+    assert.ok(
+      Number.isSafeInteger(this.prefetchBytesInFlightMax) && this.prefetchBytesInFlightMax >= 0,
+      'prefetchBytesInFlightMax',
     );
   }
 
@@ -143,13 +161,18 @@ export class ReadCache {
       this.counts.prefetchesSkipped += 1;
       return false;
     }
-    const tooLarge = endExclusive - start > this.cacheBytesMax;
-    if (tooLarge || this.prefetchesInFlight >= this.prefetchesInFlightMax) {
+    const sizeBytes = endExclusive - start;
+    const tooLarge = sizeBytes > this.cacheBytesMax;
+    if (tooLarge || this.prefetchesInFlight >= this.prefetchesInFlightMax ||
+      this.prefetchBytesInFlight + sizeBytes > this.prefetchBytesInFlightMax) {
       this.counts.prefetchesDropped += 1;
       return false;
     }
     this.counts.prefetchesStarted += 1;
     this.prefetchesInFlight += 1;
+    this.prefetchBytesInFlight += sizeBytes;
+    assert.ok(this.prefetchesInFlight <= this.prefetchesInFlightMax);
+    assert.ok(this.prefetchBytesInFlight <= this.prefetchBytesInFlightMax);
     // The failure is counted inside fetch; this only keeps the rejection from going unhandled.
     this.fetch(key, start, endExclusive, id, true).catch(() => undefined);
     return true;
@@ -181,6 +204,7 @@ export class ReadCache {
       cachedBytes: this.cachedBytes,
       inFlight: this.inFlight.size,
       prefetchesInFlight: this.prefetchesInFlight,
+      prefetchBytesInFlight: this.prefetchBytesInFlight,
     };
   }
 
@@ -201,11 +225,11 @@ export class ReadCache {
       .then(() => this.store.getRange(key, start, endExclusive))
       .then(
         (bytes) => {
-          this.fetchSettled(id, request, isPrefetch);
+          this.fetchSettled(id, request, isPrefetch, endExclusive - start);
           return this.insert(key, id, bytes);
         },
         (error: unknown) => {
-          this.fetchSettled(id, request, isPrefetch);
+          this.fetchSettled(id, request, isPrefetch, endExclusive - start);
           this.counts.storeErrors += 1;
           if (isPrefetch) this.counts.prefetchErrors += 1;
           throw error;
@@ -215,11 +239,15 @@ export class ReadCache {
     return request;
   }
 
-  private fetchSettled(id: string, request: Promise<Buffer>, isPrefetch: boolean): void {
+  private fetchSettled(id: string, request: Promise<Buffer>, isPrefetch: boolean,
+    sizeBytes: number): void {
     assert.equal(this.inFlight.get(id), request, 'only this request is in flight for the range');
     this.inFlight.delete(id);
-    if (isPrefetch) this.prefetchesInFlight -= 1;
-    assert.ok(this.prefetchesInFlight >= 0);
+    if (isPrefetch) {
+      this.prefetchesInFlight -= 1;
+      this.prefetchBytesInFlight -= sizeBytes;
+    }
+    assert.ok(this.prefetchesInFlight >= 0 && this.prefetchBytesInFlight >= 0);
   }
 
   /** Caches a fetched range if it fits; returns the Buffer every caller of the range gets. */

@@ -48,4 +48,37 @@ describe.each(STORE_VARIANTS)('reads from $name object storage after the WAL is 
     expect(rangeGets).toBeGreaterThan(0);
     expect(fromStore).toBeGreaterThanOrEqual(values.join('').length);
   });
+
+  it('starts every partition\'s GETs before a Fetch awaits any, within the bounds', async () => {
+    const topic = 'history-wide';
+    const partitions = 4;
+    const admin = kafkaClient(broker.bootstrap).admin();
+    await admin.connect();
+    await admin.createTopics({ topics: [{ topic, numPartitions: partitions }] });
+    await admin.disconnect();
+    const producer = kafkaClient(broker.bootstrap).producer();
+    await producer.connect();
+    // At most 3 sends, so at most 3 index entries, per partition: 12 ranges, all of which fit
+    // the read-ahead bounds at once (16 GETs), so none is dropped and left to a demand GET.
+    for (let send = 0; send < 3; send++) {
+      await producer.send({ topic, acks: -1, messages: Array.from({ length: partitions },
+        (_, partition) => ({ partition, value: `p${partition}-s${send}-${'y'.repeat(300)}` })) });
+    }
+    await producer.disconnect();
+    expect(await broker.stop()).toBe(0);
+    await rm(path.join(broker.dataDir, 'wal'), { recursive: true, force: true });
+    await broker.restart();
+    const cacheStat = (kind: string) =>
+      metricValue(metricsPort, 'ledgerstream_read_cache', `kind="${kind}"`);
+    const records = await consumeAll(kafkaClient(broker.bootstrap), topic, 3 * partitions);
+    expect(records).toHaveLength(3 * partitions);
+    const started = await cacheStat('prefetchesStarted');
+    const misses = await cacheStat('misses');
+    console.log(`${variant.name}: ${started} read-ahead GETs, ${misses} demand GETs`);
+    // Before, each partition's first entry was a demand GET awaited in turn (4 misses at least).
+    expect(misses).toBe(0);
+    expect(await cacheStat('prefetchesDropped')).toBe(0);
+    expect(started).toBeGreaterThanOrEqual(partitions);
+    expect(started).toBeLessThanOrEqual(3 * partitions);
+  });
 });

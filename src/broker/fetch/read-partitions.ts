@@ -4,6 +4,11 @@
  * returns at least one whole batch even if it is larger than both budgets, so a consumer can
  * never get stuck behind a large batch. The response-wide budget is also capped by the broker's
  * fetch.max.bytes and by the room left in its memory budget.
+ *
+ * The pass is ordered (each partition's budget depends on what the ones before it returned), but
+ * object-storage GETs need not be: before it, every partition the budget can reach starts its
+ * reads as cache prefetches, which the ordered pass then joins. A 16-partition catch-up Fetch so
+ * waits for about one GET, not sixteen in a row.
  */
 import { ErrorCode } from '../../../protocol/generated/errors.js';
 import {
@@ -70,6 +75,7 @@ export async function readPartitions(s: BrokerServices, req: FetchRequest, versi
   // The broker's own cap (fetch.max.bytes) bounds the answer too.
   const responseBytesMax = Math.min(version >= 3 ? req.maxBytes : Number.MAX_SAFE_INTEGER, s.config.fetchMaxBytes);
   try {
+    prefetchPartitions(s, req, version, responseBytesMax, readable);
     await readInto(pass, s, req, version, responseBytesMax, readable);
   } catch (err) {
     s.memory.releaseAnswer(pass.heldBytes);
@@ -77,6 +83,29 @@ export async function readPartitions(s: BrokerServices, req: FetchRequest, versi
   }
   s.metrics.bytesFetched.inc({ source: 'any' }, pass.sizeBytes);
   return pass;
+}
+
+/**
+ * Starts the object-store reads of the partitions the ordered pass may reach: those whose
+ * partition budgets, summed in request order, stay within the response's. Reads nothing itself.
+ */
+function prefetchPartitions(s: BrokerServices, req: FetchRequest, version: number,
+  responseBytesMax: number, readable: ReadonlySet<string>): void {
+  let budgetBytes = 0;
+  for (const t of req.topics) {
+    const entry = lookupTopic(s, t, version);
+    if (entry === undefined || !readable.has(entry.record.name)) continue;
+    for (const p of t.partitions) {
+      if (budgetBytes >= responseBytesMax) return;
+      const log = entry.logs[p.partition];
+      if (log === undefined) continue;
+      const maxBytes = Math.max(0, Math.min(p.partitionMaxBytes, responseBytesMax - budgetBytes));
+      const endOffset = req.isolationLevel === READ_COMMITTED
+        ? log.txns.lastStableOffset(log.highWatermark) : Infinity;
+      log.prefetch(Number(p.fetchOffset), maxBytes, endOffset);
+      budgetBytes += maxBytes;
+    }
+  }
 }
 
 async function readInto(pass: FetchPass, s: BrokerServices, req: FetchRequest, version: number,

@@ -8,6 +8,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { ReadCache } from '../../../storage/cache/read-cache.js';
+import { readCacheLimits } from '../../../storage/limits.js';
 import { FaultyObjectStore } from '../../../storage/object-store/faulty.js';
 import { LocalFolderStore } from '../../../storage/object-store/local-folder.js';
 import { ObjectStoreError } from '../../../storage/object-store/object-store.js';
@@ -252,5 +253,37 @@ describe('ReadCache prefetch', () => {
     const bytes = await cache.get(objectKey, 0, 100);
     expect(bytes.equals(content.subarray(0, 100))).toBe(true);
     expect(cache.stats()).toMatchObject({ misses: 1, entries: 1 });
+  });
+});
+
+describe('ReadCache read-ahead bounds', () => {
+  it('bounds the bytes of prefetches in flight, and frees them as GETs settle', async () => {
+    store.delay('getRange', 20).failNext('getRange', 1); // the first read-ahead fails
+    const cache = new ReadCache(store, { cacheBytesMax: 4096, prefetchesInFlightMax: 10,
+      prefetchBytesInFlightMax: 250 });
+    expect(cache.prefetch(objectKey, 0, 100)).toBe(true);
+    expect(cache.prefetch(objectKey, 100, 200)).toBe(true);
+    // 200 + 100 > 250: dropped, though a GET slot is free; a smaller range still fits.
+    expect(cache.prefetch(objectKey, 200, 300)).toBe(false);
+    expect(cache.prefetch(objectKey, 300, 350)).toBe(true);
+    expect(cache.stats()).toMatchObject({ prefetchesInFlight: 3, prefetchBytesInFlight: 250,
+      prefetchesDropped: 1 });
+    // The failed read-ahead frees its bytes too.
+    await cache.whenIdle();
+    expect(cache.stats()).toMatchObject({ prefetchesInFlight: 0, prefetchBytesInFlight: 0,
+      prefetchErrors: 1, entries: 2 });
+    expect(cache.prefetch(objectKey, 200, 300)).toBe(true);
+    await cache.whenIdle();
+    expect(rangeGets()).toBe(3); // the failed one never reached the store
+  });
+
+  it('defaults to the read-ahead bounds in storage/limits.ts', async () => {
+    store.delay('getRange', 20);
+    const cache = new ReadCache(store, { cacheBytesMax: 64 * 1024 });
+    const started = Array.from({ length: readCacheLimits.prefetchesInFlightMax + 1 },
+      (_, i) => cache.prefetch(objectKey, i * 10, i * 10 + 10));
+    expect(started.filter(Boolean)).toHaveLength(readCacheLimits.prefetchesInFlightMax);
+    expect(cache.stats().prefetchesDropped).toBe(1);
+    await cache.whenIdle();
   });
 });
