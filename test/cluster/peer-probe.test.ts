@@ -44,19 +44,23 @@ async function createTopic(kafka: Kafka, topic: string): Promise<number> {
 
 /**
  * Sends value 0, 1, 2, ... one at a time until stopped; returns the values acknowledged.
- * `ackedAtMs` holds when each acknowledgement came (performance.now()).
+ * `ackedAtMs` holds when each acknowledgement came and `sentAtMs` when its send began
+ * (performance.now()).
  */
 function steadyProducer(kafka: Kafka, topic: string):
-  { ackedAtMs: number[]; stop(): Promise<number[]> } {
+  { ackedAtMs: number[]; sentAtMs: number[]; stop(): Promise<number[]> } {
   const producer = kafka.producer({ idempotent: true, retry: { retries: 100, initialRetryTime: 50, maxRetryTime: 300 } });
   const acked: number[] = [];
   const ackedAtMs: number[] = [];
+  const sentAtMs: number[] = [];
   let stopped = false;
   const loop = (async () => {
     await producer.connect();
     for (let seq = 0; !stopped; seq++) {
+      const sentAt = performance.now();
       await producer.send({ topic, acks: -1, messages: [{ value: String(seq) }] })
-        .then(() => { acked.push(seq); ackedAtMs.push(performance.now()); }, () => {});
+        .then(() => { acked.push(seq); ackedAtMs.push(performance.now()); sentAtMs.push(sentAt); },
+          () => {});
     }
   })();
   const stop = async () => {
@@ -65,7 +69,7 @@ function steadyProducer(kafka: Kafka, topic: string):
     await producer.disconnect();
     return acked;
   };
-  return { ackedAtMs, stop };
+  return { ackedAtMs, sentAtMs, stop };
 }
 
 /** One produce (acks=-1) straight to a broker's port; returns the partition's error code. */
@@ -115,6 +119,9 @@ it('a killed leader is replaced at once in Metadata; the new leader acknowledges
   const others = kafkaClient(cluster.brokers.filter((b) => b !== victim).map((b) => b.bootstrap));
   const killedAt = performance.now();
   await victim.kill();
+  // From here the victim is gone: a send begun now can only be acknowledged by its successor. (An
+  // acknowledgement that arrives after killedAt may still be the victim's, sent just before.)
+  const deadAt = performance.now();
   let successor = -1;
   await waitFor('a new leader', async () => {
     successor = await leaderOf(others, 'probe').catch(() => -1);
@@ -125,9 +132,10 @@ it('a killed leader is replaced at once in Metadata; the new leader acknowledges
   const held = await produceRaw(cluster.brokers[successor - 1]!.port, 'probe', 'held');
   const heldAnsweredMs = performance.now() - killedAt;
   expect(held).toBe(ErrorCode.NONE);
-  await waitFor('an acknowledgement after the kill',
-    () => (load.ackedAtMs.at(-1) ?? 0) > killedAt, LEASE_MS);
-  const firstAckMs = load.ackedAtMs.find((at) => at > killedAt)! - killedAt;
+  const firstAfterDeath = () => load.sentAtMs.findIndex((at) => at >= deadAt);
+  await waitFor('an acknowledgement of a send begun after the kill',
+    () => firstAfterDeath() >= 0, LEASE_MS);
+  const firstAckMs = load.ackedAtMs[firstAfterDeath()]! - killedAt;
   console.log(`peer probe: leader ${leader} killed; new leader in Metadata after ` +
     `${Math.round(namedMs)} ms, first acknowledgement after ${Math.round(firstAckMs)} ms`);
   // Named before it opens: clients find it while it waits out the window (held, not refused).
