@@ -20,6 +20,7 @@ import {
 import { decodeResponseFrame } from '../../protocol/frame.js';
 import { encodeBatch } from '../../protocol/records/record.js';
 import { freePort } from '../helpers/ports.js';
+import { metricValue } from '../helpers/store-variants.js';
 import { RawClient } from '../helpers/raw-client.js';
 import { type TestCluster, saveBrokerLogs, startCluster } from '../helpers/cluster.js';
 import { consumeAll, kafkaClient, waitFor, waitForStableLeaders } from '../helpers/kafka-client.js';
@@ -87,14 +88,6 @@ function acceptsConnections(port: number): Promise<boolean> {
 }
 
 /** One record to partition 0 by a raw Produce v9 (acks=all); the partition's error code. */
-/** A broker's ledgerstream_produce_acks_refused_total (a counter without labels). */
-async function acksRefused(metricsPort: number): Promise<number> {
-  const text = await (await fetch(`http://127.0.0.1:${metricsPort}/metrics`)).text();
-  const name = 'ledgerstream_produce_acks_refused_total ';
-  const line = text.split('\n').find((l) => l.startsWith(name));
-  return line === undefined ? 0 : Number(line.split(' ')[1]);
-}
-
 async function rawProduce(port: number): Promise<number> {
   const raw = await RawClient.connect(port);
   try {
@@ -220,7 +213,8 @@ it('brokers outlive an etcd pause: reads served, writes refused, then rejoin wit
     expect([ErrorCode.NONE, ErrorCode.KAFKA_STORAGE_ERROR]).toContain(oldRead);
     expect(acked.length, 'nothing acknowledged past the lease').toBe(ackedLeaseExpired);
     // Partition 0's leader appended the raw produce above and refused to confirm it: counted.
-    const refused = await Promise.all(metricsPorts.map(acksRefused));
+    const refused = await Promise.all(metricsPorts.map((port) =>
+      metricValue(port, 'ledgerstream_produce_acks_refused_total', '')));
     expect(refused.reduce((a, b) => a + b), `acks refused per broker: ${refused}`)
       .toBeGreaterThanOrEqual(1);
     console.log(`etcd paused: ${beforePause.length} acknowledged before, ${acked.length} in all`);

@@ -54,6 +54,8 @@ export async function startVariantBroker(variant: StoreVariant,
 export async function metricValue(metricsPort: number, name: string,
   labels: string): Promise<number> {
   const text = await (await fetch(`http://127.0.0.1:${metricsPort}/metrics`)).text();
-  const line = text.split('\n').find((l) => l.startsWith(`${name}{${labels}}`));
+  // A series without labels is printed as `name value`.
+  const series = labels === '' ? `${name} ` : `${name}{${labels}}`;
+  const line = text.split('\n').find((l) => l.startsWith(series));
   return line === undefined ? 0 : Number(line.split(' ').at(-1));
 }

@@ -20,6 +20,10 @@ import type { BrokerServices } from '../services.js';
 export function nameCurrentLeaders(s: BrokerServices, res: ProduceResponse, version: number,
   listenerName: string): void {
   if (version < 10) return;
+  // The common answer refuses nothing: no broker list is built for it.
+  const refused = res.responses.some((t) => t.partitionResponses.some((p) =>
+    p.errorCode === ErrorCode.NOT_LEADER_OR_FOLLOWER));
+  if (!refused) return;
   const live = new Map(s.cluster.brokers().map((b) => [b.nodeId, b]));
   const named = new Set<number>();
   for (const t of res.responses) {
