@@ -33,7 +33,8 @@ export function createMetrics() {
     // A paused or cut-off broker may have been replaced: what it appended it does not confirm.
     acksRefused: new Counter({ name: 'ledgerstream_produce_acks_refused_total',
       help: 'Produce partitions appended but answered NOT_LEADER_OR_FOLLOWER: no etcd lease '
-        + 'renewal confirmed within ackWindowMs (the client retries; idempotence deduplicates)',
+        + 'renewal confirmed within ackWindowMs, or the WAL fenced by a new leader (the client '
+        + 'retries; idempotence deduplicates)',
       registers: [registry] }),
     uploadLatency: new Histogram({ name: 'ledgerstream_upload_seconds', help: 'Segment upload (PUT + commit) latency',
       buckets: LATENCY_BUCKETS_S, registers: [registry] }),

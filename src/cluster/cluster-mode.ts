@@ -20,12 +20,14 @@ import type { PartitionLog } from '../partition/partition-log.js';
 import type { Uploader } from '../partition/uploader.js';
 import type { ObjectStore } from '../../storage/object-store/object-store.js';
 import { SegmentKeyAllocator } from '../../storage/segment/naming.js';
+import { WalFenceCheck, resetWalFence } from '../../storage/wal/index.js';
 import { Controller } from './controller.js';
 import { EtcdClusterView } from './etcd-view.js';
 import { Leadership } from './leadership.js';
 import { LeasedView } from './leased-view.js';
 import { Membership, type MembershipOptions } from './membership.js';
 import { PeerProbe } from './peer-probe.js';
+import { brokerWalDir } from './recover-partition.js';
 import type { InterBrokerSecurity } from './broker-request.js';
 import { handoffLimits, membershipLimits } from '../limits.js';
 import { controllerPlacement } from './placement.js';
@@ -63,8 +65,17 @@ export class ClusterMode {
     private readonly partitions: PartitionManager,
     private readonly peerProbe: PeerProbe,
     private readonly log: Logger,
+    fence: WalFenceCheck | null,
   ) {
-    this.view = new LeasedView(etcdView, () => this.membership.isLeaseValid());
+    this.view = new LeasedView(etcdView, {
+      leaseValid: () => this.membership.isLeaseValid(),
+      leaseId: () => this.membership.leaseId(),
+      fence,
+      onFenced: (leaseId, err) => this.log.warn({ leaseId, err }, err === null
+        ? 'a new leader fenced this broker\'s WAL for this lease: acknowledging nothing appended '
+          + 'under it'
+        : 'the WAL fence file cannot be read: acknowledging nothing appended under this lease'),
+    });
     this.followLease(membership);
   }
 
@@ -82,6 +93,10 @@ export class ClusterMode {
         listeners: advertisedListeners(parseListeners(config)) },
       log: report,
     };
+    // Before registering: no token of this process's own is in the fence file yet (see fence.ts).
+    const ownWal = config.walMode === 'shared'
+      ? brokerWalDir(config.sharedWalDir, config.nodeId) : null;
+    if (ownWal !== null) await resetWalFence(ownWal);
     const membership = await Membership.register(membershipOptions);
     const etcdView = await EtcdClusterView.open({ client, keys: membership.keys,
       coordinator, log: report });
@@ -103,7 +118,7 @@ export class ClusterMode {
       info: (fields, message) => log.info(fields, message) });
     log.info({ controller: controller.controllerId() }, 'joined the cluster');
     return new ClusterMode(membership, controller, leadership, etcdView, client, membershipOptions,
-      coordinator, partitions, peerProbe, log);
+      coordinator, partitions, peerProbe, log, ownWal === null ? null : new WalFenceCheck(ownWal));
   }
 
   private followLease(membership: Membership): void {

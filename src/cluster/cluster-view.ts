@@ -37,8 +37,16 @@ export interface ClusterView {
   leader(topicId: string, partition: number, localEpoch: number): PartitionLeader;
   /** The broker that coordinates `groupId`, or null while no broker is alive. */
   groupCoordinator(groupId: string): BrokerEndpoint | null;
-  /** Whether this broker may acknowledge writes now (cluster mode: it still holds its lease). */
-  canAcknowledge?(): boolean;
+  /**
+   * Cluster mode: taken before a write is appended, asked once it is durable. False: the write
+   * must not be acknowledged (the broker no longer holds its lease, or a new leader fenced its WAL
+   * for the session the write was appended in; see leased-view.ts).
+   */
+  acknowledgement?(): AcknowledgementCheck;
+}
+
+export interface AcknowledgementCheck {
+  mayAcknowledge(): Promise<boolean>;
 }
 
 /**

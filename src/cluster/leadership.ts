@@ -46,7 +46,8 @@ import type { Uploader } from '../partition/uploader.js';
 import { SerialQueue } from '../util/serial-queue.js';
 import { handoffLimits, recoveryLimits } from '../limits.js';
 import { type WatchedCoordinator, decodeHandoff } from './controller.js';
-import { type RecoveryDeps, recoverPartitions } from './recover-partition.js';
+import { type RecoveryDeps, brokerWalDir, recoverPartitions } from './recover-partition.js';
+import { fenceWal } from '../../storage/wal/index.js';
 import { watchBrokers } from './membership.js';
 import { RevokedBrokers } from './revoked-brokers.js';
 
@@ -275,7 +276,7 @@ export class Leadership {
     const now = (await this.deps.coordinator.leadership.states(topicId)).find((p) => p.partition === partition);
     if (now === undefined || now.leaderId !== nodeId || now.leaderEpoch !== state.leaderEpoch
       || now.recoverFrom < 0) return null;
-    if (await this.waitsOutRevokedWindow(now)) return null;
+    if (await this.waitsForRevokedBroker(now)) return null;
     if (this.deps.recovery === null) {
       const after = await this.deps.coordinator.leadership.completeRecovery(topicId, partition,
         now.leaderEpoch);
@@ -305,7 +306,7 @@ export class Leadership {
   /**
    * Other partitions this broker leads that wait for a replay of the same WAL and may be
    * recovered now: led here at an epoch this broker serves (see confirmedInSession), not open,
-   * and past the same revoked broker's window (it is per broker, so one check covers them all).
+   * and past the same revoked broker's fence or window (per broker, so one check covers them all).
    */
   private async recoveryPeers(state: PartitionState): Promise<PartitionState[]> {
     const { coordinator, partitions, nodeId } = this.deps;
@@ -328,17 +329,31 @@ export class Leadership {
   /**
    * A broker whose lease a peer revoked (peer-probe.ts) may still acknowledge for up to its
    * acknowledgement window after the revoke (membership.ts). The controller names this broker
-   * leader as soon as it sees the registration go, so this broker replays the old leader's WAL
-   * only once that window (plus slack) has passed since IT saw the registration go, which was
-   * after the revoke: everything the old leader acknowledged is in its WAL by then. Until then
-   * produce and fetch requests wait for the partition to open (broker/await-opening.ts). Returns
-   * true when the recovery must wait: a timer resumes it (resyncPartition, in the queue), so the
-   * queue is not blocked meanwhile. A registration that expired has no revoked record: no wait.
+   * leader as soon as it sees the registration go. With a shared WAL this broker then fences
+   * that WAL for the revoked lease (storage/wal/fence.ts) and replays it at once: the old leader
+   * acknowledges nothing its replay does not see. Otherwise (walMode=object, or a revoked
+   * record that cannot be read) it waits until that window (plus slack) has passed since IT saw
+   * the registration go, which was after the revoke: everything the old leader acknowledged is
+   * stored by then. Meanwhile produce and fetch requests wait for the partition to open
+   * (broker/await-opening.ts). Returns true when the recovery must wait: a timer resumes it
+   * (resyncPartition, in the queue), so the queue is not blocked meanwhile. A registration that
+   * expired has no revoked record: neither fence nor wait.
    */
-  private async waitsOutRevokedWindow(state: PartitionState): Promise<boolean> {
+  private async waitsForRevokedBroker(state: PartitionState): Promise<boolean> {
     const key = `${state.topicId}:${state.partition}`;
-    const untilMs = (await this.revoked.notBefore([state.recoverFrom])).get(state.recoverFrom);
-    const waitMs = untilMs === undefined ? 0 : Math.ceil(untilMs - performance.now());
+    const from = state.recoverFrom;
+    const revocation = (await this.revoked.revocations([from])).get(from);
+    if (revocation === undefined) return false;
+    const { recovery } = this.deps;
+    if (recovery !== null && revocation.leaseId !== null) {
+      const added = await fenceWal(brokerWalDir(recovery.sharedWalDir, from), revocation.leaseId);
+      if (added) {
+        this.deps.log.info({ from, leaseId: revocation.leaseId },
+          'fenced a revoked broker\'s WAL: replaying it without waiting out its window');
+      }
+      return false;
+    }
+    const waitMs = Math.ceil(revocation.notBeforeMs - performance.now());
     if (waitMs <= 0 || this.closed) return false;
     if (this.windowWaits.has(key)) return true; // a timer will resume it already
     this.deps.log.info({ topicId: state.topicId, partition: state.partition,

@@ -30,6 +30,11 @@ import {
 } from '../../storage/wal/index.js';
 import { recoveryLimits } from '../limits.js';
 
+/** Where broker `nodeId` keeps its WAL in walMode=shared (broker.ts opens it there). */
+export function brokerWalDir(sharedWalDir: string, nodeId: number): string {
+  return join(sharedWalDir, String(nodeId));
+}
+
 export interface RecoveryDeps {
   metadata: Metadata;
   store: ObjectStore;
@@ -141,7 +146,7 @@ async function readBacklog(deps: RecoveryDeps, from: number,
   const byKey = new Map([...byPartition.values()].map((r) =>
     [partitionKey(r.state.topicId, r.state.partition), r]));
   const report = emptyReadOnceReport();
-  const entries = readWalOnce({ dir: join(deps.sharedWalDir, String(from)),
+  const entries = readWalOnce({ dir: brokerWalDir(deps.sharedWalDir, from),
     headerCodec: partitionHeaderCodec, ownerFencedByCoordinator: true, report,
     wanted: (header) => byKey.has(partitionKeyOfHeader(header)) });
   for await (const e of entries) {

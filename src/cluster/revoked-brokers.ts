@@ -1,11 +1,12 @@
 /**
- * When a new leader may replay the WAL of a broker whose lease a peer revoked (peer-probe.ts) and
- * open its partition (cluster/leadership.ts). Such a broker may still acknowledge for up to its
- * acknowledgement window (membership.ts) after the revoke, so its WAL is replayed only once that
- * window (plus a slack for clock rates) has passed since this broker saw its registration go,
- * which was after the revoke. The prober writes `revoked/<nodeId>` before it revokes; a
- * registration that expired has no such record and needs no wait (its broker stopped
- * acknowledging before etcd expired it).
+ * What a new leader must do before it replays the WAL of a broker whose lease a peer revoked
+ * (peer-probe.ts) and opens its partition (cluster/leadership.ts). Such a broker may still
+ * acknowledge for up to its acknowledgement window (membership.ts) after the revoke. So either
+ * the new leader fences its WAL for the revoked lease (walMode=shared, storage/wal/fence.ts) and
+ * replays at once, or it replays only once that window (plus a slack for clock rates) has passed
+ * since this broker saw its registration go, which was after the revoke. The prober writes
+ * `revoked/<nodeId>` before it revokes; a registration that expired has no such record and needs
+ * neither (its broker stopped acknowledging before etcd expired it).
  */
 import assert from 'node:assert/strict';
 import type { EtcdClient } from '../etcd/client.js';
@@ -27,9 +28,19 @@ export function encodeRevokedRecord(record: RevokedRecord): string {
 
 export function decodeRevokedRecord(value: Buffer): RevokedRecord {
   const record = JSON.parse(value.toString('utf8')) as RevokedRecord;
-  assert.ok(typeof record.leaseId === 'string' && Number.isSafeInteger(record.ackWindowMs) &&
+  // etcd lease ids are int64s, in decimal.
+  assert.ok(typeof record.leaseId === 'string' && /^[0-9]{1,20}$/.test(record.leaseId) &&
+    Number.isSafeInteger(record.ackWindowMs) &&
     record.ackWindowMs > 0, 'revoked record');
   return record;
+}
+
+/** A revoked broker, as a new leader of its partitions sees it. */
+export interface Revocation {
+  /** The revoked lease: the fence token of what the broker appended under it. */
+  leaseId: string | null;
+  /** Monotonic: when its window has surely passed, for a replay without a fence. */
+  notBeforeMs: number;
 }
 
 export class RevokedBrokers {
@@ -56,11 +67,12 @@ export class RevokedBrokers {
   }
 
   /**
-   * For each of `nodeIds` with a revoked record, the monotonic time before which its WAL must not
-   * be replayed (timed from now for a broker not seen going here: it went before this call).
+   * For each of `nodeIds` with a revoked record: the revoked lease (null if the record cannot be
+   * read), and the monotonic time before which its WAL must not be replayed unfenced (timed from
+   * now for a broker not seen going here: it went before this call).
    */
-  async notBefore(nodeIds: readonly number[]): Promise<Map<number, number>> {
-    const out = new Map<number, number>();
+  async revocations(nodeIds: readonly number[]): Promise<Map<number, Revocation>> {
+    const out = new Map<number, Revocation>();
     if (nodeIds.length === 0) return out;
     const prefix = this.keys.revokedPrefix();
     const kvs = await rangePrefix(this.client, prefix);
@@ -69,14 +81,15 @@ export class RevokedBrokers {
       const nodeId = Number(keyOf(kv).slice(prefix.length));
       if (!wanted.has(nodeId)) continue;
       let windowMs = this.windowMsIfUnreadable;
+      let leaseId: string | null = null;
       try {
-        windowMs = decodeRevokedRecord(kv.value).ackWindowMs;
+        ({ ackWindowMs: windowMs, leaseId } = decodeRevokedRecord(kv.value));
       } catch (error) {
         this.log(`unreadable revoked record of broker ${nodeId}; waiting a whole lease`, error);
       }
       if (!this.goneAtMs.has(nodeId)) this.goneAtMs.set(nodeId, performance.now());
       const slackMs = Math.ceil(windowMs * revokedBrokersLimits.slackFraction) + revokedBrokersLimits.slackMs;
-      out.set(nodeId, this.goneAtMs.get(nodeId)! + windowMs + slackMs);
+      out.set(nodeId, { leaseId, notBeforeMs: this.goneAtMs.get(nodeId)! + windowMs + slackMs });
     }
     return out;
   }

@@ -12,6 +12,7 @@ export {
   emptyReadOnceReport, readWalOnce, type ReadOnceOptions, type ReadOnceReport,
 } from './read-once.js';
 export type { WalPosition } from './checkpoint.js';
+export { WalFenceCheck, fenceWal, resetWalFence, WalFenceUnreadableError } from './fence.js';
 export type { WalFsyncSample, WalMetricsSnapshot } from './metrics.js';
 export type { WalIo } from './io.js';
 export { nodeWalIo } from './io.js';

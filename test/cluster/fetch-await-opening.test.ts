@@ -1,7 +1,9 @@
 /**
  * Fetch during a failover (src/broker/await-opening.ts): a consumer that finds a dead broker's
  * partition at its new leader while that leader still waits out the dead broker's
- * acknowledgement window is held until the partition opens, as a producer is, instead of being
+ * acknowledgement window (walMode=object, where there is no WAL to fence: with a shared WAL the
+ * new leader fences it and opens at once) is held until the partition opens, as a producer is,
+ * instead of being
  * answered NOT_LEADER_OR_FOLLOWER and backing off (librdkafka: fetch.error.backoff.ms, then a
  * metadata refresh). kcat (librdkafka) reads the partition from the survivors with its debug log
  * of fetches on: it gets every record, and no fetch error on the way. A long window (3 s, lease
@@ -26,7 +28,8 @@ afterEach(async () => {
 });
 
 it('a fetch from a new leader still waiting out the window is held, not refused', async () => {
-  cluster = await startCluster(3, { leaseTtlMs: LEASE_MS, ackWindowMs: WINDOW_MS });
+  cluster = await startCluster(3,
+    { leaseTtlMs: LEASE_MS, ackWindowMs: WINDOW_MS, walMode: 'object' });
   const kafka = kafkaClient(cluster.bootstrap);
   const leader = await createTopicWithLeader(kafka, TOPIC);
   const producer = kafka.producer({ idempotent: true });

@@ -8,6 +8,10 @@ import path from 'node:path';
 import { type BrokerProcess, startBroker } from './broker-process.js';
 import { type EtcdServer, etcdServerLimits, startEtcdServer } from './etcd-server.js';
 import { freePort } from './ports.js';
+import { openEtcdClient } from '../../src/etcd/client.js';
+import { EtcdKeys } from '../../src/etcd/keys.js';
+import { decodeRegistration } from '../../src/cluster/membership.js';
+import { revokePeerLease } from '../../src/cluster/peer-probe.js';
 
 export { freePort };
 
@@ -26,10 +30,10 @@ type Settings = Record<string, string | number | boolean>;
 
 /**
  * `settings` apply to every broker; `perBroker` adds settings that must differ between brokers
- * (e.g. a metrics port), by node id (1, 2, ...).
+ * (e.g. a metrics port, or an etcd endpoint behind a proxy), by node id (1, 2, ...).
  */
 export async function startCluster(brokerCount: number, settings: Settings = {},
-  perBroker: (nodeId: number) => Promise<Settings> | Settings = () => ({}),
+  perBroker: (nodeId: number, etcdEndpoint: string) => Promise<Settings> | Settings = () => ({}),
   onOutput?: (nodeId: number, chunk: string) => void): Promise<TestCluster> {
   const etcd = await startEtcdServer();
   const sharedDir = await mkdtemp(path.join(tmpdir(), 'ledgerstream-cluster-'));
@@ -45,7 +49,7 @@ export async function startCluster(brokerCount: number, settings: Settings = {},
         etcdTxnOpsMax: etcdServerLimits.txnOpsMax, leaseTtlMs: 2000,
         walMode: 'shared', sharedWalDir: path.join(sharedDir, 'wal'),
         objectStore: 'local', objectStoreDir: path.join(sharedDir, 'objects'),
-        uploadIntervalMs: 100, ...settings, ...await perBroker(nodeId),
+        uploadIntervalMs: 100, ...settings, ...await perBroker(nodeId, etcd.endpoint),
       },
     });
     brokers.push(broker);
@@ -77,4 +81,20 @@ export async function saveBrokerLogs(brokers: readonly BrokerProcess[], label: s
   const dir = await mkdtemp(path.join(tmpdir(), `ledgerstream-logs-${label}-`));
   for (const [i, b] of brokers.entries()) await writeFile(path.join(dir, `broker-${i + 1}.log`), b.output());
   return dir;
+}
+
+/**
+ * What a peer does when it takes broker `nodeId` for dead (src/cluster/peer-probe.ts): writes its
+ * `revoked/` record, then revokes its lease. Returns whether this call revoked it.
+ */
+export async function revokeLeaseAsPeer(etcdEndpoint: string, nodeId: number): Promise<boolean> {
+  const client = openEtcdClient({ hosts: etcdEndpoint, callTimeoutMs: 5_000 });
+  const keys = new EtcdKeys('/ledgerstream/');
+  try {
+    const [kv] = (await client.kv.range({ key: Buffer.from(keys.broker(nodeId)) })).kvs;
+    if (kv === undefined) return false;
+    return await revokePeerLease(client, keys, decodeRegistration(kv.value));
+  } finally {
+    client.close();
+  }
 }

@@ -111,6 +111,8 @@ export const handler = defineHandler({
     }
     const writable = authorizedNames(ctx, AclOperation.WRITE, ResourceType.TOPIC,
       req.topicData.map((t) => t.name));
+    // Taken before appending: it judges the writes by the session they were appended in.
+    const acknowledgement = s.cluster.acknowledgement?.();
     const myTurn = scan.producerId === null ? null : producerTurns.take(scan.producerId);
     let appended: Appended;
     try {
@@ -128,7 +130,7 @@ export const handler = defineHandler({
     if (req.acks === 0) return null;
     // One await for every partition: their WAL entries share the same group commit.
     await Promise.all(appended.durable);
-    if (s.cluster.canAcknowledge?.() === false) {
+    if (acknowledgement !== undefined && !(await acknowledgement.mayAcknowledge())) {
       s.metrics.acksRefused.inc(refuseAcknowledged(appended.response));
     }
     nameCurrentLeaders(s, appended.response, version, ctx.listenerName);
@@ -136,7 +138,8 @@ export const handler = defineHandler({
   },
 });
 
-/** Paused or cut off past its lease, this broker may have been replaced: confirm nothing.
+/** Paused or cut off past its lease, or fenced, this broker may have been replaced: confirm
+ *  nothing.
  *  Returns how many partitions' appends it refused. */
 function refuseAcknowledged(res: ProduceResponse): number {
   let refused = 0;
