@@ -32,9 +32,10 @@
  * confirmed (keep-alives go every window/3), however long the lease. So once the lease is revoked
  * (by anyone: a peer that saw this broker's port refuse connections, peer-probe.ts), this broker
  * acknowledges nothing `ackWindowMs` later, whether it is dead or not; a new leader that waits
- * that long after seeing the registration go may replay its WAL and serve its partitions
- * (leadership.ts), while a broker merely stalled for longer than the window but shorter than the
- * lease keeps its lease. The registration publishes the window, so peers know how long to wait.
+ * that long after seeing the registration go may serve its partitions (leadership.ts; with a
+ * shared WAL it fences the WAL instead and need not wait, storage/wal/fence.ts), while a broker
+ * merely stalled for longer than the window but shorter than the lease keeps its lease. The
+ * registration publishes the window, so peers know how long to wait.
  *
  * `KeySetWatch` (src/etcd/watch.ts: range read + watch from the next revision, reloaded when the
  * watch fails) feeds `watchBrokers` here, and the controller key and handoff requests.

@@ -6,14 +6,17 @@
  * TTL for etcd to expire it. A whole host that vanishes refuses nothing (connects time out): that
  * case still waits for the lease.
  *
- * Safe against a false positive (a live broker whose port refused, a peer's mistake): the revoked
- * broker acknowledges nothing once `ackWindowMs` has passed since its last confirmed keep-alive,
- * which was sent before the revoke (membership.ts), and the new leader of each of its partitions
- * replays its WAL only `ackWindowMs` after it saw the registration go (leadership.ts). So
- * whatever the revoked broker acknowledged is in its WAL before the new leader replays it. Before
- * revoking, the prober writes `revoked/<nodeId>` (under a short lease of its own): that record is
- * how a new leader knows to wait the window, while a registration that simply expired needs no
- * wait (its broker's validity ended before etcd expired it).
+ * Safe against a false positive (a live broker whose port refused, a peer's mistake): with a
+ * shared WAL, the new leader of each of its partitions fences that WAL for the revoked lease
+ * before replaying it, and the revoked broker acknowledges nothing appended under a fenced lease
+ * (storage/wal/fence.ts, leased-view.ts). In object mode the revoked broker acknowledges nothing
+ * once `ackWindowMs` has passed since its last confirmed keep-alive, which was sent before the
+ * revoke (membership.ts), and the new leader opens only `ackWindowMs` after it saw the
+ * registration go (leadership.ts). Either way, whatever the revoked broker acknowledged is
+ * stored before the new leader serves. Before revoking, the prober writes `revoked/<nodeId>`
+ * (under a short lease of its own): that record is how a new leader knows to fence (or wait),
+ * while a registration that simply expired needs neither (its broker's validity ended before
+ * etcd expired it).
  * A live broker that was revoked loses its lease, holds
  * its writes and rejoins (cluster-mode.ts), as after an etcd outage.
  *
