@@ -11,8 +11,9 @@ import {
   decodeProduceResponse, defaultProduceRequest, encodeProduceRequest,
 } from '../../protocol/generated/messages/produce.js';
 import { encodeBatch } from '../../protocol/records/record.js';
-import { type TestCluster, startCluster } from '../helpers/cluster.js';
-import { createTopicWithLeader, kafkaClient, waitFor } from '../helpers/kafka-client.js';
+import type { TestCluster } from '../helpers/cluster.js';
+import { waitFor } from '../helpers/kafka-client.js';
+import { connectToNonLeader } from '../helpers/non-leader.js';
 import { RawClient } from '../helpers/raw-client.js';
 import { answer } from '../helpers/raw-requests.js';
 
@@ -37,11 +38,9 @@ async function produceAt(client: RawClient, version: number) {
 }
 
 it('names the current leader and its endpoint in a v10+ NOT_LEADER_OR_FOLLOWER', async () => {
-  cluster = await startCluster(2);
-  const leader = await createTopicWithLeader(kafkaClient(cluster.bootstrap), TOPIC);
-  const leaderBroker = cluster.brokers[leader - 1]!;
-  const other = cluster.brokers.find((b) => b !== leaderBroker)!;
-  const client = await RawClient.connect(other.port);
+  const setup = await connectToNonLeader(TOPIC);
+  cluster = setup.cluster;
+  const { leader, leaderBroker, client } = setup;
   try {
     // The other broker may learn of the topic a moment after the leader opened it.
     let res = await produceAt(client, 11);

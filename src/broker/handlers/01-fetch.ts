@@ -10,7 +10,8 @@
  * READ_COMMITTED (isolation_level 1) reads only below the last stable offset (no open
  * transaction's data) and gets the aborted transactions overlapping what it was sent, from the
  * partition's in-memory index (partition/txn-index.ts): no record is decoded to answer it.
- * Version notes: v13+ names topics by id.
+ * Version notes: v13+ names topics by id. v12+ names the leader of a partition refused with
+ * NOT_LEADER_OR_FOLLOWER or FENCED_LEADER_EPOCH, v16+ its address too (KIP-951).
  * Not implemented: incremental fetch sessions (every response has sessionId 0, which tells
  * clients to keep sending full requests, as Kafka does when its session cache is full),
  * follower fetching, preferred read replicas.
@@ -18,6 +19,7 @@
 import {
   type FetchRequest, decodeFetchRequest, defaultFetchResponse, encodeFetchResponse,
 } from '../../../protocol/generated/messages/fetch.js';
+import { nameFetchLeaders } from '../fetch/current-leader.js';
 import { waitForAppend } from '../fetch/long-poll.js';
 import { readPartitions, requestedPartitions } from '../fetch/read-partitions.js';
 import { awaitOpening } from '../await-opening.js';
@@ -78,6 +80,7 @@ export const handler = defineHandler({
       }
       const res = defaultFetchResponse();
       res.responses = pass.topics;
+      nameFetchLeaders(s, res, version, ctx.listenerName);
       return res;
     } finally {
       s.memory.releaseAnswer(pass.heldBytes);

@@ -1,0 +1,69 @@
+/**
+ * KIP-951 on Fetch (src/broker/fetch/current-leader.ts): a broker that does not lead the
+ * partition answers a v12+ fetch NOT_LEADER_OR_FOLLOWER with the leader it knows in
+ * `currentLeader`, and from v16 that broker's address in `nodeEndpoints`, so the Java consumer
+ * moves the partition there at once instead of waiting for a metadata refresh. Two real brokers
+ * on etcd; the requests are raw frames.
+ */
+import { afterEach, expect, it } from 'vitest';
+import { ErrorCode } from '../../protocol/generated/errors.js';
+import * as F from '../../protocol/generated/messages/fetch.js';
+import * as MD from '../../protocol/generated/messages/metadata.js';
+import type { TestCluster } from '../helpers/cluster.js';
+import { waitFor } from '../helpers/kafka-client.js';
+import { connectToNonLeader } from '../helpers/non-leader.js';
+import { RawClient } from '../helpers/raw-client.js';
+import { answer } from '../helpers/raw-requests.js';
+
+const TOPIC = 'fetch-current-leader';
+
+let cluster: TestCluster | undefined;
+afterEach(async () => {
+  await cluster?.destroy();
+  cluster = undefined;
+});
+
+async function topicIdOf(client: RawClient): Promise<string> {
+  const req = { ...MD.defaultMetadataRequest(), allowAutoTopicCreation: false,
+    topics: [{ ...MD.defaultMetadataRequestMetadataRequestTopic(), name: TOPIC }] };
+  client.send(3, 12, (w) => MD.encodeMetadataRequest(w, 12, req));
+  return MD.decodeMetadataResponse(await answer(client, 3, 12), 12).topics[0]!.topicId;
+}
+
+async function fetchAt(client: RawClient, version: number, topicId: string) {
+  const req = { ...F.defaultFetchRequest(), maxWaitMs: 0, minBytes: 0, maxBytes: 1 << 20,
+    topics: [{ ...F.defaultFetchRequestFetchTopic(), topic: TOPIC, topicId,
+      partitions: [{ ...F.defaultFetchRequestFetchPartition(), partition: 0,
+        partitionMaxBytes: 1 << 20 }] }] };
+  client.send(1, version, (w) => F.encodeFetchRequest(w, version, req));
+  return F.decodeFetchResponse(await answer(client, 1, version), version);
+}
+
+it('names the current leader in a v12+ and its endpoint in a v16+ refused fetch', async () => {
+  const setup = await connectToNonLeader(TOPIC);
+  cluster = setup.cluster;
+  const { leader, leaderBroker, client } = setup;
+  try {
+    // The other broker may learn of the topic a moment after the leader opened it.
+    let topicId = '';
+    let res = F.defaultFetchResponse();
+    await waitFor('the other broker knows the topic', async () => {
+      topicId = await topicIdOf(client);
+      res = await fetchAt(client, 16, topicId);
+      return res.responses[0]?.partitions[0]?.errorCode === ErrorCode.NOT_LEADER_OR_FOLLOWER;
+    });
+    const p = res.responses[0]!.partitions[0]!;
+    expect(p.currentLeader.leaderId).toBe(leader);
+    expect(p.currentLeader.leaderEpoch).toBeGreaterThanOrEqual(0);
+    expect(res.nodeEndpoints).toEqual([expect.objectContaining(
+      { nodeId: leader, host: '127.0.0.1', port: leaderBroker.port })]);
+
+    const v12 = await fetchAt(client, 12, topicId);
+    const p12 = v12.responses[0]!.partitions[0]!;
+    expect(p12.errorCode).toBe(ErrorCode.NOT_LEADER_OR_FOLLOWER);
+    expect([p12.currentLeader.leaderId, p12.currentLeader.leaderEpoch])
+      .toEqual([leader, p.currentLeader.leaderEpoch]);
+  } finally {
+    client.close();
+  }
+}, 120_000);
