@@ -136,7 +136,9 @@ export class WalFenceCheck {
     const inFlight = this.reading;
     this.queued ??= inFlight.catch(() => undefined).then(() => {
       this.queued = null;
-      return this.read();
+      // Someone may have begun a read between the end of that one and this callback: it began
+      // after every caller of this queued read asked, so it serves them too.
+      return this.reading ?? this.read();
     });
     return this.queued;
   }
