@@ -13,7 +13,7 @@
 import { join } from 'node:path';
 import type { Server as HttpServer } from 'node:http';
 import type { Logger } from 'pino';
-import type { BrokerConfig } from '../config/config.js';
+import { type BrokerConfig, brokerWalDir } from '../config/config.js';
 import { type ClusterView, SingleNodeView } from '../cluster/cluster-view.js';
 import type { ClusterMode } from '../cluster/cluster-mode.js';
 import { GroupCoordinator } from '../group/group-coordinator.js';
@@ -345,7 +345,8 @@ async function openObjectStoreUnchecked(config: BrokerConfig): Promise<ObjectSto
 }
 
 function walDir(config: BrokerConfig): string {
-  return config.walMode === 'shared' ? join(config.sharedWalDir, String(config.nodeId)) : join(config.dataDir, 'wal');
+  return config.walMode === 'shared' ? brokerWalDir(config.sharedWalDir, config.nodeId)
+    : join(config.dataDir, 'wal');
 }
 
 function deleteQuietly(store: ObjectStore, keys: string[], log: Logger): void {

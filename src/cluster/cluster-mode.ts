@@ -13,7 +13,7 @@
  */
 import type { Logger } from 'pino';
 import { openEtcdClient, type EtcdClient } from '../etcd/client.js';
-import type { BrokerConfig } from '../config/config.js';
+import { type BrokerConfig, brokerWalDir } from '../config/config.js';
 import { EtcdMetadata } from '../metadata/etcd/metadata.js';
 import type { PartitionManager } from '../partition/partition-manager.js';
 import type { PartitionLog } from '../partition/partition-log.js';
@@ -27,7 +27,6 @@ import { Leadership } from './leadership.js';
 import { LeasedView } from './leased-view.js';
 import { Membership, type MembershipOptions } from './membership.js';
 import { PeerProbe } from './peer-probe.js';
-import { brokerWalDir } from './recover-partition.js';
 import type { InterBrokerSecurity } from './broker-request.js';
 import { handoffLimits, membershipLimits } from '../limits.js';
 import { controllerPlacement } from './placement.js';

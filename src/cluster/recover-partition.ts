@@ -17,7 +17,6 @@
  */
 import { PartitionTxns, isSequenced, withTxnIndex } from '../partition/txn-index.js';
 import assert from 'node:assert/strict';
-import { join } from 'node:path';
 import { readBatchHeader } from '../../protocol/records/batch-header.js';
 import type { PartitionState } from '../metadata/records.js';
 import type { Metadata } from '../metadata/stores.js';
@@ -29,11 +28,7 @@ import {
   emptyReadOnceReport, partitionHeaderCodec, partitionKey, partitionKeyOfHeader, readWalOnce,
 } from '../../storage/wal/index.js';
 import { recoveryLimits } from '../limits.js';
-
-/** Where broker `nodeId` keeps its WAL in walMode=shared (broker.ts opens it there). */
-export function brokerWalDir(sharedWalDir: string, nodeId: number): string {
-  return join(sharedWalDir, String(nodeId));
-}
+import { brokerWalDir } from '../config/config.js';
 
 export interface RecoveryDeps {
   metadata: Metadata;

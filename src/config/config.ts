@@ -419,6 +419,12 @@ function finish(c: BrokerConfig): BrokerConfig {
   return c;
 }
 
+/** Where broker `nodeId` keeps its WAL in walMode=shared: every broker opens its own there, and
+ *  a new leader replays a dead broker's from there (cluster/recover-partition.ts). */
+export function brokerWalDir(sharedWalDir: string, nodeId: number): string {
+  return join(sharedWalDir, String(nodeId));
+}
+
 export function describeSettings(): string {
   return Object.entries(SETTINGS).map(([name, s]) =>
     `  --${kebabCase(name).padEnd(34)} ${s.help} (default: ${JSON.stringify(s.default)}; env ${envName(name)})`)
