@@ -10,6 +10,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { kebabCase } from '../../src/config/config.js';
+import { BROKER_NODE_FLAGS } from '../../src/cli/node-flags.js';
 
 const CLI = path.resolve(import.meta.dirname, '../../dist/src/cli.js');
 const STARTUP_MS_MAX = 30_000;
@@ -55,7 +56,8 @@ export async function startBroker(options: BrokerOptions = {}): Promise<BrokerPr
   let exited: Promise<number | null> = Promise.resolve(null);
 
   const launch = async (env: Record<string, string> = {}) => {
-    const args = [CLI, 'start', '--port', String(port), '--data-dir', dataDir];
+    const args = [...BROKER_NODE_FLAGS, CLI, 'start', '--port', String(port),
+      '--data-dir', dataDir];
     for (const [k, v] of Object.entries(settings)) args.push(`--${kebabCase(k)}`, String(v));
     const proc = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'],
       env: { ...process.env, ...env } });

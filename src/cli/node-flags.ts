@@ -1,0 +1,17 @@
+/**
+ * The Node (V8) flags every broker process runs with. They must be on the `node` command line (V8
+ * sizes its heap when the process starts), so each way of starting a broker names them: the
+ * `start` script in package.json, bin/ledgerstream.js's first line, both Dockerfiles,
+ * scripts/cluster-local.sh and the test helper that spawns brokers. test/cli/node-flags.test.ts
+ * checks that they all do.
+ *
+ * --max-semi-space-size=64: the young generation's semi-spaces grow to 64 MiB instead of 16.
+ * A broker's short-lived objects (a request, its parsed form, its promises) live until their WAL
+ * fsync, tens of milliseconds. With 16 MiB semi-spaces a busy broker scavenges every fraction of a
+ * second, while most of them are still alive, so each scavenge copies them and promotes many to
+ * the old generation. Measured on the agent-fleet load (1,000 idempotent producers, 10,000
+ * produce requests a second): scavenges took 5.6 s of the main thread before and 1.5 s after, the
+ * broker's peak RSS fell (597 → 516 MiB: less is promoted), and produce p50 fell several-fold
+ * (issue 13). Memory: at most 3 × 64 MiB more young generation, only under load.
+ */
+export const BROKER_NODE_FLAGS: readonly string[] = Object.freeze(['--max-semi-space-size=64']);
