@@ -51,9 +51,18 @@ const WRITE_TXN_MARKERS_VERSION = 1;
  * Appends the marker to a partition led here and waits until it is durable; returns the error
  * code Kafka's WriteTxnMarkers answers for the partition. Used by the coordinator for local
  * partitions and by the WriteTxnMarkers handler.
+ *
+ * In a cluster a durable marker is confirmed only as Produce confirms a batch: if the broker lost
+ * its lease meanwhile, or a new leader fenced its WAL (cluster/leased-view.ts), the new leader's
+ * replay may not hold the marker, so the answer is NOT_LEADER_OR_FOLLOWER and the coordinator
+ * writes it again through the new leader (which answers NONE without a second marker if the
+ * replay did hold it: the coordinator epoch is remembered, see txn-index.ts).
  */
-export async function writeMarkerHere(partitions: PartitionManager, spec: MarkerSpec,
-  tp: TopicPartitionName, nowMs: number): Promise<number> {
+export async function writeMarkerHere(partitions: PartitionManager,
+  cluster: Pick<ClusterView, 'acknowledgement'>, spec: MarkerSpec, tp: TopicPartitionName,
+  nowMs: number): Promise<number> {
+  // Taken before appending, as Produce does: it judges the marker by the session it was written in.
+  const acknowledgement = cluster.acknowledgement?.();
   const topic = partitions.topic(tp.topic);
   const log = topic?.logs[tp.partition];
   if (topic === undefined || log === undefined) return partitions.missingError(tp.topic,
@@ -65,11 +74,14 @@ export async function writeMarkerHere(partitions: PartitionManager, spec: Marker
   crashPoint('marker-before-durable');
   try {
     await outcome.durable;
-    return ErrorCode.NONE;
   } catch (err) {
     return err instanceof PartitionFencedError ? ErrorCode.NOT_LEADER_OR_FOLLOWER
       : ErrorCode.KAFKA_STORAGE_ERROR;
   }
+  if (acknowledgement !== undefined && !(await acknowledgement.mayAcknowledge())) {
+    return ErrorCode.NOT_LEADER_OR_FOLLOWER;
+  }
+  return ErrorCode.NONE;
 }
 
 export class MarkerWriter {
@@ -116,8 +128,8 @@ export class MarkerWriter {
   private async writeVia(leaderId: number, spec: MarkerSpec, tps: TopicPartitionName[]):
     Promise<TopicPartitionName[]> {
     if (leaderId === this.nodeId) {
-      const codes = await Promise.all(tps.map((tp) => writeMarkerHere(this.partitions, spec, tp,
-        this.nowMs())));
+      const codes = await Promise.all(tps.map((tp) => writeMarkerHere(this.partitions,
+        this.cluster, spec, tp, this.nowMs())));
       return tps.filter((tp, i) => this.failed(tp, codes[i]!));
     }
     const leader = this.cluster.brokers().find((b) => b.nodeId === leaderId);

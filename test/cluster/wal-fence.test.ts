@@ -5,6 +5,7 @@
  * it (its window is long). The new leader fences its WAL and replays it without waiting out that
  * window. A produce the old leader takes after that is appended and fsynced, then refused: the
  * new leader's replay cannot have seen it. Without the fence it would be acknowledged and lost.
+ * The same holds for a transaction marker a coordinator asks it to write (WriteTxnMarkers).
  */
 import { afterEach, expect, it } from 'vitest';
 import { ErrorCode } from '../../protocol/generated/errors.js';
@@ -15,7 +16,7 @@ import {
   consumeAll, createTopicWithLeader, kafkaClient, waitFor,
 } from '../helpers/kafka-client.js';
 import { RawClient } from '../helpers/raw-client.js';
-import { produceRecords } from '../helpers/raw-requests.js';
+import { produceRecords, writeCommitMarker } from '../helpers/raw-requests.js';
 
 const LEASE_MS = 20_000;
 /** Long: the cut-off leader's lease stays valid to it for the whole test, even on a busy host. */
@@ -30,6 +31,15 @@ afterEach(async () => {
   for (const proxy of proxies.values()) await proxy.close();
   proxies.clear();
 });
+
+async function writeMarker(port: number): Promise<number> {
+  const client = await RawClient.connect(port);
+  try {
+    return await writeCommitMarker(client, TOPIC, 77_001n);
+  } finally {
+    client.close();
+  }
+}
 
 async function produceValue(port: number, value: string): Promise<number> {
   const client = await RawClient.connect(port);
@@ -72,6 +82,8 @@ it('a revoked leader cut off from etcd acknowledges nothing once its WAL is fenc
   // Logged before the answer was sent, but its stderr may reach this process after the answer.
   await waitFor('the cut-off broker to log that it was fenced',
     () => victim.output().includes('a new leader fenced this broker\'s WAL'), 10_000);
+  // A marker is judged as a produced batch: appended and fsynced, then not confirmed.
+  expect(await writeMarker(victim.port)).toBe(ErrorCode.NOT_LEADER_OR_FOLLOWER);
   expect(victim.output()).not.toContain('broker lease lost'); // refused by the fence alone
 
   proxies.get(leader)!.thaw();

@@ -19,6 +19,12 @@ import {
 import {
   decodeProduceResponse, defaultProduceRequest, encodeProduceRequest,
 } from '../../protocol/generated/messages/produce.js';
+import {
+  decodeWriteTxnMarkersResponse, defaultWriteTxnMarkersRequest,
+  defaultWriteTxnMarkersRequestWritableTxnMarker as markerIn,
+  defaultWriteTxnMarkersRequestWritableTxnMarkerTopic as markerTopicIn,
+  encodeWriteTxnMarkersRequest,
+} from '../../protocol/generated/messages/write-txn-markers.js';
 import { decodeResponseFrame } from '../../protocol/frame.js';
 import { encodeBatch } from '../../protocol/records/record.js';
 import type { Reader } from '../../protocol/primitives/reader.js';
@@ -71,6 +77,21 @@ export async function produceRecords(client: RawClient, topic: string, records: 
   const res = decodeProduceResponse(await answer(client, 0, 9), 9);
   const p = res.responses[0]!.partitionResponses[0]!;
   return { errorCode: p.errorCode, baseOffset: p.baseOffset, throttleTimeMs: res.throttleTimeMs };
+}
+
+/**
+ * WriteTxnMarkers v1, as a transaction coordinator sends it: one commit marker of `producerId`
+ * (epoch 0, coordinator epoch 0) into `partition`. Returns the partition's error code.
+ */
+export async function writeCommitMarker(client: RawClient, topic: string, producerId: bigint,
+  partition = 0): Promise<number> {
+  const req = defaultWriteTxnMarkersRequest();
+  req.markers = [{ ...markerIn(), producerId, producerEpoch: 0, transactionResult: true,
+    coordinatorEpoch: 0, topics: [{ ...markerTopicIn(), name: topic,
+      partitionIndexes: [partition] }] }];
+  client.send(27, 1, (w) => encodeWriteTxnMarkersRequest(w, 1, req));
+  const res = decodeWriteTxnMarkersResponse(await answer(client, 27, 1), 1);
+  return res.markers[0]!.topics[0]!.partitions[0]!.errorCode;
 }
 
 /** One batch of one record of `valueBytes` bytes to `partition` (acks=-1). */

@@ -2,9 +2,10 @@
  * WriteTxnMarkers: v1.
  * Behavior: a transaction coordinator (another broker of the cluster) asks this partition leader
  * to write commit or abort markers; each is appended like a produced batch and answered once
- * durable. A marker of a coordinator epoch already written for the producer is answered NONE
- * without writing it again. Partitions not led here get NOT_LEADER_OR_FOLLOWER, unknown ones
- * UNKNOWN_TOPIC_OR_PARTITION.
+ * durable (in a cluster, NOT_LEADER_OR_FOLLOWER instead if the broker lost its lease or a new
+ * leader fenced its WAL meanwhile, as Produce). A marker of a coordinator epoch already written
+ * for the producer is answered NONE without writing it again. Partitions not led here get
+ * NOT_LEADER_OR_FOLLOWER, unknown ones UNKNOWN_TOPIC_OR_PARTITION.
  * Version notes: v1 is flexible; v0 is not offered (only brokers send this, and ours send v1).
  * Authorization (as Kafka): ALTER on the cluster (asked quietly: kafka-transactions.sh abort
  * sends this too, KIP-664) or else CLUSTER_ACTION on the cluster; without either every partition
@@ -48,7 +49,7 @@ export const handler = defineHandler({
           ...partitionOut(), partitionIndex, errorCode: !allowed
             ? ErrorCode.CLUSTER_AUTHORIZATION_FAILED : producerId < 0 || m.producerEpoch < 0
             ? ErrorCode.INVALID_REQUEST
-            : await writeMarkerHere(s.partitions, spec, { topic: t.name,
+            : await writeMarkerHere(s.partitions, s.cluster, spec, { topic: t.name,
               partition: partitionIndex }, s.nowMs()),
         }))) })));
       return { ...markerOut(), producerId: m.producerId, topics };
