@@ -100,7 +100,8 @@ export class ClusterMode {
     const etcdView = await EtcdClusterView.open({ client, keys: membership.keys,
       coordinator, log: report });
     partitions.setLeaderPlacement(controllerPlacement({ coordinator, nodeId: config.nodeId,
-      liveBrokers: () => etcdView.brokers().map((b) => b.nodeId) }));
+      liveBrokers: () => etcdView.brokers().map((b) => b.nodeId),
+      leavingBrokers: () => etcdView.leavingBrokers() }));
     const leadership = new Leadership({
       nodeId: config.nodeId, coordinator, partitions, uploader, client,
       keys: membership.keys, leaseTtlMs: config.leaseTtlMs, log,

@@ -39,6 +39,8 @@ function partitionKey(topicId: string, partition: number): string {
 
 export class EtcdClusterView implements ClusterView {
   private live: BrokerEndpoint[] = [];
+  /** Live brokers whose registration says they are leaving (a graceful shutdown under way). */
+  private leaving: ReadonlySet<number> = new Set();
   private controller = -1;
   private readonly leaders = new Map<string, PartitionLeader>();
   private readonly cleanups: (() => unknown)[] = [];
@@ -55,6 +57,8 @@ export class EtcdClusterView implements ClusterView {
       const brokers = await watchBrokers(options.client, options.keys, (registrations) => {
         view.live = registrations.map(({ nodeId, host, port, rack, listeners }) =>
           ({ nodeId, host, port, rack, ...(listeners !== undefined ? { listeners } : {}) }));
+        view.leaving = new Set(registrations.filter((r) => r.leaving === true)
+          .map((r) => r.nodeId));
       }, log);
       view.cleanups.push(() => brokers.close());
       const key = options.keys.controller();
@@ -71,6 +75,11 @@ export class EtcdClusterView implements ClusterView {
 
   brokers(): BrokerEndpoint[] {
     return this.live.map((b) => ({ ...b }));
+  }
+
+  /** Node ids of the live brokers that are leaving (membership.ts, `markLeaving`). */
+  leavingBrokers(): ReadonlySet<number> {
+    return this.leaving;
   }
 
   controllerId(): number {

@@ -6,9 +6,9 @@
  * request (kafkajs without idempotence) wrote the others twice.
  *
  * The placement is the controller's own plan (planAssignments) run over the partitions that exist
- * now plus the new ones as orphans: each goes to the least-loaded live broker, ties to the lowest
- * id, so the controller's next pass finds nothing to move (unless two creations raced, which at
- * worst leaves one handoff, as before).
+ * now plus the new ones as orphans: each goes to the least-loaded live broker that is not leaving,
+ * ties to the lowest id, so the controller's next pass finds nothing to move (unless two
+ * creations raced, which at worst leaves one handoff, as before).
  */
 import { UnknownTopicError } from '../metadata/records.js';
 import type { LeaderPlacement } from '../partition/partition-manager.js';
@@ -19,6 +19,8 @@ export interface PlacementDeps {
   coordinator: WatchedCoordinator;
   /** Node ids of the live brokers, as this broker sees them now. */
   liveBrokers: () => number[];
+  /** Those of them shutting down: they get no new partition (they would hand it over at once). */
+  leavingBrokers: () => ReadonlySet<number>;
   /** Who leads when no broker is known to be live (this broker). */
   nodeId: number;
 }
@@ -39,8 +41,9 @@ export function controllerPlacement(deps: PlacementDeps): LeaderPlacement {
     }
     const fresh = Array.from({ length: to - from }, (_, i): PartitionPlacement =>
       ({ topicId, partition: from + i, leaderId: -1, leaderEpoch: 0, recoverFrom: -1 }));
-    const plan = planAssignments(live, [...partitions, ...fresh]);
-    const leaders = new Map(plan.reassign.filter((m) => m.topicId === topicId && m.partition >= from)
+    const plan = planAssignments(live, [...partitions, ...fresh], deps.leavingBrokers());
+    const leaders = new Map(plan.reassign
+      .filter((m) => m.topicId === topicId && m.partition >= from)
       .map((m) => [m.partition, m.toLeaderId]));
     return fresh.map((p) => leaders.get(p.partition) ?? deps.nodeId);
   };

@@ -10,7 +10,7 @@ import { type EtcdServer, etcdServerLimits, startEtcdServer } from './etcd-serve
 import { freePort } from './ports.js';
 import { openEtcdClient } from '../../src/etcd/client.js';
 import { EtcdKeys } from '../../src/etcd/keys.js';
-import { decodeRegistration } from '../../src/cluster/membership.js';
+import { decodeRegistration, encodeRegistration } from '../../src/cluster/membership.js';
 import { revokePeerLease } from '../../src/cluster/peer-probe.js';
 
 export { freePort };
@@ -81,6 +81,24 @@ export async function saveBrokerLogs(brokers: readonly BrokerProcess[], label: s
   const dir = await mkdtemp(path.join(tmpdir(), `ledgerstream-logs-${label}-`));
   for (const [i, b] of brokers.entries()) await writeFile(path.join(dir, `broker-${i + 1}.log`), b.output());
   return dir;
+}
+
+/**
+ * Rewrites a live broker's registration (same lease) to say it is leaving, as its graceful
+ * shutdown would, without the shutdown: the other brokers must stop giving it partitions.
+ */
+export async function markLeavingInEtcd(etcdEndpoint: string, nodeId: number): Promise<void> {
+  const client = openEtcdClient({ hosts: etcdEndpoint, callTimeoutMs: 5_000 });
+  const keys = new EtcdKeys('/ledgerstream/');
+  try {
+    const [kv] = (await client.kv.range({ key: Buffer.from(keys.broker(nodeId)) })).kvs;
+    if (kv === undefined) throw new Error(`broker ${nodeId} is not registered`);
+    const registration = { ...decodeRegistration(kv.value), leaving: true };
+    await client.kv.put({ key: Buffer.from(keys.broker(nodeId)),
+      value: Buffer.from(encodeRegistration(registration)), lease: kv.lease });
+  } finally {
+    client.close();
+  }
 }
 
 /**
