@@ -470,7 +470,8 @@ export function uploadPartitionsPerObjectMax(coordinator: string, etcdTxnOpsMax:
 
 /** One upload at most: every attempt of its PUT, then one etcd call for its commit. */
 function uploadMsMax(s3RequestTimeoutMs: number): number {
-  return s3RequestTimeoutMs * s3StoreDefaults.maxAttempts + etcdCoordinatorLimits.callTimeoutMsDefault;
+  const putMsMax = s3RequestTimeoutMs * s3StoreDefaults.maxAttempts;
+  return putMsMax + etcdCoordinatorLimits.callTimeoutMsDefault;
 }
 
 /**

@@ -15,7 +15,9 @@ import type { ProducerPartitionState, SegmentEntry } from '../metadata/records.j
 import type { SegmentIndex } from '../metadata/stores.js';
 import type { ObjectStore } from '../../storage/object-store/object-store.js';
 import type { SegmentKeyAllocator } from '../../storage/segment/naming.js';
-import { type SegmentPart, type SegmentParts, buildSegmentParts } from '../../storage/segment/writer.js';
+import {
+  type SegmentPart, type SegmentParts, buildSegmentParts,
+} from '../../storage/segment/writer.js';
 
 /** What the commit records of a partition besides its index entries. */
 export interface PartitionCommitState {

@@ -75,64 +75,87 @@ class GatedStore extends FaultyObjectStore {
   }
 }
 
-describe('pipelined uploads', () => {
-  let dir: string;
-  let metadata: SqliteMetadata;
-  let commits: string[];
+/** Appends one batch named `name` and tells the uploader; `acked` gets the name once durable. */
+async function produce(uploader: Uploader, acked: string[], target: PartitionLog, name: string):
+  Promise<{ durable: Promise<void> }> {
+  const batch = await encodeBatch({ baseTimestamp: 1_700_000_000_000,
+    records: [{ key: null, value: Buffer.from(name) }] });
+  const outcome = target.append(batch, readBatchHeader(batch, 0),
+    { messageBytesMax: 1 << 20, logAppendTime: false }, Date.now());
+  if (outcome.kind !== 'appended') throw new Error(`append failed: ${outcome.kind}`);
+  uploader.noteAppended(batch.length);
+  const durable = outcome.durable.then(() => { acked.push(name); });
+  durable.catch(() => {});
+  return { durable }; // not the promise itself: the async function would wait for it
+}
 
+/** Two partitions in the object-WAL mode, uploaded through a GatedStore. */
+async function setUp(dir: string, metadata: SqliteMetadata, clock: () => number) {
+  const config = loadConfig(['--data-dir', dir]);
+  const durability = new ObjectUploadDurability();
+  const partitions = new PartitionManager(metadata, config, durability, emptyHistory, 1, log,
+    Date.now);
+  await partitions.load();
+  const logs = (await partitions.createTopic('piped', 2, {})).logs.map((l) => l!);
+  const store = new GatedStore(await LocalFolderStore.open({ rootDir: path.join(dir, 'o') }));
+  const uploader = new Uploader(partitions, durability, store, metadata, new TailMemory(1 << 20),
+    { nodeId: 1, uploadIntervalMs: 60_000, putGapMs: 0, turnWaitMsMax: 500,
+      uploadBytesMax: config.uploadBytesMax, partitionsPerObjectMax: 100,
+      objectBytesMax: 1 << 20, nowMs: Date.now, monotonicNowMs: clock }, createMetrics(), log);
+  const acked: string[] = [];
+  const indexed = async (target: PartitionLog) =>
+    (await metadata.segments.list(target.topicId, target.partition, 0, 100))
+      .map((s) => [s.baseOffset, s.lastOffset, s.objectKey]);
+  return { logs, store, uploader, acked, indexed,
+    produce: (target: PartitionLog, name: string) => produce(uploader, acked, target, name) };
+}
+
+interface Context {
+  dir: string;
+  metadata: SqliteMetadata;
+  /** Object keys in the order the coordinator was asked to commit them. */
+  commits: string[];
+}
+
+/** Registers the hooks of a describe block: a fresh folder and coordinator per test. */
+function freshContext(): Context {
+  const ctx = {} as Context;
   beforeEach(async () => {
-    dir = await mkdtemp(path.join(tmpdir(), 'upload-pipeline-test-'));
-    metadata = new SqliteMetadata(':memory:');
-    commits = [];
-    const commit = metadata.segments.commit.bind(metadata.segments);
-    metadata.segments.commit = async (c) => {
-      commits.push(c.objectKey);
+    ctx.dir = await mkdtemp(path.join(tmpdir(), 'upload-pipeline-test-'));
+    ctx.metadata = new SqliteMetadata(':memory:');
+    ctx.commits = [];
+    const commit = ctx.metadata.segments.commit.bind(ctx.metadata.segments);
+    ctx.metadata.segments.commit = async (c) => {
+      ctx.commits.push(c.objectKey);
       await commit(c);
     };
   });
   afterEach(async () => {
-    await metadata.close();
-    await rm(dir, { recursive: true, force: true });
+    await ctx.metadata.close();
+    await rm(ctx.dir, { recursive: true, force: true });
   });
+  return ctx;
+}
 
-  async function setUp(clock: () => number = () => performance.now()) {
-    const config = loadConfig(['--data-dir', dir]);
-    const durability = new ObjectUploadDurability();
-    const partitions = new PartitionManager(metadata, config, durability, emptyHistory, 1, log,
-      Date.now);
-    await partitions.load();
-    const logs = (await partitions.createTopic('piped', 2, {})).logs.map((l) => l!);
-    const store = new GatedStore(await LocalFolderStore.open({ rootDir: path.join(dir, 'o') }));
-    const uploader = new Uploader(partitions, durability, store, metadata, new TailMemory(1 << 20),
-      { nodeId: 1, uploadIntervalMs: 60_000, putGapMs: 0, turnWaitMsMax: 500,
-        uploadBytesMax: config.uploadBytesMax, partitionsPerObjectMax: 100,
-        objectBytesMax: 1 << 20, nowMs: Date.now, monotonicNowMs: clock }, createMetrics(), log);
-    const acked: string[] = [];
-    /** Appends one batch named `name` and tells the uploader; `acked` gets the name once durable. */
-    const produce = async (target: PartitionLog, name: string): Promise<{ durable: Promise<void> }> => {
-      const batch = await encodeBatch({ baseTimestamp: 1_700_000_000_000,
-        records: [{ key: null, value: Buffer.from(name) }] });
-      const outcome = target.append(batch, readBatchHeader(batch, 0),
-        { messageBytesMax: 1 << 20, logAppendTime: false }, Date.now());
-      if (outcome.kind !== 'appended') throw new Error(`append failed: ${outcome.kind}`);
-      uploader.noteAppended(batch.length);
-      const durable = outcome.durable.then(() => { acked.push(name); });
-      durable.catch(() => {});
-      return { durable }; // not the promise itself: the async function would wait for it
-    };
-    const indexed = async (target: PartitionLog) =>
-      (await metadata.segments.list(target.topicId, target.partition, 0, 100))
-        .map((s) => [s.baseOffset, s.lastOffset, s.objectKey]);
-    return { logs, store, uploader, produce, acked, indexed };
-  }
+describe('pipelined uploads', () => {
+  const ctx = freshContext();
+  const clocked = (clock: () => number = () => performance.now()) =>
+    setUp(ctx.dir, ctx.metadata, clock);
+  /** 'a' on p0 in the first upload (held), 'b' on p0 and 'c' on p1 in the second (held). */
+  const twoInFlight = async () => {
+    const set = await clocked();
+    const [p0, p1] = set.logs;
+    const { durable: a } = await set.produce(p0!, 'a');
+    await set.store.untilHeld(1);
+    const { durable: b } = await set.produce(p0!, 'b');
+    const { durable: c } = await set.produce(p1!, 'c');
+    await set.store.untilHeld(2); // started while the first is still in flight
+    return { ...set, a, b, c };
+  };
 
-  it('starts the next PUT while one is in flight, commits in start order, acks by commit', async () => {
-    const { logs: [p0, p1], store, uploader, produce, acked, indexed } = await setUp();
-    const { durable: a } = await produce(p0!, 'a');
-    await store.untilHeld(1);
-    const { durable: b } = await produce(p0!, 'b');
-    const { durable: c } = await produce(p1!, 'c');
-    await store.untilHeld(2); // started while the first is still in flight
+  it('starts the next PUT with one in flight, commits in start order, acks by commit', async () => {
+    const { logs: [p0, p1], store, uploader, produce, acked, indexed, a, b, c } =
+      await twoInFlight();
     await produce(p0!, 'd');
     await settleLoop();
     expect(store.held).toHaveLength(2); // at most uploadsInFlightMax at once
@@ -140,12 +163,12 @@ describe('pipelined uploads', () => {
     // The second PUT lands first: its commit waits for the first's, and nothing is acknowledged.
     await store.held[1]!.release();
     await settleLoop();
-    expect(commits).toEqual([]);
+    expect(ctx.commits).toEqual([]);
     expect(acked).toEqual([]);
 
     await store.held[0]!.release();
     await Promise.all([a, b, c]);
-    expect(commits.slice(0, 2)).toEqual([store.held[0]!.key, store.held[1]!.key]);
+    expect(ctx.commits.slice(0, 2)).toEqual([store.held[0]!.key, store.held[1]!.key]);
     expect(acked.slice(0, 3)).toEqual(['a', 'b', 'c']);
     expect(await indexed(p0!)).toEqual([[0, 0, store.held[0]!.key], [1, 1, store.held[1]!.key]]);
     expect(await indexed(p1!)).toEqual([[0, 0, store.held[1]!.key]]);
@@ -160,17 +183,12 @@ describe('pipelined uploads', () => {
   });
 
   it('commits nothing after a failed upload until it is uploaded again, in order', async () => {
-    const { logs: [p0, p1], store, uploader, produce, acked, indexed } = await setUp();
-    const { durable: a } = await produce(p0!, 'a');
-    await store.untilHeld(1);
-    const { durable: b } = await produce(p0!, 'b');
-    const { durable: c } = await produce(p1!, 'c');
-    await store.untilHeld(2);
+    const { logs: [p0, p1], store, uploader, acked, indexed, a, b, c } = await twoInFlight();
 
     await store.held[1]!.release(); // in the store, but behind a failure: an orphan
     store.held[0]!.fail();
     await settleLoop();
-    expect(commits).toEqual([]);
+    expect(ctx.commits).toEqual([]);
     expect(acked).toEqual([]);
     expect(uploader.failing).toBe(true);
 
@@ -179,15 +197,21 @@ describe('pipelined uploads', () => {
     await store.held[2]!.release();
     await flushed;
     await Promise.all([a, b, c]);
-    expect(commits).toEqual([store.held[2]!.key]);
+    expect(ctx.commits).toEqual([store.held[2]!.key]);
     expect(await indexed(p0!)).toEqual([[0, 1, store.held[2]!.key]]);
     expect(await indexed(p1!)).toEqual([[0, 0, store.held[2]!.key]]);
     await uploader.stop();
   });
 
+});
+
+describe('pipelined uploads, a turn that waited too long', () => {
+  const ctx = freshContext();
+
   it('does not commit an object that waited longer than turnWaitMsMax for its turn', async () => {
     let nowMs = 0;
-    const { logs: [p0], store, uploader, produce, acked, indexed } = await setUp(() => nowMs);
+    const { logs: [p0], store, uploader, produce, acked, indexed } =
+      await setUp(ctx.dir, ctx.metadata, () => nowMs);
     const { durable: a } = await produce(p0!, 'a');
     await store.untilHeld(1);
     const { durable: b } = await produce(p0!, 'b');
@@ -199,7 +223,7 @@ describe('pipelined uploads', () => {
     await a;
     await settleLoop();
     expect(acked).toEqual(['a']);
-    expect(commits).toEqual([store.held[0]!.key]);
+    expect(ctx.commits).toEqual([store.held[0]!.key]);
 
     const flushed = uploader.flush();
     await store.untilHeld(3);

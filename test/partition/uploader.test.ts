@@ -145,7 +145,8 @@ describe('Uploader on real logs and the embedded coordinator', () => {
     const logs = (await partitions.createTopic('counted', 2, {})).logs.map((l) => l!);
     const store = await LocalFolderStore.open({ rootDir: path.join(dir, 'objects') });
     const uploader = new Uploader(partitions, durability, store, metadata, new TailMemory(1 << 20),
-      { nodeId: 1, uploadIntervalMs: 60_000, putGapMs: 0, turnWaitMsMax: 60_000, uploadBytesMax: config.uploadBytesMax,
+      { nodeId: 1, uploadIntervalMs: 60_000, putGapMs: 0, uploadBytesMax: config.uploadBytesMax,
+        turnWaitMsMax: 60_000,
         partitionsPerObjectMax: 100, objectBytesMax: 16 * 1024,
         nowMs: Date.now, monotonicNowMs: () => performance.now() }, createMetrics(), log);
     const pendingBytes = (l: PartitionLog) => l.uploadable(Infinity).reduce((n, b) => n + b.bytes.length, 0);
@@ -183,7 +184,8 @@ describe('Uploader on real logs and the embedded coordinator', () => {
     const metrics = createMetrics();
     const uploader = new Uploader(partitions, durability, store, metadata,
       new TailMemory(config.tailBytesMax),
-      { nodeId: 1, uploadIntervalMs: 60_000, putGapMs: 0, turnWaitMsMax: 60_000, uploadBytesMax: config.uploadBytesMax,
+      { nodeId: 1, uploadIntervalMs: 60_000, putGapMs: 0, uploadBytesMax: config.uploadBytesMax,
+        turnWaitMsMax: 60_000,
         partitionsPerObjectMax: 100, objectBytesMax: OBJECT_BYTES_MAX,
         nowMs: Date.now, monotonicNowMs: () => performance.now() }, metrics, log);
     let appended = 0;
@@ -237,7 +239,8 @@ describe('Uploader on real logs and the embedded coordinator', () => {
     const store = new FaultyObjectStore(await LocalFolderStore.open(
       { rootDir: path.join(dir, 'objects') }));
     const uploader = new Uploader(partitions, durability, store, metadata, new TailMemory(1 << 20),
-      { nodeId: 1, uploadIntervalMs: 60_000, putGapMs: 0, turnWaitMsMax: 60_000, uploadBytesMax: config.uploadBytesMax,
+      { nodeId: 1, uploadIntervalMs: 60_000, putGapMs: 0, uploadBytesMax: config.uploadBytesMax,
+        turnWaitMsMax: 60_000,
         partitionsPerObjectMax: 100, objectBytesMax: 1 << 20,
         nowMs: Date.now, monotonicNowMs: () => performance.now() }, createMetrics(), log);
     for (let i = 0; i < 3; i++) await append(a!, i, 100);
