@@ -81,6 +81,7 @@ export class Uploader {
   private readonly inFlight = new Set<Promise<void>>();
   /** Passes of flush() running: no paced upload starts meanwhile. */
   private flushes = 0;
+  private readonly flushRuns = new Set<Promise<void>>();
   /**
    * Per log, the end offset of what uploads in flight have taken: the next cut starts there.
    * Emptied once none is in flight (what they did not commit is pending again).
@@ -177,6 +178,16 @@ export class Uploader {
    * have settled — for shutdown, handoffs and tests. Throws the first failure.
    */
   async flush(): Promise<void> {
+    const run = this.flushOnce();
+    this.flushRuns.add(run);
+    try {
+      await run;
+    } finally {
+      this.flushRuns.delete(run);
+    }
+  }
+
+  private async flushOnce(): Promise<void> {
     this.flushes++;
     try {
       await this.settled();
@@ -191,9 +202,11 @@ export class Uploader {
     }
   }
 
+  /** Stops the timer; resolves once no upload and no flush runs any more. */
   async stop(): Promise<void> {
     this.stopped = true;
     clearTimeout(this.timer);
+    while (this.flushRuns.size > 0) await Promise.allSettled(this.flushRuns);
     await this.settled();
   }
 

@@ -205,7 +205,7 @@ describe('pipelined uploads', () => {
 
 });
 
-describe('pipelined uploads, a turn that waited too long', () => {
+describe('pipelined uploads: waits and stops', () => {
   const ctx = freshContext();
 
   it('does not commit an object that waited longer than turnWaitMsMax for its turn', async () => {
@@ -232,6 +232,24 @@ describe('pipelined uploads, a turn that waited too long', () => {
     await b;
     expect(await indexed(p0!)).toEqual([[0, 0, store.held[0]!.key], [1, 1, store.held[2]!.key]]);
     await uploader.stop();
+  });
+
+  it('stops only once a flush that runs has finished', async () => {
+    const { logs: [p0], store, uploader, produce } =
+      await setUp(ctx.dir, ctx.metadata, () => performance.now());
+    await produce(p0!, 'a');
+    await store.untilHeld(1); // a paced upload
+    const flushed = uploader.flush(); // waits for it, and meanwhile no paced upload starts
+    await produce(p0!, 'b');
+    let stopped = false;
+    const stop = uploader.stop().then(() => { stopped = true; });
+    await store.held[0]!.release();
+    await store.untilHeld(2); // the flush's, of 'b'
+    await settleLoop();
+    expect(stopped).toBe(false);
+    await store.held[1]!.release();
+    await Promise.all([stop, flushed]);
+    expect(p0!.uploadedEndOffset).toBe(2);
   });
 });
 
