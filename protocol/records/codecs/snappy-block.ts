@@ -19,11 +19,22 @@
 import { DecompressionError } from './errors.js';
 
 /**
+ * Most output bytes one input byte can yield: a copy with a two-byte offset writes up to 64
+ * bytes for its 3 (21.3 per byte); a one-byte-offset copy 11 for 2, literals 1 for 1.
+ */
+const INFLATION_MAX = 22;
+
+/**
  * Decodes `block` (a whole raw Snappy block) into a new Buffer of `declaredBytes`, the length its
  * preamble gave, which starts at `bodyStart`. `offset` places errors in the caller's payload.
  */
 export function decodeSnappyBlock(block: Buffer, bodyStart: number, declaredBytes: number,
   offset: number): Buffer {
+  // No element writes more than INFLATION_MAX bytes per byte it takes, so a longer declared
+  // length is a lie: refused before it is allocated (a 1 KiB block cannot ask for megabytes).
+  if (declaredBytes > (block.length - bodyStart) * INFLATION_MAX) {
+    throw corrupt(offset, `a ${block.length}-byte block cannot inflate to ${declaredBytes} bytes`);
+  }
   const out = Buffer.allocUnsafe(declaredBytes);
   let ip = bodyStart;
   let op = 0;

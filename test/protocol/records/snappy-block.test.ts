@@ -99,6 +99,10 @@ describe('raw Snappy block in JavaScript', () => {
     expectCorrupt(() => decodeSnappyBlock(cutCopy, 1, 4, 0));
     // Inflates to fewer bytes than declared.
     expectCorrupt(() => decodeSnappyBlock(Buffer.from([0x04, 0x00, 0x61]), 1, 4, 0));
+    // A 2-byte body declaring 1,000 bytes: more than any element could write, refused before
+    // the output is allocated (the message says which check refused it).
+    expect(() => decodeSnappyBlock(Buffer.from([0xe8, 0x07, 0x00, 0x61]), 2, 1000, 0))
+      .toThrow(/cannot inflate to 1000 bytes/);
     // A four-byte literal length cut short.
     expectCorrupt(() => decodeSnappyBlock(Buffer.from([0x04, 0xfc, 0x01]), 1, 4, 0));
   });
