@@ -65,6 +65,7 @@ import { HardDeadline, HardDeadlineError, bounded, chaosBounds, killHard } from 
 import { Ledger, type ReadRecord, errorName, seconds } from './chaos-ledger.js';
 import { stopFetchersOfStoppedRunners } from '../helpers/kafkajs-stopped-runner.js';
 import { StallWatchdog } from '../helpers/stall-watchdog.js';
+import { partitionLimits } from '../../src/limits.js';
 
 process.env['KAFKAJS_NO_PARTITIONER_WARNING'] = '1';
 stopFetchersOfStoppedRunners();
@@ -222,6 +223,8 @@ export interface ChaosReport {
 const TOPIC = 'chaos';
 const GROUP = 'chaos-group';
 const SAMPLES_MAX = 10;
+/** Longest wait for the high watermarks to stop moving once the producers are done. */
+const HIGHS_SETTLE_MS_MAX = 30_000;
 
 // Small utilities ------------------------------------------------------------------------------
 
@@ -1118,13 +1121,24 @@ export async function runChaos(options: ChaosOptions = {}): Promise<ChaosReport>
     const unavailabilityMs = await probe.stop();
     await producers.stop();
     clock.log('producers done');
-    const highs = await withRetries(async () => {
+    const readHighs = () => withRetries(async () => {
       const out: number[] = Array.from({ length: partitions }, () => 0);
       for (const o of await bounded('fetchTopicOffsets', admin.fetchTopicOffsets(TOPIC), chaosBounds.callMs)) {
         out[o.partition] = Number(o.high);
       }
       return out;
     });
+    // Settled high watermarks: in object-WAL mode a produce whose client gave up during a store
+    // outage (in doubt) is still appended, and commits when the uploads' backoff (up to
+    // uploadRetryMsMax) next retries. Read once the watermarks stay put for longer than that.
+    let highs = await readHighs();
+    const settleDeadline = performance.now() + HIGHS_SETTLE_MS_MAX;
+    for (;;) {
+      await sleep(partitionLimits.uploadRetryMsMax + 1_000);
+      const again = await readHighs();
+      if (again.every((h, p) => h === highs[p]) || performance.now() > settleDeadline) break;
+      highs = again;
+    }
     const highTotal = highs.reduce((a, b) => a + b, 0);
     let groupLagAtEnd = highTotal;
     const catchUpDeadline = performance.now() + (options.catchUpLimitMs ?? 60_000);
