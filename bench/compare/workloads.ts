@@ -26,6 +26,7 @@
  * Ledgerstream brokers are also scraped before and after each run: object-store PUTs/s and
  * GETs/s per broker and the event-loop delay (p99, max) of the run's window.
  */
+import assert from 'node:assert/strict';
 import { delta, eventLoopDelayWindow, FETCHED_ANY, FETCHED_OBJECTS, type Scrape, scrape,
   storeRequestRates, walFsyncWindow } from '../lib/broker-metrics.js';
 import { type ConsumeResult, type ProduceResult, runLoad } from '../lib/kafkajs-load.js';
@@ -155,12 +156,24 @@ function brokerWindow(before: Scrape[], after: Scrape[], wallS: number): BrokerW
     walFsyncP99Ms: worst(fsyncs.map((f) => f.p99Ms).filter((x) => !Number.isNaN(x))) };
 }
 
-export function brokerUse(m: Metering, bytes: number, clientCpuS = m.meter.reapedChildrenCpuS):
-  BrokerUse {
+/**
+ * What the brokers did over one metered run. `activeS` is how long the load generator itself
+ * says it moved records (ProducerPerformance's records over its records/s), when it says so: the
+ * PUT and GET rates divide by it rather than by the whole window, which also holds the JVM's
+ * start-up and the group join, when the brokers make few requests (it understated the PUT rate).
+ */
+export function brokerUse(m: Metering, bytes: number, clientCpuS = m.meter.reapedChildrenCpuS,
+  activeS?: number): BrokerUse {
   const r = m.meter;
+  assert.ok(activeS === undefined || activeS > 0, 'a run that moved records took some time');
   return { wallS: r.wallS, brokerCpuS: r.cpuS, brokerCpuSPerGb: bytes > 0 ? r.cpuS / (bytes / 1e9) : NaN,
     peakRssMiB: r.peakRssKiB / 1024, clientCpuS, machineBusy: r.machineBusy,
-    ...brokerWindow(m.before, m.after, r.wallS) };
+    ...brokerWindow(m.before, m.after, Math.min(activeS ?? r.wallS, r.wallS)) };
+}
+
+/** Seconds a Java perf tool spent moving its records, by its own count (undefined: none). */
+function toolActiveS(r: { records: number; recordsPerS: number }): number | undefined {
+  return r.records > 0 && r.recordsPerS > 0 ? r.records / r.recordsPerS : undefined;
 }
 
 async function scrapeAll(ports: number[]): Promise<Scrape[]> {
@@ -234,7 +247,8 @@ export async function produceRun(st: Step, mode: 'fixed' | 'max', partitions: nu
   const m = await metered(system, st.profiles, label,
     () => producerPerformance({ ...connection, topic: t, records,
       recordBytes: s.recordBytes, throughput: mode === 'fixed' ? s.rate : -1, acks }));
-  return { ...m.result, ...brokerUse(m, records * s.recordBytes), partitions, acks, mode };
+  return { ...m.result, ...brokerUse(m, records * s.recordBytes, undefined, toolActiveS(m.result)),
+    partitions, acks, mode };
 }
 
 export async function consumeRun(st: Step, what: string, group: string, label: string):
@@ -242,8 +256,8 @@ export async function consumeRun(st: Step, what: string, group: string, label: s
   const { system, s } = st;
   const m = await metered(system, st.profiles, label, () => consumerPerformance(st.connection,
     st.topic(what), s.maxRecords, s.recordBytes, group));
-  return { ...m.result, ...brokerUse(m, m.result.records * s.recordBytes),
-    objectStoreShare: objectStoreShare(m.before, m.after) };
+  return { ...m.result, ...brokerUse(m, m.result.records * s.recordBytes, undefined,
+    toolActiveS(m.result)), objectStoreShare: objectStoreShare(m.before, m.after) };
 }
 
 /** kafkajs producers at max throughput (2 forked workers), then one group consumer reads it all. */
@@ -270,7 +284,8 @@ async function kafkajsRun(st: Step): Promise<{ run: KafkajsRun; consumePeakRssMi
   const c = consumed.results[0]!;
   if (c.timedOut) throw new Error(`${system.id}: kafkajs consumer read ${c.records} of ${records} records before timing out`);
   const run: KafkajsRun = {
-    ...brokerUse(m, records * s.recordBytes, results.reduce((a, r) => a + r.cpuS, 0)),
+    ...brokerUse(m, records * s.recordBytes, results.reduce((a, r) => a + r.cpuS, 0),
+      elapsedS),
     produceRecordsPerS: records / elapsedS, produceMbPerS: (records * s.recordBytes) / elapsedS / 1e6,
     produceP50Ms: percentile(latencies, 0.5), produceP99Ms: percentile(latencies, 0.99),
     produceErrors: results.reduce((a, r) => a + r.errors, 0),
