@@ -8,7 +8,7 @@ import path from 'node:path';
 import { type BrokerProcess, startBroker } from './broker-process.js';
 import { type EtcdServer, etcdServerLimits, startEtcdServer } from './etcd-server.js';
 import { freePort } from './ports.js';
-import { openEtcdClient } from '../../src/etcd/client.js';
+import { type EtcdClient, type EtcdKeyValue, openEtcdClient } from '../../src/etcd/client.js';
 import { EtcdKeys } from '../../src/etcd/keys.js';
 import { decodeRegistration, encodeRegistration } from '../../src/cluster/membership.js';
 import { revokePeerLease } from '../../src/cluster/peer-probe.js';
@@ -88,17 +88,13 @@ export async function saveBrokerLogs(brokers: readonly BrokerProcess[], label: s
  * shutdown would, without the shutdown: the other brokers must stop giving it partitions.
  */
 export async function markLeavingInEtcd(etcdEndpoint: string, nodeId: number): Promise<void> {
-  const client = openEtcdClient({ hosts: etcdEndpoint, callTimeoutMs: 5_000 });
-  const keys = new EtcdKeys('/ledgerstream/');
-  try {
-    const [kv] = (await client.kv.range({ key: Buffer.from(keys.broker(nodeId)) })).kvs;
-    if (kv === undefined) throw new Error(`broker ${nodeId} is not registered`);
+  await withRegistration(etcdEndpoint, nodeId, async (found) => {
+    if (found === undefined) throw new Error(`broker ${nodeId} is not registered`);
+    const { client, keys, kv } = found;
     const registration = { ...decodeRegistration(kv.value), leaving: true };
     await client.kv.put({ key: Buffer.from(keys.broker(nodeId)),
       value: Buffer.from(encodeRegistration(registration)), lease: kv.lease });
-  } finally {
-    client.close();
-  }
+  });
 }
 
 /**
@@ -106,12 +102,21 @@ export async function markLeavingInEtcd(etcdEndpoint: string, nodeId: number): P
  * `revoked/` record, then revokes its lease. Returns whether this call revoked it.
  */
 export async function revokeLeaseAsPeer(etcdEndpoint: string, nodeId: number): Promise<boolean> {
+  return withRegistration(etcdEndpoint, nodeId, async (found) =>
+    found !== undefined &&
+      revokePeerLease(found.client, found.keys, decodeRegistration(found.kv.value)));
+}
+
+/** Broker `nodeId`'s registration key as etcd holds it (undefined when absent), with a client
+ *  open for the duration of `use`. */
+async function withRegistration<T>(etcdEndpoint: string, nodeId: number,
+  use: (found: { client: EtcdClient; keys: EtcdKeys; kv: EtcdKeyValue } | undefined) => Promise<T>):
+  Promise<T> {
   const client = openEtcdClient({ hosts: etcdEndpoint, callTimeoutMs: 5_000 });
   const keys = new EtcdKeys('/ledgerstream/');
   try {
     const [kv] = (await client.kv.range({ key: Buffer.from(keys.broker(nodeId)) })).kvs;
-    if (kv === undefined) return false;
-    return await revokePeerLease(client, keys, decodeRegistration(kv.value));
+    return await use(kv === undefined ? undefined : { client, keys, kv });
   } finally {
     client.close();
   }
