@@ -1131,13 +1131,16 @@ export async function runChaos(options: ChaosOptions = {}): Promise<ChaosReport>
     // Settled high watermarks: in object-WAL mode a produce whose client gave up during a store
     // outage (in doubt) is still appended, and commits when the uploads' backoff (up to
     // uploadRetryMsMax) next retries. Read once the watermarks stay put for longer than that.
+    // With a shared WAL an appended produce is acknowledged or recovered before the cluster is
+    // whole again, so one read does.
     let highs = await readHighs();
     const settleDeadline = performance.now() + HIGHS_SETTLE_MS_MAX;
-    for (;;) {
+    while (walMode === 'object') {
       await sleep(partitionLimits.uploadRetryMsMax + 1_000);
       const again = await readHighs();
-      if (again.every((h, p) => h === highs[p]) || performance.now() > settleDeadline) break;
+      const settled = again.every((h, p) => h === highs[p]);
       highs = again;
+      if (settled || performance.now() > settleDeadline) break;
     }
     const highTotal = highs.reduce((a, b) => a + b, 0);
     let groupLagAtEnd = highTotal;
