@@ -7,6 +7,8 @@ export interface ReadOptions {
   settleMs?: number;
   /** Return what arrived when fewer than `expected` did, rather than throw (the caller counts). */
   allowShort?: boolean;
+  /** Sees every record as it arrives, with where it came from (for a failure's message). */
+  onRecord?: (partition: number, offset: string, value: string) => void;
 }
 
 /** Every value a fresh group of that isolation reads from the beginning of `topic`, sorted. */
@@ -17,8 +19,9 @@ export async function readValues(kafka: Kafka, topic: string, readUncommitted: b
   const values: string[] = [];
   await consumer.connect();
   await consumer.subscribe({ topic, fromBeginning: true });
-  await consumer.run({ eachMessage: async ({ message }) => {
+  await consumer.run({ eachMessage: async ({ partition, message }) => {
     values.push(message.value!.toString());
+    options.onRecord?.(partition, message.offset, message.value!.toString());
   } });
   const what = `${expected} records of ${topic}`;
   const arrived = waitFor(what, () => values.length >= expected, 30_000);

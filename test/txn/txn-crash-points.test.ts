@@ -13,7 +13,7 @@
  */
 import type { Kafka } from 'kafkajs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type TestCluster, startCluster } from '../helpers/cluster.js';
+import { type TestCluster, saveBrokerLogs, startCluster } from '../helpers/cluster.js';
 import { kafkaClient, waitFor, waitForStableLeaders } from '../helpers/kafka-client.js';
 import { readValues } from '../helpers/read-isolated.js';
 import { bounded } from '../cluster/chaos-bounds.js';
@@ -62,43 +62,55 @@ describe('transaction state machine killed at exact points (3 brokers)', () => {
   it.each(CASES.map((c, i) => ({ ...c, i })))(
     '$point on the $victim, ended by $end: finished from durable state',
     async ({ point, victim, end, i }) => {
-      const commit = end === 'commit';
-      const started = performance.now();
-      const step = (what: string) => console.log(`case ${i} (${point}, ${victim}, ${end}): `
-        + `${what} at +${Math.round(performance.now() - started)} ms`);
-      const id = `crash-tx-${i}`;
-      const topic = `crash-${i}`;
-      const coordinator = await coordinatorOf(cluster, id);
-      const victimId = victim === 'coordinator' ? coordinator : coordinator % 3 + 1;
-      await arm(cluster, victimId, point, id, coordinator);
-      step(`broker ${victimId} armed`);
-      const leaders = await createTopic(kafka, topic);
-      expect(leaders, 'the victim leads a partition of the topic')
-        .toContain(victim === 'leader' ? victimId : leaders[0]);
+      try {
+        const commit = end === 'commit';
+        const started = performance.now();
+        const step = (what: string) => console.log(`case ${i} (${point}, ${victim}, ${end}): `
+          + `${what} at +${Math.round(performance.now() - started)} ms`);
+        const id = `crash-tx-${i}`;
+        const topic = `crash-${i}`;
+        const coordinator = await coordinatorOf(cluster, id);
+        const victimId = victim === 'coordinator' ? coordinator : coordinator % 3 + 1;
+        await arm(cluster, victimId, point, id, coordinator);
+        step(`broker ${victimId} armed`);
+        const leaders = await createTopic(kafka, topic);
+        expect(leaders, 'the victim leads a partition of the topic')
+          .toContain(victim === 'leader' ? victimId : leaders[0]);
 
-      const values = await runTransaction(kafka, cluster, id, topic, end);
-      step('transaction ended on the client');
-      const victimBroker = cluster.brokers[victimId - 1]!;
-      await waitFor(`broker ${victimId} to hit ${point}`, () => !alive(victimBroker.pid), 60_000);
-      await victimBroker.kill(); // reaps the exit
-      await victimBroker.restart();
-      step(`broker ${victimId} died at the point and was restarted`);
-      const audit = await waitSettled(kafka, cluster, topic);
-      step('the transaction finished on every partition');
+        const values = await runTransaction(kafka, cluster, id, topic, end);
+        step('transaction ended on the client');
+        const victimBroker = cluster.brokers[victimId - 1]!;
+        await waitFor(`broker ${victimId} to hit ${point}`, () => !alive(victimBroker.pid), 60_000);
+        await victimBroker.kill(); // reaps the exit
+        await victimBroker.restart();
+        step(`broker ${victimId} died at the point and was restarted`);
+        const audit = await waitSettled(kafka, cluster, topic);
+        step('the transaction finished on every partition');
 
-      for (const a of audit) {
-        expect({ partition: a.partition, markers: a.markers, doubled: a.doubledMarkers,
-          open: a.openTransactions, lso: a.lastStableOffset }).toEqual({
-          partition: a.partition, markers: 1, doubled: [], open: [], lso: a.highWatermark });
-        const fates = [...a.fates.values()].map((f) => f.fate);
-        expect(new Set(fates)).toEqual(new Set([commit ? 'committed' : 'aborted']));
+        for (const a of audit) {
+          expect({ partition: a.partition, markers: a.markers, doubled: a.doubledMarkers,
+            open: a.openTransactions, lso: a.lastStableOffset }).toEqual({
+            partition: a.partition, markers: 1, doubled: [], open: [], lso: a.highWatermark });
+          const fates = [...a.fates.values()].map((f) => f.fate);
+          expect(new Set(fates)).toEqual(new Set([commit ? 'committed' : 'aborted']));
+          const stored = [...a.fates.values()].map((f) => f.value);
+          expect(stored, `p${a.partition} holds each record once`)
+            .toEqual(values.filter((v) => v.startsWith(`${id}-p${a.partition}-`)));
+        }
+        await expectIdUsable(kafka, id, topic);
+        step('the id committed again');
+        const expected = [...commit ? values : [], `${id}-again`].sort();
+        const arrivals: string[] = [];
+        const seen = await readValues(kafka, topic, false, expected.length,
+          { allowShort: true, settleMs: 1000,
+            onRecord: (p, offset, value) => arrivals.push(`p${p}@${offset} ${value}`) });
+        expect(seen, `read_committed read, in arrival order: ${arrivals.join(', ')}`)
+          .toEqual(expected);
+      } catch (error) {
+        const logs = await saveBrokerLogs(cluster.brokers, `txn-crash-${i}`);
+        console.log(`case ${i}: broker logs in ${logs}`);
+        throw error;
       }
-      await expectIdUsable(kafka, id, topic);
-      step('the id committed again');
-      const expected = [...commit ? values : [], `${id}-again`].sort();
-      const seen = await readValues(kafka, topic, false, expected.length,
-        { allowShort: true, settleMs: 1000 });
-      expect(seen).toEqual(expected);
     }, 180_000);
 
   it('a new leader holds the LSO below a transaction still open when its leader was killed',
