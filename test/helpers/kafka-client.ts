@@ -2,13 +2,20 @@
 import { Kafka, logLevel } from 'kafkajs';
 import { stopFetchersOfStoppedRunners } from './kafkajs-stopped-runner.js';
 
-export function kafkaClient(bootstrap: string | string[], clientId = 'ledgerstream-test'): Kafka {
+/** `warnings`, if given, receives kafkajs's own warnings and errors (for a failure's message). */
+export function kafkaClient(bootstrap: string | string[], clientId = 'ledgerstream-test',
+  warnings?: (line: string) => void): Kafka {
   // A consumer stopped during a fetcher rebalance must not leave fetchers spinning (see there).
   stopFetchersOfStoppedRunners();
   return new Kafka({
     clientId,
     brokers: Array.isArray(bootstrap) ? bootstrap : [bootstrap],
-    logLevel: logLevel.NOTHING,
+    logLevel: warnings === undefined ? logLevel.NOTHING : logLevel.WARN,
+    ...warnings === undefined ? {} : { logCreator: () => ({ namespace, level, log }) => {
+      const { message, timestamp: _t, logger: _l, ...rest } = log;
+      warnings(`${level === logLevel.ERROR ? 'ERROR' : 'WARN'} ${namespace}: ${message} `
+        + JSON.stringify(rest));
+    } },
     retry: { retries: 8, initialRetryTime: 100, maxRetryTime: 2000 },
   });
 }

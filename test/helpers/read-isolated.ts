@@ -11,17 +11,34 @@ export interface ReadOptions {
   onRecord?: (partition: number, offset: string, value: string) => void;
 }
 
-/** Every value a fresh group of that isolation reads from the beginning of `topic`, sorted. */
+/**
+ * Every value a fresh group of that isolation reads from the beginning of `topic`, sorted.
+ *
+ * A record delivered again after the consumer rejoined its group, at the same offset with the
+ * same value, is counted once: that is the group's at-least-once delivery, not a duplicate in the
+ * log (kafkajs rejoins when a partition's leader moves, e.g. a restarted broker taking partitions
+ * back, and its commit of what it had read then fails with ILLEGAL_GENERATION, so the new
+ * generation starts again from the last committed offset). The same offset delivered twice with
+ * no rejoin between, or with another value, is kept twice, so the caller sees it.
+ */
 export async function readValues(kafka: Kafka, topic: string, readUncommitted: boolean,
   expected: number, options: ReadOptions = {}): Promise<string[]> {
   const groupId = `read-${topic}-${readUncommitted}-${Date.now()}`;
   const consumer = kafka.consumer({ groupId, readUncommitted, maxWaitTimeInMs: 200 });
   const values: string[] = [];
+  const delivered = new Map<string, { value: string; joins: number }>();
+  let joins = 0;
+  consumer.on(consumer.events.GROUP_JOIN, () => { joins++; });
   await consumer.connect();
   await consumer.subscribe({ topic, fromBeginning: true });
   await consumer.run({ eachMessage: async ({ partition, message }) => {
-    values.push(message.value!.toString());
-    options.onRecord?.(partition, message.offset, message.value!.toString());
+    const value = message.value!.toString();
+    options.onRecord?.(partition, message.offset, value);
+    const at = `${partition}@${message.offset}`;
+    const before = delivered.get(at);
+    if (before !== undefined && before.joins < joins && before.value === value) return;
+    delivered.set(at, { value, joins });
+    values.push(value);
   } });
   const what = `${expected} records of ${topic}`;
   const arrived = waitFor(what, () => values.length >= expected, 30_000);

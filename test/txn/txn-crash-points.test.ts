@@ -101,11 +101,13 @@ describe('transaction state machine killed at exact points (3 brokers)', () => {
         step('the id committed again');
         const expected = [...commit ? values : [], `${id}-again`].sort();
         const arrivals: string[] = [];
-        const seen = await readValues(kafka, topic, false, expected.length,
+        const reader = kafkaClient(cluster.bootstrap, 'txn-crash-points-read',
+          (line) => arrivals.push(line));
+        const seen = await readValues(reader, topic, false, expected.length,
           { allowShort: true, settleMs: 1000,
             onRecord: (p, offset, value) => arrivals.push(`p${p}@${offset} ${value}`) });
-        expect(seen, `read_committed read, in arrival order: ${arrivals.join(', ')}`)
-          .toEqual(expected);
+        const trace = arrivals.join(', ');
+        expect(seen, `read_committed read (records, kafkajs warnings): ${trace}`).toEqual(expected);
       } catch (error) {
         const logs = await saveBrokerLogs(cluster.brokers, `txn-crash-${i}`);
         console.log(`case ${i}: broker logs in ${logs}`);
