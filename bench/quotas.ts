@@ -18,14 +18,13 @@
  * Flags (or BENCH_<NAME>): --duration-s 30, --producer-rate 1000000, --consumer-rate 2000000
  * (bytes/s), --record-bytes 1024, --records-per-send 16, --in-flight 4.
  */
-import { parseArgs } from 'node:util';
 import type { Kafka } from 'kafkajs';
 import { type BrokerProcess, startBroker } from '../test/helpers/broker-process.js';
 import { kafkaClient } from '../test/helpers/kafka-client.js';
 import { alterQuotas } from '../test/helpers/quota-requests.js';
 import { createTopic } from '../test/helpers/raw-requests.js';
 import { RawClient } from '../test/helpers/raw-client.js';
-import { benchEnvName, flagName } from './lib/flags.js';
+import { numericOptions } from './lib/flags.js';
 import { log, machineSummary, revision } from './lib/run-info.js';
 
 const OPTIONS = {
@@ -35,15 +34,7 @@ const OPTIONS = {
 type Options = typeof OPTIONS;
 
 function options(): Options {
-  const { values } = parseArgs({ options: Object.fromEntries(Object.keys(OPTIONS)
-    .map((k) => [flagName(k), { type: 'string' as const }])) });
-  const out = { ...OPTIONS };
-  for (const k of Object.keys(OPTIONS) as (keyof Options)[]) {
-    const raw = (values as Record<string, string | undefined>)[flagName(k)]
-      ?? process.env[benchEnvName(k)];
-    if (raw !== undefined) out[k] = Number(raw);
-  }
-  return out;
+  return numericOptions(OPTIONS);
 }
 
 /** Acknowledged bytes by time since the first send (ms), one sample per acknowledged send. */

@@ -276,6 +276,13 @@ export const partitionLimits = Object.freeze({
    * every few seconds costs a failing store nothing worth saving.
    */
   uploadRetryMsMax: 5_000,
+  /**
+   * Uploads whose PUT or commit may be running at once (uploader.ts): the next PUT starts on its
+   * pacer slot even while the one before is still in flight, so one slow PUT does not hold back
+   * everything behind it (in object-WAL mode each is a produce waiting). Commits still apply in
+   * start order, so an object PUT may wait for the ones before it: orphanAgeMsFloor counts that.
+   */
+  uploadsInFlightMax: 2,
   /** Index entries retention examines per partition per pass; the next pass continues. */
   retentionEntriesPerPassMax: 1000,
   /** Objects the orphan collector examines per pass; the next pass starts over (LIST order). */
@@ -461,13 +468,28 @@ export function uploadPartitionsPerObjectMax(coordinator: string, etcdTxnOpsMax:
   return Math.max(1, Math.floor(fit));
 }
 
-/**
- * An object is in no index entry from its PUT until its commit returns. The orphan collector
- * must leave it alone that long: every attempt of the PUT, then one etcd call.
- */
-export function orphanAgeMsFloor(s3RequestTimeoutMs: number): number {
+/** One upload at most: every attempt of its PUT, then one etcd call for its commit. */
+function uploadMsMax(s3RequestTimeoutMs: number): number {
   const putMsMax = s3RequestTimeoutMs * s3StoreDefaults.maxAttempts;
   return putMsMax + etcdCoordinatorLimits.callTimeoutMsDefault;
+}
+
+/**
+ * How long an object PUT may wait for the commits of the uploads started before it (at most
+ * uploadsInFlightMax - 1 of them, each at most uploadMsMax). The uploader refuses to commit an
+ * object that waited longer (its batches go in a new one), so the bound holds whatever happens.
+ */
+export function uploadTurnWaitMsMax(s3RequestTimeoutMs: number): number {
+  return (partitionLimits.uploadsInFlightMax - 1) * uploadMsMax(s3RequestTimeoutMs);
+}
+
+/**
+ * An object is in no index entry from its PUT until its commit returns. The orphan collector
+ * must leave it alone that long: every attempt of the PUT, its wait for the commits before it,
+ * then one etcd call.
+ */
+export function orphanAgeMsFloor(s3RequestTimeoutMs: number): number {
+  return uploadMsMax(s3RequestTimeoutMs) + uploadTurnWaitMsMax(s3RequestTimeoutMs);
 }
 
 /** Everything the load-time relations read; tests feed altered copies to `assertBrokerLimits`. */
@@ -619,7 +641,8 @@ export function settingRelationError(c: RelatedSettings): SettingRelationError |
   if (c.orphanAgeMsMin <= orphanAgeMsFloor(c.s3RequestTimeoutMs)) {
     return { setting: 'orphanAgeMsMin',
       reason: `must exceed ${orphanAgeMsFloor(c.s3RequestTimeoutMs)} (s3RequestTimeoutMs × the ` +
-        'S3 attempts + one etcd call), or an object being committed could be deleted' };
+        'S3 attempts + one etcd call, for each upload that may be in flight), or an object ' +
+        'being committed could be deleted' };
   }
   return null;
 }

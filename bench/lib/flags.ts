@@ -2,10 +2,27 @@
  * Benchmark settings come from flags or the environment: the setting `maxRecords` is the flag
  * `--max-records` (the broker's own kebab-case rule) and the variable `BENCH_MAX_RECORDS`.
  */
+import { parseArgs } from 'node:util';
 import { kebabCase } from '../../src/config/config.js';
 
 export { kebabCase as flagName };
 
 export function benchEnvName(name: string): string {
   return `BENCH_${kebabCase(name).replace(/-/g, '_').toUpperCase()}`;
+}
+
+/**
+ * Numeric settings: each key of `defaults` from its flag, else its variable, else the default.
+ * Only numbers: a benchmark's settings are sizes, rates and durations.
+ */
+export function numericOptions<T extends Record<string, number>>(defaults: T): T {
+  const { values } = parseArgs({ options: Object.fromEntries(Object.keys(defaults)
+    .map((k) => [kebabCase(k), { type: 'string' as const }])) });
+  const out: Record<string, number> = { ...defaults };
+  for (const k of Object.keys(defaults)) {
+    const raw = (values as Record<string, string | undefined>)[kebabCase(k)]
+      ?? process.env[benchEnvName(k)];
+    if (raw !== undefined) out[k] = Number(raw);
+  }
+  return out as T;
 }

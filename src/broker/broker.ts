@@ -35,7 +35,9 @@ import { collectOrphans } from '../partition/orphan-collector.js';
 import { enforceRetention } from '../partition/retention.js';
 import { TailMemory } from '../partition/tail-memory.js';
 import { Uploader } from '../partition/uploader.js';
-import { adminLimits, transactionLimits, uploadPartitionsPerObjectMax } from '../limits.js';
+import {
+  adminLimits, transactionLimits, uploadPartitionsPerObjectMax, uploadTurnWaitMsMax,
+} from '../limits.js';
 import { ReadCache } from '../../storage/cache/read-cache.js';
 import type { ObjectStore } from '../../storage/object-store/object-store.js';
 import { LocalFolderStore } from '../../storage/object-store/local-folder.js';
@@ -134,6 +136,7 @@ export class Broker {
         objectBytesMax: config.uploadObjectBytesMax, nowMs: Date.now,
         putGapMs: putGapMs(config.walMode === 'object' ? config.objectWalPutsPerSecondMax
           : config.uploadPutsPerSecondMax),
+        turnWaitMsMax: uploadTurnWaitMsMax(config.s3RequestTimeoutMs),
         monotonicNowMs: () => performance.now() },
       metrics, log);
     // In cluster mode the view is replaced by the etcd-backed one before the listener opens.

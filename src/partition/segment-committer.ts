@@ -15,7 +15,9 @@ import type { ProducerPartitionState, SegmentEntry } from '../metadata/records.j
 import type { SegmentIndex } from '../metadata/stores.js';
 import type { ObjectStore } from '../../storage/object-store/object-store.js';
 import type { SegmentKeyAllocator } from '../../storage/segment/naming.js';
-import { type SegmentPart, buildSegmentParts } from '../../storage/segment/writer.js';
+import {
+  type SegmentPart, type SegmentParts, buildSegmentParts,
+} from '../../storage/segment/writer.js';
 
 /** What the commit records of a partition besides its index entries. */
 export interface PartitionCommitState {
@@ -28,6 +30,11 @@ export interface PartitionCommitState {
 export interface CommittedSegment {
   objectKey: string;
   objectSizeBytes: number;
+}
+
+/** An object PUT and not yet committed (an orphan until it is). */
+export interface PutSegment extends CommittedSegment {
+  ranges: SegmentParts['ranges'];
 }
 
 export class SegmentCommitter {
@@ -45,6 +52,15 @@ export class SegmentCommitter {
    */
   async commit<P extends SegmentPart>(parts: readonly P[],
     stateAfterPut: (part: P) => PartitionCommitState): Promise<CommittedSegment> {
+    return this.commitPut(await this.put(parts), parts, stateAfterPut);
+  }
+
+  /**
+   * The first half of commit(): builds and PUTs the object. Until commitPut() it is an orphan,
+   * so a caller that holds it back (uploader.ts: it waits for the commits started before it)
+   * must do so for less than the orphan age (limits.ts orphanAgeMsFloor).
+   */
+  async put(parts: readonly SegmentPart[]): Promise<PutSegment> {
     assert.ok(parts.length > 0 && parts.every((p) => p.batches.length > 0), 'a segment holds data');
     const built = buildSegmentParts(parts);
     let objectKey = this.keys.next(this.nowMs());
@@ -53,7 +69,15 @@ export class SegmentCommitter {
     while (!(await this.store.putIfAbsent(objectKey, built.parts))) {
       objectKey = this.keys.next(this.nowMs());
     }
-    const entries: SegmentEntry[] = built.ranges.map((r) => ({ topicId: r.topicId,
+    return { objectKey, objectSizeBytes: built.bytes, ranges: built.ranges };
+  }
+
+  /** The second half of commit(): indexes the object `put` holds, of these same `parts`. */
+  async commitPut<P extends SegmentPart>(put: PutSegment, parts: readonly P[],
+    stateAfterPut: (part: P) => PartitionCommitState): Promise<CommittedSegment> {
+    const { objectKey, objectSizeBytes } = put;
+    assert.equal(put.ranges.length, parts.length, 'the object holds one range per part');
+    const entries: SegmentEntry[] = put.ranges.map((r) => ({ topicId: r.topicId,
       partition: r.partition, baseOffset: r.baseOffset, lastOffset: r.lastOffset, objectKey,
       position: r.position, sizeBytes: r.sizeBytes, maxTimestampMs: r.maxTimestampMs,
       leaderEpoch: r.leaderEpoch }));
@@ -66,8 +90,8 @@ export class SegmentCommitter {
       producerStates.set(id, state.producerStates);
       leaderEpochs.set(id, state.leaderEpoch);
     }
-    await this.segments.commit({ objectKey, objectSizeBytes: built.bytes, entries,
-      producerStates, leaderEpochs });
-    return { objectKey, objectSizeBytes: built.bytes };
+    await this.segments.commit({ objectKey, objectSizeBytes, entries, producerStates,
+      leaderEpochs });
+    return { objectKey, objectSizeBytes };
   }
 }

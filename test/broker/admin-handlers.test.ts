@@ -95,6 +95,7 @@ async function setUp(): Promise<Fixture> {
   const store = await LocalFolderStore.open({ rootDir: path.join(dir, 'objects') });
   const uploader = new Uploader(partitions, wal, store, metadata, new TailMemory(config.tailBytesMax),
     { nodeId: NODE_ID, uploadIntervalMs: 60_000, putGapMs: 0, uploadBytesMax: config.uploadBytesMax,
+      turnWaitMsMax: 60_000,
       partitionsPerObjectMax: 100, objectBytesMax: config.uploadObjectBytesMax,
       nowMs: Date.now, monotonicNowMs: () => performance.now() }, metrics, log);
   const deleted: string[] = [];

@@ -102,6 +102,7 @@ async function boot(disks: Disks, dir: string, mode: 'local WAL' | 'object uploa
   const uploader = new Uploader(partitions, durability, disks.store, disks.metadata,
     new TailMemory(1 << 20),
     { nodeId: 1, uploadIntervalMs: 60_000, putGapMs: 0, uploadBytesMax: 1 << 30,
+      turnWaitMsMax: 60_000,
       partitionsPerObjectMax: 1, objectBytesMax: 1 << 20, nowMs: disks.nowMs,
       monotonicNowMs: disks.nowMs },
     createMetrics(), log);

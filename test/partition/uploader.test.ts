@@ -146,6 +146,7 @@ describe('Uploader on real logs and the embedded coordinator', () => {
     const store = await LocalFolderStore.open({ rootDir: path.join(dir, 'objects') });
     const uploader = new Uploader(partitions, durability, store, metadata, new TailMemory(1 << 20),
       { nodeId: 1, uploadIntervalMs: 60_000, putGapMs: 0, uploadBytesMax: config.uploadBytesMax,
+        turnWaitMsMax: 60_000,
         partitionsPerObjectMax: 100, objectBytesMax: 16 * 1024,
         nowMs: Date.now, monotonicNowMs: () => performance.now() }, createMetrics(), log);
     const pendingBytes = (l: PartitionLog) => l.uploadable(Infinity).reduce((n, b) => n + b.bytes.length, 0);
@@ -184,6 +185,7 @@ describe('Uploader on real logs and the embedded coordinator', () => {
     const uploader = new Uploader(partitions, durability, store, metadata,
       new TailMemory(config.tailBytesMax),
       { nodeId: 1, uploadIntervalMs: 60_000, putGapMs: 0, uploadBytesMax: config.uploadBytesMax,
+        turnWaitMsMax: 60_000,
         partitionsPerObjectMax: 100, objectBytesMax: OBJECT_BYTES_MAX,
         nowMs: Date.now, monotonicNowMs: () => performance.now() }, metrics, log);
     let appended = 0;
@@ -238,6 +240,7 @@ describe('Uploader on real logs and the embedded coordinator', () => {
       { rootDir: path.join(dir, 'objects') }));
     const uploader = new Uploader(partitions, durability, store, metadata, new TailMemory(1 << 20),
       { nodeId: 1, uploadIntervalMs: 60_000, putGapMs: 0, uploadBytesMax: config.uploadBytesMax,
+        turnWaitMsMax: 60_000,
         partitionsPerObjectMax: 100, objectBytesMax: 1 << 20,
         nowMs: Date.now, monotonicNowMs: () => performance.now() }, createMetrics(), log);
     for (let i = 0; i < 3; i++) await append(a!, i, 100);
