@@ -28,6 +28,7 @@ export async function readValues(kafka: Kafka, topic: string, readUncommitted: b
   const values: string[] = [];
   const delivered = new Map<string, { value: string; joins: number }>();
   let joins = 0;
+  let redelivered = 0;
   consumer.on(consumer.events.GROUP_JOIN, () => { joins++; });
   await consumer.connect();
   await consumer.subscribe({ topic, fromBeginning: true });
@@ -36,7 +37,10 @@ export async function readValues(kafka: Kafka, topic: string, readUncommitted: b
     options.onRecord?.(partition, message.offset, value);
     const at = `${partition}@${message.offset}`;
     const before = delivered.get(at);
-    if (before !== undefined && before.joins < joins && before.value === value) return;
+    if (before !== undefined && before.joins < joins && before.value === value) {
+      redelivered++;
+      return;
+    }
     delivered.set(at, { value, joins });
     values.push(value);
   } });
@@ -45,5 +49,9 @@ export async function readValues(kafka: Kafka, topic: string, readUncommitted: b
   await (options.allowShort === true ? arrived.catch(() => {}) : arrived);
   await new Promise((r) => setTimeout(r, options.settleMs ?? 1500));
   await consumer.disconnect();
+  if (redelivered > 0) {
+    console.log(`${topic}: ${redelivered} records delivered again after the group rejoined `
+      + `(${joins} joins), counted once`);
+  }
   return values.sort();
 }
