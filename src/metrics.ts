@@ -23,7 +23,7 @@ export function createMetrics() {
       registers: [registry] }),
     connections: new Gauge({ name: 'ledgerstream_connections', help: 'Open client connections',
       registers: [registry] }),
-    walFsyncLatency: new Histogram({ name: 'ledgerstream_wal_fsync_seconds', help: 'WAL fsync latency',
+    walFsyncLatency: new Histogram({ name: 'ledgerstream_wal_fsync_seconds', help: 'WAL group sync latency (its O_DSYNC write)',
       buckets: LATENCY_BUCKETS_S, registers: [registry] }),
     walEntriesPerFsync: new Histogram({ name: 'ledgerstream_wal_entries_per_fsync',
       help: 'Entries made durable by one fsync (group commit)', buckets: [1, 2, 4, 8, 16, 32, 64, 128, 256, 512],

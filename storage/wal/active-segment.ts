@@ -1,6 +1,7 @@
 /**
- * The one segment file being appended to. It writes whole groups at explicit positions, fdatasyncs
- * them, and rolls to a new file when the next group would not fit.
+ * The one segment file being appended to. It writes whole groups at explicit positions, makes them
+ * durable (an O_DSYNC write, or a write and fdatasync: io.ts), and rolls to a new file when the
+ * next group would not fit.
  *
  * Crash-safety rules this file keeps (recovery.ts relies on them):
  * - A group goes into exactly one segment; a roll happens only between groups, after the previous
@@ -14,6 +15,8 @@
  * WalNoSpaceError tells the caller the group was not written. It then rolls to an empty segment,
  * so that the one it filled can be deleted once uploaded (the active segment never is). A failed
  * fdatasync stays fatal whatever its errno: the kernel may have dropped pages of earlier writes.
+ * With O_DSYNC a failed sync is a failed write: fatal too, except ENOSPC, which can only concern
+ * this group (every earlier one was durable when its write returned) and is cut off as above.
  */
 import assert from 'node:assert/strict';
 import type { FileHandle } from 'node:fs/promises';
@@ -35,6 +38,7 @@ export interface ActiveSegmentDeps {
   metrics: WalMetrics;
 }
 
+/** As WalFsyncSample: with O_DSYNC the sync is the write, and writeMs is 0. */
 export interface GroupTiming {
   writeMs: number;
   fsyncMs: number;
@@ -124,11 +128,13 @@ export class ActiveSegment {
       throw new WalNoSpaceError(this.deps.dir, err);
     }
     const writtenMs = performance.now();
-    await this.deps.io.datasync(this.file);
+    // An O_DSYNC write is durable when it returns; its time is the group's sync time.
+    if (!this.deps.io.writesDurable) await this.deps.io.datasync(this.file);
     const syncedMs = performance.now();
     this.sizeBytes += bytes;
     this.lsnNext += entries;
-    return { writeMs: writtenMs - startMs, fsyncMs: syncedMs - writtenMs };
+    return this.deps.io.writesDurable ? { writeMs: 0, fsyncMs: syncedMs - startMs }
+      : { writeMs: writtenMs - startMs, fsyncMs: syncedMs - writtenMs };
   }
 
   async close(): Promise<void> {

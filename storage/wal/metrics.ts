@@ -5,7 +5,8 @@
 import assert from 'node:assert/strict';
 
 export interface WalFsyncSample {
-  /** The fdatasync alone; the write before it is `writeMs`. */
+  /** What made the group durable: the fdatasync alone (the write before it is `writeMs`), or
+   *  with O_DSYNC the write itself (`writeMs` 0). */
   fsyncMs: number;
   writeMs: number;
   entries: number;

@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { WalLimits } from '../../../storage/limits.js';
 import { bufferHeaderCodec } from '../../../storage/wal/header-codec.js';
-import { nodeWalIo, type WalIo } from '../../../storage/wal/io.js';
+import { nodeFsyncWalIo, type WalIo } from '../../../storage/wal/io.js';
 import type { WalEntry } from '../../../storage/wal/reader.js';
 import { Wal, type WalOptions } from '../../../storage/wal/wal.js';
 
@@ -118,8 +118,10 @@ export class Gate {
   }
 }
 
+/** The real io with `overrides`, writing then fdatasyncing (no O_DSYNC), so an injected
+ *  fdatasync fault is the one that makes a group durable. */
 export function faultIo(overrides: Partial<WalIo>): WalIo {
-  return { ...nodeWalIo, ...overrides };
+  return { ...nodeFsyncWalIo, ...overrides };
 }
 
 /** Waits until `predicate` holds, polling the event loop. */

@@ -10,7 +10,7 @@ import { readdir, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { WalNoSpaceError } from '../../../storage/wal/errors.js';
-import { nodeWalIo, type WalIo } from '../../../storage/wal/io.js';
+import { nodeFsyncWalIo as nodeWalIo, type WalIo } from '../../../storage/wal/io.js';
 import {
   faultIo, headerFor, makeTempDir, numberOf, openTestWal, payloadFor, readAll, smallLimits,
 } from './helpers.js';
