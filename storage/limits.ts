@@ -70,6 +70,16 @@ export const readCacheLimits = Object.freeze({
    * cacheBytesMax), but bytes still arriving are not counted there: this bounds them.
    */
   prefetchBytesInFlightMax: 64 * MiB,
+  /**
+   * Read-ahead ranges of one object this far apart or closer share one GET (the gap is read and
+   * dropped). Partitions' pieces of one object are adjacent; a gap is another topic's piece.
+   */
+  prefetchGapBytesMax: 64 * 1024,
+  /**
+   * Largest GET coalesced from read-ahead ranges: a 16-partition catch-up reads ~1 MiB pieces of
+   * objects of up to uploadObjectBytesMax, so about one GET per object, with several in flight.
+   */
+  prefetchGetBytesMax: 16 * MiB,
 });
 
 /** Limits of the segment object format (storage/segment/format.ts asserts its own relations). */

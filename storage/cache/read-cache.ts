@@ -7,11 +7,19 @@
  * - Cached bytes never exceed `cacheBytesMax`; the least recently used ranges are evicted first.
  *   A range larger than the whole cache is returned to its callers but not cached.
  * - A failed GET is never cached: its callers all see the error, the next `get` tries again.
- * - `prefetch` starts a read-ahead GET and returns at once; its errors are counted, not thrown.
- *   At most `prefetchesInFlightMax` run at a time, holding at most `prefetchBytesInFlightMax`
- *   bytes (more are dropped, not queued: a queued read-ahead is usually stale by the time it
- *   would run). Memory is thus bounded by cacheBytesMax plus the in-flight bounds, however many
- *   consumers read ahead.
+ * - `prefetch` starts a read-ahead and returns at once; its errors are counted, not thrown.
+ *   At most `prefetchesInFlightMax` read-ahead GETs run at a time, holding at most
+ *   `prefetchBytesInFlightMax` bytes (more are dropped, not queued: a queued read-ahead is usually
+ *   stale by the time it would run). Memory is thus bounded by cacheBytesMax plus the in-flight
+ *   bounds, however many consumers read ahead.
+ * - Read-aheads asked for in the same turn of the event loop are coalesced: ranges of one object
+ *   that are adjacent (or nearly: `prefetchGapBytesMax`) become one GET of up to
+ *   `prefetchGetBytesMax`, sent at the end of the turn and split into its ranges when it lands.
+ *   A range that extends a queued run rides on that run's GET and takes no GET slot. A Fetch over
+ *   many partitions starts every partition's read-ahead at once, and their pieces of one segment
+ *   object sit side by side (format.ts orders them by partition), so a catch-up pays about one GET
+ *   per object instead of one per partition per object. Demand `get`s are not delayed: they start
+ *   their GET at once, or join the read-ahead already queued or in flight for their range.
  *
  * Whole ranges, not blocks: callers always ask for whole segment entries (one partition's range
  * in one object, as the metadata index records it), so two reads of the same data ask for the
@@ -35,6 +43,10 @@ export interface ReadCacheOptions {
   prefetchesInFlightMax?: number;
   /** Bytes of the read-ahead GETs running at once; a prefetch past it is dropped. */
   prefetchBytesInFlightMax?: number;
+  /** Largest gap between two read-ahead ranges one GET may span (its bytes are read, unused). */
+  prefetchGapBytesMax?: number;
+  /** Largest read-ahead GET coalesced from several ranges. */
+  prefetchGetBytesMax?: number;
   /** Called for each `get` served without a GET of its own (cached, or joining one in flight). */
   onHit?: (sizeBytes: number) => void;
   /** Called for each `get` that starts a GET: misses_total counts the demand GETs. */
@@ -60,6 +72,8 @@ export interface ReadCacheStats {
   /** Prefetches refused: too many GETs or bytes in flight, or larger than the cache. */
   prefetchesDropped: number;
   prefetchErrors: number;
+  /** GETs the prefetches made: fewer than prefetchesStarted when ranges were coalesced. */
+  prefetchGets: number;
   entries: number;
   cachedBytes: number;
   inFlight: number;
@@ -75,9 +89,28 @@ interface Entry {
   bytes: Buffer;
 }
 
+/** A read-ahead range waiting for the end of the turn, when its object's ranges are coalesced. */
+interface QueuedRange {
+  start: number;
+  endExclusive: number;
+  /** Read-ahead GETs this range counts for in prefetchesInFlight: 1 for the first of a run. */
+  getShare: 0 | 1;
+  resolve: (bytes: Buffer) => void;
+  reject: (error: unknown) => void;
+}
+
+/** Read-ahead ranges of one object that one GET will read: [start, endExclusive) covers them. */
+interface QueuedRun {
+  start: number;
+  endExclusive: number;
+  ranges: QueuedRange[];
+}
+
 export const readCacheDefaults = Object.freeze({
   prefetchesInFlightMax: readCacheLimits.prefetchesInFlightMax,
   prefetchBytesInFlightMax: readCacheLimits.prefetchBytesInFlightMax,
+  prefetchGapBytesMax: readCacheLimits.prefetchGapBytesMax,
+  prefetchGetBytesMax: readCacheLimits.prefetchGetBytesMax,
 });
 
 export class ReadCache {
@@ -86,9 +119,14 @@ export class ReadCache {
   /** Cache ids of each object's entries, so evictObject need not scan. */
   private readonly idsByObject = new Map<string, Set<string>>();
   private readonly inFlight = new Map<string, Promise<Buffer>>();
+  /** Read-aheads of this turn by object, as the runs each GET will read; see flushPrefetches. */
+  private readonly queued = new Map<string, QueuedRun[]>();
+  private flushScheduled = false;
   private readonly cacheBytesMax: number;
   private readonly prefetchesInFlightMax: number;
   private readonly prefetchBytesInFlightMax: number;
+  private readonly prefetchGapBytesMax: number;
+  private readonly prefetchGetBytesMax: number;
   private cachedBytes = 0;
   private prefetchesInFlight = 0;
   private prefetchBytesInFlight = 0;
@@ -103,6 +141,7 @@ export class ReadCache {
     prefetchesSkipped: 0,
     prefetchesDropped: 0,
     prefetchErrors: 0,
+    prefetchGets: 0,
   };
 
   constructor(
@@ -123,6 +162,12 @@ export class ReadCache {
       Number.isSafeInteger(this.prefetchBytesInFlightMax) && this.prefetchBytesInFlightMax >= 0,
       'prefetchBytesInFlightMax',
     );
+    this.prefetchGapBytesMax = options.prefetchGapBytesMax ?? readCacheDefaults.prefetchGapBytesMax;
+    this.prefetchGetBytesMax = options.prefetchGetBytesMax ?? readCacheDefaults.prefetchGetBytesMax;
+    assert.ok(Number.isSafeInteger(this.prefetchGapBytesMax) && this.prefetchGapBytesMax >= 0,
+      'prefetchGapBytesMax');
+    assert.ok(Number.isSafeInteger(this.prefetchGetBytesMax) && this.prefetchGetBytesMax > 0,
+      'prefetchGetBytesMax');
   }
 
   /** Bytes [start, endExclusive) of object `key`; throws what the store throws. */
@@ -147,7 +192,8 @@ export class ReadCache {
     }
     this.counts.misses += 1;
     this.options.onMiss?.(sizeBytes);
-    return this.fetch(key, start, endExclusive, id, false);
+    return this.track(key, start, endExclusive, id, false,
+      Promise.resolve().then(() => this.store.getRange(key, start, endExclusive)));
   }
 
   /**
@@ -162,19 +208,43 @@ export class ReadCache {
       return false;
     }
     const sizeBytes = endExclusive - start;
-    const tooLarge = sizeBytes > this.cacheBytesMax;
-    if (tooLarge || this.prefetchesInFlight >= this.prefetchesInFlightMax ||
+    let runs = this.queued.get(key);
+    // A range that extends a queued run of its object rides on that run's GET: no slot of its own.
+    const run = runs?.find((r) => this.canExtend(r, start, endExclusive));
+    if (sizeBytes > this.cacheBytesMax ||
+      (run === undefined && this.prefetchesInFlight >= this.prefetchesInFlightMax) ||
       this.prefetchBytesInFlight + sizeBytes > this.prefetchBytesInFlightMax) {
       this.counts.prefetchesDropped += 1;
       return false;
     }
     this.counts.prefetchesStarted += 1;
-    this.prefetchesInFlight += 1;
     this.prefetchBytesInFlight += sizeBytes;
+    let queued!: QueuedRange;
+    const bytes = new Promise<Buffer>((resolve, reject) => {
+      queued = { start, endExclusive, getShare: run === undefined ? 1 : 0, resolve, reject };
+    });
+    if (run !== undefined) {
+      run.ranges.push(queued);
+      run.start = Math.min(run.start, start);
+      run.endExclusive = Math.max(run.endExclusive, endExclusive);
+    } else {
+      this.prefetchesInFlight += 1;
+      if (runs === undefined) {
+        runs = [];
+        this.queued.set(key, runs);
+      }
+      runs.push({ start, endExclusive, ranges: [queued] });
+    }
     assert.ok(this.prefetchesInFlight <= this.prefetchesInFlightMax);
     assert.ok(this.prefetchBytesInFlight <= this.prefetchBytesInFlightMax);
-    // The failure is counted inside fetch; this only keeps the rejection from going unhandled.
-    this.fetch(key, start, endExclusive, id, true).catch(() => undefined);
+    if (!this.flushScheduled) {
+      this.flushScheduled = true;
+      setImmediate(() => this.flushPrefetches());
+    }
+    // Registered in flight now, so a get in this same turn joins it. The failure is counted
+    // inside track; the catch only keeps the rejection from going unhandled.
+    this.track(key, start, endExclusive, id, true, bytes, () => queued.getShare)
+      .catch(() => undefined);
     return true;
   }
 
@@ -209,45 +279,105 @@ export class ReadCache {
   }
 
   /**
-   * One GET, registered for single flight before it starts. Both outcomes are handled in `.then`
-   * callbacks, which always run after `inFlight.set` below, even if the store throws at once, so a
-   * failed request can never be left registered (which would poison the range).
+   * Registers a range's read for single flight and caches what it returns. Both outcomes are
+   * handled in `.then` callbacks, which always run after `inFlight.set` below, even if the read
+   * has already failed, so a failed read can never be left registered (which would poison the
+   * range). `getShare` says how many read-ahead GETs the range counts for when it settles.
    */
-  private fetch(
+  private track(
     key: string,
     start: number,
     endExclusive: number,
     id: string,
     isPrefetch: boolean,
+    read: Promise<Buffer>,
+    getShare: () => number = () => 1,
   ): Promise<Buffer> {
     assert.ok(!this.inFlight.has(id) && !this.entries.has(id), 'single flight');
-    const request: Promise<Buffer> = Promise.resolve()
-      .then(() => this.store.getRange(key, start, endExclusive))
-      .then(
-        (bytes) => {
-          this.fetchSettled(id, request, isPrefetch, endExclusive - start);
-          return this.insert(key, id, bytes);
-        },
-        (error: unknown) => {
-          this.fetchSettled(id, request, isPrefetch, endExclusive - start);
-          this.counts.storeErrors += 1;
-          if (isPrefetch) this.counts.prefetchErrors += 1;
-          throw error;
-        },
-      );
+    const request: Promise<Buffer> = read.then(
+      (bytes) => {
+        assert.equal(bytes.length, endExclusive - start, 'a read returns its whole range');
+        this.fetchSettled(id, request, isPrefetch, endExclusive - start, getShare());
+        return this.insert(key, id, bytes);
+      },
+      (error: unknown) => {
+        this.fetchSettled(id, request, isPrefetch, endExclusive - start, getShare());
+        this.counts.storeErrors += 1;
+        if (isPrefetch) this.counts.prefetchErrors += 1;
+        throw error;
+      },
+    );
     this.inFlight.set(id, request);
     return request;
   }
 
   private fetchSettled(id: string, request: Promise<Buffer>, isPrefetch: boolean,
-    sizeBytes: number): void {
+    sizeBytes: number, getShare: number): void {
     assert.equal(this.inFlight.get(id), request, 'only this request is in flight for the range');
     this.inFlight.delete(id);
     if (isPrefetch) {
-      this.prefetchesInFlight -= 1;
+      this.prefetchesInFlight -= getShare;
       this.prefetchBytesInFlight -= sizeBytes;
     }
     assert.ok(this.prefetchesInFlight >= 0 && this.prefetchBytesInFlight >= 0);
+  }
+
+  /** Whether [start, endExclusive) may join `run`'s GET: near one of its ends, within the cap. */
+  private canExtend(run: QueuedRun, start: number, endExclusive: number): boolean {
+    const gapMax = this.prefetchGapBytesMax;
+    const near = (start >= run.endExclusive && start - run.endExclusive <= gapMax) ||
+      (endExclusive <= run.start && run.start - endExclusive <= gapMax);
+    const spanBytes = Math.max(run.endExclusive, endExclusive) - Math.min(run.start, start);
+    return near && spanBytes <= this.prefetchGetBytesMax;
+  }
+
+  /**
+   * Sends this turn's read-aheads, one GET per run. Runs of one object that have grown to meet
+   * (ranges filling the space between them) are merged first when the merge fits the cap, which
+   * frees a GET slot each.
+   */
+  private flushPrefetches(): void {
+    this.flushScheduled = false;
+    const byObject = [...this.queued];
+    this.queued.clear();
+    for (const [key, runs] of byObject) {
+      runs.sort((a, b) => a.start - b.start);
+      let current = runs[0]!;
+      for (const next of runs.slice(1)) {
+        if (this.canExtend(current, next.start, next.endExclusive)) {
+          next.ranges[0]!.getShare = 0;
+          this.prefetchesInFlight -= 1;
+          current.ranges.push(...next.ranges);
+          current.endExclusive = next.endExclusive;
+        } else {
+          this.sendPrefetchRun(key, current);
+          current = next;
+        }
+      }
+      this.sendPrefetchRun(key, current);
+    }
+    assert.ok(this.prefetchesInFlight >= 0);
+  }
+
+  /** One GET for a run of ranges of one object, each resolved with its own bytes. */
+  private sendPrefetchRun(key: string, run: QueuedRun): void {
+    const ranges = run.ranges.sort((a, b) => a.start - b.start);
+    assert.ok(ranges.length > 0 && ranges[0]!.start === run.start);
+    assert.equal(ranges.filter((r) => r.getShare === 1).length, 1, 'a run is one GET');
+    for (let i = 1; i < ranges.length; i++) {
+      assert.ok(ranges[i]!.start >= ranges[i - 1]!.endExclusive,
+        'entries of an object do not overlap');
+    }
+    const { start, endExclusive } = run;
+    this.counts.prefetchGets += 1;
+    Promise.resolve()
+      .then(() => this.store.getRange(key, start, endExclusive))
+      .then((bytes) => {
+        // A view of the GET's body: insert() copies what it caches into memory of its own.
+        for (const r of ranges) r.resolve(bytes.subarray(r.start - start, r.endExclusive - start));
+      }, (error: unknown) => {
+        for (const r of ranges) r.reject(error);
+      });
   }
 
   /** Caches a fetched range if it fits; returns the Buffer every caller of the range gets. */

@@ -42,6 +42,14 @@ function rangeGets(): number {
   return store.stats().rangeGets;
 }
 
+/** Read-aheads of one turn are sent at the turn's end (setImmediate): wait for that. */
+function nextTurn(): Promise<void> {
+  return new Promise((resolve) => setImmediate(resolve));
+}
+
+/** No two ranges fit in one read-ahead GET: each prefetch is a GET of its own. */
+const oneGetPerRange = { prefetchGetBytesMax: 1 };
+
 describe('ReadCache hits and misses', () => {
   it('serves a repeated range from memory and reports hits and misses to the hooks', async () => {
     const hooks: string[] = [];
@@ -220,7 +228,8 @@ describe('ReadCache prefetch', () => {
 
   it('bounds prefetches in flight and drops ranges larger than the cache', async () => {
     store.delay('getRange', 20);
-    const cache = new ReadCache(store, { cacheBytesMax: 4096, prefetchesInFlightMax: 2 });
+    const cache = new ReadCache(store, { cacheBytesMax: 4096, prefetchesInFlightMax: 2,
+      ...oneGetPerRange });
     expect(cache.prefetch(objectKey, 0, 100)).toBe(true);
     expect(cache.prefetch(objectKey, 100, 200)).toBe(true);
     expect(cache.prefetch(objectKey, 200, 300)).toBe(false);
@@ -260,7 +269,7 @@ describe('ReadCache read-ahead bounds', () => {
   it('bounds the bytes of prefetches in flight, and frees them as GETs settle', async () => {
     store.delay('getRange', 20).failNext('getRange', 1); // the first read-ahead fails
     const cache = new ReadCache(store, { cacheBytesMax: 4096, prefetchesInFlightMax: 10,
-      prefetchBytesInFlightMax: 250 });
+      prefetchBytesInFlightMax: 250, ...oneGetPerRange });
     expect(cache.prefetch(objectKey, 0, 100)).toBe(true);
     expect(cache.prefetch(objectKey, 100, 200)).toBe(true);
     // 200 + 100 > 250: dropped, though a GET slot is free; a smaller range still fits.
@@ -279,11 +288,116 @@ describe('ReadCache read-ahead bounds', () => {
 
   it('defaults to the read-ahead bounds in storage/limits.ts', async () => {
     store.delay('getRange', 20);
-    const cache = new ReadCache(store, { cacheBytesMax: 64 * 1024 });
+    const cache = new ReadCache(store, { cacheBytesMax: 64 * 1024, ...oneGetPerRange });
     const started = Array.from({ length: readCacheLimits.prefetchesInFlightMax + 1 },
       (_, i) => cache.prefetch(objectKey, i * 10, i * 10 + 10));
     expect(started.filter(Boolean)).toHaveLength(readCacheLimits.prefetchesInFlightMax);
     expect(cache.stats().prefetchesDropped).toBe(1);
     await cache.whenIdle();
   });
+});
+
+describe('ReadCache read-ahead coalescing', () => {
+  it('reads adjacent ranges of one object asked for in one turn with one GET', async () => {
+    store.delay('getRange', 20);
+    const cache = new ReadCache(store, { cacheBytesMax: 64 * 1024, prefetchGapBytesMax: 50 });
+    // Out of order, as partitions' read-aheads arrive: the flush sorts them by position.
+    expect(cache.prefetch(objectKey, 1000, 2000)).toBe(true);
+    expect(cache.prefetch(objectKey, 0, 1000)).toBe(true);
+    expect(cache.prefetch(objectKey, 2040, 3000)).toBe(true); // a gap of 40: same GET
+    expect(cache.prefetch(objectKey, 3100, 4000)).toBe(true); // a gap of 100: a GET of its own
+    expect(cache.prefetch(otherKey, 4000, 5000)).toBe(true); // another object: its own GET
+    // A range that joins another's GET takes no GET slot of its own.
+    expect(cache.stats()).toMatchObject({ prefetchesInFlight: 3, prefetchGets: 0 });
+    await nextTurn();
+    expect(cache.stats()).toMatchObject({ prefetchesInFlight: 3, prefetchGets: 3,
+      prefetchBytesInFlight: 1000 + 1000 + 960 + 900 + 1000 });
+    await cache.whenIdle();
+    expect(rangeGets()).toBe(3);
+    expect(cache.stats()).toMatchObject({ prefetchesStarted: 5, prefetchesInFlight: 0,
+      prefetchBytesInFlight: 0, entries: 5 });
+    // Each range is cached as its own entry with its own bytes: later gets are hits.
+    for (const [key, start, end] of [[objectKey, 0, 1000], [objectKey, 1000, 2000],
+      [objectKey, 2040, 3000], [objectKey, 3100, 4000], [otherKey, 4000, 5000]] as const) {
+      const bytes = await cache.get(key, start, end);
+      expect(bytes.equals(content.subarray(start, end))).toBe(true);
+      expect(bytes.buffer.byteLength).toBe(end - start); // its own memory, not the GET's body
+    }
+    expect(cache.stats()).toMatchObject({ hits: 5, misses: 0 });
+    expect(rangeGets()).toBe(3);
+  });
+
+  it('caps a coalesced GET at prefetchGetBytesMax', async () => {
+    const cache = new ReadCache(store, { cacheBytesMax: 64 * 1024, prefetchGetBytesMax: 2500 });
+    for (let i = 0; i < 5; i++) cache.prefetch(objectKey, i * 1000, i * 1000 + 1000);
+    // A range larger than the cap is still read, with a GET of its own.
+    cache.prefetch(objectKey, 10_000, 13_000);
+    await cache.whenIdle();
+    // [0, 2000) [2000, 4000) [4000, 5000) [10000, 13000)
+    expect(cache.stats()).toMatchObject({ prefetchGets: 4, entries: 6 });
+    expect(rangeGets()).toBe(4);
+  });
+
+});
+
+describe('ReadCache read-ahead runs', () => {
+  it('gives a range that extends a queued run no GET slot of its own', async () => {
+    store.delay('getRange', 20);
+    const cache = new ReadCache(store, { cacheBytesMax: 64 * 1024, prefetchesInFlightMax: 2,
+      prefetchGapBytesMax: 50 });
+    expect(cache.prefetch(objectKey, 200, 300)).toBe(true); // a GET slot
+    expect(cache.prefetch(objectKey, 100, 200)).toBe(true); // extends that run downwards
+    expect(cache.prefetch(objectKey, 300, 400)).toBe(true); // and upwards
+    expect(cache.prefetch(otherKey, 0, 100)).toBe(true); // the second slot
+    // Too far from any run: it needs a slot, and none is free.
+    expect(cache.prefetch(objectKey, 1000, 1100)).toBe(false);
+    expect(cache.prefetch(otherKey, 120, 200)).toBe(true); // a gap of 20: extends
+    expect(cache.stats()).toMatchObject({ prefetchesInFlight: 2, prefetchesDropped: 1 });
+    await cache.whenIdle();
+    expect(rangeGets()).toBe(2);
+    expect(cache.stats()).toMatchObject({ prefetchGets: 2, prefetchesInFlight: 0, entries: 5 });
+    const bytes = await cache.get(otherKey, 120, 200);
+    expect(bytes.equals(content.subarray(120, 200))).toBe(true);
+  });
+
+  it('merges runs that grew to meet, and frees the slot at once', async () => {
+    store.delay('getRange', 20);
+    const cache = new ReadCache(store, { cacheBytesMax: 64 * 1024, prefetchesInFlightMax: 2,
+      prefetchGapBytesMax: 0 });
+    expect(cache.prefetch(objectKey, 0, 100)).toBe(true);
+    expect(cache.prefetch(objectKey, 200, 300)).toBe(true); // a gap of 100: its own run
+    expect(cache.prefetch(objectKey, 100, 200)).toBe(true); // fills the gap, joins the first
+    expect(cache.stats().prefetchesInFlight).toBe(2);
+    await nextTurn();
+    expect(cache.stats()).toMatchObject({ prefetchesInFlight: 1, prefetchGets: 1 });
+    await cache.whenIdle();
+    expect(rangeGets()).toBe(1);
+    expect(cache.stats()).toMatchObject({ prefetchesInFlight: 0, entries: 3 });
+  });
+
+  it('lets a get in the same turn join a queued read-ahead', async () => {
+    const cache = new ReadCache(store, { cacheBytesMax: 64 * 1024 });
+    cache.prefetch(objectKey, 0, 100);
+    cache.prefetch(objectKey, 100, 200);
+    const bytes = await cache.get(objectKey, 100, 200);
+    expect(bytes.equals(content.subarray(100, 200))).toBe(true);
+    expect(rangeGets()).toBe(1);
+    expect(cache.stats()).toMatchObject({ joins: 1, misses: 0 });
+  });
+
+  it('fails every range of a failed coalesced GET, caches none, and frees their bounds',
+    async () => {
+      store.failNext('getRange', 1);
+      const cache = new ReadCache(store, { cacheBytesMax: 64 * 1024 });
+      cache.prefetch(objectKey, 0, 100);
+      cache.prefetch(objectKey, 100, 200);
+      cache.prefetch(objectKey, 200, 300);
+      await cache.whenIdle();
+      expect(cache.stats()).toMatchObject({ prefetchGets: 1, prefetchErrors: 3, storeErrors: 3,
+        prefetchesInFlight: 0, prefetchBytesInFlight: 0, entries: 0, inFlight: 0 });
+      // Nothing is poisoned: a get reads the range again.
+      const bytes = await cache.get(objectKey, 100, 200);
+      expect(bytes.equals(content.subarray(100, 200))).toBe(true);
+      expect(cache.stats()).toMatchObject({ misses: 1, entries: 1 });
+    });
 });
