@@ -61,56 +61,12 @@ describe('transaction state machine killed at exact points (3 brokers)', () => {
 
   it.each(CASES.map((c, i) => ({ ...c, i })))(
     '$point on the $victim, ended by $end: finished from durable state',
-    async ({ point, victim, end, i }) => {
+    async (c) => {
       try {
-        const commit = end === 'commit';
-        const started = performance.now();
-        const step = (what: string) => console.log(`case ${i} (${point}, ${victim}, ${end}): `
-          + `${what} at +${Math.round(performance.now() - started)} ms`);
-        const id = `crash-tx-${i}`;
-        const topic = `crash-${i}`;
-        const coordinator = await coordinatorOf(cluster, id);
-        const victimId = victim === 'coordinator' ? coordinator : coordinator % 3 + 1;
-        await arm(cluster, victimId, point, id, coordinator);
-        step(`broker ${victimId} armed`);
-        const leaders = await createTopic(kafka, topic);
-        expect(leaders, 'the victim leads a partition of the topic')
-          .toContain(victim === 'leader' ? victimId : leaders[0]);
-
-        const values = await runTransaction(kafka, cluster, id, topic, end);
-        step('transaction ended on the client');
-        const victimBroker = cluster.brokers[victimId - 1]!;
-        await waitFor(`broker ${victimId} to hit ${point}`, () => !alive(victimBroker.pid), 60_000);
-        await victimBroker.kill(); // reaps the exit
-        await victimBroker.restart();
-        step(`broker ${victimId} died at the point and was restarted`);
-        const audit = await waitSettled(kafka, cluster, topic);
-        step('the transaction finished on every partition');
-
-        for (const a of audit) {
-          expect({ partition: a.partition, markers: a.markers, doubled: a.doubledMarkers,
-            open: a.openTransactions, lso: a.lastStableOffset }).toEqual({
-            partition: a.partition, markers: 1, doubled: [], open: [], lso: a.highWatermark });
-          const fates = [...a.fates.values()].map((f) => f.fate);
-          expect(new Set(fates)).toEqual(new Set([commit ? 'committed' : 'aborted']));
-          const stored = [...a.fates.values()].map((f) => f.value);
-          expect(stored, `p${a.partition} holds each record once`)
-            .toEqual(values.filter((v) => v.startsWith(`${id}-p${a.partition}-`)));
-        }
-        await expectIdUsable(kafka, id, topic);
-        step('the id committed again');
-        const expected = [...commit ? values : [], `${id}-again`].sort();
-        const arrivals: string[] = [];
-        const reader = kafkaClient(cluster.bootstrap, 'txn-crash-points-read',
-          (line) => arrivals.push(line));
-        const seen = await readValues(reader, topic, false, expected.length,
-          { allowShort: true, settleMs: 1000,
-            onRecord: (p, offset, value) => arrivals.push(`p${p}@${offset} ${value}`) });
-        const trace = arrivals.join(', ');
-        expect(seen, `read_committed read (records, kafkajs warnings): ${trace}`).toEqual(expected);
+        await crashAtPoint(cluster, kafka, c);
       } catch (error) {
-        const logs = await saveBrokerLogs(cluster.brokers, `txn-crash-${i}`);
-        console.log(`case ${i}: broker logs in ${logs}`);
+        const logs = await saveBrokerLogs(cluster.brokers, `txn-crash-${c.i}`);
+        console.log(`case ${c.i}: broker logs in ${logs}`);
         throw error;
       }
     }, 180_000);
@@ -118,6 +74,56 @@ describe('transaction state machine killed at exact points (3 brokers)', () => {
   it('a new leader holds the LSO below a transaction still open when its leader was killed',
     () => newLeaderHoldsLso(cluster, kafka), 180_000);
 });
+
+/** One case: arm the victim, run the transaction, let the point kill it, then audit the log. */
+async function crashAtPoint(cluster: TestCluster, kafka: Kafka,
+  { point, victim, end, i }: Case & { i: number }): Promise<void> {
+  const commit = end === 'commit';
+  const started = performance.now();
+  const step = (what: string) => console.log(`case ${i} (${point}, ${victim}, ${end}): `
+    + `${what} at +${Math.round(performance.now() - started)} ms`);
+  const id = `crash-tx-${i}`;
+  const topic = `crash-${i}`;
+  const coordinator = await coordinatorOf(cluster, id);
+  const victimId = victim === 'coordinator' ? coordinator : coordinator % 3 + 1;
+  await arm(cluster, victimId, point, id, coordinator);
+  step(`broker ${victimId} armed`);
+  const leaders = await createTopic(kafka, topic);
+  expect(leaders, 'the victim leads a partition of the topic')
+    .toContain(victim === 'leader' ? victimId : leaders[0]);
+
+  const values = await runTransaction(kafka, cluster, id, topic, end);
+  step('transaction ended on the client');
+  const victimBroker = cluster.brokers[victimId - 1]!;
+  await waitFor(`broker ${victimId} to hit ${point}`, () => !alive(victimBroker.pid), 60_000);
+  await victimBroker.kill(); // reaps the exit
+  await victimBroker.restart();
+  step(`broker ${victimId} died at the point and was restarted`);
+  const audit = await waitSettled(kafka, cluster, topic);
+  step('the transaction finished on every partition');
+
+  for (const a of audit) {
+    expect({ partition: a.partition, markers: a.markers, doubled: a.doubledMarkers,
+      open: a.openTransactions, lso: a.lastStableOffset }).toEqual({
+      partition: a.partition, markers: 1, doubled: [], open: [], lso: a.highWatermark });
+    const fates = [...a.fates.values()].map((f) => f.fate);
+    expect(new Set(fates)).toEqual(new Set([commit ? 'committed' : 'aborted']));
+    const stored = [...a.fates.values()].map((f) => f.value);
+    expect(stored, `p${a.partition} holds each record once`)
+      .toEqual(values.filter((v) => v.startsWith(`${id}-p${a.partition}-`)));
+  }
+  await expectIdUsable(kafka, id, topic);
+  step('the id committed again');
+  const expected = [...commit ? values : [], `${id}-again`].sort();
+  const arrivals: string[] = [];
+  const reader = kafkaClient(cluster.bootstrap, 'txn-crash-points-read',
+    (line) => arrivals.push(line));
+  const seen = await readValues(reader, topic, false, expected.length,
+    { allowShort: true, settleMs: 1000,
+      onRecord: (p, offset, value) => arrivals.push(`p${p}@${offset} ${value}`) });
+  const trace = arrivals.join(', ');
+  expect(seen, `read_committed read (records, kafkajs warnings): ${trace}`).toEqual(expected);
+}
 
 /** An open transaction's data, its partition's leader killed: the new leader holds the LSO. */
 async function newLeaderHoldsLso(cluster: TestCluster, kafka: Kafka): Promise<void> {
