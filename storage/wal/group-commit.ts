@@ -1,15 +1,17 @@
 /**
- * Group commit: at most one write + fdatasync is in flight; entries that arrive meanwhile queue up
- * and all ride the next one. Under load the fsync rate stays near the disk's fsync rate while the
- * append rate grows with concurrency; with one appender it degrades to one fsync per append.
+ * Group commit: at most one durable write (an O_DSYNC write, or write + fdatasync: io.ts) is in
+ * flight; entries that arrive meanwhile queue up and all ride the next one. Under load the sync
+ * rate stays near the disk's while the append rate grows with concurrency; with one appender it
+ * degrades to one sync per append.
  *
  * Admission assigns the LSN, so LSN order = admission order = file order. Admission is FIFO and
  * bounded: bytes admitted but not yet durable stay <= pendingBytesMax; beyond it appends wait in
  * line (backpressure), which bounds memory however many producers push at once.
  *
- * Failure: if a write or fdatasync fails, every queued, in-flight and later append rejects with
- * WalFailedError. We do not retry an fsync: after a failed fsync Linux may already have dropped the
- * dirty pages, and a retry that "succeeds" would acknowledge data that is not on disk.
+ * Failure: if a durable write (or its fdatasync) fails, every queued, in-flight and later append
+ * rejects with WalFailedError. We do not retry an fsync: after a failed fsync Linux may already
+ * have dropped the dirty pages, and a retry that "succeeds" would acknowledge data that is not on
+ * disk.
  *
  * A full disk is different (WalNoSpaceError from the sink, which has cut off any partial write):
  * nothing durable is in doubt. The group, every entry queued behind it and every waiting one are
@@ -31,8 +33,8 @@ export interface GroupSink {
   /** Rolls if needed; returns the bytes a group starting at `lsnFirst` may use. */
   prepareGroup(lsnFirst: number, entryBytes: number): Promise<number>;
   /**
-   * Writes the group (`entries` entries, as head and payload buffers in order) and fdatasyncs
-   * it; resolves only when the bytes are durable.
+   * Writes the group (`entries` entries, as head and payload buffers in order) durably (O_DSYNC,
+   * or write + fdatasync); resolves only when the bytes are durable.
    */
   writeGroup(buffers: Buffer[], bytes: number, entries: number): Promise<GroupTiming>;
 }

@@ -126,7 +126,7 @@ export class Wal<H> {
   }
 
   /**
-   * Appends one entry; resolves with its LSN once it is fdatasynced (group commit). Waits first if
+   * Appends one entry; resolves with its LSN once it is durable (group commit). Waits first if
    * pendingBytesMax is reached. `payload` is written as given, not copied: it must not change
    * until the append settles (entry.ts, EntryParts). Rejects with RangeError for an oversized
    * entry (the caller's input, e.g. Kafka's MESSAGE_TOO_LARGE), WalFailedError after an I/O
