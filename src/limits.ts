@@ -309,7 +309,6 @@ export const partitionLimits = Object.freeze({
   openWaitersMax: 10_000,
 });
 
-/** The etcd kit (src/etcd/): client, transactions, watches. */
 /** Client quotas and connection limits (src/quota/, src/broker/connection-limits.ts). */
 export const quotaLimits = Object.freeze({
   /** Quota entities stored: each broker holds the whole table in memory and etcd reads it whole
@@ -331,6 +330,7 @@ export const quotaLimits = Object.freeze({
   connectionsWaitingMax: 1_000,
 });
 
+/** The etcd kit (src/etcd/): client, transactions, watches. */
 export const etcdKitLimits = Object.freeze({
   /** Keys per range read; pages keep each gRPC message well under its 4 MiB default. */
   rangePageKeysMax: 1_000,
