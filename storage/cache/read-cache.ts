@@ -197,8 +197,10 @@ export class ReadCache {
   }
 
   /**
-   * Starts reading a range into the cache and returns at once: true if a GET was started. Never
-   * throws for store errors (they are counted); asserts on invalid ranges like `get`.
+   * Starts reading a range into the cache and returns at once: true if it was queued for a
+   * read-ahead GET (sent at the end of the turn, possibly with its neighbours), false if it was
+   * cached, in flight already, or dropped. Never throws for store errors (they are counted);
+   * asserts on invalid ranges like `get`.
    */
   prefetch(key: string, start: number, endExclusive: number): boolean {
     assertValidRange(start, endExclusive);
