@@ -324,13 +324,15 @@ export class ReadCache {
     assert.ok(this.prefetchesInFlight >= 0 && this.prefetchBytesInFlight >= 0);
   }
 
-  /** Whether [start, endExclusive) may join `run`'s GET: near one of its ends, within the cap. */
+  /**
+   * Whether [start, endExclusive) may join `run`'s GET: at most prefetchGapBytesMax from the
+   * bytes the run reads (0 inside them: a range in a gap the run already spans costs nothing),
+   * and the GET stays within the cap.
+   */
   private canExtend(run: QueuedRun, start: number, endExclusive: number): boolean {
-    const gapMax = this.prefetchGapBytesMax;
-    const near = (start >= run.endExclusive && start - run.endExclusive <= gapMax) ||
-      (endExclusive <= run.start && run.start - endExclusive <= gapMax);
+    const gapBytes = Math.max(0, start - run.endExclusive, run.start - endExclusive);
     const spanBytes = Math.max(run.endExclusive, endExclusive) - Math.min(run.start, start);
-    return near && spanBytes <= this.prefetchGetBytesMax;
+    return gapBytes <= this.prefetchGapBytesMax && spanBytes <= this.prefetchGetBytesMax;
   }
 
   /**
@@ -350,7 +352,7 @@ export class ReadCache {
           next.ranges[0]!.getShare = 0;
           this.prefetchesInFlight -= 1;
           current.ranges.push(...next.ranges);
-          current.endExclusive = next.endExclusive;
+          current.endExclusive = Math.max(current.endExclusive, next.endExclusive);
         } else {
           this.sendPrefetchRun(key, current);
           current = next;

@@ -338,6 +338,18 @@ describe('ReadCache read-ahead coalescing', () => {
     expect(rangeGets()).toBe(4);
   });
 
+  it('lets a range inside a gap its run already spans join that GET', async () => {
+    const cache = new ReadCache(store, { cacheBytesMax: 64 * 1024, prefetchGapBytesMax: 50 });
+    cache.prefetch(objectKey, 0, 100);
+    cache.prefetch(objectKey, 140, 200); // a gap of 40: the GET reads [0, 200)
+    cache.prefetch(objectKey, 110, 130); // inside that gap: no GET of its own
+    expect(cache.stats().prefetchesInFlight).toBe(1);
+    await cache.whenIdle();
+    expect(rangeGets()).toBe(1);
+    const bytes = await cache.get(objectKey, 110, 130);
+    expect(bytes.equals(content.subarray(110, 130))).toBe(true);
+    expect(cache.stats()).toMatchObject({ prefetchGets: 1, hits: 1, entries: 3 });
+  });
 });
 
 describe('ReadCache read-ahead runs', () => {
