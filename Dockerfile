@@ -86,5 +86,5 @@ HEALTHCHECK --interval=5s --timeout=3s --start-period=30s --retries=3 \
   CMD ["node", "-e", "const s=require('node:net').connect(Number(process.env.LEDGERSTREAM_PORT||9092),'127.0.0.1');s.setTimeout(2000,()=>process.exit(1));s.on('connect',()=>process.exit(0));s.on('error',()=>process.exit(1))"]
 # Node is PID 1 and handles SIGTERM itself (graceful shutdown: hand partitions over, upload the
 # WAL); give it time: `docker stop -t 60`, or stop_grace_period in compose.
-# --max-semi-space-size: see src/cli/node-flags.ts.
-ENTRYPOINT ["node", "--max-semi-space-size=64", "dist/src/cli.js", "start"]
+# --max-semi-space-size, --initial-old-space-size: see src/cli/node-flags.ts.
+ENTRYPOINT ["node", "--max-semi-space-size=64", "--initial-old-space-size=256", "dist/src/cli.js", "start"]

@@ -1,5 +1,5 @@
-#!/usr/bin/env -S node --max-semi-space-size=64
-// The flag: see src/cli/node-flags.ts (every way of starting a broker names it).
+#!/usr/bin/env -S node --max-semi-space-size=64 --initial-old-space-size=256
+// The flags: see src/cli/node-flags.ts (every way of starting a broker names them).
 // Runs the compiled CLI. In a clone, the broker's sources are compiled first when dist/ is missing
 // or older than them (tsc -p tsconfig.broker.json, incremental: seconds the first time, then only
 // what changed), so `npx ledgerstream …` works right after `npm install`, without a build step.

@@ -25,5 +25,5 @@ EXPOSE 9092 9464
 HEALTHCHECK --interval=5s --timeout=3s --start-period=60s --retries=3 \
   CMD ["node", "-e", "require('node:http').get('http://127.0.0.1:'+(process.env.LEDGERSTREAM_METRICS_PORT||9464)+'/ready',r=>process.exit(r.statusCode===200?0:1)).on('error',()=>process.exit(1)).setTimeout(2000,()=>process.exit(1))"]
 # Node is PID 1 and handles SIGTERM itself (graceful shutdown): give it time (stop_grace_period).
-# --max-semi-space-size: see src/cli/node-flags.ts.
-ENTRYPOINT ["node", "--max-semi-space-size=64", "dist/src/cli.js", "start"]
+# --max-semi-space-size, --initial-old-space-size: see src/cli/node-flags.ts.
+ENTRYPOINT ["node", "--max-semi-space-size=64", "--initial-old-space-size=256", "dist/src/cli.js", "start"]

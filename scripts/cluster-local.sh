@@ -108,7 +108,7 @@ spawn_broker() { # id
     done
     rm -f "${pidfile%.pid}.supervisor.pid"
   ' supervisor "${PIDS}/${name}.pid" "${STATE}/${name}.exit" \
-    node --max-semi-space-size=64 "${ROOT}/dist/src/cli.js" start --config "${STATE}/${name}.json" \
+    node --max-semi-space-size=64 --initial-old-space-size=256 "${ROOT}/dist/src/cli.js" start --config "${STATE}/${name}.json" \
     </dev/null >>"${LOGS}/${name}.log" 2>&1 &
   local i
   for i in $(seq 1 100); do [[ -s "${PIDS}/${name}.pid" ]] && return 0; sleep 0.02; done
