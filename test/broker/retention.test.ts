@@ -14,7 +14,7 @@ let broker: BrokerProcess;
 let kafka: Kafka;
 
 beforeAll(async () => {
-  // One object per batch (produceBatches spaces them 60 ms): lift the PUT budget that would
+  // One object per batch (produceBatches waits for each): lift the PUT budget that would
   // otherwise group them (4 PUTs/s by default).
   broker = await startBroker({ settings: { uploadIntervalMs: 50, uploadPutsPerSecondMax: 1000,
     retentionCheckIntervalMs: 200 } });
@@ -30,8 +30,12 @@ async function produceBatches(topic: string, batches: number, bytes = 2000): Pro
   const producer = kafka.producer();
   await producer.connect();
   for (let i = 0; i < batches; i++) {
+    const objects = new Set(await segmentObjects());
     await producer.send({ topic, acks: -1, messages: [{ value: `${i}:${'r'.repeat(bytes)}` }] });
-    await new Promise((r) => setTimeout(r, 60)); // one upload per batch: one index entry each
+    // One upload per batch, so one index entry and one object each: wait for its object rather
+    // than for a time, which a loaded machine can overrun and put two batches in one object.
+    const uploaded = async () => (await segmentObjects()).some((o) => !objects.has(o));
+    await waitFor(`batch ${i}'s object`, uploaded, 15_000);
   }
   await producer.disconnect();
 }

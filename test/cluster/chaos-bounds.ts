@@ -42,6 +42,22 @@ export function bounded<T>(what: string, promise: Promise<T>, ms: number): Promi
   return Promise.race([promise, late]).finally(() => clearTimeout(timer));
 }
 
+/**
+ * `fn` until it succeeds, at most `attempts` times 500 ms apart. For reads whose client gives up
+ * on an error that Kafka calls retriable: kafkajs's admin fetchTopicOffsets fails on the first
+ * NOT_LEADER_OR_FOLLOWER (a leader that just moved) where the Java admin client retries.
+ */
+export async function withRetries<T>(fn: () => Promise<T>, attempts = 10): Promise<T> {
+  for (let i = 1; ; i++) {
+    try {
+      return await fn();
+    } catch (err) {
+      if (i >= attempts) throw err;
+      await new Promise((r) => setTimeout(r, 500));
+    }
+  }
+}
+
 export class HardDeadlineError extends Error {
   constructor(readonly limitMs: number) {
     super(`the chaos run hit its hard deadline of ${Math.round(limitMs / 1000)} s`);

@@ -25,7 +25,7 @@ import {
 import { decodeResponseFrame } from '../../protocol/frame.js';
 import type { TestCluster } from '../helpers/cluster.js';
 import { RawClient } from '../helpers/raw-client.js';
-import { bounded, chaosBounds } from './chaos-bounds.js';
+import { bounded, chaosBounds, withRetries } from './chaos-bounds.js';
 
 export type ClusterFaultKind = 'create-topic' | 'grow-partitions' | 'store-outage' | 'etcd-pause';
 export const CLUSTER_FAULT_KINDS: ClusterFaultKind[] = ['create-topic', 'grow-partitions', 'store-outage', 'etcd-pause'];
@@ -132,9 +132,11 @@ export class ClusterFaults {
     }
     const ackedMs = Math.round(performance.now() - t0);
     const highs = Array.from({ length: partitions }, () => -1);
-    for (const o of await bounded('fetchTopicOffsets', admin.fetchTopicOffsets(topic), chaosBounds.callMs)) {
-      highs[o.partition] = Number(o.high);
-    }
+    // The new topic's leaders may move right after creation (a broker that lost its lease in an
+    // earlier fault hands its partitions over): read again, as the Java admin client would.
+    const offsets = await withRetries(() => bounded('fetchTopicOffsets', admin.fetchTopicOffsets(topic),
+      chaosBounds.callMs));
+    for (const o of offsets) highs[o.partition] = Number(o.high);
     if (highs.some((h, p) => h !== sent[p])) {
       this.anomalies.push(`${topic}: high watermarks ${highs.join(',')} after acknowledged sends of ${sent.join(',')}`);
     }

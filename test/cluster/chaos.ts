@@ -61,7 +61,9 @@ import { RawClient } from '../helpers/raw-client.js';
 import {
   CLUSTER_FAULT_KINDS, ClusterFaults, type ClusterFaultKind,
 } from './chaos-cluster-faults.js';
-import { HardDeadline, HardDeadlineError, bounded, chaosBounds, killHard } from './chaos-bounds.js';
+import {
+  HardDeadline, HardDeadlineError, bounded, chaosBounds, killHard, withRetries,
+} from './chaos-bounds.js';
 import { Ledger, type ReadRecord, errorName, seconds } from './chaos-ledger.js';
 import { stopFetchersOfStoppedRunners } from '../helpers/kafkajs-stopped-runner.js';
 import { StallWatchdog } from '../helpers/stall-watchdog.js';
@@ -247,17 +249,6 @@ function prng(seed: number): () => number {
 function alive(pid: number | undefined): boolean {
   if (pid === undefined) return false;
   try { process.kill(pid, 0); return true; } catch { return false; }
-}
-
-async function withRetries<T>(fn: () => Promise<T>, attempts = 10): Promise<T> {
-  for (let i = 1; ; i++) {
-    try {
-      return await fn();
-    } catch (err) {
-      if (i >= attempts) throw err;
-      await sleep(500);
-    }
-  }
 }
 
 /** Disconnects a kafkajs client, bounded; errors and overruns are ignored (it is going anyway). */
