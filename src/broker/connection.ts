@@ -86,6 +86,8 @@ export class Connection {
   /** Muted after a request put the client over a quota (KIP-219): reading waits for this. */
   private throttleTimer: NodeJS.Timeout | null = null;
   private throttledUntilMs = 0;
+  /** The socket is corked until the current tick's callbacks end (see corkForThisTick). */
+  private corked = false;
   private readonly onRoom = (): void => {
     this.waitingForRoom = false;
     this.updateReading();
@@ -362,7 +364,7 @@ export class Connection {
         if (slot.fetch) this.fetchAnswered();
         continue;
       }
-      this.socket.cork();
+      this.corkForThisTick();
       result.forEach((chunk, i) => {
         const last = i === result.length - 1;
         this.socket.write(chunk, () => {
@@ -371,8 +373,24 @@ export class Connection {
         });
         this.metrics.bytesOut.inc(chunk.length);
       });
-      this.socket.uncork();
     }
+  }
+
+  /**
+   * Holds writes until the promise callbacks now running are done, then hands them to the kernel
+   * in one writev. One WAL sync acknowledges every Produce it covers in the same round of
+   * callbacks, so a client with several requests in flight gets their answers in one system call
+   * instead of one each (a write cost ~50 µs of the event loop on 1-partition produce). The
+   * nextTick runs after the microtasks queued so far, before any I/O is polled.
+   */
+  private corkForThisTick(): void {
+    if (this.corked) return;
+    this.corked = true;
+    this.socket.cork();
+    process.nextTick(() => {
+      this.corked = false;
+      this.socket.uncork();
+    });
   }
 
   /**
