@@ -28,6 +28,7 @@ import { waitForStableLeaders } from '../../test/helpers/kafka-client.js';
 import { freePort } from '../../test/helpers/ports.js';
 import type { PhaseProfiler } from '../lib/cpu-profile.js';
 import { kafkaFor } from '../lib/kafkajs-load.js';
+import { log } from '../lib/run-info.js';
 import { type S3Server, startS3Server } from '../../test/helpers/s3-server.js';
 import { type ApacheKafka, startApacheKafka } from './apache-kafka.js';
 import type { Connection } from './java-perf.js';
@@ -191,6 +192,9 @@ export async function startLedgerstream(id: SingleBrokerId = 'ledgerstream', tls
   } };
 }
 
+/** A graceful stop slower than this is logged with the broker's last output. */
+const SLOW_STOP_MS = 10_000;
+
 export async function startLedgerstreamCluster(): Promise<{ system: SystemUnderTest; cluster: TestCluster }> {
   const metricsPorts: number[] = [];
   // The test helper's short lease and upload interval are for fast failover tests; the
@@ -210,11 +214,20 @@ export async function startLedgerstreamCluster(): Promise<{ system: SystemUnderT
     createTopic: (name, partitions) => createTopic(bootstrap, name, partitions, [], true),
     async restartAll(topics) {
       // One at a time, as a rolling restart: each hands its partitions to the others on SIGTERM.
-      for (const b of cluster.brokers) {
-        await b.stop();
+      // Each step is logged: a run that overran its limit here once left no trace of which step.
+      for (const [i, b] of cluster.brokers.entries()) {
+        const t0 = performance.now();
+        const code = await b.stop();
+        const stopMs = Math.round(performance.now() - t0);
+        const tail = code === 0 && stopMs < SLOW_STOP_MS ? ''
+          : `; its last output:\n${b.output().slice(-2000)}`;
+        log(`  broker ${i + 1} stopped in ${stopMs} ms (exit ${code})${tail}`);
         await b.restart();
+        log(`  broker ${i + 1} restarted after ${Math.round(performance.now() - t0)} ms`);
       }
+      const t0 = performance.now();
       await waitForLeaders(bootstrap, topics, 5000);
+      log(`  leaders settled after ${Math.round(performance.now() - t0)} ms`);
     },
   };
   return { system, cluster };
