@@ -11,7 +11,7 @@
  */
 import assert from 'node:assert/strict';
 import { ProtocolDecodeError } from '../primitives/errors.js';
-import { crc32c } from './crc32c.js';
+import { crc32c, crc32cCombine } from './crc32c.js';
 
 // Byte offsets of the header fields, from the start of the batch.
 export const BASE_OFFSET_OFFSET = 0; // int64
@@ -210,6 +210,22 @@ export function validateBatch(
   offset: number,
   origin: BatchOrigin = 'client',
 ): BatchValidation {
+  return checkBatch(buf, offset, origin, true);
+}
+
+/**
+ * validateBatch without the CRC-32C, for bytes this process has already checked and not changed
+ * since: the segment writer's batches were checked when produced (or by the WAL entry checksum
+ * that recovered them), and a third pass over every stored byte cost 6% of the broker's CPU at
+ * 16 partitions (issue 13). Everything else is checked as validateBatch does.
+ */
+export function validateBatchFraming(buf: Buffer, offset: number,
+  origin: BatchOrigin): BatchValidation {
+  return checkBatch(buf, offset, origin, false);
+}
+
+function checkBatch(buf: Buffer, offset: number, origin: BatchOrigin,
+  checksum: boolean): BatchValidation {
   assert.ok(Number.isInteger(offset) && offset >= 0, 'offset must be a non-negative integer');
   const availableBytes = buf.length - offset;
   if (availableBytes <= MAGIC_OFFSET) {
@@ -234,7 +250,7 @@ export function validateBatch(
   }
   const end = offset + sizeBytes;
   const storedCrc = buf.readUInt32BE(offset + CRC_OFFSET);
-  const computedCrc = crc32c(buf.subarray(offset + ATTRIBUTES_OFFSET, end));
+  const computedCrc = checksum ? crc32c(buf.subarray(offset + ATTRIBUTES_OFFSET, end)) : storedCrc;
   if (storedCrc !== computedCrc) {
     return invalid('crc-mismatch', `stored crc ${storedCrc}, computed ${computedCrc}`);
   }
@@ -302,6 +318,21 @@ export function patchPartitionLeaderEpoch(buf: Buffer, offset: number, epoch: nu
   assertHeaderInBounds(buf, offset);
   assert.ok(Number.isInteger(epoch) && epoch >= -1 && epoch <= 0x7fffffff, `bad epoch ${epoch}`);
   buf.writeInt32BE(epoch, offset + PARTITION_LEADER_EPOCH_OFFSET);
+}
+
+/**
+ * The CRC-32C of the whole batch `buf` (all its bytes, as a WAL entry's checksum covers them),
+ * computed from the batch's own stored CRC instead of a second pass over its records: only the
+ * 21 bytes before `attributes` are read. Valid only for a batch whose stored CRC matches its bytes
+ * (validateBatch passed, and any later change to the CRC'd range wrote a new CRC); otherwise the
+ * result is not the bytes' checksum, and the WAL entry it seals fails its check on recovery.
+ */
+export function wholeBatchCrc32c(buf: Buffer): number {
+  assertHeaderInBounds(buf, 0);
+  assert.equal(LOG_OVERHEAD_BYTES + buf.readInt32BE(BATCH_LENGTH_OFFSET), buf.length,
+    'the buffer is exactly one batch');
+  return crc32cCombine(crc32c(buf.subarray(0, ATTRIBUTES_OFFSET)), buf.readUInt32BE(CRC_OFFSET),
+    buf.length - ATTRIBUTES_OFFSET);
 }
 
 /** Where one batch lies in a buffer. */

@@ -6,6 +6,7 @@
  * here, against well under 1 GB/s for table-driven JavaScript, and CRC runs on every produced
  * batch.
  */
+import assert from 'node:assert/strict';
 import { crc32c as nativeCrc32c } from '@node-rs/crc32';
 
 /**
@@ -16,4 +17,55 @@ import { crc32c as nativeCrc32c } from '@node-rs/crc32';
 export function crc32c(buf: Uint8Array, initial = 0): number {
   // The binding returns the u32 as a JS number already; `>>> 0` pins it unsigned regardless.
   return nativeCrc32c(buf, initial) >>> 0;
+}
+
+/** CRC-32C's polynomial, bit-reversed (the checksum is computed least significant bit first). */
+const POLYNOMIAL_REVERSED = 0x82f63b78;
+
+/**
+ * a·b modulo the polynomial, both in the checksum's reversed bit order (bit 31 is x^0). `a` must
+ * not be 0: every caller passes a power of x, which never is.
+ */
+function multiplyModP(a: number, b: number): number {
+  let m = 0x8000_0000;
+  let product = 0;
+  for (;;) {
+    if ((a & m) !== 0) {
+      product ^= b;
+      if ((a & (m - 1)) === 0) break;
+    }
+    m >>>= 1;
+    b = (b & 1) !== 0 ? (b >>> 1) ^ POLYNOMIAL_REVERSED : b >>> 1;
+  }
+  return product >>> 0;
+}
+
+/** x^(2^k) modulo the polynomial, k = 0..63: squarings enough for any length up to 2^60 bytes. */
+const X_TO_TWO_TO_THE = ((): Uint32Array => {
+  const table = new Uint32Array(64);
+  let p = 0x4000_0000; // x^1
+  table[0] = p;
+  for (let k = 1; k < table.length; k++) table[k] = p = multiplyModP(p, p);
+  return table;
+})();
+
+/** x^(8·bytes) modulo the polynomial: shifting a checksum past `bytes` zero bytes. */
+function xToEightTimes(bytes: number): number {
+  let p = 0x8000_0000; // x^0
+  for (let k = 3; bytes > 0; k++) {
+    if (bytes % 2 === 1) p = multiplyModP(X_TO_TWO_TO_THE[k]!, p);
+    bytes = Math.floor(bytes / 2);
+  }
+  return p;
+}
+
+/**
+ * The CRC-32C of `a ++ b` from the CRC-32C of `a`, that of `b` and the length of `b`, without
+ * reading either (zlib's crc32_combine, for this polynomial): a few hundred integer operations
+ * whatever the length. It lets a checksum over bytes that already carry a verified checksum of
+ * most of themselves (a record batch in a WAL entry) skip a second pass over them.
+ */
+export function crc32cCombine(crcA: number, crcB: number, bytesB: number): number {
+  assert.ok(Number.isSafeInteger(bytesB) && bytesB >= 0, `length ${bytesB}`);
+  return (multiplyModP(xToEightTimes(bytesB), crcA >>> 0) ^ (crcB >>> 0)) >>> 0;
 }

@@ -17,7 +17,7 @@
  * each observation lives in recovery.ts as a decision table, not here.
  */
 import assert from 'node:assert/strict';
-import { crc32c } from '../../protocol/records/crc32c.js';
+import { crc32c, crc32cCombine } from '../../protocol/records/crc32c.js';
 import { walEntryFrameBytes } from '../limits.js';
 import type { WalHeaderCodec } from './header-codec.js';
 
@@ -54,6 +54,12 @@ export const entryBytesFormatMax = prefixBytes + 0xffff_ffff;
 export interface EntryParts {
   head: Buffer;
   payload: Buffer;
+  /**
+   * The CRC-32C of `payload` when the caller already knows it (a record batch's follows from its
+   * own verified CRC: wholeBatchCrc32c), so that sealing the entry does not read the payload
+   * again; undefined to have it computed.
+   */
+  payloadCrc: number | undefined;
   /** head + payload bytes: the entry's size on disk. */
   length: number;
 }
@@ -63,7 +69,7 @@ export interface EntryParts {
  * entry, so `stampEntryParts` fills both in then.
  */
 export function encodeEntryParts<H>(codec: WalHeaderCodec<H>, header: H,
-  payload: Buffer): EntryParts {
+  payload: Buffer, payloadCrc?: number): EntryParts {
   const headerBytes = codec.encodedBytes(header);
   assert.ok(Number.isInteger(headerBytes) && headerBytes >= 0, 'header length is an integer');
   assert.ok(headerBytes <= 0xffff, 'header length fits a u16');
@@ -78,7 +84,7 @@ export function encodeEntryParts<H>(codec: WalHeaderCodec<H>, header: H,
   // Zero first so a codec that writes fewer bytes than it promised cannot leak stale memory.
   head.fill(0, entryFrameBytes, entryFrameBytes + headerBytes);
   codec.encode(header, head, entryFrameBytes);
-  return { head, payload, length: entryBytes };
+  return { head, payload, payloadCrc, length: entryBytes };
 }
 
 /**
@@ -92,7 +98,10 @@ export function stampEntryParts(entry: EntryParts, lsn: number): void {
   assert.equal(head.length + entry.payload.length, entry.length, 'the parts make the entry');
   head.writeUInt32BE(Math.floor(lsn / twoPow32), offsetLsn);
   head.writeUInt32BE(lsn % twoPow32, offsetLsn + 4);
-  head.writeUInt32BE(crc32c(entry.payload, crc32c(head.subarray(offsetVersion))), lengthBytes);
+  const headCrc = crc32c(head.subarray(offsetVersion));
+  const crc = entry.payloadCrc === undefined ? crc32c(entry.payload, headCrc)
+    : crc32cCombine(headCrc, entry.payloadCrc, entry.payload.length);
+  head.writeUInt32BE(crc, lengthBytes);
 }
 
 /**

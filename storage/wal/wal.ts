@@ -131,9 +131,10 @@ export class Wal<H> {
    * until the append settles (entry.ts, EntryParts). Rejects with RangeError for an oversized
    * entry (the caller's input, e.g. Kafka's MESSAGE_TOO_LARGE), WalFailedError after an I/O
    * failure, WalNoSpaceError when the disk is full (not written, retriable; see
-   * group-commit.ts), WalClosedError after close.
+   * group-commit.ts), WalClosedError after close. `payloadCrc`, the payload's CRC-32C if the
+   * caller knows it, spares a pass over the payload (entry.ts, EntryParts).
    */
-  append(header: H, payload: Buffer): Promise<number> {
+  append(header: H, payload: Buffer, payloadCrc?: number): Promise<number> {
     if (this.closed) return Promise.reject(new WalClosedError());
     const headerBytes = this.codec.encodedBytes(header);
     const entryBytes = entryFrameBytes + headerBytes + payload.length;
@@ -143,7 +144,7 @@ export class Wal<H> {
         `header ${headerBytes} (max ${headerBytesMax}), entry ${entryBytes} (max ${entryBytesMax})`;
       return Promise.reject(new RangeError(`WAL entry too large: ${why}`));
     }
-    const entry = encodeEntryParts(this.codec, header, payload);
+    const entry = encodeEntryParts(this.codec, header, payload, payloadCrc);
     assert.equal(entry.length, entryBytes, 'encoded size matches the codec');
     return this.groupCommit.submit(entry);
   }

@@ -10,6 +10,7 @@
  */
 import assert from 'node:assert/strict';
 import type { Logger } from 'pino';
+import { wholeBatchCrc32c } from '../../../protocol/records/batch-header.js';
 import { WalFailedError, WalNoSpaceError } from '../../../storage/wal/errors.js';
 import type { PartitionEntryHeader } from '../../../storage/wal/partition-header.js';
 import type {
@@ -18,7 +19,7 @@ import type {
 
 /** The WAL as this strategy uses it (storage/wal/wal.ts; an in-memory one in tests). */
 export interface WalWriter {
-  append(header: PartitionEntryHeader, payload: Buffer): Promise<number>;
+  append(header: PartitionEntryHeader, payload: Buffer, payloadCrc?: number): Promise<number>;
   /** Every LSN up to this one is durable. */
   readonly lsnDurable: number;
   /** True while the WAL refuses appends because its disk is full (append would reject). */
@@ -73,7 +74,9 @@ export class LocalWalDurability implements Durability {
   private submit(topicId: string, partition: number, batch: SubmittedBatch,
     callbacks: DurabilityCallbacks): SubmitReceipt {
     const positionFloor = this.wal.lsnDurable + 1;
-    this.wal.append({ topicId, partition, baseOffset: BigInt(batch.baseOffset) }, batch.bytes)
+    // The batch's own CRC (checked when it was produced) gives the entry's: one pass, not two.
+    this.wal.append({ topicId, partition, baseOffset: BigInt(batch.baseOffset) }, batch.bytes,
+      wholeBatchCrc32c(batch.bytes))
       .then((lsn) => {
         if (this.full) this.options.log.info('WAL disk has room again; produce resumed');
         this.full = false;

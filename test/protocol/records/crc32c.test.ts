@@ -1,7 +1,7 @@
 /** CRC-32C against published check values (RFC 3720 B.4, and the standard "123456789" check). */
 import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
-import { crc32c } from '../../../protocol/records/crc32c.js';
+import { crc32c, crc32cCombine } from '../../../protocol/records/crc32c.js';
 
 describe('crc32c', () => {
   it('matches the standard check value', () => {
@@ -36,5 +36,30 @@ describe('crc32c', () => {
         return chained === crc32c(buf);
       }),
     );
+  });
+});
+
+describe('crc32cCombine', () => {
+  it('gives the checksum of the concatenation from the two parts\' checksums', () => {
+    fc.assert(
+      fc.property(fc.uint8Array({ maxLength: 600 }), fc.uint8Array({ maxLength: 600 }), (a, b) => {
+        const whole = crc32c(Buffer.concat([Buffer.from(a), Buffer.from(b)]));
+        return crc32cCombine(crc32c(Buffer.from(a)), crc32c(Buffer.from(b)), b.length) === whole;
+      }),
+    );
+  });
+
+  it('holds for long second parts, where the length has many bits', () => {
+    const a = Buffer.from('record batch head');
+    for (const bytes of [16_384, 65_535, 1_048_577, 8_388_608 + 12_345]) {
+      const b = Buffer.alloc(bytes);
+      for (let i = 0; i < bytes; i += 97) b[i] = i & 0xff;
+      expect(crc32cCombine(crc32c(a), crc32c(b), bytes)).toBe(crc32c(Buffer.concat([a, b])));
+    }
+  });
+
+  it('leaves the first checksum unchanged past an empty second part', () => {
+    expect(crc32cCombine(0x12345678, 0, 0)).toBe(0x12345678);
+    expect(crc32cCombine(0, crc32c(Buffer.from('x')), 1)).toBe(crc32c(Buffer.from('x')));
   });
 });

@@ -192,6 +192,18 @@ describe('checkRangeBatches', () => {
   });
 });
 
+describe('the CRC of a stored batch', () => {
+  it('is not checked again by the writer (produce did) but is by the reader', async () => {
+    const corrupt = Buffer.from(await makeBatch('x', 0, 3));
+    corrupt[corrupt.length - 1] = (corrupt[corrupt.length - 1] ?? 0) ^ 1;
+    const { body, ranges } = buildSegmentObject([{ topicId: topicA, partition: 0,
+      batches: [corrupt] }]);
+    const range = ranges[0] as SegmentRange;
+    expect(() => checkRangeBatches(body.subarray(range.position, range.position + range.sizeBytes),
+      range)).toThrow(/crc-mismatch/);
+  });
+});
+
 describe('buildSegmentObject refuses what it could not index', () => {
   it('asserts on overlapping offsets, duplicate partitions, bad batches, empty input', async () => {
     const b0 = await makeBatch('x', 0, 3);
@@ -209,10 +221,10 @@ describe('buildSegmentObject refuses what it could not index', () => {
         { topicId: topicA, partition: 0, batches: [b2] },
       ]),
     ).toThrow(/given twice/);
-    const corrupt = Buffer.from(b0);
-    corrupt[corrupt.length - 1] = (corrupt[corrupt.length - 1] ?? 0) ^ 1;
-    expect(() => buildSegmentObject([{ topicId: topicA, partition: 0, batches: [corrupt] }]))
-      .toThrow(/crc-mismatch/);
+    const badMagic = Buffer.from(b0);
+    badMagic[16] = 7;
+    expect(() => buildSegmentObject([{ topicId: topicA, partition: 0, batches: [badMagic] }]))
+      .toThrow(/magic/);
     expect(() =>
       buildSegmentObject([{ topicId: topicA, partition: 0, batches: [b0.subarray(0, 70)] }]),
     ).toThrow(/after the last whole batch/);

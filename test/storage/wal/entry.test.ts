@@ -7,6 +7,8 @@ import {
   stampEntryParts,
 } from '../../../storage/wal/entry.js';
 import { bufferHeaderCodec } from '../../../storage/wal/header-codec.js';
+import { patchBaseOffset, wholeBatchCrc32c } from '../../../protocol/records/batch-header.js';
+import { encodeBatch } from '../../../protocol/records/record.js';
 
 const entryBytesMax = 4096;
 
@@ -28,6 +30,19 @@ describe('WAL entry format', () => {
     if (inspection.kind !== 'entry') throw new Error('unreachable');
     expect(inspection.header.toString()).toBe('hdr');
     expect(inspection.payload.toString()).toBe('payload');
+  });
+
+  it('seals the same bytes from a payload CRC the caller knows (a batch\'s own CRC)', async () => {
+    const batch = await encodeBatch({ baseOffset: 40, baseTimestamp: 1_700_000_000_000,
+      records: [{ key: Buffer.from('k'), value: Buffer.alloc(3000, 7), timestampDelta: 0 }] });
+    patchBaseOffset(batch, 0, 1234);
+    const parts = encodeEntryParts(bufferHeaderCodec, Buffer.from('hdr'), batch,
+      wholeBatchCrc32c(batch));
+    stampEntryParts(parts, 9);
+    expect(Buffer.concat([parts.head, parts.payload]))
+      .toEqual(stamped(9, Buffer.from('hdr'), batch));
+    const entry = Buffer.concat([parts.head, parts.payload]);
+    expect(inspectEntry(entry, entry.length, 9, entryBytesMax)).toMatchObject({ kind: 'entry' });
   });
 
   it('asks for more bytes when the window is short but the file is not', () => {
