@@ -40,21 +40,29 @@ function multiplyModP(a: number, b: number): number {
   return product >>> 0;
 }
 
-/** x^(2^k) modulo the polynomial, k = 0..63: squarings enough for any length up to 2^60 bytes. */
-const X_TO_TWO_TO_THE = ((): Uint32Array => {
-  const table = new Uint32Array(64);
-  let p = 0x4000_0000; // x^1
-  table[0] = p;
-  for (let k = 1; k < table.length; k++) table[k] = p = multiplyModP(p, p);
-  return table;
+/**
+ * x^(8·b·256^k) modulo the polynomial for every byte value b and k = 0..3: shifting past any
+ * length below 2^32 bytes is then at most four multiplications, one per byte of the length.
+ */
+const SHIFT_BY_LENGTH_BYTE = ((): Uint32Array[] => {
+  const tables: Uint32Array[] = [];
+  let step = 0x0080_0000; // x^8: past one zero byte
+  for (let k = 0; k < 4; k++) {
+    const table = new Uint32Array(256);
+    table[0] = 0x8000_0000; // x^0
+    for (let b = 1; b < 256; b++) table[b] = multiplyModP(step, table[b - 1]!);
+    tables.push(table);
+    step = multiplyModP(step, table[255]!); // x^(8·256^(k+1)) = x^(8·256^k) · x^(8·255·256^k)
+  }
+  return tables;
 })();
 
 /** x^(8·bytes) modulo the polynomial: shifting a checksum past `bytes` zero bytes. */
 function xToEightTimes(bytes: number): number {
   let p = 0x8000_0000; // x^0
-  for (let k = 3; bytes > 0; k++) {
-    if (bytes % 2 === 1) p = multiplyModP(X_TO_TWO_TO_THE[k]!, p);
-    bytes = Math.floor(bytes / 2);
+  for (let k = 0; k < 4; k++) {
+    const b = (bytes >>> (8 * k)) & 0xff;
+    if (b !== 0) p = multiplyModP(SHIFT_BY_LENGTH_BYTE[k]![b]!, p);
   }
   return p;
 }
@@ -66,6 +74,6 @@ function xToEightTimes(bytes: number): number {
  * most of themselves (a record batch in a WAL entry) skip a second pass over them.
  */
 export function crc32cCombine(crcA: number, crcB: number, bytesB: number): number {
-  assert.ok(Number.isSafeInteger(bytesB) && bytesB >= 0, `length ${bytesB}`);
+  assert.ok(Number.isInteger(bytesB) && bytesB >= 0 && bytesB <= 0xffff_ffff, `length ${bytesB}`);
   return (multiplyModP(xToEightTimes(bytesB), crcA >>> 0) ^ (crcB >>> 0)) >>> 0;
 }

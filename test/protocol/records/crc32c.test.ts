@@ -51,7 +51,7 @@ describe('crc32cCombine', () => {
 
   it('holds for long second parts, where the length has many bits', () => {
     const a = Buffer.from('record batch head');
-    for (const bytes of [16_384, 65_535, 1_048_577, 8_388_608 + 12_345]) {
+    for (const bytes of [16_384, 65_535, 1_048_577, 8_388_608 + 12_345, 16_777_216 + 5]) {
       const b = Buffer.alloc(bytes);
       for (let i = 0; i < bytes; i += 97) b[i] = i & 0xff;
       expect(crc32cCombine(crc32c(a), crc32c(b), bytes)).toBe(crc32c(Buffer.concat([a, b])));
