@@ -6,8 +6,9 @@
 import { describe, expect, it } from 'vitest';
 import {
   type BrokerLimits, type RelatedSettings, assertBrokerLimits, brokerLimits, orphanAgeMsFloor,
-  settingDefaults, settingRelationError, uploadPartitionsPerObjectMax,
-} from '../src/limits.js';
+  settingRelationError, uploadPartitionsPerObjectMax,
+} from '../src/limit-relations.js';
+import { settingDefaults } from '../src/limits.js';
 import { commitSegmentsTxnOpsMax } from '../src/metadata/etcd/segments.js';
 import { type Limits, assertLimits, batchBytesMax, limits } from '../storage/limits.js';
 

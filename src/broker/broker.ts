@@ -35,9 +35,8 @@ import { collectOrphans } from '../partition/orphan-collector.js';
 import { enforceRetention } from '../partition/retention.js';
 import { TailMemory } from '../partition/tail-memory.js';
 import { Uploader } from '../partition/uploader.js';
-import {
-  adminLimits, transactionLimits, uploadPartitionsPerObjectMax, uploadTurnWaitMsMax,
-} from '../limits.js';
+import { adminLimits, transactionLimits } from '../limits.js';
+import { uploadPartitionsPerObjectMax, uploadTurnWaitMsMax } from '../limit-relations.js';
 import { ReadCache } from '../../storage/cache/read-cache.js';
 import type { ObjectStore } from '../../storage/object-store/object-store.js';
 import { LocalFolderStore } from '../../storage/object-store/local-folder.js';

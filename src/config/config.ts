@@ -6,9 +6,8 @@
  */
 import { readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import {
-  quotaLimits as q, settingBounds as bounds, settingDefaults as d, settingRelationError,
-} from '../limits.js';
+import { quotaLimits as q, settingBounds as bounds, settingDefaults as d } from '../limits.js';
+import { settingRelationError } from '../limit-relations.js';
 import { parseConnectionOverrides } from '../quota/connection-limits.js';
 import { didYouMean } from './suggest.js';
 import { ConfigError } from './config-error.js';
