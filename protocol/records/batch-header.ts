@@ -249,10 +249,12 @@ function checkBatch(buf: Buffer, offset: number, origin: BatchOrigin,
     return invalid('truncated', `batch of ${sizeBytes} bytes, ${availableBytes} available`);
   }
   const end = offset + sizeBytes;
-  const storedCrc = buf.readUInt32BE(offset + CRC_OFFSET);
-  const computedCrc = checksum ? crc32c(buf.subarray(offset + ATTRIBUTES_OFFSET, end)) : storedCrc;
-  if (storedCrc !== computedCrc) {
-    return invalid('crc-mismatch', `stored crc ${storedCrc}, computed ${computedCrc}`);
+  if (checksum) {
+    const storedCrc = buf.readUInt32BE(offset + CRC_OFFSET);
+    const computedCrc = crc32c(buf.subarray(offset + ATTRIBUTES_OFFSET, end));
+    if (storedCrc !== computedCrc) {
+      return invalid('crc-mismatch', `stored crc ${storedCrc}, computed ${computedCrc}`);
+    }
   }
   const header = new BatchHeaderView(buf, offset);
   const failure = checkContents(header, sizeBytes) ?? checkOffsets(header, origin);
