@@ -676,13 +676,13 @@ class Producers {
   }
 }
 
-/** A send that resolved without an offset for its partition: in doubt, not acknowledged. */
 /**
- * Seen once in CI: from a broker kill on, kafkajs resolved every send to the partitions one broker
- * led with no result, as if acknowledged, and sent nothing. Its broker pool can end up with that
- * broker's entry carrying another node id when a broker is removed during a metadata refresh
- * (brokerPool.js swaps the seed broker while the refresh still matches the old seed's address);
- * sendMessages then finds no partitions for the broker.
+ * A send that resolved without an offset for its partition: in doubt, not acknowledged. Seen once
+ * in CI: from a broker kill on, kafkajs resolved every send to the partitions one broker led with
+ * an empty result and stored nothing. Its broker pool can file that broker under another node id
+ * when a broker is removed during a metadata refresh (brokerPool.js swaps the seed broker while
+ * the refresh still matches the old seed's address); sendMessages then finds no partitions for
+ * that broker, sends a Produce without topics and resolves with its empty answer.
  */
 class UnacknowledgedSend extends Error {
   override name = 'UnacknowledgedSend';
@@ -779,8 +779,7 @@ class Probe {
           timeout: this.timeoutMs, messages: [{ key: id, value: id, partition }] }), chaosBounds.callMs);
         const result = results.find((r) => r.partition === partition);
         if (result === undefined || result.errorCode !== 0 || !(Number(result.baseOffset) >= 0)) {
-          // Not an acknowledgement: kafkajs resolves a send with no entry for a partition it could
-          // not map to a leader from its cached metadata, without sending it.
+          // Not an acknowledgement (see UnacknowledgedSend).
           throw new UnacknowledgedSend(partition, results);
         }
         this.ledger.acked(id, Number(result.baseOffset));
