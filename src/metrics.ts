@@ -4,6 +4,7 @@
  */
 import { createServer, type Server } from 'node:http';
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import { TalliedCounter, TalliedHistogram } from './metric-tally.js';
 
 const LATENCY_BUCKETS_S = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5];
 
@@ -13,14 +14,14 @@ export function createMetrics() {
   const m = {
     registry,
     ...securityMetrics(registry),
-    requests: new Counter({ name: 'ledgerstream_requests_total', help: 'Requests by API and outcome',
-      labelNames: ['api', 'outcome'], registers: [registry] }),
-    requestLatency: new Histogram({ name: 'ledgerstream_request_seconds', help: 'Request latency by API',
-      labelNames: ['api'], buckets: LATENCY_BUCKETS_S, registers: [registry] }),
-    bytesIn: new Counter({ name: 'ledgerstream_network_in_bytes_total', help: 'Bytes read from clients',
-      registers: [registry] }),
-    bytesOut: new Counter({ name: 'ledgerstream_network_out_bytes_total', help: 'Bytes written to clients',
-      registers: [registry] }),
+    // Counted on every request, read or written chunk, appended batch and fetched partition: tallied
+    // (metric-tally.ts), the rest with prom-client's own metrics.
+    requests: new TalliedCounter(registry, 'ledgerstream_requests_total', 'Requests by API and outcome',
+      ['api', 'outcome']),
+    requestLatency: new TalliedHistogram(registry, 'ledgerstream_request_seconds', 'Request latency by API',
+      ['api'], LATENCY_BUCKETS_S),
+    bytesIn: new TalliedCounter(registry, 'ledgerstream_network_in_bytes_total', 'Bytes read from clients'),
+    bytesOut: new TalliedCounter(registry, 'ledgerstream_network_out_bytes_total', 'Bytes written to clients'),
     connections: new Gauge({ name: 'ledgerstream_connections', help: 'Open client connections',
       registers: [registry] }),
     walFsyncLatency: new Histogram({ name: 'ledgerstream_wal_fsync_seconds', help: 'WAL group sync latency (its O_DSYNC write)',
@@ -52,16 +53,15 @@ export function createMetrics() {
       registers: [registry] }),
     partitions: new Gauge({ name: 'ledgerstream_partitions', help: 'Partitions led here',
       registers: [registry] }),
-    bytesProduced: new Counter({ name: 'ledgerstream_produced_bytes_total', help: 'Record batch bytes appended',
-      registers: [registry] }),
-    bytesFetched: new Counter({ name: 'ledgerstream_fetched_bytes_total', help: 'Record batch bytes served',
-      labelNames: ['source'], registers: [registry] }),
-    topicBytesIn: new Counter({ name: 'ledgerstream_topic_produced_bytes_total',
-      help: 'Record batch bytes appended, by topic', labelNames: ['topic'], registers: [registry] }),
-    topicRecordsIn: new Counter({ name: 'ledgerstream_topic_produced_records_total',
-      help: 'Records appended, by topic (from the batch headers)', labelNames: ['topic'], registers: [registry] }),
-    topicBytesOut: new Counter({ name: 'ledgerstream_topic_fetched_bytes_total',
-      help: 'Record batch bytes served to consumers, by topic', labelNames: ['topic'], registers: [registry] }),
+    bytesProduced: new TalliedCounter(registry, 'ledgerstream_produced_bytes_total', 'Record batch bytes appended'),
+    bytesFetched: new TalliedCounter(registry, 'ledgerstream_fetched_bytes_total', 'Record batch bytes served',
+      ['source']),
+    topicBytesIn: new TalliedCounter(registry, 'ledgerstream_topic_produced_bytes_total',
+      'Record batch bytes appended, by topic', ['topic']),
+    topicRecordsIn: new TalliedCounter(registry, 'ledgerstream_topic_produced_records_total',
+      'Records appended, by topic (from the batch headers)', ['topic']),
+    topicBytesOut: new TalliedCounter(registry, 'ledgerstream_topic_fetched_bytes_total',
+      'Record batch bytes served to consumers, by topic', ['topic']),
   };
   return m;
 }

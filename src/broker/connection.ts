@@ -334,8 +334,9 @@ export class Connection {
     if (info !== undefined) {
       const api = API_SPECS.get(info.apiKey)?.name ?? String(info.apiKey);
       const seconds = Number(process.hrtime.bigint() - startNs) / 1e9;
-      this.metrics.requestLatency.observe({ api }, seconds);
-      this.metrics.requests.inc({ api, outcome: result instanceof CloseConnection ? 'closed' : 'ok' });
+      this.metrics.requestLatency.observeKeyed(api, { api }, seconds);
+      if (result instanceof CloseConnection) this.metrics.requests.add(`${api} closed`, { api, outcome: 'closed' });
+      else this.metrics.requests.add(api, { api, outcome: 'ok' });
     }
     this.writeReadyResponses();
     this.updateReading();

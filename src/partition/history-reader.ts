@@ -60,7 +60,7 @@ export class ObjectHistoryReader implements HistoryReader {
       }
       if (from >= 0) {
         out.push(bytes.subarray(from, to));
-        this.metrics.bytesFetched.inc({ source: 'object-store' }, to - from);
+        this.metrics.bytesFetched.add('object-store', { source: 'object-store' }, to - from);
       }
       if (full) break;
     }

@@ -81,7 +81,7 @@ export async function readPartitions(s: BrokerServices, req: FetchRequest, versi
     s.memory.releaseAnswer(pass.heldBytes);
     throw err;
   }
-  s.metrics.bytesFetched.inc({ source: 'any' }, pass.sizeBytes);
+  s.metrics.bytesFetched.add('any', { source: 'any' }, pass.sizeBytes);
   return pass;
 }
 
@@ -168,7 +168,7 @@ async function readInto(pass: FetchPass, s: BrokerServices, req: FetchRequest, v
         continue;
       }
       pass.sizeBytes += read.sizeBytes;
-      if (read.sizeBytes > 0) s.metrics.topicBytesOut.inc({ topic: entry!.record.name }, read.sizeBytes);
+      if (read.sizeBytes > 0) s.metrics.topicBytesOut.add(entry!.record.name, { topic: entry!.record.name }, read.sizeBytes);
       out.partitions.push({ ...defaultFetchResponsePartitionData(), partitionIndex: p.partition,
         highWatermark: BigInt(read.highWatermark), lastStableOffset: BigInt(lastStable),
         logStartOffset: BigInt(read.logStartOffset),

@@ -116,8 +116,9 @@ export function appendPartition(s: BrokerServices, topic: TopicEntry | undefined
         logAppendTimeMs: -1, logStartOffset: log.logStartOffset, durable: outcome.durable };
     case 'appended':
       s.metrics.bytesProduced.inc(batch.length);
-      s.metrics.topicBytesIn.inc({ topic: topic.record.name }, batch.length);
-      s.metrics.topicRecordsIn.inc({ topic: topic.record.name }, check.header.recordCount);
+      const name = topic.record.name;
+      s.metrics.topicBytesIn.add(name, { topic: name }, batch.length);
+      s.metrics.topicRecordsIn.add(name, { topic: name }, check.header.recordCount);
       s.uploader.noteAppended(batch.length);
       return { errorCode: ErrorCode.NONE, errorMessage: null, baseOffset: outcome.baseOffset,
         logAppendTimeMs: outcome.logAppendTimeMs, logStartOffset: log.logStartOffset,
