@@ -39,26 +39,7 @@ import { ProducerStates, type SequenceCheck } from './producer-state.js';
 import { PartitionTxns, isSequenced } from './txn-index.js';
 import { encodeMarkerBatch, type MarkerType } from '../../protocol/records/control-batch.js';
 import type { ProducerPartitionState } from '../metadata/records.js';
-
-export interface TailBatch {
-  baseOffset: number;
-  lastOffset: number;
-  bytes: Buffer;
-  maxTimestampMs: number;
-  leaderEpoch: number;
-  /**
-   * Its position for the uploader (durability/): the WAL sequence number once durable, -1 before;
-   * 0 from submission on when durability is by upload.
-   */
-  lsn: number;
-  /**
-   * A lower bound of the batch's LSN, known at submission (the WAL's durable LSN + 1 then), so
-   * the uploader can tell how far the WAL may be trimmed even before `lsn` is known.
-   */
-  lsnFloor: number;
-  /** When this broker appended (or replayed) it, for the age of the upload backlog. */
-  appendedAtMs: number;
-}
+import { PartitionTail, type TailBatch } from './partition-tail.js';
 
 /** Reads batches that have left the in-memory tail, from object storage. */
 export interface HistoryReader {
@@ -107,8 +88,8 @@ export class PartitionLog {
   highWatermark: number;
   uploadedEndOffset: number;
   logStartOffset: number;
-  private readonly tail: TailBatch[] = [];
-  private tailBytes = 0;
+  /** Recent batches, uploaded or not; older ones are read through `history`. */
+  private readonly tail = new PartitionTail();
   /** Bytes of tail batches at or past uploadedEndOffset: appended, not yet in object storage. */
   private notUploadedBytes = 0;
   private readonly waiters = new Set<() => void>();
@@ -165,12 +146,12 @@ export class PartitionLog {
   /** When the oldest batch not yet in object storage was appended here; null if there is none. */
   get oldestNotUploadedAtMs(): number | null {
     if (this.fenced) return null;
-    return this.tail[this.tailIndexOf(this.uploadedEndOffset)]?.appendedAtMs ?? null;
+    return this.tail.at(this.tail.indexOf(this.uploadedEndOffset))?.appendedAtMs ?? null;
   }
 
   /** Bytes held in the tail (uploaded or not). */
   get tailSizeBytes(): number {
-    return this.tailBytes;
+    return this.tail.sizeBytes;
   }
 
   /**
@@ -222,7 +203,6 @@ export class PartitionLog {
       maxTimestampMs: readBatchHeader(batch, 0).maxTimestamp, leaderEpoch: this.leaderEpoch, lsn: -1,
       lsnFloor: -1, appendedAtMs: nowMs };
     this.tail.push(entry);
-    this.tailBytes += batch.length;
     this.notUploadedBytes += batch.length;
     const durable = this.submit(entry);
     this.assertOffsets();
@@ -290,7 +270,6 @@ export class PartitionLog {
     }
     this.tail.push({ baseOffset, lastOffset: h.lastOffset, bytes: batch, maxTimestampMs: h.maxTimestamp,
       leaderEpoch: h.partitionLeaderEpoch, lsn, lsnFloor: lsn, appendedAtMs: nowMs });
-    this.tailBytes += batch.length;
     this.notUploadedBytes += batch.length;
     this.nextOffset = h.lastOffset + 1;
     this.highWatermark = this.nextOffset;
@@ -304,12 +283,10 @@ export class PartitionLog {
    * acknowledged by whatever data gets those offsets next.
    */
   private rollBackUnwritten(entry: TailBatch, err: WalNoSpaceError): void {
-    const index = this.tailIndexOf(entry.baseOffset);
-    if (this.tail[index] !== entry) return;
-    const dropped = this.tail.splice(index);
-    for (const b of dropped) {
+    const index = this.tail.indexOf(entry.baseOffset);
+    if (this.tail.at(index) !== entry) return;
+    for (const b of this.tail.cutFrom(index)) {
       assert.ok(b.lsn < 0, 'only batches the WAL has not written are rolled back');
-      this.tailBytes -= b.bytes.length;
     }
     assert.ok(entry.baseOffset >= this.highWatermark, 'nothing durable is rolled back');
     this.nextOffset = entry.baseOffset;
@@ -390,7 +367,7 @@ export class PartitionLog {
     const batches: Buffer[] = [];
     let sizeBytes = 0;
     let next = offset;
-    const tailStart = this.tail[0]?.baseOffset ?? hw;
+    const tailStart = this.tail.startOffset(hw);
     if (next < tailStart && next < endOffset) {
       const older = await this.history.read(this.topicId, this.partition, next, Math.min(tailStart,
         endOffset),
@@ -404,11 +381,12 @@ export class PartitionLog {
       }
     }
     // After the await the tail may have moved on; only continue where it still joins up.
-    let i = this.tailIndexOf(next);
+    let i = this.tail.indexOf(next);
     const limit = Math.min(this.highWatermark, endOffset);
-    if (older(next, this.tail[0]?.baseOffset)) i = this.tail.length;
+    const oldest = this.tail.at(0);
+    if (oldest !== undefined && next < oldest.baseOffset) i = this.tail.length;
     for (; i < this.tail.length; i++) {
-      const b = this.tail[i]!;
+      const b = this.tail.at(i)!;
       if (b.lastOffset >= limit) break;
       const first = batches.length === 0 && minOneBatch;
       if (!first && sizeBytes + b.bytes.length > maxBytes) break;
@@ -421,29 +399,17 @@ export class PartitionLog {
 
   /** Starts the object-store reads `read` would need (none if the tail holds `offset`). */
   prefetch(offset: number, maxBytes: number, endOffset = Infinity): void {
-    const end = Math.min(this.tail[0]?.baseOffset ?? this.highWatermark, endOffset);
+    const end = Math.min(this.tail.startOffset(this.highWatermark), endOffset);
     if (offset < this.logStartOffset || offset >= end) return;
     this.history.prefetch?.(this.topicId, this.partition, offset, end, maxBytes);
-  }
-
-  /** Index of the first tail batch with lastOffset >= offset (binary search). */
-  private tailIndexOf(offset: number): number {
-    let lo = 0;
-    let hi = this.tail.length;
-    while (lo < hi) {
-      const mid = (lo + hi) >>> 1;
-      if (this.tail[mid]!.lastOffset < offset) lo = mid + 1;
-      else hi = mid;
-    }
-    return lo;
   }
 
   /** Durable batches not yet in object storage, oldest first, all with LSN <= lsnMax. */
   uploadable(lsnMax: number): TailBatch[] {
     const out: TailBatch[] = [];
     if (this.fenced) return out; // its commits would fail; the new leader owns the data now
-    for (let i = this.tailIndexOf(this.uploadedEndOffset); i < this.tail.length; i++) {
-      const b = this.tail[i]!;
+    for (let i = this.tail.indexOf(this.uploadedEndOffset); i < this.tail.length; i++) {
+      const b = this.tail.at(i)!;
       if (b.lsn < 0 || b.lsn > lsnMax) break;
       out.push(b);
     }
@@ -455,7 +421,7 @@ export class PartitionLog {
    * object storage (or a lower bound of it), or Infinity if everything is uploaded.
    */
   lsnNeeded(): number {
-    const b = this.tail[this.tailIndexOf(this.uploadedEndOffset)];
+    const b = this.tail.at(this.tail.indexOf(this.uploadedEndOffset));
     if (b === undefined) return Infinity;
     return b.lsn >= 0 ? b.lsn : b.lsnFloor;
   }
@@ -471,8 +437,8 @@ export class PartitionLog {
   /** Moves uploadedEndOffset forward, and the backlog count with it (before any eviction). */
   private advanceUploadedEnd(endOffset: number): void {
     if (endOffset <= this.uploadedEndOffset) return;
-    for (let i = this.tailIndexOf(this.uploadedEndOffset); i < this.tail.length; i++) {
-      const b = this.tail[i]!;
+    for (let i = this.tail.indexOf(this.uploadedEndOffset); i < this.tail.length; i++) {
+      const b = this.tail.at(i)!;
       if (b.lastOffset >= endOffset) break;
       this.notUploadedBytes -= b.bytes.length;
     }
@@ -504,16 +470,9 @@ export class PartitionLog {
 
   /** Drops uploaded batches below `endOffset` from memory; returns bytes freed. */
   evictUploaded(endOffset: number): number {
-    let freed = 0;
-    const bound = Math.min(endOffset, this.uploadedEndOffset);
-    while (this.tail.length > 0 && this.tail[0]!.lastOffset < bound) {
-      freed += this.tail.shift()!.bytes.length;
-    }
-    this.tailBytes -= freed;
-    return freed;
+    return this.tail.dropBelow(Math.min(endOffset, this.uploadedEndOffset));
   }
 
-  /** Moves the log start offset forward (retention, DeleteRecords). */
   /**
    * KIP-854: forgets idempotent producers that appended nothing here for `expirationMs`
    * (producer.id.expiration.ms) and have no transaction open; returns how many. Their next batch
@@ -524,6 +483,7 @@ export class PartitionLog {
     return this.producers.expire(nowMs - expirationMs, (id) => this.txns.isOpen(id));
   }
 
+  /** Moves the log start offset forward (retention, DeleteRecords). */
   advanceLogStart(offset: number): void {
     assert.ok(offset <= this.highWatermark, 'log start stays within durable data');
     if (offset <= this.logStartOffset) return;
@@ -535,32 +495,22 @@ export class PartitionLog {
 
   /** Offset of the first batch whose max timestamp is >= ts, if it is in the tail. */
   findInTailByTimestamp(timestampMs: number): { offset: number; timestampMs: number } | null {
-    for (const b of this.tail) {
-      if (b.lastOffset >= this.highWatermark) break;
-      if (b.maxTimestampMs >= timestampMs) return { offset: b.baseOffset, timestampMs: b.maxTimestampMs };
-    }
-    return null;
+    return this.tail.findByTimestamp(timestampMs, this.highWatermark);
   }
 
   /** Epoch of the batch holding the last offset below the high watermark, or -1. */
   latestEpochBefore(offset: number): number {
-    const i = this.tailIndexOf(offset - 1);
-    return this.tail[i]?.leaderEpoch ?? this.leaderEpoch;
+    return this.tail.at(this.tail.indexOf(offset - 1))?.leaderEpoch ?? this.leaderEpoch;
   }
 
   /** For OffsetForLeaderEpoch: the end offset of `epoch` as seen in the tail, or null if unknown. */
   tailEpochEnd(epoch: number): number | null {
-    for (const b of this.tail) if (b.leaderEpoch > epoch) return b.baseOffset;
-    return null;
+    return this.tail.epochEnd(epoch);
   }
 
   get tailStartOffset(): number {
-    return this.tail[0]?.baseOffset ?? this.highWatermark;
+    return this.tail.startOffset(this.highWatermark);
   }
-}
-
-function older(offset: number, tailStart: number | undefined): boolean {
-  return tailStart !== undefined && offset < tailStart;
 }
 
 /** LogAppendTime: the broker's clock replaces maxTimestamp; the CRC covers it, so recompute. */
