@@ -23,6 +23,7 @@ export class Reader {
   at = '?';
   pos: number;
   end: number;
+  private view: DataView | undefined;
 
   constructor(
     readonly buf: Buffer,
@@ -76,7 +77,11 @@ export class Reader {
   }
 
   int64(): bigint {
-    return this.buf.readBigInt64BE(this.need(8));
+    const p = this.need(8);
+    // DataView's BigInt getter is a V8 builtin (17-18 ns a read here, Buffer's 49-50 ns); the view
+    // is made on the first int64, as many requests have none.
+    this.view ??= new DataView(this.buf.buffer, this.buf.byteOffset, this.buf.byteLength);
+    return this.view.getBigInt64(p);
   }
 
   float64(): number {

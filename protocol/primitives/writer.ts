@@ -7,6 +7,8 @@ import { zigzag32, zigzag64 } from './varint.js';
 /** Byte strings at least this long are referenced, not copied (record sets in Fetch responses). */
 const REFERENCE_BYTES_MIN = 4096;
 const INITIAL_BYTES = 256;
+const INT64_MIN = -(2n ** 63n);
+const INT64_MAX = 2n ** 63n - 1n;
 
 /**
  * A growable big-endian writer. Small values are copied into a scratch buffer that doubles as it
@@ -17,6 +19,13 @@ export class Writer {
   /** Field being encoded, for error messages. */
   at = '?';
   private buf: Buffer;
+  /**
+   * `buf` as a DataView, for int64 fields, made on the first one (and again after `buf` is
+   * replaced): DataView's BigInt accessors are V8 builtins, while Buffer's writeBigInt64BE splits
+   * the value with BigInt arithmetic (87-94 ns a write on this machine's CPU against 11-12 ns;
+   * 1.6% of the event loop on the agent fleet before).
+   */
+  private view: DataView | undefined;
   private pos = 0;
   private readonly chunks: Buffer[] = [];
   private chunkedBytes = 0;
@@ -41,6 +50,7 @@ export class Writer {
       const next = Buffer.allocUnsafe(size);
       this.buf.copy(next, 0, 0, this.pos);
       this.buf = next;
+      this.view = undefined;
     }
     const p = this.pos;
     this.pos += n;
@@ -78,8 +88,13 @@ export class Writer {
   }
 
   int64(v: bigint): void {
+    // DataView wraps out-of-range values silently; Buffer threw, and so do we.
+    if (v < INT64_MIN || v > INT64_MAX) {
+      throw new ProtocolEncodeError(`int64 out of range: ${v}`, this.at);
+    }
     const p = this.ensure(8);
-    this.buf.writeBigInt64BE(v, p);
+    this.view ??= viewOf(this.buf);
+    this.view.setBigInt64(p, v);
   }
 
   float64(v: number): void {
@@ -240,6 +255,7 @@ export class Writer {
     this.chunks.push(head);
     this.chunkedBytes += this.pos;
     this.buf = Buffer.allocUnsafe(Math.max(INITIAL_BYTES, this.buf.length - this.pos));
+    this.view = undefined;
     this.pos = 0;
   }
 
@@ -266,4 +282,9 @@ function mergeTags(a: TaggedField[] | undefined, b: TaggedField[] | undefined): 
     }
   }
   return all;
+}
+
+/** A DataView of exactly `buf`'s bytes (a Buffer may be a slice of a pooled ArrayBuffer). */
+function viewOf(buf: Buffer): DataView {
+  return new DataView(buf.buffer, buf.byteOffset, buf.byteLength);
 }
