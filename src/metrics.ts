@@ -14,14 +14,16 @@ export function createMetrics() {
   const m = {
     registry,
     ...securityMetrics(registry),
-    // Counted on every request, read or written chunk, appended batch and fetched partition: tallied
-    // (metric-tally.ts), the rest with prom-client's own metrics.
-    requests: new TalliedCounter(registry, 'ledgerstream_requests_total', 'Requests by API and outcome',
-      ['api', 'outcome']),
-    requestLatency: new TalliedHistogram(registry, 'ledgerstream_request_seconds', 'Request latency by API',
-      ['api'], LATENCY_BUCKETS_S),
-    bytesIn: new TalliedCounter(registry, 'ledgerstream_network_in_bytes_total', 'Bytes read from clients'),
-    bytesOut: new TalliedCounter(registry, 'ledgerstream_network_out_bytes_total', 'Bytes written to clients'),
+    // Counted on every request, socket read or write, appended batch and fetched partition:
+    // tallied (metric-tally.ts). The rest are prom-client's own metrics.
+    requests: new TalliedCounter(registry, 'ledgerstream_requests_total',
+      'Requests by API and outcome', ['api', 'outcome']),
+    requestLatency: new TalliedHistogram(registry, 'ledgerstream_request_seconds',
+      'Request latency by API', ['api'], LATENCY_BUCKETS_S),
+    bytesIn: new TalliedCounter(registry, 'ledgerstream_network_in_bytes_total',
+      'Bytes read from clients'),
+    bytesOut: new TalliedCounter(registry, 'ledgerstream_network_out_bytes_total',
+      'Bytes written to clients'),
     connections: new Gauge({ name: 'ledgerstream_connections', help: 'Open client connections',
       registers: [registry] }),
     walFsyncLatency: new Histogram({ name: 'ledgerstream_wal_fsync_seconds', help: 'WAL group sync latency (its O_DSYNC write)',
@@ -53,9 +55,10 @@ export function createMetrics() {
       registers: [registry] }),
     partitions: new Gauge({ name: 'ledgerstream_partitions', help: 'Partitions led here',
       registers: [registry] }),
-    bytesProduced: new TalliedCounter(registry, 'ledgerstream_produced_bytes_total', 'Record batch bytes appended'),
-    bytesFetched: new TalliedCounter(registry, 'ledgerstream_fetched_bytes_total', 'Record batch bytes served',
-      ['source']),
+    bytesProduced: new TalliedCounter(registry, 'ledgerstream_produced_bytes_total',
+      'Record batch bytes appended'),
+    bytesFetched: new TalliedCounter(registry, 'ledgerstream_fetched_bytes_total',
+      'Record batch bytes served', ['source']),
     topicBytesIn: new TalliedCounter(registry, 'ledgerstream_topic_produced_bytes_total',
       'Record batch bytes appended, by topic', ['topic']),
     topicRecordsIn: new TalliedCounter(registry, 'ledgerstream_topic_produced_records_total',

@@ -335,8 +335,11 @@ export class Connection {
       const api = API_SPECS.get(info.apiKey)?.name ?? String(info.apiKey);
       const seconds = Number(process.hrtime.bigint() - startNs) / 1e9;
       this.metrics.requestLatency.observeKeyed(api, { api }, seconds);
-      if (result instanceof CloseConnection) this.metrics.requests.add(`${api} closed`, { api, outcome: 'closed' });
-      else this.metrics.requests.add(api, { api, outcome: 'ok' });
+      if (result instanceof CloseConnection) {
+        this.metrics.requests.add(`${api} closed`, { api, outcome: 'closed' });
+      } else {
+        this.metrics.requests.add(api, { api, outcome: 'ok' });
+      }
     }
     this.writeReadyResponses();
     this.updateReading();

@@ -168,7 +168,10 @@ async function readInto(pass: FetchPass, s: BrokerServices, req: FetchRequest, v
         continue;
       }
       pass.sizeBytes += read.sizeBytes;
-      if (read.sizeBytes > 0) s.metrics.topicBytesOut.add(entry!.record.name, { topic: entry!.record.name }, read.sizeBytes);
+      if (read.sizeBytes > 0) {
+        const topic = entry!.record.name;
+        s.metrics.topicBytesOut.add(topic, { topic }, read.sizeBytes);
+      }
       out.partitions.push({ ...defaultFetchResponsePartitionData(), partitionIndex: p.partition,
         highWatermark: BigInt(read.highWatermark), lastStableOffset: BigInt(lastStable),
         logStartOffset: BigInt(read.logStartOffset),

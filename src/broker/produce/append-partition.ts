@@ -114,7 +114,7 @@ export function appendPartition(s: BrokerServices, topic: TopicEntry | undefined
       // Acknowledged when the original is durable, not before (it may still be in flight).
       return { errorCode: ErrorCode.NONE, errorMessage: null, baseOffset: outcome.baseOffset,
         logAppendTimeMs: -1, logStartOffset: log.logStartOffset, durable: outcome.durable };
-    case 'appended':
+    case 'appended': {
       s.metrics.bytesProduced.inc(batch.length);
       const name = topic.record.name;
       s.metrics.topicBytesIn.add(name, { topic: name }, batch.length);
@@ -123,5 +123,6 @@ export function appendPartition(s: BrokerServices, topic: TopicEntry | undefined
       return { errorCode: ErrorCode.NONE, errorMessage: null, baseOffset: outcome.baseOffset,
         logAppendTimeMs: outcome.logAppendTimeMs, logStartOffset: log.logStartOffset,
         durable: outcome.durable };
+    }
   }
 }
