@@ -19,6 +19,8 @@ import { Counter, Histogram, type LabelValues, type Registry } from 'prom-client
 interface CounterSeries<T extends string> {
   labels: LabelValues<T>;
   pending: number;
+  /** Handed to prom-client once at least: a series first added with 0 shows, as in prom-client. */
+  exported: boolean;
 }
 
 /** A counter whose increments wait in plain numbers until the counter is read. */
@@ -44,7 +46,7 @@ export class TalliedCounter<T extends string = never> {
   add(key: string, labels: LabelValues<T>, n = 1): void {
     const s = this.series.get(key);
     if (s !== undefined) s.pending += n;
-    else this.series.set(key, { labels, pending: n });
+    else this.series.set(key, { labels, pending: n, exported: false });
   }
 
   private flushInto(counter: Counter<T>): void {
@@ -53,9 +55,10 @@ export class TalliedCounter<T extends string = never> {
       this.unlabelledPending = 0;
     }
     for (const s of this.series.values()) {
-      if (s.pending === 0) continue;
+      if (s.pending === 0 && s.exported) continue;
       counter.inc(s.labels, s.pending);
       s.pending = 0;
+      s.exported = true;
     }
   }
 }

@@ -33,6 +33,10 @@ it('a tallied counter exports what a prom-client counter exports, labelled and n
   const next = random(7);
   // Nothing counted yet: the unlabelled counter shows 0, the labelled ones no series.
   expect(await ours.metrics()).toBe(await theirs.metrics());
+  // A series first counted with 0 shows at 0.
+  talliedTopic.add('empty', { topic: 'empty' }, 0);
+  topic.inc({ topic: 'empty' }, 0);
+  expect(await ours.metrics()).toBe(await theirs.metrics());
   for (let round = 0; round < 3; round++) {
     for (let i = 0; i < 500; i++) {
       const name = `t${Math.floor(next() * 5)}`;
