@@ -146,7 +146,7 @@ export class PartitionLog {
   /** When the oldest batch not yet in object storage was appended here; null if there is none. */
   get oldestNotUploadedAtMs(): number | null {
     if (this.fenced) return null;
-    return this.tail.at(this.tail.indexOf(this.uploadedEndOffset))?.appendedAtMs ?? null;
+    return this.tail.batchFrom(this.uploadedEndOffset)?.appendedAtMs ?? null;
   }
 
   /** Bytes held in the tail (uploaded or not). */
@@ -421,7 +421,7 @@ export class PartitionLog {
    * object storage (or a lower bound of it), or Infinity if everything is uploaded.
    */
   lsnNeeded(): number {
-    const b = this.tail.at(this.tail.indexOf(this.uploadedEndOffset));
+    const b = this.tail.batchFrom(this.uploadedEndOffset);
     if (b === undefined) return Infinity;
     return b.lsn >= 0 ? b.lsn : b.lsnFloor;
   }
@@ -500,7 +500,7 @@ export class PartitionLog {
 
   /** Epoch of the batch holding the last offset below the high watermark, or -1. */
   latestEpochBefore(offset: number): number {
-    return this.tail.at(this.tail.indexOf(offset - 1))?.leaderEpoch ?? this.leaderEpoch;
+    return this.tail.batchFrom(offset - 1)?.leaderEpoch ?? this.leaderEpoch;
   }
 
   /** For OffsetForLeaderEpoch: the end offset of `epoch` as seen in the tail, or null if unknown. */

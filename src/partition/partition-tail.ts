@@ -74,6 +74,11 @@ export class PartitionTail {
     return lo;
   }
 
+  /** The first batch with lastOffset >= offset (the one holding it, if any does). */
+  batchFrom(offset: number): TailBatch | undefined {
+    return this.batches[this.indexOf(offset)];
+  }
+
   /** Removes and returns the batches from `index` to the end (a roll-back). */
   cutFrom(index: number): TailBatch[] {
     const cut = this.batches.splice(index);
