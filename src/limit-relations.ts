@@ -10,9 +10,7 @@ import {
   fetchLimits, groupLimits, handoffLimits, membershipLimits, partitionLimits, produceLimits,
   settingBounds, settingDefaults, storageLimits, transactionLimits,
 } from './limits.js';
-import { s3StoreDefaults, segmentLimits } from '../storage/limits.js';
-
-const KiB = 1024;
+import { KiB, s3StoreDefaults, segmentLimits } from '../storage/limits.js';
 
 /**
  * Partitions one uploaded object may hold: with etcd, as many as one commit transaction takes

@@ -14,13 +14,10 @@
  * Names carry their unit before the qualifier: `requestBytesMax`, `fetchWaitMsMax`.
  */
 import {
-  batchBytesMax, limits as storageLimits, s3StoreDefaults,
+  batchBytesMax, KiB, limits as storageLimits, MiB, s3StoreDefaults,
 } from '../storage/limits.js';
 
 export { batchBytesMax, storageLimits };
-
-const KiB = 1024;
-const MiB = 1024 * KiB;
 
 /** Numbers of Kafka and etcd that ours must agree with. */
 export const externalLimits = Object.freeze({

@@ -9,8 +9,9 @@
  */
 import assert from 'node:assert/strict';
 
-const KiB = 1024;
-const MiB = 1024 * KiB;
+/** Byte units, shared with src/limits.ts and src/limit-relations.ts. */
+export const KiB = 1024;
+export const MiB = 1024 * KiB;
 
 /** Limits shared by every object store engine; each one is asserted where it is enforced. */
 export const objectStoreLimits = Object.freeze({
