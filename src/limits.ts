@@ -17,7 +17,7 @@ import {
   batchBytesMax, KiB, limits as storageLimits, MiB, s3StoreDefaults,
 } from '../storage/limits.js';
 
-export { batchBytesMax, storageLimits };
+export { batchBytesMax, KiB, MiB, storageLimits };
 
 /** Numbers of Kafka and etcd that ours must agree with. */
 export const externalLimits = Object.freeze({

@@ -9,7 +9,7 @@
  */
 import assert from 'node:assert/strict';
 
-/** Byte units, shared with src/limits.ts and src/limit-relations.ts. */
+/** Byte units for every limits module (src/limits.ts re-exports them to the rest of src). */
 export const KiB = 1024;
 export const MiB = 1024 * KiB;
 

@@ -6,7 +6,9 @@
  */
 import { readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { quotaLimits as q, settingBounds as bounds, settingDefaults as d } from '../limits.js';
+import {
+  MiB, quotaLimits as q, settingBounds as bounds, settingDefaults as d,
+} from '../limits.js';
 import { settingRelationError } from '../limit-relations.js';
 import { parseConnectionOverrides } from '../quota/connection-limits.js';
 import { didYouMean } from './suggest.js';
@@ -30,7 +32,6 @@ interface SettingSpec {
   help: string;
 }
 
-const MIB = 1024 * 1024;
 /** Kafka's "no limit" for its int settings (Int.MaxValue). */
 const INT_MAX = 2 ** 31 - 1;
 
@@ -63,15 +64,15 @@ export const SETTINGS = {
   etcdTxnOpsMax: { kind: 'int', default: d.etcdTxnOpsMax, min: bounds.etcdTxnOpsMin, max: 100_000, help: "Ops per etcd transaction: etcd's --max-txn-ops (default 128)" },
   leaseTtlMs: { kind: 'int', default: d.leaseTtlMs, min: bounds.leaseTtlMsMin, max: 600_000, help: 'Broker lease in etcd: a dead broker is replaced after about this long' },
   ackWindowMs: { kind: 'int', default: d.ackWindowMs, min: bounds.ackWindowMsMin, max: 600_000, help: 'Acknowledge only this long after a lease renewal etcd confirmed (at most leaseTtlMs): a broker whose port refuses connections is replaced after about this long' },
-  requestBytesMax: { kind: 'int', default: d.requestBytesMax, min: 1024, max: 1024 * MIB, help: 'Largest request accepted (socket.request.max.bytes)' },
+  requestBytesMax: { kind: 'int', default: d.requestBytesMax, min: 1024, max: 1024 * MiB, help: 'Largest request accepted (socket.request.max.bytes)' },
   inFlightRequestsMax: { kind: 'int', default: d.inFlightRequestsMax, min: 1, max: 10_000, help: 'Unanswered requests per connection before reading pauses' },
-  unsentBytesMax: { kind: 'int', default: d.unsentBytesMax, min: 64 * 1024, max: 4096 * MIB, help: 'Unsent response bytes per connection before reading pauses' },
-  clientMemoryBytesMax: { kind: 'int', default: d.clientMemoryBytesMax, min: MIB, max: 65536 * MIB, help: 'Bytes held for clients over all connections (requests being read or handled, fetched data, answers not yet sent) past which connections stop reading: a wider queued.max.request.bytes' },
-  fetchMaxBytes: { kind: 'int', default: d.fetchMaxBytes, min: 1024, max: 1024 * MIB, help: 'Most record bytes in one Fetch answer, whatever the client asks; one batch goes anyway (fetch.max.bytes)' },
+  unsentBytesMax: { kind: 'int', default: d.unsentBytesMax, min: 64 * 1024, max: 4096 * MiB, help: 'Unsent response bytes per connection before reading pauses' },
+  clientMemoryBytesMax: { kind: 'int', default: d.clientMemoryBytesMax, min: MiB, max: 65536 * MiB, help: 'Bytes held for clients over all connections (requests being read or handled, fetched data, answers not yet sent) past which connections stop reading: a wider queued.max.request.bytes' },
+  fetchMaxBytes: { kind: 'int', default: d.fetchMaxBytes, min: 1024, max: 1024 * MiB, help: 'Most record bytes in one Fetch answer, whatever the client asks; one batch goes anyway (fetch.max.bytes)' },
   connectionsMaxIdleMs: { kind: 'int', default: d.connectionsMaxIdleMs, min: 1000, max: 2 ** 31 - 1, help: 'Idle connections are closed after this' },
-  walSegmentBytesMax: { kind: 'int', default: d.walSegmentBytesMax, min: bounds.walSegmentBytesMin, max: 4096 * MIB, help: 'WAL segment file size' },
+  walSegmentBytesMax: { kind: 'int', default: d.walSegmentBytesMax, min: bounds.walSegmentBytesMin, max: 4096 * MiB, help: 'WAL segment file size' },
   uploadIntervalMs: { kind: 'int', default: d.uploadIntervalMs, min: 10, max: 600_000, help: 'Upload WAL data to object storage at least this often' },
-  uploadBytesMax: { kind: 'int', default: d.uploadBytesMax, min: 64 * 1024, max: 1024 * MIB, help: 'Upload as soon as this much is waiting' },
+  uploadBytesMax: { kind: 'int', default: d.uploadBytesMax, min: 64 * 1024, max: 1024 * MiB, help: 'Upload as soon as this much is waiting' },
   uploadPutsPerSecondMax: { kind: 'int', default: d.uploadPutsPerSecondMax, min: 1, max: 1000,
     help: 'Object-store PUTs a second at most with walMode local or shared: batches arriving '
       + 'meanwhile ride the next PUT' },
@@ -79,9 +80,9 @@ export const SETTINGS = {
     help: 'walMode=object: PUTs a second at most; a produce waits for the next PUT (up to '
       + '1000/this ms), then for the PUT and its commit' },
   uploadObjectBytesMax: { kind: 'int', default: d.uploadObjectBytesMax, min: 64 * 1024, max: bounds.uploadObjectBytesMaxMax, help: 'Batch bytes per uploaded object; a larger backlog goes up as several objects, oldest first' },
-  uploadBacklogBytesMax: { kind: 'int', default: d.uploadBacklogBytesMax, min: MIB, max: 65536 * MIB, help: 'Bytes not yet in object storage past which Produce gets KAFKA_STORAGE_ERROR (retriable)' },
-  tailBytesMax: { kind: 'int', default: d.tailBytesMax, min: MIB, max: 65536 * MIB, help: 'Recent batches kept in memory for fetches' },
-  readCacheBytesMax: { kind: 'int', default: d.readCacheBytesMax, min: MIB, max: 65536 * MIB, help: 'Block cache for reads from object storage' },
+  uploadBacklogBytesMax: { kind: 'int', default: d.uploadBacklogBytesMax, min: MiB, max: 65536 * MiB, help: 'Bytes not yet in object storage past which Produce gets KAFKA_STORAGE_ERROR (retriable)' },
+  tailBytesMax: { kind: 'int', default: d.tailBytesMax, min: MiB, max: 65536 * MiB, help: 'Recent batches kept in memory for fetches' },
+  readCacheBytesMax: { kind: 'int', default: d.readCacheBytesMax, min: MiB, max: 65536 * MiB, help: 'Block cache for reads from object storage' },
   autoCreateTopics: { kind: 'bool', default: true, help: 'Create unknown topics on Metadata requests (auto.create.topics.enable)' },
   defaultPartitions: { kind: 'int', default: d.defaultPartitions, min: 1, max: 10_000, help: 'Partitions of auto-created topics (num.partitions)' },
   retentionMs: { kind: 'int', default: d.retentionMs, min: -1, max: Number.MAX_SAFE_INTEGER, help: 'Default retention.ms' },
