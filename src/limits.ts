@@ -45,6 +45,8 @@ export const settingDefaults = Object.freeze({
   clientMemoryBytesMax: 512 * MiB,
   /** Kafka's fetch.max.bytes. */
   fetchMaxBytes: 55 * MiB,
+  /** Kafka's max.incremental.fetch.session.cache.slots: fetch sessions kept (0: none). */
+  fetchSessionCacheSlots: 1000,
   /** Kafka's connections.max.idle.ms. */
   connectionsMaxIdleMs: 600_000,
   /** One WAL file; bounds one recovery scan (storage/limits.ts). */
@@ -170,6 +172,12 @@ export const produceLimits = Object.freeze({
 export const fetchLimits = Object.freeze({
   /** Longest long poll honoured, whatever the client asks (Kafka clients default to 500 ms). */
   fetchWaitMsMax: 30_000,
+  /** A fetch session unused this long may be evicted by any new one (Kafka's
+   *  min.incremental.fetch.session.eviction.ms default). */
+  fetchSessionEvictionMs: 120_000,
+  /** Partitions all fetch sessions together remember: each costs a few hundred bytes, so about
+   *  50 MiB; a consumer of all 10,000 partitions of the scale scenario fits twenty times over. */
+  fetchSessionPartitionsMax: 200_000,
 });
 
 /** Topics and admin requests. */

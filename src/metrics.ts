@@ -156,6 +156,13 @@ export function exportReadCacheStats(metrics: Metrics, stats: () => Record<strin
     'Read cache counters since start and current sizes (read-ahead in flight included), by kind', stats);
 }
 
+export function exportFetchSessionStats(metrics: Metrics, stats: () => Record<string, number>):
+  void {
+  exportStatsByKind(metrics, 'ledgerstream_fetch_sessions', 'Incremental fetch sessions '
+    + '(KIP-227): sessions and partitions held now; incremental fetches and evictions since start, '
+    + 'by kind', stats);
+}
+
 function exportStatsByKind(metrics: Metrics, name: string, help: string,
   stats: () => Record<string, number>): void {
   new Gauge({

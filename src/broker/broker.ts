@@ -24,7 +24,8 @@ import type { Metadata } from '../metadata/stores.js';
 import type { EtcdMetadata } from '../metadata/etcd/metadata.js';
 import { SqliteMetadata } from '../metadata/sqlite/metadata.js';
 import { type Metrics, createMetrics, exportBacklogAge, exportBrokerInfo, exportClientMemory,
-  exportReadCacheStats, exportStoreStats, serveMetrics } from '../metrics.js';
+  exportFetchSessionStats, exportReadCacheStats, exportStoreStats, serveMetrics,
+} from '../metrics.js';
 import { ObjectHistoryReader } from '../partition/history-reader.js';
 import type { Durability } from '../partition/durability/durability.js';
 import { LocalWalDurability, replayWal } from '../partition/durability/local-wal.js';
@@ -35,7 +36,7 @@ import { collectOrphans } from '../partition/orphan-collector.js';
 import { enforceRetention } from '../partition/retention.js';
 import { TailMemory } from '../partition/tail-memory.js';
 import { Uploader } from '../partition/uploader.js';
-import { adminLimits, transactionLimits } from '../limits.js';
+import { adminLimits, fetchLimits, transactionLimits } from '../limits.js';
 import { uploadPartitionsPerObjectMax, uploadTurnWaitMsMax } from '../limit-relations.js';
 import { ReadCache } from '../../storage/cache/read-cache.js';
 import type { ObjectStore } from '../../storage/object-store/object-store.js';
@@ -49,6 +50,7 @@ import { exportEventLoopDelay } from '../event-loop-delay.js';
 import { Dispatcher } from './dispatch.js';
 import { HANDLERS } from './handlers/index.js';
 import { MemoryBudget } from './memory-budget.js';
+import { FetchSessionCache } from './fetch/fetch-sessions.js';
 import { exportConsumerLag } from './lag-metrics.js';
 import { BrokerServer } from './server.js';
 import { parseListeners, type ListenerSpec } from '../security/listeners.js';
@@ -164,11 +166,16 @@ export class Broker {
           groupCoordinator: (id) => cluster.groupCoordinator(id) },
       partitions, Date.now, log, peers),
       isCoordinator: (id) => cluster.groupCoordinator(id)?.nodeId === config.nodeId });
+    const fetchSessions = new FetchSessionCache({ slots: config.fetchSessionCacheSlots,
+      evictionMs: fetchLimits.fetchSessionEvictionMs,
+      partitionsMax: fetchLimits.fetchSessionPartitionsMax });
+    exportFetchSessionStats(metrics, () => fetchSessions.stats());
     const services: BrokerServices = {
       config, nodeId: config.nodeId, clusterId: metadata.clusterId(), advertised, cluster,
       metadata, partitions, groups, transactions, uploader, history, metrics,
       authorizer: createAuthorizer(config, metadata),
       memory: new MemoryBudget(config.clientMemoryBytesMax),
+      fetchSessions,
       quotas: quotaFollow.quotas,
       apiVersions: () => handlerRanges,
       deleteObjects: (keys) => deleteQuietly(store, keys, log),

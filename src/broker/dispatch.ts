@@ -195,7 +195,7 @@ export class Dispatcher {
 function throttledResponse(handler: ApiHandler, response: unknown, version: number,
   throttle: Throttle): unknown {
   const answer = throttle.emptyFetch && handler.throttledResponse !== undefined
-    ? handler.throttledResponse(version) : response;
+    ? handler.throttledResponse(version, response) : response;
   if (typeof answer !== 'object' || answer === null || !('throttleTimeMs' in answer)) return answer;
   const current = typeof answer.throttleTimeMs === 'number' ? answer.throttleTimeMs : 0;
   return { ...answer, throttleTimeMs: Math.max(current, throttle.throttleMs) };

@@ -53,9 +53,9 @@ export interface ApiHandler<Req = any, Res = any> {
   /**
    * The answer instead of `handle`'s when the request put its client over a quota and the API
    * answers such a request without its data (Fetch: no records, as Kafka's KIP-219 fetch). The
-   * dispatcher sets throttle_time_ms on it.
+   * dispatcher sets throttle_time_ms on it. `response` is what `handle` answered.
    */
-  throttledResponse?(version: number): Res;
+  throttledResponse?(version: number, response: Res): Res;
 }
 
 /** errorResponse for an API whose response carries one top-level error code in every version. */

@@ -11,6 +11,7 @@ import type { HistoryReader } from '../partition/partition-log.js';
 import type { PartitionManager } from '../partition/partition-manager.js';
 import type { Uploader } from '../partition/uploader.js';
 import type { MemoryBudget } from './memory-budget.js';
+import type { FetchSessionCache } from './fetch/fetch-sessions.js';
 import type { ClientQuotas } from '../quota/client-quotas.js';
 import type { Authorizer } from '../security/authorizer.js';
 import type { TransactionCoordinator } from '../txn/transaction-coordinator.js';
@@ -36,6 +37,8 @@ export interface BrokerServices {
   authorizer: Authorizer;
   /** Bytes held for clients, broker-wide: connections are admitted against it, fetches shrink to it. */
   memory: MemoryBudget;
+  /** Incremental fetch sessions (KIP-227) opened on this broker. */
+  fetchSessions: FetchSessionCache;
   /** Client quotas in force (the store's table, followed) and the rates measured against them. */
   quotas: ClientQuotas;
   /** The handlers' version ranges, for ApiVersions. */

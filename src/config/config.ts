@@ -69,6 +69,10 @@ export const SETTINGS = {
   unsentBytesMax: { kind: 'int', default: d.unsentBytesMax, min: 64 * 1024, max: 4096 * MiB, help: 'Unsent response bytes per connection before reading pauses' },
   clientMemoryBytesMax: { kind: 'int', default: d.clientMemoryBytesMax, min: MiB, max: 65536 * MiB, help: 'Bytes held for clients over all connections (requests being read or handled, fetched data, answers not yet sent) past which connections stop reading: a wider queued.max.request.bytes' },
   fetchMaxBytes: { kind: 'int', default: d.fetchMaxBytes, min: 1024, max: 1024 * MiB, help: 'Most record bytes in one Fetch answer, whatever the client asks; one batch goes anyway (fetch.max.bytes)' },
+  fetchSessionCacheSlots: { kind: 'int', default: d.fetchSessionCacheSlots, min: 0, max: 100_000,
+    help: 'Incremental fetch sessions kept (KIP-227; 0 turns them off): in one, a Fetch names '
+      + 'and gets back only the partitions that changed '
+      + '(max.incremental.fetch.session.cache.slots)' },
   connectionsMaxIdleMs: { kind: 'int', default: d.connectionsMaxIdleMs, min: 1000, max: 2 ** 31 - 1, help: 'Idle connections are closed after this' },
   walSegmentBytesMax: { kind: 'int', default: d.walSegmentBytesMax, min: bounds.walSegmentBytesMin, max: 4096 * MiB, help: 'WAL segment file size' },
   uploadIntervalMs: { kind: 'int', default: d.uploadIntervalMs, min: 10, max: 600_000, help: 'Upload WAL data to object storage at least this often' },

@@ -16,6 +16,7 @@ const RENAMED: Readonly<Record<string, string>> = {
   'group.max.session.timeout.ms': 'groupSessionTimeoutMsMax',
   'broker.id': 'nodeId',
   'log.dirs': 'dataDir',
+  'max.incremental.fetch.session.cache.slots': 'fetchSessionCacheSlots',
 };
 
 /** `listener.name.<listener>.<mechanism>.sasl.jaas.config`: one entry of listenerSaslJaasConfig. */

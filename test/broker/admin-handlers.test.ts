@@ -109,6 +109,7 @@ async function setUp(): Promise<Fixture> {
     quotas: new ClientQuotas({ samples: config.quotaWindowNum,
       sampleMs: config.quotaWindowSizeSeconds * 1000 }),
     transactions: {} as BrokerServices['transactions'], // nor this
+    fetchSessions: {} as BrokerServices['fetchSessions'], // nor this
     apiVersions: () => [],
     deleteObjects: (keys) => { deleted.push(...keys); },
     nowMs: () => 1_700_000_000_000,

@@ -12,14 +12,15 @@
  * partition's in-memory index (partition/txn-index.ts): no record is decoded to answer it.
  * Version notes: v13+ names topics by id. v12+ names the leader of a partition refused with
  * NOT_LEADER_OR_FOLLOWER or FENCED_LEADER_EPOCH, v16+ its address too (KIP-951).
- * Not implemented: incremental fetch sessions (every response has sessionId 0, which tells
- * clients to keep sending full requests, as Kafka does when its session cache is full),
- * follower fetching, preferred read replicas.
+ * Incremental fetch sessions (KIP-227, v7+; fetch/fetch-context.ts): a full Fetch at epoch 0
+ * opens one, and the session's later Fetches name and get back only what changed.
+ * Not implemented: follower fetching, preferred read replicas.
  */
 import {
   type FetchRequest, decodeFetchRequest, defaultFetchResponse, encodeFetchResponse,
 } from '../../../protocol/generated/messages/fetch.js';
 import { nameFetchLeaders } from '../fetch/current-leader.js';
+import { closeFetchContext, openFetchContext } from '../fetch/fetch-context.js';
 import { waitForAppend } from '../fetch/long-poll.js';
 import { readPartitions, requestedPartitions } from '../fetch/read-partitions.js';
 import { awaitOpening } from '../await-opening.js';
@@ -54,10 +55,18 @@ export const handler = defineHandler({
   decodeRequest: decodeFetchRequest,
   encodeResponse: encodeFetchResponse,
   // Over its quota: no partitions, as Kafka's throttled FetchResponse (the client fetches the
-  // same offsets again once the throttle is over).
-  throttledResponse: () => defaultFetchResponse(),
-  async handle(ctx, request, version) {
+  // same offsets again once the throttle is over). A session stays open: the records left out
+  // are read again from the offsets it holds, which the client did not move.
+  throttledResponse: (_version, response) => ({ ...defaultFetchResponse(),
+    sessionId: response.sessionId }),
+  async handle(ctx, sent, version) {
     const s = ctx.services;
+    const context = openFetchContext(s.fetchSessions, sent, version, s.nowMs());
+    if (context.kind === 'error') {
+      return { ...defaultFetchResponse(), errorCode: context.errorCode };
+    }
+    // An incremental Fetch reads its whole session, in the session's order.
+    const request = context.request;
     // Never more than the client's consumer_byte_rate lets through in one window (Kafka caps
     // fetch.max.bytes the same way), so a throttled consumer still makes progress.
     const quotaBytesMax = s.quotas.fetch.maxValueInWindow(ctx.principal.name, ctx.clientId ?? '');
@@ -80,6 +89,7 @@ export const handler = defineHandler({
       }
       const res = defaultFetchResponse();
       res.responses = pass.topics;
+      closeFetchContext(s.fetchSessions, context, res, version, s.nowMs());
       nameFetchLeaders(s, res, version, ctx.listenerName);
       return res;
     } finally {

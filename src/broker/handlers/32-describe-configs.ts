@@ -42,6 +42,7 @@ function configsOf({ config: c, nodeId, partitions }: BrokerServices, r: Resourc
     'log.retention.bytes': c.retentionBytes, 'log.retention.ms': c.retentionMs,
     'message.max.bytes': c.messageBytesMax, 'num.partitions': c.defaultPartitions,
     'socket.request.max.bytes': c.requestBytesMax, 'fetch.max.bytes': c.fetchMaxBytes,
+    'max.incremental.fetch.session.cache.slots': c.fetchSessionCacheSlots,
   }).map(([key, value]) => [key, String(value), SOURCE_STATIC]);
 }
 
