@@ -22,6 +22,7 @@ import {
 import { CODEC_IDS, CODECS } from '../helpers/compat-steps.js';
 import { waitFor } from '../helpers/kafka-client.js';
 import { fetchStoredBatches } from '../helpers/stored-batches.js';
+import { freePort } from '../helpers/ports.js';
 
 const HAVE_JAVA = javaAvailable();
 if (!HAVE_JAVA) {
@@ -69,17 +70,29 @@ describe.skipIf(!HAVE_JAVA)(`Apache Kafka Java client and CLI tools against a br
   let broker: BrokerProcess;
   let jars: KafkaJars;
   let compatClasses: string;
+  let metricsPort: number;
 
   beforeAll(async () => {
     jars = await kafkaJars();
     [broker, compatClasses] = await Promise.all([
-      startBroker({ settings: { groupInitialRebalanceDelayMs: 0 } }),
+      freePort().then((port) => {
+        metricsPort = port;
+        return startBroker({ settings: { groupInitialRebalanceDelayMs: 0, metricsPort } });
+      }),
       compileJava([COMPAT_SOURCE]),
     ]);
   }, 600_000);
   afterAll(async () => {
     await broker?.destroy();
   });
+
+  /** Incremental Fetches the broker has answered (its /metrics). */
+  async function incrementalFetches(): Promise<number> {
+    const text = await (await fetch(`http://127.0.0.1:${metricsPort}/metrics`)).text();
+    const m = /^ledgerstream_fetch_sessions\{kind="incremental_fetches"\} (\d+)$/m.exec(text);
+    expect(m).not.toBeNull();
+    return Number(m![1]);
+  }
 
   /** The broker's recent log, to go with a failure. */
   const brokerLog = () => `--- broker log (tail)\n${broker.output().slice(-6000)}`;
@@ -154,8 +167,10 @@ describe.skipIf(!HAVE_JAVA)(`Apache Kafka Java client and CLI tools against a br
       produced.push(...lines);
     }
 
-    async function consoleConsume(maxMessages: number, fromBeginning: boolean): Promise<Consumed[]> {
-      const r = await tool('consoleConsumer', ['--topic', topic, '--group', group,
+    async function consoleConsume(maxMessages: number, fromBeginning: boolean,
+      options: { group?: string; consumerProperties?: string[] } = {}): Promise<Consumed[]> {
+      const r = await tool('consoleConsumer', ['--topic', topic, '--group', options.group ?? group,
+        ...(options.consumerProperties ?? []).flatMap((p) => ['--consumer-property', p]),
         ...(fromBeginning ? ['--from-beginning'] : []), '--max-messages', String(maxMessages), '--timeout-ms', '30000',
         '--formatter-property', 'print.partition=true', '--formatter-property', 'print.offset=true',
         '--formatter-property', 'print.key=true']);
@@ -198,6 +213,16 @@ describe.skipIf(!HAVE_JAVA)(`Apache Kafka Java client and CLI tools against a br
     it('console consumer in a group reads every record back (--from-beginning --max-messages --group)', async () => {
       expect(produced).toHaveLength(CODECS.length * RECORDS_PER_CODEC);
       expectEverything(await consoleConsume(produced.length, true));
+    }, 60_000);
+
+    it('console consumer reads every record back through an incremental fetch session (KIP-227)', async () => {
+      // 1 KiB a partition per Fetch: each partition holds a batch per codec (5), and a Fetch
+      // gets about one of each, so the records take several Fetches, each after the first
+      // naming only the partitions whose position moved and getting only those with news.
+      const before = await incrementalFetches();
+      expectEverything(await consoleConsume(produced.length, true,
+        { group: `${group}-sessions`, consumerProperties: ['max.partition.fetch.bytes=1024'] }));
+      expect(await incrementalFetches() - before).toBeGreaterThanOrEqual(CODECS.length - 1);
     }, 60_000);
 
     it('kafka-consumer-groups --list and --describe show the committed offsets and the lag', async () => {

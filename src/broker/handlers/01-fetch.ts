@@ -10,10 +10,15 @@
  * READ_COMMITTED (isolation_level 1) reads only below the last stable offset (no open
  * transaction's data) and gets the aborted transactions overlapping what it was sent, from the
  * partition's in-memory index (partition/txn-index.ts): no record is decoded to answer it.
+ * Incremental fetch sessions (KIP-227; fetch/fetch-context.ts): a full Fetch at epoch 0 opens
+ * one (max.incremental.fetch.session.cache.slots of them, Kafka's eviction rules), and the
+ * session's later Fetches name only the partitions whose position moved and get back only those
+ * with records, a new high watermark or log start, or an error. Sessions are held in the
+ * broker's memory: after a restart the client gets FETCH_SESSION_ID_NOT_FOUND and opens another.
  * Version notes: v13+ names topics by id. v12+ names the leader of a partition refused with
- * NOT_LEADER_OR_FOLLOWER or FENCED_LEADER_EPOCH, v16+ its address too (KIP-951).
- * Incremental fetch sessions (KIP-227, v7+; fetch/fetch-context.ts): a full Fetch at epoch 0
- * opens one, and the session's later Fetches name and get back only what changed.
+ * NOT_LEADER_OR_FOLLOWER or FENCED_LEADER_EPOCH, v16+ its address too (KIP-951). Sessions need
+ * v7+ (v4-6 have no session fields); a session opened by topic ids is asked by ids only, one
+ * opened by names by names only (else FETCH_SESSION_TOPIC_ID_ERROR).
  * Not implemented: follower fetching, preferred read replicas.
  */
 import {
