@@ -253,3 +253,29 @@ it('with max.incremental.fetch.session.cache.slots=0 no Fetch gets a session', a
     await broker.destroy();
   }
 }, 60_000);
+
+// Sessions live in memory: a killed broker's are gone, and the client's next incremental Fetch
+// tells it so; the new session it opens reads every acknowledged record.
+it('after a kill and restart: FETCH_SESSION_ID_NOT_FOUND, then a new session', async () => {
+  const broker = await startBroker();
+  let client = await RawClient.connect(broker.port);
+  try {
+    expect(await createTopic(client, TOPIC, 1)).toBe(ErrorCode.NONE);
+    const opened = await fetchIn(client, 12, '', 0, 0, [{ partition: 0, offset: 0 }]);
+    expect(opened.sessionId).toBeGreaterThan(0);
+    for (let i = 0; i < 3; i++) expect((await produce(client, TOPIC, 100)).errorCode).toBe(0);
+    client.close();
+    await broker.kill();
+    await broker.restart();
+    client = await RawClient.connect(broker.port);
+    expect(await fetchIn(client, 12, '', opened.sessionId, 1, [])).toMatchObject(
+      { errorCode: ErrorCode.FETCH_SESSION_ID_NOT_FOUND, sessionId: 0, responses: [] });
+    const again = await fetchIn(client, 12, '', 0, 0, [{ partition: 0, offset: 0 }]);
+    expect(again.sessionId).toBeGreaterThan(0);
+    expect(answered(again)[0]![0]).toBe(3);
+    expect(answered(again)[0]![1]).toBeGreaterThan(0);
+  } finally {
+    client.close();
+    await broker.destroy();
+  }
+}, 60_000);

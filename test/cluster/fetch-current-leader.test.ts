@@ -30,11 +30,12 @@ async function topicIdOf(client: RawClient): Promise<string> {
   return MD.decodeMetadataResponse(await answer(client, 3, 12), 12).topics[0]!.topicId;
 }
 
-async function fetchAt(client: RawClient, version: number, topicId: string) {
+async function fetchAt(client: RawClient, version: number, topicId: string,
+  session: Partial<F.FetchRequest> = {}) {
   const req = { ...F.defaultFetchRequest(), maxWaitMs: 0, minBytes: 0, maxBytes: 1 << 20,
     topics: [{ ...F.defaultFetchRequestFetchTopic(), topic: TOPIC, topicId,
       partitions: [{ ...F.defaultFetchRequestFetchPartition(), partition: 0,
-        partitionMaxBytes: 1 << 20 }] }] };
+        partitionMaxBytes: 1 << 20 }] }], ...session };
   client.send(1, version, (w) => F.encodeFetchRequest(w, version, req));
   return F.decodeFetchResponse(await answer(client, 1, version), version);
 }
@@ -63,6 +64,18 @@ it('names the current leader in a v12+ and its endpoint in a v16+ refused fetch'
     expect(p12.errorCode).toBe(ErrorCode.NOT_LEADER_OR_FOLLOWER);
     expect([p12.currentLeader.leaderId, p12.currentLeader.leaderEpoch])
       .toEqual([leader, p.currentLeader.leaderEpoch]);
+
+    // In an incremental fetch session (KIP-227) an error is always news: the refusal, with the
+    // leader and its endpoint, comes in every answer though the partition is no longer named.
+    const opened = await fetchAt(client, 16, topicId, { sessionId: 0, sessionEpoch: 0 });
+    expect(opened.sessionId).toBeGreaterThan(0);
+    for (const sessionEpoch of [1, 2]) {
+      const next = await fetchAt(client, 16, topicId,
+        { sessionId: opened.sessionId, sessionEpoch, topics: [] });
+      expect(next.responses[0]?.partitions[0]).toMatchObject({
+        errorCode: ErrorCode.NOT_LEADER_OR_FOLLOWER, currentLeader: { leaderId: leader } });
+      expect(next.nodeEndpoints.map((e) => e.nodeId)).toEqual([leader]);
+    }
   } finally {
     client.close();
   }

@@ -61,7 +61,11 @@ export const handler = defineHandler({
   encodeResponse: encodeFetchResponse,
   // Over its quota: no partitions, as Kafka's throttled FetchResponse (the client fetches the
   // same offsets again once the throttle is over). A session stays open: the records left out
-  // are read again from the offsets it holds, which the client did not move.
+  // are read again from the offsets it holds, which the client did not move. Unlike Kafka,
+  // which decides the throttle before it updates the session, the session already holds the
+  // high watermarks and log starts of the answer withheld; one that moved without records
+  // (a read_committed consumer at the last stable offset, or retention) reaches the client
+  // with its next change.
   throttledResponse: (_version, response) => ({ ...defaultFetchResponse(),
     sessionId: response.sessionId }),
   async handle(ctx, sent, version) {
