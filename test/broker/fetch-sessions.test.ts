@@ -8,12 +8,12 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ErrorCode } from '../../protocol/generated/errors.js';
 import * as F from '../../protocol/generated/messages/fetch.js';
-import * as MD from '../../protocol/generated/messages/metadata.js';
 import { FetchSessionCache, type SessionPartition } from '../../src/broker/fetch/fetch-sessions.js';
 import { type BrokerProcess, startBroker } from '../helpers/broker-process.js';
 import { freePort } from '../helpers/ports.js';
 import { RawClient } from '../helpers/raw-client.js';
-import { answer, createTopic, produce } from '../helpers/raw-requests.js';
+import { answer, createTopic, produce, topicIdOf } from '../helpers/raw-requests.js';
+import { metricValue } from '../helpers/store-variants.js';
 
 function parts(n: number): SessionPartition[] {
   return Array.from({ length: n }, (_, partition) => ({ ...F.defaultFetchRequestFetchPartition(),
@@ -94,13 +94,6 @@ const BYTES = 1 << 20;
 
 interface Asked { partition: number; offset: number }
 
-async function topicIdOf(client: RawClient): Promise<string> {
-  const req = { ...MD.defaultMetadataRequest(), allowAutoTopicCreation: false,
-    topics: [{ ...MD.defaultMetadataRequestMetadataRequestTopic(), name: TOPIC }] };
-  client.send(3, 12, (w) => MD.encodeMetadataRequest(w, 12, req));
-  return MD.decodeMetadataResponse(await answer(client, 3, 12), 12).topics[0]!.topicId;
-}
-
 /** Fetch of `asked` (and forgetting `forgotten`) in session `sessionId` at `epoch`. */
 async function fetchIn(client: RawClient, version: number, topicId: string, sessionId: number,
   epoch: number, asked: Asked[], options: { forgotten?: number[]; maxWaitMs?: number } = {}) {
@@ -120,12 +113,6 @@ async function fetchIn(client: RawClient, version: number, topicId: string, sess
 function answered(res: F.FetchResponse): Record<number, [number, number]> {
   return Object.fromEntries(res.responses.flatMap((t) => t.partitions).map((p) =>
     [p.partitionIndex, [Number(p.highWatermark), p.records?.length ?? 0]]));
-}
-
-async function sessionMetrics(metricsPort: number): Promise<Record<string, number>> {
-  const text = await (await fetch(`http://127.0.0.1:${metricsPort}/metrics`)).text();
-  return Object.fromEntries([...text.matchAll(/^ledgerstream_fetch_sessions\{kind="(\w+)"\} (\d+)$/gm)]
-    .map((m) => [m[1]!, Number(m[2])]));
 }
 
 /** A session over every partition, opened where each partition ends (a sessionless Fetch first,
@@ -180,7 +167,7 @@ describe('fetch sessions on a broker', () => {
     broker = await startBroker({ settings: { metricsPort } });
     client = await RawClient.connect(broker.port);
     expect(await createTopic(client, TOPIC, PARTITIONS)).toBe(ErrorCode.NONE);
-    topicId = await topicIdOf(client);
+    topicId = await topicIdOf(client, TOPIC);
   }, 60_000);
 
   afterAll(async () => {
@@ -227,9 +214,10 @@ describe('fetch sessions on a broker', () => {
     expect((await fetchIn(client, 12, topicId, sessionId, 1, [])).errorCode).toBe(ErrorCode.NONE);
     expect((await fetchIn(client, 12, topicId, 0x7fff_0000, 1, [])).errorCode)
       .toBe(ErrorCode.FETCH_SESSION_ID_NOT_FOUND);
-    const m = await sessionMetrics(metricsPort);
-    expect(m.sessions).toBeGreaterThanOrEqual(1);
-    expect(m.incremental_fetches).toBeGreaterThanOrEqual(1);
+    const sessions = (kind: string) => metricValue(metricsPort, 'ledgerstream_fetch_sessions',
+      `kind="${kind}"`);
+    expect(await sessions('sessions')).toBeGreaterThanOrEqual(1);
+    expect(await sessions('incremental_fetches')).toBeGreaterThanOrEqual(1);
   });
 
   it('a v4-6 Fetch has no session fields and is answered without one', async () => {

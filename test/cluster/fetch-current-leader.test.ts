@@ -8,12 +8,11 @@
 import { afterEach, expect, it } from 'vitest';
 import { ErrorCode } from '../../protocol/generated/errors.js';
 import * as F from '../../protocol/generated/messages/fetch.js';
-import * as MD from '../../protocol/generated/messages/metadata.js';
 import type { TestCluster } from '../helpers/cluster.js';
 import { waitFor } from '../helpers/kafka-client.js';
 import { connectToNonLeader } from '../helpers/non-leader.js';
 import { RawClient } from '../helpers/raw-client.js';
-import { answer } from '../helpers/raw-requests.js';
+import { answer, topicIdOf } from '../helpers/raw-requests.js';
 
 const TOPIC = 'fetch-current-leader';
 
@@ -22,13 +21,6 @@ afterEach(async () => {
   await cluster?.destroy();
   cluster = undefined;
 });
-
-async function topicIdOf(client: RawClient): Promise<string> {
-  const req = { ...MD.defaultMetadataRequest(), allowAutoTopicCreation: false,
-    topics: [{ ...MD.defaultMetadataRequestMetadataRequestTopic(), name: TOPIC }] };
-  client.send(3, 12, (w) => MD.encodeMetadataRequest(w, 12, req));
-  return MD.decodeMetadataResponse(await answer(client, 3, 12), 12).topics[0]!.topicId;
-}
 
 async function fetchAt(client: RawClient, version: number, topicId: string,
   session: Partial<F.FetchRequest> = {}) {
@@ -49,7 +41,7 @@ it('names the current leader in a v12+ and its endpoint in a v16+ refused fetch'
     let topicId = '';
     let res = F.defaultFetchResponse();
     await waitFor('the other broker knows the topic', async () => {
-      topicId = await topicIdOf(client);
+      topicId = await topicIdOf(client, TOPIC);
       res = await fetchAt(client, 16, topicId);
       return res.responses[0]?.partitions[0]?.errorCode === ErrorCode.NOT_LEADER_OR_FOLLOWER;
     });

@@ -23,6 +23,7 @@ import { CODEC_IDS, CODECS } from '../helpers/compat-steps.js';
 import { waitFor } from '../helpers/kafka-client.js';
 import { fetchStoredBatches } from '../helpers/stored-batches.js';
 import { freePort } from '../helpers/ports.js';
+import { metricValue } from '../helpers/store-variants.js';
 
 const HAVE_JAVA = javaAvailable();
 if (!HAVE_JAVA) {
@@ -86,13 +87,9 @@ describe.skipIf(!HAVE_JAVA)(`Apache Kafka Java client and CLI tools against a br
     await broker?.destroy();
   });
 
-  /** Incremental Fetches the broker has answered (its /metrics). */
-  async function incrementalFetches(): Promise<number> {
-    const text = await (await fetch(`http://127.0.0.1:${metricsPort}/metrics`)).text();
-    const m = /^ledgerstream_fetch_sessions\{kind="incremental_fetches"\} (\d+)$/m.exec(text);
-    expect(m).not.toBeNull();
-    return Number(m![1]);
-  }
+  /** Incremental Fetches the broker has answered (its /metrics; 0 before the series exists). */
+  const incrementalFetches = () => metricValue(metricsPort, 'ledgerstream_fetch_sessions',
+    'kind="incremental_fetches"');
 
   /** The broker's recent log, to go with a failure. */
   const brokerLog = () => `--- broker log (tail)\n${broker.output().slice(-6000)}`;

@@ -17,6 +17,10 @@ import {
   defaultFetchRequestFetchTopic, encodeFetchRequest, type FetchResponse,
 } from '../../protocol/generated/messages/fetch.js';
 import {
+  decodeMetadataResponse, defaultMetadataRequest, defaultMetadataRequestMetadataRequestTopic,
+  encodeMetadataRequest,
+} from '../../protocol/generated/messages/metadata.js';
+import {
   decodeProduceResponse, defaultProduceRequest, encodeProduceRequest,
 } from '../../protocol/generated/messages/produce.js';
 import {
@@ -54,6 +58,14 @@ export async function apiVersionsAfterMs(client: RawClient): Promise<number> {
   const startMs = performance.now();
   await apiVersions(client);
   return performance.now() - startMs;
+}
+
+/** Metadata v12 of one topic (not created if missing): its topic id. */
+export async function topicIdOf(client: RawClient, topic: string): Promise<string> {
+  const req = { ...defaultMetadataRequest(), allowAutoTopicCreation: false,
+    topics: [{ ...defaultMetadataRequestMetadataRequestTopic(), name: topic }] };
+  client.send(3, 12, (w) => encodeMetadataRequest(w, 12, req));
+  return decodeMetadataResponse(await answer(client, 3, 12), 12).topics[0]!.topicId;
 }
 
 /** CreateTopics v5 of one topic; returns its error code. */
