@@ -62,8 +62,8 @@ import { FLEET_DEFAULTS, FLEET_LIMITS } from './fleet.js';
 import { type BenchTls, benchTls, tlsRuns } from './tls.js';
 import { TXN_DEFAULTS, TXN_LIMITS, txnRun } from './transactions.js';
 import { buildGoLoad } from '../lib/go-load.js';
-import { type AllWorkloadSettings, runWorkloads, type SystemResults,
-  type Workload } from './workloads.js';
+import { type AllWorkloadSettings, runWorkloads, type SystemResults, type Workload,
+  WORKLOAD_DEFAULTS, WORKLOAD_LIMITS } from './workloads.js';
 import { type ReportSettings, writeReport } from './write-report.js';
 
 const REPO = path.resolve(import.meta.dirname, '../..');
@@ -78,13 +78,10 @@ interface Settings extends ReportSettings {
 }
 
 const NUMERIC: Record<keyof WorkloadSettings, number> = {
-  recordBytes: 1024, maxRecords: 150_000, rate: 5000, fixedS: 8, e2eRecords: 1000, kafkajsS: 8, warmupRecords: 30_000,
-  ...FLEET_DEFAULTS, ...TXN_DEFAULTS,
+  ...WORKLOAD_DEFAULTS, ...FLEET_DEFAULTS, ...TXN_DEFAULTS,
 };
 const LIMITS: Record<keyof WorkloadSettings, [number, number]> = {
-  recordBytes: [1, 1 << 20], maxRecords: [1000, 10_000_000], rate: [10, 1_000_000], fixedS: [1, 600],
-  e2eRecords: [10, 1_000_000], kafkajsS: [1, 600], warmupRecords: [1000, 10_000_000],
-  ...FLEET_LIMITS, ...TXN_LIMITS,
+  ...WORKLOAD_LIMITS, ...FLEET_LIMITS, ...TXN_LIMITS,
 };
 /** The scenarios' systems unless --tls-systems / --txn-systems say otherwise. */
 const SCENARIO_SYSTEMS_DEFAULT = 'kafka,kafka-fsync,ledgerstream';

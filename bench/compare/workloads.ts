@@ -27,6 +27,7 @@
  * GETs/s per broker and the event-loop delay (p99, max) of the run's window.
  */
 import assert from 'node:assert/strict';
+import { cpus } from 'node:os';
 import { delta, eventLoopDelayWindow, FETCHED_ANY, FETCHED_OBJECTS, type Scrape, scrape,
   storeRequestRates, walFsyncWindow } from '../lib/broker-metrics.js';
 import { type ConsumeResult, type ProduceResult, runLoad } from '../lib/kafkajs-load.js';
@@ -40,6 +41,8 @@ import type { TlsResults } from './tls.js';
 import type { TxnRun, TxnSettings } from './transactions.js';
 import type { RunFailures } from './failures.js';
 import { runEach } from './run-loop.js';
+
+const CORES = cpus().length;
 
 export interface WorkloadSettings {
   recordBytes: number;
@@ -58,6 +61,14 @@ export interface WorkloadSettings {
 
 /** Everything a run of the workloads reads: the fixed workloads' sizes, the fleet's, the transactions'. */
 export type AllWorkloadSettings = WorkloadSettings & FleetSettings & TxnSettings;
+
+export const WORKLOAD_DEFAULTS: WorkloadSettings = { recordBytes: 1024, maxRecords: 150_000,
+  rate: 5000, fixedS: 8, e2eRecords: 1000, kafkajsS: 8, warmupRecords: 30_000 };
+
+export const WORKLOAD_LIMITS: Record<keyof WorkloadSettings, [number, number]> = {
+  recordBytes: [1, 1 << 20], maxRecords: [1000, 10_000_000], rate: [10, 1_000_000],
+  fixedS: [1, 600], e2eRecords: [10, 1_000_000], kafkajsS: [1, 600],
+  warmupRecords: [1000, 10_000_000] };
 
 export const PARTITION_COUNTS = [1, 16] as const;
 export const ACKS = ['1', 'all'] as const;
@@ -169,6 +180,14 @@ export function brokerUse(m: Metering, bytes: number, clientCpuS = m.meter.reape
   return { wallS: r.wallS, brokerCpuS: r.cpuS, brokerCpuSPerGb: bytes > 0 ? r.cpuS / (bytes / 1e9) : NaN,
     peakRssMiB: r.peakRssKiB / 1024, clientCpuS, machineBusy: r.machineBusy,
     ...brokerWindow(m.before, m.after, Math.min(activeS ?? r.wallS, r.wallS)) };
+}
+
+/**
+ * Cores the machine kept busy during a run beyond the broker and the load generator: above 0.5,
+ * something else competed for the 2 cores and the run's figures are disturbed.
+ */
+export function coresBusyElsewhere(u: BrokerUse): number {
+  return u.machineBusy * CORES - (u.brokerCpuS + u.clientCpuS) / u.wallS;
 }
 
 /** Seconds a Java perf tool spent moving its records, by its own count (undefined: none). */
@@ -295,7 +314,7 @@ async function kafkajsRun(st: Step): Promise<{ run: KafkajsRun; consumePeakRssMi
 }
 
 /** The agent fleet (fleet.ts): its own topic, producers and consumer groups. */
-async function fleetRun(st: Step): Promise<FleetResult & BrokerUse> {
+export async function fleetRun(st: Step): Promise<FleetResult & BrokerUse> {
   const { system, s } = st;
   const t = st.topic('fleet');
   await system.createTopic(t, s.fleetPartitions);
@@ -384,7 +403,7 @@ function workloads(runId: string, rawGet: boolean): Workload[] {
   return out;
 }
 
-async function warmUp(st: Step): Promise<void> {
+export async function warmUp(st: Step): Promise<void> {
   const { system, s } = st;
   st.log(`${system.id}: warm-up`);
   await system.createTopic(st.topic('warmup'), 16);

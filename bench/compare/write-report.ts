@@ -17,7 +17,8 @@ import { failureProblem, type RunFailure } from './failures.js';
 import type { FleetResult } from './fleet.js';
 import { bigGaps, fmt, table } from './report.js';
 import { SYSTEM_NAMES, type SystemId } from './systems.js';
-import type { AllWorkloadSettings, BrokerUse, SystemResults } from './workloads.js';
+import { type AllWorkloadSettings, type BrokerUse, coresBusyElsewhere,
+  type SystemResults } from './workloads.js';
 
 const REPO = path.resolve(import.meta.dirname, '../..');
 const README = path.join(REPO, 'README.md');
@@ -174,7 +175,7 @@ function resultProblems(run: BenchRun): string[] {
   for (const [id, r] of entries(run.results)) {
     const name = SYSTEM_NAMES[id];
     for (const [, u] of namedRuns(r).filter(([what]) => what !== 'kafkajs produce')) {
-      const other = u.machineBusy * CORES - (u.brokerCpuS + u.clientCpuS) / u.wallS;
+      const other = coresBusyElsewhere(u);
       if (other > 0.5) {
         problems.push(`${name}: ${other.toFixed(2)} cores busy outside broker and load ` +
           'generator during a run: disturbed');
