@@ -44,14 +44,12 @@
  *   --help                 print this
  */
 import { spawnSync } from 'node:child_process';
-import { readFileSync } from 'node:fs';
 import { mkdtemp, writeFile } from 'node:fs/promises';
 import { cpus, tmpdir } from 'node:os';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { cpuProfOnSignalPreload, PhaseProfiler } from '../lib/cpu-profile.js';
-import { benchEnvName, flagName } from '../lib/flags.js';
+import { benchEnvName, exitWithUsageIfAsked, flagName } from '../lib/flags.js';
 import { machineJiffies } from '../lib/proc-stats.js';
 import { log } from '../lib/run-info.js';
 import { RunFailures } from './failures.js';
@@ -99,12 +97,7 @@ function systemList(flag: string, raw: string, allowed: readonly SystemId[]): Sy
 
 
 function loadSettings(argv: string[]): Settings {
-  if (argv.includes('--help')) {
-    // The usage is this file's header comment.
-    const source = readFileSync(fileURLToPath(import.meta.url), 'utf8');
-    process.stdout.write(`${source.slice(source.indexOf('/**') + 4, source.indexOf('*/')).replace(/^ \*( |$)/gm, '')}\n`);
-    process.exit(0);
-  }
+  exitWithUsageIfAsked(argv, import.meta.url);
   const options: Record<string, { type: 'string' | 'boolean' }> = { 'systems': { type: 'string' }, 'out-dir': { type: 'string' },
     'tls-systems': { type: 'string' }, 'txn-systems': { type: 'string' },
     'cpu-prof': { type: 'boolean' }, 'readme': { type: 'boolean' } };

@@ -27,12 +27,13 @@
  *   --fleet-producers, --fleet-rate, --fleet-groups, --fleet-consumers-per-group,
  *   --fleet-partitions       as for `npm run bench`
  *   --out-dir bench/results  where pairs-<time>.md and raw/pairs-<time>.json go
+ *   --help                   print this
  */
 import { mkdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { buildGoLoad } from '../lib/go-load.js';
-import { benchEnvName, flagName } from '../lib/flags.js';
+import { benchEnvName, exitWithUsageIfAsked, flagName } from '../lib/flags.js';
 import { log } from '../lib/run-info.js';
 import { RunFailures } from './failures.js';
 import { FLEET_DEFAULTS, FLEET_LIMITS } from './fleet.js';
@@ -56,6 +57,7 @@ export interface PairSettings extends AllWorkloadSettings {
 }
 
 function loadSettings(argv: string[]): PairSettings {
+  exitWithUsageIfAsked(argv, import.meta.url);
   const numeric: Record<string, number> = { ...WORKLOAD_DEFAULTS, ...FLEET_DEFAULTS,
     ...TXN_DEFAULTS, fleetS: 30, rounds: 5 };
   const limits: Record<string, [number, number]> = { ...WORKLOAD_LIMITS, ...FLEET_LIMITS,

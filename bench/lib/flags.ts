@@ -2,6 +2,8 @@
  * Benchmark settings come from flags or the environment: the setting `maxRecords` is the flag
  * `--max-records` (the broker's own kebab-case rule) and the variable `BENCH_MAX_RECORDS`.
  */
+import { readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { kebabCase } from '../../src/config/config.js';
 
@@ -25,4 +27,13 @@ export function numericOptions<T extends Record<string, number>>(defaults: T): T
     if (raw !== undefined) out[k] = Number(raw);
   }
   return out as T;
+}
+
+/** With `--help` in `argv`: prints the usage (the header comment of the script at `moduleUrl`). */
+export function exitWithUsageIfAsked(argv: string[], moduleUrl: string): void {
+  if (!argv.includes('--help')) return;
+  const source = readFileSync(fileURLToPath(moduleUrl), 'utf8');
+  const header = source.slice(source.indexOf('/**') + 4, source.indexOf('*/'));
+  process.stdout.write(`${header.replace(/^ \*( |$)/gm, '')}\n`);
+  process.exit(0);
 }
