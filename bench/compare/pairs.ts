@@ -47,7 +47,7 @@ import { type AllWorkloadSettings, fleetRun, produceRun, produceWhat, type Step,
 
 const REPO = path.resolve(import.meta.dirname, '../..');
 const SYSTEMS: readonly PairSystem[] = ['kafka', 'kafka-fsync', 'ledgerstream'];
-/** Target 6 compares the fleet with Kafka's default only, and each fleet run takes a minute. */
+/** Target 6 compares the fleet with Kafka's default only; a fleet run takes over two minutes. */
 const FLEET_SYSTEMS: readonly PairSystem[] = ['kafka', 'ledgerstream'];
 const ROUNDS_LIMITS: [number, number] = [1, 50];
 
