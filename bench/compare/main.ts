@@ -49,7 +49,7 @@ import { cpus, tmpdir } from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { cpuProfOnSignalPreload, PhaseProfiler } from '../lib/cpu-profile.js';
-import { benchEnvName, exitWithUsageIfAsked, flagName } from '../lib/flags.js';
+import { benchEnvName, exitWithUsageIfAsked, flagName, integerSetting } from '../lib/flags.js';
 import { machineJiffies } from '../lib/proc-stats.js';
 import { log } from '../lib/run-info.js';
 import { RunFailures } from './failures.js';
@@ -105,11 +105,7 @@ function loadSettings(argv: string[]): Settings {
   const { values } = parseArgs({ args: argv, options, strict: true });
   const numbers = {} as WorkloadSettings;
   for (const [k, d] of Object.entries(NUMERIC) as [keyof WorkloadSettings, number][]) {
-    const raw = (values[flagName(k)] as string | undefined) ?? process.env[benchEnvName(k)];
-    const v = raw === undefined ? d : Number(raw);
-    const [lo, hi] = LIMITS[k];
-    if (!Number.isInteger(v) || v < lo || v > hi) throw new Error(`--${flagName(k)} must be an integer in ${lo}..${hi}, got ${raw}`);
-    numbers[k] = v;
+    numbers[k] = integerSetting(values, k, d, LIMITS[k]);
   }
   const systemsRaw = (values.systems as string | undefined) ?? process.env.BENCH_SYSTEMS ?? SYSTEM_IDS.join(',');
   const systems = systemList('systems', systemsRaw, SYSTEM_IDS);

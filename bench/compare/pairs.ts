@@ -33,12 +33,13 @@ import { mkdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { buildGoLoad } from '../lib/go-load.js';
-import { benchEnvName, exitWithUsageIfAsked, flagName } from '../lib/flags.js';
+import { exitWithUsageIfAsked, flagName, integerSetting } from '../lib/flags.js';
 import { log } from '../lib/run-info.js';
 import { RunFailures } from './failures.js';
 import { FLEET_DEFAULTS, FLEET_LIMITS } from './fleet.js';
 import { kafkaToolsVersion } from './java-perf.js';
-import { type PairRound, type PairSystem, PAIR_PRODUCE, renderPairs } from './pairs-report.js';
+import { PAIR_FLEET_SYSTEMS, PAIR_PRODUCE, PAIR_SYSTEMS, type PairRound, type PairSystem,
+  renderPairs } from './pairs-report.js';
 import { SYSTEM_NAMES, startKafkaSystems, startLedgerstream,
   type SystemUnderTest } from './systems.js';
 import { TXN_DEFAULTS } from './transactions.js';
@@ -46,9 +47,6 @@ import { type AllWorkloadSettings, fleetRun, produceRun, produceWhat, type Step,
   warmUp, WORKLOAD_DEFAULTS, WORKLOAD_LIMITS } from './workloads.js';
 
 const REPO = path.resolve(import.meta.dirname, '../..');
-const SYSTEMS: readonly PairSystem[] = ['kafka', 'kafka-fsync', 'ledgerstream'];
-/** Target 6 compares the fleet with Kafka's default only; a fleet run takes over two minutes. */
-const FLEET_SYSTEMS: readonly PairSystem[] = ['kafka', 'ledgerstream'];
 const ROUNDS_LIMITS: [number, number] = [1, 50];
 
 export interface PairSettings extends AllWorkloadSettings {
@@ -67,16 +65,7 @@ function loadSettings(argv: string[]): PairSettings {
   const options: Record<string, { type: 'string' }> = { 'out-dir': { type: 'string' } };
   for (const k of flagged) options[flagName(k)] = { type: 'string' };
   const { values } = parseArgs({ args: argv, options, strict: true });
-  for (const k of flagged) {
-    const raw = (values[flagName(k)] as string | undefined) ?? process.env[benchEnvName(k)];
-    if (raw === undefined) continue;
-    const v = Number(raw);
-    const [lo, hi] = limits[k]!;
-    if (!Number.isInteger(v) || v < lo || v > hi) {
-      throw new Error(`--${flagName(k)} must be an integer in ${lo}..${hi}, got ${raw}`);
-    }
-    numeric[k] = v;
-  }
+  for (const k of flagged) numeric[k] = integerSetting(values, k, numeric[k]!, limits[k]!);
   const outDir = path.resolve((values['out-dir'] as string | undefined) ??
     path.join(REPO, 'bench/results'));
   return { ...(numeric as unknown as AllWorkloadSettings), rounds: numeric.rounds!, outDir };
@@ -93,7 +82,7 @@ async function runRound(round: number, systemSteps: Map<PairSystem, Step>, s: Pa
   // Every run writes a fresh topic: the round's number joins its name.
   const steps = new Map([...systemSteps].map(([id, st]) =>
     [id, { ...st, topic: (what: string) => st.topic(`${what}-r${round}`) }]));
-  const out: PairRound = { round, order: orderOf(SYSTEMS, round), produce: {}, fleet: {} };
+  const out: PairRound = { round, order: orderOf(PAIR_SYSTEMS, round), produce: {}, fleet: {} };
   for (const [partitions, acks] of PAIR_PRODUCE) {
     const key = produceWhat('max', partitions, acks);
     const runs: PairRound['produce'][string] = {};
@@ -106,7 +95,7 @@ async function runRound(round: number, systemSteps: Map<PairSystem, Step>, s: Pa
     out.produce[key] = runs;
   }
   if (s.fleetS > 0) {
-    for (const id of orderOf(FLEET_SYSTEMS, round)) {
+    for (const id of orderOf(PAIR_FLEET_SYSTEMS, round)) {
       const fleet = await failures.attempt(SYSTEM_NAMES[id], `round ${round}: agent fleet`,
         () => fleetRun(steps.get(id)!));
       if (fleet) out.fleet[id] = fleet;
@@ -136,11 +125,11 @@ async function main(): Promise<void> {
       const steps = new Map([...systems].map(([id, system]) => [id, {
         system, s, log, profiles: {}, connection: { bootstrap: system.bootstrap },
         topic: (what: string) => topicName(runId, system, what) } satisfies Step]));
-      for (const id of SYSTEMS) {
+      for (const id of PAIR_SYSTEMS) {
         await failures.attempt(SYSTEM_NAMES[id], 'warm-up', () => warmUp(steps.get(id)!));
       }
       for (let round = 1; round <= s.rounds; round++) {
-        log(`round ${round} of ${s.rounds}: ${orderOf(SYSTEMS, round).join(', ')}`);
+        log(`round ${round} of ${s.rounds}: ${orderOf(PAIR_SYSTEMS, round).join(', ')}`);
         rounds.push(await runRound(round, steps, s, failures));
       }
     } finally {

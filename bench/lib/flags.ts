@@ -29,6 +29,20 @@ export function numericOptions<T extends Record<string, number>>(defaults: T): T
   return out as T;
 }
 
+/**
+ * One integer setting: its flag's value in `values` (from the caller's parseArgs), else its
+ * variable, else `fallback`. Throws, naming the flag, unless it is an integer in `lo`..`hi`.
+ */
+export function integerSetting(values: Record<string, unknown>, name: string, fallback: number,
+  [lo, hi]: readonly [number, number]): number {
+  const raw = (values[kebabCase(name)] as string | undefined) ?? process.env[benchEnvName(name)];
+  const v = raw === undefined ? fallback : Number(raw);
+  if (!Number.isInteger(v) || v < lo || v > hi) {
+    throw new Error(`--${kebabCase(name)} must be an integer in ${lo}..${hi}, got ${raw}`);
+  }
+  return v;
+}
+
 /** With `--help` in `argv`: prints the usage (the header comment of the script at `moduleUrl`). */
 export function exitWithUsageIfAsked(argv: string[], moduleUrl: string): void {
   if (!argv.includes('--help')) return;
