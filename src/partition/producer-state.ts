@@ -49,10 +49,12 @@ export class ProducerStates {
   /** Decides what to do with a batch, without changing any state. */
   check(batch: BatchIdentity): SequenceCheck {
     const state = this.states.get(batch.producerId);
-    if (state === undefined) {
-      if (batch.firstSequence === 0) return { kind: 'append' };
-      return outOfOrder(`unknown producer ${batch.producerId} starts at sequence ${batch.firstSequence}`);
-    }
+    // A producer this partition does not know starts wherever it is, as on Kafka (its
+    // ProducerAppendInfo accepts any sequence when there is no current epoch): its state was
+    // expired (producer.id.expiration.ms) or deleted with its records, and the producer goes on
+    // from its last sequence. Refusing it OUT_OF_ORDER_SEQUENCE_NUMBER is fatal to librdkafka's
+    // idempotent producer, so an agent idle past the expiration could never send again.
+    if (state === undefined) return { kind: 'append' };
     if (batch.producerEpoch < state.producerEpoch) {
       return { kind: 'error', error: 'INVALID_PRODUCER_EPOCH',
         detail: `epoch ${batch.producerEpoch} < current ${state.producerEpoch}` };

@@ -13,8 +13,10 @@
  * report checked and the stored batches checked with a raw Fetch; a Consumer in a group with
  * manual commit() reading everything back in order per partition; list_groups (ListGroups +
  * DescribeGroups) while a member and after; committed offsets; resetting the group's offsets to 0
- * and reading everything again. With confluent-kafka 2.x also describe_topics, describe_cluster,
- * list_offsets, list_consumer_groups, describe_consumer_groups, list_consumer_group_offsets and
+ * and reading everything again; an idempotent producer idle past producer.id.expiration.ms that
+ * goes on sending (librdkafka treats the broker refusing its sequence as fatal). With
+ * confluent-kafka 2.x also describe_topics, describe_cluster, list_offsets,
+ * list_consumer_groups, describe_consumer_groups, list_consumer_group_offsets and
  * alter_consumer_group_offsets (1.7 resets by a commit from a consumer outside the group).
  *
  * Skipped, with a message, only when no Python can import confluent_kafka.
@@ -24,7 +26,9 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type BrokerProcess, startBroker } from '../helpers/broker-process.js';
 import { CODEC_IDS, CODECS, COMPAT_CACHE_DIR, type CompatRecord as Rec, VALUE_PAD, expectContiguousDeliveries, expectEveryRecordOnce, runJsonStep } from '../helpers/compat-steps.js';
+import { kafkaClient } from '../helpers/kafka-client.js';
 import { fetchStoredBatches } from '../helpers/stored-batches.js';
+import { createTopic } from '../helpers/txn-steps.js';
 
 const SCRIPT = path.resolve(import.meta.dirname, 'python/compat.py');
 /** Each subcommand bounds itself at about 40 s (compat.py's STEP_S); this is the backstop. */
@@ -247,6 +251,35 @@ describe.skipIf(CLIENTS.length === 0)(`confluent-kafka-python (librdkafka) again
         expectEverything(again.records);
         expect(again.commit).toBe('');
         expect(again.committed).toEqual(perPartition(end()));
+      }, 60_000);
+    });
+
+    describe('an idempotent producer idle past producer.id.expiration.ms', () => {
+      const EXPIRATION_MS = 1500;
+      /** Expiry runs with each retention pass (every 300 ms here). */
+      const IDLE_S = 4;
+      let expiring: BrokerProcess;
+      beforeAll(async () => {
+        expiring = await startBroker({ settings: { producerIdExpirationMs: EXPIRATION_MS,
+          retentionCheckIntervalMs: 300 } });
+      });
+      afterAll(async () => {
+        await expiring?.destroy();
+      });
+
+      // The broker forgets the producer; librdkafka goes on from the sequence it reached, and an
+      // OUT_OF_ORDER_SEQUENCE_NUMBER answer would be fatal to it. Kafka takes such a producer
+      // back at any sequence, and so does Ledgerstream.
+      it('keeps sending after its producer state expired', async () => {
+        const topic = 'py-idle';
+        await createTopic(kafkaClient(expiring.bootstrap), topic, 1);
+        const v = await runJsonStep<{ delivered: { o?: number; v: string; err: string }[];
+          errors: string[] }>(`${client.python} compat.py`, client.python, [SCRIPT],
+        ['idle', topic, String(IDLE_S)], expiring, STEP_MS_MAX);
+        expect(v.errors).toEqual([]);
+        expect(v.delivered).toEqual(['before-0', 'before-1', 'before-2', 'after-0', 'after-1',
+          'after-2'].map((value, o) => ({ o, v: value, err: '' })));
+        expect(expiring.output()).toMatch(/idle producer ids expired/);
       }, 60_000);
     });
   });

@@ -7,7 +7,9 @@
  * producer.id.expiration.ms (KIP-854): a partition forgets an idempotent producer idle past it,
  * so DescribeProducers no longer lists it and a retry of its last batch is appended again rather
  * than recognised as a duplicate (before the expiry the same retry is answered with the offset
- * it got).
+ * it got). A producer forgotten so goes on from the sequence it had reached: the partition takes
+ * it back at any sequence, as Kafka does (kafkajs's idempotent producer, and librdkafka's in
+ * test/compat/python-client.test.ts, keep sending).
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ErrorCode } from '../../protocol/generated/errors.js';
@@ -117,5 +119,45 @@ describe('producer.id.expiration.ms', () => {
     expect(await activeProducers()).toEqual([]);
     expect(await produceBatch(batch)).toEqual({ errorCode: ErrorCode.NONE, baseOffset: 1 });
     expect(broker.output()).toMatch(/idle producer ids expired/);
+  }, 30_000);
+
+  it('takes an expired producer back at whatever sequence it goes on from, as Kafka does',
+    async () => {
+      const { producerId, producerEpoch } = await init(null);
+      const batchAt = (baseSequence: number) => encodeBatch({ records: [{ key: null,
+        value: Buffer.from(`seq ${baseSequence}`) }], baseTimestamp: Date.now(), producerId,
+      producerEpoch, baseSequence });
+      const first = await produceBatch(await batchAt(0));
+      expect(first.errorCode).toBe(ErrorCode.NONE);
+      // While the producer is known, a gap is still refused.
+      expect((await produceBatch(await batchAt(2))).errorCode)
+        .toBe(ErrorCode.OUT_OF_ORDER_SEQUENCE_NUMBER);
+      await new Promise((r) => setTimeout(r, EXPIRED_AFTER_MS));
+      expect(await activeProducers()).not.toContain(Number(producerId));
+      // Kafka's ProducerAppendInfo accepts any sequence from a producer with no current epoch.
+      expect(await produceBatch(await batchAt(1)))
+        .toEqual({ errorCode: ErrorCode.NONE, baseOffset: first.baseOffset + 1 });
+      expect((await produceBatch(await batchAt(3))).errorCode)
+        .toBe(ErrorCode.OUT_OF_ORDER_SEQUENCE_NUMBER);
+      expect(await produceBatch(await batchAt(2)))
+        .toEqual({ errorCode: ErrorCode.NONE, baseOffset: first.baseOffset + 2 });
+    }, 30_000);
+
+  it('lets a kafkajs idempotent producer idle past the expiration send again', async () => {
+    const kafka = kafkaClient(broker.bootstrap);
+    const producer = kafka.producer({ idempotent: true, maxInFlightRequests: 1 });
+    await producer.connect();
+    try {
+      const send = (value: string) => producer.send({ topic: TOPIC, acks: -1,
+        messages: [{ partition: 0, value }] });
+      const before = await send('before');
+      await send('before, again');
+      await new Promise((r) => setTimeout(r, EXPIRED_AFTER_MS));
+      const after = await send('after');
+      expect(after[0]!.errorCode).toBe(ErrorCode.NONE);
+      expect(Number(after[0]!.baseOffset)).toBe(Number(before[0]!.baseOffset) + 2);
+    } finally {
+      await producer.disconnect();
+    }
   }, 30_000);
 });

@@ -11,6 +11,7 @@ only for bad arguments or an unexpected exception (its traceback on stderr).
     compat.py consume  BOOTSTRAP TOPIC GROUP EXPECTED
     compat.py group    BOOTSTRAP GROUP TOPIC PARTITIONS
     compat.py reset    BOOTSTRAP GROUP TOPIC PARTITIONS
+    compat.py idle     BOOTSTRAP TOPIC IDLE_S
 
 Works with Debian's python3-confluent-kafka 1.7 (librdkafka 2.0) and with confluent-kafka 2.x
 from PyPI: the AdminClient calls that 1.7 lacks (describe_topics, describe_cluster, list_offsets,
@@ -217,6 +218,39 @@ def cmd_produce(bootstrap, topic, partitions, codec, count):
     return out
 
 
+def cmd_idle(bootstrap, topic, idle_s):
+    """An idempotent producer sends 3 records to partition 0 one at a time, stays idle IDLE_S
+    seconds (longer than the broker's producer.id.expiration.ms, so its producer state there is
+    forgotten), then sends 3 more in the same way. librdkafka goes on with the sequence it had
+    reached; an OUT_OF_ORDER_SEQUENCE_NUMBER answer is fatal to it (error_cb, then every send
+    fails)."""
+    idle_s = float(idle_s)
+    assert 0 < idle_s < STEP_S / 2, 'idle within the step bound'
+    errors = []
+    p = Producer(conf(bootstrap, **{'enable.idempotence': True, 'acks': 'all', 'linger.ms': 0,
+                                    'error_cb': lambda e: errors.append(err_name(e))}))
+    delivered = []
+
+    def on_delivery(err, msg):
+        delivered.append({'o': msg.offset(), 'v': msg.value().decode(), 'err': err_name(err)})
+
+    def send(value):
+        try:
+            p.produce(topic, value=value.encode(), partition=0, on_delivery=on_delivery)
+        except KafkaException as e:
+            delivered.append({'v': value, 'err': err_name(e)})
+        p.flush(STEP_S / 4)
+
+    for i in range(3):
+        send('before-%d' % i)
+    deadline = time.monotonic() + idle_s
+    while time.monotonic() < deadline:
+        p.poll(0.1)
+    for i in range(3):
+        send('after-%d' % i)
+    return {'delivered': delivered, 'errors': errors}
+
+
 def consumer_assignment(data):
     """Decodes a ConsumerProtocol assignment: version, [topic, [partition]], user data."""
     if not data:
@@ -383,7 +417,7 @@ def cmd_reset(bootstrap, group, topic, partitions):
 
 
 COMMANDS = {'admin': (cmd_admin, 2), 'produce': (cmd_produce, 4), 'consume': (cmd_consume, 3),
-            'group': (cmd_group, 3), 'reset': (cmd_reset, 3)}
+            'group': (cmd_group, 3), 'reset': (cmd_reset, 3), 'idle': (cmd_idle, 2)}
 
 
 def main(argv):
