@@ -4,8 +4,10 @@
  * walked (decompressed within a per-request budget) to check they match the header, as Kafka's
  * LogValidator does; the batch is stored as sent, offsets assigned by patching it in place.
  * acks=1 and acks=-1 are answered only once the batch is fsynced in the WAL (a single node has
- * no replicas to wait for, so they mean the same); acks=0 gets no response. Idempotent producers: duplicates are answered with their
- * original offsets, sequence gaps with OUT_OF_ORDER_SEQUENCE_NUMBER. A request for a partition
+ * no replicas to wait for, so they mean the same); acks=0 gets no response. Idempotent
+ * producers: duplicates are answered with their original offsets, sequence gaps with
+ * OUT_OF_ORDER_SEQUENCE_NUMBER; a producer the partition does not know (never seen, or expired
+ * by producer.id.expiration.ms) is taken at any sequence, as Kafka takes it. A request for a partition
  * this broker was just named leader of but has not opened yet (cluster mode: it waits out the
  * old leader's acknowledgement window and replays its WAL) waits for it, up to 5 s, rather than
  * being refused (broker/await-opening.ts).
