@@ -17,9 +17,12 @@ import {
 import { EtcdKeys, prefixEnd } from '../../src/etcd/keys.js';
 import { etcdPerFile } from '../helpers/etcd-per-file.js';
 import { etcdServerLimits } from '../helpers/etcd-server.js';
+import type { ProducerPartitionState } from '../../src/metadata/records.js';
+import { etcdCoordinatorLimits } from '../../src/limits.js';
 import {
   at,
   commitOf,
+  key,
   topicRecord,
   type MetadataHarness,
 } from './contract/fixtures.js';
@@ -292,6 +295,46 @@ describe('etcd engine specifics', () => {
       await small.close();
     }
   });
+
+  it('cuts a producer list too large for one value to the most recently active producers',
+    async () => {
+      const topic = topicRecord('crowded', 1);
+      await a.topics.create(topic, 1);
+      const partition = key(topic.topicId, 0);
+      // Producer 7 is the least recently active, but has a transaction open: it must stay.
+      const producers = Array.from({ length: 2000 }, (_, i): ProducerPartitionState => ({
+        producerId: 1000 + i, producerEpoch: 0, lastTimestampMs: 1_700_000_000_000 + i,
+        recentBatches: Array.from({ length: 5 }, (_, b) => ({ firstSequence: 10 * b,
+          lastSequence: 10 * b + 9, baseOffset: 1_000_000 + 10 * b,
+          lastOffset: 1_000_009 + 10 * b })),
+      }));
+      const inTransaction = { ...producers[0]!, producerId: 7, lastTimestampMs: 1 };
+      const txnIndex: ProducerPartitionState = { producerId: -1, producerEpoch: -1,
+        recentBatches: [], lastTimestampMs: 0,
+        txnIndex: { open: [[7, 5]], aborted: [[3, 0, 4]], markers: [] } };
+      const states = [txnIndex, inTransaction, ...producers];
+      expect(Buffer.byteLength(JSON.stringify(states)))
+        .toBeGreaterThan(etcdCoordinatorLimits.producerStatesBytesMax);
+
+      await a.segments.commit(commitOf('obj/crowded-1', [at(topic.topicId, 0, 0, 9)],
+        { producerStates: new Map([[partition, states]]) }));
+      const stored = await b.producers.loadStates(topic.topicId, 0);
+      const ids = new Set(stored.map((s) => s.producerId));
+      expect(ids.has(-1) && ids.has(7)).toBe(true);
+      const kept = stored.filter((s) => s.producerId >= 1000);
+      expect(kept.length).toBeGreaterThan(500);
+      expect(kept.length).toBeLessThan(producers.length);
+      // Exactly the most recent ones, whole.
+      expect(kept).toEqual(producers.slice(producers.length - kept.length));
+      expect(logged.filter((m) => m.includes('least recently active producers left out')))
+        .toHaveLength(1);
+
+      await a.segments.commit(commitOf('obj/crowded-2', [at(topic.topicId, 0, 10, 19)],
+        { producerStates: new Map([[partition, [txnIndex, inTransaction]]]) }));
+      expect(await b.producers.loadStates(topic.topicId, 0)).toEqual([txnIndex, inTransaction]);
+      expect(logged)
+        .toContain(`producer states of ${partition}: every producer fits the list again`);
+    });
 
   it('reloads the cache when the watch is cancelled and keeps following changes', async () => {
     const heard: MetadataChange[] = [];

@@ -34,8 +34,11 @@ import {
 import type { SegmentIndex } from '../stores.js';
 import {
   decodeObject, decodePartitionState, decodeSegment, encodeObject, encodePartitionState,
-  encodeProducerStates, encodeSegment, type ObjectRecord,
+  encodeSegment, type ObjectRecord,
 } from './codecs.js';
+import {
+  type BoundedProducerStates, encodeProducerStatesWithin,
+} from './producer-states-budget.js';
 import type { EtcdEngine, TxnPlan } from './engine.js';
 import { etcdCoordinatorLimits, etcdKitLimits } from '../../limits.js';
 
@@ -64,6 +67,9 @@ interface RetentionView {
 }
 
 export class EtcdSegmentIndex implements SegmentIndex {
+  /** Partitions whose producer list was last cut to fit (logged when one starts being cut). */
+  private readonly cutProducerLists = new Set<string>();
+
   constructor(private readonly e: EtcdEngine) {}
 
   /** One txn; see the file comment for its compares and ops. */
@@ -187,7 +193,8 @@ export class EtcdSegmentIndex implements SegmentIndex {
   }
 
   /** Replaces each partition's producer list, except after a pure replay: its states are as of
-   *  a range already indexed and would move the state backwards. */
+   *  a range already indexed and would move the state backwards. A list too large for one value
+   *  is cut to its most recently active producers (producer-states-budget.ts). */
   private producerStateOps(producerStates: Map<string, ProducerPartitionState[]>,
     replayedPartitions: Set<string>): EtcdRequestOp[] {
     const ops: EtcdRequestOp[] = [];
@@ -199,14 +206,25 @@ export class EtcdSegmentIndex implements SegmentIndex {
         ops.push(deleteOp(producersKey));
         continue;
       }
-      const value = encodeProducerStates(states);
-      if (Buffer.byteLength(value) > etcdCoordinatorLimits.producerStatesBytesMax) {
-        throw new RangeError(`producer states of ${key} take ${Buffer.byteLength(value)} bytes; ` +
-          `the limit is ${etcdCoordinatorLimits.producerStatesBytesMax} (expire producers)`);
-      }
-      ops.push(putOp(producersKey, value));
+      const bytesMax = etcdCoordinatorLimits.producerStatesBytesMax;
+      const list = encodeProducerStatesWithin(states, bytesMax, key);
+      this.noteCut(key, list, bytesMax);
+      ops.push(putOp(producersKey, list.value));
     }
     return ops;
+  }
+
+  /** Logs when a partition's producer list starts being cut, and when it fits again. */
+  private noteCut(key: string, list: BoundedProducerStates, bytesMax: number): void {
+    if (list.leftOut > 0 && !this.cutProducerLists.has(key)) {
+      this.cutProducerLists.add(key);
+      this.e.log(`producer states of ${key}: ${list.leftOut} least recently active producers ` +
+        `left out of the ${bytesMax}-byte list (${list.kept} kept); after a failover a new ` +
+        'leader takes them as new producers (a lower producer.id.expiration.ms keeps fewer)',
+      null);
+    } else if (list.leftOut === 0 && this.cutProducerLists.delete(key)) {
+      this.e.log(`producer states of ${key}: every producer fits the list again`, null);
+    }
   }
 
   /** The partition, and at most one txn's worth of entries wholly below `offset` with their

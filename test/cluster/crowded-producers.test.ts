@@ -1,0 +1,86 @@
+/**
+ * A partition written by more idempotent producers than one etcd value can list (an agent fleet
+ * whose agents come and go, each with a new producer id, within producer.id.expiration.ms).
+ * Each segment commit used to refuse the oversized producer list, so the partition's uploads
+ * failed until the producers expired (a day by default), and a broker taking the partition over
+ * after its leader died could not commit it either. Now the list is cut to the most recently
+ * active producers (src/metadata/etcd/producer-states-budget.ts): uploads go on, and after the
+ * leader is SIGKILLed the other broker serves every acknowledged record.
+ */
+import { afterAll, beforeAll, expect, it } from 'vitest';
+import { ErrorCode } from '../../protocol/generated/errors.js';
+import * as produce from '../../protocol/generated/messages/produce.js';
+import { decodeResponseFrame } from '../../protocol/frame.js';
+import { encodeBatch } from '../../protocol/records/record.js';
+import { type TestCluster, startCluster } from '../helpers/cluster.js';
+import { consumeAll, kafkaClient, waitFor } from '../helpers/kafka-client.js';
+import { RawClient } from '../helpers/raw-client.js';
+
+/** About 150 bytes of JSON each with one batch: 5000 are past the 512 KiB value. */
+const PRODUCERS = 5000;
+const TOPIC = 'crowded';
+
+let cluster: TestCluster;
+beforeAll(async () => { cluster = await startCluster(2, { walMode: 'shared' }); }, 120_000);
+afterAll(async () => cluster?.destroy());
+
+async function leaderOf(topic: string): Promise<number> {
+  const admin = kafkaClient(cluster.bootstrap).admin();
+  await admin.connect();
+  try {
+    const meta = await admin.fetchTopicMetadata({ topics: [topic] });
+    return meta.topics[0]!.partitions[0]!.leader;
+  } finally {
+    await admin.disconnect();
+  }
+}
+
+/** One acks=-1 Produce per producer id, all in flight at once; the error codes answered. */
+async function produceFromEach(port: number): Promise<number[]> {
+  const client = await RawClient.connect(port);
+  try {
+    for (let i = 0; i < PRODUCERS; i++) {
+      const batch = await encodeBatch({ records: [{ key: null, value: Buffer.from(`agent-${i}`) }],
+        baseTimestamp: Date.now(), producerId: BigInt(1_000_000 + i), producerEpoch: 0,
+        baseSequence: 0 });
+      client.send(0, 9, (w) => produce.encodeProduceRequest(w, 9, {
+        ...produce.defaultProduceRequest(), acks: -1, timeoutMs: 30_000,
+        topicData: [{ ...produce.defaultProduceRequestTopicProduceData(), name: TOPIC,
+          partitionData: [{ ...produce.defaultProduceRequestPartitionProduceData(), index: 0,
+            records: batch }] }] }));
+    }
+    const codes: number[] = [];
+    for (let i = 0; i < PRODUCERS; i++) {
+      const frame = await client.readFrame(30_000);
+      expect(frame).not.toBeNull();
+      const r = produce.decodeProduceResponse(decodeResponseFrame(0, 9, frame!).body, 9);
+      codes.push(r.responses[0]!.partitionResponses[0]!.errorCode);
+    }
+    return codes;
+  } finally {
+    client.close();
+  }
+}
+
+it('uploads a partition of more producers than one etcd value lists; fails it over', async () => {
+  const admin = kafkaClient(cluster.bootstrap).admin();
+  await admin.connect();
+  await admin.createTopics({ topics: [{ topic: TOPIC, numPartitions: 1 }] });
+  await admin.disconnect();
+  await waitFor('a leader', async () => (await leaderOf(TOPIC)) > 0, 20_000);
+  const leader = cluster.brokers[(await leaderOf(TOPIC)) - 1]!;
+
+  const codes = await produceFromEach(leader.port);
+  expect(codes.filter((c) => c !== ErrorCode.NONE)).toEqual([]);
+  // Uploads run every 250 ms: the first after the produce either cuts the list or fails.
+  await waitFor('an upload of the crowded partition', async () =>
+    /least recently active producers left out|uploads failing/.test(leader.output()), 30_000);
+  expect(leader.output()).not.toMatch(/uploads failing/);
+
+  await leader.kill();
+  const survivor = cluster.brokers.find((b) => b !== leader)!;
+  const read = await consumeAll(kafkaClient(survivor.bootstrap), TOPIC, PRODUCERS);
+  expect(read.map((r) => r.value).sort())
+    .toEqual(Array.from({ length: PRODUCERS }, (_, i) => `agent-${i}`).sort());
+  await leader.restart();
+}, 180_000);
