@@ -174,12 +174,17 @@ function prepareProducerStatements(db: Database.Database) {
     // RETURNING sees the updated row, so subtract one to hand out the value before the bump.
     nextProducerId: db.prepare<[], number>(`UPDATE producer_ids
       SET next_producer_id = next_producer_id + 1 RETURNING next_producer_id - 1`).pluck(),
-    insertProducerState: db.prepare<[string, number, number, string]>(`INSERT INTO
-      producer_states (topic_id, partition, producer_id, state_json) VALUES (?, ?, ?, ?)`),
+    upsertProducerState: db.prepare<[string, number, number, string]>(`INSERT INTO
+      producer_states (topic_id, partition, producer_id, state_json) VALUES (?, ?, ?, ?)
+      ON CONFLICT (topic_id, partition, producer_id)
+      DO UPDATE SET state_json = excluded.state_json`),
     selectProducerStates: db.prepare<TopicPartitionParams, string>(`SELECT state_json
       FROM producer_states WHERE topic_id = ? AND partition = ? ORDER BY producer_id`).pluck(),
-    deleteProducerStates: db.prepare<TopicPartitionParams>(
-      'DELETE FROM producer_states WHERE topic_id = ? AND partition = ?'),
+    selectProducerStateRows: db.prepare<TopicPartitionParams,
+      { producer_id: number; state_json: string }>(`SELECT producer_id, state_json
+      FROM producer_states WHERE topic_id = ? AND partition = ?`),
+    deleteProducerState: db.prepare<[string, number, number]>(
+      'DELETE FROM producer_states WHERE topic_id = ? AND partition = ? AND producer_id = ?'),
     deleteProducerStatesOfTopic: db.prepare<[string]>(
       'DELETE FROM producer_states WHERE topic_id = ?'),
   };
