@@ -118,12 +118,12 @@ function assertEtcdRelations(l: BrokerLimits): void {
   // The etcd engine asserts txnOpsMax >= 8 (its fixed per-transaction overheads).
   assert.ok(l.bounds.etcdTxnOpsMin >= 8, 'fixed per-transaction overheads fit');
   assert.ok(l.etcd.txnOpsMaxDefault === l.settings.etcdTxnOpsMax, 'one etcdTxnOpsMax default');
-  assert.ok(l.etcd.producerStatesBytesMax <= l.external.etcdRequestBytesMax / 2,
-    "one partition's producer list fits an etcd request with room for the rest");
-  // Not asserted, because it does not hold: a commit of uploadPartitionsPerObjectMax partitions
-  // (42 at 128 ops) each with a producer list near producerStatesBytesMax would exceed
-  // etcdRequestBytesMax (42 × 512 KiB). Typical lists are a few hundred bytes; the segment
-  // committer should cut objects by the commit's encoded bytes as well as by its ops.
+  assert.ok(l.etcd.producerStatesBytesMax <= l.etcd.producerListsPerCommitBytesMax &&
+    l.etcd.producerListsPerCommitBytesMax <= l.external.etcdRequestBytesMax / 2,
+  "one partition's producer list, and a commit's lists together, fit an etcd request with " +
+    'room for the rest');
+  // A commit of many partitions whose lists are crowded shares producerListsPerCommitBytesMax
+  // among them (metadata/etcd/producer-states-budget.ts), cutting each to its most recent.
 }
 
 /** Cluster timing: windows within leases, drains within the shutdown. */

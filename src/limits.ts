@@ -364,6 +364,11 @@ export const etcdCoordinatorLimits = Object.freeze({
   producerIdsPerBlockDefault: 100,
   /** One partition's producer list is one value; it must fit one etcd request. */
   producerStatesBytesMax: 512 * KiB,
+  /**
+   * The producer lists of one segment commit together (the commit is one request): half of
+   * etcd's request, the other half left for the entries, partition states and keys.
+   */
+  producerListsPerCommitBytesMax: externalLimits.etcdRequestBytesMax / 2,
   callTimeoutMsDefault: 10_000,
   reloadBackoffMsMax: 5_000,
   /** deleteTopic trims oversized topics through retention first; this bounds those rounds. */

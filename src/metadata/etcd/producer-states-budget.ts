@@ -27,6 +27,37 @@ export interface BoundedProducerStates {
   kept: number;
 }
 
+/** One partition's producer list as the commit gives it. */
+export interface ProducerList {
+  partition: string;
+  states: readonly ProducerPartitionState[];
+}
+
+/**
+ * Encodes the lists of one commit: each within `eachBytesMax`, all together within
+ * `totalBytesMax` (the commit is one etcd request). The smallest lists are encoded first and
+ * whole when they fit their share of what is left; the room they leave goes to the larger ones,
+ * so only the crowded lists are cut, and they share the room evenly.
+ */
+export function encodeProducerListsWithin(lists: readonly ProducerList[], eachBytesMax: number,
+  totalBytesMax: number): Map<string, BoundedProducerStates> {
+  const sized = lists.map((l) => ({ ...l, whole: encodeProducerStates([...l.states]) }))
+    .map((l) => ({ ...l, bytes: Buffer.byteLength(l.whole) }))
+    .sort((a, b) => a.bytes - b.bytes);
+  const out = new Map<string, BoundedProducerStates>();
+  let leftBytes = totalBytesMax;
+  for (const [i, l] of sized.entries()) {
+    const shareBytes = Math.min(eachBytesMax, Math.floor(leftBytes / (sized.length - i)));
+    const list = l.bytes <= shareBytes
+      ? { value: l.whole, leftOut: 0, kept: l.states.filter((s) => s.producerId >= 0).length }
+      : encodeProducerStatesWithin(l.states, shareBytes, l.partition);
+    leftBytes -= Buffer.byteLength(list.value);
+    out.set(l.partition, list);
+  }
+  assert.ok(leftBytes >= 0, 'the lists of a commit fit their budget together');
+  return out;
+}
+
 /**
  * Encodes `states` within `bytesMax` bytes, leaving out the least recently active producers when
  * all of them do not fit. Throws a RangeError when what must stay does not fit by itself.

@@ -37,7 +37,7 @@ import {
   encodeSegment, type ObjectRecord,
 } from './codecs.js';
 import {
-  type BoundedProducerStates, encodeProducerStatesWithin,
+  type BoundedProducerStates, type ProducerList, encodeProducerListsWithin,
 } from './producer-states-budget.js';
 import type { EtcdEngine, TxnPlan } from './engine.js';
 import { etcdCoordinatorLimits, etcdKitLimits } from '../../limits.js';
@@ -193,35 +193,40 @@ export class EtcdSegmentIndex implements SegmentIndex {
   }
 
   /** Replaces each partition's producer list, except after a pure replay: its states are as of
-   *  a range already indexed and would move the state backwards. A list too large for one value
-   *  is cut to its most recently active producers (producer-states-budget.ts). */
+   *  a range already indexed and would move the state backwards. Lists too large for one value,
+   *  or together for one request, are cut to their most recently active producers
+   *  (producer-states-budget.ts). */
   private producerStateOps(producerStates: Map<string, ProducerPartitionState[]>,
     replayedPartitions: Set<string>): EtcdRequestOp[] {
     const ops: EtcdRequestOp[] = [];
+    const lists: ProducerList[] = [];
     for (const [key, states] of producerStates) {
       if (replayedPartitions.has(key)) continue;
-      const { topicId, partition } = parsePartitionKey(key);
-      const producersKey = this.e.keys.producers(topicId, partition);
-      if (states.length === 0) {
-        ops.push(deleteOp(producersKey));
+      if (states.length > 0) {
+        lists.push({ partition: key, states });
         continue;
       }
-      const bytesMax = etcdCoordinatorLimits.producerStatesBytesMax;
-      const list = encodeProducerStatesWithin(states, bytesMax, key);
-      this.noteCut(key, list, bytesMax);
-      ops.push(putOp(producersKey, list.value));
+      const { topicId, partition } = parsePartitionKey(key);
+      ops.push(deleteOp(this.e.keys.producers(topicId, partition)));
+    }
+    const encoded = encodeProducerListsWithin(lists, etcdCoordinatorLimits.producerStatesBytesMax,
+      etcdCoordinatorLimits.producerListsPerCommitBytesMax);
+    for (const [key, list] of encoded) {
+      const { topicId, partition } = parsePartitionKey(key);
+      this.noteCut(key, list);
+      ops.push(putOp(this.e.keys.producers(topicId, partition), list.value));
     }
     return ops;
   }
 
   /** Logs when a partition's producer list starts being cut, and when it fits again. */
-  private noteCut(key: string, list: BoundedProducerStates, bytesMax: number): void {
+  private noteCut(key: string, list: BoundedProducerStates): void {
     if (list.leftOut > 0 && !this.cutProducerLists.has(key)) {
       this.cutProducerLists.add(key);
       this.e.log(`producer states of ${key}: ${list.leftOut} least recently active producers ` +
-        `left out of the ${bytesMax}-byte list (${list.kept} kept); after a failover a new ` +
-        'leader takes them as new producers (a lower producer.id.expiration.ms keeps fewer)',
-      null);
+        `left out of its list (${list.kept} kept, ${Buffer.byteLength(list.value)} bytes); ` +
+        'after a failover a new leader takes them as new producers (a lower ' +
+        'producer.id.expiration.ms keeps fewer)', null);
     } else if (list.leftOut === 0 && this.cutProducerLists.delete(key)) {
       this.e.log(`producer states of ${key}: every producer fits the list again`, null);
     }
