@@ -262,8 +262,7 @@ export class Uploader {
   private noteSuccess(): void {
     if (this.failures > 0) {
       const outageMs = this.options.nowMs() - this.failingSinceMs;
-      this.log.info({ failures: this.failures, outageMs },
-        'uploads resumed: the object store answers again');
+      this.log.info({ failures: this.failures, outageMs }, 'uploads resumed');
     }
     this.failures = 0;
   }
@@ -275,7 +274,9 @@ export class Uploader {
     const reason = err instanceof Error ? err.message : String(err);
     if (this.failures === 1) {
       this.failingSinceMs = this.options.nowMs();
-      this.log.error({ reason, backlogBytes: this.pendingBytes }, 'uploads failing: the object store does not take objects; retrying with backoff');
+      // The reason says which step failed: the object store's PUT, or the metadata commit.
+      this.log.error({ reason, backlogBytes: this.pendingBytes },
+        'uploads failing: an object was not stored or not committed; retrying with backoff');
     } else {
       this.log.debug({ reason, failures: this.failures }, 'upload failed again; will retry');
     }
