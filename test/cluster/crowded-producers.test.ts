@@ -1,11 +1,12 @@
 /**
- * A partition written by more idempotent producers than one etcd value can list (an agent fleet
+ * Partitions written by more idempotent producers than one etcd value can list (an agent fleet
  * whose agents come and go, each with a new producer id, within producer.id.expiration.ms).
- * Each segment commit used to refuse the oversized producer list, so the partition's uploads
+ * Each segment commit used to refuse an oversized producer list, so the partition's uploads
  * failed until the producers expired (a day by default), and a broker taking the partition over
- * after its leader died could not commit it either. Now the list is cut to the most recently
- * active producers (src/metadata/etcd/producer-states-budget.ts): uploads go on, and after the
- * leader is SIGKILLed the other broker serves every acknowledged record.
+ * after its leader died could not commit it either; several lists each under the cap still made
+ * one commit too large for etcd. Now the lists of a commit are cut to fit, each to its most
+ * recently active producers (src/metadata/etcd/producer-states-budget.ts): uploads go on, and
+ * after the leader is SIGKILLed the broker that takes over serves every acknowledged record.
  */
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { ErrorCode } from '../../protocol/generated/errors.js';
@@ -68,7 +69,7 @@ async function produceFromEach(port: number): Promise<number[]> {
   }
 }
 
-it('uploads a partition of more producers than one etcd value lists; fails it over', async () => {
+it('uploads partitions of more producers than etcd values list; fails them over', async () => {
   const admin = kafkaClient(cluster.bootstrap).admin();
   await admin.connect();
   await admin.createTopics({ topics: [{ topic: TOPIC, numPartitions: PARTITIONS }] });
