@@ -235,11 +235,12 @@ def cmd_idle(bootstrap, topic, idle_s):
         delivered.append({'o': msg.offset(), 'v': msg.value().decode(), 'err': err_name(err)})
 
     def send(value):
+        # A fatal producer raises from produce() or flush(): reported as that record's error.
         try:
             p.produce(topic, value=value.encode(), partition=0, on_delivery=on_delivery)
+            p.flush(STEP_S / 4)
         except KafkaException as e:
             delivered.append({'v': value, 'err': err_name(e)})
-        p.flush(STEP_S / 4)
 
     for i in range(3):
         send('before-%d' % i)
