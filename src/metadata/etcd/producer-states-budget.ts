@@ -48,9 +48,7 @@ export function encodeProducerListsWithin(lists: readonly ProducerList[], eachBy
   let leftBytes = totalBytesMax;
   for (const [i, l] of sized.entries()) {
     const shareBytes = Math.min(eachBytesMax, Math.floor(leftBytes / (sized.length - i)));
-    const list = l.bytes <= shareBytes
-      ? { value: l.whole, leftOut: 0, kept: l.states.filter((s) => s.producerId >= 0).length }
-      : encodeProducerStatesWithin(l.states, shareBytes, l.partition);
+    const list = encodeProducerStatesWithin(l.states, shareBytes, l.partition, l.whole);
     leftBytes -= Buffer.byteLength(list.value);
     out.set(l.partition, list);
   }
@@ -61,12 +59,13 @@ export function encodeProducerListsWithin(lists: readonly ProducerList[], eachBy
 /**
  * Encodes `states` within `bytesMax` bytes, leaving out the least recently active producers when
  * all of them do not fit. Throws a RangeError when what must stay does not fit by itself.
+ * `whole` is the encoding of all of them, when the caller has it already.
  */
 export function encodeProducerStatesWithin(states: readonly ProducerPartitionState[],
-  bytesMax: number, partition: string): BoundedProducerStates {
+  bytesMax: number, partition: string, whole = encodeProducerStates([...states])):
+  BoundedProducerStates {
   const producers = (list: readonly ProducerPartitionState[]) =>
     list.filter((s) => s.producerId >= 0).length;
-  const whole = encodeProducerStates([...states]);
   if (Buffer.byteLength(whole) <= bytesMax) {
     return { value: whole, leftOut: 0, kept: producers(states) };
   }
