@@ -22,6 +22,6 @@ export class SqliteProducerIds implements ProducerIds {
 
   async loadStates(topicId: string, partition: number): Promise<ProducerPartitionState[]> {
     return this.d.s.selectProducerStates.all(topicId, partition)
-      .map((json) => JSON.parse(json) as ProducerPartitionState);
+      .map((row) => JSON.parse(row.state_json) as ProducerPartitionState);
   }
 }

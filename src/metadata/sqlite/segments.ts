@@ -98,7 +98,7 @@ function replaceProducerStates(d: SqliteDatabase,
   for (const [key, states] of producerStates) {
     if (replayedPartitions.has(key)) continue;
     const { topicId, partition } = parsePartitionKey(key);
-    const stored = new Map(s.selectProducerStateRows.all(topicId, partition)
+    const stored = new Map(s.selectProducerStates.all(topicId, partition)
       .map((row) => [row.producer_id, row.state_json]));
     for (const state of states) {
       const json = JSON.stringify(state);

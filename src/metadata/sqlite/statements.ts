@@ -178,11 +178,9 @@ function prepareProducerStatements(db: Database.Database) {
       producer_states (topic_id, partition, producer_id, state_json) VALUES (?, ?, ?, ?)
       ON CONFLICT (topic_id, partition, producer_id)
       DO UPDATE SET state_json = excluded.state_json`),
-    selectProducerStates: db.prepare<TopicPartitionParams, string>(`SELECT state_json
-      FROM producer_states WHERE topic_id = ? AND partition = ? ORDER BY producer_id`).pluck(),
-    selectProducerStateRows: db.prepare<TopicPartitionParams,
+    selectProducerStates: db.prepare<TopicPartitionParams,
       { producer_id: number; state_json: string }>(`SELECT producer_id, state_json
-      FROM producer_states WHERE topic_id = ? AND partition = ?`),
+      FROM producer_states WHERE topic_id = ? AND partition = ? ORDER BY producer_id`),
     deleteProducerState: db.prepare<[string, number, number]>(
       'DELETE FROM producer_states WHERE topic_id = ? AND partition = ? AND producer_id = ?'),
     deleteProducerStatesOfTopic: db.prepare<[string]>(
