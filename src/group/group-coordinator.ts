@@ -12,6 +12,7 @@ import type { Logger } from 'pino';
 import { ErrorCode } from '../../protocol/generated/errors.js';
 import type { Metadata } from '../metadata/stores.js';
 import { Group, type GroupConfig } from './group.js';
+import { isSubscribedToTopic, offsetDeleteError, txnOffsetCommitError } from './offset-rules.js';
 import {
   joinError, syncError, type GroupState, type GroupSummary, type JoinRequest, type JoinResult,
   type LeaveResult, type MemberIdentity, type Outcome, type SyncRequest, type SyncResult,
@@ -158,7 +159,7 @@ export class GroupCoordinator {
 
   /**
    * KIP-447's check of a TxnOffsetCommit's generation, member and instance id (see
-   * Group.validateTxnOffsetCommit). A group this node does not know accepts only a commit
+   * offset-rules.ts). A group this node does not know accepts only a commit
    * without a generation, as Kafka answers ILLEGAL_GENERATION to one with.
    */
   async validateTxnOffsetCommit(groupId: string, member: { generationId: number;
@@ -167,7 +168,7 @@ export class GroupCoordinator {
     if (this.notCoordinator(groupId)) return ErrorCode.NOT_COORDINATOR;
     return this.withGroup(groupId, (group, created) =>
       created && member.generationId >= 0 ? ErrorCode.ILLEGAL_GENERATION
-        : group.validateTxnOffsetCommit(member.generationId, member.memberId,
+        : txnOffsetCommitError(group, member.generationId, member.memberId,
           member.groupInstanceId));
   }
 
@@ -208,9 +209,9 @@ export class GroupCoordinator {
     Promise<{ errorCode: number; partitionErrors: number[] }> {
     if (this.closed) return { errorCode: ErrorCode.COORDINATOR_NOT_AVAILABLE, partitionErrors: [] };
     return this.withGroup(groupId, async (group) => {
-      let errorCode = group.offsetDeleteError();
+      let errorCode = offsetDeleteError(group);
       if (errorCode !== ErrorCode.NONE) return { errorCode, partitionErrors: [] };
-      const partitionErrors = partitions.map((p) => group.isSubscribedToTopic(p.topic)
+      const partitionErrors = partitions.map((p) => isSubscribedToTopic(group, p.topic)
         ? ErrorCode.GROUP_SUBSCRIBED_TO_TOPIC : ErrorCode.NONE);
       try {
         if (group.state === 'Empty' && (await this.metadata.offsets.fetch(groupId)).length === 0) {

@@ -16,8 +16,9 @@
  * Committed offsets are durable and live in the metadata coordinator (group-coordinator.ts).
  *
  * Beside it: group-requests.ts (what a group is asked and answers), group-members.ts (the
- * members, the static members' ids, the leader), protocol-selection.ts (the group's protocol and
- * its consumers' topics).
+ * members, the static members' ids, the leader), pending-members.ts (ids handed out with
+ * MEMBER_ID_REQUIRED), protocol-selection.ts (the group's protocol and its consumers' topics),
+ * offset-rules.ts (who may commit or delete offsets).
  */
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
@@ -28,6 +29,8 @@ import { groupLimits } from '../limits.js';
 import { awaitJoin, awaitSync, clearSessionTimer, GroupMembers, type Member, newMember, settleJoin,
   settleSync, updateMember } from './group-members.js';
 import { GroupTimers } from './group-timers.js';
+import { PendingMembers } from './pending-members.js';
+import { type GroupStanding, offsetCommitError } from './offset-rules.js';
 import { type GroupState, type GroupSummary, type JoinRequest, type JoinResult, joinError,
   type LeaveResult, type MemberIdentity, noBytes, type Outcome, type SyncRequest,
   type SyncResult, syncError } from './group-requests.js';
@@ -47,17 +50,16 @@ export interface GroupEnv {
   onIdle(group: Group): void;
 }
 
-export class Group {
+export class Group implements GroupStanding {
   private stateValue: GroupState = 'Empty';
   private generation = 0;
   private protocolNameValue: string | null = null;
   private readonly members = new GroupMembers();
-  /** Ids handed out with MEMBER_ID_REQUIRED, each with its expiry timer. */
-  private readonly pendingMembers = new Map<string, NodeJS.Timeout>();
+  private readonly pendingMembers: PendingMembers;
   /** Members that got this generation's JoinGroup answer but have not sent SyncGroup. */
   private readonly pendingSyncMembers = new Set<string>();
   /** Topics the members subscribe to (consumer protocol); null when unknown. */
-  private subscribedTopics: Set<string> | null = null;
+  private subscribedTopicsValue: Set<string> | null = null;
   private newMemberAdded = false;
   private readonly queue = new SerialQueue();
   private readonly log: Logger;
@@ -67,6 +69,7 @@ export class Group {
     this.log = env.log.child({ groupId });
     this.timers = new GroupTimers((fn) => this.run(fn), () => this.stateValue === 'Dead',
       this.log);
+    this.pendingMembers = new PendingMembers(this.timers);
   }
 
   get state(): GroupState { return this.stateValue; }
@@ -74,6 +77,7 @@ export class Group {
   get protocolName(): string | null { return this.protocolNameValue; }
   get memberCount(): number { return this.members.size; }
   get protocolType(): string | null { return this.members.protocolType(); }
+  get subscribedTopics(): ReadonlySet<string> | null { return this.subscribedTopicsValue; }
 
   /** Runs `fn` in the group's serial queue, then checks invariants and reports idleness. */
   run<T>(fn: () => Promise<T> | T): Promise<T> {
@@ -117,7 +121,10 @@ export class Group {
         : this.replaceStaticMember(req, oldMemberId, memberId);
     }
     if (req.requireKnownMemberId) {
-      this.addPendingMember(memberId, req.sessionTimeoutMs);
+      this.pendingMembers.add(memberId, req.sessionTimeoutMs, () => {
+        this.log.info({ memberId }, 'pending member did not rejoin in time');
+        this.tryCompleteJoin();
+      });
       return { done: joinError(memberId, ErrorCode.MEMBER_ID_REQUIRED) };
     }
     return this.addMemberAndRebalance(req, memberId);
@@ -152,7 +159,7 @@ export class Group {
     if (this.stateValue === 'PreparingRebalance' && this.generation === 0) {
       this.newMemberAdded = true;
     }
-    this.removePendingMember(memberId);
+    this.pendingMembers.remove(memberId);
     this.members.add(member);
     const pending = awaitJoin(member);
     // A new member cannot heartbeat before its JoinGroup is answered; if it went away, this
@@ -294,13 +301,13 @@ export class Group {
     this.pendingSyncMembers.clear();
     if (this.members.size === 0) {
       this.protocolNameValue = null;
-      this.subscribedTopics = null;
+      this.subscribedTopicsValue = null;
       this.stateValue = 'Empty';
       this.log.info({ generationId: this.generation }, 'group is empty');
       return;
     }
     this.protocolNameValue = selectProtocol([...this.members.values()]);
-    this.subscribedTopics = this.protocolType === 'consumer'
+    this.subscribedTopicsValue = this.protocolType === 'consumer'
       ? subscribedTopicsOf(this.members.values(), this.protocolNameValue) : null;
     this.stateValue = 'CompletingRebalance';
     this.log.info({ generationId: this.generation, protocol: this.protocolNameValue,
@@ -310,7 +317,7 @@ export class Group {
   // ---- SyncGroup and Heartbeat -----------------------------------------------------------
 
   sync(req: SyncRequest): Outcome<SyncResult> {
-    const error = this.validateGeneration(req.memberId, req.groupInstanceId, req.generationId);
+    const error = this.generationError(req.memberId, req.groupInstanceId, req.generationId);
     if (error !== ErrorCode.NONE) return { done: syncError(error) };
     if ((req.protocolType !== null && req.protocolType !== this.protocolType)
       || (req.protocolName !== null && req.protocolName !== this.protocolNameValue)) {
@@ -351,7 +358,7 @@ export class Group {
   }
 
   heartbeat(member: MemberIdentity, generationId: number): number {
-    const error = this.validateGeneration(member.memberId, member.groupInstanceId, generationId);
+    const error = this.generationError(member.memberId, member.groupInstanceId, generationId);
     if (error !== ErrorCode.NONE) return error;
     if (this.stateValue === 'Empty') return ErrorCode.UNKNOWN_MEMBER_ID;
     const m = this.members.get(member.memberId)!;
@@ -403,7 +410,7 @@ export class Group {
       return ErrorCode.NONE;
     }
     if (this.pendingMembers.has(memberId)) {
-      this.removePendingMember(memberId);
+      this.pendingMembers.remove(memberId);
       this.tryCompleteJoin();
       return ErrorCode.NONE;
     }
@@ -435,51 +442,15 @@ export class Group {
 
   // ---- Offsets ---------------------------------------------------------------------------
 
-  /**
-   * Whether a member may commit offsets now. Generation -1 with no member id is a "simple"
-   * commit (a consumer without group management), allowed only while the group is Empty.
-   * A valid commit counts as a heartbeat.
-   */
+  /** OffsetCommit's check (offset-rules.ts); a member's valid commit counts as a heartbeat. */
   validateOffsetCommit(generationId: number, memberId: string, groupInstanceId: string | null):
     number {
-    if (this.stateValue === 'Dead') return ErrorCode.COORDINATOR_NOT_AVAILABLE;
-    if (generationId < 0 && memberId === '' && groupInstanceId === null) {
-      return this.stateValue === 'Empty' ? ErrorCode.NONE : ErrorCode.UNKNOWN_MEMBER_ID;
+    const error = offsetCommitError(this, generationId, memberId, groupInstanceId);
+    const member = this.members.get(memberId);
+    if (error === ErrorCode.NONE && member !== undefined) {
+      this.scheduleSessionExpiry(member, member.sessionTimeoutMs);
     }
-    const error = this.validateGeneration(memberId, groupInstanceId, generationId);
-    if (error !== ErrorCode.NONE) return error;
-    if (this.stateValue === 'CompletingRebalance') return ErrorCode.REBALANCE_IN_PROGRESS;
-    const member = this.members.get(memberId)!;
-    this.scheduleSessionExpiry(member, member.sessionTimeoutMs);
-    return ErrorCode.NONE;
-  }
-
-  /**
-   * KIP-447: whether a transactional producer may commit offsets for this group (TxnOffsetCommit
-   * v3+), as Kafka's ClassicGroup.validateOffsetCommit with isTransactional. Without a
-   * generation, member or instance id (sendOffsetsToTransaction with a bare group id, v0-2) it
-   * always may; with them they must name a current member of the current generation. Unlike
-   * OffsetCommit, a rebalance awaiting SyncGroup does not refuse it and it is no heartbeat: the
-   * offsets land only if the transaction commits.
-   */
-  validateTxnOffsetCommit(generationId: number, memberId: string,
-    groupInstanceId: string | null): number {
-    if (this.stateValue === 'Dead') return ErrorCode.COORDINATOR_NOT_AVAILABLE;
-    if (generationId < 0 && memberId === '' && groupInstanceId === null) return ErrorCode.NONE;
-    return this.validateGeneration(memberId, groupInstanceId, generationId);
-  }
-
-  /** Group-level answer to OffsetDelete: NONE when per-topic checks decide. */
-  offsetDeleteError(): number {
-    if (this.stateValue === 'Dead') return ErrorCode.GROUP_ID_NOT_FOUND;
-    if (this.stateValue === 'Empty' || this.protocolType === 'consumer') return ErrorCode.NONE;
-    return ErrorCode.NON_EMPTY_GROUP;
-  }
-
-  /** An active consumer group keeps offsets of topics it subscribes to (unknown: all). */
-  isSubscribedToTopic(topic: string): boolean {
-    if (this.stateValue === 'Empty' || this.stateValue === 'Dead') return false;
-    return this.subscribedTopics === null || this.subscribedTopics.has(topic);
+    return error;
   }
 
   // ---- Describe, delete, close -----------------------------------------------------------
@@ -500,7 +471,6 @@ export class Group {
   markDead(errorCode: number): void {
     this.timers.clearJoin();
     this.timers.clearSync();
-    for (const timer of this.pendingMembers.values()) clearTimeout(timer);
     this.pendingMembers.clear();
     for (const m of this.members.values()) {
       clearSessionTimer(m);
@@ -512,7 +482,7 @@ export class Group {
 
   // ---- Helpers ---------------------------------------------------------------------------
 
-  private validateGeneration(memberId: string, groupInstanceId: string | null,
+  generationError(memberId: string, groupInstanceId: string | null,
     generationId: number): number {
     if (this.stateValue === 'Dead') return ErrorCode.COORDINATOR_NOT_AVAILABLE;
     const error = this.members.validate(memberId, groupInstanceId);
@@ -528,21 +498,6 @@ export class Group {
     return { errorCode: ErrorCode.NONE, generationId: this.generation,
       protocolType: this.protocolType, protocolName: name, leaderId: this.members.leaderId ?? '',
       memberId: member.memberId, skipAssignment: false, members };
-  }
-
-  private addPendingMember(memberId: string, sessionTimeoutMs: number): void {
-    this.pendingMembers.set(memberId, this.timers.start(sessionTimeoutMs, (timer) => {
-      if (this.pendingMembers.get(memberId) !== timer) return;
-      this.pendingMembers.delete(memberId);
-      this.log.info({ memberId }, 'pending member did not rejoin in time');
-      this.tryCompleteJoin();
-    }));
-  }
-
-  private removePendingMember(memberId: string): void {
-    const timer = this.pendingMembers.get(memberId);
-    if (timer !== undefined) clearTimeout(timer);
-    this.pendingMembers.delete(memberId);
   }
 
   /** Restarts the member's session clock; on expiry the member is removed. */
