@@ -51,6 +51,7 @@ import { brokerWalDir } from '../config/config.js';
 import { fenceWal } from '../../storage/wal/index.js';
 import { watchBrokers } from './membership.js';
 import { RevokedBrokers } from './revoked-brokers.js';
+import { drainPartition } from './drain-partition.js';
 
 export interface LeadershipDeps {
   nodeId: number;
@@ -420,7 +421,7 @@ export class Leadership {
     // seen register yet is tried again later, as a request that could not drain is.)
     if (!this.takers.has(request.toLeaderId)) return false;
     local.stopAppends();
-    if (!await this.drain(local)) {
+    if (!await drainPartition(local, this.deps.uploader)) {
       // Not everything reached object storage: this broker keeps the partition (appends stay
       // refused until it is released or reopened); nothing acknowledged is dropped.
       this.deps.log.warn({ topicId, partition }, 'handoff could not drain; keeping the data');
@@ -432,26 +433,6 @@ export class Leadership {
     if (partitions.topicById(topicId)?.logs[partition] === local) partitions.closePartition(topicId, partition);
     this.deps.log.info({ topicId, partition, to: request.toLeaderId }, 'partition handed off');
     return true;
-  }
-
-  /**
-   * Waits (bounded) until everything the log appended is durable and in object storage. The
-   * bound holds even if an upload never settles (a store call without a deadline): the caller
-   * tries again later rather than waiting forever in the queue.
-   */
-  private async drain(local: PartitionLog): Promise<boolean> {
-    const deadline = Date.now() + handoffLimits.handoffDrainMsMax;
-    while (local.uploadedEndOffset < local.nextOffset && !local.fenced && Date.now() < deadline) {
-      // A failed upload (e.g. another partition's commit fenced) is retried until the deadline.
-      let timer: NodeJS.Timeout | undefined;
-      const flushed = local.highWatermark === local.nextOffset && await Promise.race([
-        this.deps.uploader.flush().then(() => true, () => false),
-        new Promise<false>((r) => { timer = setTimeout(() => r(false), Math.max(0, deadline - Date.now())); }),
-      ]);
-      clearTimeout(timer);
-      if (!flushed) await new Promise((r) => setTimeout(r, handoffLimits.handoffPollMs));
-    }
-    return !local.fenced && local.uploadedEndOffset >= local.nextOffset;
   }
 
   /**
@@ -474,7 +455,7 @@ export class Leadership {
         // Taken at this epoch by an earlier attempt of this session (and opened held since): a
         // retry has nothing of the lost lease to drain from it, and need not bump it again.
         if (this.isConfirmed(local.topicId, local.partition, local.leaderEpoch)) continue;
-        if (local.fenced || !await this.drain(local)) {
+        if (local.fenced || !await drainPartition(local, this.deps.uploader)) {
           if (!local.fenced) undrained++;
           continue;
         }
