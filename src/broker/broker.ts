@@ -130,7 +130,7 @@ export class Broker {
     const replayed = wal === null ? 0
       : await replayWal(wal.readFrom(wal.lsnOldest), partitions, Date.now());
     log.info({ replayed, topics: partitions.topics().length }, 'recovered');
-    const tailMemory = new TailMemory(config.tailBytesMax);
+    const tailMemory = new TailMemory(config.tailBytesMax, config.tailBatchesMax);
     const uploader = new Uploader(partitions, durability, store, metadata, tailMemory,
       { nodeId: config.nodeId, uploadIntervalMs: config.uploadIntervalMs, uploadBytesMax: config.uploadBytesMax,
         partitionsPerObjectMax: uploadPartitionsPerObjectMax(config.coordinator, config.etcdTxnOpsMax),

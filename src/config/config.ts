@@ -86,6 +86,11 @@ export const SETTINGS = {
   uploadObjectBytesMax: { kind: 'int', default: d.uploadObjectBytesMax, min: 64 * 1024, max: bounds.uploadObjectBytesMaxMax, help: 'Batch bytes per uploaded object; a larger backlog goes up as several objects, oldest first' },
   uploadBacklogBytesMax: { kind: 'int', default: d.uploadBacklogBytesMax, min: MiB, max: 65536 * MiB, help: 'Bytes not yet in object storage past which Produce gets KAFKA_STORAGE_ERROR (retriable)' },
   tailBytesMax: { kind: 'int', default: d.tailBytesMax, min: MiB, max: 65536 * MiB, help: 'Recent batches kept in memory for fetches' },
+  tailBatchesMax: {
+    kind: 'int', default: d.tailBatchesMax, min: 1, max: 16 * MiB,
+    help: 'At most this many recent batches kept in memory for fetches '
+      + '(each is traced by every full garbage collection)',
+  },
   readCacheBytesMax: { kind: 'int', default: d.readCacheBytesMax, min: MiB, max: 65536 * MiB, help: 'Block cache for reads from object storage' },
   autoCreateTopics: { kind: 'bool', default: true, help: 'Create unknown topics on Metadata requests (auto.create.topics.enable)' },
   defaultPartitions: { kind: 'int', default: d.defaultPartitions, min: 1, max: 10_000, help: 'Partitions of auto-created topics (num.partitions)' },

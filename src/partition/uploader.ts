@@ -383,8 +383,14 @@ export class Uploader {
 
   private markUploaded(log: PartitionLog, batches: readonly TailBatch[], endOffset: number): void {
     log.markUploaded(endOffset);
-    this.tailMemory.uploaded(log, endOffset, batches.reduce((n, b) =>
-      n + (b.lastOffset < endOffset ? b.bytes.length : 0), 0));
+    let sizeBytes = 0;
+    let count = 0;
+    for (const b of batches) {
+      if (b.lastOffset >= endOffset) continue;
+      sizeBytes += b.bytes.length;
+      count += 1;
+    }
+    this.tailMemory.uploaded(log, endOffset, sizeBytes, count);
   }
 
   /**

@@ -93,7 +93,7 @@ async function setUp(): Promise<Fixture> {
   await partitions.load();
   const metrics = createMetrics();
   const store = await LocalFolderStore.open({ rootDir: path.join(dir, 'objects') });
-  const uploader = new Uploader(partitions, wal, store, metadata, new TailMemory(config.tailBytesMax),
+  const uploader = new Uploader(partitions, wal, store, metadata, new TailMemory(config.tailBytesMax, config.tailBatchesMax),
     { nodeId: NODE_ID, uploadIntervalMs: 60_000, putGapMs: 0, uploadBytesMax: config.uploadBytesMax,
       turnWaitMsMax: 60_000,
       partitionsPerObjectMax: 100, objectBytesMax: config.uploadObjectBytesMax,

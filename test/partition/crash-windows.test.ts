@@ -100,7 +100,7 @@ async function boot(disks: Disks, dir: string, mode: 'local WAL' | 'object uploa
   await partitions.load();
   if (mode === 'local WAL') await replayWal(disks.wal.readFrom(1), partitions, disks.nowMs());
   const uploader = new Uploader(partitions, durability, disks.store, disks.metadata,
-    new TailMemory(1 << 20),
+    new TailMemory(1 << 20, 1 << 20),
     { nodeId: 1, uploadIntervalMs: 60_000, putGapMs: 0, uploadBytesMax: 1 << 30,
       turnWaitMsMax: 60_000,
       partitionsPerObjectMax: 1, objectBytesMax: 1 << 20, nowMs: disks.nowMs,

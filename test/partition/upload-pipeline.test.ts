@@ -98,7 +98,8 @@ async function setUp(dir: string, metadata: SqliteMetadata, clock: () => number)
   await partitions.load();
   const logs = (await partitions.createTopic('piped', 2, {})).logs.map((l) => l!);
   const store = new GatedStore(await LocalFolderStore.open({ rootDir: path.join(dir, 'o') }));
-  const uploader = new Uploader(partitions, durability, store, metadata, new TailMemory(1 << 20),
+  const uploader = new Uploader(partitions, durability, store, metadata,
+    new TailMemory(1 << 20, 1 << 20),
     { nodeId: 1, uploadIntervalMs: 60_000, putGapMs: 0, turnWaitMsMax: 500,
       uploadBytesMax: config.uploadBytesMax, partitionsPerObjectMax: 100,
       objectBytesMax: 1 << 20, nowMs: Date.now, monotonicNowMs: clock }, createMetrics(), log);

@@ -144,7 +144,8 @@ describe('Uploader on real logs and the embedded coordinator', () => {
     await partitions.load();
     const logs = (await partitions.createTopic('counted', 2, {})).logs.map((l) => l!);
     const store = await LocalFolderStore.open({ rootDir: path.join(dir, 'objects') });
-    const uploader = new Uploader(partitions, durability, store, metadata, new TailMemory(1 << 20),
+    const uploader = new Uploader(partitions, durability, store, metadata,
+      new TailMemory(1 << 20, 1 << 20),
       { nodeId: 1, uploadIntervalMs: 60_000, putGapMs: 0, uploadBytesMax: config.uploadBytesMax,
         turnWaitMsMax: 60_000,
         partitionsPerObjectMax: 100, objectBytesMax: 16 * 1024,
@@ -183,7 +184,7 @@ describe('Uploader on real logs and the embedded coordinator', () => {
     const store = new FaultyObjectStore(await LocalFolderStore.open({ rootDir: path.join(dir, 'objects') }));
     const metrics = createMetrics();
     const uploader = new Uploader(partitions, durability, store, metadata,
-      new TailMemory(config.tailBytesMax),
+      new TailMemory(config.tailBytesMax, config.tailBatchesMax),
       { nodeId: 1, uploadIntervalMs: 60_000, putGapMs: 0, uploadBytesMax: config.uploadBytesMax,
         turnWaitMsMax: 60_000,
         partitionsPerObjectMax: 100, objectBytesMax: OBJECT_BYTES_MAX,
@@ -228,6 +229,38 @@ describe('Uploader on real logs and the embedded coordinator', () => {
     expect(wal.trims.at(-1)).toBe(wal.lsnDurable + 1);
   });
 
+  it('keeps at most tailBatchesMax uploaded batches, evicting the oldest uploads', async () => {
+    const config = loadConfig(['--data-dir', dir]);
+    const durability = memoryDurability(new MemoryWal());
+    const partitions = new PartitionManager(metadata, config, durability, emptyHistory, 1, log,
+      Date.now);
+    await partitions.load();
+    const [a] = (await partitions.createTopic('few-batches', 1, {})).logs.map((l) => l!);
+    const store = await LocalFolderStore.open({ rootDir: path.join(dir, 'objects') });
+    // Room for any number of bytes, but five batches.
+    const tailMemory = new TailMemory(1 << 30, 5);
+    const uploader = new Uploader(partitions, durability, store, metadata, tailMemory,
+      { nodeId: 1, uploadIntervalMs: 60_000, putGapMs: 0, uploadBytesMax: config.uploadBytesMax,
+        turnWaitMsMax: 60_000, partitionsPerObjectMax: 100, objectBytesMax: 1 << 20,
+        nowMs: Date.now, monotonicNowMs: () => performance.now() }, createMetrics(), log);
+    let offset = 0;
+    const appendAndUpload = async (batches: number) => {
+      for (let i = 0; i < batches; i++) await append(a!, offset++, 100);
+      await uploader.flush();
+    };
+    await appendAndUpload(4);
+    expect([a!.tailStartOffset, tailMemory.cachedBatches]).toEqual([0, 4]);
+    // 8 > 5: the first upload's batches leave memory, whatever their bytes.
+    await appendAndUpload(4);
+    expect([a!.tailStartOffset, tailMemory.cachedBatches]).toEqual([4, 4]);
+    await appendAndUpload(3);
+    expect([a!.tailStartOffset, tailMemory.cachedBatches]).toEqual([8, 3]);
+    expect(a!.uploadedEndOffset).toBe(11);
+    // A batch not yet uploaded is never evicted, however many there are.
+    for (let i = 0; i < 7; i++) await append(a!, offset++, 100);
+    expect([a!.tailStartOffset, a!.bytesNotUploaded > 0]).toEqual([8, true]);
+  });
+
   it('takes its own applied commit as uploaded and commits the rest, instead of failing forever', async () => {
     const config = loadConfig(['--data-dir', dir]);
     const wal = new MemoryWal();
@@ -238,7 +271,8 @@ describe('Uploader on real logs and the embedded coordinator', () => {
     const [a, b] = (await partitions.createTopic('lost', 2, {})).logs.map((l) => l!);
     const store = new FaultyObjectStore(await LocalFolderStore.open(
       { rootDir: path.join(dir, 'objects') }));
-    const uploader = new Uploader(partitions, durability, store, metadata, new TailMemory(1 << 20),
+    const uploader = new Uploader(partitions, durability, store, metadata,
+      new TailMemory(1 << 20, 1 << 20),
       { nodeId: 1, uploadIntervalMs: 60_000, putGapMs: 0, uploadBytesMax: config.uploadBytesMax,
         turnWaitMsMax: 60_000,
         partitionsPerObjectMax: 100, objectBytesMax: 1 << 20,
