@@ -76,7 +76,7 @@ export const settingDefaults = Object.freeze({
    * batch held is four heap objects (its Buffer, ArrayBuffer, tail entry and a timestamp, about
    * 300 bytes) that every full garbage collection traces. Agents send batches of one small record:
    * an agent fleet's 30 s (1,000 producers × 10 records/s) left 350,000 batches of about 230
-   * bytes in the tail, within tailBytesMax, and the broker's old generation at 130 MiB; the next
+   * bytes in the tail, within tailBytesMax, and the broker's old generation at 130 MB; the next
    * one-partition produce run spent 311 ms of its main thread in garbage collection instead of 72
    * and used 27% more CPU. 65,536 batches is 6.5 s of that fleet; batches of 16 KiB reach
    * tailBytesMax first.
