@@ -6,16 +6,10 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type BrokerProcess, startBroker } from '../helpers/broker-process.js';
 import { consumeAll, kafkaClient, waitFor } from '../helpers/kafka-client.js';
 import { freePort } from '../helpers/ports.js';
+import { metricValue } from '../helpers/store-variants.js';
 
 let broker: BrokerProcess;
 let metricsPort: number;
-
-async function metric(name: string): Promise<number> {
-  const text = await (await fetch(`http://127.0.0.1:${metricsPort}/metrics`)).text();
-  const line = text.split('\n').find((l) => l.startsWith(name + ' '));
-  if (line === undefined) throw new Error(`no ${name} on /metrics`);
-  return Number(line.slice(name.length + 1));
-}
 
 beforeAll(async () => {
   metricsPort = await freePort();
@@ -37,15 +31,16 @@ describe('--tail-batches-max', () => {
         messages: [{ key: `agent-${i % 7}`, value: `event ${i}` }] });
     }
     await producer.disconnect();
-    const gets = 'ledgerstream_object_store_requests{kind="gets"}';
-    const rangeGets = 'ledgerstream_object_store_requests{kind="rangeGets"}';
+    const reads = async () =>
+      await metricValue(metricsPort, 'ledgerstream_object_store_requests', 'kind="gets"')
+      + await metricValue(metricsPort, 'ledgerstream_object_store_requests', 'kind="rangeGets"');
     // Everything uploaded, so at most four batches are left in memory.
     await waitFor('the uploads',
-      async () => await metric('ledgerstream_upload_backlog_bytes') === 0);
-    const readsBefore = await metric(gets) + await metric(rangeGets);
+      async () => await metricValue(metricsPort, 'ledgerstream_upload_backlog_bytes', '') === 0);
+    const readsBefore = await reads();
     const got = await consumeAll(kafka, topic, records);
     expect(got.map((r) => r.offset)).toEqual([...Array(records).keys()]);
     expect(got.map((r) => r.value)).toEqual([...Array(records).keys()].map((i) => `event ${i}`));
-    expect(await metric(gets) + await metric(rangeGets)).toBeGreaterThan(readsBefore);
+    expect(await reads()).toBeGreaterThan(readsBefore);
   }, 60_000);
 });
