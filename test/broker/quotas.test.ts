@@ -18,7 +18,11 @@ import {
   describeRun, expectSuccess, javaAvailable, runKafkaTool,
 } from '../helpers/kafka-tools.js';
 import { alterQuotas, describeQuotas } from '../helpers/quota-requests.js';
-import { apiVersionsAfterMs, createTopic, fetchOnce, produce } from '../helpers/raw-requests.js';
+import * as DR from '../../protocol/generated/messages/delete-records.js';
+import * as F from '../../protocol/generated/messages/fetch.js';
+import {
+  answer, apiVersionsAfterMs, createTopic, fetchOnce, produce,
+} from '../helpers/raw-requests.js';
 import { RawClient } from '../helpers/raw-client.js';
 import { waitFor } from '../helpers/kafka-client.js';
 
@@ -88,7 +92,82 @@ describe('client quotas', () => {
     consumer.close();
     free.close();
   }, 60_000);
+
+  it('takes back a throttled Fetch\'s session update: the next answer tells what it withheld',
+    () => throttledSessionFetch(broker, admin), 90_000);
 });
+
+/**
+ * A throttled Fetch in a session is answered empty and leaves the session as it was, so the next
+ * answer tells what it withheld: here partition 1's log start, moved by DeleteRecords, which is
+ * news without records, while partition 0's records put the client over its quota. A throttled
+ * full Fetch opens no session.
+ */
+async function throttledSessionFetch(broker: BrokerProcess, admin: RawClient): Promise<void> {
+  const topic = 'quota-session';
+  expect(await createTopic(admin, topic, 2)).toBe(ErrorCode.NONE);
+  for (let i = 0; i < 30; i++) await produce(admin, topic, 10 * KIB, 0);
+  for (let i = 0; i < 10; i++) await produce(admin, topic, 100, 1);
+  for (const clientId of ['session-consumer', 'full-consumer']) {
+    expect(await alterQuotas(admin, { 'client-id': clientId }, { consumer_byte_rate: 20_000 }))
+      .toMatchObject({ errorCode: ErrorCode.NONE });
+  }
+  // A full Fetch reads partition 0 up to the quota's window and opens a session; partition 1 is
+  // asked at its end.
+  const consumer = await RawClient.connect(broker.port, { clientId: 'session-consumer' });
+  const full = await fetchInSession(consumer, topic, 0, 0, [[0, 0], [1, 10]]);
+  expect(full.throttleTimeMs).toBe(0);
+  expect(full.sessionId).toBeGreaterThan(0);
+  expect(await deleteRecordsBefore(admin, topic, 1, 5)).toBe(ErrorCode.NONE);
+  // Partition 0's records again (the client did not move): over the quota, answered empty.
+  const withheld = await fetchInSession(consumer, topic, full.sessionId, 1, []);
+  expect(withheld.throttleTimeMs).toBeGreaterThan(0);
+  expect(withheld).toMatchObject({ sessionId: full.sessionId, responses: [] });
+  // Once the quota lets an answer through, it carries partition 1's new log start too.
+  let next = withheld;
+  for (let epoch = 2; next.throttleTimeMs > 0 && epoch < 100; epoch++) {
+    next = await fetchInSession(consumer, topic, full.sessionId, epoch, []);
+  }
+  expect(next.throttleTimeMs).toBe(0);
+  const answered = next.responses.flatMap((t) => t.partitions);
+  expect(answered.map((p) => [p.partitionIndex, Number(p.logStartOffset)]))
+    .toEqual([[0, 0], [1, 5]]);
+  expect(answered[0]!.records?.length).toBeGreaterThan(0);
+  consumer.close();
+
+  // A throttled full Fetch opens no session (Kafka answers it with session id 0).
+  const other = await RawClient.connect(broker.port, { clientId: 'full-consumer' });
+  expect((await fetchOnce(other, topic, 0)).throttleTimeMs).toBe(0);
+  const throttledFull = await fetchInSession(other, topic, 0, 0, [[0, 0]]);
+  expect(throttledFull.throttleTimeMs).toBeGreaterThan(0);
+  expect(throttledFull).toMatchObject({ sessionId: 0, responses: [] });
+  other.close();
+}
+
+/** Fetch v12 in session `sessionId` at `epoch`, naming each [partition, offset] of `asked`. */
+async function fetchInSession(client: RawClient, topic: string, sessionId: number, epoch: number,
+  asked: [number, number][]): Promise<F.FetchResponse> {
+  const bytes = 1 << 20;
+  const req: F.FetchRequest = { ...F.defaultFetchRequest(), maxWaitMs: 0, maxBytes: bytes,
+    sessionId, sessionEpoch: epoch,
+    topics: asked.length === 0 ? [] : [{ ...F.defaultFetchRequestFetchTopic(), topic,
+      partitions: asked.map(([partition, offset]) => ({ ...F.defaultFetchRequestFetchPartition(),
+        partition, fetchOffset: BigInt(offset), partitionMaxBytes: bytes })) }] };
+  client.send(1, 12, (w) => F.encodeFetchRequest(w, 12, req));
+  return F.decodeFetchResponse(await answer(client, 1, 12), 12);
+}
+
+/** DeleteRecords v1: `partition` of `topic` starts at `offset`; its error code. */
+async function deleteRecordsBefore(client: RawClient, topic: string, partition: number,
+  offset: number): Promise<number> {
+  const req: DR.DeleteRecordsRequest = { ...DR.defaultDeleteRecordsRequest(), timeoutMs: 10_000,
+    topics: [{ ...DR.defaultDeleteRecordsRequestDeleteRecordsTopic(), name: topic,
+      partitions: [{ ...DR.defaultDeleteRecordsRequestDeleteRecordsPartition(),
+        partitionIndex: partition, offset: BigInt(offset) }] }] };
+  client.send(21, 1, (w) => DR.encodeDeleteRecordsRequest(w, 1, req));
+  const res = DR.decodeDeleteRecordsResponse(await answer(client, 21, 1), 1);
+  return res.topics[0]!.partitions[0]!.errorCode;
+}
 
 describe('connection limits', () => {
   let broker: BrokerProcess;

@@ -68,16 +68,27 @@ export function openFetchContext(cache: FetchSessionCache, req: FetchRequest, ve
 }
 
 /**
+ * Takes back what closeFetchContext did to the sessions, for an answer that is not sent (a Fetch
+ * over its quota gets an empty one instead: Kafka updates a session only with an answer it
+ * sends), and returns the session id that empty answer carries: none for a full Fetch, whose new
+ * session is dropped again (Kafka makes none), the session's own for an incremental one, whose
+ * partitions are as before this Fetch told the client anything (the partitions it added or
+ * forgot and its epoch stay moved, as on Kafka).
+ */
+export type WithdrawAnswer = () => number;
+
+/**
  * Finishes the answer: sets its session id, opens the session of a full Fetch at epoch 0, and
  * for an incremental one keeps only the partitions with news (updating what the session last
- * told the client, and moving the answered partitions to the end of the session's order).
+ * told the client, and moving the partitions answered with records to the end of the session's
+ * order). Returns how to take that back if the answer is withheld.
  */
 export function closeFetchContext(cache: FetchSessionCache, context: FetchContext,
-  res: FetchResponse, version: number, nowMs: number): void {
+  res: FetchResponse, version: number, nowMs: number): WithdrawAnswer {
   switch (context.kind) {
     case 'sessionless':
       res.sessionId = NO_SESSION;
-      return;
+      return () => NO_SESSION;
     case 'full': {
       const usesTopicIds = version >= TOPIC_IDS_VERSION_MIN;
       const partitions = pairs(context.request, res).map(([t, p, answer]) => {
@@ -85,13 +96,29 @@ export function closeFetchContext(cache: FetchSessionCache, context: FetchContex
         noteAnswer(cached, answer);
         return cached;
       });
-      res.sessionId = cache.create(nowMs, usesTopicIds, partitions)?.id ?? NO_SESSION;
-      return;
+      const id = cache.create(nowMs, usesTopicIds, partitions)?.id ?? NO_SESSION;
+      res.sessionId = id;
+      return () => {
+        if (id !== NO_SESSION) cache.remove(id);
+        return NO_SESSION;
+      };
     }
-    case 'incremental':
-      res.sessionId = context.session.id;
+    case 'incremental': {
+      const { session, order } = context;
+      // What the session had told the client, flat: high watermark, log start, per partition.
+      const told: bigint[] = [];
+      for (const p of order) told.push(p.highWatermark, p.localLogStartOffset);
+      res.sessionId = session.id;
       res.responses = newsOnly(context, res);
-      return;
+      return () => {
+        order.forEach((p, i) => {
+          p.highWatermark = told[2 * i]!;
+          p.localLogStartOffset = told[2 * i + 1]!;
+        });
+        session.restoreOrder(order);
+        return session.id;
+      };
+    }
     case 'error':
       assert.fail('an error context has no answer to close');
   }
@@ -189,8 +216,9 @@ function newsOnly(context: Extract<FetchContext, { kind: 'incremental' }>, res: 
     for (const answer of topic.partitions) {
       const cached = order[k++]!;
       if (!noteAnswer(cached, answer)) continue;
-      // Answered partitions go to the back, so the next read starts with the others (KIP-227).
-      session.moveToBack(cached);
+      // Partitions answered with records go to the back, so the next read starts with the
+      // others (KIP-227; Kafka's IncrementalFetchContext moves only those).
+      if ((answer.records?.length ?? 0) > 0) session.moveToBack(cached);
       news.push(answer);
     }
     if (news.length > 0) kept.push({ ...topic, partitions: news });

@@ -32,7 +32,8 @@ export class FetchSession {
   /** The epoch the next incremental Fetch must carry (1 after the full Fetch that made it). */
   epoch = 1;
   lastUsedMs: number;
-  /** The order partitions are read in: one answered moves to the back (KIP-227's fairness). */
+  /** The order partitions are read in: one answered with records moves to the back (KIP-227's
+   *  fairness, as Kafka's IncrementalFetchContext). */
   private readonly order = new Set<SessionPartition>();
   /** The same partitions by topic (its id when the session uses ids, else its name). */
   private readonly byTopic = new Map<string, Map<number, SessionPartition>>();
@@ -79,6 +80,14 @@ export class FetchSession {
 
   moveToBack(p: SessionPartition): void {
     if (this.order.delete(p)) this.order.add(p);
+  }
+
+  /** Puts the partitions back in `order`, which must hold exactly the session's partitions. */
+  restoreOrder(order: readonly SessionPartition[]): void {
+    assert.equal(order.length, this.order.size, 'the same partitions, reordered');
+    this.order.clear();
+    for (const p of order) this.order.add(p);
+    assert.equal(order.length, this.order.size, 'no partition twice');
   }
 
   /** Kafka's nextEpoch: wraps to 1, never back to 0 (full) or -1 (final). */

@@ -22,10 +22,12 @@
  * Not implemented: follower fetching, preferred read replicas.
  */
 import {
-  type FetchRequest, decodeFetchRequest, defaultFetchResponse, encodeFetchResponse,
+  type FetchRequest, type FetchResponse, decodeFetchRequest, defaultFetchResponse,
+  encodeFetchResponse,
 } from '../../../protocol/generated/messages/fetch.js';
 import { nameFetchLeaders } from '../fetch/current-leader.js';
-import { closeFetchContext, openFetchContext } from '../fetch/fetch-context.js';
+import { closeFetchContext, openFetchContext, type WithdrawAnswer,
+} from '../fetch/fetch-context.js';
 import { waitForAppend } from '../fetch/long-poll.js';
 import { readPartitions, requestedPartitions } from '../fetch/read-partitions.js';
 import { awaitOpening } from '../await-opening.js';
@@ -52,6 +54,9 @@ function readableTopics(ctx: RequestContext, req: FetchRequest, version: number)
     names.filter((n): n is string => n !== undefined));
 }
 
+/** How to take back each answer's session update while it may be withheld (fetch-context.ts). */
+const withdrawals = new WeakMap<FetchResponse, WithdrawAnswer>();
+
 export const handler = defineHandler({
   apiKey: 1,
   name: 'Fetch',
@@ -60,14 +65,11 @@ export const handler = defineHandler({
   decodeRequest: decodeFetchRequest,
   encodeResponse: encodeFetchResponse,
   // Over its quota: no partitions, as Kafka's throttled FetchResponse (the client fetches the
-  // same offsets again once the throttle is over). A session stays open: the records left out
-  // are read again from the offsets it holds, which the client did not move. Unlike Kafka,
-  // which decides the throttle before it updates the session, the session already holds the
-  // high watermarks and log starts of the answer withheld; one that moved without records
-  // (a read_committed consumer at the last stable offset, or retention) reaches the client
-  // with its next change.
+  // same offsets again once the throttle is over). The session's update is taken back, so what
+  // the withheld answer would have told (records, a moved high watermark or log start) is told
+  // by the next one; a full Fetch's new session is dropped and the answer names none.
   throttledResponse: (_version, response) => ({ ...defaultFetchResponse(),
-    sessionId: response.sessionId }),
+    sessionId: withdrawals.get(response)?.() ?? response.sessionId }),
   async handle(ctx, sent, version) {
     const s = ctx.services;
     const context = openFetchContext(s.fetchSessions, sent, version, s.nowMs());
@@ -98,7 +100,7 @@ export const handler = defineHandler({
       }
       const res = defaultFetchResponse();
       res.responses = pass.topics;
-      closeFetchContext(s.fetchSessions, context, res, version, s.nowMs());
+      withdrawals.set(res, closeFetchContext(s.fetchSessions, context, res, version, s.nowMs()));
       nameFetchLeaders(s, res, version, ctx.listenerName);
       return res;
     } finally {
