@@ -17,7 +17,8 @@ import { metricValue } from '../helpers/store-variants.js';
 
 function parts(n: number): SessionPartition[] {
   return Array.from({ length: n }, (_, partition) => ({ ...F.defaultFetchRequestFetchPartition(),
-    topicId: '', topic: 't', partition, highWatermark: -1n, localLogStartOffset: -1n }));
+    topicId: '', topic: 't', partition, highWatermark: -1n, localLogStartOffset: -1n,
+    highWatermarkBefore: -1n, localLogStartOffsetBefore: -1n }));
 }
 
 describe('FetchSessionCache', () => {

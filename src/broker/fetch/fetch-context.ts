@@ -31,10 +31,16 @@ const NO_SESSION = 0;
 
 export type FetchContext =
   | { kind: 'sessionless'; request: FetchRequest }
-  | { kind: 'full'; request: FetchRequest }
+  /** `createdIn`: the cache that holds the session its answer opened, once it did. */
+  | { kind: 'full'; request: FetchRequest; createdIn?: FetchSessionCache }
   /** `request` is the whole session in its order; `order` its partitions in that order. */
   | { kind: 'incremental'; request: FetchRequest; session: FetchSession; order: SessionPartition[] }
   | { kind: 'error'; errorCode: number };
+
+/** Where an answer keeps the context it was closed with: on itself, so a Fetch allocates nothing
+ *  more to have its session update taken back. */
+const CONTEXT = Symbol('fetch context');
+type AnswerWithContext = FetchResponse & { [CONTEXT]?: FetchContext };
 
 export function openFetchContext(cache: FetchSessionCache, req: FetchRequest, version: number,
   nowMs: number): FetchContext {
@@ -68,27 +74,18 @@ export function openFetchContext(cache: FetchSessionCache, req: FetchRequest, ve
 }
 
 /**
- * Takes back what closeFetchContext did to the sessions, for an answer that is not sent (a Fetch
- * over its quota gets an empty one instead: Kafka updates a session only with an answer it
- * sends), and returns the session id that empty answer carries: none for a full Fetch, whose new
- * session is dropped again (Kafka makes none), the session's own for an incremental one, whose
- * partitions are as before this Fetch told the client anything (the partitions it added or
- * forgot and its epoch stay moved, as on Kafka).
- */
-export type WithdrawAnswer = () => number;
-
-/**
  * Finishes the answer: sets its session id, opens the session of a full Fetch at epoch 0, and
  * for an incremental one keeps only the partitions with news (updating what the session last
  * told the client, and moving the partitions answered with records to the end of the session's
- * order). Returns how to take that back if the answer is withheld.
+ * order). The answer remembers its context, for withdrawAnswer.
  */
 export function closeFetchContext(cache: FetchSessionCache, context: FetchContext,
-  res: FetchResponse, version: number, nowMs: number): WithdrawAnswer {
+  res: FetchResponse, version: number, nowMs: number): void {
+  (res as AnswerWithContext)[CONTEXT] = context;
   switch (context.kind) {
     case 'sessionless':
       res.sessionId = NO_SESSION;
-      return () => NO_SESSION;
+      return;
     case 'full': {
       const usesTopicIds = version >= TOPIC_IDS_VERSION_MIN;
       const partitions = pairs(context.request, res).map(([t, p, answer]) => {
@@ -96,31 +93,43 @@ export function closeFetchContext(cache: FetchSessionCache, context: FetchContex
         noteAnswer(cached, answer);
         return cached;
       });
-      const id = cache.create(nowMs, usesTopicIds, partitions)?.id ?? NO_SESSION;
-      res.sessionId = id;
-      return () => {
-        if (id !== NO_SESSION) cache.remove(id);
-        return NO_SESSION;
-      };
+      const session = cache.create(nowMs, usesTopicIds, partitions);
+      if (session !== null) context.createdIn = cache;
+      res.sessionId = session?.id ?? NO_SESSION;
+      return;
     }
-    case 'incremental': {
-      const { session, order } = context;
-      // What the session had told the client, flat: high watermark, log start, per partition.
-      const told: bigint[] = [];
-      for (const p of order) told.push(p.highWatermark, p.localLogStartOffset);
-      res.sessionId = session.id;
+    case 'incremental':
+      res.sessionId = context.session.id;
       res.responses = newsOnly(context, res);
-      return () => {
-        order.forEach((p, i) => {
-          p.highWatermark = told[2 * i]!;
-          p.localLogStartOffset = told[2 * i + 1]!;
-        });
-        session.restoreOrder(order);
-        return session.id;
-      };
-    }
+      return;
     case 'error':
       assert.fail('an error context has no answer to close');
+  }
+}
+
+/**
+ * Takes back what closeFetchContext did to the sessions for `res`, an answer that is not sent (a
+ * Fetch over its quota gets an empty one instead: Kafka updates a session only with an answer it
+ * sends), and returns the session id the empty answer carries: none for a full Fetch, whose new
+ * session is dropped again (Kafka makes none), the session's own for an incremental one, whose
+ * partitions are as before this Fetch told the client anything (the partitions it added or
+ * forgot and its epoch stay moved, as on Kafka).
+ */
+export function withdrawAnswer(res: FetchResponse): number {
+  const context = (res as AnswerWithContext)[CONTEXT];
+  switch (context?.kind) {
+    case 'full':
+      if (context.createdIn !== undefined) context.createdIn.remove(res.sessionId);
+      return NO_SESSION;
+    case 'incremental':
+      for (const p of context.order) {
+        p.highWatermark = p.highWatermarkBefore;
+        p.localLogStartOffset = p.localLogStartOffsetBefore;
+      }
+      context.session.restoreOrder(context.order);
+      return context.session.id;
+    default:
+      return res.sessionId;
   }
 }
 
@@ -149,7 +158,8 @@ function applyChanges(session: FetchSession, req: FetchRequest): void {
 function newSessionPartition(usesTopicIds: boolean, t: FetchRequestFetchTopic,
   p: RequestPartition): SessionPartition {
   return { ...p, topicId: usesTopicIds ? t.topicId : '', topic: usesTopicIds ? '' : t.topic,
-    highWatermark: -1n, localLogStartOffset: -1n };
+    highWatermark: -1n, localLogStartOffset: -1n, highWatermarkBefore: -1n,
+    localLogStartOffsetBefore: -1n };
 }
 
 /** The session's partitions as request topics, a new topic entry wherever the topic changes. */
@@ -187,6 +197,8 @@ function pairs(req: FetchRequest, res: FetchResponse):
  * remembered high watermark to -1, so the partition is answered again once the error is gone.
  */
 function noteAnswer(cached: SessionPartition, answer: FetchResponsePartitionData): boolean {
+  cached.highWatermarkBefore = cached.highWatermark;
+  cached.localLogStartOffsetBefore = cached.localLogStartOffset;
   let news = (answer.records?.length ?? 0) > 0;
   if (cached.highWatermark !== answer.highWatermark) {
     cached.highWatermark = answer.highWatermark;

@@ -26,6 +26,9 @@ export interface SessionPartition extends FetchRequestFetchPartition {
   /** Last told: -1 before the first answer and after an error, so the next answer includes it. */
   highWatermark: bigint;
   localLogStartOffset: bigint;
+  /** The two above as they were before the last answer, to take it back if it is withheld. */
+  highWatermarkBefore: bigint;
+  localLogStartOffsetBefore: bigint;
 }
 
 export class FetchSession {

@@ -22,12 +22,10 @@
  * Not implemented: follower fetching, preferred read replicas.
  */
 import {
-  type FetchRequest, type FetchResponse, decodeFetchRequest, defaultFetchResponse,
-  encodeFetchResponse,
+  type FetchRequest, decodeFetchRequest, defaultFetchResponse, encodeFetchResponse,
 } from '../../../protocol/generated/messages/fetch.js';
 import { nameFetchLeaders } from '../fetch/current-leader.js';
-import { closeFetchContext, openFetchContext, type WithdrawAnswer,
-} from '../fetch/fetch-context.js';
+import { closeFetchContext, openFetchContext, withdrawAnswer } from '../fetch/fetch-context.js';
 import { waitForAppend } from '../fetch/long-poll.js';
 import { readPartitions, requestedPartitions } from '../fetch/read-partitions.js';
 import { awaitOpening } from '../await-opening.js';
@@ -54,9 +52,6 @@ function readableTopics(ctx: RequestContext, req: FetchRequest, version: number)
     names.filter((n): n is string => n !== undefined));
 }
 
-/** How to take back each answer's session update while it may be withheld (fetch-context.ts). */
-const withdrawals = new WeakMap<FetchResponse, WithdrawAnswer>();
-
 export const handler = defineHandler({
   apiKey: 1,
   name: 'Fetch',
@@ -69,7 +64,7 @@ export const handler = defineHandler({
   // the withheld answer would have told (records, a moved high watermark or log start) is told
   // by the next one; a full Fetch's new session is dropped and the answer names none.
   throttledResponse: (_version, response) => ({ ...defaultFetchResponse(),
-    sessionId: withdrawals.get(response)?.() ?? response.sessionId }),
+    sessionId: withdrawAnswer(response) }),
   async handle(ctx, sent, version) {
     const s = ctx.services;
     const context = openFetchContext(s.fetchSessions, sent, version, s.nowMs());
@@ -100,7 +95,7 @@ export const handler = defineHandler({
       }
       const res = defaultFetchResponse();
       res.responses = pass.topics;
-      withdrawals.set(res, closeFetchContext(s.fetchSessions, context, res, version, s.nowMs()));
+      closeFetchContext(s.fetchSessions, context, res, version, s.nowMs());
       nameFetchLeaders(s, res, version, ctx.listenerName);
       return res;
     } finally {
