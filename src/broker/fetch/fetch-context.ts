@@ -111,7 +111,8 @@ export function closeFetchContext(cache: FetchSessionCache, context: FetchContex
  * Takes back what closeFetchContext did to the sessions for `res`, an answer that is not sent (a
  * Fetch over its quota gets an empty one instead: Kafka updates a session only with an answer it
  * sends), and returns the session id the empty answer carries: none for a full Fetch, whose new
- * session is dropped again (Kafka makes none), the session's own for an incremental one, whose
+ * session is dropped again (Kafka makes none; one evicted to make room for it stays evicted, a
+ * difference only when the cache is full), the session's own for an incremental one, whose
  * partitions are as before this Fetch told the client anything (the partitions it added or
  * forgot and its epoch stay moved, as on Kafka).
  */
