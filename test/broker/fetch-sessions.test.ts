@@ -12,7 +12,9 @@ import { FetchSessionCache, type SessionPartition } from '../../src/broker/fetch
 import { type BrokerProcess, startBroker } from '../helpers/broker-process.js';
 import { freePort } from '../helpers/ports.js';
 import { RawClient } from '../helpers/raw-client.js';
-import { answer, createTopic, produce, topicIdOf } from '../helpers/raw-requests.js';
+import {
+  createTopic, type FetchAsked, fetchInSession, produce, topicIdOf,
+} from '../helpers/raw-requests.js';
 import { metricValue } from '../helpers/store-variants.js';
 
 function parts(n: number): SessionPartition[] {
@@ -91,23 +93,12 @@ describe('FetchSessionCache', () => {
 
 const TOPIC = 'sessions';
 const PARTITIONS = 3;
-const BYTES = 1 << 20;
-
-interface Asked { partition: number; offset: number }
 
 /** Fetch of `asked` (and forgetting `forgotten`) in session `sessionId` at `epoch`. */
-async function fetchIn(client: RawClient, version: number, topicId: string, sessionId: number,
-  epoch: number, asked: Asked[], options: { forgotten?: number[]; maxWaitMs?: number } = {}) {
-  const topic = version >= 13 ? '' : TOPIC;
-  const req: F.FetchRequest = { ...F.defaultFetchRequest(), maxWaitMs: options.maxWaitMs ?? 0,
-    minBytes: 1, maxBytes: BYTES, sessionId, sessionEpoch: epoch,
-    topics: asked.length === 0 ? [] : [{ ...F.defaultFetchRequestFetchTopic(), topic, topicId,
-      partitions: asked.map((a) => ({ ...F.defaultFetchRequestFetchPartition(),
-        partition: a.partition, fetchOffset: BigInt(a.offset), partitionMaxBytes: BYTES })) }],
-    forgottenTopicsData: (options.forgotten ?? []).length === 0 ? [] : [{
-      ...F.defaultFetchRequestForgottenTopic(), topic, topicId, partitions: options.forgotten! }] };
-  client.send(1, version, (w) => F.encodeFetchRequest(w, version, req));
-  return F.decodeFetchResponse(await answer(client, 1, version), version);
+function fetchIn(client: RawClient, version: number, topicId: string, sessionId: number,
+  epoch: number, asked: FetchAsked[], options: { forgotten?: number[]; maxWaitMs?: number } = {}) {
+  return fetchInSession(client, version, { name: TOPIC, id: topicId }, sessionId, epoch, asked,
+    options);
 }
 
 /** partition → [high watermark, record bytes] of every partition answered. */

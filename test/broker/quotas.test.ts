@@ -21,7 +21,7 @@ import { alterQuotas, describeQuotas } from '../helpers/quota-requests.js';
 import * as DR from '../../protocol/generated/messages/delete-records.js';
 import * as F from '../../protocol/generated/messages/fetch.js';
 import {
-  answer, apiVersionsAfterMs, createTopic, fetchOnce, produce,
+  answer, apiVersionsAfterMs, createTopic, fetchInSession, fetchOnce, produce,
 } from '../helpers/raw-requests.js';
 import { RawClient } from '../helpers/raw-client.js';
 import { waitFor } from '../helpers/kafka-client.js';
@@ -115,18 +115,18 @@ async function throttledSessionFetch(broker: BrokerProcess, admin: RawClient): P
   // A full Fetch reads partition 0 up to the quota's window and opens a session; partition 1 is
   // asked at its end.
   const consumer = await RawClient.connect(broker.port, { clientId: 'session-consumer' });
-  const full = await fetchInSession(consumer, topic, 0, 0, [[0, 0], [1, 10]]);
+  const full = await fetchIn(consumer, topic, 0, 0, [[0, 0], [1, 10]]);
   expect(full.throttleTimeMs).toBe(0);
   expect(full.sessionId).toBeGreaterThan(0);
   expect(await deleteRecordsBefore(admin, topic, 1, 5)).toBe(ErrorCode.NONE);
   // Partition 0's records again (the client did not move): over the quota, answered empty.
-  const withheld = await fetchInSession(consumer, topic, full.sessionId, 1, []);
+  const withheld = await fetchIn(consumer, topic, full.sessionId, 1, []);
   expect(withheld.throttleTimeMs).toBeGreaterThan(0);
   expect(withheld).toMatchObject({ sessionId: full.sessionId, responses: [] });
   // Once the quota lets an answer through, it carries partition 1's new log start too.
   let next = withheld;
   for (let epoch = 2; next.throttleTimeMs > 0 && epoch < 100; epoch++) {
-    next = await fetchInSession(consumer, topic, full.sessionId, epoch, []);
+    next = await fetchIn(consumer, topic, full.sessionId, epoch, []);
   }
   expect(next.throttleTimeMs).toBe(0);
   const answered = next.responses.flatMap((t) => t.partitions);
@@ -138,23 +138,17 @@ async function throttledSessionFetch(broker: BrokerProcess, admin: RawClient): P
   // A throttled full Fetch opens no session (Kafka answers it with session id 0).
   const other = await RawClient.connect(broker.port, { clientId: 'full-consumer' });
   expect((await fetchOnce(other, topic, 0)).throttleTimeMs).toBe(0);
-  const throttledFull = await fetchInSession(other, topic, 0, 0, [[0, 0]]);
+  const throttledFull = await fetchIn(other, topic, 0, 0, [[0, 0]]);
   expect(throttledFull.throttleTimeMs).toBeGreaterThan(0);
   expect(throttledFull).toMatchObject({ sessionId: 0, responses: [] });
   other.close();
 }
 
-/** Fetch v12 in session `sessionId` at `epoch`, naming each [partition, offset] of `asked`. */
-async function fetchInSession(client: RawClient, topic: string, sessionId: number, epoch: number,
+/** Fetch v12 of `topic` in session `sessionId` at `epoch`, naming each [partition, offset]. */
+function fetchIn(client: RawClient, topic: string, sessionId: number, epoch: number,
   asked: [number, number][]): Promise<F.FetchResponse> {
-  const bytes = 1 << 20;
-  const req: F.FetchRequest = { ...F.defaultFetchRequest(), maxWaitMs: 0, maxBytes: bytes,
-    sessionId, sessionEpoch: epoch,
-    topics: asked.length === 0 ? [] : [{ ...F.defaultFetchRequestFetchTopic(), topic,
-      partitions: asked.map(([partition, offset]) => ({ ...F.defaultFetchRequestFetchPartition(),
-        partition, fetchOffset: BigInt(offset), partitionMaxBytes: bytes })) }] };
-  client.send(1, 12, (w) => F.encodeFetchRequest(w, 12, req));
-  return F.decodeFetchResponse(await answer(client, 1, 12), 12);
+  return fetchInSession(client, 12, { name: topic, id: '' }, sessionId, epoch,
+    asked.map(([partition, offset]) => ({ partition, offset })));
 }
 
 /** DeleteRecords v1: `partition` of `topic` starts at `offset`; its error code. */

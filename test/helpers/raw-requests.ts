@@ -14,7 +14,8 @@ import {
 } from '../../protocol/generated/messages/create-topics.js';
 import {
   decodeFetchResponse, defaultFetchRequest, defaultFetchRequestFetchPartition,
-  defaultFetchRequestFetchTopic, encodeFetchRequest, type FetchResponse,
+  defaultFetchRequestFetchTopic, defaultFetchRequestForgottenTopic, encodeFetchRequest,
+  type FetchRequest, type FetchResponse,
 } from '../../protocol/generated/messages/fetch.js';
 import {
   decodeMetadataResponse, defaultMetadataRequest, defaultMetadataRequestMetadataRequestTopic,
@@ -126,6 +127,34 @@ export async function fetch(client: RawClient, topic: string, offset: number, pa
     partitionMaxBytes: FETCH_BYTES_MAX }] }];
   client.send(1, 11, (w) => encodeFetchRequest(w, 11, req));
   return decodeFetchResponse(await answer(client, 1, 11), 11);
+}
+
+/** A partition a Fetch names, and the offset it asks from. */
+export interface FetchAsked { partition: number; offset: number }
+
+const SESSION_FETCH_BYTES = 1 << 20;
+
+/**
+ * Fetch (v7+) in session `sessionId` at `epoch` of `topic`'s partitions `asked` (and forgetting
+ * `forgotten`), naming the topic by id from v13 (`topicId`) and by name before; 1 MiB at most a
+ * partition and in all, no waiting unless `maxWaitMs`.
+ */
+export async function fetchInSession(client: RawClient, version: number,
+  topic: { name: string; id: string }, sessionId: number, epoch: number, asked: FetchAsked[],
+  options: { forgotten?: number[]; maxWaitMs?: number } = {}): Promise<FetchResponse> {
+  const name = version >= 13 ? '' : topic.name;
+  const topicId = topic.id;
+  const bytes = SESSION_FETCH_BYTES;
+  const req: FetchRequest = { ...defaultFetchRequest(), maxWaitMs: options.maxWaitMs ?? 0,
+    minBytes: 1, maxBytes: bytes, sessionId, sessionEpoch: epoch,
+    topics: asked.length === 0 ? [] : [{ ...defaultFetchRequestFetchTopic(), topic: name,
+      topicId, partitions: asked.map((a) => ({ ...defaultFetchRequestFetchPartition(),
+        partition: a.partition, fetchOffset: BigInt(a.offset), partitionMaxBytes: bytes })) }],
+    forgottenTopicsData: (options.forgotten ?? []).length === 0 ? [] : [{
+      ...defaultFetchRequestForgottenTopic(), topic: name, topicId,
+      partitions: options.forgotten! }] };
+  client.send(1, version, (w) => encodeFetchRequest(w, version, req));
+  return decodeFetchResponse(await answer(client, 1, version), version);
 }
 
 /** Fetch of partition 0 from `offset`: record bytes returned, partitions answered, throttle. */
